@@ -1,0 +1,132 @@
+//! The one error type of the web layer, shared by server and browser, and its
+//! single mapping to HTTP status codes.
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+/// Category of an [`AppError`]; decides the HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Bad input (400).
+    Invalid,
+    /// Not signed in or wrong credentials (401).
+    Unauthorized,
+    /// Signed in but not allowed (403).
+    Forbidden,
+    /// Missing or invisible to the caller (404).
+    NotFound,
+    /// Clashes with stored state (409).
+    Conflict,
+    /// Too many attempts (429).
+    RateLimited,
+    /// Our fault (500); the message is generic.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status code of this kind: the one place errors meet HTTP.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::Invalid => 400,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::RateLimited => 429,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
+/// An error as the browser (and any HTTP client) sees it: JSON `{"kind": .., "message": ..}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    /// Category.
+    pub kind: ErrorKind,
+    /// Human-readable message, safe to show.
+    pub message: String,
+}
+
+impl AppError {
+    /// Builds an error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let e = AppError { kind, message: message.into() };
+        #[cfg(feature = "ssr")]
+        e.set_response_status();
+        e
+    }
+
+    /// On the server, inside a request, sets the response status to this error's.
+    #[cfg(feature = "ssr")]
+    pub fn set_response_status(&self) {
+        if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(code) = axum::http::StatusCode::from_u16(self.kind.status()) {
+                opts.set_status(code);
+            }
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let kind = match value {
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => ErrorKind::Invalid,
+            _ => ErrorKind::Internal,
+        };
+        AppError::new(kind, value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::Error> for AppError {
+    fn from(e: services::Error) -> Self {
+        use services::Error as E;
+        match e {
+            E::Invalid(m) => AppError::new(ErrorKind::Invalid, m),
+            E::Unauthorized(m) => AppError::new(ErrorKind::Unauthorized, m),
+            E::Forbidden(m) => AppError::new(ErrorKind::Forbidden, m),
+            E::NotFound(m) => AppError::new(ErrorKind::NotFound, m),
+            E::Conflict(m) => AppError::new(ErrorKind::Conflict, m),
+            E::RateLimited(m) => AppError::new(ErrorKind::RateLimited, m),
+            E::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                AppError::new(ErrorKind::Internal, "something went wrong on our side; please try again")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.kind.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_distinct_statuses() {
+        use ErrorKind::*;
+        let all = [Invalid, Unauthorized, Forbidden, NotFound, Conflict, RateLimited, Internal];
+        let codes: Vec<u16> = all.iter().map(|k| k.status()).collect();
+        assert_eq!(codes, vec![400, 401, 403, 404, 409, 429, 500]);
+    }
+
+    #[test]
+    fn json_shape_is_stable() {
+        let e = AppError { kind: ErrorKind::Conflict, message: "taken".into() };
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"kind":"conflict","message":"taken"}"#);
+    }
+}

@@ -1,0 +1,61 @@
+//! Convene's web UI. Every page lives in the folder of its product area, with
+//! its server functions beside it; server functions are thin wrappers over
+//! `services` (compiled only with the `ssr` feature).
+#![recursion_limit = "256"]
+
+pub mod attendee;
+pub mod error;
+pub mod organiser;
+pub mod registration;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod ui;
+pub mod wire;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app (server-side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 min-h-screen">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: metadata and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/convene.css"/>
+        <Title text="Convene"/>
+        <Router>
+            <ui::Nav/>
+            <main class="mx-auto max-w-4xl p-6">
+                <Routes fallback=|| view! { <ui::NotFound/> }>
+                    <Route path=path!("/") view=ui::Home/>
+                    <Route path=path!("/signup") view=organiser::auth::SignupPage/>
+                    <Route path=path!("/login") view=organiser::auth::LoginPage/>
+                    <Route path=path!("/dashboard") view=organiser::dashboard::DashboardPage/>
+                    <Route path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminPage/>
+                    <Route path=path!("/e/:slug") view=registration::LandingPage/>
+                    <Route path=path!("/e/:slug/reception") view=attendee::reception::ReceptionPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,124 @@
+//! Organiser sign-up, log-in and log-out.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::error::AppError;
+use crate::ui::{error_of, FormError};
+
+/// Per-email log-in attempts allowed per window.
+pub const LOGIN_MAX_PER_EMAIL: u64 = 10;
+/// Per-address log-in and sign-up attempts allowed per window.
+pub const AUTH_MAX_PER_IP: u64 = 60;
+/// Rate-limit window in seconds.
+pub const AUTH_WINDOW_SECS: u64 = 300;
+
+#[cfg(feature = "ssr")]
+async fn limit_by_ip(state: &crate::state::AppState, what: &str) -> Result<(), AppError> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    if let Ok(ConnectInfo(addr)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
+        let mut redis = state.redis.clone();
+        let key = format!("{what}:ip:{}", addr.ip());
+        services::ratelimit::hit(&mut redis, &key, AUTH_MAX_PER_IP, AUTH_WINDOW_SECS).await?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn start_session(state: &crate::state::AppState, token: &str) {
+    use crate::state::cookies;
+    let max_age = services::accounts::SESSION_TTL.num_seconds();
+    cookies::set(cookies::ORGANISER, token, max_age, state.web.secure_cookies());
+}
+
+/// Creates an organisation and its organiser account, signs in, goes to the dashboard.
+#[server(endpoint = "signup")]
+pub async fn signup(
+    name: String,
+    organisation: String,
+    email: String,
+    password: String,
+) -> Result<(), AppError> {
+    use services::accounts::{sign_up, SignUp};
+    let state = crate::state::app_state()?;
+    limit_by_ip(&state, "signup").await?;
+    let input = SignUp { name: &name, organisation: &organisation, email: &email, password: &password };
+    let (_, token) = sign_up(&state.pool, input).await?;
+    start_session(&state, &token);
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// Checks credentials (rate-limited per email and per address), signs in, goes to the dashboard.
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    limit_by_ip(&state, "login").await?;
+    let mut redis = state.redis.clone();
+    let key = format!("login:email:{}", email.trim().to_lowercase());
+    services::ratelimit::hit(&mut redis, &key, LOGIN_MAX_PER_EMAIL, AUTH_WINDOW_SECS).await?;
+    let (_, token) = services::accounts::log_in(&state.pool, &email, &password).await?;
+    start_session(&state, &token);
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// Ends the organiser's session and clears the cookie.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::state::cookies;
+    let state = crate::state::app_state()?;
+    if let Some(token) = cookies::read(cookies::ORGANISER).await {
+        services::accounts::end_session(&state.pool, &token).await?;
+    }
+    cookies::set(cookies::ORGANISER, "", 0, state.web.secure_cookies());
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Sign-up form.
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let action = ServerAction::<Signup>::new();
+    view! {
+        <h1 class="text-2xl font-bold mb-4">"Create your organiser account"</h1>
+        <ActionForm action=action attr:class="space-y-3 max-w-md">
+            <label class="block">"Your name"<input class="input" name="name" required autocomplete="name"/></label>
+            <label class="block">"Organisation"<input class="input" name="organisation" required/></label>
+            <label class="block">"Email"<input class="input" type="email" name="email" required autocomplete="email"/></label>
+            <label class="block">"Password (at least 10 characters)"
+                <input class="input" type="password" name="password" required minlength="10" autocomplete="new-password"/>
+            </label>
+            <FormError error=error_of(action.value())/>
+            <button class="btn" type="submit" disabled=move || action.pending().get()>"Sign up"</button>
+        </ActionForm>
+        <p class="mt-4">"Already have an account? "<A href="/login"><span class="underline">"Log in"</span></A></p>
+    }
+}
+
+/// Log-in form.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    view! {
+        <h1 class="text-2xl font-bold mb-4">"Log in"</h1>
+        <ActionForm action=action attr:class="space-y-3 max-w-md">
+            <label class="block">"Email"<input class="input" type="email" name="email" required autocomplete="email"/></label>
+            <label class="block">"Password"<input class="input" type="password" name="password" required autocomplete="current-password"/></label>
+            <FormError error=error_of(action.value())/>
+            <button class="btn" type="submit" disabled=move || action.pending().get()>"Log in"</button>
+        </ActionForm>
+    }
+}
+
+/// A small form that logs out.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let action = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=action>
+            <button type="submit" class="underline">"Log out"</button>
+        </ActionForm>
+    }
+}

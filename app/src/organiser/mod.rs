@@ -1,0 +1,16 @@
+//! Organiser dashboard: account, events list, one event's page.
+
+pub mod auth;
+pub mod dashboard;
+pub mod event;
+
+#[cfg(feature = "ssr")]
+use crate::error::AppError;
+
+/// The signed-in organiser of the current request, or `Unauthorized`.
+#[cfg(feature = "ssr")]
+pub async fn current_organiser() -> Result<services::accounts::Organiser, AppError> {
+    let state = crate::state::app_state()?;
+    let token = crate::state::cookies::read(crate::state::cookies::ORGANISER).await;
+    Ok(services::accounts::organiser_from_session(&state.pool, token.as_deref()).await?)
+}

@@ -1,0 +1,87 @@
+//! Shared layout pieces: navigation, home page, error display.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::error::AppError;
+
+/// Top navigation bar.
+#[component]
+pub fn Nav() -> impl IntoView {
+    view! {
+        <header class="bg-indigo-700 text-white">
+            <nav class="mx-auto max-w-4xl flex items-center gap-6 p-4">
+                <A href="/"><span class="font-bold text-lg">"Convene"</span></A>
+                <A href="/dashboard">"Dashboard"</A>
+                <span class="flex-1"></span>
+                <A href="/login">"Log in"</A>
+                <A href="/signup">"Sign up"</A>
+                <crate::organiser::auth::LogoutButton/>
+            </nav>
+        </header>
+    }
+}
+
+/// The landing page of the platform itself.
+#[component]
+pub fn Home() -> impl IntoView {
+    view! {
+        <section class="py-12 space-y-4">
+            <h1 class="text-4xl font-bold">"Virtual and hybrid events, in one place."</h1>
+            <p class="text-lg text-slate-600">
+                "Tickets, a landing page, a live Reception and analytics for your event."
+            </p>
+            <div class="flex gap-4">
+                <A href="/signup"><span class="btn">"Create an organiser account"</span></A>
+                <A href="/e/demo"><span class="underline">"See the demo event"</span></A>
+            </div>
+        </section>
+    }
+}
+
+/// 404 page.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+        opts.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! { <h1 class="text-2xl font-bold">"Page not found"</h1> }
+}
+
+/// Shows the error message of the last form submission, if any.
+#[component]
+pub fn FormError(
+    /// The message to show (None hides it).
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    move || {
+        error.get().map(|message| {
+            view! {
+                <p class="error rounded bg-red-50 border border-red-300 text-red-800 p-3" role="alert">
+                    {message}
+                </p>
+            }
+        })
+    }
+}
+
+/// The error message of an action's latest result.
+pub fn error_of<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+) -> Signal<Option<String>> {
+    Signal::derive(move || value.get().and_then(|r| r.err()).map(|e| e.message))
+}
+
+/// Renders the errors caught by an `ErrorBoundary`.
+pub fn error_list(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <div class="error rounded bg-red-50 border border-red-300 text-red-800 p-3" role="alert">
+            {move || {
+                errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect::<Vec<_>>()
+            }}
+            <p class="mt-2"><a class="underline" href="/login">"Log in"</a></p>
+        </div>
+    }
+}

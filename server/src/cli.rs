@@ -1,0 +1,42 @@
+//! The `convene` command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Convene: virtual and hybrid events.
+#[derive(Debug, Parser)]
+#[command(name = "convene", version)]
+pub struct Cli {
+    /// Configuration file (TOML); `CONVENE_*` variables override it.
+    #[arg(long, global = true, env = "CONVENE_CONFIG")]
+    pub config: Option<String>,
+    /// What to run (default: `all`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Roles and tasks.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Web roles: SSR pages, server functions, WebSocket.
+    Serve,
+    /// One background worker.
+    Worker {
+        /// Which worker.
+        name: Worker,
+    },
+    /// Everything in one process: migrate, serve and every worker.
+    All,
+    /// Apply database migrations.
+    Migrate,
+    /// Seed the demo organisation and event (idempotent).
+    Demo,
+}
+
+/// Background workers.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Worker {
+    /// Publishes outbox rows to the bus.
+    Relay,
+    /// Consumes attendee activity into the analytics schema.
+    Analytics,
+}

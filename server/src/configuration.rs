@@ -1,0 +1,123 @@
+//! Layered configuration: built-in defaults, then an optional TOML file, then
+//! `CONVENE_*` environment variables (`__` separates nested keys, e.g.
+//! `CONVENE_KAFKA__BROKERS=127.0.0.1:9092`).
+
+use serde::Deserialize;
+use services::bus::KafkaSettings;
+
+/// All settings of the `convene` binary.
+#[derive(Clone, Deserialize)]
+pub struct Settings {
+    /// PostgreSQL URL.
+    pub database_url: String,
+    /// Maximum PostgreSQL connections of this process.
+    pub database_max_connections: u32,
+    /// Redis URL.
+    pub redis_url: String,
+    /// Public base URL (links; `https://` turns on `Secure` cookies).
+    pub public_url: String,
+    /// Path of the Leptos runtime options file.
+    pub leptos_config: String,
+    /// Seed the demo event when `convene all` starts.
+    pub demo: bool,
+    /// Kafka-protocol broker; absent means the in-process bus.
+    pub kafka: Option<KafkaConfig>,
+}
+
+/// Kafka part of the settings.
+#[derive(Clone, Debug, Deserialize)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// Prefix of every topic and consumer group name.
+    #[serde(default)]
+    pub topic_prefix: String,
+    /// Partitions of the topics the platform creates.
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+}
+
+fn default_partitions() -> i32 {
+    6
+}
+
+impl KafkaConfig {
+    /// The bus settings.
+    pub fn to_bus(&self) -> KafkaSettings {
+        KafkaSettings {
+            brokers: self.brokers.clone(),
+            topic_prefix: self.topic_prefix.clone(),
+            partitions: self.partitions,
+        }
+    }
+}
+
+// Secrets (URLs with passwords) never reach the logs.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact(&self.database_url))
+            .field("redis_url", &redact(&self.redis_url))
+            .field("public_url", &self.public_url)
+            .field("kafka", &self.kafka)
+            .field("demo", &self.demo)
+            .finish()
+    }
+}
+
+/// Hides the password of a `scheme://user:password@host` URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Loads settings: defaults, then `file` (if given and present), then `CONVENE_*`.
+pub fn load(file: Option<&str>) -> Result<Settings, config::ConfigError> {
+    let mut builder = config::Config::builder()
+        .set_default("database_url", "postgres://postgres@127.0.0.1:5432/convene")?
+        .set_default("database_max_connections", 20)?
+        .set_default("redis_url", "redis://127.0.0.1:6379")?
+        .set_default("public_url", "http://127.0.0.1:3000")?
+        .set_default("leptos_config", "Leptos.toml")?
+        .set_default("demo", false)?;
+    if let Some(path) = file {
+        builder = builder.add_source(config::File::with_name(path).required(true));
+    } else {
+        builder = builder.add_source(config::File::with_name("convene").required(false));
+    }
+    let mut settings: Settings = builder
+        .add_source(config::Environment::with_prefix("CONVENE").separator("__").try_parsing(true))
+        .build()?
+        .try_deserialize()?;
+    if settings.kafka.as_ref().is_some_and(|k| k.brokers.trim().is_empty()) {
+        settings.kafka = None;
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn defaults_load_without_file() {
+        let s = load(None).unwrap();
+        assert!(s.database_url.starts_with("postgres://"));
+        assert!(!format!("{s:?}").contains("secret"));
+    }
+}

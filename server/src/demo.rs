@@ -1,0 +1,47 @@
+//! `convene demo`: an example organisation, organiser and event (idempotent).
+
+use chrono::{Duration, Utc};
+use services::accounts::{sign_up, SignUp};
+use services::events::{create, NewEvent};
+use sqlx::PgPool;
+
+/// Demo organiser's email.
+pub const EMAIL: &str = "demo@convene.test";
+/// Demo organiser's password (public: demo data only).
+pub const PASSWORD: &str = "demo-password-2026";
+/// Demo event's slug.
+pub const SLUG: &str = "demo";
+
+/// Seeds the demo data unless the demo event exists.
+pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
+    if services::events::get_public(pool, SLUG).await.is_ok() {
+        tracing::info!("demo event already present at /e/{SLUG}");
+        return Ok(());
+    }
+    let organiser = match services::accounts::log_in(pool, EMAIL, PASSWORD).await {
+        Ok((o, _)) => o,
+        Err(_) => {
+            let input = SignUp {
+                name: "Demo Organiser",
+                organisation: "Convene Demo",
+                email: EMAIL,
+                password: PASSWORD,
+            };
+            sign_up(pool, input).await?.0
+        }
+    };
+    let start = (Utc::now() + Duration::days(7)).format("%Y-%m-%dT09:00").to_string();
+    let end = (Utc::now() + Duration::days(8)).format("%Y-%m-%dT17:00").to_string();
+    let input = NewEvent {
+        name: "Convene Demo Summit",
+        slug: SLUG,
+        description: "Two days of talks, sessions and networking about running great hybrid events.\n\
+                      Register with any email to get a ticket and enter the Reception.",
+        starts_local: &start,
+        ends_local: &end,
+        time_zone: "Europe/London",
+    };
+    create(pool, &organiser, input).await?;
+    tracing::info!("demo event seeded at /e/{SLUG}; organiser {EMAIL}");
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Liveness and readiness.
+
+use app::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+/// Liveness: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: PostgreSQL, Redis and the bus answer. 503 with details otherwise.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let db = sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&state.pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let mut redis = state.redis.clone();
+    let cache = redis::cmd("PING")
+        .query_async::<String>(&mut redis)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let bus = state.bus.ping().await.map_err(|e| e.to_string());
+    let mut body = serde_json::Map::new();
+    for (name, result) in [("database", &db), ("redis", &cache), ("bus", &bus)] {
+        if let Err(e) = result {
+            tracing::warn!(dependency = name, error = %e, "not ready");
+        }
+        body.insert(name.into(), json!(if result.is_ok() { "ok" } else { "unavailable" }));
+    }
+    body.insert("bus_kind".into(), json!(state.bus.kind()));
+    let ready = db.is_ok() && cache.is_ok() && bus.is_ok();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(Value::Object(body)))
+}

@@ -1,0 +1,82 @@
+//! `convene`: every server role of Convene in one binary.
+
+use anyhow::Context;
+use clap::Parser;
+use convene_server::cli::{Cli, Command, Worker};
+use convene_server::{configuration, demo, startup};
+use tokio::net::TcpListener;
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let settings = configuration::load(cli.config.as_deref()).context("loading configuration")?;
+    tracing::info!(?settings, "configuration loaded");
+    let command = cli.command.unwrap_or(Command::All);
+    // Read before the runtime starts threads: it may fill LEPTOS_* defaults.
+    let leptos = match command {
+        Command::Serve | Command::All => Some(startup::leptos_options(&settings.leptos_config)?),
+        _ => None,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(command, settings, leptos))
+}
+
+async fn run(
+    command: Command,
+    settings: configuration::Settings,
+    leptos: Option<leptos::prelude::LeptosOptions>,
+) -> anyhow::Result<()> {
+    let shutdown = startup::shutdown_signal();
+    match command {
+        Command::Migrate => {
+            let deps = startup::connect(&settings).await?;
+            services::migrate(&deps.pool).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Demo => {
+            let deps = startup::connect(&settings).await?;
+            services::migrate(&deps.pool).await?;
+            demo::seed(&deps.pool).await?;
+        }
+        Command::Worker { name } => {
+            let deps = startup::connect(&settings).await?;
+            match name {
+                Worker::Relay => startup::relay(deps, shutdown).await?,
+                Worker::Analytics => startup::analytics(deps, shutdown).await?,
+            }
+        }
+        Command::Serve | Command::All => {
+            let leptos = leptos.context("Leptos options")?;
+            let deps = startup::connect(&settings).await?;
+            let all = matches!(command, Command::All);
+            if all {
+                services::migrate(&deps.pool).await?;
+                if settings.demo {
+                    demo::seed(&deps.pool).await?;
+                }
+            }
+            let listener = TcpListener::bind(leptos.site_addr)
+                .await
+                .with_context(|| format!("binding {}", leptos.site_addr))?;
+            let state = startup::app_state(&settings, &deps, leptos);
+            if all {
+                let (relay, analytics) = (deps.clone(), deps.clone());
+                let (s1, s2) = (shutdown.clone(), shutdown.clone());
+                let workers = async move {
+                    tokio::try_join!(startup::relay(relay, s1), startup::analytics(analytics, s2))
+                };
+                tokio::try_join!(startup::serve(state, listener, shutdown), workers)?;
+            } else {
+                startup::serve(state, listener, shutdown).await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Wiring: connect to the backing services, build the router, run roles until shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::state::{AppState, WebSettings};
+use leptos::prelude::LeptosOptions;
+use services::bus::Bus;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+
+use crate::configuration::Settings;
+
+/// Connections to PostgreSQL, Redis and the bus.
+#[derive(Clone)]
+pub struct Deps {
+    /// PostgreSQL pool.
+    pub pool: PgPool,
+    /// Redis client (for pub/sub connections).
+    pub redis_client: redis::Client,
+    /// Shared Redis connection.
+    pub redis: redis::aio::ConnectionManager,
+    /// Event bus.
+    pub bus: Bus,
+}
+
+/// Connects everything the settings name.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&settings.database_url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let redis_client = redis::Client::open(settings.redis_url.as_str()).context("Redis URL")?;
+    let redis = redis::aio::ConnectionManager::new(redis_client.clone())
+        .await
+        .context("connecting to Redis")?;
+    let bus = match &settings.kafka {
+        Some(k) => Bus::kafka(k.to_bus()).await.context("connecting to the Kafka broker")?,
+        None => Bus::memory(),
+    };
+    tracing::info!(bus = bus.kind(), "connected to PostgreSQL, Redis and the bus");
+    Ok(Deps { pool, redis_client, redis, bus })
+}
+
+/// Leptos site options: `Leptos.toml` plus `LEPTOS_*` variables, falling back to
+/// the values cargo-leptos compiled into this binary.
+pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
+    let compiled = [
+        ("LEPTOS_OUTPUT_NAME", option_env!("LEPTOS_OUTPUT_NAME")),
+        ("LEPTOS_SITE_ROOT", option_env!("LEPTOS_SITE_ROOT")),
+        ("LEPTOS_SITE_PKG_DIR", option_env!("LEPTOS_SITE_PKG_DIR")),
+    ];
+    let mut missing = Vec::new();
+    for (key, value) in compiled {
+        if std::env::var_os(key).is_none() {
+            match value {
+                Some(v) => missing.push((key, v)),
+                None => anyhow::bail!("{key} is not set: build with cargo-leptos or set it"),
+            }
+        }
+    }
+    let conf = if std::path::Path::new(path).exists() {
+        // Values cargo-leptos compiled in fill what the environment lacks.
+        let mut text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        for (key, value) in missing {
+            let name = key.trim_start_matches("LEPTOS_").to_lowercase().replace('_', "-");
+            text.push_str(&format!("\n{name} = {value:?}\n"));
+        }
+        leptos::config::get_config_from_str(&text).context("parsing Leptos options")?
+    } else {
+        leptos::config::get_configuration(None).context("Leptos options from the environment")?.leptos_options
+    };
+    Ok(conf)
+}
+
+/// Builds the shared state of the web roles and starts the presence hub.
+pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions) -> AppState {
+    let (presence, _) = broadcast::channel(1024);
+    let hub_tx = presence.clone();
+    let client = deps.redis_client.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = services::presence::run_hub(client.clone(), hub_tx.clone()).await {
+                tracing::warn!(error = %e, "presence hub lost Redis; reconnecting");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    AppState {
+        leptos_options,
+        pool: deps.pool.clone(),
+        redis: deps.redis.clone(),
+        bus: deps.bus.clone(),
+        presence,
+        web: WebSettings { public_url: settings.public_url.trim_end_matches('/').to_owned() },
+    }
+}
+
+/// Serves HTTP on `listener` until `shutdown` flips.
+pub async fn serve(state: AppState, listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let router = crate::http::router(state);
+    tracing::info!(addr = %listener.local_addr()?, "serving HTTP");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Runs the outbox relay until shutdown.
+pub async fn relay(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    services::bus::relay::run(deps.pool, deps.bus, shutdown).await?;
+    Ok(())
+}
+
+/// Runs the analytics consumer until shutdown.
+pub async fn analytics(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    services::analytics::run(deps.pool, deps.bus, shutdown).await?;
+    Ok(())
+}
+
+/// A watch channel that flips on Ctrl-C or SIGTERM.
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                s.recv().await;
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    rx
+}

@@ -1,0 +1,137 @@
+//! Parse-don't-validate newtypes for user input.
+
+use crate::{Error, Result};
+
+/// A syntactically plausible, normalised (trimmed, lower-case) email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an email address: one `@`, a dotted domain, no spaces, at most 254 chars.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let s = raw.trim().to_lowercase();
+        let bad = || Error::invalid(format!("'{}' is not a valid email address", raw.trim()));
+        if s.is_empty() || s.len() > 254 || s.chars().any(char::is_whitespace) {
+            return Err(bad());
+        }
+        let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
+            return Err(bad());
+        }
+        Ok(Email(s))
+    }
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the length policy (10 to 128 characters).
+pub struct Password(String);
+
+impl Password {
+    /// Checks the policy; never echoes the password back.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let n = raw.chars().count();
+        if n < 10 {
+            return Err(Error::invalid("password must be at least 10 characters"));
+        }
+        if n > 128 {
+            return Err(Error::invalid("password must be at most 128 characters"));
+        }
+        Ok(Password(raw.to_owned()))
+    }
+    /// The raw password, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// A trimmed, non-empty display name of at most `max` characters.
+pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(Error::invalid(format!("{field} is required")));
+    }
+    if s.chars().count() > max {
+        return Err(Error::invalid(format!("{field} must be at most {max} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Error::invalid(format!("{field} must not contain control characters")));
+    }
+    Ok(s.to_owned())
+}
+
+/// An event slug: 3-60 chars of `a-z`, `0-9` and inner `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    /// Parses a slug (lower-cased first).
+    pub fn parse(raw: &str) -> Result<Self> {
+        let s = raw.trim().to_lowercase();
+        let ok = (3..=60).contains(&s.len())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+            && !s.contains("--");
+        if !ok {
+            return Err(Error::invalid(
+                "slug must be 3-60 characters of a-z, 0-9 and single inner hyphens",
+            ));
+        }
+        Ok(Slug(s))
+    }
+    /// The slug text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse(" Ada@Example.ORG ").unwrap().as_str(), "ada@example.org");
+        for bad in ["", "a", "a@b", "@b.c", "a@b.c@d.e", "a b@c.d", "a@.c", "a@c."] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse(&"x".repeat(129)).is_err());
+        assert!(Password::parse("long enough pw").is_ok());
+        assert_eq!(format!("{:?}", Password::parse("secret-secret").unwrap()), "Password(***)");
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(Slug::parse("RustConf-2026").unwrap().as_str(), "rustconf-2026");
+        for bad in ["ab", "-abc", "abc-", "a--b", "a b c", "ümlaut", &"a".repeat(61)] {
+            assert!(Slug::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(parse_name("name", "  Ada ", 10).unwrap(), "Ada");
+        assert!(parse_name("name", "   ", 10).is_err());
+        assert!(parse_name("name", "abcdefghijk", 10).is_err());
+        assert!(parse_name("name", "a\u{7}b", 10).is_err());
+    }
+}

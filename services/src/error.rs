@@ -1,0 +1,78 @@
+//! The domain error type shared by every service.
+
+/// What went wrong, in terms a caller can act on. The HTTP mapping lives in `app::error`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is malformed or breaks a rule; the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// The caller is not signed in, or the credentials are wrong.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is signed in but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing does not exist (or is not visible to the caller).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request clashes with stored state (duplicate slug, email, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; try again later.
+    #[error("{0}")]
+    RateLimited(String),
+    /// A dependency failed; details are logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result alias for the services.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Builds an [`Error::Invalid`].
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+    /// Builds an [`Error::NotFound`].
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Error::NotFound(msg.into())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Error::NotFound("not found".into()),
+            _ => Error::Internal(format!("database: {e}")),
+        }
+    }
+}
+
+impl From<redis::RedisError> for Error {
+    fn from(e: redis::RedisError) -> Self {
+        Error::Internal(format!("redis: {e}"))
+    }
+}
+
+impl From<rdkafka::error::KafkaError> for Error {
+    fn from(e: rdkafka::error::KafkaError) -> Self {
+        Error::Internal(format!("kafka: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Internal(format!("json: {e}"))
+    }
+}
+
+/// True when a database error is a unique-constraint violation on `constraint`.
+pub(crate) fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("23505") && db.constraint() == Some(constraint)
+        }
+        _ => false,
+    }
+}

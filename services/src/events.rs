@@ -1,0 +1,185 @@
+//! Events owned by organisations.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::accounts::Organiser;
+use crate::domain::{parse_name, Slug};
+use crate::error::is_unique_violation;
+use crate::{Error, Result};
+
+/// A stored event.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    /// Event id.
+    pub id: Uuid,
+    /// Owning organisation.
+    pub org_id: Uuid,
+    /// Unique URL slug (`/e/{slug}`).
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Plain-text description.
+    pub description: String,
+    /// Start instant.
+    pub starts_at: DateTime<Utc>,
+    /// End instant (after the start).
+    pub ends_at: DateTime<Utc>,
+    /// IANA time zone the event is held in.
+    pub time_zone: String,
+}
+
+/// Event input as typed in the form: local date-times in the event's time zone.
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// Wanted slug.
+    pub slug: &'a str,
+    /// Plain-text description (may be empty).
+    pub description: &'a str,
+    /// Local start, `YYYY-MM-DDTHH:MM` (HTML `datetime-local`).
+    pub starts_local: &'a str,
+    /// Local end, same format.
+    pub ends_local: &'a str,
+    /// IANA zone name, e.g. `Europe/Berlin`.
+    pub time_zone: &'a str,
+}
+
+/// Parses a `datetime-local` value in `tz` into an instant.
+pub fn parse_local(field: &str, raw: &str, tz: Tz) -> Result<DateTime<Utc>> {
+    let raw = raw.trim();
+    let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| Error::invalid(format!("{field} must look like 2026-05-01T09:00")))?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
+        .ok_or_else(|| Error::invalid(format!("{field} does not exist in {tz} (clock change)")))
+}
+
+/// Parses an IANA time zone name.
+pub fn parse_tz(raw: &str) -> Result<Tz> {
+    raw.trim()
+        .parse::<Tz>()
+        .map_err(|_| Error::invalid(format!("'{}' is not a known time zone", raw.trim())))
+}
+
+/// Creates an event in the organiser's organisation, with one free ticket type.
+pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Result<Event> {
+    let name = parse_name("name", input.name, 200)?;
+    let slug = Slug::parse(input.slug)?;
+    let description = input.description.trim();
+    if description.chars().count() > 10_000 {
+        return Err(Error::invalid("description must be at most 10000 characters"));
+    }
+    let tz = parse_tz(input.time_zone)?;
+    let starts_at = parse_local("start", input.starts_local, tz)?;
+    let ends_at = parse_local("end", input.ends_local, tz)?;
+    if ends_at <= starts_at {
+        return Err(Error::invalid("the event must end after it starts"));
+    }
+    let event = Event {
+        id: Uuid::new_v4(),
+        org_id: by.org_id,
+        slug: slug.as_str().to_owned(),
+        name,
+        description: description.to_owned(),
+        starts_at,
+        ends_at,
+        time_zone: tz.name().to_owned(),
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO events (id, org_id, slug, name, description, starts_at, ends_at, time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(event.id)
+    .bind(event.org_id)
+    .bind(&event.slug)
+    .bind(&event.name)
+    .bind(&event.description)
+    .bind(event.starts_at)
+    .bind(event.ends_at)
+    .bind(&event.time_zone)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e, "events_slug_key") {
+            Error::Conflict(format!("the address /e/{} is already taken", event.slug))
+        } else {
+            e.into()
+        }
+    })?;
+    sqlx::query("INSERT INTO ticket_types (id, event_id, name) VALUES ($1, $2, 'General admission')")
+        .bind(Uuid::new_v4())
+        .bind(event.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(event = %event.id, org = %event.org_id, "event created");
+    Ok(event)
+}
+
+/// The organiser's organisation's events, soonest first.
+pub async fn list_for_org(pool: &PgPool, org_id: Uuid) -> Result<Vec<Event>> {
+    Ok(sqlx::query_as::<_, Event>(
+        "SELECT id, org_id, slug, name, description, starts_at, ends_at, time_zone
+         FROM events WHERE org_id = $1 ORDER BY starts_at, name",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// An event of the organiser's organisation; another organisation's event is `NotFound`.
+pub async fn get_for_org(pool: &PgPool, org_id: Uuid, slug: &str) -> Result<Event> {
+    sqlx::query_as::<_, Event>(
+        "SELECT id, org_id, slug, name, description, starts_at, ends_at, time_zone
+         FROM events WHERE org_id = $1 AND slug = $2",
+    )
+    .bind(org_id)
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such event"))
+}
+
+/// A public event by slug (landing page, registration).
+pub async fn get_public(pool: &PgPool, slug: &str) -> Result<Event> {
+    sqlx::query_as::<_, Event>(
+        "SELECT id, org_id, slug, name, description, starts_at, ends_at, time_zone
+         FROM events WHERE slug = $1",
+    )
+    .bind(slug.trim().to_lowercase())
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such event"))
+}
+
+/// Formats an instant in the event's zone, e.g. `2026-05-01 09:00 CEST`.
+pub fn local_time(at: DateTime<Utc>, tz_name: &str) -> String {
+    match tz_name.parse::<Tz>() {
+        Ok(tz) => at.with_timezone(&tz).format("%a %e %b %Y, %H:%M %Z").to_string(),
+        Err(_) => at.format("%a %e %b %Y, %H:%M UTC").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_follow_the_zone() {
+        let tz = parse_tz("Europe/Berlin").unwrap();
+        let at = parse_local("start", "2026-07-01T09:00", tz).unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-07-01T07:00:00+00:00");
+        assert!(local_time(at, "Europe/Berlin").contains("09:00 CEST"));
+        assert!(parse_tz("Mars/Olympus").is_err());
+        assert!(parse_local("start", "tomorrow", tz).is_err());
+        // 02:30 does not exist on the spring-forward night in Berlin.
+        assert!(parse_local("start", "2026-03-29T02:30", tz).is_err());
+    }
+}

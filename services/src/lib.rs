@@ -1,0 +1,26 @@
+//! Server-only domain services of Convene, one module per seed component.
+//!
+//! Every function takes its dependencies explicitly (a pool, a Redis
+//! connection, a bus handle) so that handlers and server functions stay thin.
+
+pub mod accounts;
+pub mod activity;
+pub mod analytics;
+pub mod bus;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod presence;
+pub mod ratelimit;
+pub mod registrations;
+pub mod tokens;
+
+pub use error::{Error, Result};
+
+/// Runs the embedded sqlx migrations from `migrations/`.
+pub async fn migrate(pool: &sqlx::PgPool) -> Result<()> {
+    sqlx::migrate!("../migrations")
+        .run(pool)
+        .await
+        .map_err(|e| Error::Internal(format!("migrations: {e}")))
+}
