@@ -67,7 +67,7 @@ pub fn LandingPage() -> impl IntoView {
                         <div class="w-48" inner_html=r.qr_svg></div>
                         <p class="text-sm">"Ticket " <code>{r.ticket_code}</code></p>
                         <p>"Your personal sign-in link (single use):"</p>
-                        <a class="btn" href=r.sign_in_link.clone() data-testid="sign-in-link">"Enter the event"</a>
+                        <a class="btn" rel="external" href=r.sign_in_link.clone() data-testid="sign-in-link">"Enter the event"</a>
                     </div>
                 }.into_any(),
                 _ => view! {

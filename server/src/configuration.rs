@@ -82,7 +82,7 @@ pub fn redact(url: &str) -> String {
 /// Loads settings: defaults, then `file` (if given and present), then `CONVENE_*`.
 pub fn load(file: Option<&str>) -> Result<Settings, config::ConfigError> {
     let mut builder = config::Config::builder()
-        .set_default("database_url", "postgres://postgres@127.0.0.1:5432/convene")?
+        .set_default("database_url", "postgres://postgres:postgres@127.0.0.1:5432/convene")?
         .set_default("database_max_connections", 20)?
         .set_default("redis_url", "redis://127.0.0.1:6379")?
         .set_default("public_url", "http://127.0.0.1:3000")?

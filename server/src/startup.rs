@@ -7,6 +7,7 @@ use anyhow::Context;
 use app::state::{AppState, WebSettings};
 use leptos::prelude::LeptosOptions;
 use services::bus::Bus;
+use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -29,6 +30,10 @@ pub struct Deps {
 
 /// Connects everything the settings name.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
+    if !sqlx::Postgres::database_exists(&settings.database_url).await.unwrap_or(true) {
+        tracing::info!("creating the database");
+        sqlx::Postgres::create_database(&settings.database_url).await.context("creating the database")?;
+    }
     let pool = PgPoolOptions::new()
         .max_connections(settings.database_max_connections)
         .acquire_timeout(Duration::from_secs(5))

@@ -117,7 +117,8 @@ mod live {
         Owner::on_cleanup(move || {
             let live = guard.take();
             live.stopped.set(true);
-            if let Some(ws) = live.socket.borrow_mut().take() {
+            let socket = live.socket.borrow_mut().take();
+            if let Some(ws) = socket {
                 ws.set_onclose(None);
                 let _ = ws.close();
             }

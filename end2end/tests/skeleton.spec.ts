@@ -1,0 +1,107 @@
+import { test, expect, Page, Browser } from "@playwright/test";
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+
+/** Waits until the WASM bundle has hydrated the page. */
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+/** Registers on the landing page and signs in through the sign-in link; returns the page in Reception. */
+async function registerAndEnter(browser: Browser, slug: string, name: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`/e/${slug}`);
+  await hydrated(page);
+  await expect(page.getByTestId("event-name")).toHaveText("Launch Week");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Email").fill(`${name.toLowerCase()}-${unique()}@example.org`);
+  await page.getByRole("button", { name: "Get a free ticket" }).click();
+  await expect(page.getByTestId("registered")).toBeVisible();
+  await expect(page.locator("[data-testid=registered] svg")).toBeVisible();
+  await page.getByTestId("sign-in-link").click();
+  await page.getByRole("button", { name: "Enter the event" }).click();
+  await expect(page).toHaveURL(new RegExp(`/e/${slug}/reception$`));
+  await expect(page.getByTestId("attendee-name")).toHaveText(name);
+  await hydrated(page);
+  return page;
+}
+
+test("organiser creates an event, attendees register and meet in a live Reception, organiser sees the figures", async ({ browser }) => {
+  const slug = `launch-${unique()}`;
+
+  // Organiser signs up and creates an event.
+  const orgContext = await browser.newContext();
+  const org = await orgContext.newPage();
+  await org.goto("/signup");
+  await hydrated(org);
+  await org.getByLabel("Your name").fill("Olivia Organiser");
+  await org.getByLabel("Organisation").fill("Launch Co");
+  await org.getByLabel("Email").fill(`olivia-${unique()}@example.org`);
+  await org.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
+  await org.getByRole("button", { name: "Sign up" }).click();
+  await expect(org).toHaveURL(/\/dashboard$/);
+  await expect(org.getByRole("heading", { name: "Welcome, Olivia Organiser" })).toBeVisible();
+
+  await org.getByLabel("Name", { exact: true }).fill("Launch Week");
+  await org.getByLabel("Address: /e/").fill(slug);
+  await org.getByLabel("Description").fill("Demos every day.");
+  await org.getByLabel("Starts").fill("2027-03-01T10:00");
+  await org.getByLabel("Ends").fill("2027-03-05T18:00");
+  await org.getByLabel("Time zone").fill("Europe/Paris");
+  await org.getByRole("button", { name: "Create event" }).click();
+  await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
+  await expect(org.getByRole("heading", { name: "Launch Week" })).toBeVisible();
+  await expect(org.getByTestId("stat-registrations")).toHaveText("0");
+
+  // A bad second event shows a readable error and stays on the dashboard.
+  await org.goto("/dashboard");
+  await hydrated(org);
+  await org.getByLabel("Name", { exact: true }).fill("Clash");
+  await org.getByLabel("Address: /e/").fill(slug);
+  await org.getByLabel("Starts").fill("2027-03-01T10:00");
+  await org.getByLabel("Ends").fill("2027-03-05T18:00");
+  await org.getByRole("button", { name: "Create event" }).click();
+  await expect(org.getByRole("alert")).toContainText("already taken");
+
+  // Two attendees in their own browser contexts.
+  const alice = await registerAndEnter(browser, slug, "Alice");
+  await expect(alice.getByTestId("online-count")).toHaveText("1");
+  const bob = await registerAndEnter(browser, slug, "Bob");
+  await expect(bob.getByTestId("online-count")).toHaveText("2");
+  await expect(alice.getByTestId("online-count")).toHaveText("2");
+
+  // Bob leaves: Alice sees the count drop.
+  await bob.context().close();
+  await expect(alice.getByTestId("online-count")).toHaveText("1");
+
+  // The organiser sees registrations and visits (outbox → Kafka → analytics).
+  await expect(async () => {
+    await org.goto(`/dashboard/events/${slug}`);
+    await expect(org.getByTestId("stat-registrations")).toHaveText("2", { timeout: 1000 });
+    await expect(org.getByTestId("stat-visits")).toHaveText("2", { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(org.getByTestId("stat-visitors")).toHaveText("2");
+});
+
+test("duplicate registration is refused with a clear message", async ({ browser }) => {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto("/e/demo");
+  await hydrated(page);
+  const email = `dup-${unique()}@example.org`;
+  for (const attempt of [1, 2]) {
+    if (attempt === 2) {
+      await page.goto("/e/demo");
+      await hydrated(page);
+    }
+    await page.getByLabel("Name").fill("Dee");
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Get a free ticket" }).click();
+  }
+  await expect(page.getByRole("alert")).toContainText("already registered");
+});
+
+test("reception is closed to visitors without a ticket", async ({ page }) => {
+  await page.goto("/e/demo/reception");
+  await expect(page.getByRole("alert")).toContainText("please sign in");
+});

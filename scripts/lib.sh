@@ -1,0 +1,89 @@
+# Shared helpers of Convene's scripts (sourced, not run).
+# Every function is idempotent: it checks first and only installs or starts what is missing.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+log() { printf '\033[1m[convene]\033[0m %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+APT_UPDATED=0
+apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$APT_UPDATED" = 0 ]; then log "apt-get update"; $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  log "apt-get install ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_port() { # host port seconds what
+  local i
+  for i in $(seq $(( $3 * 10 ))); do port_open "$1" "$2" && return 0; sleep 0.1; done
+  die "$4 did not open $1:$2 within $3 s"
+}
+
+# Rust (+ wasm32), cargo-leptos, wasm-bindgen, Chromium, npm tools.
+ensure_toolchain() {
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  command -v rustup >/dev/null || die "rustup is required (https://rustup.rs)"
+  bash "$ROOT/scripts/setup-toolchain.sh" "$ROOT"
+}
+
+# PostgreSQL on 127.0.0.1:5432; installed from apt and started when absent.
+ensure_postgres() {
+  if port_open 127.0.0.1 5432; then log "PostgreSQL answers on 127.0.0.1:5432"; return 0; fi
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+    local fresh=1
+  fi
+  local ver; ver="$(ls /etc/postgresql | sort -V | tail -1)"
+  log "starting PostgreSQL $ver"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  wait_port 127.0.0.1 5432 30 PostgreSQL
+  if [ "${fresh:-0}" = 1 ]; then
+    # Our default URL is postgres://postgres:postgres@127.0.0.1; give the fresh server that password.
+    $SUDO -u postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null \
+      || su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+  fi
+}
+
+# Redis on 127.0.0.1:6379; installed from apt and started when absent.
+ensure_redis() {
+  if port_open 127.0.0.1 6379; then log "Redis answers on 127.0.0.1:6379"; return 0; fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --logfile /tmp/convene-redis.log >/dev/null
+  wait_port 127.0.0.1 6379 10 Redis
+}
+
+# Tansu (Kafka-protocol broker) 0.6.0 with in-memory storage on 127.0.0.1:$1.
+TANSU_VERSION=0.6.0
+ensure_kafka() {
+  local port="$1" features=dynostore
+  local have=""
+  if tansu --version 2>/dev/null | grep -qx "tansu $TANSU_VERSION" \
+     && tansu --help 2>/dev/null | grep '^Storage engines:' | grep -qw "$features"; then have=1; fi
+  if [ -z "$have" ]; then
+    log "cargo install tansu $TANSU_VERSION --features $features (slow: ~27 min on 2 cores)"
+    CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" nice cargo install --force tansu --version "$TANSU_VERSION" \
+      --locked --features "$features"
+  fi
+  if port_open 127.0.0.1 "$port"; then log "Kafka-protocol broker answers on 127.0.0.1:$port"; return 0; fi
+  local url="tcp://127.0.0.1:$port"
+  log "starting Tansu on $url (memory storage)"
+  RUST_LOG=warn setsid nohup tansu broker --listener-url "$url" --advertised-listener-url "$url" \
+    --storage-engine memory://tansu/ >"/tmp/convene-tansu-$port.log" 2>&1 </dev/null &
+  echo $! >"/tmp/convene-tansu-$port.pid"
+  wait_port 127.0.0.1 "$port" 15 Tansu
+}
+
+# The target directory cargo uses (CARGO_TARGET_DIR or ./target).
+target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up whatever is missing on this machine, then runs the whole platform
+# (`convene all`: web, outbox relay, analytics; in-process bus) on
+# http://127.0.0.1:3000 with the demo event at /e/demo. Idempotent.
+#   CONVENE_KAFKA__BROKERS=127.0.0.1:9092 scripts/run.sh   uses a Kafka broker instead
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+ensure_toolchain
+ensure_postgres
+ensure_redis
+export CONVENE_DEMO=true LEPTOS_ENV="${LEPTOS_ENV:-PROD}"
+log "building and starting Convene (release) on http://127.0.0.1:3000"
+log "demo: http://127.0.0.1:3000/e/demo; organiser demo@convene.test / demo-password-2026"
+exec cargo leptos serve --release

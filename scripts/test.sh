@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Sets up whatever is missing on this machine, then runs every test:
+# formatting and clippy, unit + integration tests (real PostgreSQL, Redis and a
+# Kafka-protocol broker), and the Playwright end-to-end tests in Chromium.
+# Idempotent. CARGO_TARGET_DIR may point at a persistent build cache.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+KAFKA_PORT="${CONVENE_TEST_KAFKA_PORT:-19092}"
+E2E_PORT="${CONVENE_E2E_PORT:-3100}"
+PG_URL="postgres://postgres:postgres@127.0.0.1:5432"
+
+ensure_toolchain
+ensure_postgres
+ensure_redis
+ensure_kafka "$KAFKA_PORT"
+
+command -v psql >/dev/null || apt_install postgresql-client
+command -v curl >/dev/null || apt_install curl
+log "dropping databases left by earlier test runs"
+for db in $(psql "$PG_URL/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'convene\_test\_%' OR datname = 'convene_e2e'"); do
+  psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
+done
+
+log "rustfmt"
+cargo fmt --all -- --check
+log "clippy (server crates, all targets)"
+cargo clippy -p services -p app -p convene --all-targets -- -D warnings
+log "clippy (browser crates, wasm32)"
+cargo clippy -p convene-frontend --target wasm32-unknown-unknown -- -D warnings
+
+log "building the site (cargo leptos build)"
+cargo leptos build
+
+log "unit and integration tests"
+export CONVENE_TEST_DATABASE_URL="$PG_URL" CONVENE_TEST_REDIS_URL="redis://127.0.0.1:6379"
+export CONVENE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+cargo test -p services -p app -p convene 2>&1 | tee /tmp/convene-cargo-test.log
+cargo_passed=$(awk '/^test result:/{s+=$4} END{print s+0}' /tmp/convene-cargo-test.log)
+
+log "end-to-end tests (Playwright + Chromium) against convene all on 127.0.0.1:$E2E_PORT"
+E2E_DB="convene_e2e"
+export CONVENE_DATABASE_URL="$PG_URL/$E2E_DB" CONVENE_KAFKA__BROKERS="127.0.0.1:$KAFKA_PORT"
+export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="e2e-$(date +%s)-" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
+export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_OUTPUT_NAME=convene LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+bin="$(target_dir)/debug/convene"
+server_log=/tmp/convene-e2e-server.log
+"$bin" all >"$server_log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 300); do
+  curl -fsS "http://127.0.0.1:$E2E_PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 $server_pid 2>/dev/null || { cat "$server_log"; die "server exited"; }
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$E2E_PORT/readyz" >/dev/null || { cat "$server_log"; die "server not ready"; }
+set +e
+(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test --reporter=list) 2>&1 | tee /tmp/convene-e2e.log
+e2e_status=${PIPESTATUS[0]}
+set -e
+kill $server_pid 2>/dev/null || true
+if [ "$e2e_status" != 0 ]; then
+  log "server log (tail):"; tail -50 "$server_log"
+  die "end-to-end tests failed"
+fi
+e2e_passed=$(grep -Eo '^ *[0-9]+ passed' /tmp/convene-e2e.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
+echo "tests: $((cargo_passed + e2e_passed)) passed, 0 failed"

@@ -1,0 +1,10 @@
+//! Integration tests of the `convene` server against real PostgreSQL, Redis and
+//! a Kafka-protocol broker. Each test gets a fresh database.
+
+mod auth;
+mod events;
+mod health;
+mod helpers;
+mod live;
+mod pipeline;
+mod registration;
