@@ -53,7 +53,10 @@ pub struct AppError {
 impl AppError {
     /// Builds an error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        let e = AppError { kind, message: message.into() };
+        let e = AppError {
+            kind,
+            message: message.into(),
+        };
         #[cfg(feature = "ssr")]
         e.set_response_status();
         e
@@ -97,7 +100,10 @@ impl From<services::Error> for AppError {
             E::RateLimited(m) => AppError::new(ErrorKind::RateLimited, m),
             E::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
-                AppError::new(ErrorKind::Internal, "something went wrong on our side; please try again")
+                AppError::new(
+                    ErrorKind::Internal,
+                    "something went wrong on our side; please try again",
+                )
             }
         }
     }
@@ -119,14 +125,28 @@ mod tests {
     #[test]
     fn kinds_map_to_distinct_statuses() {
         use ErrorKind::*;
-        let all = [Invalid, Unauthorized, Forbidden, NotFound, Conflict, RateLimited, Internal];
+        let all = [
+            Invalid,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            RateLimited,
+            Internal,
+        ];
         let codes: Vec<u16> = all.iter().map(|k| k.status()).collect();
         assert_eq!(codes, vec![400, 401, 403, 404, 409, 429, 500]);
     }
 
     #[test]
     fn json_shape_is_stable() {
-        let e = AppError { kind: ErrorKind::Conflict, message: "taken".into() };
-        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"kind":"conflict","message":"taken"}"#);
+        let e = AppError {
+            kind: ErrorKind::Conflict,
+            message: "taken".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"kind":"conflict","message":"taken"}"#
+        );
     }
 }

@@ -32,7 +32,11 @@ pub async fn register(slug: String, name: String, email: String) -> Result<Regis
     let state = crate::state::app_state()?;
     let r = services::registrations::register(&state.pool, &slug, &name, &email).await?;
     Ok(Registered {
-        sign_in_link: format!("/e/{}/join?token={}", slug.trim().to_lowercase(), r.sign_in_token),
+        sign_in_link: format!(
+            "/e/{}/join?token={}",
+            slug.trim().to_lowercase(),
+            r.sign_in_token
+        ),
         ticket_code: r.ticket_code,
         qr_svg: r.qr_svg,
     })

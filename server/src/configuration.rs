@@ -81,8 +81,19 @@ pub fn redact(url: &str) -> String {
 
 /// Loads settings: defaults, then `file` (if given and present), then `CONVENE_*`.
 pub fn load(file: Option<&str>) -> Result<Settings, config::ConfigError> {
+    load_with_env(file, None)
+}
+
+/// Like [`load`], with the environment taken from `env` instead of the process (tests).
+pub fn load_with_env(
+    file: Option<&str>,
+    env: Option<std::collections::HashMap<String, String>>,
+) -> Result<Settings, config::ConfigError> {
     let mut builder = config::Config::builder()
-        .set_default("database_url", "postgres://postgres:postgres@127.0.0.1:5432/convene")?
+        .set_default(
+            "database_url",
+            "postgres://postgres:postgres@127.0.0.1:5432/convene",
+        )?
         .set_default("database_max_connections", 20)?
         .set_default("redis_url", "redis://127.0.0.1:6379")?
         .set_default("public_url", "http://127.0.0.1:3000")?
@@ -94,10 +105,20 @@ pub fn load(file: Option<&str>) -> Result<Settings, config::ConfigError> {
         builder = builder.add_source(config::File::with_name("convene").required(false));
     }
     let mut settings: Settings = builder
-        .add_source(config::Environment::with_prefix("CONVENE").separator("__").try_parsing(true))
+        .add_source(
+            config::Environment::with_prefix("CONVENE")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(env),
+        )
         .build()?
         .try_deserialize()?;
-    if settings.kafka.as_ref().is_some_and(|k| k.brokers.trim().is_empty()) {
+    if settings
+        .kafka
+        .as_ref()
+        .is_some_and(|k| k.brokers.trim().is_empty())
+    {
         settings.kafka = None;
     }
     Ok(settings)
@@ -115,8 +136,53 @@ mod tests {
     }
 
     #[test]
+    fn environment_overrides_defaults() {
+        let env = [
+            ("CONVENE_DATABASE_URL", "postgres://x@db/convene"),
+            ("CONVENE_KAFKA__BROKERS", "127.0.0.1:9092"),
+            ("CONVENE_KAFKA__TOPIC_PREFIX", "dev."),
+            ("CONVENE_DEMO", "true"),
+        ];
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let s = load_with_env(None, Some(env)).unwrap();
+        assert_eq!(s.database_url, "postgres://x@db/convene");
+        let kafka = s.kafka.unwrap();
+        assert_eq!(
+            (
+                kafka.brokers.as_str(),
+                kafka.topic_prefix.as_str(),
+                kafka.partitions
+            ),
+            ("127.0.0.1:9092", "dev.", 6)
+        );
+        assert!(s.demo);
+    }
+
+    #[test]
+    fn a_file_layer_sits_between_defaults_and_environment() {
+        let dir = std::env::temp_dir().join(format!("convene-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("convene.toml");
+        std::fs::write(
+            &file,
+            "public_url = \"https://events.example.org\"\nredis_url = \"redis://file\"\n",
+        )
+        .unwrap();
+        let env = [("CONVENE_REDIS_URL".to_string(), "redis://env".to_string())]
+            .into_iter()
+            .collect();
+        let s = load_with_env(Some(file.to_str().unwrap()), Some(env)).unwrap();
+        assert_eq!(s.public_url, "https://events.example.org");
+        assert_eq!(s.redis_url, "redis://env");
+        assert!(s.kafka.is_none());
+    }
+
+    #[test]
     fn defaults_load_without_file() {
-        let s = load(None).unwrap();
+        let s = load_with_env(None, Some(Default::default())).unwrap();
         assert!(s.database_url.starts_with("postgres://"));
         assert!(!format!("{s:?}").contains("secret"));
     }

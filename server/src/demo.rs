@@ -30,12 +30,17 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
             sign_up(pool, input).await?.0
         }
     };
-    let start = (Utc::now() + Duration::days(7)).format("%Y-%m-%dT09:00").to_string();
-    let end = (Utc::now() + Duration::days(8)).format("%Y-%m-%dT17:00").to_string();
+    let start = (Utc::now() + Duration::days(7))
+        .format("%Y-%m-%dT09:00")
+        .to_string();
+    let end = (Utc::now() + Duration::days(8))
+        .format("%Y-%m-%dT17:00")
+        .to_string();
     let input = NewEvent {
         name: "Convene Demo Summit",
         slug: SLUG,
-        description: "Two days of talks, sessions and networking about running great hybrid events.\n\
+        description:
+            "Two days of talks, sessions and networking about running great hybrid events.\n\
                       Register with any email to get a ticket and enter the Reception.",
         starts_local: &start,
         ends_local: &end,

@@ -30,9 +30,14 @@ pub struct Deps {
 
 /// Connects everything the settings name.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
-    if !sqlx::Postgres::database_exists(&settings.database_url).await.unwrap_or(true) {
+    if !sqlx::Postgres::database_exists(&settings.database_url)
+        .await
+        .unwrap_or(true)
+    {
         tracing::info!("creating the database");
-        sqlx::Postgres::create_database(&settings.database_url).await.context("creating the database")?;
+        sqlx::Postgres::create_database(&settings.database_url)
+            .await
+            .context("creating the database")?;
     }
     let pool = PgPoolOptions::new()
         .max_connections(settings.database_max_connections)
@@ -45,11 +50,21 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         .await
         .context("connecting to Redis")?;
     let bus = match &settings.kafka {
-        Some(k) => Bus::kafka(k.to_bus()).await.context("connecting to the Kafka broker")?,
+        Some(k) => Bus::kafka(k.to_bus())
+            .await
+            .context("connecting to the Kafka broker")?,
         None => Bus::memory(),
     };
-    tracing::info!(bus = bus.kind(), "connected to PostgreSQL, Redis and the bus");
-    Ok(Deps { pool, redis_client, redis, bus })
+    tracing::info!(
+        bus = bus.kind(),
+        "connected to PostgreSQL, Redis and the bus"
+    );
+    Ok(Deps {
+        pool,
+        redis_client,
+        redis,
+        bus,
+    })
 }
 
 /// Leptos site options: `Leptos.toml` plus `LEPTOS_*` variables, falling back to
@@ -73,12 +88,17 @@ pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
         // Values cargo-leptos compiled in fill what the environment lacks.
         let mut text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
         for (key, value) in missing {
-            let name = key.trim_start_matches("LEPTOS_").to_lowercase().replace('_', "-");
+            let name = key
+                .trim_start_matches("LEPTOS_")
+                .to_lowercase()
+                .replace('_', "-");
             text.push_str(&format!("\n{name} = {value:?}\n"));
         }
         leptos::config::get_config_from_str(&text).context("parsing Leptos options")?
     } else {
-        leptos::config::get_configuration(None).context("Leptos options from the environment")?.leptos_options
+        leptos::config::get_configuration(None)
+            .context("Leptos options from the environment")?
+            .leptos_options
     };
     Ok(conf)
 }
@@ -102,19 +122,28 @@ pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions
         redis: deps.redis.clone(),
         bus: deps.bus.clone(),
         presence,
-        web: WebSettings { public_url: settings.public_url.trim_end_matches('/').to_owned() },
+        web: WebSettings {
+            public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        },
     }
 }
 
 /// Serves HTTP on `listener` until `shutdown` flips.
-pub async fn serve(state: AppState, listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let router = crate::http::router(state);
     tracing::info!(addr = %listener.local_addr()?, "serving HTTP");
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    })
+    .await?;
     Ok(())
 }
 
@@ -137,7 +166,9 @@ pub fn shutdown_signal() -> watch::Receiver<bool> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         let term = async {
-            if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            if let Ok(mut s) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
                 s.recv().await;
             }
         };

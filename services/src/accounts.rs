@@ -1,6 +1,8 @@
 //! Organiser accounts, their organisations and server-side sessions.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use chrono::{Duration, Utc};
 use sqlx::PgPool;
@@ -75,8 +77,11 @@ pub async fn hash_password(password: &Password) -> Result<String> {
 /// Verifies a password against a PHC hash on a blocking thread.
 async fn verify_password(password: String, phc: String) -> Result<bool> {
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&phc).map_err(|e| Error::Internal(format!("argon2: {e}")))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        let parsed =
+            PasswordHash::new(&phc).map_err(|e| Error::Internal(format!("argon2: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await
     .map_err(|e| Error::Internal(format!("join: {e}")))?
@@ -102,7 +107,12 @@ pub async fn sign_up(pool: &PgPool, input: SignUp<'_>) -> Result<(Organiser, Str
         .bind(&org_name)
         .execute(&mut *tx)
         .await?;
-    let organiser = Organiser { id: Uuid::new_v4(), org_id, email: email.as_str().to_owned(), name };
+    let organiser = Organiser {
+        id: Uuid::new_v4(),
+        org_id,
+        email: email.as_str().to_owned(),
+        name,
+    };
     sqlx::query(
         "INSERT INTO organisers (id, org_id, email, name, password_hash) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -137,7 +147,15 @@ pub async fn log_in(pool: &PgPool, email: &str, password: &str) -> Result<(Organ
     .fetch_optional(pool)
     .await?;
     let (phc, organiser) = match row {
-        Some((id, org_id, email, name, phc)) => (phc, Some(Organiser { id, org_id, email, name })),
+        Some((id, org_id, email, name, phc)) => (
+            phc,
+            Some(Organiser {
+                id,
+                org_id,
+                email,
+                name,
+            }),
+        ),
         None => (DUMMY_HASH.to_owned(), None),
     };
     let ok = verify_password(password.to_owned(), phc).await?;
@@ -171,7 +189,11 @@ pub async fn insert_session(
 }
 
 /// Returns the subject of a live session of `kind`, if the token is valid.
-pub async fn session_subject(pool: &PgPool, kind: SessionKind, token: &str) -> Result<Option<Uuid>> {
+pub async fn session_subject(
+    pool: &PgPool,
+    kind: SessionKind,
+    token: &str,
+) -> Result<Option<Uuid>> {
     let id: Option<Uuid> = sqlx::query_scalar(
         "SELECT subject_id FROM sessions WHERE token_hash = $1 AND kind = $2 AND expires_at > now()",
     )
@@ -186,7 +208,9 @@ pub async fn session_subject(pool: &PgPool, kind: SessionKind, token: &str) -> R
 pub async fn organiser_from_session(pool: &PgPool, token: Option<&str>) -> Result<Organiser> {
     let unauth = || Error::Unauthorized("please log in".into());
     let token = token.ok_or_else(unauth)?;
-    let id = session_subject(pool, SessionKind::Organiser, token).await?.ok_or_else(unauth)?;
+    let id = session_subject(pool, SessionKind::Organiser, token)
+        .await?
+        .ok_or_else(unauth)?;
     sqlx::query_as::<_, Organiser>(
         "SELECT id, org_id, email::text AS email, name FROM organisers WHERE id = $1",
     )
@@ -214,8 +238,14 @@ mod tests {
         let pw = Password::parse("correct horse battery").unwrap();
         let h = hash_password(&pw).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), h.clone()).await.unwrap());
-        assert!(!verify_password("wrong horse battery".into(), h).await.unwrap());
-        assert!(!verify_password("anything".into(), DUMMY_HASH.into()).await.unwrap());
+        assert!(verify_password("correct horse battery".into(), h.clone())
+            .await
+            .unwrap());
+        assert!(!verify_password("wrong horse battery".into(), h)
+            .await
+            .unwrap());
+        assert!(!verify_password("anything".into(), DUMMY_HASH.into())
+            .await
+            .unwrap());
     }
 }

@@ -85,7 +85,10 @@ pub async fn record(
         .bind(serde_json::to_value(&envelope)?)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("SELECT pg_notify($1, '')").bind(OUTBOX_CHANNEL).execute(&mut *conn).await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(OUTBOX_CHANNEL)
+        .execute(&mut *conn)
+        .await?;
     Ok(envelope)
 }
 

@@ -88,5 +88,9 @@ pub async fn event_stats(pool: &PgPool, event_id: Uuid) -> Result<EventStats> {
     .fetch_one(pool)
     .await
     .map_err(Error::from)?;
-    Ok(EventStats { registrations, reception_visits, reception_visitors })
+    Ok(EventStats {
+        registrations,
+        reception_visits,
+        reception_visitors,
+    })
 }

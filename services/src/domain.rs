@@ -65,10 +65,14 @@ pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String> {
         return Err(Error::invalid(format!("{field} is required")));
     }
     if s.chars().count() > max {
-        return Err(Error::invalid(format!("{field} must be at most {max} characters")));
+        return Err(Error::invalid(format!(
+            "{field} must be at most {max} characters"
+        )));
     }
     if s.chars().any(char::is_control) {
-        return Err(Error::invalid(format!("{field} must not contain control characters")));
+        return Err(Error::invalid(format!(
+            "{field} must not contain control characters"
+        )));
     }
     Ok(s.to_owned())
 }
@@ -82,7 +86,8 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Self> {
         let s = raw.trim().to_lowercase();
         let ok = (3..=60).contains(&s.len())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -105,8 +110,20 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Ada@Example.ORG ").unwrap().as_str(), "ada@example.org");
-        for bad in ["", "a", "a@b", "@b.c", "a@b.c@d.e", "a b@c.d", "a@.c", "a@c."] {
+        assert_eq!(
+            Email::parse(" Ada@Example.ORG ").unwrap().as_str(),
+            "ada@example.org"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.c",
+            "a@b.c@d.e",
+            "a b@c.d",
+            "a@.c",
+            "a@c.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -116,13 +133,27 @@ mod tests {
         assert!(Password::parse("short").is_err());
         assert!(Password::parse(&"x".repeat(129)).is_err());
         assert!(Password::parse("long enough pw").is_ok());
-        assert_eq!(format!("{:?}", Password::parse("secret-secret").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-secret").unwrap()),
+            "Password(***)"
+        );
     }
 
     #[test]
     fn slugs() {
-        assert_eq!(Slug::parse("RustConf-2026").unwrap().as_str(), "rustconf-2026");
-        for bad in ["ab", "-abc", "abc-", "a--b", "a b c", "ümlaut", &"a".repeat(61)] {
+        assert_eq!(
+            Slug::parse("RustConf-2026").unwrap().as_str(),
+            "rustconf-2026"
+        );
+        for bad in [
+            "ab",
+            "-abc",
+            "abc-",
+            "a--b",
+            "a b c",
+            "ümlaut",
+            &"a".repeat(61),
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -73,7 +73,9 @@ pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Resul
     let slug = Slug::parse(input.slug)?;
     let description = input.description.trim();
     if description.chars().count() > 10_000 {
-        return Err(Error::invalid("description must be at most 10000 characters"));
+        return Err(Error::invalid(
+            "description must be at most 10000 characters",
+        ));
     }
     let tz = parse_tz(input.time_zone)?;
     let starts_at = parse_local("start", input.starts_local, tz)?;
@@ -113,11 +115,13 @@ pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Resul
             e.into()
         }
     })?;
-    sqlx::query("INSERT INTO ticket_types (id, event_id, name) VALUES ($1, $2, 'General admission')")
-        .bind(Uuid::new_v4())
-        .bind(event.id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO ticket_types (id, event_id, name) VALUES ($1, $2, 'General admission')",
+    )
+    .bind(Uuid::new_v4())
+    .bind(event.id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     tracing::info!(event = %event.id, org = %event.org_id, "event created");
     Ok(event)
@@ -162,7 +166,10 @@ pub async fn get_public(pool: &PgPool, slug: &str) -> Result<Event> {
 /// Formats an instant in the event's zone, e.g. `2026-05-01 09:00 CEST`.
 pub fn local_time(at: DateTime<Utc>, tz_name: &str) -> String {
     match tz_name.parse::<Tz>() {
-        Ok(tz) => at.with_timezone(&tz).format("%a %e %b %Y, %H:%M %Z").to_string(),
+        Ok(tz) => at
+            .with_timezone(&tz)
+            .format("%a %e %b %Y, %H:%M %Z")
+            .to_string(),
         Err(_) => at.format("%a %e %b %Y, %H:%M UTC").to_string(),
     }
 }

@@ -32,7 +32,12 @@ fn now_secs() -> f64 {
 }
 
 /// Marks the connection present (join or heartbeat); returns the live count.
-pub async fn touch(redis: &mut ConnectionManager, event: Uuid, attendee: Uuid, conn: Uuid) -> Result<u64> {
+pub async fn touch(
+    redis: &mut ConnectionManager,
+    event: Uuid,
+    attendee: Uuid,
+    conn: Uuid,
+) -> Result<u64> {
     let key = set_key(event);
     let member = format!("{attendee}:{conn}");
     let _: () = redis::pipe()
@@ -47,7 +52,12 @@ pub async fn touch(redis: &mut ConnectionManager, event: Uuid, attendee: Uuid, c
 }
 
 /// Removes the connection; returns the live count.
-pub async fn leave(redis: &mut ConnectionManager, event: Uuid, attendee: Uuid, conn: Uuid) -> Result<u64> {
+pub async fn leave(
+    redis: &mut ConnectionManager,
+    event: Uuid,
+    attendee: Uuid,
+    conn: Uuid,
+) -> Result<u64> {
     let _: () = redis::cmd("ZREM")
         .arg(set_key(event))
         .arg(format!("{attendee}:{conn}"))
@@ -78,7 +88,11 @@ pub async fn count(redis: &mut ConnectionManager, event: Uuid) -> Result<u64> {
 
 /// Tells every node that the event's count changed.
 pub async fn announce(redis: &mut ConnectionManager, event: Uuid, count: u64) -> Result<()> {
-    let _: () = redis::cmd("PUBLISH").arg(channel(event)).arg(count).query_async(redis).await?;
+    let _: () = redis::cmd("PUBLISH")
+        .arg(channel(event))
+        .arg(count)
+        .query_async(redis)
+        .await?;
     Ok(())
 }
 
@@ -93,7 +107,10 @@ pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Change>) -> Re
     let mut stream = pubsub.on_message();
     while let Some(msg) = stream.next().await {
         let name = msg.get_channel_name().to_owned();
-        let Some(id) = name.strip_prefix("presence-changed:").and_then(|s| s.parse::<Uuid>().ok()) else {
+        let Some(id) = name
+            .strip_prefix("presence-changed:")
+            .and_then(|s| s.parse::<Uuid>().ok())
+        else {
             continue;
         };
         if let Ok(count) = msg.get_payload::<u64>() {

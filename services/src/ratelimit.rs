@@ -5,7 +5,12 @@ use redis::aio::ConnectionManager;
 use crate::{Error, Result};
 
 /// Counts one attempt under `key`; errors with `RateLimited` past `max` in `window_secs`.
-pub async fn hit(redis: &mut ConnectionManager, key: &str, max: u64, window_secs: u64) -> Result<()> {
+pub async fn hit(
+    redis: &mut ConnectionManager,
+    key: &str,
+    max: u64,
+    window_secs: u64,
+) -> Result<()> {
     let full = format!("rl:{key}");
     let (count,): (u64,) = redis::pipe()
         .atomic()

@@ -46,7 +46,11 @@ pub struct Attendee {
 /// Renders `data` as a QR code in SVG.
 pub fn qr_svg(data: &str) -> Result<String> {
     let code = QrCode::new(data.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
-    Ok(code.render::<svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build())
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
 }
 
 /// A ticket code: 20 random characters, URL-safe.
@@ -80,7 +84,10 @@ pub async fn register(pool: &PgPool, slug: &str, name: &str, email: &str) -> Res
         .await
         .map_err(|e| {
             if is_unique_violation(&e, "attendees_event_email_key") {
-                Error::Conflict(format!("{} is already registered for this event", email.as_str()))
+                Error::Conflict(format!(
+                    "{} is already registered for this event",
+                    email.as_str()
+                ))
             } else {
                 e.into()
             }
@@ -97,16 +104,30 @@ pub async fn register(pool: &PgPool, slug: &str, name: &str, email: &str) -> Res
     .execute(&mut *tx)
     .await?;
     let token = new_token();
-    sqlx::query("INSERT INTO magic_links (token_hash, attendee_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(hash_token(&token))
-        .bind(attendee_id)
-        .bind(Utc::now() + LINK_TTL)
-        .execute(&mut *tx)
-        .await?;
-    activity::record(&mut tx, event.id, attendee_id, Area::Registration, Action::Registered).await?;
+    sqlx::query(
+        "INSERT INTO magic_links (token_hash, attendee_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(hash_token(&token))
+    .bind(attendee_id)
+    .bind(Utc::now() + LINK_TTL)
+    .execute(&mut *tx)
+    .await?;
+    activity::record(
+        &mut tx,
+        event.id,
+        attendee_id,
+        Area::Registration,
+        Action::Registered,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(event = %event.id, attendee = %attendee_id, "attendee registered");
-    Ok(Registration { attendee_id, qr_svg: qr_svg(&code)?, ticket_code: code, sign_in_token: token })
+    Ok(Registration {
+        attendee_id,
+        qr_svg: qr_svg(&code)?,
+        ticket_code: code,
+        sign_in_token: token,
+    })
 }
 
 /// Redeems a sign-in link for the event `slug`: marks it used and opens an attendee session.
@@ -133,10 +154,17 @@ pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<(Atte
 }
 
 /// The attendee behind a session token, who must belong to `event`.
-pub async fn attendee_from_session(pool: &PgPool, event: &Event, token: Option<&str>) -> Result<Attendee> {
-    let unauth = || Error::Unauthorized("please sign in with the link from your registration".into());
+pub async fn attendee_from_session(
+    pool: &PgPool,
+    event: &Event,
+    token: Option<&str>,
+) -> Result<Attendee> {
+    let unauth =
+        || Error::Unauthorized("please sign in with the link from your registration".into());
     let token = token.ok_or_else(unauth)?;
-    let id = session_subject(pool, SessionKind::Attendee, token).await?.ok_or_else(unauth)?;
+    let id = session_subject(pool, SessionKind::Attendee, token)
+        .await?
+        .ok_or_else(unauth)?;
     let attendee: Attendee = sqlx::query_as(
         "SELECT id, event_id, name, email::text AS email FROM attendees WHERE id = $1",
     )
@@ -152,10 +180,12 @@ pub async fn attendee_from_session(pool: &PgPool, event: &Event, token: Option<&
 
 /// Number of registrations of an event (straight from the registrations table).
 pub async fn count(pool: &PgPool, event_id: Uuid) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM attendees WHERE event_id = $1")
-        .bind(event_id)
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM attendees WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 #[cfg(test)]

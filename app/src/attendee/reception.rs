@@ -26,17 +26,25 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
     let event = services::events::get_public(&state.pool, &slug).await?;
     let token = cookies::read(cookies::ATTENDEE).await;
     let attendee =
-        services::registrations::attendee_from_session(&state.pool, &event, token.as_deref()).await?;
+        services::registrations::attendee_from_session(&state.pool, &event, token.as_deref())
+            .await?;
     let mut redis = state.redis.clone();
     let online = services::presence::count(&mut redis, event.id).await?;
-    Ok(ReceptionInfo { event: EventView::from(&event), attendee: attendee.name, online })
+    Ok(ReceptionInfo {
+        event: EventView::from(&event),
+        attendee: attendee.name,
+        online,
+    })
 }
 
 /// `/e/{slug}/reception`.
 #[component]
 pub fn ReceptionPage() -> impl IntoView {
     let params = use_params_map();
-    let data = Resource::new(move || params.read().get("slug").unwrap_or_default(), reception);
+    let data = Resource::new(
+        move || params.read().get("slug").unwrap_or_default(),
+        reception,
+    );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
@@ -102,7 +110,11 @@ mod live {
     /// Opens the socket now and again after every drop, until the component is cleaned up.
     pub fn connect(slug: String, online: RwSignal<u64>, connected: RwSignal<bool>) {
         let loc = window().location();
-        let scheme = if loc.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+        let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
         let host = loc.host().unwrap_or_default();
         let live = Rc::new(Live {
             url: format!("{scheme}://{host}/ws/e/{slug}?v={PROTOCOL_VERSION}"),
@@ -129,11 +141,15 @@ mod live {
         if live.stopped.get() {
             return;
         }
-        let Ok(ws) = WebSocket::new(&live.url) else { return };
+        let Ok(ws) = WebSocket::new(&live.url) else {
+            return;
+        };
 
         let l = live.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            let Some(text) = ev.data().as_string() else { return };
+            let Some(text) = ev.data().as_string() else {
+                return;
+            };
             if let Ok(ServerMsg::Hello { online: n, .. } | ServerMsg::Presence { online: n }) =
                 serde_json::from_str::<ServerMsg>(&text)
             {

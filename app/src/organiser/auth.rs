@@ -29,7 +29,12 @@ async fn limit_by_ip(state: &crate::state::AppState, what: &str) -> Result<(), A
 fn start_session(state: &crate::state::AppState, token: &str) {
     use crate::state::cookies;
     let max_age = services::accounts::SESSION_TTL.num_seconds();
-    cookies::set(cookies::ORGANISER, token, max_age, state.web.secure_cookies());
+    cookies::set(
+        cookies::ORGANISER,
+        token,
+        max_age,
+        state.web.secure_cookies(),
+    );
 }
 
 /// Creates an organisation and its organiser account, signs in, goes to the dashboard.
@@ -43,7 +48,12 @@ pub async fn signup(
     use services::accounts::{sign_up, SignUp};
     let state = crate::state::app_state()?;
     limit_by_ip(&state, "signup").await?;
-    let input = SignUp { name: &name, organisation: &organisation, email: &email, password: &password };
+    let input = SignUp {
+        name: &name,
+        organisation: &organisation,
+        email: &email,
+        password: &password,
+    };
     let (_, token) = sign_up(&state.pool, input).await?;
     start_session(&state, &token);
     leptos_axum::redirect("/dashboard");

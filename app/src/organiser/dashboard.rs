@@ -22,7 +22,10 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
     let events = services::events::list_for_org(&state.pool, me.org_id).await?;
-    Ok(DashboardData { organiser: me.name, events: events.iter().map(EventView::from).collect() })
+    Ok(DashboardData {
+        organiser: me.name,
+        events: events.iter().map(EventView::from).collect(),
+    })
 }
 
 /// Creates an event in the signed-in organiser's organisation and opens its page.

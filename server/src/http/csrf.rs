@@ -28,7 +28,10 @@ pub fn allowed(method: &Method, headers: &axum::http::HeaderMap) -> bool {
 
 /// Whether `origin` (scheme://host[:port]) names the request's own `Host`.
 pub fn same_host(origin: &str, headers: &axum::http::HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
@@ -61,18 +64,39 @@ mod tests {
 
     #[test]
     fn safe_methods_pass() {
-        assert!(allowed(&Method::GET, &headers(&[("origin", "http://evil.test")])));
+        assert!(allowed(
+            &Method::GET,
+            &headers(&[("origin", "http://evil.test")])
+        ));
     }
 
     #[test]
     fn cross_site_posts_are_refused() {
         let post = Method::POST;
-        assert!(!allowed(&post, &headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!allowed(&post, &headers(&[("sec-fetch-site", "same-site")])));
-        assert!(!allowed(&post, &headers(&[("host", "a.test"), ("origin", "http://evil.test")])));
-        assert!(!allowed(&post, &headers(&[("host", "a.test"), ("origin", "null")])));
-        assert!(allowed(&post, &headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(allowed(&post, &headers(&[("host", "a.test:3000"), ("origin", "http://a.test:3000")])));
+        assert!(!allowed(
+            &post,
+            &headers(&[("sec-fetch-site", "cross-site")])
+        ));
+        assert!(!allowed(
+            &post,
+            &headers(&[("sec-fetch-site", "same-site")])
+        ));
+        assert!(!allowed(
+            &post,
+            &headers(&[("host", "a.test"), ("origin", "http://evil.test")])
+        ));
+        assert!(!allowed(
+            &post,
+            &headers(&[("host", "a.test"), ("origin", "null")])
+        ));
+        assert!(allowed(
+            &post,
+            &headers(&[("sec-fetch-site", "same-origin")])
+        ));
+        assert!(allowed(
+            &post,
+            &headers(&[("host", "a.test:3000"), ("origin", "http://a.test:3000")])
+        ));
         assert!(allowed(&post, &headers(&[])));
     }
 }

@@ -30,10 +30,17 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         if let Err(e) = result {
             tracing::warn!(dependency = name, error = %e, "not ready");
         }
-        body.insert(name.into(), json!(if result.is_ok() { "ok" } else { "unavailable" }));
+        body.insert(
+            name.into(),
+            json!(if result.is_ok() { "ok" } else { "unavailable" }),
+        );
     }
     body.insert("bus_kind".into(), json!(state.bus.kind()));
     let ready = db.is_ok() && cache.is_ok() && bus.is_ok();
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(Value::Object(body)))
 }

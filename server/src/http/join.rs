@@ -17,7 +17,9 @@ pub struct TokenParam {
 }
 
 fn valid_token(t: &str) -> bool {
-    (20..=100).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    (20..=100).contains(&t.len())
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn slug_ok(s: &str) -> bool {
@@ -33,13 +35,18 @@ fn html_page(status: StatusCode, body: String) -> Response {
     );
     let mut res = (status, Html(html)).into_response();
     // The URL holds a secret: never send it on as a referrer.
-    res.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
 fn invalid() -> Response {
-    html_page(StatusCode::BAD_REQUEST,
+    html_page(
+        StatusCode::BAD_REQUEST,
         "<h1 class=\"text-2xl font-bold\">This sign-in link is not valid</h1>\
          <p>Check that you copied the whole link from your registration.</p>"
             .into(),
@@ -49,7 +56,8 @@ fn invalid() -> Response {
 /// Shows the "Enter the event" button for a sign-in link.
 async fn show(slug: &str, token: Option<&str>) -> Response {
     match token {
-        Some(t) if valid_token(t) && slug_ok(slug) => html_page(StatusCode::OK,
+        Some(t) if valid_token(t) && slug_ok(slug) => html_page(
+            StatusCode::OK,
             format!(
                 "<h1 class=\"text-2xl font-bold\">Welcome!</h1>\
                  <form method=\"post\" action=\"/e/{slug}/join\">\
@@ -72,12 +80,20 @@ pub async fn redeem(
     Path(slug): Path<String>,
     Form(q): Form<TokenParam>,
 ) -> Response {
-    let Some(token) = q.token.filter(|t| valid_token(t)) else { return invalid() };
+    let Some(token) = q.token.filter(|t| valid_token(t)) else {
+        return invalid();
+    };
     match services::registrations::redeem_link(&state.pool, &slug, &token).await {
         Ok((_attendee, session)) => {
             let max_age = services::accounts::SESSION_TTL.num_seconds();
-            let cookie = cookies::header_value(cookies::ATTENDEE, &session, max_age, state.web.secure_cookies());
-            let mut res = Redirect::to(&format!("/e/{}/reception", slug.to_lowercase())).into_response();
+            let cookie = cookies::header_value(
+                cookies::ATTENDEE,
+                &session,
+                max_age,
+                state.web.secure_cookies(),
+            );
+            let mut res =
+                Redirect::to(&format!("/e/{}/reception", slug.to_lowercase())).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
@@ -98,5 +114,8 @@ pub async fn redeem(
 
 /// Minimal HTML text escaping.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -38,7 +38,10 @@ pub async fn live(
     // Cross-site WebSocket hijacking: a browser always sends Origin on upgrades.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if !super::csrf::same_host(origin, &headers) {
-            return Err(AppError::new(ErrorKind::Forbidden, "cross-site WebSocket refused"));
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "cross-site WebSocket refused",
+            ));
         }
     }
     if q.v != Some(PROTOCOL_VERSION) {
@@ -50,7 +53,8 @@ pub async fn live(
     let event = services::events::get_public(&state.pool, &slug).await?;
     let token = jar.get(cookies::ATTENDEE).map(|c| c.value().to_owned());
     let attendee =
-        services::registrations::attendee_from_session(&state.pool, &event, token.as_deref()).await?;
+        services::registrations::attendee_from_session(&state.pool, &event, token.as_deref())
+            .await?;
     Ok(ws.on_upgrade(move |socket| session(state, event.id, attendee.id, socket)))
 }
 
@@ -65,7 +69,9 @@ async fn session(state: AppState, event: Uuid, attendee: Uuid, mut socket: WebSo
     let conn = Uuid::new_v4();
     let mut redis = state.redis.clone();
     let mut changes = state.presence.subscribe();
-    if let Err(e) = activity::record_now(&state.pool, event, attendee, Area::Reception, Action::Enter).await {
+    if let Err(e) =
+        activity::record_now(&state.pool, event, attendee, Area::Reception, Action::Enter).await
+    {
         tracing::warn!(error = %e, "recording reception enter failed");
     }
     let mut online = match presence::touch(&mut redis, event, attendee, conn).await {
@@ -76,7 +82,14 @@ async fn session(state: AppState, event: Uuid, attendee: Uuid, mut socket: WebSo
         }
     };
     let _ = presence::announce(&mut redis, event, online).await;
-    let mut open = send(&mut socket, &ServerMsg::Hello { v: PROTOCOL_VERSION, online }).await;
+    let mut open = send(
+        &mut socket,
+        &ServerMsg::Hello {
+            v: PROTOCOL_VERSION,
+            online,
+        },
+    )
+    .await;
     let mut beat = tokio::time::interval(Duration::from_secs(presence::HEARTBEAT_SECS));
     beat.tick().await;
 
@@ -121,7 +134,9 @@ async fn session(state: AppState, event: Uuid, attendee: Uuid, mut socket: WebSo
         }
         Err(e) => tracing::warn!(error = %e, "presence leave failed"),
     }
-    if let Err(e) = activity::record_now(&state.pool, event, attendee, Area::Reception, Action::Leave).await {
+    if let Err(e) =
+        activity::record_now(&state.pool, event, attendee, Area::Reception, Action::Leave).await
+    {
         tracing::warn!(error = %e, "recording reception leave failed");
     }
 }

@@ -9,16 +9,32 @@ async fn sign_up_creates_organisation_and_a_secure_session() {
     let email = format!("Ada-{}@Example.org", Uuid::new_v4().simple());
     let res = c
         .post(format!("{}/api/signup", app.base))
-        .form(&[("name", "Ada"), ("organisation", "Ada Events"), ("email", &email), ("password", "a long password")])
+        .form(&[
+            ("name", "Ada"),
+            ("organisation", "Ada Events"),
+            ("email", &email),
+            ("password", "a long password"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
-    let session = cookie.iter().find(|c| c.starts_with("convene_session=")).expect("session cookie");
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    let session = cookie
+        .iter()
+        .find(|c| c.starts_with("convene_session="))
+        .expect("session cookie");
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Lax"), "{session}");
-    assert!(!session.contains("Secure"), "plain http must not set Secure: {session}");
+    assert!(
+        !session.contains("Secure"),
+        "plain http must not set Secure: {session}"
+    );
 
     // The password is stored as Argon2id, the email normalised, the org created.
     let (hash, stored_email, org): (String, String, String) = sqlx::query_as(
@@ -31,12 +47,18 @@ async fn sign_up_creates_organisation_and_a_secure_session() {
     assert_eq!(stored_email, email.to_lowercase());
     assert_eq!(org, "Ada Events");
     // Sessions are stored server-side, hashed.
-    let token = session.split(';').next().unwrap().trim_start_matches("convene_session=");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE token_hash = sha256($1::text::bytea)")
-        .bind(token)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let token = session
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("convene_session=");
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE token_hash = sha256($1::text::bytea)",
+    )
+    .bind(token)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(n, 1);
 
     let (status, body) = app.call(&c, "dashboard", &[]).await;
@@ -48,23 +70,64 @@ async fn sign_up_creates_organisation_and_a_secure_session() {
 async fn bad_sign_ups_get_clear_4xx_and_store_nothing() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
-        (vec![("name", "A"), ("organisation", "O"), ("email", "not-an-email"), ("password", "a long password")], 400, "valid email"),
-        (vec![("name", "A"), ("organisation", "O"), ("email", "a@b.org"), ("password", "short")], 400, "at least 10"),
-        (vec![("name", " "), ("organisation", "O"), ("email", "a@b.org"), ("password", "a long password")], 400, "name is required"),
-        (vec![("name", "A"), ("organisation", "O"), ("email", &org.email), ("password", "a long password")], 409, "already exists"),
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                ("name", "A"),
+                ("organisation", "O"),
+                ("email", "not-an-email"),
+                ("password", "a long password"),
+            ],
+            400,
+            "valid email",
+        ),
+        (
+            vec![
+                ("name", "A"),
+                ("organisation", "O"),
+                ("email", "a@b.org"),
+                ("password", "short"),
+            ],
+            400,
+            "at least 10",
+        ),
+        (
+            vec![
+                ("name", " "),
+                ("organisation", "O"),
+                ("email", "a@b.org"),
+                ("password", "a long password"),
+            ],
+            400,
+            "name is required",
+        ),
+        (
+            vec![
+                ("name", "A"),
+                ("organisation", "O"),
+                ("email", &org.email),
+                ("password", "a long password"),
+            ],
+            409,
+            "already exists",
+        ),
         (vec![("name", "A")], 400, ""),
     ];
     for (form, status, msg) in cases {
         let (got, body) = app.call(&client(), "signup", &form).await;
         assert_eq!(got, status, "{form:?} -> {body}");
-        assert!(body["message"].as_str().unwrap_or_default().contains(msg), "{form:?} -> {body}");
+        assert!(
+            body["message"].as_str().unwrap_or_default().contains(msg),
+            "{form:?} -> {body}"
+        );
     }
-    let (orgs, people): (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM organisations), (SELECT count(*) FROM organisers)")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (orgs, people): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM organisations), (SELECT count(*) FROM organisers)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!((orgs, people), (1, 1));
 }
 
@@ -73,15 +136,39 @@ async fn log_in_log_out_and_wrong_password() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
     let c = client();
-    let (status, body) = app.call(&c, "login", &[("email", &org.email), ("password", "wrong password!")]).await;
+    let (status, body) = app
+        .call(
+            &c,
+            "login",
+            &[("email", &org.email), ("password", "wrong password!")],
+        )
+        .await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["message"], "wrong email or password");
-    let (status, _) = app.call(&c, "login", &[("email", "nobody@example.org"), ("password", "a long password")]).await;
+    let (status, _) = app
+        .call(
+            &c,
+            "login",
+            &[
+                ("email", "nobody@example.org"),
+                ("password", "a long password"),
+            ],
+        )
+        .await;
     assert_eq!(status, 401);
     let (status, _) = app.call(&c, "dashboard", &[]).await;
     assert_eq!(status, 401);
 
-    let (status, body) = app.call(&c, "login", &[("email", &org.email.to_uppercase()), ("password", "a long password")]).await;
+    let (status, body) = app
+        .call(
+            &c,
+            "login",
+            &[
+                ("email", &org.email.to_uppercase()),
+                ("password", "a long password"),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let (status, _) = app.call(&c, "dashboard", &[]).await;
     assert_eq!(status, 200);
@@ -98,15 +185,30 @@ async fn login_is_rate_limited_per_email() {
     let org = app.organiser().await;
     let mut statuses = Vec::new();
     for _ in 0..12 {
-        let (s, _) = app.call(&client(), "login", &[("email", &org.email), ("password", "wrong password!")]).await;
+        let (s, _) = app
+            .call(
+                &client(),
+                "login",
+                &[("email", &org.email), ("password", "wrong password!")],
+            )
+            .await;
         statuses.push(s);
     }
     assert_eq!(&statuses[..10], &[401; 10]);
     assert_eq!(&statuses[10..], &[429, 429]);
     // Even the right password is refused while limited.
-    let (s, body) = app.call(&client(), "login", &[("email", &org.email), ("password", "a long password")]).await;
+    let (s, body) = app
+        .call(
+            &client(),
+            "login",
+            &[("email", &org.email), ("password", "a long password")],
+        )
+        .await;
     assert_eq!(s, 429, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("too many attempts"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("too many attempts"));
 }
 
 #[tokio::test]
@@ -114,7 +216,10 @@ async fn cross_site_state_changes_are_refused() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
     let form = crate::helpers::event_form("csrf-attempt");
-    for (header, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+    for (header, value) in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
         let res = org
             .client
             .post(format!("{}/api/create_event", app.base))
@@ -125,7 +230,10 @@ async fn cross_site_state_changes_are_refused() {
             .unwrap();
         assert_eq!(res.status(), 403, "{header}: {value}");
     }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
     // Same-origin requests from the browser pass.
     let res = org

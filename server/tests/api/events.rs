@@ -20,14 +20,22 @@ async fn organiser_creates_an_event_and_sees_it_in_the_dashboard() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["slug"], "rustconf-2027");
     // 09:00 in Berlin, shown in the event's zone.
-    assert!(events[0]["starts"].as_str().unwrap().contains("09:00 CEST"), "{body}");
+    assert!(
+        events[0]["starts"].as_str().unwrap().contains("09:00 CEST"),
+        "{body}"
+    );
 
     let (starts, tz): (chrono::DateTime<chrono::Utc>, String) =
-        sqlx::query_as("SELECT starts_at, time_zone FROM events").fetch_one(&app.pool).await.unwrap();
+        sqlx::query_as("SELECT starts_at, time_zone FROM events")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(starts.to_rfc3339(), "2027-05-01T07:00:00+00:00");
     assert_eq!(tz, "Europe/Berlin");
 
-    let (status, body) = app.call(&org.client, "event_overview", &[("slug", "rustconf-2027")]).await;
+    let (status, body) = app
+        .call(&org.client, "event_overview", &[("slug", "rustconf-2027")])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["event"]["name"], "RustConf Hybrid");
     assert_eq!(body["registrations"], 0);
@@ -55,9 +63,15 @@ async fn invalid_events_are_refused_with_reasons_and_nothing_is_stored() {
     for (form, status, msg) in cases {
         let (got, body) = app.call(&org.client, "create_event", &form).await;
         assert_eq!(got, status, "{form:?}: {body}");
-        assert!(body["message"].as_str().unwrap().contains(msg), "{form:?}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(msg),
+            "{form:?}: {body}"
+        );
     }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
 }
 
@@ -66,9 +80,13 @@ async fn slugs_are_unique_across_organisations() {
     let app = spawn_web_only().await;
     let a = app.organiser().await;
     let b = app.organiser().await;
-    let (s, _) = app.call(&a.client, "create_event", &event_form("shared-name")).await;
+    let (s, _) = app
+        .call(&a.client, "create_event", &event_form("shared-name"))
+        .await;
     assert_eq!(s, 200);
-    let (s, body) = app.call(&b.client, "create_event", &event_form("shared-name")).await;
+    let (s, body) = app
+        .call(&b.client, "create_event", &event_form("shared-name"))
+        .await;
     assert_eq!(s, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("already taken"));
 }
@@ -80,17 +98,25 @@ async fn another_organisation_cannot_see_or_use_the_event() {
     let b = app.organiser().await;
     let slug = app.event(&a).await;
 
-    let (status, body) = app.call(&b.client, "event_overview", &[("slug", &slug)]).await;
+    let (status, body) = app
+        .call(&b.client, "event_overview", &[("slug", &slug)])
+        .await;
     assert_eq!(status, 404, "{body}");
     let (status, body) = app.call(&b.client, "dashboard", &[]).await;
     assert_eq!(status, 200);
     assert_eq!(body["events"].as_array().unwrap().len(), 0);
     // Anonymous callers are asked to log in.
-    let (status, _) = app.call(&client(), "event_overview", &[("slug", &slug)]).await;
+    let (status, _) = app
+        .call(&client(), "event_overview", &[("slug", &slug)])
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = app.call(&client(), "create_event", &event_form("anon-event")).await;
+    let (status, _) = app
+        .call(&client(), "create_event", &event_form("anon-event"))
+        .await;
     assert_eq!(status, 401);
     // The owner still sees it.
-    let (status, _) = app.call(&a.client, "event_overview", &[("slug", &slug)]).await;
+    let (status, _) = app
+        .call(&a.client, "event_overview", &[("slug", &slug)])
+        .await;
     assert_eq!(status, 200);
 }

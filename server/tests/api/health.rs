@@ -19,8 +19,15 @@ async fn healthz_and_readyz_report_every_dependency() {
 #[tokio::test]
 async fn unknown_pages_are_404_and_security_headers_are_set() {
     let app = spawn_web_only().await;
-    let res = client().get(format!("{}/no/such/page", app.base)).send().await.unwrap();
+    let res = client()
+        .get(format!("{}/no/such/page", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(res.headers()["content-security-policy"], "frame-ancestors 'none'");
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "frame-ancestors 'none'"
+    );
 }

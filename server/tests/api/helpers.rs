@@ -45,10 +45,15 @@ fn env_or(key: &str, default: &str) -> String {
 
 /// Settings for a fresh database and unique Kafka topics.
 pub async fn test_settings() -> Settings {
-    let base = env_or("CONVENE_TEST_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432");
+    let base = env_or(
+        "CONVENE_TEST_DATABASE_URL",
+        "postgres://postgres:postgres@127.0.0.1:5432",
+    );
     let db = format!("convene_test_{}", Uuid::new_v4().simple());
     let database_url = format!("{}/{db}", base.trim_end_matches('/'));
-    sqlx::Postgres::create_database(&database_url).await.expect("create test database");
+    sqlx::Postgres::create_database(&database_url)
+        .await
+        .expect("create test database");
     Settings {
         database_url,
         database_max_connections: 8,
@@ -92,21 +97,44 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
     if workers.analytics {
         tokio::spawn(startup::analytics(deps.clone(), rx.clone()));
     }
-    TestApp { base: format!("http://{addr}"), addr, pool: deps.pool.clone(), settings, deps, shutdown: tx }
+    TestApp {
+        base: format!("http://{addr}"),
+        addr,
+        pool: deps.pool.clone(),
+        settings,
+        deps,
+        shutdown: tx,
+    }
 }
 
 /// A server with relay and analytics on a fresh database.
 pub async fn spawn_app() -> TestApp {
     let settings = test_settings().await;
     let deps = connect(&settings).await;
-    start(settings, deps, Workers { relay: true, analytics: true }).await
+    start(
+        settings,
+        deps,
+        Workers {
+            relay: true,
+            analytics: true,
+        },
+    )
+    .await
 }
 
 /// A server without background workers.
 pub async fn spawn_web_only() -> TestApp {
     let settings = test_settings().await;
     let deps = connect(&settings).await;
-    start(settings, deps, Workers { relay: false, analytics: false }).await
+    start(
+        settings,
+        deps,
+        Workers {
+            relay: false,
+            analytics: false,
+        },
+    )
+    .await
 }
 
 impl Drop for TestApp {
@@ -134,7 +162,12 @@ pub struct Organiser {
 
 impl TestApp {
     /// Calls a server function with form fields; returns status and JSON body.
-    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
         let res = client
             .post(format!("{}/api/{endpoint}", self.base))
             .form(form)
@@ -155,7 +188,12 @@ impl TestApp {
             .call(
                 &client,
                 "signup",
-                &[("name", "Ada"), ("organisation", "Ada Events"), ("email", &email), ("password", "a long password")],
+                &[
+                    ("name", "Ada"),
+                    ("organisation", "Ada Events"),
+                    ("email", &email),
+                    ("password", "a long password"),
+                ],
             )
             .await;
         assert_eq!(status, 200, "signup failed: {body}");
@@ -165,23 +203,35 @@ impl TestApp {
     /// Creates an event as `org`; returns its slug.
     pub async fn event(&self, org: &Organiser) -> String {
         let slug = format!("ev-{}", &Uuid::new_v4().simple().to_string()[..12]);
-        let (status, body) = self.call(&org.client, "create_event", &event_form(&slug)).await;
+        let (status, body) = self
+            .call(&org.client, "create_event", &event_form(&slug))
+            .await;
         assert_eq!(status, 200, "create_event failed: {body}");
         slug
     }
 
     /// Registers `email` for `slug`; returns the JSON result.
     pub async fn register(&self, slug: &str, email: &str) -> (u16, Value) {
-        self.call(&client(), "register", &[("slug", slug), ("name", "Grace"), ("email", email)]).await
+        self.call(
+            &client(),
+            "register",
+            &[("slug", slug), ("name", "Grace"), ("email", email)],
+        )
+        .await
+    }
+
+    /// Registers a new attendee for `slug`; returns their sign-in token.
+    pub async fn sign_in_token(&self, slug: &str) -> String {
+        let email = format!("att-{}@example.org", Uuid::new_v4().simple());
+        let (status, body) = self.register(slug, &email).await;
+        assert_eq!(status, 200, "register failed: {body}");
+        let link = body["sign_in_link"].as_str().unwrap();
+        link.split("token=").nth(1).unwrap().to_owned()
     }
 
     /// Registers and signs in an attendee; returns their client and session cookie (`name=value`).
     pub async fn attendee(&self, slug: &str) -> (reqwest::Client, String) {
-        let email = format!("att-{}@example.org", Uuid::new_v4().simple());
-        let (status, body) = self.register(slug, &email).await;
-        assert_eq!(status, 200, "register failed: {body}");
-        let link = body["sign_in_link"].as_str().unwrap().to_owned();
-        let token = link.split("token=").nth(1).unwrap().to_owned();
+        let token = self.sign_in_token(slug).await;
         let c = client();
         let res = c
             .post(format!("{}/e/{slug}/join", self.base))
@@ -213,7 +263,10 @@ impl TestApp {
             if f().await {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -7,10 +7,19 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::helpers::{spawn_web_only, start, TestApp, Workers};
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, slug: &str, cookie: Option<&str>, extra: &[(&'static str, &str)], v: u32) -> Result<Ws, u16> {
-    let mut req = format!("ws://{}/ws/e/{slug}?v={v}", app.addr).into_client_request().unwrap();
+async fn connect(
+    app: &TestApp,
+    slug: &str,
+    cookie: Option<&str>,
+    extra: &[(&'static str, &str)],
+    v: u32,
+) -> Result<Ws, u16> {
+    let mut req = format!("ws://{}/ws/e/{slug}?v={v}", app.addr)
+        .into_client_request()
+        .unwrap();
     if let Some(c) = cookie {
         req.headers_mut().insert("cookie", c.parse().unwrap());
     }
@@ -86,7 +95,15 @@ async fn two_attendees_see_the_live_count_change_and_visits_are_recorded() {
 #[tokio::test]
 async fn presence_crosses_server_processes_through_redis() {
     let one = spawn_web_only().await;
-    let two = start(one.settings.clone(), one.deps.clone(), Workers { relay: false, analytics: false }).await;
+    let two = start(
+        one.settings.clone(),
+        one.deps.clone(),
+        Workers {
+            relay: false,
+            analytics: false,
+        },
+    )
+    .await;
     let org = one.organiser().await;
     let slug = one.event(&org).await;
     let (_, a) = one.attendee(&slug).await;
@@ -95,7 +112,11 @@ async fn presence_crosses_server_processes_through_redis() {
     assert_eq!(next_count(&mut wa).await, 1);
     let mut wb = connect(&two, &slug, Some(&b), &[], 1).await.unwrap();
     assert_eq!(next_count(&mut wb).await, 2);
-    assert_eq!(next_count(&mut wa).await, 2, "node one did not hear node two");
+    assert_eq!(
+        next_count(&mut wa).await,
+        2,
+        "node one did not hear node two"
+    );
     wb.close(None).await.unwrap();
     assert_eq!(next_count(&mut wa).await, 1);
 }
@@ -107,9 +128,29 @@ async fn websocket_refuses_strangers_cross_site_and_unknown_versions() {
     let slug = app.event(&org).await;
     let (_, a) = app.attendee(&slug).await;
     assert_eq!(connect(&app, &slug, None, &[], 1).await.err(), Some(401));
-    assert_eq!(connect(&app, &slug, Some(&a), &[("origin", "http://evil.example")], 1).await.err(), Some(403));
-    assert_eq!(connect(&app, &slug, Some(&a), &[], 99).await.err(), Some(400));
-    assert_eq!(connect(&app, "no-such-event", Some(&a), &[], 1).await.err(), Some(404));
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM activity WHERE area = 'reception'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(
+        connect(
+            &app,
+            &slug,
+            Some(&a),
+            &[("origin", "http://evil.example")],
+            1
+        )
+        .await
+        .err(),
+        Some(403)
+    );
+    assert_eq!(
+        connect(&app, &slug, Some(&a), &[], 99).await.err(),
+        Some(400)
+    );
+    assert_eq!(
+        connect(&app, "no-such-event", Some(&a), &[], 1).await.err(),
+        Some(404)
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM activity WHERE area = 'reception'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }

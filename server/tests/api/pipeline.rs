@@ -12,12 +12,17 @@ use uuid::Uuid;
 use crate::helpers::{spawn_app, spawn_web_only, TestApp};
 
 async fn facts(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM analytics.activity_facts").fetch_one(&app.pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM analytics.activity_facts")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
 
 async fn register_many(app: &TestApp, slug: &str, n: usize) {
     for _ in 0..n {
-        let (s, body) = app.register(slug, &format!("{}@example.org", Uuid::new_v4().simple())).await;
+        let (s, body) = app
+            .register(slug, &format!("{}@example.org", Uuid::new_v4().simple()))
+            .await;
         assert_eq!(s, 200, "{body}");
     }
 }
@@ -61,10 +66,11 @@ async fn registrations_reach_the_organisers_figures_through_kafka() {
         }
     })
     .await;
-    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let unpublished: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(unpublished, 0);
 }
 
@@ -75,7 +81,11 @@ async fn messages_are_keyed_by_event_and_carry_the_envelope() {
     let slug = app.event(&org).await;
     register_many(&app, &slug, 1).await;
     assert_eq!(relay_once(&app.pool, &app.deps.bus, 100).await.unwrap(), 1);
-    assert_eq!(relay_once(&app.pool, &app.deps.bus, 100).await.unwrap(), 0, "published twice");
+    assert_eq!(
+        relay_once(&app.pool, &app.deps.bus, 100).await.unwrap(),
+        0,
+        "published twice"
+    );
 
     let kafka = app.settings.kafka.clone().unwrap();
     let consumer: StreamConsumer = ClientConfig::new()
@@ -84,15 +94,29 @@ async fn messages_are_keyed_by_event_and_carry_the_envelope() {
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
-    consumer.subscribe(&[&format!("{}{ACTIVITY_TOPIC}", kafka.topic_prefix)]).unwrap();
-    let msg = tokio::time::timeout(Duration::from_secs(30), consumer.recv()).await.expect("no message").unwrap();
-    let event_id: Uuid = sqlx::query_scalar("SELECT id FROM events").fetch_one(&app.pool).await.unwrap();
+    consumer
+        .subscribe(&[&format!("{}{ACTIVITY_TOPIC}", kafka.topic_prefix)])
+        .unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+        .await
+        .expect("no message")
+        .unwrap();
+    let event_id: Uuid = sqlx::query_scalar("SELECT id FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(msg.key(), Some(event_id.to_string().as_bytes()));
     let env: ActivityEnvelope = serde_json::from_slice(msg.payload().unwrap()).unwrap();
     assert_eq!(env.event_id, event_id);
     assert_eq!(env.schema_version, 1);
-    assert_eq!((env.area.as_str(), env.action.as_str()), ("registration", "registered"));
-    let stored: Uuid = sqlx::query_scalar("SELECT message_id FROM outbox").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(
+        (env.area.as_str(), env.action.as_str()),
+        ("registration", "registered")
+    );
+    let stored: Uuid = sqlx::query_scalar("SELECT message_id FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(env.message_id, stored);
 }
 
@@ -120,14 +144,19 @@ async fn analytics_consumer_restarts_neither_lose_nor_double_count() {
     // Phase 2: 4 more while the consumer is down, plus a duplicate of an old message.
     register_many(&app, &slug, 4).await;
     relay_once(&app.pool, &bus, 100).await.unwrap();
-    let old: serde_json::Value = sqlx::query_scalar("SELECT payload FROM outbox ORDER BY id LIMIT 1")
-        .fetch_one(&app.pool)
+    let old: serde_json::Value =
+        sqlx::query_scalar("SELECT payload FROM outbox ORDER BY id LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let event_id = old["event_id"].as_str().unwrap().to_owned();
+    bus.publish(ACTIVITY_TOPIC, &event_id, old.to_string().as_bytes())
         .await
         .unwrap();
-    let event_id = old["event_id"].as_str().unwrap().to_owned();
-    bus.publish(ACTIVITY_TOPIC, &event_id, old.to_string().as_bytes()).await.unwrap();
     // And a malformed message, which must be skipped rather than stall the group.
-    bus.publish(ACTIVITY_TOPIC, &event_id, b"{not json").await.unwrap();
+    bus.publish(ACTIVITY_TOPIC, &event_id, b"{not json")
+        .await
+        .unwrap();
     let (stop, rx) = watch::channel(false);
     let consumer = run_consumer(rx);
     wait_facts(&app, 9).await;
@@ -143,7 +172,10 @@ async fn analytics_consumer_restarts_neither_lose_nor_double_count() {
     // Give redeliveries time to show up: the count must stay exact.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(facts(&app).await, 12);
-    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&app.pool).await.unwrap();
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(outbox, 12);
     stop.send(true).unwrap();
     consumer.await.unwrap().unwrap();

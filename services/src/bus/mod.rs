@@ -151,7 +151,10 @@ impl Bus {
                 consumer.subscribe(&[&k.physical(topic)])?;
                 Ok(Subscription::Kafka(Box::new(consumer)))
             }
-            Bus::Memory(tx) => Ok(Subscription::Memory { rx: tx.subscribe(), topic: topic.to_owned() }),
+            Bus::Memory(tx) => Ok(Subscription::Memory {
+                rx: tx.subscribe(),
+                topic: topic.to_owned(),
+            }),
         }
     }
 
@@ -235,7 +238,8 @@ impl Subscription {
             Subscription::Kafka(consumer) => {
                 let msg = consumer.recv().await?;
                 let payload = msg.payload().unwrap_or_default().to_vec();
-                let (topic, partition, offset) = (msg.topic().to_owned(), msg.partition(), msg.offset());
+                let (topic, partition, offset) =
+                    (msg.topic().to_owned(), msg.partition(), msg.offset());
                 drop(msg);
                 handle(payload).await?;
                 consumer.store_offset(&topic, partition, offset)?;
