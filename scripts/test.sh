@@ -29,20 +29,20 @@ cargo clippy -p services -p app -p convene --all-targets -- -D warnings
 log "clippy (browser crates, wasm32)"
 cargo clippy -p convene-frontend --target wasm32-unknown-unknown -- -D warnings
 
-log "building the site (cargo leptos build)"
-cargo leptos build
-
 log "unit and integration tests"
 export CONVENE_TEST_DATABASE_URL="$PG_URL" CONVENE_TEST_REDIS_URL="redis://127.0.0.1:6379"
 export CONVENE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
 cargo test -p services -p app -p convene 2>&1 | tee /tmp/convene-cargo-test.log
 cargo_passed=$(awk '/^test result:/{s+=$4} END{print s+0}' /tmp/convene-cargo-test.log)
 
+log "building the site (cargo leptos build)"
+cargo leptos build
+
 log "end-to-end tests (Playwright + Chromium) against convene all on 127.0.0.1:$E2E_PORT"
 E2E_DB="convene_e2e"
 export CONVENE_DATABASE_URL="$PG_URL/$E2E_DB" CONVENE_KAFKA__BROKERS="127.0.0.1:$KAFKA_PORT"
 export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="e2e-$(date +%s)-" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
-export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" LEPTOS_OUTPUT_NAME=convene LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT"
 bin="$(target_dir)/debug/convene"
 server_log=/tmp/convene-e2e-server.log
 "$bin" all >"$server_log" 2>&1 &

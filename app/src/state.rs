@@ -85,3 +85,26 @@ pub mod cookies {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cookies::header_value;
+    use super::WebSettings;
+
+    #[test]
+    fn session_cookies_are_http_only_lax_and_secure_over_https() {
+        let plain = header_value("convene_session", "t", 60, false);
+        assert_eq!(
+            plain,
+            "convene_session=t; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+        );
+        assert!(header_value("convene_session", "t", 60, true).ends_with("; Secure"));
+        let https = WebSettings {
+            public_url: "https://events.example.org".into(),
+        };
+        let http = WebSettings {
+            public_url: "http://127.0.0.1:3000".into(),
+        };
+        assert!(https.secure_cookies() && !http.secure_cookies());
+    }
+}

@@ -67,40 +67,51 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
     })
 }
 
-/// Leptos site options: `Leptos.toml` plus `LEPTOS_*` variables, falling back to
-/// the values cargo-leptos compiled into this binary.
+/// Leptos site options: `Leptos.toml` plus `LEPTOS_*` variables (set by cargo-leptos
+/// when it runs the server). What the environment lacks comes from the values
+/// cargo-leptos compiled into this binary, else leptos' own defaults.
 pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
-    let compiled = [
-        ("LEPTOS_OUTPUT_NAME", option_env!("LEPTOS_OUTPUT_NAME")),
-        ("LEPTOS_SITE_ROOT", option_env!("LEPTOS_SITE_ROOT")),
-        ("LEPTOS_SITE_PKG_DIR", option_env!("LEPTOS_SITE_PKG_DIR")),
+    let fallbacks = [
+        (
+            "LEPTOS_OUTPUT_NAME",
+            option_env!("LEPTOS_OUTPUT_NAME"),
+            None,
+        ),
+        (
+            "LEPTOS_SITE_ROOT",
+            option_env!("LEPTOS_SITE_ROOT"),
+            Some("target/site"),
+        ),
+        (
+            "LEPTOS_SITE_PKG_DIR",
+            option_env!("LEPTOS_SITE_PKG_DIR"),
+            Some("pkg"),
+        ),
     ];
-    let mut missing = Vec::new();
-    for (key, value) in compiled {
-        if std::env::var_os(key).is_none() {
-            match value {
-                Some(v) => missing.push((key, v)),
-                None => anyhow::bail!("{key} is not set: build with cargo-leptos or set it"),
-            }
+    let mut text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(_) => {
+            tracing::warn!(
+                path,
+                "Leptos options file not found; using the environment only"
+            );
+            "[package.metadata.leptos]\n".to_owned()
         }
-    }
-    let conf = if std::path::Path::new(path).exists() {
-        // Values cargo-leptos compiled in fill what the environment lacks.
-        let mut text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-        for (key, value) in missing {
-            let name = key
-                .trim_start_matches("LEPTOS_")
-                .to_lowercase()
-                .replace('_', "-");
-            text.push_str(&format!("\n{name} = {value:?}\n"));
-        }
-        leptos::config::get_config_from_str(&text).context("parsing Leptos options")?
-    } else {
-        leptos::config::get_configuration(None)
-            .context("Leptos options from the environment")?
-            .leptos_options
     };
-    Ok(conf)
+    for (key, compiled, default) in fallbacks {
+        if std::env::var_os(key).is_some() {
+            continue;
+        }
+        let value = compiled
+            .or(default)
+            .with_context(|| format!("{key} is not set: build with cargo-leptos or set it"))?;
+        let name = key
+            .trim_start_matches("LEPTOS_")
+            .to_lowercase()
+            .replace('_', "-");
+        text.push_str(&format!("\n{name} = {value:?}\n"));
+    }
+    leptos::config::get_config_from_str(&text).context("parsing Leptos options")
 }
 
 /// Builds the shared state of the web roles and starts the presence hub.

@@ -1,0 +1,80 @@
+//! Presence against a real Redis: counting, multiple tabs, expiry.
+
+use redis::aio::ConnectionManager;
+use services::presence;
+use uuid::Uuid;
+
+async fn redis() -> ConnectionManager {
+    let url =
+        std::env::var("CONVENE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    ConnectionManager::new(redis::Client::open(url).unwrap())
+        .await
+        .expect("Redis")
+}
+
+#[tokio::test]
+async fn counts_distinct_attendees_and_forgets_expired_connections() {
+    let mut r = redis().await;
+    let event = Uuid::new_v4();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let (a1, a2, b1) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    assert_eq!(presence::count(&mut r, event).await.unwrap(), 0);
+    assert_eq!(presence::touch(&mut r, event, a, a1).await.unwrap(), 1);
+    assert_eq!(
+        presence::touch(&mut r, event, a, a2).await.unwrap(),
+        1,
+        "two tabs, one person"
+    );
+    assert_eq!(presence::touch(&mut r, event, b, b1).await.unwrap(), 2);
+    assert_eq!(
+        presence::leave(&mut r, event, a, a1).await.unwrap(),
+        2,
+        "a still has a tab"
+    );
+    assert_eq!(presence::leave(&mut r, event, a, a2).await.unwrap(), 1);
+
+    // A connection that stopped heart-beating (score in the past) no longer counts.
+    let _: () = redis::cmd("ZADD")
+        .arg(format!("presence:{event}"))
+        .arg(1.0)
+        .arg(format!("{b}:{b1}"))
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    assert_eq!(presence::count(&mut r, event).await.unwrap(), 0);
+    // The key itself expires too, so idle events leave nothing behind.
+    presence::touch(&mut r, event, a, a1).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(format!("presence:{event}"))
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 0 && ttl <= (presence::TTL_SECS * 2) as i64,
+        "ttl {ttl}"
+    );
+}
+
+#[tokio::test]
+async fn the_hub_forwards_announcements_from_any_node() {
+    let url =
+        std::env::var("CONVENE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let (tx, mut rx) = tokio::sync::broadcast::channel(16);
+    let hub = tokio::spawn(presence::run_hub(redis::Client::open(url).unwrap(), tx));
+    let mut r = redis().await;
+    let event = Uuid::new_v4();
+    // Publish until the hub has subscribed and forwards one.
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            presence::announce(&mut r, event, 7).await.unwrap();
+            match tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await {
+                Ok(Ok(change)) if change.0 == event => return change,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("hub forwarded nothing");
+    assert_eq!(got, (event, 7));
+    hub.abort();
+}
