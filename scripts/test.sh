@@ -25,7 +25,7 @@ done
 log "rustfmt"
 cargo fmt --all -- --check
 log "clippy (server crates, all targets)"
-cargo clippy -p services -p app -p convene --all-targets -- -D warnings
+cargo clippy -p services -p app -p convene -p convene-bench --all-targets -- -D warnings
 log "clippy (browser crates, wasm32)"
 cargo clippy -p convene-frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -41,7 +41,8 @@ cargo leptos build
 log "end-to-end tests (Playwright + Chromium) against convene all on 127.0.0.1:$E2E_PORT"
 E2E_DB="convene_e2e"
 export CONVENE_DATABASE_URL="$PG_URL/$E2E_DB" CONVENE_KAFKA__BROKERS="127.0.0.1:$KAFKA_PORT"
-export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="e2e-$(date +%s)-" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
+run_id="e2e-$(date +%s)-"
+export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="$run_id" CONVENE_REDIS_NAMESPACE="$run_id" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
 export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT"
 bin="$(target_dir)/debug/convene"
 server_log=/tmp/convene-e2e-server.log

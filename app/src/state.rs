@@ -22,6 +22,8 @@ pub struct AppState {
     pub presence: broadcast::Sender<Change>,
     /// Web settings.
     pub web: WebSettings,
+    /// How ticket quotas are guarded (always `Locked` outside the concurrency control test).
+    pub quota_locking: services::ticketing::QuotaLocking,
 }
 
 /// Settings the web layer needs.
@@ -29,6 +31,8 @@ pub struct AppState {
 pub struct WebSettings {
     /// Public base URL, e.g. `https://events.example.org` (links, cookie `Secure`).
     pub public_url: String,
+    /// Prefix of this deployment's rate-limit keys in Redis (lets deployments share a Redis).
+    pub redis_namespace: String,
 }
 
 impl WebSettings {
@@ -101,9 +105,11 @@ mod tests {
         assert!(header_value("convene_session", "t", 60, true).ends_with("; Secure"));
         let https = WebSettings {
             public_url: "https://events.example.org".into(),
+            redis_namespace: String::new(),
         };
         let http = WebSettings {
             public_url: "http://127.0.0.1:3000".into(),
+            redis_namespace: String::new(),
         };
         assert!(https.secure_cookies() && !http.secure_cookies());
     }

@@ -16,7 +16,7 @@ async function registerAndEnter(browser: Browser, slug: string, name: string) {
   await expect(page.getByTestId("event-name")).toHaveText("Launch Week");
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Email").fill(`${name.toLowerCase()}-${unique()}@example.org`);
-  await page.getByRole("button", { name: "Get a free ticket" }).click();
+  await page.getByRole("button", { name: "Get tickets" }).click();
   await expect(page.getByTestId("registered")).toBeVisible();
   await expect(page.locator("[data-testid=registered] svg")).toBeVisible();
   await page.getByTestId("sign-in-link").click();
@@ -96,7 +96,7 @@ test("duplicate registration is refused with a clear message", async ({ browser 
     }
     await page.getByLabel("Name").fill("Dee");
     await page.getByLabel("Email").fill(email);
-    await page.getByRole("button", { name: "Get a free ticket" }).click();
+    await page.getByRole("button", { name: "Get tickets" }).click();
   }
   await expect(page.getByRole("alert")).toContainText("already registered");
 });

@@ -14,12 +14,16 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// Redis URL.
     pub redis_url: String,
+    /// Prefix of rate-limit keys in Redis (separates deployments sharing a Redis).
+    pub redis_namespace: String,
     /// Public base URL (links; `https://` turns on `Secure` cookies).
     pub public_url: String,
     /// Path of the Leptos runtime options file.
     pub leptos_config: String,
     /// Seed the demo event when `convene all` starts.
     pub demo: bool,
+    /// Test-only: sell tickets without quota locks, to show the race they prevent.
+    pub unsafe_disable_quota_locking: bool,
     /// Kafka-protocol broker; absent means the in-process bus.
     pub kafka: Option<KafkaConfig>,
 }
@@ -96,9 +100,11 @@ pub fn load_with_env(
         )?
         .set_default("database_max_connections", 20)?
         .set_default("redis_url", "redis://127.0.0.1:6379")?
+        .set_default("redis_namespace", "convene:")?
         .set_default("public_url", "http://127.0.0.1:3000")?
         .set_default("leptos_config", "Leptos.toml")?
-        .set_default("demo", false)?;
+        .set_default("demo", false)?
+        .set_default("unsafe_disable_quota_locking", false)?;
     if let Some(path) = file {
         builder = builder.add_source(config::File::with_name(path).required(true));
     } else {

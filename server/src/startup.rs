@@ -133,7 +133,16 @@ pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions
         redis: deps.redis.clone(),
         bus: deps.bus.clone(),
         presence,
+        quota_locking: if settings.unsafe_disable_quota_locking {
+            tracing::warn!(
+                "UNSAFE: quota locking is off; tickets can be oversold (test-only setting)"
+            );
+            services::ticketing::QuotaLocking::UnsafeUnlocked
+        } else {
+            services::ticketing::QuotaLocking::Locked
+        },
         web: WebSettings {
+            redis_namespace: settings.redis_namespace.clone(),
             public_url: settings.public_url.trim_end_matches('/').to_owned(),
         },
     }

@@ -104,9 +104,107 @@ impl Slug {
     }
 }
 
+/// An ISO 4217 currency code (three upper-case letters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    /// Parses a currency code, e.g. `eur` → `EUR`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let s = raw.trim().to_uppercase();
+        if s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(Currency(s))
+        } else {
+            Err(Error::invalid(format!(
+                "'{}' is not a currency code like EUR",
+                raw.trim()
+            )))
+        }
+    }
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Digits after the decimal point in this currency's minor unit.
+    pub fn exponent(&self) -> u32 {
+        match self.0.as_str() {
+            "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "XAF" | "XOF" | "UGX" | "PYG" => 0,
+            "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "IQD" | "LYD" => 3,
+            _ => 2,
+        }
+    }
+}
+
+/// Formats minor units as a decimal amount with the currency code, e.g. `12.50 EUR`.
+pub fn format_money(minor: i64, currency: &str) -> String {
+    let exp = Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);
+    if exp == 0 {
+        return format!("{minor} {currency}");
+    }
+    let unit = 10i64.pow(exp);
+    format!(
+        "{}.{:0width$} {currency}",
+        minor / unit,
+        minor % unit,
+        width = exp as usize
+    )
+}
+
+/// Parses a decimal price such as `12.50` into minor units of `currency`, without floats.
+pub fn parse_price(raw: &str, currency: &Currency) -> Result<i64> {
+    let s = raw.trim();
+    let bad = || Error::invalid(format!("'{s}' is not a price like 12.50"));
+    if s.is_empty() {
+        return Ok(0);
+    }
+    let (units, frac) = s.split_once('.').unwrap_or((s, ""));
+    let exp = currency.exponent() as usize;
+    if units.is_empty()
+        || !units.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+        || units.len() > 9
+    {
+        return Err(bad());
+    }
+    if frac.len() > exp {
+        return Err(Error::invalid(format!(
+            "{} has {exp} decimal places; '{s}' has more",
+            currency.as_str()
+        )));
+    }
+    let units: i64 = units.parse().map_err(|_| bad())?;
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<exp$}").parse().map_err(|_| bad())?
+    };
+    Ok(units * 10i64.pow(exp as u32) + frac)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_are_minor_units() {
+        let eur = Currency::parse("eur").unwrap();
+        assert_eq!(eur.as_str(), "EUR");
+        assert_eq!(parse_price("12.5", &eur).unwrap(), 1250);
+        assert_eq!(parse_price("12.05", &eur).unwrap(), 1205);
+        assert_eq!(parse_price("0", &eur).unwrap(), 0);
+        assert_eq!(parse_price("", &eur).unwrap(), 0);
+        assert!(parse_price("1.005", &eur).is_err());
+        assert!(parse_price("-1", &eur).is_err());
+        assert!(parse_price("1e3", &eur).is_err());
+        assert!(parse_price(".5", &eur).is_err());
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(parse_price("1500", &jpy).unwrap(), 1500);
+        assert!(parse_price("1500.5", &jpy).is_err());
+        assert!(Currency::parse("EURO").is_err());
+        assert!(Currency::parse("€").is_err());
+        assert_eq!(format_money(1205, "EUR"), "12.05 EUR");
+        assert_eq!(format_money(1500, "JPY"), "1500 JPY");
+    }
 
     #[test]
     fn emails() {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod presence;
 pub mod ratelimit;
 pub mod registrations;
+pub mod ticketing;
 pub mod tokens;
 
 pub use error::{Error, Result};

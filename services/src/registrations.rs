@@ -1,34 +1,19 @@
-//! Registrations: attendees, tickets with QR codes, and single-use sign-in links.
+//! Registrations: attendees, QR codes of tickets, and single-use sign-in links.
+//! Buying tickets (orders, quotas) is in [`crate::ticketing`].
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use qrcode::render::svg;
 use qrcode::QrCode;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::accounts::{insert_session, session_subject, SessionKind};
-use crate::activity::{self, Action, Area};
-use crate::domain::{parse_name, Email};
-use crate::error::is_unique_violation;
 use crate::events::{self, Event};
-use crate::tokens::{hash_token, new_token};
+use crate::tokens::hash_token;
 use crate::{Error, Result};
 
 /// How long a sign-in link stays valid.
 pub const LINK_TTL: Duration = Duration::hours(48);
-
-/// The result of a registration, shown once to the attendee.
-#[derive(Debug, Clone)]
-pub struct Registration {
-    /// New attendee id.
-    pub attendee_id: Uuid,
-    /// Ticket code encoded in the QR code.
-    pub ticket_code: String,
-    /// QR code of the ticket code, as an SVG document.
-    pub qr_svg: String,
-    /// Single-use sign-in token (goes into the sign-in link).
-    pub sign_in_token: String,
-}
 
 /// A signed-in attendee.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,83 +36,6 @@ pub fn qr_svg(data: &str) -> Result<String> {
         .min_dimensions(200, 200)
         .quiet_zone(true)
         .build())
-}
-
-/// A ticket code: 20 random characters, URL-safe.
-fn ticket_code() -> String {
-    new_token()[..20].to_owned()
-}
-
-/// Registers `name`/`email` for the event with its free ticket type.
-/// The attendee, ticket, sign-in link, activity fact and outbox row commit together.
-pub async fn register(pool: &PgPool, slug: &str, name: &str, email: &str) -> Result<Registration> {
-    let event = events::get_public(pool, slug).await?;
-    let name = parse_name("name", name, 100)?;
-    let email = Email::parse(email)?;
-
-    let mut tx = pool.begin().await?;
-    let ticket_type: Uuid = sqlx::query_scalar(
-        "SELECT id FROM ticket_types WHERE event_id = $1 AND price_minor = 0 ORDER BY created_at LIMIT 1",
-    )
-    .bind(event.id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| Error::Conflict("this event has no free tickets".into()))?;
-
-    let attendee_id = Uuid::new_v4();
-    sqlx::query("INSERT INTO attendees (id, event_id, email, name) VALUES ($1, $2, $3, $4)")
-        .bind(attendee_id)
-        .bind(event.id)
-        .bind(email.as_str())
-        .bind(&name)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e, "attendees_event_email_key") {
-                Error::Conflict(format!(
-                    "{} is already registered for this event",
-                    email.as_str()
-                ))
-            } else {
-                e.into()
-            }
-        })?;
-    let code = ticket_code();
-    sqlx::query(
-        "INSERT INTO tickets (id, event_id, attendee_id, ticket_type_id, code) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(event.id)
-    .bind(attendee_id)
-    .bind(ticket_type)
-    .bind(&code)
-    .execute(&mut *tx)
-    .await?;
-    let token = new_token();
-    sqlx::query(
-        "INSERT INTO magic_links (token_hash, attendee_id, expires_at) VALUES ($1, $2, $3)",
-    )
-    .bind(hash_token(&token))
-    .bind(attendee_id)
-    .bind(Utc::now() + LINK_TTL)
-    .execute(&mut *tx)
-    .await?;
-    activity::record(
-        &mut tx,
-        event.id,
-        attendee_id,
-        Area::Registration,
-        Action::Registered,
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(event = %event.id, attendee = %attendee_id, "attendee registered");
-    Ok(Registration {
-        attendee_id,
-        qr_svg: qr_svg(&code)?,
-        ticket_code: code,
-        sign_in_token: token,
-    })
 }
 
 /// Redeems a sign-in link for the event `slug`: marks it used and opens an attendee session.
@@ -197,6 +105,5 @@ mod tests {
         let svg = qr_svg("abc123").unwrap();
         assert!(svg.starts_with("<?xml") || svg.starts_with("<svg"));
         assert!(svg.contains("<rect") || svg.contains("<path"));
-        assert_eq!(ticket_code().len(), 20);
     }
 }

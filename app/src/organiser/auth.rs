@@ -19,7 +19,7 @@ async fn limit_by_ip(state: &crate::state::AppState, what: &str) -> Result<(), A
     use std::net::SocketAddr;
     if let Ok(ConnectInfo(addr)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
         let mut redis = state.redis.clone();
-        let key = format!("{what}:ip:{}", addr.ip());
+        let key = format!("{}{what}:ip:{}", state.web.redis_namespace, addr.ip());
         services::ratelimit::hit(&mut redis, &key, AUTH_MAX_PER_IP, AUTH_WINDOW_SECS).await?;
     }
     Ok(())
@@ -66,7 +66,8 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     limit_by_ip(&state, "login").await?;
     let mut redis = state.redis.clone();
-    let key = format!("login:email:{}", email.trim().to_lowercase());
+    let email_key: String = email.trim().to_lowercase().chars().take(254).collect();
+    let key = format!("{}login:email:{email_key}", state.web.redis_namespace);
     services::ratelimit::hit(&mut redis, &key, LOGIN_MAX_PER_EMAIL, AUTH_WINDOW_SECS).await?;
     let (_, token) = services::accounts::log_in(&state.pool, &email, &password).await?;
     start_session(&state, &token);

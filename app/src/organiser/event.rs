@@ -1,13 +1,28 @@
-//! One event's page in the organiser's dashboard: details and figures.
+//! One event's page in the organiser's dashboard: figures and tickets.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::error::AppError;
-use crate::ui::error_list;
+use crate::ui::{error_list, error_of, FormError};
 use crate::wire::EventView;
 
-/// An event with its figures.
+/// A ticket type as the organiser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TicketTypeRow {
+    /// Name.
+    pub name: String,
+    /// Formatted price or "Free".
+    pub price: String,
+    /// Sold (limited types only).
+    pub sold: Option<i64>,
+    /// Left; None when unlimited.
+    pub available: Option<i64>,
+    /// Hidden from buyers.
+    pub hidden: bool,
+}
+
+/// An event with its figures and tickets.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventOverviewData {
     /// The event.
@@ -18,6 +33,8 @@ pub struct EventOverviewData {
     pub reception_visits: i64,
     /// Distinct attendees who visited Reception, from analytics.
     pub reception_visitors: i64,
+    /// Ticket types, including hidden ones.
+    pub tickets: Vec<TicketTypeRow>,
 }
 
 /// An event of the signed-in organiser's organisation; others' events are "not found".
@@ -27,21 +44,84 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
     let me = super::current_organiser().await?;
     let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
     let stats = services::analytics::event_stats(&state.pool, event.id).await?;
+    let offers = services::ticketing::offers(&state.pool, event.id, true).await?;
+    let tickets = offers
+        .iter()
+        .map(|o| {
+            let view = crate::registration::OfferView::from(o);
+            TicketTypeRow {
+                name: view.name,
+                price: view.price,
+                sold: o.sold,
+                available: o.available,
+                hidden: o.ticket_type.visibility == "hidden",
+            }
+        })
+        .collect();
     Ok(EventOverviewData {
         event: EventView::from(&event),
         registrations: stats.registrations,
         reception_visits: stats.reception_visits,
         reception_visitors: stats.reception_visitors,
+        tickets,
     })
+}
+
+/// Adds a ticket type. `quota` empty = unlimited; ticket types naming the same
+/// `quota_name` share one quota.
+#[server(endpoint = "create_ticket_type")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_ticket_type(
+    slug: String,
+    name: String,
+    description: Option<String>,
+    price: Option<String>,
+    currency: Option<String>,
+    quota: Option<String>,
+    quota_name: Option<String>,
+    min_per_order: Option<String>,
+    max_per_order: Option<String>,
+    hidden: Option<String>,
+) -> Result<(), AppError> {
+    use crate::error::ErrorKind;
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let int =
+        |field: &str, v: &Option<String>, default: Option<i32>| -> Result<Option<i32>, AppError> {
+            match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(default),
+                Some(s) => s.parse().map(Some).map_err(|_| {
+                    AppError::new(
+                        ErrorKind::Invalid,
+                        format!("{field} must be a whole number"),
+                    )
+                }),
+            }
+        };
+    let input = services::ticketing::NewTicketType {
+        name: &name,
+        description: description.as_deref().unwrap_or(""),
+        price: price.as_deref().unwrap_or(""),
+        currency: currency.as_deref().unwrap_or("EUR"),
+        quota_size: int("quota", &quota, None)?,
+        quota_name: quota_name.as_deref().unwrap_or(""),
+        min_per_order: int("minimum per order", &min_per_order, Some(1))?.unwrap_or(1),
+        max_per_order: int("maximum per order", &max_per_order, Some(10))?.unwrap_or(10),
+        hidden: hidden.is_some_and(|h| h == "on" || h == "true"),
+    };
+    services::ticketing::create_ticket_type(&state.pool, &me, &slug, input).await?;
+    Ok(())
 }
 
 /// The event page of the dashboard.
 #[component]
 pub fn EventAdminPage() -> impl IntoView {
     let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let add = ServerAction::<CreateTicketType>::new();
     let data = Resource::new(
-        move || params.read().get("slug").unwrap_or_default(),
-        event_overview,
+        move || (slug(), add.version().get()),
+        |(slug, _)| event_overview(slug),
     );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -62,10 +142,39 @@ pub fn EventAdminPage() -> impl IntoView {
                                     <p class="text-3xl font-bold" data-testid="stat-visitors">{o.reception_visitors}</p></div>
                             </div>
                             <p class="text-sm text-slate-500">"Figures come from the analytics pipeline and update within seconds."</p>
+                            <h2 class="text-xl font-semibold mt-6">"Tickets"</h2>
+                            <table class="w-full my-3" data-testid="ticket-types">
+                                <thead><tr class="text-left"><th>"Ticket"</th><th>"Price"</th><th>"Sold"</th><th>"Left"</th></tr></thead>
+                                <tbody>
+                                    {o.tickets.into_iter().map(|t| view! {
+                                        <tr>
+                                            <td>{t.name}{if t.hidden { " (hidden)" } else { "" }}</td>
+                                            <td>{t.price}</td>
+                                            <td>{t.sold.map(|n| n.to_string()).unwrap_or_else(|| "–".into())}</td>
+                                            <td>{t.available.map(|n| n.to_string()).unwrap_or_else(|| "unlimited".into())}</td>
+                                        </tr>
+                                    }).collect::<Vec<_>>()}
+                                </tbody>
+                            </table>
                         }
                     })
                 })}
             </ErrorBoundary>
         </Transition>
+        <h3 class="text-lg font-semibold mt-4">"Add a ticket type"</h3>
+        <ActionForm action=add attr:class="grid grid-cols-2 gap-3 max-w-xl">
+            <input type="hidden" name="slug" value=slug/>
+            <label class="block col-span-2">"Ticket name"<input class="input" name="name" required/></label>
+            <label class="block col-span-2">"Ticket description"<input class="input" name="description"/></label>
+            <label class="block">"Price"<input class="input" name="price" placeholder="0.00" inputmode="decimal"/></label>
+            <label class="block">"Currency"<input class="input" name="currency" value="EUR"/></label>
+            <label class="block">"Seats (empty = unlimited)"<input class="input" name="quota" inputmode="numeric"/></label>
+            <label class="block">"Shared quota name (optional)"<input class="input" name="quota_name"/></label>
+            <label class="block">"Minimum per order"<input class="input" name="min_per_order" value="1"/></label>
+            <label class="block">"Maximum per order"<input class="input" name="max_per_order" value="10"/></label>
+            <label class="block col-span-2"><input type="checkbox" name="hidden"/>" Hidden (not sold publicly)"</label>
+            <div class="col-span-2"><FormError error=error_of(add.value())/></div>
+            <button class="btn col-span-2" type="submit">"Add ticket type"</button>
+        </ActionForm>
     }
 }

@@ -212,6 +212,31 @@ async fn login_is_rate_limited_per_email() {
 }
 
 #[tokio::test]
+async fn login_is_rate_limited_per_address() {
+    let app = spawn_web_only().await;
+    let max = app::organiser::auth::AUTH_MAX_PER_IP as usize;
+    for i in 0..max {
+        let email = format!("nobody-{i}@example.org");
+        let (s, _) = app
+            .call(
+                &client(),
+                "login",
+                &[("email", &email), ("password", "a long password")],
+            )
+            .await;
+        assert_eq!(s, 401, "attempt {i}");
+    }
+    let (s, body) = app
+        .call(
+            &client(),
+            "login",
+            &[("email", "new@example.org"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(s, 429, "{body}");
+}
+
+#[tokio::test]
 async fn cross_site_state_changes_are_refused() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;

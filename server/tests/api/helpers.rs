@@ -58,9 +58,12 @@ pub async fn test_settings() -> Settings {
         database_url,
         database_max_connections: 8,
         redis_url: env_or("CONVENE_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+        // Own rate-limit counters per test: runs and tests never share a window.
+        redis_namespace: format!("test-{}:", Uuid::new_v4().simple()),
         public_url: "http://127.0.0.1".into(),
         leptos_config: String::new(),
         demo: false,
+        unsafe_disable_quota_locking: false,
         kafka: Some(KafkaConfig {
             brokers: env_or("CONVENE_TEST_KAFKA", "127.0.0.1:19092"),
             topic_prefix: format!("t{}.", Uuid::new_v4().simple()),

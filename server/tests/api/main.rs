@@ -8,3 +8,4 @@ mod helpers;
 mod live;
 mod pipeline;
 mod registration;
+mod ticketing;

@@ -31,8 +31,11 @@ async fn registering_creates_attendee_ticket_qr_and_outbox_message() {
     let slug = app.event(&org).await;
     let (status, body) = app.register(&slug, "Grace@Example.org").await;
     assert_eq!(status, 200, "{body}");
-    assert!(body["qr_svg"].as_str().unwrap().contains("<svg"));
-    let code = body["ticket_code"].as_str().unwrap();
+    assert!(body["tickets"][0]["qr_svg"]
+        .as_str()
+        .unwrap()
+        .contains("<svg"));
+    let code = body["tickets"][0]["code"].as_str().unwrap();
     assert_eq!(code.len(), 20);
     assert!(body["sign_in_link"]
         .as_str()

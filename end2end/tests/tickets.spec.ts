@@ -1,0 +1,66 @@
+import { test, expect, Page } from "@playwright/test";
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+test("organiser adds a limited paid ticket; it sells once, then shows sold out", async ({ browser }) => {
+  const slug = `tix-${unique()}`;
+  const org = await (await browser.newContext()).newPage();
+  await org.goto("/signup");
+  await hydrated(org);
+  await org.getByLabel("Your name").fill("Tia");
+  await org.getByLabel("Organisation").fill("Tix Co");
+  await org.getByLabel("Email").fill(`tia-${unique()}@example.org`);
+  await org.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
+  await org.getByRole("button", { name: "Sign up" }).click();
+  await expect(org).toHaveURL(/\/dashboard$/);
+  await org.getByLabel("Name", { exact: true }).fill("Tix Summit");
+  await org.getByLabel("Address: /e/").fill(slug);
+  await org.getByLabel("Starts").fill("2027-06-01T10:00");
+  await org.getByLabel("Ends").fill("2027-06-01T18:00");
+  await org.getByRole("button", { name: "Create event" }).click();
+  await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
+  await hydrated(org);
+
+  // A bad price is refused with a readable message.
+  await org.getByLabel("Ticket name").fill("VIP");
+  await org.getByLabel("Price").fill("12.345");
+  await org.getByRole("button", { name: "Add ticket type" }).click();
+  await expect(org.getByRole("alert")).toContainText("decimal places");
+
+  await org.getByLabel("Price").fill("49.90");
+  await org.getByLabel("Seats (empty = unlimited)").fill("1");
+  await org.getByRole("button", { name: "Add ticket type" }).click();
+  const vipRow = org.getByTestId("ticket-types").getByRole("row", { name: /VIP/ });
+  await expect(vipRow.getByRole("cell").nth(1)).toHaveText("49.90 EUR");
+  await expect(vipRow.getByRole("cell").nth(2)).toHaveText("0"); // sold
+  await expect(vipRow.getByRole("cell").nth(3)).toHaveText("1"); // left
+
+  // First buyer gets the VIP seat.
+  const a = await (await browser.newContext()).newPage();
+  await a.goto(`/e/${slug}`);
+  await hydrated(a);
+  await a.getByRole("radio", { name: /VIP/ }).check();
+  await a.getByLabel("Name", { exact: true }).fill("Ann");
+  await a.getByLabel("Email").fill(`ann-${unique()}@example.org`);
+  await a.getByRole("button", { name: "Get tickets" }).click();
+  await expect(a.getByTestId("registered")).toContainText("49.90 EUR");
+  await expect(a.getByTestId("registered")).toContainText("pending");
+
+  // Second buyer sees it sold out and cannot pick it.
+  const b = await (await browser.newContext()).newPage();
+  await b.goto(`/e/${slug}`);
+  await hydrated(b);
+  const vip = b.getByTestId("offers").locator("label", { hasText: "VIP" });
+  await expect(vip).toContainText("Sold out");
+  await expect(b.getByRole("radio", { name: /VIP/ })).toBeDisabled();
+
+  // The organiser sees it sold.
+  await org.reload();
+  const sold = org.getByTestId("ticket-types").getByRole("row", { name: /VIP/ });
+  await expect(sold.getByRole("cell").nth(2)).toHaveText("1");
+  await expect(sold.getByRole("cell").nth(3)).toHaveText("0");
+});

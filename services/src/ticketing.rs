@@ -1,0 +1,487 @@
+//! Ticket types, quotas and orders.
+//!
+//! A seat is sold only under a row lock on every quota its ticket type draws
+//! from (locked in id order, so concurrent buyers never deadlock). The order,
+//! attendee, tickets (with QR codes), sign-in link, activity fact and outbox row
+//! commit in the same transaction. Purchases carry an idempotency key: a retried
+//! request returns the first order, never a second one.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::accounts::Organiser;
+use crate::activity::{self, Action, Area};
+use crate::domain::{parse_name, parse_price, Currency, Email};
+use crate::error::is_unique_violation;
+use crate::events;
+use crate::registrations::LINK_TTL;
+use crate::tokens::{hash_token, new_token};
+use crate::{Error, Result};
+
+/// How quotas are guarded. Only `Locked` is correct; `UnsafeUnlocked` exists so that
+/// the concurrency test can show the race it prevents (a test-only switch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuotaLocking {
+    /// `SELECT … FOR UPDATE` on every quota, then an atomic increment.
+    #[default]
+    Locked,
+    /// Read without a lock, check, then write back what was read plus the order
+    /// (a lost update). Never use outside tests.
+    UnsafeUnlocked,
+}
+
+/// A ticket type as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketType {
+    /// Id.
+    pub id: Uuid,
+    /// Event.
+    pub event_id: Uuid,
+    /// Name shown to buyers.
+    pub name: String,
+    /// Description shown to buyers.
+    pub description: String,
+    /// Price in minor units (0 = free).
+    pub price_minor: i64,
+    /// ISO currency code.
+    pub currency: String,
+    /// `public` or `hidden`.
+    pub visibility: String,
+    /// Sales open at (None: already open).
+    pub sales_open_at: Option<DateTime<Utc>>,
+    /// Sales close at (None: until the event).
+    pub sales_close_at: Option<DateTime<Utc>>,
+    /// Minimum tickets per order.
+    pub min_per_order: i32,
+    /// Maximum tickets per order.
+    pub max_per_order: i32,
+}
+
+/// A ticket type with what is left of it.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    /// The ticket type.
+    pub ticket_type: TicketType,
+    /// Seats left (the tightest of its quotas); None when unlimited.
+    pub available: Option<i64>,
+    /// Seats sold (from its tightest quota), when limited.
+    pub sold: Option<i64>,
+}
+
+/// Organiser input for a new ticket type.
+#[derive(Debug, Default)]
+pub struct NewTicketType<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// Decimal price, e.g. `25.00`; empty or `0` for free.
+    pub price: &'a str,
+    /// Currency code.
+    pub currency: &'a str,
+    /// Seats; None for unlimited.
+    pub quota_size: Option<i32>,
+    /// Quota name: ticket types naming the same quota share its seats.
+    pub quota_name: &'a str,
+    /// Minimum per order.
+    pub min_per_order: i32,
+    /// Maximum per order.
+    pub max_per_order: i32,
+    /// Hidden types are not listed or sold (promo codes will unlock them).
+    pub hidden: bool,
+}
+
+const TICKET_TYPE_COLUMNS: &str =
+    "id, event_id, name, description, price_minor, currency, visibility,
+     sales_open_at, sales_close_at, min_per_order, max_per_order";
+
+/// Adds a ticket type to one of the organiser's events.
+pub async fn create_ticket_type(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    input: NewTicketType<'_>,
+) -> Result<TicketType> {
+    let event = events::get_for_org(pool, by.org_id, slug).await?;
+    let name = parse_name("ticket name", input.name, 100)?;
+    let currency = Currency::parse(if input.currency.trim().is_empty() {
+        "EUR"
+    } else {
+        input.currency
+    })?;
+    let price_minor = parse_price(input.price, &currency)?;
+    if !(1..=100).contains(&input.min_per_order)
+        || input.max_per_order < input.min_per_order
+        || input.max_per_order > 100
+    {
+        return Err(Error::invalid(
+            "per-order limits must satisfy 1 ≤ minimum ≤ maximum ≤ 100",
+        ));
+    }
+    if let Some(size) = input.quota_size {
+        if !(0..=1_000_000).contains(&size) {
+            return Err(Error::invalid("quota must be between 0 and 1000000 seats"));
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let tt: TicketType = sqlx::query_as(&format!(
+        "INSERT INTO ticket_types (id, event_id, name, description, price_minor, currency, visibility, min_per_order, max_per_order)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {TICKET_TYPE_COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(event.id)
+    .bind(&name)
+    .bind(input.description.trim())
+    .bind(price_minor)
+    .bind(currency.as_str())
+    .bind(if input.hidden { "hidden" } else { "public" })
+    .bind(input.min_per_order)
+    .bind(input.max_per_order)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(size) = input.quota_size {
+        let quota_name = if input.quota_name.trim().is_empty() {
+            name.as_str()
+        } else {
+            input.quota_name.trim()
+        };
+        // Same name = shared quota; its size is the one given first.
+        let quota_id: Uuid = sqlx::query_scalar(
+            "INSERT INTO quotas (id, event_id, name, size) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (event_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+        )
+        .bind(Uuid::new_v4())
+        .bind(event.id)
+        .bind(quota_name)
+        .bind(size)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO ticket_type_quotas (ticket_type_id, quota_id) VALUES ($1, $2)")
+            .bind(tt.id)
+            .bind(quota_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(tt)
+}
+
+/// The event's ticket types with availability; hidden ones only when asked.
+pub async fn offers(pool: &PgPool, event_id: Uuid, include_hidden: bool) -> Result<Vec<Offer>> {
+    let types: Vec<TicketType> = sqlx::query_as(&format!(
+        "SELECT {TICKET_TYPE_COLUMNS} FROM ticket_types
+         WHERE event_id = $1 AND ($2 OR visibility = 'public') ORDER BY price_minor, created_at"
+    ))
+    .bind(event_id)
+    .bind(include_hidden)
+    .fetch_all(pool)
+    .await?;
+    let limits: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+        "SELECT tq.ticket_type_id, min(q.size - q.sold)::bigint, max(q.sold)::bigint
+         FROM ticket_type_quotas tq JOIN quotas q ON q.id = tq.quota_id
+         WHERE q.event_id = $1 GROUP BY tq.ticket_type_id",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(types
+        .into_iter()
+        .map(|t| {
+            let limit = limits.iter().find(|(id, _, _)| *id == t.id);
+            Offer {
+                available: limit.map(|l| l.1.max(0)),
+                sold: limit.map(|l| l.2),
+                ticket_type: t,
+            }
+        })
+        .collect())
+}
+
+/// The event's first public free ticket type (what the simple registration form sells).
+pub async fn default_free_ticket_type(pool: &PgPool, event_id: Uuid) -> Result<Uuid> {
+    sqlx::query_scalar(
+        "SELECT id FROM ticket_types WHERE event_id = $1 AND price_minor = 0 AND visibility = 'public'
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(event_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::Conflict("this event has no free tickets".into()))
+}
+
+/// A purchase request.
+#[derive(Debug)]
+pub struct Purchase<'a> {
+    /// Event slug.
+    pub slug: &'a str,
+    /// Ticket type to buy.
+    pub ticket_type_id: Uuid,
+    /// Number of tickets.
+    pub quantity: i32,
+    /// Buyer's name.
+    pub name: &'a str,
+    /// Buyer's email.
+    pub email: &'a str,
+    /// Client-chosen key; the same key returns the same order.
+    pub idempotency_key: &'a str,
+}
+
+/// What a purchase returns.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// Order id.
+    pub order_id: Uuid,
+    /// Short order code.
+    pub order_code: String,
+    /// `confirmed` (free) or `pending` (awaiting payment).
+    pub status: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Currency.
+    pub currency: String,
+    /// The buyer as attendee.
+    pub attendee_id: Uuid,
+    /// Ticket codes (each also a QR code).
+    pub ticket_codes: Vec<String>,
+    /// A fresh single-use sign-in token for the buyer.
+    pub sign_in_token: String,
+    /// True when this answers a retry of an earlier request.
+    pub replayed: bool,
+}
+
+fn parse_key(raw: &str) -> Result<&str> {
+    let ok = (8..=100).contains(&raw.len())
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(raw)
+    } else {
+        Err(Error::invalid(
+            "idempotency key must be 8-100 characters of a-z, A-Z, 0-9, - and _",
+        ))
+    }
+}
+
+async fn issue_link(conn: &mut PgConnection, attendee_id: Uuid) -> Result<String> {
+    let token = new_token();
+    sqlx::query(
+        "INSERT INTO magic_links (token_hash, attendee_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(hash_token(&token))
+    .bind(attendee_id)
+    .bind(Utc::now() + LINK_TTL)
+    .execute(conn)
+    .await?;
+    Ok(token)
+}
+
+/// The receipt of an existing order for `key`, with a new sign-in link.
+async fn replay(conn: &mut PgConnection, event_id: Uuid, key: &str) -> Result<Option<Receipt>> {
+    let row: Option<(Uuid, String, String, i64, String, Uuid)> = sqlx::query_as(
+        "SELECT id, code, status, total_minor, currency, attendee_id FROM orders
+         WHERE event_id = $1 AND idempotency_key = $2",
+    )
+    .bind(event_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((order_id, order_code, status, total_minor, currency, attendee_id)) = row else {
+        return Ok(None);
+    };
+    let ticket_codes: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM tickets WHERE order_id = $1 ORDER BY code")
+            .bind(order_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let sign_in_token = issue_link(conn, attendee_id).await?;
+    Ok(Some(Receipt {
+        order_id,
+        order_code,
+        status,
+        total_minor,
+        currency,
+        attendee_id,
+        ticket_codes,
+        sign_in_token,
+        replayed: true,
+    }))
+}
+
+/// Buys tickets. Exactly the quota's seats can be sold; everyone after gets "sold out".
+pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> Result<Receipt> {
+    let event = events::get_public(pool, p.slug).await?;
+    let key = parse_key(p.idempotency_key)?;
+    let name = parse_name("name", p.name, 100)?;
+    let email = Email::parse(p.email)?;
+
+    let mut tx = pool.begin().await?;
+    // Requests with the same key wait for each other; the later one replays the first.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("order:{}:{key}", event.id))
+        .execute(&mut *tx)
+        .await?;
+    if let Some(receipt) = replay(&mut tx, event.id, key).await? {
+        tx.commit().await?;
+        return Ok(receipt);
+    }
+
+    let tt: TicketType = sqlx::query_as(&format!(
+        "SELECT {TICKET_TYPE_COLUMNS} FROM ticket_types WHERE id = $1 AND event_id = $2 AND visibility = 'public'"
+    ))
+    .bind(p.ticket_type_id)
+    .bind(event.id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found("no such ticket type"))?;
+    let now = Utc::now();
+    if tt.sales_open_at.is_some_and(|t| now < t) {
+        return Err(Error::Conflict(
+            "sales for this ticket have not opened yet".into(),
+        ));
+    }
+    if tt.sales_close_at.is_some_and(|t| now >= t) {
+        return Err(Error::Conflict("sales for this ticket have closed".into()));
+    }
+    if p.quantity < tt.min_per_order || p.quantity > tt.max_per_order {
+        return Err(Error::invalid(format!(
+            "order between {} and {} tickets of this type",
+            tt.min_per_order, tt.max_per_order
+        )));
+    }
+
+    take_seats(&mut tx, tt.id, p.quantity, locking).await?;
+
+    let attendee_id = Uuid::new_v4();
+    sqlx::query("INSERT INTO attendees (id, event_id, email, name) VALUES ($1, $2, $3, $4)")
+        .bind(attendee_id)
+        .bind(event.id)
+        .bind(email.as_str())
+        .bind(&name)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e, "attendees_event_email_key") {
+                Error::Conflict(format!(
+                    "{} is already registered for this event",
+                    email.as_str()
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+    let total_minor = tt.price_minor * i64::from(p.quantity);
+    let status = if total_minor == 0 {
+        "confirmed"
+    } else {
+        "pending"
+    };
+    let order_id = Uuid::new_v4();
+    let order_code = new_token()[..10].to_uppercase().replace(['-', '_'], "X");
+    sqlx::query(
+        "INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(order_id)
+    .bind(event.id)
+    .bind(attendee_id)
+    .bind(&order_code)
+    .bind(status)
+    .bind(total_minor)
+    .bind(&tt.currency)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    let mut ticket_codes = Vec::with_capacity(p.quantity as usize);
+    for _ in 0..p.quantity {
+        let code = new_token()[..20].to_owned();
+        sqlx::query(
+            "INSERT INTO tickets (id, event_id, attendee_id, ticket_type_id, code, order_id) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(event.id)
+        .bind(attendee_id)
+        .bind(tt.id)
+        .bind(&code)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+        ticket_codes.push(code);
+    }
+    ticket_codes.sort(); // the order a replay lists them in
+    let sign_in_token = issue_link(&mut tx, attendee_id).await?;
+    activity::record(
+        &mut tx,
+        event.id,
+        attendee_id,
+        Area::Registration,
+        Action::Registered,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(event = %event.id, order = %order_id, tickets = p.quantity, "order placed");
+    Ok(Receipt {
+        order_id,
+        order_code,
+        status: status.into(),
+        total_minor,
+        currency: tt.currency,
+        attendee_id,
+        ticket_codes,
+        sign_in_token,
+        replayed: false,
+    })
+}
+
+/// Takes `quantity` seats from every quota of the ticket type, or fails with "sold out".
+async fn take_seats(
+    conn: &mut PgConnection,
+    ticket_type: Uuid,
+    quantity: i32,
+    locking: QuotaLocking,
+) -> Result<()> {
+    let lock = match locking {
+        QuotaLocking::Locked => "FOR UPDATE",
+        QuotaLocking::UnsafeUnlocked => "",
+    };
+    let quotas: Vec<(Uuid, i32, i32)> = sqlx::query_as(&format!(
+        "SELECT q.id, q.size, q.sold FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
+         WHERE tq.ticket_type_id = $1 ORDER BY q.id {lock}"
+    ))
+    .bind(ticket_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (_, size, sold) in &quotas {
+        let left = size - sold;
+        if left <= 0 {
+            return Err(Error::Conflict("sold out".into()));
+        }
+        if quantity > left {
+            return Err(Error::Conflict(format!("sold out: only {left} left")));
+        }
+    }
+    for (id, _, sold) in &quotas {
+        match locking {
+            QuotaLocking::Locked => {
+                sqlx::query("UPDATE quotas SET sold = sold + $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(quantity)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            QuotaLocking::UnsafeUnlocked => {
+                // Widen the window between read and write so the race shows reliably.
+                sqlx::query("SELECT pg_sleep(0.02)")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("UPDATE quotas SET sold = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(sold + quantity)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
