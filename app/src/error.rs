@@ -19,6 +19,8 @@ pub enum ErrorKind {
     NotFound,
     /// Clashes with stored state (409).
     Conflict,
+    /// A payment was declined (402).
+    PaymentFailed,
     /// Too many attempts (429).
     RateLimited,
     /// Our fault (500); the message is generic.
@@ -34,6 +36,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
+            ErrorKind::PaymentFailed => 402,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
         }
@@ -97,6 +100,7 @@ impl From<services::Error> for AppError {
             E::Forbidden(m) => AppError::new(ErrorKind::Forbidden, m),
             E::NotFound(m) => AppError::new(ErrorKind::NotFound, m),
             E::Conflict(m) => AppError::new(ErrorKind::Conflict, m),
+            E::PaymentFailed(m) => AppError::new(ErrorKind::PaymentFailed, m),
             E::RateLimited(m) => AppError::new(ErrorKind::RateLimited, m),
             E::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
@@ -131,11 +135,12 @@ mod tests {
             Forbidden,
             NotFound,
             Conflict,
+            PaymentFailed,
             RateLimited,
             Internal,
         ];
         let codes: Vec<u16> = all.iter().map(|k| k.status()).collect();
-        assert_eq!(codes, vec![400, 401, 403, 404, 409, 429, 500]);
+        assert_eq!(codes, vec![400, 401, 403, 404, 409, 402, 429, 500]);
     }
 
     #[test]

@@ -157,6 +157,40 @@ pub async fn register(
     })
 }
 
+/// The state of a payment attempt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PaymentView {
+    /// `confirmed` or `requires_action`.
+    pub status: String,
+    /// Where to complete the extra step, when required.
+    pub action_url: Option<String>,
+}
+
+/// Pays a pending order by card with the configured provider.
+#[server(endpoint = "pay")]
+pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView, AppError> {
+    use services::payments::{pay, PaymentState};
+    let state = crate::state::app_state()?;
+    let result = pay(
+        &state.pool,
+        state.payments.as_ref(),
+        state.fees,
+        &order_code,
+        &card_number,
+    )
+    .await?;
+    Ok(match result {
+        PaymentState::Confirmed => PaymentView {
+            status: "confirmed".into(),
+            action_url: None,
+        },
+        PaymentState::ActionRequired(url) => PaymentView {
+            status: "requires_action".into(),
+            action_url: Some(url),
+        },
+    })
+}
+
 /// `/e/{slug}`: event information, ticket types and the order form.
 #[component]
 pub fn LandingPage() -> impl IntoView {
@@ -233,10 +267,12 @@ fn order_form(
 }
 
 fn receipt(r: Registered) -> impl IntoView {
+    let payment = (r.status == "pending").then(|| pay_form(r.order_code.clone(), r.total.clone()));
     view! {
         <div class="card space-y-3" data-testid="registered">
             <h2 class="text-xl font-semibold">"You're registered!"</h2>
             <p>"Order " <code data-testid="order-code">{r.order_code}</code> " · " {r.total} " · " {r.status}</p>
+            {payment}
             {r.tickets.into_iter().map(|t| view! {
                 <div class="space-y-1">
                     <div class="w-48" inner_html=t.qr_svg></div>
@@ -246,5 +282,35 @@ fn receipt(r: Registered) -> impl IntoView {
             <p>"Your personal sign-in link (single use):"</p>
             <a class="btn" rel="external" href=r.sign_in_link data-testid="sign-in-link">"Enter the event"</a>
         </div>
+    }
+}
+
+fn pay_form(order_code: String, total: String) -> impl IntoView {
+    let action = ServerAction::<Pay>::new();
+    view! {
+        {move || match action.value().get() {
+            Some(Ok(p)) if p.status == "confirmed" => view! {
+                <p class="rounded bg-green-50 border border-green-300 p-3" data-testid="paid">"Payment received: your order is confirmed."</p>
+            }.into_any(),
+            Some(Ok(p)) => view! {
+                <p class="rounded bg-amber-50 border border-amber-300 p-3">
+                    "Your bank asks you to confirm this payment. "
+                    <a class="underline" rel="external" target="_blank" href=p.action_url.unwrap_or_default() data-testid="payment-action">"Confirm payment"</a>
+                </p>
+            }.into_any(),
+            _ => {
+                let (code, total) = (order_code.clone(), total.clone());
+                view! {
+                <ActionForm action=action attr:class="space-y-2">
+                    <input type="hidden" name="order_code" value=code/>
+                    <label class="block">"Card number"
+                        <input class="input" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required/>
+                    </label>
+                    <FormError error=error_of(action.value())/>
+                    <button class="btn" type="submit">"Pay " {total}</button>
+                </ActionForm>
+                }.into_any()
+            }
+        }}
     }
 }

@@ -24,6 +24,10 @@ pub struct AppState {
     pub web: WebSettings,
     /// How ticket quotas are guarded (always `Locked` outside the concurrency control test).
     pub quota_locking: services::ticketing::QuotaLocking,
+    /// Payment provider for paid orders.
+    pub payments: std::sync::Arc<services::payments::TestProvider>,
+    /// Platform fee on paid orders.
+    pub fees: services::payments::FeePolicy,
 }
 
 /// Settings the web layer needs.

@@ -6,7 +6,7 @@ async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
 }
 
-test("organiser adds a limited paid ticket; it sells once, then shows sold out", async ({ browser }) => {
+test("organiser adds a limited paid ticket; a buyer pays with the test card; then it shows sold out", async ({ browser }) => {
   const slug = `tix-${unique()}`;
   const org = await (await browser.newContext()).newPage();
   await org.goto("/signup");
@@ -49,6 +49,13 @@ test("organiser adds a limited paid ticket; it sells once, then shows sold out",
   await a.getByRole("button", { name: "Get tickets" }).click();
   await expect(a.getByTestId("registered")).toContainText("49.90 EUR");
   await expect(a.getByTestId("registered")).toContainText("pending");
+  // Pay with the test provider: a declined card first, then a good one.
+  await a.getByLabel("Card number").fill("4000 0000 0000 0002");
+  await a.getByRole("button", { name: "Pay 49.90 EUR" }).click();
+  await expect(a.getByRole("alert")).toContainText("declined");
+  await a.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await a.getByRole("button", { name: "Pay 49.90 EUR" }).click();
+  await expect(a.getByTestId("paid")).toContainText("confirmed");
 
   // Second buyer sees it sold out and cannot pick it.
   const b = await (await browser.newContext()).newPage();

@@ -22,6 +22,12 @@ pub struct Settings {
     pub leptos_config: String,
     /// Seed the demo event when `convene all` starts.
     pub demo: bool,
+    /// Secret the built-in test payment provider signs its webhooks with.
+    pub test_payment_webhook_secret: String,
+    /// Platform fee on paid orders, in basis points of the total.
+    pub platform_fee_bps: i64,
+    /// Fixed platform fee per paid order, in minor units.
+    pub platform_fee_fixed_minor: i64,
     /// Test-only: sell tickets without quota locks, to show the race they prevent.
     pub unsafe_disable_quota_locking: bool,
     /// Kafka-protocol broker; absent means the in-process bus.
@@ -65,6 +71,7 @@ impl std::fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("kafka", &self.kafka)
             .field("demo", &self.demo)
+            .field("platform_fee_bps", &self.platform_fee_bps)
             .finish()
     }
 }
@@ -104,7 +111,13 @@ pub fn load_with_env(
         .set_default("public_url", "http://127.0.0.1:3000")?
         .set_default("leptos_config", "Leptos.toml")?
         .set_default("demo", false)?
-        .set_default("unsafe_disable_quota_locking", false)?;
+        .set_default("unsafe_disable_quota_locking", false)?
+        .set_default(
+            "test_payment_webhook_secret",
+            "convene-test-provider-dev-secret",
+        )?
+        .set_default("platform_fee_bps", 250)?
+        .set_default("platform_fee_fixed_minor", 0)?;
     if let Some(path) = file {
         builder = builder.add_source(config::File::with_name(path).required(true));
     } else {

@@ -133,6 +133,13 @@ pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions
         redis: deps.redis.clone(),
         bus: deps.bus.clone(),
         presence,
+        payments: std::sync::Arc::new(services::payments::TestProvider::new(
+            &settings.test_payment_webhook_secret,
+        )),
+        fees: services::payments::FeePolicy {
+            bps: settings.platform_fee_bps,
+            fixed_minor: settings.platform_fee_fixed_minor,
+        },
         quota_locking: if settings.unsafe_disable_quota_locking {
             tracing::warn!(
                 "UNSAFE: quota locking is off; tickets can be oversold (test-only setting)"

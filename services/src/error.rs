@@ -18,6 +18,9 @@ pub enum Error {
     /// The request clashes with stored state (duplicate slug, email, ...).
     #[error("{0}")]
     Conflict(String),
+    /// A payment was declined or failed; the message says why.
+    #[error("{0}")]
+    PaymentFailed(String),
     /// Too many attempts; try again later.
     #[error("{0}")]
     RateLimited(String),

@@ -10,6 +10,7 @@ pub mod bus;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod payments;
 pub mod presence;
 pub mod ratelimit;
 pub mod registrations;

@@ -3,11 +3,12 @@
 mod csrf;
 mod health;
 mod join;
+mod payments;
 mod ws;
 
 use app::state::AppState;
 use axum::http::{header, HeaderValue};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -22,6 +23,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/e/{slug}/join", get(join::page).post(join::redeem))
         .route("/ws/e/{slug}", get(ws::live))
+        .route("/webhooks/payments/test", post(payments::webhook))
+        .route(
+            "/payments/test/authorize/{provider_ref}",
+            get(payments::authorize_page).post(payments::authorize),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

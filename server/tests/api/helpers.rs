@@ -64,6 +64,9 @@ pub async fn test_settings() -> Settings {
         leptos_config: String::new(),
         demo: false,
         unsafe_disable_quota_locking: false,
+        test_payment_webhook_secret: "test-secret".into(),
+        platform_fee_bps: 250,
+        platform_fee_fixed_minor: 30,
         kafka: Some(KafkaConfig {
             brokers: env_or("CONVENE_TEST_KAFKA", "127.0.0.1:19092"),
             topic_prefix: format!("t{}.", Uuid::new_v4().simple()),

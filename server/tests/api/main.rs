@@ -6,6 +6,7 @@ mod events;
 mod health;
 mod helpers;
 mod live;
+mod payments;
 mod pipeline;
 mod registration;
 mod ticketing;

@@ -1,0 +1,103 @@
+//! Payment provider endpoints: the webhook every provider calls, and the built-in
+//! test provider's "bank confirmation" page (3-D Secure), which reports its
+//! result through the same signed-webhook code path as a real provider.
+
+use app::error::AppError;
+use app::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use services::payments::{receive_webhook, WebhookEvent};
+
+/// Header carrying the test provider's signature.
+pub const SIGNATURE_HEADER: &str = "x-test-signature";
+
+/// `POST /webhooks/payments/test`: verified, idempotent.
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AppError> {
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    receive_webhook(&state.pool, state.payments.as_ref(), signature, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn valid_ref(r: &str) -> bool {
+    r.len() <= 64 && r.starts_with("test_") && r[5..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn page(status: StatusCode, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Test bank</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/convene.css\"></head><body class=\"bg-slate-50\">\
+         <main class=\"mx-auto max-w-md p-6 space-y-4\"><p class=\"text-sm text-slate-500\">Convene test payment provider</p>{body}</main></body></html>"
+    );
+    (status, Html(html)).into_response()
+}
+
+/// `GET /payments/test/authorize/{ref}`: the test bank's confirmation page.
+pub async fn authorize_page(Path(provider_ref): Path<String>) -> Response {
+    if !valid_ref(&provider_ref) {
+        return page(
+            StatusCode::NOT_FOUND,
+            "<h1 class=\"text-xl font-bold\">Unknown payment</h1>",
+        );
+    }
+    page(
+        StatusCode::OK,
+        &format!(
+            "<h1 class=\"text-xl font-bold\">Confirm your payment</h1>\
+             <form method=\"post\" action=\"/payments/test/authorize/{provider_ref}\" class=\"flex gap-3\">\
+             <button class=\"btn\" name=\"decision\" value=\"approve\">Approve</button>\
+             <button class=\"btn\" name=\"decision\" value=\"decline\">Decline</button></form>"
+        ),
+    )
+}
+
+/// The bank page's form.
+#[derive(Deserialize)]
+pub struct Decision {
+    decision: String,
+}
+
+/// `POST /payments/test/authorize/{ref}`: signs the outcome and delivers it as a webhook.
+pub async fn authorize(
+    State(state): State<AppState>,
+    Path(provider_ref): Path<String>,
+    Form(d): Form<Decision>,
+) -> Result<Response, AppError> {
+    if !valid_ref(&provider_ref) {
+        return Ok(page(
+            StatusCode::NOT_FOUND,
+            "<h1 class=\"text-xl font-bold\">Unknown payment</h1>",
+        ));
+    }
+    let status = if d.decision == "approve" {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    let body = serde_json::to_vec(&WebhookEvent {
+        provider_ref,
+        status: status.into(),
+    })
+    .map_err(|e| AppError::from(services::Error::from(e)))?;
+    let signature = state.payments.sign(&body);
+    receive_webhook(&state.pool, state.payments.as_ref(), &signature, &body).await?;
+    let text = if status == "succeeded" {
+        "Payment approved: your order is confirmed. You can close this page."
+    } else {
+        "Payment declined. You can try again with another card."
+    };
+    Ok(page(
+        StatusCode::OK,
+        &format!("<h1 class=\"text-xl font-bold\" data-testid=\"bank-result\">{text}</h1>"),
+    ))
+}

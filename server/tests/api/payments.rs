@@ -1,0 +1,159 @@
+//! Paid orders through the built-in test provider, including its webhook path.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::helpers::{client, spawn_web_only, TestApp};
+
+/// An event with a 49.90 EUR ticket type; returns a pending order's code.
+async fn pending_order(app: &TestApp) -> String {
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (s, b) = app
+        .call(
+            &org.client,
+            "create_ticket_type",
+            &[
+                ("slug", &slug),
+                ("name", "Paid"),
+                ("price", "49.90"),
+                ("quota", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let tt: Uuid = sqlx::query_scalar("SELECT id FROM ticket_types WHERE name = 'Paid'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let email = format!("{}@example.org", Uuid::new_v4().simple());
+    let tt = tt.to_string();
+    let (s, body) = app
+        .call(
+            &client(),
+            "register",
+            &[
+                ("slug", &slug),
+                ("name", "Pat"),
+                ("email", &email),
+                ("ticket_type_id", &tt),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "pending");
+    body["order_code"].as_str().unwrap().to_owned()
+}
+
+async fn order(app: &TestApp, code: &str) -> (String, i64) {
+    sqlx::query_as("SELECT status, platform_fee_minor FROM orders WHERE code = $1")
+        .bind(code)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn pay(app: &TestApp, code: &str, card: &str) -> (u16, Value) {
+    app.call(
+        &client(),
+        "pay",
+        &[("order_code", code), ("card_number", card)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_good_card_confirms_the_order_and_records_the_fee() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let (s, body) = pay(&app, &code, "4242 4242 4242 4242").await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "confirmed");
+    // 2.5 % of 49.90 (1.2475 → 1.25) + 0.30 fixed.
+    assert_eq!(order(&app, &code).await, ("confirmed".into(), 155));
+    let (s, body) = pay(&app, &code, "4242424242424242").await;
+    assert_eq!(s, 409, "paying twice: {body}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'succeeded'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn a_declined_card_leaves_the_order_pending_and_says_why() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let (s, body) = pay(&app, &code, "4000 0000 0000 0002").await;
+    assert_eq!(s, 402, "{body}");
+    assert_eq!(body["message"], "your card was declined");
+    assert_eq!(order(&app, &code).await.0, "pending");
+    let (s, body) = pay(&app, &code, "not a card").await;
+    assert_eq!(s, 400, "{body}");
+    let (s, _) = pay(&app, "NOSUCHORDER", "4242424242424242").await;
+    assert_eq!(s, 404);
+    // The attempt is on record; a good card then works.
+    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'failed'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(failed, 1);
+    assert_eq!(pay(&app, &code, "4242424242424242").await.0, 200);
+    assert_eq!(order(&app, &code).await.0, "confirmed");
+}
+
+#[tokio::test]
+async fn extra_authentication_completes_through_a_signed_webhook() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let (s, body) = pay(&app, &code, "4000002500003155").await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "requires_action");
+    let url = body["action_url"].as_str().unwrap().to_owned();
+    assert_eq!(order(&app, &code).await.0, "pending");
+    let provider_ref = url.rsplit('/').next().unwrap().to_owned();
+
+    // A forged webhook is refused and changes nothing.
+    let forged = format!(r#"{{"provider_ref":"{provider_ref}","status":"succeeded"}}"#);
+    let res = client()
+        .post(format!("{}/webhooks/payments/test", app.base))
+        .header("x-test-signature", "00".repeat(32))
+        .body(forged.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(order(&app, &code).await.0, "pending");
+
+    // The bank page approves: the provider's signed webhook confirms the order.
+    let page = client()
+        .get(format!("{}{url}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let res = client()
+        .post(format!("{}{url}", app.base))
+        .form(&[("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(order(&app, &code).await.0, "confirmed");
+
+    // A correctly signed redelivery is accepted and changes nothing.
+    let provider = services::payments::TestProvider::new("test-secret");
+    let res = client()
+        .post(format!("{}/webhooks/payments/test", app.base))
+        .header("x-test-signature", provider.sign(forged.as_bytes()))
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
