@@ -135,19 +135,24 @@ impl Currency {
     }
 }
 
-/// Formats minor units as a decimal amount with the currency code, e.g. `12.50 EUR`.
-pub fn format_money(minor: i64, currency: &str) -> String {
+/// Formats minor units as a decimal amount, e.g. `12.50` (EUR) or `1500` (JPY).
+pub fn format_amount(minor: i64, currency: &str) -> String {
     let exp = Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);
     if exp == 0 {
-        return format!("{minor} {currency}");
+        return minor.to_string();
     }
     let unit = 10i64.pow(exp);
     format!(
-        "{}.{:0width$} {currency}",
+        "{}.{:0width$}",
         minor / unit,
         minor % unit,
         width = exp as usize
     )
+}
+
+/// Formats minor units with the currency code, e.g. `12.50 EUR`.
+pub fn format_money(minor: i64, currency: &str) -> String {
+    format!("{} {currency}", format_amount(minor, currency))
 }
 
 /// Parses a decimal price such as `12.50` into minor units of `currency`, without floats.

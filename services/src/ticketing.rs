@@ -485,3 +485,87 @@ async fn take_seats(
     }
     Ok(())
 }
+
+/// One order in the organiser's registrations list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RegistrationRow {
+    /// Order code.
+    pub order_code: String,
+    /// Buyer's name.
+    pub name: String,
+    /// Buyer's email.
+    pub email: String,
+    /// Ticket type name.
+    pub ticket_type: String,
+    /// Tickets in the order.
+    pub quantity: i64,
+    /// Order status.
+    pub status: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Currency.
+    pub currency: String,
+    /// When ordered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Filters of the registrations list (all optional).
+#[derive(Debug, Default, Clone)]
+pub struct RegistrationFilter {
+    /// Matches name, email or order code (case-insensitive substring).
+    pub search: Option<String>,
+    /// Only this ticket type (by name).
+    pub ticket_type: Option<String>,
+    /// Only this order status.
+    pub status: Option<String>,
+}
+
+/// The orders of one of the organiser's events, newest first.
+pub async fn registrations(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    filter: &RegistrationFilter,
+) -> Result<Vec<RegistrationRow>> {
+    let event = events::get_for_org(pool, by.org_id, slug).await?;
+    let clean = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let search = clean(&filter.search).map(|s| {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let status = clean(&filter.status);
+    if let Some(s) = &status {
+        if !["pending", "confirmed", "cancelled"].contains(&s.as_str()) {
+            return Err(Error::invalid(format!("unknown status '{s}'")));
+        }
+    }
+    Ok(sqlx::query_as::<_, RegistrationRow>(
+        "SELECT o.code AS order_code, a.name, a.email::text AS email, min(tt.name) AS ticket_type,
+                count(t.id) AS quantity, o.status, o.total_minor, o.currency, o.created_at
+         FROM orders o
+         JOIN attendees a ON a.id = o.attendee_id
+         JOIN tickets t ON t.order_id = o.id
+         JOIN ticket_types tt ON tt.id = t.ticket_type_id
+         WHERE o.event_id = $1
+           AND ($2::text IS NULL OR a.name ILIKE $2 OR a.email::text ILIKE $2 OR o.code ILIKE $2)
+           AND ($3::text IS NULL OR tt.name = $3)
+           AND ($4::text IS NULL OR o.status = $4)
+         GROUP BY o.id, a.id
+         ORDER BY o.created_at DESC, o.code
+         LIMIT 5000",
+    )
+    .bind(event.id)
+    .bind(search)
+    .bind(clean(&filter.ticket_type))
+    .bind(status)
+    .fetch_all(pool)
+    .await?)
+}

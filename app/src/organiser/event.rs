@@ -178,5 +178,6 @@ pub fn EventAdminPage() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add.value())/></div>
             <button class="btn col-span-2" type="submit">"Add ticket type"</button>
         </ActionForm>
+        <super::registrations::RegistrationsList slug=Signal::derive(slug)/>
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: Leptos pages and server functions, health, sign-in links, WebSocket.
 
 mod csrf;
+mod exports;
 mod health;
 mod join;
 mod payments;
@@ -23,6 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/e/{slug}/join", get(join::page).post(join::redeem))
         .route("/ws/e/{slug}", get(ws::live))
+        .route(
+            "/dashboard/events/{slug}/registrations.csv",
+            get(exports::registrations_csv),
+        )
         .route("/webhooks/payments/test", post(payments::webhook))
         .route(
             "/payments/test/authorize/{provider_ref}",

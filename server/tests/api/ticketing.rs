@@ -284,3 +284,99 @@ async fn shared_quotas_limits_and_bad_input() {
         .unwrap();
     assert_eq!(n, 4);
 }
+
+#[tokio::test]
+async fn organisers_list_filter_and_export_registrations() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let paid = ticket_type(&app, &org, &slug, &[("name", "Paid"), ("price", "10")]).await;
+    let free = sqlx::query_scalar::<_, Uuid>("SELECT id FROM ticket_types WHERE price_minor = 0")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+        .to_string();
+    for (name, email, tt, qty) in [
+        ("Ada Lovelace", "ada@example.org", &free, "1"),
+        ("=HYPERLINK(\"http://evil\")", "eve@example.org", &paid, "2"),
+        ("Grace Hopper", "grace@example.org", &paid, "1"),
+    ] {
+        let k = key();
+        let form = [
+            ("slug", slug.as_str()),
+            ("name", name),
+            ("email", email),
+            ("ticket_type_id", tt.as_str()),
+            ("quantity", qty),
+            ("idempotency_key", k.as_str()),
+        ];
+        let (s, b) = app.call(&client(), "register", &form).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let list = |q: &'static str, status: &'static str| emails(&app, &org, &slug, q, status);
+    assert_eq!(list("", "").await.len(), 3);
+    assert_eq!(list("GRACE", "").await, vec!["grace@example.org"]);
+    assert_eq!(list("", "confirmed").await, vec!["ada@example.org"]);
+    assert_eq!(list("", "pending").await.len(), 2);
+    assert_eq!(list("%", "").await.len(), 0, "LIKE wildcards are literal");
+    let (s, b) = app
+        .call(
+            &org.client,
+            "registrations",
+            &[("slug", &slug), ("status", "weird")],
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+
+    let csv_url = format!(
+        "{}/dashboard/events/{slug}/registrations.csv?status=pending",
+        app.base
+    );
+    let res = org.client.get(&csv_url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "order,name,email,ticket_type,quantity,status,total,currency,ordered_at"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        csv.contains(
+            "\"'=HYPERLINK(\"\"http://evil\"\")\",eve@example.org,Paid,2,pending,20.00,EUR"
+        ),
+        "{csv}"
+    );
+
+    // Other organisations and anonymous visitors get nothing.
+    let other = app.organiser().await;
+    assert_eq!(
+        other.client.get(&csv_url).send().await.unwrap().status(),
+        404
+    );
+    assert_eq!(client().get(&csv_url).send().await.unwrap().status(), 401);
+    let (s, _) = app
+        .call(&other.client, "registrations", &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 404);
+}
+
+async fn emails(app: &TestApp, org: &Organiser, slug: &str, q: &str, status: &str) -> Vec<String> {
+    let (s, b) = app
+        .call(
+            &org.client,
+            "registrations",
+            &[("slug", slug), ("q", q), ("status", status)],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    b.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["email"].as_str().unwrap().to_owned())
+        .collect()
+}
