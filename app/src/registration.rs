@@ -46,6 +46,35 @@ impl From<&services::ticketing::Offer> for OfferView {
     }
 }
 
+/// A custom question on the order form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuestionView {
+    /// Question id. The form field is `answers[q<id>]`: the `q` keeps the
+    /// form decoder from reading ids that start with a digit as list indices.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// `text`, `choice` or `checkbox`.
+    pub kind: String,
+    /// Options of a choice.
+    pub options: Vec<String>,
+    /// Must be answered.
+    pub required: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::questions::Question> for QuestionView {
+    fn from(q: services::questions::Question) -> Self {
+        QuestionView {
+            id: q.id.to_string(),
+            label: q.label,
+            kind: q.kind,
+            options: q.options,
+            required: q.required,
+        }
+    }
+}
+
 /// The landing page's data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventPage {
@@ -53,6 +82,8 @@ pub struct EventPage {
     pub event: EventView,
     /// Public ticket types.
     pub offers: Vec<OfferView>,
+    /// Custom questions of the order form.
+    pub questions: Vec<QuestionView>,
     /// Idempotency key for this form (a resubmission returns the same order).
     pub idempotency_key: String,
 }
@@ -89,7 +120,9 @@ pub async fn public_event(slug: String) -> Result<EventPage, AppError> {
     let state = crate::state::app_state()?;
     let event = services::events::get_public(&state.pool, &slug).await?;
     let offers = services::ticketing::offers(&state.pool, event.id, false).await?;
+    let questions = services::questions::list(&state.pool, event.id).await?;
     Ok(EventPage {
+        questions: questions.into_iter().map(QuestionView::from).collect(),
         event: EventView::from(&event),
         offers: offers.iter().map(OfferView::from).collect(),
         idempotency_key: services::tokens::new_token(),
@@ -106,6 +139,7 @@ pub async fn register(
     ticket_type_id: Option<String>,
     quantity: Option<i32>,
     idempotency_key: Option<String>,
+    answers: Option<std::collections::HashMap<String, String>>,
 ) -> Result<Registered, AppError> {
     use crate::error::ErrorKind;
     use services::ticketing::{default_free_ticket_type, purchase, Purchase};
@@ -131,6 +165,11 @@ pub async fn register(
         name: &name,
         email: &email,
         idempotency_key: &key,
+        answers: &answers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.strip_prefix('q').unwrap_or(&k).to_owned(), v))
+            .collect(),
     };
     let r = purchase(&state.pool, order, state.quota_locking).await?;
     let tickets = r
@@ -203,7 +242,7 @@ pub fn LandingPage() -> impl IntoView {
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     page.await.map(|p| {
-                        let EventPage { event: e, offers, idempotency_key } = p;
+                        let EventPage { event: e, offers, questions, idempotency_key } = p;
                         view! {
                             <article class="space-y-3">
                                 <h1 class="text-3xl font-bold" data-testid="event-name">{e.name}</h1>
@@ -213,7 +252,7 @@ pub fn LandingPage() -> impl IntoView {
                             <section class="mt-8 max-w-md">
                                 {move || match action.value().get() {
                                     Some(Ok(r)) => receipt(r).into_any(),
-                                    _ => order_form(action, e.slug.clone(), offers.clone(), idempotency_key.clone()).into_any(),
+                                    _ => order_form(action, e.slug.clone(), offers.clone(), questions.clone(), idempotency_key.clone()).into_any(),
                                 }}
                             </section>
                         }
@@ -228,6 +267,7 @@ fn order_form(
     action: ServerAction<Register>,
     slug: String,
     offers: Vec<OfferView>,
+    questions: Vec<QuestionView>,
     key: String,
 ) -> impl IntoView {
     let all_sold_out = !offers.is_empty() && offers.iter().all(|o| o.available == Some(0));
@@ -260,6 +300,7 @@ fn order_form(
             <label class="block">"Quantity"<input class="input" type="number" name="quantity" value="1" min="1" max="100"/></label>
             <label class="block">"Name"<input class="input" name="name" required/></label>
             <label class="block">"Email"<input class="input" type="email" name="email" required/></label>
+            {questions.into_iter().map(question_field).collect::<Vec<_>>()}
             <FormError error=error_of(action.value())/>
             <button class="btn" type="submit" disabled=all_sold_out>"Get tickets"</button>
         </ActionForm>
@@ -312,5 +353,33 @@ fn pay_form(order_code: String, total: String) -> impl IntoView {
                 }.into_any()
             }
         }}
+    }
+}
+
+fn question_field(q: QuestionView) -> impl IntoView {
+    let name = format!("answers[q{}]", q.id);
+    let label = if q.required {
+        format!("{} *", q.label)
+    } else {
+        q.label.clone()
+    };
+    match q.kind.as_str() {
+        "checkbox" => view! {
+            <label class="block"><input type="checkbox" name=name required=q.required/>" " {label}</label>
+        }
+        .into_any(),
+        "choice" => view! {
+            <label class="block">{label}
+                <select class="input" name=name required=q.required>
+                    <option value="">"—"</option>
+                    {q.options.into_iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect::<Vec<_>>()}
+                </select>
+            </label>
+        }
+        .into_any(),
+        _ => view! {
+            <label class="block">{label}<input class="input" name=name required=q.required maxlength="1000"/></label>
+        }
+        .into_any(),
     }
 }

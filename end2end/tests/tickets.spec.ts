@@ -1,4 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
+import * as fs from "fs";
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -39,6 +40,12 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await expect(vipRow.getByRole("cell").nth(2)).toHaveText("0"); // sold
   await expect(vipRow.getByRole("cell").nth(3)).toHaveText("1"); // left
 
+  // A required custom question.
+  await org.getByLabel("Question").fill("Company");
+  await org.getByRole("checkbox", { name: "Required" }).check();
+  await org.getByRole("button", { name: "Add question" }).click();
+  await expect(org.getByTestId("questions")).toContainText("Company (text, required)");
+
   // First buyer gets the VIP seat.
   const a = await (await browser.newContext()).newPage();
   await a.goto(`/e/${slug}`);
@@ -46,6 +53,7 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await a.getByRole("radio", { name: /VIP/ }).check();
   await a.getByLabel("Name", { exact: true }).fill("Ann");
   await a.getByLabel("Email").fill(`ann-${unique()}@example.org`);
+  await a.getByLabel("Company *").fill("Ann & Co");
   await a.getByRole("button", { name: "Get tickets" }).click();
   await expect(a.getByTestId("registered")).toContainText("49.90 EUR");
   await expect(a.getByTestId("registered")).toContainText("pending");
@@ -70,4 +78,17 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   const sold = org.getByTestId("ticket-types").getByRole("row", { name: /VIP/ });
   await expect(sold.getByRole("cell").nth(2)).toHaveText("1");
   await expect(sold.getByRole("cell").nth(3)).toHaveText("0");
+
+  // The registrations list finds the buyer, and the CSV export has the order.
+  await hydrated(org);
+  const list = org.getByTestId("registrations");
+  await expect(list.getByRole("row", { name: /Ann/ })).toContainText("confirmed");
+  await org.getByLabel("Search").fill("nobody-matches-this");
+  await expect(list.getByRole("row", { name: /Ann/ })).toHaveCount(0);
+  await org.getByLabel("Search").fill("ann");
+  await expect(list.getByRole("row", { name: /Ann/ })).toHaveCount(1);
+  const [download] = await Promise.all([org.waitForEvent("download"), org.getByTestId("export-csv").click()]);
+  const csv = fs.readFileSync(await download.path(), "utf8");
+  expect(csv).toContain("order,name,email,ticket_type,quantity,status,total,currency,ordered_at,Company");
+  expect(csv).toMatch(/,Ann,ann-[^,]+,VIP,1,confirmed,49.90,EUR,[^,]+,Ann & Co/);
 });

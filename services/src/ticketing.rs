@@ -225,6 +225,8 @@ pub struct Purchase<'a> {
     pub email: &'a str,
     /// Client-chosen key; the same key returns the same order.
     pub idempotency_key: &'a str,
+    /// Answers to the event's custom questions: question id → value.
+    pub answers: &'a std::collections::HashMap<String, String>,
 }
 
 /// What a purchase returns.
@@ -315,6 +317,8 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
     let key = parse_key(p.idempotency_key)?;
     let name = parse_name("name", p.name, 100)?;
     let email = Email::parse(p.email)?;
+    let answers =
+        crate::questions::validate(&crate::questions::list(pool, event.id).await?, p.answers)?;
 
     let mut tx = pool.begin().await?;
     // Requests with the same key wait for each other; the later one replays the first.
@@ -371,6 +375,7 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
                 e.into()
             }
         })?;
+    crate::questions::store(&mut tx, attendee_id, &answers).await?;
     let total_minor = tt.price_minor * i64::from(p.quantity);
     let status = if total_minor == 0 {
         "confirmed"
@@ -489,6 +494,8 @@ async fn take_seats(
 /// One order in the organiser's registrations list.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RegistrationRow {
+    /// The buyer's attendee id (answers are keyed by it).
+    pub attendee_id: Uuid,
     /// Order code.
     pub order_code: String,
     /// Buyer's name.
@@ -548,7 +555,7 @@ pub async fn registrations(
         }
     }
     Ok(sqlx::query_as::<_, RegistrationRow>(
-        "SELECT o.code AS order_code, a.name, a.email::text AS email, min(tt.name) AS ticket_type,
+        "SELECT a.id AS attendee_id, o.code AS order_code, a.name, a.email::text AS email, min(tt.name) AS ticket_type,
                 count(t.id) AS quantity, o.status, o.total_minor, o.currency, o.created_at
          FROM orders o
          JOIN attendees a ON a.id = o.attendee_id

@@ -178,6 +178,7 @@ pub fn EventAdminPage() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add.value())/></div>
             <button class="btn col-span-2" type="submit">"Add ticket type"</button>
         </ActionForm>
+        <super::questions::QuestionsEditor slug=Signal::derive(slug)/>
         <super::registrations::RegistrationsList slug=Signal::derive(slug)/>
     }
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod dashboard;
 pub mod event;
+pub mod questions;
 pub mod registrations;
 
 #[cfg(feature = "ssr")]

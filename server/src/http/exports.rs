@@ -17,6 +17,19 @@ pub struct Filter {
     status: Option<String>,
 }
 
+/// Fixed columns of the export; one column per custom question follows.
+const COLUMNS: [&str; 9] = [
+    "order",
+    "name",
+    "email",
+    "ticket_type",
+    "quantity",
+    "status",
+    "total",
+    "currency",
+    "ordered_at",
+];
+
 /// Neutralises spreadsheet formulas in user-supplied cells (CSV injection).
 pub fn safe_cell(s: &str) -> String {
     match s.chars().next() {
@@ -40,22 +53,16 @@ pub async fn registrations_csv(
         status: f.status,
     };
     let rows = registrations(&state.pool, &me, &slug, &filter).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
+    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
+    let questions = services::questions::list(&state.pool, event.id).await?;
+    let answers = services::questions::answers_of_event(&state.pool, event.id).await?;
     let internal = |e: csv::Error| AppError::from(services::Error::Internal(format!("csv: {e}")));
-    out.write_record([
-        "order",
-        "name",
-        "email",
-        "ticket_type",
-        "quantity",
-        "status",
-        "total",
-        "currency",
-        "ordered_at",
-    ])
-    .map_err(internal)?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+    header.extend(questions.iter().map(|q| safe_cell(&q.label)));
+    out.write_record(&header).map_err(internal)?;
     for r in rows {
-        out.write_record([
+        let mut record = vec![
             r.order_code,
             safe_cell(&r.name),
             safe_cell(&r.email),
@@ -65,8 +72,15 @@ pub async fn registrations_csv(
             services::domain::format_amount(r.total_minor, &r.currency),
             r.currency,
             r.created_at.to_rfc3339(),
-        ])
-        .map_err(internal)?;
+        ];
+        for q in &questions {
+            let value = answers
+                .iter()
+                .find(|(attendee, question, _)| *attendee == r.attendee_id && *question == q.id)
+                .map(|(_, _, v)| v.as_str());
+            record.push(safe_cell(value.unwrap_or("")));
+        }
+        out.write_record(&record).map_err(internal)?;
     }
     let body = out
         .into_inner()
