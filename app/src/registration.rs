@@ -86,6 +86,10 @@ pub struct EventPage {
     pub questions: Vec<QuestionView>,
     /// Idempotency key for this form (a resubmission returns the same order).
     pub idempotency_key: String,
+    /// The valid promo code from the page address (`?code=`), pre-filled.
+    pub promo_code: Option<String>,
+    /// Why the code from the address is not usable.
+    pub promo_error: Option<String>,
 }
 
 /// A ticket in a receipt.
@@ -114,18 +118,32 @@ pub struct Registered {
     pub replayed: bool,
 }
 
-/// A public event with its ticket types.
+/// A public event with its ticket types; a valid unlock `code` adds its hidden ticket type.
 #[server(endpoint = "public_event")]
-pub async fn public_event(slug: String) -> Result<EventPage, AppError> {
+pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPage, AppError> {
     let state = crate::state::app_state()?;
     let event = services::events::get_public(&state.pool, &slug).await?;
-    let offers = services::ticketing::offers(&state.pool, event.id, false).await?;
+    let code = code.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    let (promo, promo_error) = match &code {
+        Some(c) => match services::promo::lookup(&state.pool, event.id, c).await {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => (None, None),
+    };
+    let unlocked = promo
+        .as_ref()
+        .filter(|p| p.kind == "unlock")
+        .and_then(|p| p.ticket_type_id);
+    let offers = services::ticketing::offers(&state.pool, event.id, false, unlocked).await?;
     let questions = services::questions::list(&state.pool, event.id).await?;
     Ok(EventPage {
         questions: questions.into_iter().map(QuestionView::from).collect(),
         event: EventView::from(&event),
         offers: offers.iter().map(OfferView::from).collect(),
         idempotency_key: services::tokens::new_token(),
+        promo_code: promo.map(|p| p.code),
+        promo_error,
     })
 }
 
@@ -140,6 +158,7 @@ pub async fn register(
     quantity: Option<i32>,
     idempotency_key: Option<String>,
     answers: Option<std::collections::HashMap<String, String>>,
+    promo_code: Option<String>,
 ) -> Result<Registered, AppError> {
     use crate::error::ErrorKind;
     use services::ticketing::{default_free_ticket_type, purchase, Purchase};
@@ -170,6 +189,7 @@ pub async fn register(
             .into_iter()
             .map(|(k, v)| (k.strip_prefix('q').unwrap_or(&k).to_owned(), v))
             .collect(),
+        promo_code: promo_code.as_deref(),
     };
     let r = purchase(&state.pool, order, state.quota_locking).await?;
     let tickets = r
@@ -235,24 +255,30 @@ pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView,
 pub fn LandingPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
-    let page = Resource::new(slug, public_event);
+    let query = leptos_router::hooks::use_query_map();
+    let page = Resource::new(
+        move || (slug(), query.read().get("code")),
+        |(slug, code)| public_event(slug, code),
+    );
     let action = ServerAction::<Register>::new();
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     page.await.map(|p| {
-                        let EventPage { event: e, offers, questions, idempotency_key } = p;
+                        let EventPage { event: e, offers, questions, idempotency_key, promo_code, promo_error } = p;
+                        let form = OrderForm { slug: e.slug.clone(), offers, questions, key: idempotency_key, promo_code };
                         view! {
                             <article class="space-y-3">
                                 <h1 class="text-3xl font-bold" data-testid="event-name">{e.name}</h1>
                                 <p class="text-slate-600">{e.starts} " – " {e.ends}</p>
                                 <p class="whitespace-pre-line">{e.description}</p>
+                                {promo_error.map(|m| view! { <p class="text-amber-700" role="status">{m}</p> })}
                             </article>
                             <section class="mt-8 max-w-md">
                                 {move || match action.value().get() {
                                     Some(Ok(r)) => receipt(r).into_any(),
-                                    _ => order_form(action, e.slug.clone(), offers.clone(), questions.clone(), idempotency_key.clone()).into_any(),
+                                    _ => order_form(action, form.clone()).into_any(),
                                 }}
                             </section>
                         }
@@ -263,13 +289,24 @@ pub fn LandingPage() -> impl IntoView {
     }
 }
 
-fn order_form(
-    action: ServerAction<Register>,
+/// What the order form is built from.
+#[derive(Clone)]
+struct OrderForm {
     slug: String,
     offers: Vec<OfferView>,
     questions: Vec<QuestionView>,
     key: String,
-) -> impl IntoView {
+    promo_code: Option<String>,
+}
+
+fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView {
+    let OrderForm {
+        slug,
+        offers,
+        questions,
+        key,
+        promo_code,
+    } = form;
     let all_sold_out = !offers.is_empty() && offers.iter().all(|o| o.available == Some(0));
     view! {
         <h2 class="text-xl font-semibold mb-2">"Tickets"</h2>
@@ -301,6 +338,7 @@ fn order_form(
             <label class="block">"Name"<input class="input" name="name" required/></label>
             <label class="block">"Email"<input class="input" type="email" name="email" required/></label>
             {questions.into_iter().map(question_field).collect::<Vec<_>>()}
+            <label class="block">"Promo code"<input class="input" name="promo_code" value=promo_code.unwrap_or_default()/></label>
             <FormError error=error_of(action.value())/>
             <button class="btn" type="submit" disabled=all_sold_out>"Get tickets"</button>
         </ActionForm>

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod payments;
 pub mod presence;
+pub mod promo;
 pub mod questions;
 pub mod ratelimit;
 pub mod registrations;

@@ -167,14 +167,21 @@ pub async fn create_ticket_type(
     Ok(tt)
 }
 
-/// The event's ticket types with availability; hidden ones only when asked.
-pub async fn offers(pool: &PgPool, event_id: Uuid, include_hidden: bool) -> Result<Vec<Offer>> {
+/// The event's ticket types with availability: public ones, the hidden one
+/// `unlocked` (by a promo code), or all when `include_hidden`.
+pub async fn offers(
+    pool: &PgPool,
+    event_id: Uuid,
+    include_hidden: bool,
+    unlocked: Option<Uuid>,
+) -> Result<Vec<Offer>> {
     let types: Vec<TicketType> = sqlx::query_as(&format!(
         "SELECT {TICKET_TYPE_COLUMNS} FROM ticket_types
-         WHERE event_id = $1 AND ($2 OR visibility = 'public') ORDER BY price_minor, created_at"
+         WHERE event_id = $1 AND ($2 OR visibility = 'public' OR id = $3) ORDER BY price_minor, created_at"
     ))
     .bind(event_id)
     .bind(include_hidden)
+    .bind(unlocked)
     .fetch_all(pool)
     .await?;
     let limits: Vec<(Uuid, i64, i64)> = sqlx::query_as(
@@ -227,6 +234,8 @@ pub struct Purchase<'a> {
     pub idempotency_key: &'a str,
     /// Answers to the event's custom questions: question id → value.
     pub answers: &'a std::collections::HashMap<String, String>,
+    /// Promo code (discount, or access to a hidden ticket type).
+    pub promo_code: Option<&'a str>,
 }
 
 /// What a purchase returns.
@@ -331,14 +340,26 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
         return Ok(receipt);
     }
 
+    // A code is redeemed (and counted) under its row lock; a failed order rolls it back.
+    let promo = match p.promo_code.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Some(crate::promo::redeem(&mut tx, event.id, code).await?),
+        None => None,
+    };
+    let no_such = || Error::not_found("no such ticket type");
     let tt: TicketType = sqlx::query_as(&format!(
-        "SELECT {TICKET_TYPE_COLUMNS} FROM ticket_types WHERE id = $1 AND event_id = $2 AND visibility = 'public'"
+        "SELECT {TICKET_TYPE_COLUMNS} FROM ticket_types WHERE id = $1 AND event_id = $2"
     ))
     .bind(p.ticket_type_id)
     .bind(event.id)
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| Error::not_found("no such ticket type"))?;
+    .ok_or_else(no_such)?;
+    let unlocked = promo
+        .as_ref()
+        .is_some_and(|c| c.kind == "unlock" && c.ticket_type_id == Some(tt.id));
+    if tt.visibility == "hidden" && !unlocked {
+        return Err(no_such());
+    }
     let now = Utc::now();
     if tt.sales_open_at.is_some_and(|t| now < t) {
         return Err(Error::Conflict(
@@ -376,7 +397,12 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
             }
         })?;
     crate::questions::store(&mut tx, attendee_id, &answers).await?;
-    let total_minor = tt.price_minor * i64::from(p.quantity);
+    let full_price = tt.price_minor * i64::from(p.quantity);
+    let discount_minor = match &promo {
+        Some(code) => crate::promo::discount(code, tt.id, full_price)?,
+        None => 0,
+    };
+    let total_minor = full_price - discount_minor;
     let status = if total_minor == 0 {
         "confirmed"
     } else {
@@ -385,8 +411,9 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
     let order_id = Uuid::new_v4();
     let order_code = new_token()[..10].to_uppercase().replace(['-', '_'], "X");
     sqlx::query(
-        "INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key,
+                             promo_code_id, discount_minor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(order_id)
     .bind(event.id)
@@ -396,6 +423,8 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
     .bind(total_minor)
     .bind(&tt.currency)
     .bind(key)
+    .bind(promo.as_ref().map(|c| c.id))
+    .bind(discount_minor)
     .execute(&mut *tx)
     .await?;
     let mut ticket_codes = Vec::with_capacity(p.quantity as usize);

@@ -38,6 +38,8 @@ pub struct EventOverviewData {
     pub reception_visitors: i64,
     /// Ticket types, including hidden ones.
     pub tickets: Vec<TicketTypeRow>,
+    /// Promo codes: code, what it does, uses.
+    pub promo_codes: Vec<(String, String, String)>,
 }
 
 /// An event of the signed-in organiser's organisation; others' events are "not found".
@@ -47,7 +49,7 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
     let me = super::current_organiser().await?;
     let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
     let stats = services::analytics::event_stats(&state.pool, event.id).await?;
-    let offers = services::ticketing::offers(&state.pool, event.id, true).await?;
+    let offers = services::ticketing::offers(&state.pool, event.id, true, None).await?;
     let tickets = offers
         .iter()
         .map(|o| {
@@ -61,7 +63,24 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
             }
         })
         .collect();
+    let promo_codes = services::promo::list(&state.pool, event.id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let effect = match p.kind.as_str() {
+                "percent" => format!("{}% off", p.value),
+                "fixed" => format!("{} off", services::domain::format_amount(p.value, "EUR")),
+                _ => "unlocks a hidden ticket".to_owned(),
+            };
+            let uses = match p.max_uses {
+                Some(m) => format!("{}/{m}", p.used),
+                None => p.used.to_string(),
+            };
+            (p.code, effect, uses)
+        })
+        .collect();
     Ok(EventOverviewData {
+        promo_codes,
         event: EventView::from(&event),
         registrations: stats.registrations,
         reception_visits: stats.reception_visits,
@@ -115,15 +134,47 @@ pub async fn create_ticket_type(
     Ok(())
 }
 
+/// Adds a promo code: `kind` percent (value = percent), fixed (value = amount) or
+/// unlock (opens the hidden `ticket_type`); `ticket_type` limits discounts to one type.
+#[server(endpoint = "create_promo_code")]
+pub async fn create_promo_code(
+    slug: String,
+    code: String,
+    kind: String,
+    value: Option<String>,
+    ticket_type: Option<String>,
+    max_uses: Option<String>,
+) -> Result<(), AppError> {
+    use crate::error::ErrorKind;
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let max_uses = match max_uses.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse().map_err(|_| {
+            AppError::new(ErrorKind::Invalid, "usage limit must be a whole number")
+        })?),
+    };
+    let input = services::promo::NewPromoCode {
+        code: &code,
+        kind: &kind,
+        value: value.as_deref().unwrap_or(""),
+        ticket_type: ticket_type.as_deref().unwrap_or(""),
+        max_uses,
+    };
+    services::promo::create(&state.pool, &me, &slug, input).await?;
+    Ok(())
+}
+
 /// The event page of the dashboard.
 #[component]
 pub fn EventAdminPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let add = ServerAction::<CreateTicketType>::new();
+    let add_code = ServerAction::<CreatePromoCode>::new();
     let data = Resource::new(
-        move || (slug(), add.version().get()),
-        |(slug, _)| event_overview(slug),
+        move || (slug(), add.version().get(), add_code.version().get()),
+        |(slug, _, _)| event_overview(slug),
     );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -158,6 +209,12 @@ pub fn EventAdminPage() -> impl IntoView {
                                     }).collect::<Vec<_>>()}
                                 </tbody>
                             </table>
+                            <h2 class="text-xl font-semibold mt-6">"Promo codes"</h2>
+                            <ul class="my-2 list-disc pl-6" data-testid="promo-codes">
+                                {o.promo_codes.into_iter().map(|(code, effect, uses)| view! {
+                                    <li><code>{code}</code> " · " {effect} " · used " {uses}</li>
+                                }).collect::<Vec<_>>()}
+                            </ul>
                         }
                     })
                 })}
@@ -177,6 +234,23 @@ pub fn EventAdminPage() -> impl IntoView {
             <label class="block col-span-2"><input type="checkbox" name="hidden"/>" Hidden (not sold publicly)"</label>
             <div class="col-span-2"><FormError error=error_of(add.value())/></div>
             <button class="btn col-span-2" type="submit">"Add ticket type"</button>
+        </ActionForm>
+        <h3 class="text-lg font-semibold mt-4">"Add a promo code"</h3>
+        <ActionForm action=add_code attr:class="grid grid-cols-2 gap-3 max-w-xl">
+            <input type="hidden" name="slug" value=slug/>
+            <label class="block">"Code"<input class="input" name="code" required/></label>
+            <label class="block">"Kind"
+                <select class="input" name="kind">
+                    <option value="percent">"Percent off"</option>
+                    <option value="fixed">"Amount off"</option>
+                    <option value="unlock">"Unlock hidden ticket"</option>
+                </select>
+            </label>
+            <label class="block">"Value"<input class="input" name="value" placeholder="15 or 10.00"/></label>
+            <label class="block">"For ticket (name)"<input class="input" name="ticket_type"/></label>
+            <label class="block">"Usage limit"<input class="input" name="max_uses" inputmode="numeric"/></label>
+            <div class="col-span-2"><FormError error=error_of(add_code.value())/></div>
+            <button class="btn col-span-2" type="submit">"Add promo code"</button>
         </ActionForm>
         <super::questions::QuestionsEditor slug=Signal::derive(slug)/>
         <super::registrations::RegistrationsList slug=Signal::derive(slug)/>
