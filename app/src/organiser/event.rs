@@ -1,7 +1,4 @@
 //! One event's page in the organiser's dashboard: figures and tickets.
-// A server function takes one argument per form field; `#[server]` expands to
-// code an item-level allow does not reach.
-#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
