@@ -73,8 +73,10 @@ pub async fn attendee_from_session(
     let id = session_subject(pool, SessionKind::Attendee, token)
         .await?
         .ok_or_else(unauth)?;
+    // Only attendees holding a valid (not voided) ticket may enter.
     let attendee: Attendee = sqlx::query_as(
-        "SELECT id, event_id, name, email::text AS email FROM attendees WHERE id = $1",
+        "SELECT id, event_id, name, email::text AS email FROM attendees a WHERE id = $1
+           AND EXISTS (SELECT 1 FROM tickets t WHERE t.attendee_id = a.id AND t.voided_at IS NULL)",
     )
     .bind(id)
     .fetch_optional(pool)

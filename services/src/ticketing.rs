@@ -605,3 +605,59 @@ pub async fn registrations(
     .fetch_all(pool)
     .await?)
 }
+
+/// Cancels an order of one of the organiser's events: its tickets are voided (their
+/// holder can no longer enter) and
+/// their seats go back to every quota they drew from (under the quotas' locks).
+/// Refunds of paid orders are not handled yet.
+pub async fn cancel_order(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    order_code: &str,
+) -> Result<()> {
+    let event = events::get_for_org(pool, by.org_id, slug).await?;
+    let mut tx = pool.begin().await?;
+    let order: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, status FROM orders WHERE event_id = $1 AND code = $2 FOR UPDATE",
+    )
+    .bind(event.id)
+    .bind(order_code.trim().to_uppercase())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (order_id, status) = order.ok_or_else(|| Error::not_found("no such order"))?;
+    if status == "cancelled" {
+        return Err(Error::Conflict("this order is already cancelled".into()));
+    }
+    let per_type: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT ticket_type_id, count(*) FROM tickets WHERE order_id = $1 GROUP BY ticket_type_id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (ticket_type, n) in per_type {
+        let quotas: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT q.id FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
+             WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE",
+        )
+        .bind(ticket_type)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE quotas SET sold = greatest(sold - $2, 0) WHERE id = ANY($1)")
+            .bind(&quotas)
+            .bind(n as i32)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE tickets SET voided_at = now() WHERE order_id = $1")
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(order = %order_id, "order cancelled");
+    Ok(())
+}

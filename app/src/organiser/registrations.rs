@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::ui::error_list;
+use crate::ui::{error_list, error_of, FormError};
 
 /// One order in the list.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -55,6 +55,15 @@ pub async fn list_registrations(
         .collect())
 }
 
+/// Cancels an order: its tickets are voided and their seats return to the quotas.
+#[server(endpoint = "cancel_order")]
+pub async fn cancel_order(slug: String, order_code: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    services::ticketing::cancel_order(&state.pool, &me, &slug, &order_code).await?;
+    Ok(())
+}
+
 /// Percent-encodes a query value.
 fn encode(s: &str) -> String {
     s.bytes()
@@ -72,9 +81,10 @@ fn encode(s: &str) -> String {
 pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let q = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
+    let cancel = ServerAction::<CancelOrder>::new();
     let rows = Resource::new(
-        move || (slug.get(), q.get(), status.get()),
-        |(slug, q, status)| list_registrations(slug, Some(q), None, Some(status)),
+        move || (slug.get(), q.get(), status.get(), cancel.version().get()),
+        |(slug, q, status, _)| list_registrations(slug, Some(q), None, Some(status)),
     );
     let csv = move || {
         format!(
@@ -101,17 +111,25 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             </label>
             <a class="btn" rel="external" href=csv data-testid="export-csv">"Export CSV"</a>
         </div>
+        <FormError error=error_of(cancel.value())/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     rows.await.map(|rows| view! {
                         <table class="w-full" data-testid="registrations">
-                            <thead><tr class="text-left"><th>"Order"</th><th>"Name"</th><th>"Email"</th><th>"Ticket"</th><th>"Qty"</th><th>"Status"</th><th>"Total"</th></tr></thead>
+                            <thead><tr class="text-left"><th>"Order"</th><th>"Name"</th><th>"Email"</th><th>"Ticket"</th><th>"Qty"</th><th>"Status"</th><th>"Total"</th><th></th></tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|r| view! {
                                     <tr>
-                                        <td><code>{r.order_code}</code></td><td>{r.name}</td><td>{r.email}</td>
-                                        <td>{r.ticket_type}</td><td>{r.quantity}</td><td>{r.status}</td><td>{r.total}</td>
+                                        <td><code>{r.order_code.clone()}</code></td><td>{r.name}</td><td>{r.email}</td>
+                                        <td>{r.ticket_type}</td><td>{r.quantity}</td><td>{r.status.clone()}</td><td>{r.total}</td>
+                                        <td>{(r.status != "cancelled").then(|| view! {
+                                            <ActionForm action=cancel>
+                                                <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                                <input type="hidden" name="order_code" value=r.order_code.clone()/>
+                                                <button type="submit" class="underline text-red-700">"Cancel"</button>
+                                            </ActionForm>
+                                        })}</td>
                                     </tr>
                                 }).collect::<Vec<_>>()}
                             </tbody>

@@ -653,3 +653,82 @@ async fn order_with_code(app: &TestApp, slug: &str, tt: String, code: &str) -> (
     ];
     app.call(&client(), "register", &form).await
 }
+
+#[tokio::test]
+async fn cancelling_an_order_returns_its_seats_and_voids_its_tickets() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let tt = ticket_type(&app, &org, &slug, &[("name", "Flash"), ("quota", "2")]).await;
+    let (s, first) = buy(&app, &slug, &tt, "2", &key()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(buy(&app, &slug, &tt, "1", &key()).await.0, 409, "sold out");
+    let code = first["order_code"].as_str().unwrap();
+    // The buyer signs in before the cancellation.
+    let token = first["sign_in_link"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let attendee = client();
+    let res = attendee
+        .post(format!("{}/e/{slug}/join", app.base))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        app.call(&attendee, "reception", &[("slug", &slug)]).await.0,
+        200
+    );
+
+    let other = app.organiser().await;
+    let (s, _) = app
+        .call(
+            &other.client,
+            "cancel_order",
+            &[("slug", &slug), ("order_code", code)],
+        )
+        .await;
+    assert_eq!(s, 404, "another organisation cannot cancel");
+    let (s, b) = app
+        .call(
+            &org.client,
+            "cancel_order",
+            &[("slug", &slug), ("order_code", code)],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = app
+        .call(
+            &org.client,
+            "cancel_order",
+            &[("slug", &slug), ("order_code", code)],
+        )
+        .await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (409, Some("this order is already cancelled"))
+    );
+    assert_eq!(
+        sold(&app).await,
+        (2, 0),
+        "tickets kept for the record, seats returned"
+    );
+    let voided: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tickets WHERE voided_at IS NOT NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(voided, 2);
+    // The voided ticket no longer opens Reception; the seats sell again.
+    assert_eq!(
+        app.call(&attendee, "reception", &[("slug", &slug)]).await.0,
+        401
+    );
+    assert_eq!(buy(&app, &slug, &tt, "2", &key()).await.0, 200);
+    assert_eq!(emails(&app, &org, &slug, "", "cancelled").await.len(), 1);
+}
