@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminPage/>
                     <Route path=path!("/e/:slug") view=registration::LandingPage/>
                     <Route path=path!("/e/:slug/reception") view=attendee::reception::ReceptionPage/>
+                    <Route path=path!("/e/:slug/widget") view=registration::WidgetPage/>
                 </Routes>
             </main>
         </Router>

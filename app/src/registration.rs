@@ -253,6 +253,35 @@ pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView,
 /// `/e/{slug}`: event information, ticket types and the order form.
 #[component]
 pub fn LandingPage() -> impl IntoView {
+    view! { <EventRegistration compact=false/> }
+}
+
+/// `/e/{slug}/widget`: the order form alone, for the embeddable widget (`/embed.js`).
+/// It reports its height to the embedding page so the iframe fits its content.
+#[component]
+pub fn WidgetPage() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        let report = || {
+            let height = document()
+                .document_element()
+                .map(|e| e.scroll_height())
+                .unwrap_or(0);
+            if let Ok(Some(parent)) = window().parent() {
+                let msg = wasm_bindgen::JsValue::from_str(&format!("convene:height:{height}"));
+                let _ = parent.post_message(&msg, "*");
+            }
+        };
+        report();
+        // Content changes (errors, receipt) change the height: keep reporting.
+        let _ = set_interval_with_handle(report, std::time::Duration::from_millis(300));
+    });
+    view! { <EventRegistration compact=true/> }
+}
+
+/// The event's registration: full landing page, or just the form (`compact`).
+#[component]
+fn EventRegistration(compact: bool) -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let query = leptos_router::hooks::use_query_map();
@@ -270,12 +299,12 @@ pub fn LandingPage() -> impl IntoView {
                         let form = OrderForm { slug: e.slug.clone(), offers, questions, key: idempotency_key, promo_code };
                         view! {
                             <article class="space-y-3">
-                                <h1 class="text-3xl font-bold" data-testid="event-name">{e.name}</h1>
+                                <h1 class=if compact { "text-xl font-bold" } else { "text-3xl font-bold" } data-testid="event-name">{e.name}</h1>
                                 <p class="text-slate-600">{e.starts} " – " {e.ends}</p>
-                                <p class="whitespace-pre-line">{e.description}</p>
+                                {(!compact).then(|| view! { <p class="whitespace-pre-line">{e.description.clone()}</p> })}
                                 {promo_error.map(|m| view! { <p class="text-amber-700" role="status">{m}</p> })}
                             </article>
-                            <section class="mt-8 max-w-md">
+                            <section class=if compact { "mt-4" } else { "mt-8 max-w-md" }>
                                 {move || match action.value().get() {
                                     Some(Ok(r)) => receipt(r).into_any(),
                                     _ => order_form(action, form.clone()).into_any(),

@@ -8,7 +8,11 @@ use crate::error::AppError;
 /// Top navigation bar.
 #[component]
 pub fn Nav() -> impl IntoView {
+    // The embeddable widget shows no platform navigation.
+    let location = leptos_router::hooks::use_location();
+    let in_widget = move || location.pathname.get().ends_with("/widget");
     view! {
+        <Show when=move || !in_widget()>
         <header class="bg-indigo-700 text-white">
             <nav class="mx-auto max-w-4xl flex items-center gap-6 p-4">
                 <A href="/"><span class="font-bold text-lg">"Convene"</span></A>
@@ -19,6 +23,7 @@ pub fn Nav() -> impl IntoView {
                 <crate::organiser::auth::LogoutButton/>
             </nav>
         </header>
+        </Show>
     }
 }
 

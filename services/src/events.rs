@@ -190,3 +190,98 @@ mod tests {
         assert!(parse_local("start", "2026-03-29T02:30", tz).is_err());
     }
 }
+
+/// Parses one embedding site: `https://host[:port]`, no path.
+pub fn parse_origin(raw: &str) -> Result<String> {
+    let s = raw.trim().trim_end_matches('/').to_lowercase();
+    let bad = || {
+        Error::invalid(format!(
+            "'{}' is not a site address like https://example.org",
+            raw.trim()
+        ))
+    };
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let (host, port) = rest.split_once(':').unwrap_or((rest, ""));
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let port_ok = port.is_empty() || port.parse::<u16>().is_ok();
+    if !host_ok || !port_ok {
+        return Err(bad());
+    }
+    Ok(s)
+}
+
+/// Replaces the sites allowed to embed the event's widget (one per line or comma).
+pub async fn set_embed_origins(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    raw: &str,
+) -> Result<Vec<String>> {
+    let event = get_for_org(pool, by.org_id, slug).await?;
+    let mut origins = Vec::new();
+    for part in raw
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let o = parse_origin(part)?;
+        if !origins.contains(&o) {
+            origins.push(o);
+        }
+    }
+    if origins.len() > 20 {
+        return Err(Error::invalid("at most 20 sites may embed the widget"));
+    }
+    sqlx::query("UPDATE events SET embed_origins = $2 WHERE id = $1")
+        .bind(event.id)
+        .bind(&origins)
+        .execute(pool)
+        .await?;
+    Ok(origins)
+}
+
+/// The sites allowed to embed the widget of the event `slug` (empty if unknown).
+pub async fn embed_origins(pool: &PgPool, slug: &str) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT embed_origins FROM events WHERE slug = $1")
+            .bind(slug.trim().to_lowercase())
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::parse_origin;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            parse_origin(" https://Shop.Example.org/ ").unwrap(),
+            "https://shop.example.org"
+        );
+        assert_eq!(
+            parse_origin("http://localhost:8080").unwrap(),
+            "http://localhost:8080"
+        );
+        for bad in [
+            "example.org",
+            "https://",
+            "https://a b",
+            "https://x.org/path",
+            "javascript:alert(1)",
+            "https://x.org:99999",
+            "https://x.org; script-src *",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+    }
+}

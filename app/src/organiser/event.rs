@@ -37,6 +37,10 @@ pub struct EventOverviewData {
     pub tickets: Vec<TicketTypeRow>,
     /// Promo codes: code, what it does, uses.
     pub promo_codes: Vec<(String, String, String)>,
+    /// Sites allowed to embed the registration widget.
+    pub embed_origins: Vec<String>,
+    /// The `<script>` tag to paste into those sites.
+    pub embed_snippet: String,
 }
 
 /// An event of the signed-in organiser's organisation; others' events are "not found".
@@ -76,7 +80,14 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
             (p.code, effect, uses)
         })
         .collect();
+    let embed_origins = services::events::embed_origins(&state.pool, &event.slug).await?;
+    let embed_snippet = format!(
+        "<script src=\"{}/embed.js\" data-event=\"{}\"></script>",
+        state.web.public_url, event.slug
+    );
     Ok(EventOverviewData {
+        embed_origins,
+        embed_snippet,
         promo_codes,
         event: EventView::from(&event),
         registrations: stats.registrations,
@@ -162,6 +173,15 @@ pub async fn create_promo_code(
     Ok(())
 }
 
+/// Sets the sites (one per line) allowed to embed the registration widget.
+#[server(endpoint = "set_embed_origins")]
+pub async fn set_embed_origins(slug: String, origins: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    services::events::set_embed_origins(&state.pool, &me, &slug, &origins).await?;
+    Ok(())
+}
+
 /// The event page of the dashboard.
 #[component]
 pub fn EventAdminPage() -> impl IntoView {
@@ -169,9 +189,17 @@ pub fn EventAdminPage() -> impl IntoView {
     let slug = move || params.read().get("slug").unwrap_or_default();
     let add = ServerAction::<CreateTicketType>::new();
     let add_code = ServerAction::<CreatePromoCode>::new();
+    let embed = ServerAction::<SetEmbedOrigins>::new();
     let data = Resource::new(
-        move || (slug(), add.version().get(), add_code.version().get()),
-        |(slug, _, _)| event_overview(slug),
+        move || {
+            (
+                slug(),
+                add.version().get(),
+                add_code.version().get(),
+                embed.version().get(),
+            )
+        },
+        |(slug, _, _, _)| event_overview(slug),
     );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -206,6 +234,17 @@ pub fn EventAdminPage() -> impl IntoView {
                                     }).collect::<Vec<_>>()}
                                 </tbody>
                             </table>
+                            <h2 class="text-xl font-semibold mt-6">"Registration widget"</h2>
+                            <p>"Paste this on your site:"</p>
+                            <pre class="card text-sm overflow-x-auto" data-testid="embed-snippet">{o.embed_snippet}</pre>
+                            <ActionForm action=embed attr:class="space-y-2 max-w-xl">
+                                <input type="hidden" name="slug" value=o.event.slug.clone()/>
+                                <label class="block">"Sites allowed to embed it (one per line)"
+                                    <textarea class="input" name="origins" rows="3">{o.embed_origins.join("\n")}</textarea>
+                                </label>
+                                <FormError error=error_of(embed.value())/>
+                                <button class="btn" type="submit">"Save sites"</button>
+                            </ActionForm>
                             <h2 class="text-xl font-semibold mt-6">"Promo codes"</h2>
                             <ul class="my-2 list-disc pl-6" data-testid="promo-codes">
                                 {o.promo_codes.into_iter().map(|(code, effect, uses)| view! {

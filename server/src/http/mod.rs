@@ -5,6 +5,7 @@ mod exports;
 mod health;
 mod join;
 mod payments;
+mod widget;
 mod ws;
 
 use app::state::AppState;
@@ -46,6 +47,10 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         .layer(axum::middleware::from_fn(csrf::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            widget::frame_ancestors,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -10,3 +10,4 @@ mod payments;
 mod pipeline;
 mod registration;
 mod ticketing;
+mod widget;

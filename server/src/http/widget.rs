@@ -1,0 +1,49 @@
+//! The registration widget may be framed only by the sites its organiser lists:
+//! `/e/{slug}/widget` gets `Content-Security-Policy: frame-ancestors 'self' <sites>`;
+//! every other page keeps `frame-ancestors 'none'` (set in `http::router`).
+
+use app::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// The event slug of a widget path, if it is one.
+pub fn widget_slug(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/e/")?;
+    let (slug, tail) = rest.split_once('/')?;
+    (tail == "widget" && !slug.is_empty()).then_some(slug)
+}
+
+/// Sets the widget's frame-ancestors from the event's allowed sites.
+pub async fn frame_ancestors(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let slug = widget_slug(req.uri().path()).map(str::to_owned);
+    let mut res = next.run(req).await;
+    if let Some(slug) = slug {
+        let origins = services::events::embed_origins(&state.pool, &slug)
+            .await
+            .unwrap_or_default();
+        // Origins were validated on input (scheme://host[:port]); nothing else can reach the header.
+        let policy = format!("frame-ancestors 'self' {}", origins.join(" "));
+        if let Ok(v) = HeaderValue::from_str(policy.trim_end()) {
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn widget_paths() {
+        assert_eq!(super::widget_slug("/e/launch/widget"), Some("launch"));
+        assert_eq!(super::widget_slug("/e/launch"), None);
+        assert_eq!(super::widget_slug("/e/launch/reception"), None);
+        assert_eq!(super::widget_slug("/e//widget"), None);
+    }
+}
