@@ -1,4 +1,18 @@
 import { test, expect } from "@playwright/test";
+import * as http from "http";
+import { AddressInfo } from "net";
+
+/** A real web server for a third-party site (another origin, on loopback). */
+async function site(html: (origin: string) => string): Promise<{ origin: string; close: () => void }> {
+  let origin = "";
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(html(origin));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  return { origin, close: () => server.close() };
+}
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
@@ -15,16 +29,17 @@ test("the registration widget on another site sells a paid ticket and resizes it
   await ok("/api/signup", { name: "Wil", organisation: "Widget Co", email: `wil-${unique()}@example.org`, password: "correct horse battery" });
   await ok("/api/create_event", { name: "Widget Week", slug, description: "", starts: "2027-09-01T10:00", ends: "2027-09-02T18:00", time_zone: "Europe/Madrid" });
   await ok("/api/create_ticket_type", { slug, name: "Supporter", price: "20.00", quota: "10" });
-  const partner = "http://partner.example";
-  await ok("/api/set_embed_origins", { slug, origins: partner });
-
   const shop = (host: string) =>
     `<!DOCTYPE html><html><body><h1>${host} shop</h1>` +
     `<script src="${BASE}/embed.js" data-event="${slug}"></script><p>Footer</p></body></html>`;
+  // Third-party sites run on loopback: Chromium blocks public pages from loading loopback resources.
+  const partnerSite = await site(shop);
+  const strangerSite = await site(shop);
+  const partner = partnerSite.origin;
+  await ok("/api/set_embed_origins", { slug, origins: partner });
 
   // A listed site: the widget loads in its iframe and completes a paid order.
   const page = await (await browser.newContext()).newPage();
-  await page.route(`${partner}/**`, (route) => route.fulfill({ contentType: "text/html", body: shop(partner) }));
   await page.goto(`${partner}/tickets`);
   const iframe = page.locator("iframe[data-convene-widget]");
   const frame = page.frameLocator("iframe[data-convene-widget]");
@@ -46,11 +61,12 @@ test("the registration widget on another site sells a paid ticket and resizes it
   await expect(page).toHaveURL(`${partner}/tickets`); // never left the host page
 
   // An unlisted site cannot frame it.
-  const other = "http://other.example";
+  const other = strangerSite.origin;
   const stranger = await (await browser.newContext()).newPage();
-  await stranger.route(`${other}/**`, (route) => route.fulfill({ contentType: "text/html", body: shop(other) }));
   await stranger.goto(`${other}/tickets`);
   await expect(stranger.locator("iframe[data-convene-widget]")).toHaveCount(1);
   await stranger.waitForTimeout(1500);
   await expect(stranger.frameLocator("iframe[data-convene-widget]").getByTestId("event-name")).toHaveCount(0);
+  partnerSite.close();
+  strangerSite.close();
 });

@@ -77,5 +77,4 @@ async fn only_listed_sites_may_frame_the_widget() {
         )
         .await;
     assert_eq!(s, 404);
-
 }
