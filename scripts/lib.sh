@@ -85,5 +85,15 @@ ensure_kafka() {
   wait_port 127.0.0.1 "$port" 15 Tansu
 }
 
+# MailDev (npm, in end2end/): a real SMTP sink with an API to read messages back.
+ensure_smtp_sink() {
+  if port_open 127.0.0.1 1025 && port_open 127.0.0.1 1080; then log "SMTP sink answers on 127.0.0.1:1025"; return 0; fi
+  log "starting MailDev (SMTP 127.0.0.1:1025, API 127.0.0.1:1080)"
+  (cd "$ROOT/end2end" && setsid nohup node_modules/.bin/maildev --smtp 1025 --ip 127.0.0.1 \
+     --web 1080 --web-ip 127.0.0.1 >/tmp/convene-maildev.log 2>&1 </dev/null &)
+  wait_port 127.0.0.1 1080 30 MailDev
+  wait_port 127.0.0.1 1025 10 MailDev
+}
+
 # The target directory cargo uses (CARGO_TARGET_DIR or ./target).
 target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }

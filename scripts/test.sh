@@ -14,6 +14,7 @@ ensure_toolchain
 ensure_postgres
 ensure_redis
 ensure_kafka "$KAFKA_PORT"
+ensure_smtp_sink
 
 command -v psql >/dev/null || apt_install postgresql-client
 command -v curl >/dev/null || apt_install curl
@@ -32,6 +33,7 @@ cargo clippy -p convene-frontend --target wasm32-unknown-unknown -- -D warnings
 log "unit and integration tests"
 export CONVENE_TEST_DATABASE_URL="$PG_URL" CONVENE_TEST_REDIS_URL="redis://127.0.0.1:6379"
 export CONVENE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+export CONVENE_TEST_SMTP="127.0.0.1:1025" CONVENE_TEST_SMTP_API="http://127.0.0.1:1080"
 cargo test -p services -p app -p convene 2>&1 | tee /tmp/convene-cargo-test.log
 cargo_passed=$(awk '/^test result:/{s+=$4} END{print s+0}' /tmp/convene-cargo-test.log)
 
@@ -43,7 +45,7 @@ E2E_DB="convene_e2e"
 export CONVENE_DATABASE_URL="$PG_URL/$E2E_DB" CONVENE_KAFKA__BROKERS="127.0.0.1:$KAFKA_PORT"
 run_id="e2e-$(date +%s)-"
 export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="$run_id" CONVENE_REDIS_NAMESPACE="$run_id" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
-export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT"
+export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" CONVENE_SMTP__HOST=127.0.0.1 CONVENE_SMTP__PORT=1025
 bin="$(target_dir)/debug/convene"
 server_log=/tmp/convene-e2e-server.log
 "$bin" all >"$server_log" 2>&1 &

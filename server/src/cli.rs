@@ -39,4 +39,6 @@ pub enum Worker {
     Relay,
     /// Consumes attendee activity into the analytics schema.
     Analytics,
+    /// Runs background jobs (emails).
+    Jobs,
 }

@@ -32,6 +32,29 @@ pub struct Settings {
     pub unsafe_disable_quota_locking: bool,
     /// Kafka-protocol broker; absent means the in-process bus.
     pub kafka: Option<KafkaConfig>,
+    /// SMTP relay for emails; absent means emails are logged as skipped.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// SMTP part of the settings.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SmtpConfig {
+    /// Relay host.
+    pub host: String,
+    /// Relay port.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Sender, e.g. `Convene <tickets@example.org>`.
+    #[serde(default = "default_smtp_from")]
+    pub from: String,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+fn default_smtp_from() -> String {
+    "Convene <no-reply@convene.test>".into()
 }
 
 /// Kafka part of the settings.
@@ -70,6 +93,7 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &redact(&self.redis_url))
             .field("public_url", &self.public_url)
             .field("kafka", &self.kafka)
+            .field("smtp", &self.smtp)
             .field("demo", &self.demo)
             .field("platform_fee_bps", &self.platform_fee_bps)
             .finish()
@@ -139,6 +163,13 @@ pub fn load_with_env(
         .is_some_and(|k| k.brokers.trim().is_empty())
     {
         settings.kafka = None;
+    }
+    if settings
+        .smtp
+        .as_ref()
+        .is_some_and(|s| s.host.trim().is_empty())
+    {
+        settings.smtp = None;
     }
     Ok(settings)
 }

@@ -50,6 +50,7 @@ async fn run(
             match name {
                 Worker::Relay => startup::relay(deps, shutdown).await?,
                 Worker::Analytics => startup::analytics(deps, shutdown).await?,
+                Worker::Jobs => startup::jobs(deps, settings, shutdown).await?,
             }
         }
         Command::Serve | Command::All => {
@@ -67,10 +68,15 @@ async fn run(
                 .with_context(|| format!("binding {}", leptos.site_addr))?;
             let state = startup::app_state(&settings, &deps, leptos);
             if all {
-                let (relay, analytics) = (deps.clone(), deps.clone());
-                let (s1, s2) = (shutdown.clone(), shutdown.clone());
+                let (relay, analytics, jobs) = (deps.clone(), deps.clone(), deps.clone());
+                let (s1, s2, s3) = (shutdown.clone(), shutdown.clone(), shutdown.clone());
+                let settings = settings.clone();
                 let workers = async move {
-                    tokio::try_join!(startup::relay(relay, s1), startup::analytics(analytics, s2))
+                    tokio::try_join!(
+                        startup::relay(relay, s1),
+                        startup::analytics(analytics, s2),
+                        startup::jobs(jobs, settings, s3)
+                    )
                 };
                 tokio::try_join!(startup::serve(state, listener, shutdown), workers)?;
             } else {

@@ -186,6 +186,37 @@ pub async fn analytics(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::R
     Ok(())
 }
 
+/// Runs background jobs until shutdown. Without SMTP settings, emails are skipped (logged).
+pub async fn jobs(
+    deps: Deps,
+    settings: Settings,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mailer = match &settings.smtp {
+        Some(s) => Some(services::email::Mailer::new(&s.host, s.port, &s.from)?),
+        None => None,
+    };
+    let public_url = settings.public_url.trim_end_matches('/').to_owned();
+    let pool = deps.pool.clone();
+    services::jobs::run(deps.pool, Duration::from_millis(500), shutdown, move |job| {
+        let (pool, mailer, public_url) = (pool.clone(), mailer.clone(), public_url.clone());
+        async move {
+            match (job.kind.as_str(), &mailer) {
+                (services::jobs::ORDER_CONFIRMATION, Some(m)) => {
+                    services::email::send_order_confirmation(&pool, m, &public_url, &job.payload).await
+                }
+                (services::jobs::ORDER_CONFIRMATION, None) => {
+                    tracing::info!(payload = %job.payload, "no SMTP relay configured; confirmation email skipped");
+                    Ok(())
+                }
+                (other, _) => Err(format!("unknown job kind '{other}'")),
+            }
+        }
+    })
+    .await?;
+    Ok(())
+}
+
 /// A watch channel that flips on Ctrl-C or SIGTERM.
 pub fn shutdown_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);

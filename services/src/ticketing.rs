@@ -275,6 +275,12 @@ fn parse_key(raw: &str) -> Result<&str> {
     }
 }
 
+/// Issues a new single-use sign-in link for an attendee; returns its token.
+pub async fn new_sign_in_link(pool: &PgPool, attendee_id: Uuid) -> Result<String> {
+    let mut conn = pool.acquire().await?;
+    issue_link(&mut conn, attendee_id).await
+}
+
 async fn issue_link(conn: &mut PgConnection, attendee_id: Uuid) -> Result<String> {
     let token = new_token();
     sqlx::query(
@@ -453,6 +459,8 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
         Action::Registered,
     )
     .await?;
+    let job = serde_json::json!({ "order_id": order_id });
+    crate::jobs::enqueue(&mut tx, crate::jobs::ORDER_CONFIRMATION, job).await?;
     tx.commit().await?;
     tracing::info!(event = %event.id, order = %order_id, tickets = p.quantity, "order placed");
     Ok(Receipt {

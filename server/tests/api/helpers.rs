@@ -65,6 +65,7 @@ pub async fn test_settings() -> Settings {
         demo: false,
         unsafe_disable_quota_locking: false,
         test_payment_webhook_secret: "test-secret".into(),
+        smtp: None,
         platform_fee_bps: 250,
         platform_fee_fixed_minor: 30,
         kafka: Some(KafkaConfig {

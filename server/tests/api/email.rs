@@ -1,0 +1,147 @@
+//! Confirmation emails through the jobs worker to a real local SMTP sink (MailDev),
+//! read back over its API.
+
+use std::time::Duration;
+
+use convene_server::configuration::SmtpConfig;
+use convene_server::startup;
+use serde_json::Value;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::helpers::{client, connect, start, test_settings, Workers};
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_owned())
+}
+
+async fn sink_messages(api: &str) -> Vec<Value> {
+    let res = reqwest::get(format!("{api}/api/email"))
+        .await
+        .expect("SMTP sink API (MailDev) not reachable");
+    res.json::<Vec<Value>>().await.unwrap()
+}
+
+#[tokio::test]
+async fn order_confirmation_is_emailed_with_tickets_and_a_working_sign_in_link() {
+    let smtp = env_or("CONVENE_TEST_SMTP", "127.0.0.1:1025");
+    let api = env_or("CONVENE_TEST_SMTP_API", "http://127.0.0.1:1080");
+    let (host, port) = smtp.split_once(':').unwrap();
+    let mut settings = test_settings().await;
+    settings.smtp = Some(SmtpConfig {
+        host: host.into(),
+        port: port.parse().unwrap(),
+        from: "Convene Test <tickets@convene.test>".into(),
+    });
+    let deps = connect(&settings).await;
+    let app = start(
+        settings,
+        deps.clone(),
+        Workers {
+            relay: false,
+            analytics: false,
+        },
+    )
+    .await;
+    let (_stop, rx) = watch::channel(false);
+    tokio::spawn(startup::jobs(deps, app.settings.clone(), rx));
+
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let email = format!("mail-{}@example.org", Uuid::new_v4().simple());
+    let (s, body) = app
+        .call(
+            &client(),
+            "register",
+            &[
+                ("slug", &slug),
+                ("name", "Mae"),
+                ("email", &email),
+                ("quantity", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+
+    let mut message = None;
+    for _ in 0..100 {
+        message = sink_messages(&api)
+            .await
+            .into_iter()
+            .find(|m| m["to"][0]["address"] == email.as_str());
+        if message.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let message = message.expect("no confirmation email arrived");
+    let order = body["order_code"].as_str().unwrap();
+    assert_eq!(
+        message["subject"],
+        format!("Your tickets for RustConf Hybrid (order {order})")
+    );
+    assert_eq!(message["from"][0]["address"], "tickets@convene.test");
+    let text = message["text"].as_str().unwrap();
+    assert!(text.contains("Hello Mae"), "{text}");
+    let attachments = message["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 2, "one QR code per ticket");
+    assert!(attachments
+        .iter()
+        .all(|a| a["contentType"] == "image/svg+xml"));
+
+    // The emailed link signs the attendee in.
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/join?token="))
+        .expect("sign-in link in the email");
+    let token = link.split("token=").nth(1).unwrap();
+    let res = client()
+        .post(format!("{}/e/{slug}/join", app.base))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(
+        link.starts_with(&app.base),
+        "absolute link to this server: {link}"
+    );
+
+    let (done, attempts): (bool, i32) =
+        sqlx::query_as("SELECT done_at IS NOT NULL AND NOT failed, attempts FROM jobs")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((done, attempts), (true, 1));
+}
+
+#[tokio::test]
+async fn failed_sends_are_retried_later_with_the_error_recorded() {
+    let app = crate::helpers::spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (s, _) = app.register(&slug, "retry@example.org").await;
+    assert_eq!(s, 200);
+    // A relay that is not there (discard port, closed).
+    let mailer = services::email::Mailer::new("127.0.0.1", 9, "Convene <t@convene.test>").unwrap();
+    let pool = app.pool.clone();
+    let ran = services::jobs::run_once(&app.pool, |job| async move {
+        services::email::send_order_confirmation(&pool, &mailer, "http://x", &job.payload).await
+    })
+    .await
+    .unwrap();
+    assert!(ran);
+    let (attempts, error, later, done): (i32, Option<String>, bool, bool) = sqlx::query_as(
+        "SELECT attempts, last_error, run_at > now(), done_at IS NOT NULL FROM jobs",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 1);
+    assert!(error.unwrap().contains("smtp"));
+    assert!(later && !done, "rescheduled, not given up");
+    // Nothing is due now, so the worker idles.
+    assert!(!services::jobs::run_once(&app.pool, |_| async { Ok(()) })
+        .await
+        .unwrap());
+}
