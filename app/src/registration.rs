@@ -159,6 +159,7 @@ pub async fn register(
     idempotency_key: Option<String>,
     answers: Option<std::collections::HashMap<String, String>>,
     promo_code: Option<String>,
+    waitlist_offer: Option<String>,
 ) -> Result<Registered, AppError> {
     use crate::error::ErrorKind;
     use services::ticketing::{default_free_ticket_type, purchase, Purchase};
@@ -190,6 +191,7 @@ pub async fn register(
             .map(|(k, v)| (k.strip_prefix('q').unwrap_or(&k).to_owned(), v))
             .collect(),
         promo_code: promo_code.as_deref(),
+        waitlist_offer: waitlist_offer.as_deref(),
     };
     let r = purchase(&state.pool, order, state.quota_locking).await?;
     let tickets = r
@@ -250,6 +252,23 @@ pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView,
     })
 }
 
+/// Joins the waiting list of a sold-out ticket type; returns the position in line.
+#[server(endpoint = "join_waitlist")]
+pub async fn join_waitlist(
+    slug: String,
+    ticket_type_id: String,
+    name: String,
+    email: String,
+) -> Result<i64, AppError> {
+    use crate::error::ErrorKind;
+    let state = crate::state::app_state()?;
+    let id = ticket_type_id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::new(ErrorKind::Invalid, "ticket_type_id is not a valid id"))?;
+    Ok(services::waitlist::join(&state.pool, &slug, id, &name, &email).await?)
+}
+
 /// `/e/{slug}`: event information, ticket types and the order form.
 #[component]
 pub fn LandingPage() -> impl IntoView {
@@ -296,7 +315,10 @@ fn EventRegistration(compact: bool) -> impl IntoView {
                 {move || Suspend::new(async move {
                     page.await.map(|p| {
                         let EventPage { event: e, offers, questions, idempotency_key, promo_code, promo_error } = p;
-                        let form = OrderForm { slug: e.slug.clone(), offers, questions, key: idempotency_key, promo_code };
+                        let offer = query.read_untracked().get("offer");
+                        let sold_out: Vec<OfferView> = offers.iter().filter(|o| o.available == Some(0)).cloned().collect();
+                        let waitlist = (!sold_out.is_empty() && offer.is_none()).then(|| waitlist_form(e.slug.clone(), sold_out));
+                        let form = OrderForm { slug: e.slug.clone(), offers, questions, key: idempotency_key, promo_code, offer };
                         view! {
                             <article class="space-y-3">
                                 <h1 class=if compact { "text-xl font-bold" } else { "text-3xl font-bold" } data-testid="event-name">{e.name}</h1>
@@ -309,6 +331,7 @@ fn EventRegistration(compact: bool) -> impl IntoView {
                                     Some(Ok(r)) => receipt(r).into_any(),
                                     _ => order_form(action, form.clone()).into_any(),
                                 }}
+                                {waitlist}
                             </section>
                         }
                     })
@@ -326,6 +349,7 @@ struct OrderForm {
     questions: Vec<QuestionView>,
     key: String,
     promo_code: Option<String>,
+    offer: Option<String>,
 }
 
 fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView {
@@ -335,13 +359,21 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
         questions,
         key,
         promo_code,
+        offer,
     } = form;
+    let held = offer.is_some();
     let all_sold_out = !offers.is_empty() && offers.iter().all(|o| o.available == Some(0));
     view! {
         <h2 class="text-xl font-semibold mb-2">"Tickets"</h2>
         <ActionForm action=action attr:class="space-y-3">
             <input type="hidden" name="slug" value=slug/>
             <input type="hidden" name="idempotency_key" value=key/>
+            {offer.map(|token| view! {
+                <input type="hidden" name="waitlist_offer" value=token/>
+                <p class="rounded bg-green-50 border border-green-300 p-3" data-testid="held-seat">
+                    "A seat from the waiting list is held for you: choose its ticket below."
+                </p>
+            })}
             <fieldset class="space-y-2" data-testid="offers">
                 {offers.into_iter().enumerate().map(|(i, o)| {
                     let sold_out = o.available == Some(0);
@@ -352,7 +384,7 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
                     };
                     view! {
                         <label class="card flex items-center gap-3">
-                            <input type="radio" name="ticket_type_id" value=o.id checked=i == 0 && !sold_out disabled=sold_out/>
+                            <input type="radio" name="ticket_type_id" value=o.id checked=i == 0 && !sold_out disabled=sold_out && !held/>
                             <span class="flex-1">
                                 <span class="font-semibold">{o.name}</span>
                                 <span class="block text-sm text-slate-600">{o.description}</span>
@@ -369,7 +401,7 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
             {questions.into_iter().map(question_field).collect::<Vec<_>>()}
             <label class="block">"Promo code"<input class="input" name="promo_code" value=promo_code.unwrap_or_default()/></label>
             <FormError error=error_of(action.value())/>
-            <button class="btn" type="submit" disabled=all_sold_out>"Get tickets"</button>
+            <button class="btn" type="submit" disabled=all_sold_out && !held>"Get tickets"</button>
         </ActionForm>
     }
 }
@@ -448,5 +480,36 @@ fn question_field(q: QuestionView) -> impl IntoView {
             <label class="block">{label}<input class="input" name=name required=q.required maxlength="1000"/></label>
         }
         .into_any(),
+    }
+}
+
+fn waitlist_form(slug: String, sold_out: Vec<OfferView>) -> impl IntoView {
+    let action = ServerAction::<JoinWaitlist>::new();
+    view! {
+        <div class="card mt-6 space-y-2" data-testid="waitlist">
+            <h3 class="font-semibold">"Sold out? Join the waiting list"</h3>
+            {move || match action.value().get() {
+                Some(Ok(position)) => view! {
+                    <p data-testid="waitlist-joined">"You're on the waiting list (number " {position} " in line). We'll email you when a seat is held for you."</p>
+                }.into_any(),
+                _ => {
+                    let (slug, sold_out) = (slug.clone(), sold_out.clone());
+                    view! {
+                        <ActionForm action=action attr:class="space-y-2">
+                            <input type="hidden" name="slug" value=slug/>
+                            <label class="block">"Ticket"
+                                <select class="input" name="ticket_type_id">
+                                    {sold_out.into_iter().map(|o| view! { <option value=o.id>{o.name}</option> }).collect::<Vec<_>>()}
+                                </select>
+                            </label>
+                            <label class="block">"Your name"<input class="input" name="name" required/></label>
+                            <label class="block">"Your email"<input class="input" type="email" name="email" required/></label>
+                            <FormError error=error_of(action.value())/>
+                            <button class="btn" type="submit">"Join the waiting list"</button>
+                        </ActionForm>
+                    }.into_any()
+                }
+            }}
+        </div>
     }
 }

@@ -198,6 +198,19 @@ pub async fn jobs(
     };
     let public_url = settings.public_url.trim_end_matches('/').to_owned();
     let pool = deps.pool.clone();
+    // Expired waiting-list offers pass their seat on.
+    let (expiry_pool, mut expiry_stop) = (deps.pool.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = services::waitlist::expire_offers(&expiry_pool).await {
+                tracing::warn!(error = %e, "expiring waiting-list offers failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = expiry_stop.changed() => return,
+            }
+        }
+    });
     services::jobs::run(deps.pool, Duration::from_millis(500), shutdown, move |job| {
         let (pool, mailer, public_url) = (pool.clone(), mailer.clone(), public_url.clone());
         async move {
@@ -205,8 +218,11 @@ pub async fn jobs(
                 (services::jobs::ORDER_CONFIRMATION, Some(m)) => {
                     services::email::send_order_confirmation(&pool, m, &public_url, &job.payload).await
                 }
-                (services::jobs::ORDER_CONFIRMATION, None) => {
-                    tracing::info!(payload = %job.payload, "no SMTP relay configured; confirmation email skipped");
+                (services::waitlist::OFFER_EMAIL, Some(m)) => {
+                    services::email::send_waitlist_offer(&pool, m, &public_url, &job.payload).await
+                }
+                (services::jobs::ORDER_CONFIRMATION | services::waitlist::OFFER_EMAIL, None) => {
+                    tracing::info!(job = job.id, kind = %job.kind, "no SMTP relay configured; email skipped");
                     Ok(())
                 }
                 (other, _) => Err(format!("unknown job kind '{other}'")),

@@ -123,3 +123,50 @@ pub async fn send_order_confirmation(
         .map_err(|e| e.to_string())?;
     mailer.send(message).await
 }
+
+/// Job handler: emails a waiting-list offer with its buy link.
+pub async fn send_waitlist_offer(
+    pool: &PgPool,
+    mailer: &Mailer,
+    public_url: &str,
+    payload: &serde_json::Value,
+) -> std::result::Result<(), String> {
+    let entry: Uuid = payload["entry_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| "payload has no entry_id".to_string())?;
+    let token = payload["token"]
+        .as_str()
+        .ok_or_else(|| "payload has no token".to_string())?;
+    let row: Option<(String, String, String, String, Uuid, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT w.name, w.email::text, e.name, e.slug, w.ticket_type_id, w.offer_expires_at
+         FROM waitlist_entries w JOIN events e ON e.id = w.event_id WHERE w.id = $1 AND w.status = 'offered'",
+    )
+    .bind(entry)
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    // Already converted or expired: nothing to send.
+    let Some((name, email, event, slug, ticket_type, expires)) = row else {
+        return Ok(());
+    };
+    let link = format!(
+        "{}/e/{slug}?offer={token}&ticket={ticket_type}",
+        public_url.trim_end_matches('/')
+    );
+    let text = format!(
+        "Hello {name},\n\na seat for {event} has freed up and is held for you until {} UTC.\n\
+         Get your ticket here:\n{link}\n",
+        expires.format("%Y-%m-%d %H:%M")
+    );
+    let to: Mailbox = email
+        .parse()
+        .map_err(|e| format!("recipient address: {e}"))?;
+    let message = Message::builder()
+        .from(mailer.from().clone())
+        .to(to)
+        .subject(format!("A seat for {event} is waiting for you"))
+        .singlepart(SinglePart::plain(text))
+        .map_err(|e| format!("email: {e}"))?;
+    mailer.send(message).await
+}

@@ -20,6 +20,7 @@ pub mod ratelimit;
 pub mod registrations;
 pub mod ticketing;
 pub mod tokens;
+pub mod waitlist;
 
 pub use error::{Error, Result};
 

@@ -236,6 +236,8 @@ pub struct Purchase<'a> {
     pub answers: &'a std::collections::HashMap<String, String>,
     /// Promo code (discount, or access to a hidden ticket type).
     pub promo_code: Option<&'a str>,
+    /// Waiting-list offer token: buys the seat held for this person (one ticket).
+    pub waitlist_offer: Option<&'a str>,
 }
 
 /// What a purchase returns.
@@ -382,7 +384,16 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
         )));
     }
 
-    take_seats(&mut tx, tt.id, p.quantity, locking).await?;
+    match p.waitlist_offer.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(token) => {
+            if p.quantity != 1 {
+                return Err(Error::invalid("a waiting-list offer is for one ticket"));
+            }
+            // The seat was held for this offer when it was made.
+            crate::waitlist::claim(&mut tx, token, tt.id).await?;
+        }
+        None => take_seats(&mut tx, tt.id, p.quantity, locking).await?,
+    }
 
     let attendee_id = Uuid::new_v4();
     sqlx::query("INSERT INTO attendees (id, event_id, email, name) VALUES ($1, $2, $3, $4)")
@@ -614,6 +625,26 @@ pub async fn registrations(
     .await?)
 }
 
+/// Returns `seats` of a ticket type to every quota it draws from (under their locks).
+pub async fn release_seats(conn: &mut PgConnection, ticket_type: Uuid, seats: i64) -> Result<()> {
+    if seats <= 0 {
+        return Ok(());
+    }
+    let quotas: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT q.id FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
+         WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE",
+    )
+    .bind(ticket_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE quotas SET sold = greatest(sold - $2, 0) WHERE id = ANY($1)")
+        .bind(&quotas)
+        .bind(seats as i32)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Cancels an order of one of the organiser's events: its tickets are voided (their
 /// holder can no longer enter) and
 /// their seats go back to every quota they drew from (under the quotas' locks).
@@ -644,18 +675,9 @@ pub async fn cancel_order(
     .fetch_all(&mut *tx)
     .await?;
     for (ticket_type, n) in per_type {
-        let quotas: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT q.id FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
-             WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE",
-        )
-        .bind(ticket_type)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE quotas SET sold = greatest(sold - $2, 0) WHERE id = ANY($1)")
-            .bind(&quotas)
-            .bind(n as i32)
-            .execute(&mut *tx)
-            .await?;
+        // People on the waiting list get the freed seats first; the rest go back on sale.
+        let unoffered = crate::waitlist::offer_freed(&mut tx, ticket_type, n).await?;
+        release_seats(&mut tx, ticket_type, unoffered).await?;
     }
     sqlx::query("UPDATE tickets SET voided_at = now() WHERE order_id = $1")
         .bind(order_id)

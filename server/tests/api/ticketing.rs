@@ -732,3 +732,118 @@ async fn cancelling_an_order_returns_its_seats_and_voids_its_tickets() {
     assert_eq!(buy(&app, &slug, &tt, "2", &key()).await.0, 200);
     assert_eq!(emails(&app, &org, &slug, "", "cancelled").await.len(), 1);
 }
+
+#[tokio::test]
+async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let tt = ticket_type(&app, &org, &slug, &[("name", "Flash"), ("quota", "1")]).await;
+    let join = |name: &'static str| join_waitlist(&app, &slug, &tt, name);
+    // Not sold out yet: buy instead.
+    let (s, b) = join("early").await;
+    assert_eq!(s, 409, "{b}");
+    let (s, first) = buy(&app, &slug, &tt, "1", &key()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(join("bea").await.1, 1);
+    assert_eq!(join("cal").await.1, 2);
+    assert_eq!(join("bea").await.0, 409, "once per person");
+
+    // The order is cancelled: the seat is held for Bea, not put back on sale.
+    let code = first["order_code"].as_str().unwrap();
+    let (s, _) = app
+        .call(
+            &org.client,
+            "cancel_order",
+            &[("slug", &slug), ("order_code", code)],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(sold(&app).await.1, 1, "held");
+    assert_eq!(
+        buy(&app, &slug, &tt, "1", &key()).await.0,
+        409,
+        "no public sale of a held seat"
+    );
+    let (status, token): (String, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT status, offer_token_hash FROM waitlist_entries WHERE email = 'bea@example.org'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), token.is_some()), ("offered", true));
+    let payload: Value =
+        sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'waitlist_offer'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let offer = payload["token"].as_str().unwrap().to_owned();
+
+    // Bea buys with her offer; a second use fails.
+    let k = key();
+    let form = [
+        ("slug", slug.as_str()),
+        ("name", "Bea"),
+        ("email", "bea@example.org"),
+        ("ticket_type_id", tt.as_str()),
+        ("idempotency_key", k.as_str()),
+        ("waitlist_offer", offer.as_str()),
+    ];
+    let (s, bea) = app.call(&client(), "register", &form).await;
+    assert_eq!(s, 200, "{bea}");
+    let k2 = key();
+    let form = [
+        ("slug", slug.as_str()),
+        ("name", "Eve"),
+        ("email", "eve@example.org"),
+        ("ticket_type_id", tt.as_str()),
+        ("idempotency_key", k2.as_str()),
+        ("waitlist_offer", offer.as_str()),
+    ];
+    let (s, b) = app.call(&client(), "register", &form).await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (409, Some("this waiting-list offer is not valid any more"))
+    );
+    assert_eq!(sold(&app).await, (2, 1), "never more sold than the quota");
+
+    // Bea cancels; Cal's offer expires unused: nobody else waits, so the seat returns to sale.
+    let code = bea["order_code"].as_str().unwrap();
+    assert_eq!(
+        app.call(
+            &org.client,
+            "cancel_order",
+            &[("slug", &slug), ("order_code", code)]
+        )
+        .await
+        .0,
+        200
+    );
+    sqlx::query("UPDATE waitlist_entries SET offer_expires_at = now() - interval '1 second' WHERE status = 'offered'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        services::waitlist::expire_offers(&app.pool).await.unwrap(),
+        1
+    );
+    assert_eq!(sold(&app).await.1, 0);
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM waitlist_entries ORDER BY created_at")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, vec!["converted", "expired"]);
+    assert_eq!(buy(&app, &slug, &tt, "1", &key()).await.0, 200);
+}
+
+async fn join_waitlist(app: &TestApp, slug: &str, tt: &str, name: &str) -> (u16, Value) {
+    let email = format!("{name}@example.org");
+    let form = [
+        ("slug", slug),
+        ("ticket_type_id", tt),
+        ("name", name),
+        ("email", email.as_str()),
+    ];
+    app.call(&client(), "join_waitlist", &form).await
+}

@@ -1,0 +1,139 @@
+//! Waiting lists for sold-out ticket types.
+//!
+//! When seats free up (a cancelled order), they are not put back on sale while
+//! people wait: each freed seat stays counted in its quotas and is *held* for the
+//! next person in line, who gets an offer (a single-use token, emailed) valid for
+//! [`OFFER_TTL`]. Buying with the token uses the held seat. An offer that expires
+//! passes the seat to the next person, or back to sale when nobody waits.
+
+use chrono::{Duration, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::domain::{parse_name, Email};
+use crate::error::is_unique_violation;
+use crate::tokens::{hash_token, new_token};
+use crate::{events, jobs, ticketing, Error, Result};
+
+/// How long a held seat waits for its buyer.
+pub const OFFER_TTL: Duration = Duration::hours(24);
+
+/// Job kind: email a waiting-list offer.
+pub const OFFER_EMAIL: &str = "waitlist_offer";
+
+/// Joins the waiting list of a sold-out ticket type; returns the position in line.
+pub async fn join(
+    pool: &PgPool,
+    slug: &str,
+    ticket_type_id: Uuid,
+    name: &str,
+    email: &str,
+) -> Result<i64> {
+    let event = events::get_public(pool, slug).await?;
+    let name = parse_name("name", name, 100)?;
+    let email = Email::parse(email)?;
+    let offers = ticketing::offers(pool, event.id, false, None).await?;
+    let offer = offers
+        .iter()
+        .find(|o| o.ticket_type.id == ticket_type_id)
+        .ok_or_else(|| Error::not_found("no such ticket type"))?;
+    if offer.available != Some(0) {
+        return Err(Error::Conflict(
+            "this ticket is not sold out: you can buy it now".into(),
+        ));
+    }
+    sqlx::query("INSERT INTO waitlist_entries (id, event_id, ticket_type_id, name, email) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Uuid::new_v4())
+        .bind(event.id)
+        .bind(ticket_type_id)
+        .bind(&name)
+        .bind(email.as_str())
+        .execute(pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e, "waitlist_type_email_key") {
+                Error::Conflict(format!("{} is already on the waiting list", email.as_str()))
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM waitlist_entries WHERE ticket_type_id = $1 AND status = 'waiting'",
+    )
+    .bind(ticket_type_id)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Offers up to `seats` freed seats of a ticket type to the people next in line
+/// (inside the transaction that freed them). Returns how many seats were NOT
+/// offered, which the caller returns to sale.
+pub async fn offer_freed(conn: &mut PgConnection, ticket_type_id: Uuid, seats: i64) -> Result<i64> {
+    let next: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM waitlist_entries WHERE ticket_type_id = $1 AND status = 'waiting'
+         ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(ticket_type_id)
+    .bind(seats)
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in &next {
+        let token = new_token();
+        sqlx::query(
+            "UPDATE waitlist_entries SET status = 'offered', offer_token_hash = $2, offer_expires_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(hash_token(&token))
+        .bind(Utc::now() + OFFER_TTL)
+        .execute(&mut *conn)
+        .await?;
+        jobs::enqueue(
+            conn,
+            OFFER_EMAIL,
+            serde_json::json!({ "entry_id": id, "token": token }),
+        )
+        .await?;
+    }
+    Ok(seats - next.len() as i64)
+}
+
+/// Claims a valid offer for `ticket_type_id` inside a purchase's transaction.
+pub async fn claim(conn: &mut PgConnection, token: &str, ticket_type_id: Uuid) -> Result<()> {
+    let claimed = sqlx::query(
+        "UPDATE waitlist_entries SET status = 'converted'
+         WHERE offer_token_hash = $1 AND ticket_type_id = $2 AND status = 'offered' AND offer_expires_at > now()",
+    )
+    .bind(hash_token(token))
+    .bind(ticket_type_id)
+    .execute(conn)
+    .await?;
+    if claimed.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::Conflict(
+            "this waiting-list offer is not valid any more".into(),
+        ))
+    }
+}
+
+/// Expires offers past their time: each seat goes to the next person, or back to sale.
+/// Returns the number of offers expired.
+pub async fn expire_offers(pool: &PgPool) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let expired: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "UPDATE waitlist_entries SET status = 'expired'
+         WHERE id IN (SELECT id FROM waitlist_entries WHERE status = 'offered' AND offer_expires_at <= now()
+                      FOR UPDATE SKIP LOCKED)
+         RETURNING id, ticket_type_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (_, ticket_type) in &expired {
+        let unoffered = offer_freed(&mut tx, *ticket_type, 1).await?;
+        if unoffered > 0 {
+            ticketing::release_seats(&mut tx, *ticket_type, unoffered).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(expired.len() as u64)
+}
