@@ -72,6 +72,12 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   const vip = b.getByTestId("offers").locator("label", { hasText: "VIP" });
   await expect(vip).toContainText("Sold out");
   await expect(b.getByRole("radio", { name: /VIP/ })).toBeDisabled();
+  // ... and can join the waiting list instead.
+  const waitlist = b.getByTestId("waitlist");
+  await waitlist.getByLabel("Your name").fill("Ben");
+  await waitlist.getByLabel("Your email").fill(`ben-${unique()}@example.org`);
+  await waitlist.getByRole("button", { name: "Join the waiting list" }).click();
+  await expect(b.getByTestId("waitlist-joined")).toContainText("number 1 in line");
 
   // The organiser sees it sold.
   await org.reload();
