@@ -19,7 +19,7 @@ pub enum ErrorKind {
     NotFound,
     /// Clashes with stored state (409).
     Conflict,
-    /// A payment was declined (402).
+    /// A payment was declined, or the plan does not allow it (402).
     PaymentFailed,
     /// Too many attempts (429).
     RateLimited,
@@ -100,7 +100,7 @@ impl From<services::Error> for AppError {
             E::Forbidden(m) => AppError::new(ErrorKind::Forbidden, m),
             E::NotFound(m) => AppError::new(ErrorKind::NotFound, m),
             E::Conflict(m) => AppError::new(ErrorKind::Conflict, m),
-            E::PaymentFailed(m) => AppError::new(ErrorKind::PaymentFailed, m),
+            E::PaymentFailed(m) | E::PlanLimit(m) => AppError::new(ErrorKind::PaymentFailed, m),
             E::RateLimited(m) => AppError::new(ErrorKind::RateLimited, m),
             E::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod attendee;
+pub mod checkout;
 pub mod error;
 pub mod organiser;
 pub mod registration;
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=organiser::auth::SignupPage/>
                     <Route path=path!("/login") view=organiser::auth::LoginPage/>
                     <Route path=path!("/dashboard") view=organiser::dashboard::DashboardPage/>
+                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
                     <Route path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminPage/>
                     <Route path=path!("/e/:slug") view=registration::LandingPage/>
                     <Route path=path!("/e/:slug/reception") view=attendee::reception::ReceptionPage/>

@@ -80,6 +80,17 @@ async fn main() -> Result<()> {
     if s != 200 {
         bail!("signup failed: {s} {b}");
     }
+    // The Free plan caps registrations; a flash sale needs the biggest plan.
+    let (s, b) = call(
+        &org,
+        &base,
+        "buy_plan",
+        &[("plan", "growth"), ("card_number", "4242424242424242")],
+    )
+    .await?;
+    if s != 200 {
+        bail!("buy_plan failed: {s} {b}");
+    }
     let slug = format!("flash-{}", &run[..12]);
     let event = [
         ("name", "Flash sale"),

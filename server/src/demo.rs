@@ -46,6 +46,8 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         ends_local: &end,
         time_zone: "Europe/London",
     };
+    // The demo organisation is on the biggest plan, so demo visitors never hit limits.
+    services::billing::set_plan(pool, organiser.org_id, "growth").await?;
     create(pool, &organiser, input).await?;
     tracing::info!("demo event seeded at /e/{SLUG}; organiser {EMAIL}");
     Ok(())

@@ -21,6 +21,9 @@ pub enum Error {
     /// A payment was declined or failed; the message says why.
     #[error("{0}")]
     PaymentFailed(String),
+    /// The organisation's plan does not allow this; the message says what to do.
+    #[error("{0}")]
+    PlanLimit(String),
     /// Too many attempts; try again later.
     #[error("{0}")]
     RateLimited(String),

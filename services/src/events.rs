@@ -94,6 +94,7 @@ pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Resul
         time_zone: tz.name().to_owned(),
     };
     let mut tx = pool.begin().await?;
+    crate::billing::check_event_limit(&mut tx, by.org_id).await?;
     sqlx::query(
         "INSERT INTO events (id, org_id, slug, name, description, starts_at, ends_at, time_zone)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

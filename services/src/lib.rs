@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod analytics;
+pub mod billing;
 pub mod bus;
 pub mod domain;
 pub mod email;

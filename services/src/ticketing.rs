@@ -394,6 +394,7 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
         }
         None => take_seats(&mut tx, tt.id, p.quantity, locking).await?,
     }
+    crate::billing::check_registration_limit(&mut tx, event.id, p.quantity).await?;
 
     let attendee_id = Uuid::new_v4();
     sqlx::query("INSERT INTO attendees (id, event_id, email, name) VALUES ($1, $2, $3, $4)")

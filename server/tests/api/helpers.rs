@@ -204,6 +204,12 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 200, "signup failed: {body}");
+        // Tests that are not about plans run on the biggest one (see billing tests for limits).
+        sqlx::query("UPDATE organisations SET plan_id = 'growth' WHERE id = (SELECT org_id FROM organisers WHERE email = $1)")
+            .bind(&email)
+            .execute(&self.pool)
+            .await
+            .unwrap();
         Organiser { client, email }
     }
 

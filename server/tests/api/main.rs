@@ -2,6 +2,7 @@
 //! a Kafka-protocol broker. Each test gets a fresh database.
 
 mod auth;
+mod billing;
 mod email;
 mod events;
 mod health;

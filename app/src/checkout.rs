@@ -1,0 +1,113 @@
+//! Checkout: the organisation's plan, and buying a bigger one.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::ui::{error_list, error_of, FormError};
+
+/// A plan as shown on the checkout page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Formatted price.
+    pub price: String,
+    /// What it allows, in words.
+    pub limits: String,
+    /// The organisation's current plan.
+    pub current: bool,
+    /// Bigger than the current plan (can be bought).
+    pub upgrade: bool,
+}
+
+/// The plans, marked against the signed-in organiser's organisation.
+#[server(endpoint = "checkout")]
+pub async fn checkout_info() -> Result<Vec<PlanView>, AppError> {
+    let state = crate::state::app_state()?;
+    let me = crate::organiser::current_organiser().await?;
+    let mut conn = state.pool.acquire().await.map_err(services::Error::from)?;
+    let current = services::billing::plan_of(&mut conn, me.org_id).await?;
+    let limit = |n: Option<i32>, what: &str| match n {
+        Some(n) => format!("{n} {what}"),
+        None => format!("unlimited {what}"),
+    };
+    Ok(services::billing::plans(&state.pool)
+        .await?
+        .into_iter()
+        .map(|p| PlanView {
+            limits: format!(
+                "{} · {} per event · {}",
+                limit(p.max_events, "events"),
+                limit(p.max_registrations, "registrations"),
+                limit(p.max_seats, "team seats")
+            ),
+            price: services::domain::format_money(p.price_minor, &p.currency),
+            current: p.id == current.id,
+            upgrade: p.rank > current.rank,
+            id: p.id,
+            name: p.name,
+        })
+        .collect())
+}
+
+/// Buys a bigger plan with the payment provider.
+#[server(endpoint = "buy_plan")]
+pub async fn buy_plan(plan: String, card_number: String) -> Result<String, AppError> {
+    let state = crate::state::app_state()?;
+    let me = crate::organiser::current_organiser().await?;
+    let plan = services::billing::buy_plan(
+        &state.pool,
+        state.payments.as_ref(),
+        &me,
+        &plan,
+        &card_number,
+    )
+    .await?;
+    Ok(plan.name)
+}
+
+/// `/checkout`.
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let buy = ServerAction::<BuyPlan>::new();
+    let plans = Resource::new(move || buy.version().get(), |_| checkout_info());
+    view! {
+        <h1 class="text-2xl font-bold mb-4">"Plans"</h1>
+        {move || buy.value().get().and_then(|r| r.ok()).map(|name| view! {
+            <p class="rounded bg-green-50 border border-green-300 p-3 mb-4" data-testid="upgraded">"You are now on " {name} "."</p>
+        })}
+        <FormError error=error_of(buy.value())/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    plans.await.map(|plans| view! {
+                        <div class="grid grid-cols-3 gap-4">
+                            {plans.into_iter().map(|p| {
+                                let (test_id, plan_id, label) = (format!("plan-{}", p.id), p.id.clone(), p.name.clone());
+                                view! {
+                                <div class="card space-y-2" data-testid=test_id>
+                                    <h2 class="text-xl font-semibold">{p.name.clone()}</h2>
+                                    <p>{p.price} " / month"</p>
+                                    <p class="text-sm text-slate-600">{p.limits}</p>
+                                    {p.current.then(|| view! { <p class="font-semibold">"Your plan"</p> })}
+                                    {p.upgrade.then(|| view! {
+                                        <ActionForm action=buy attr:class="space-y-2">
+                                            <input type="hidden" name="plan" value=plan_id.clone()/>
+                                            <label class="block">"Card number"
+                                                <input class="input" name="card_number" inputmode="numeric" placeholder="4242 4242 4242 4242" required/>
+                                            </label>
+                                            <button class="btn" type="submit">"Upgrade to " {label.clone()}</button>
+                                        </ActionForm>
+                                    })}
+                                </div>
+                                }
+                            }).collect::<Vec<_>>()}
+                        </div>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}

@@ -1,0 +1,54 @@
+import { test, expect, Page } from "@playwright/test";
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+async function createEvent(page: Page, slug: string) {
+  await page.getByLabel("Name", { exact: true }).fill(`Event ${slug}`);
+  await page.getByLabel("Address: /e/").fill(slug);
+  await page.getByLabel("Starts").fill("2027-10-01T10:00");
+  await page.getByLabel("Ends").fill("2027-10-01T18:00");
+  await page.getByRole("button", { name: "Create event" }).click();
+}
+
+test("the Free plan allows one event; upgrading at /checkout with the test card lifts the limit", async ({ page }) => {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Your name").fill("Cleo");
+  await page.getByLabel("Organisation").fill("Cleo Events");
+  await page.getByLabel("Email").fill(`cleo-${unique()}@example.org`);
+  await page.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+
+  const first = `one-${unique()}`;
+  await createEvent(page, first);
+  await expect(page).toHaveURL(new RegExp(`/dashboard/events/${first}$`));
+
+  await page.goto("/dashboard");
+  await hydrated(page);
+  const second = `two-${unique()}`;
+  await createEvent(page, second);
+  await expect(page.getByRole("alert")).toContainText("your Free plan allows 1 event; upgrade at /checkout");
+
+  await page.getByRole("link", { name: "Plans" }).click();
+  await expect(page).toHaveURL(/\/checkout$/);
+  await hydrated(page);
+  await expect(page.getByTestId("plan-free")).toContainText("Your plan");
+  const starter = page.getByTestId("plan-starter");
+  await starter.getByLabel("Card number").fill("4000 0000 0000 0002");
+  await starter.getByRole("button", { name: "Upgrade to Starter" }).click();
+  await expect(page.getByRole("alert")).toContainText("declined");
+  await page.getByTestId("plan-starter").getByLabel("Card number").fill("4242 4242 4242 4242");
+  await page.getByTestId("plan-starter").getByRole("button", { name: "Upgrade to Starter" }).click();
+  await expect(page.getByTestId("upgraded")).toContainText("You are now on Starter");
+  await expect(page.getByTestId("plan-starter")).toContainText("Your plan");
+
+  await page.goto("/dashboard");
+  await hydrated(page);
+  await createEvent(page, second);
+  await expect(page).toHaveURL(new RegExp(`/dashboard/events/${second}$`));
+});
