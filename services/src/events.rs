@@ -94,6 +94,17 @@ pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Resul
         time_zone: tz.name().to_owned(),
     };
     let mut tx = pool.begin().await?;
+    // A taken address is reported before plan limits (the unique index still decides races).
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE slug = $1)")
+        .bind(&event.slug)
+        .fetch_one(&mut *tx)
+        .await?;
+    if taken {
+        return Err(Error::Conflict(format!(
+            "the address /e/{} is already taken",
+            event.slug
+        )));
+    }
     crate::billing::check_event_limit(&mut tx, by.org_id).await?;
     sqlx::query(
         "INSERT INTO events (id, org_id, slug, name, description, starts_at, ends_at, time_zone)
