@@ -198,12 +198,16 @@ pub async fn jobs(
     };
     let public_url = settings.public_url.trim_end_matches('/').to_owned();
     let pool = deps.pool.clone();
-    // Expired waiting-list offers pass their seat on.
+    // Expired waiting-list offers pass their seat on; unpaid orders release theirs.
     let (expiry_pool, mut expiry_stop) = (deps.pool.clone(), shutdown.clone());
     tokio::spawn(async move {
         loop {
             if let Err(e) = services::waitlist::expire_offers(&expiry_pool).await {
                 tracing::warn!(error = %e, "expiring waiting-list offers failed");
+            }
+            let ttl = services::ticketing::PENDING_ORDER_TTL_MINUTES;
+            if let Err(e) = services::ticketing::expire_pending_orders(&expiry_pool, ttl).await {
+                tracing::warn!(error = %e, "expiring unpaid orders failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(5)) => {}

@@ -669,26 +669,55 @@ pub async fn cancel_order(
     if status == "cancelled" {
         return Err(Error::Conflict("this order is already cancelled".into()));
     }
+    void_order(&mut tx, order_id).await?;
+    tx.commit().await?;
+    tracing::info!(order = %order_id, "order cancelled");
+    Ok(())
+}
+
+/// Voids an order's tickets, returns their seats (to the waiting list first) and
+/// marks it cancelled; the caller holds the order row's lock.
+async fn void_order(conn: &mut PgConnection, order_id: Uuid) -> Result<()> {
     let per_type: Vec<(Uuid, i64)> = sqlx::query_as(
         "SELECT ticket_type_id, count(*) FROM tickets WHERE order_id = $1 GROUP BY ticket_type_id",
     )
     .bind(order_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
     for (ticket_type, n) in per_type {
         // People on the waiting list get the freed seats first; the rest go back on sale.
-        let unoffered = crate::waitlist::offer_freed(&mut tx, ticket_type, n).await?;
-        release_seats(&mut tx, ticket_type, unoffered).await?;
+        let unoffered = crate::waitlist::offer_freed(&mut *conn, ticket_type, n).await?;
+        release_seats(&mut *conn, ticket_type, unoffered).await?;
     }
     sqlx::query("UPDATE tickets SET voided_at = now() WHERE order_id = $1")
         .bind(order_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
         .bind(order_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
-    tracing::info!(order = %order_id, "order cancelled");
     Ok(())
+}
+
+/// Minutes an unpaid order holds its seats before it is cancelled.
+pub const PENDING_ORDER_TTL_MINUTES: i64 = 30;
+
+/// Cancels unpaid orders older than `ttl_minutes`, releasing their seats.
+/// Returns how many were cancelled. Run periodically by the jobs worker.
+pub async fn expire_pending_orders(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let stale: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = 'pending' AND created_at < now() - make_interval(mins => $1)
+         ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(ttl_minutes as i32)
+    .fetch_all(&mut *tx)
+    .await?;
+    for id in &stale {
+        void_order(&mut tx, *id).await?;
+        tracing::info!(order = %id, "unpaid order expired");
+    }
+    tx.commit().await?;
+    Ok(stale.len() as u64)
 }

@@ -22,8 +22,11 @@ async fn pending_order(app: &TestApp) -> String {
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let tt: Uuid = sqlx::query_scalar("SELECT id FROM ticket_types WHERE name = 'Paid'")
-        .fetch_one(&app.pool)
+    let tt: Uuid = sqlx::query_scalar(
+        "SELECT t.id FROM ticket_types t JOIN events e ON e.id = t.event_id WHERE t.name = 'Paid' AND e.slug = $1",
+    )
+    .bind(&slug)
+    .fetch_one(&app.pool)
         .await
         .unwrap();
     let email = format!("{}@example.org", Uuid::new_v4().simple());
@@ -156,4 +159,42 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
         .await
         .unwrap();
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn unpaid_orders_expire_and_release_their_seats() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let fresh = pending_order(&app).await;
+    let sold = |app: &TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT sum(sold)::bigint FROM quotas")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(sold(&app).await, 2);
+    sqlx::query("UPDATE orders SET created_at = now() - interval '31 minutes' WHERE code = $1")
+        .bind(&code)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let ttl = services::ticketing::PENDING_ORDER_TTL_MINUTES;
+    assert_eq!(
+        services::ticketing::expire_pending_orders(&app.pool, ttl)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(order(&app, &code).await.0, "cancelled");
+    assert_eq!(
+        order(&app, &fresh).await.0,
+        "pending",
+        "young orders keep their seats"
+    );
+    assert_eq!(sold(&app).await, 1);
+    let (s, body) = pay(&app, &code, "4242424242424242").await;
+    assert_eq!(s, 409, "an expired order cannot be paid: {body}");
 }
