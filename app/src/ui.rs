@@ -5,12 +5,30 @@ use leptos_router::components::A;
 
 use crate::error::AppError;
 
+/// The signed-in organiser's name, if any.
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<String>, AppError> {
+    use crate::state::cookies;
+    let state = crate::state::app_state()?;
+    let Some(token) = cookies::read(cookies::ORGANISER).await else {
+        return Ok(None);
+    };
+    Ok(
+        services::accounts::organiser_from_session(&state.pool, Some(&token))
+            .await
+            .ok()
+            .map(|o| o.name),
+    )
+}
+
 /// Top navigation bar.
 #[component]
 pub fn Nav() -> impl IntoView {
     // The embeddable widget shows no platform navigation.
     let location = leptos_router::hooks::use_location();
     let in_widget = move || location.pathname.get().ends_with("/widget");
+    // Who is signed in, checked again on every navigation (log-in and log-out navigate).
+    let me = Resource::new(move || location.pathname.get(), |_| whoami());
     view! {
         <Show when=move || !in_widget()>
         <header class="bg-indigo-700 text-white">
@@ -19,9 +37,20 @@ pub fn Nav() -> impl IntoView {
                 <A href="/dashboard">"Dashboard"</A>
                 <A href="/checkout">"Plans"</A>
                 <span class="flex-1"></span>
-                <A href="/login">"Log in"</A>
-                <A href="/signup">"Sign up"</A>
-                <crate::organiser::auth::LogoutButton/>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(name)) => view! {
+                                <span data-testid="signed-in-as">{name}</span>
+                                <crate::organiser::auth::LogoutButton/>
+                            }.into_any(),
+                            _ => view! {
+                                <A href="/login">"Log in"</A>
+                                <A href="/signup">"Sign up"</A>
+                            }.into_any(),
+                        }
+                    })}
+                </Transition>
             </nav>
         </header>
         </Show>

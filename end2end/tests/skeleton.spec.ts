@@ -42,6 +42,8 @@ test("organiser creates an event, attendees register and meet in a live Receptio
   await org.getByRole("button", { name: "Sign up" }).click();
   await expect(org).toHaveURL(/\/dashboard$/);
   await expect(org.getByRole("heading", { name: "Welcome, Olivia Organiser" })).toBeVisible();
+  await expect(org.getByTestId("signed-in-as")).toHaveText("Olivia Organiser");
+  await expect(org.getByRole("link", { name: "Log in" })).toHaveCount(0);
 
   await org.getByLabel("Name", { exact: true }).fill("Launch Week");
   await org.getByLabel("Address: /e/").fill(slug);

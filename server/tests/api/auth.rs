@@ -173,8 +173,12 @@ async fn log_in_log_out_and_wrong_password() {
     let (status, _) = app.call(&c, "dashboard", &[]).await;
     assert_eq!(status, 200);
 
+    let (_, me) = app.call(&c, "whoami", &[]).await;
+    assert_eq!(me, "Ada");
     let (status, _) = app.call(&c, "logout", &[]).await;
     assert_eq!(status, 200);
+    let (_, me) = app.call(&c, "whoami", &[]).await;
+    assert!(me.is_null(), "{me}");
     let (status, body) = app.call(&c, "dashboard", &[]).await;
     assert_eq!(status, 401, "{body}");
 }
