@@ -97,6 +97,20 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
     })
 }
 
+/// An optional whole-number form field: empty means `None`, anything else must parse.
+#[cfg(feature = "ssr")]
+fn whole_number(field: &str, value: &Option<String>) -> Result<Option<i32>, AppError> {
+    match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| {
+            AppError::new(
+                crate::error::ErrorKind::Invalid,
+                format!("{field} must be a whole number"),
+            )
+        }),
+    }
+}
+
 /// Adds a ticket type. `quota` empty = unlimited; ticket types naming the same
 /// `quota_name` share one quota.
 #[server(endpoint = "create_ticket_type")]
@@ -112,30 +126,17 @@ pub async fn create_ticket_type(
     max_per_order: Option<String>,
     hidden: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::error::ErrorKind;
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
-    let int =
-        |field: &str, v: &Option<String>, default: Option<i32>| -> Result<Option<i32>, AppError> {
-            match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                None => Ok(default),
-                Some(s) => s.parse().map(Some).map_err(|_| {
-                    AppError::new(
-                        ErrorKind::Invalid,
-                        format!("{field} must be a whole number"),
-                    )
-                }),
-            }
-        };
     let input = services::ticketing::NewTicketType {
         name: &name,
         description: description.as_deref().unwrap_or(""),
         price: price.as_deref().unwrap_or(""),
         currency: currency.as_deref().unwrap_or("EUR"),
-        quota_size: int("quota", &quota, None)?,
+        quota_size: whole_number("quota", &quota)?,
         quota_name: quota_name.as_deref().unwrap_or(""),
-        min_per_order: int("minimum per order", &min_per_order, Some(1))?.unwrap_or(1),
-        max_per_order: int("maximum per order", &max_per_order, Some(10))?.unwrap_or(10),
+        min_per_order: whole_number("minimum per order", &min_per_order)?.unwrap_or(1),
+        max_per_order: whole_number("maximum per order", &max_per_order)?.unwrap_or(10),
         hidden: hidden.is_some_and(|h| h == "on" || h == "true"),
     };
     services::ticketing::create_ticket_type(&state.pool, &me, &slug, input).await?;
@@ -153,15 +154,9 @@ pub async fn create_promo_code(
     ticket_type: Option<String>,
     max_uses: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::error::ErrorKind;
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
-    let max_uses = match max_uses.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(s.parse().map_err(|_| {
-            AppError::new(ErrorKind::Invalid, "usage limit must be a whole number")
-        })?),
-    };
+    let max_uses = whole_number("usage limit", &max_uses)?;
     let input = services::promo::NewPromoCode {
         code: &code,
         kind: &kind,

@@ -6,7 +6,7 @@ use app::error::AppError;
 use app::state::{cookies, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
@@ -27,13 +27,7 @@ fn slug_ok(s: &str) -> bool {
 }
 
 fn html_page(status: StatusCode, body: String) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><title>Convene</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/convene.css\"></head>\
-         <body class=\"bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-md p-6 space-y-4\">{body}</main></body></html>"
-    );
-    let mut res = (status, Html(html)).into_response();
+    let mut res = super::page::html(status, "Convene", &body);
     // The URL holds a secret: never send it on as a referrer.
     res.headers_mut().insert(
         header::REFERRER_POLICY,

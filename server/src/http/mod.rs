@@ -4,6 +4,7 @@ mod csrf;
 mod exports;
 mod health;
 mod join;
+mod page;
 mod payments;
 mod widget;
 mod ws;

@@ -7,7 +7,7 @@ use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 use services::payments::{receive_webhook, WebhookEvent};
@@ -34,12 +34,9 @@ fn valid_ref(r: &str) -> bool {
 }
 
 fn page(status: StatusCode, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Test bank</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/convene.css\"></head><body class=\"bg-slate-50\">\
-         <main class=\"mx-auto max-w-md p-6 space-y-4\"><p class=\"text-sm text-slate-500\">Convene test payment provider</p>{body}</main></body></html>"
-    );
-    (status, Html(html)).into_response()
+    let body =
+        format!("<p class=\"text-sm text-slate-500\">Convene test payment provider</p>{body}");
+    super::page::html(status, "Test bank", &body)
 }
 
 /// `GET /payments/test/authorize/{ref}`: the test bank's confirmation page.

@@ -9,11 +9,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::helpers::{client, connect, start, test_settings, Workers};
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key).unwrap_or_else(|_| default.to_owned())
-}
+use crate::helpers::{client, env_or, spawn_with, test_settings, Workers};
 
 async fn sink_messages(api: &str) -> Vec<Value> {
     let res = reqwest::get(format!("{api}/api/email"))
@@ -33,18 +29,9 @@ async fn order_confirmation_is_emailed_with_tickets_and_a_working_sign_in_link()
         port: port.parse().unwrap(),
         from: "Convene Test <tickets@convene.test>".into(),
     });
-    let deps = connect(&settings).await;
-    let app = start(
-        settings,
-        deps.clone(),
-        Workers {
-            relay: false,
-            analytics: false,
-        },
-    )
-    .await;
+    let app = spawn_with(settings, Workers::NONE).await;
     let (_stop, rx) = watch::channel(false);
-    tokio::spawn(startup::jobs(deps, app.settings.clone(), rx));
+    tokio::spawn(startup::jobs(app.deps.clone(), app.settings.clone(), rx));
 
     let org = app.organiser().await;
     let slug = app.event(&org).await;

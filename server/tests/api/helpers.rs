@@ -39,7 +39,16 @@ pub struct Workers {
     pub analytics: bool,
 }
 
-fn env_or(key: &str, default: &str) -> String {
+impl Workers {
+    /// The web role alone.
+    pub const NONE: Workers = Workers {
+        relay: false,
+        analytics: false,
+    };
+}
+
+/// An environment variable, or `default`.
+pub fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_owned())
 }
 
@@ -114,13 +123,16 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
     }
 }
 
+/// Connects `settings` (fresh database, migrated) and starts a server with `workers`.
+pub async fn spawn_with(settings: Settings, workers: Workers) -> TestApp {
+    let deps = connect(&settings).await;
+    start(settings, deps, workers).await
+}
+
 /// A server with relay and analytics on a fresh database.
 pub async fn spawn_app() -> TestApp {
-    let settings = test_settings().await;
-    let deps = connect(&settings).await;
-    start(
-        settings,
-        deps,
+    spawn_with(
+        test_settings().await,
         Workers {
             relay: true,
             analytics: true,
@@ -131,17 +143,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server without background workers.
 pub async fn spawn_web_only() -> TestApp {
-    let settings = test_settings().await;
-    let deps = connect(&settings).await;
-    start(
-        settings,
-        deps,
-        Workers {
-            relay: false,
-            analytics: false,
-        },
-    )
-    .await
+    spawn_with(test_settings().await, Workers::NONE).await
 }
 
 impl Drop for TestApp {

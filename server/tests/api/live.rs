@@ -95,15 +95,7 @@ async fn two_attendees_see_the_live_count_change_and_visits_are_recorded() {
 #[tokio::test]
 async fn presence_crosses_server_processes_through_redis() {
     let one = spawn_web_only().await;
-    let two = start(
-        one.settings.clone(),
-        one.deps.clone(),
-        Workers {
-            relay: false,
-            analytics: false,
-        },
-    )
-    .await;
+    let two = start(one.settings.clone(), one.deps.clone(), Workers::NONE).await;
     let org = one.organiser().await;
     let slug = one.event(&org).await;
     let (_, a) = one.attendee(&slug).await;

@@ -5,21 +5,12 @@ use futures::future::join_all;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, connect, start, test_settings, Organiser, TestApp, Workers};
+use crate::helpers::{client, spawn_with, test_settings, Organiser, TestApp, Workers};
 
 async fn app(unsafe_unlocked: bool) -> TestApp {
     let mut settings = test_settings().await;
     settings.unsafe_disable_quota_locking = unsafe_unlocked;
-    let deps = connect(&settings).await;
-    start(
-        settings,
-        deps,
-        Workers {
-            relay: false,
-            analytics: false,
-        },
-    )
-    .await
+    spawn_with(settings, Workers::NONE).await
 }
 
 /// Adds a ticket type and returns its id (looked up by name in the public offers).
