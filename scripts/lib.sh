@@ -95,5 +95,38 @@ ensure_smtp_sink() {
   wait_port 127.0.0.1 1025 10 MailDev
 }
 
+# A second MailDev for the tests of SMTP over TLS with AUTH: implicit TLS on
+# localhost:1465 with a self-signed certificate (made once), API on :1081.
+# Exports CONVENE_TEST_SMTP_TLS_* for the integration tests.
+ensure_smtp_tls_sink() {
+  local dir="$HOME/.cache/convene/smtp-tls"
+  export CONVENE_TEST_SMTP_TLS="localhost:1465" CONVENE_TEST_SMTP_TLS_API="http://127.0.0.1:1081"
+  export CONVENE_TEST_SMTP_TLS_CERT="$dir/ca.pem" CONVENE_TEST_SMTP_TLS_USER="convene"
+  if [ ! -s "$dir/ca.pem" ] || [ ! -s "$dir/cert.pem" ] || [ ! -s "$dir/key.pem" ] || [ ! -s "$dir/pass" ]; then
+    command -v openssl >/dev/null || apt_install openssl
+    mkdir -p "$dir"
+    # A test CA and a localhost certificate it signs (rustls wants a real chain).
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Convene test CA" \
+      -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/key.pem" -out "$dir/leaf.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$dir/leaf.ext"
+    openssl x509 -req -in "$dir/leaf.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+      -days 3650 -extfile "$dir/leaf.ext" -out "$dir/cert.pem" 2>/dev/null
+    head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/pass"
+    # A sink started with older files must restart.
+    pkill -f "maildev --smtp 1465" 2>/dev/null || true
+    sleep 0.5
+  fi
+  export CONVENE_TEST_SMTP_TLS_PASS="$(cat "$dir/pass")"
+  if port_open 127.0.0.1 1465 && port_open 127.0.0.1 1081; then log "TLS SMTP sink answers on localhost:1465"; return 0; fi
+  log "starting MailDev with TLS and AUTH (SMTP localhost:1465, API 127.0.0.1:1081)"
+  (cd "$ROOT/end2end" && setsid nohup node_modules/.bin/maildev --smtp 1465 --ip 127.0.0.1 \
+     --web 1081 --web-ip 127.0.0.1 --incoming-secure --incoming-cert "$dir/cert.pem" \
+     --incoming-key "$dir/key.pem" --incoming-user convene --incoming-pass "$CONVENE_TEST_SMTP_TLS_PASS" \
+     >/tmp/convene-maildev-tls.log 2>&1 </dev/null &)
+  wait_port 127.0.0.1 1081 30 "MailDev (TLS)"
+  wait_port 127.0.0.1 1465 10 "MailDev (TLS)"
+}
+
 # The target directory cargo uses (CARGO_TARGET_DIR or ./target).
 target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }

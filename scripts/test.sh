@@ -15,6 +15,7 @@ ensure_postgres
 ensure_redis
 ensure_kafka "$KAFKA_PORT"
 ensure_smtp_sink
+ensure_smtp_tls_sink
 
 command -v psql >/dev/null || apt_install postgresql-client
 command -v curl >/dev/null || apt_install curl
@@ -57,11 +58,23 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 curl -fsS "http://127.0.0.1:$E2E_PORT/readyz" >/dev/null || { cat "$server_log"; die "server not ready"; }
+# A second web process on the next port, sharing PostgreSQL and Redis: the live
+# tests put attendees on both.
+E2E_PORT_2=$((E2E_PORT + 1))
+LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT_2" CONVENE_DEMO=false "$bin" serve >"$server_log.2" 2>&1 &
+server2_pid=$!
+trap 'kill $server_pid $server2_pid 2>/dev/null || true' EXIT
+for _ in $(seq 300); do
+  curl -fsS "http://127.0.0.1:$E2E_PORT_2/readyz" >/dev/null 2>&1 && break
+  kill -0 $server2_pid 2>/dev/null || { cat "$server_log.2"; die "second server exited"; }
+  sleep 0.2
+done
 set +e
-(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test --reporter=list) 2>&1 | tee /tmp/convene-e2e.log
+(cd end2end && BASE_URL="http://127.0.0.1:$E2E_PORT" BASE_URL_2="http://127.0.0.1:$E2E_PORT_2" \
+   npx playwright test --reporter=list) 2>&1 | tee /tmp/convene-e2e.log
 e2e_status=${PIPESTATUS[0]}
 set -e
-kill $server_pid 2>/dev/null || true
+kill $server_pid $server2_pid 2>/dev/null || true
 if [ "$e2e_status" != 0 ]; then
   log "server log (tail):"; tail -50 "$server_log"
   die "end-to-end tests failed"

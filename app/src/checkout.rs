@@ -52,12 +52,22 @@ pub async fn checkout_info() -> Result<Vec<PlanView>, AppError> {
         .collect())
 }
 
-/// Buys a bigger plan with the payment provider.
+/// The result of buying a plan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PlanBought {
+    /// The organisation is on this plan now.
+    Done(String),
+    /// The bank asks the buyer to confirm at this URL first.
+    ConfirmAt(String),
+}
+
+/// Buys a bigger plan with the payment provider (owners only).
 #[server(endpoint = "buy_plan")]
-pub async fn buy_plan(plan: String, card_number: String) -> Result<String, AppError> {
+pub async fn buy_plan(plan: String, card_number: String) -> Result<PlanBought, AppError> {
+    use services::billing::PlanPurchase;
     let state = crate::state::app_state()?;
     let me = crate::organiser::current_organiser().await?;
-    let plan = services::billing::buy_plan(
+    let bought = services::billing::buy_plan(
         &state.pool,
         state.payments.as_ref(),
         &me,
@@ -65,7 +75,10 @@ pub async fn buy_plan(plan: String, card_number: String) -> Result<String, AppEr
         &card_number,
     )
     .await?;
-    Ok(plan.name)
+    Ok(match bought {
+        PlanPurchase::Done(p) => PlanBought::Done(p.name),
+        PlanPurchase::ActionRequired(url) => PlanBought::ConfirmAt(url),
+    })
 }
 
 /// `/checkout`.
@@ -75,8 +88,17 @@ pub fn CheckoutPage() -> impl IntoView {
     let plans = Resource::new(move || buy.version().get(), |_| checkout_info());
     view! {
         <h1 class="text-2xl font-bold mb-4">"Plans"</h1>
-        {move || buy.value().get().and_then(|r| r.ok()).map(|name| view! {
-            <p class="rounded bg-green-50 border border-green-300 p-3 mb-4" data-testid="upgraded">"You are now on " {name} "."</p>
+        {move || buy.value().get().and_then(|r| r.ok()).map(|bought| match bought {
+            PlanBought::Done(name) => view! {
+                <p class="rounded bg-green-50 border border-green-300 p-3 mb-4" data-testid="upgraded">"You are now on " {name} "."</p>
+            }.into_any(),
+            PlanBought::ConfirmAt(url) => view! {
+                <p class="rounded bg-amber-50 border border-amber-300 p-3 mb-4">
+                    "Your bank asks you to confirm this payment. "
+                    <a class="underline" rel="external" target="_blank" href=url data-testid="payment-action">"Confirm payment"</a>
+                    " Your plan changes as soon as it is confirmed; reload this page then."
+                </p>
+            }.into_any(),
         })}
         <FormError error=error_of(buy.value())/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>

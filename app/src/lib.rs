@@ -6,6 +6,8 @@
 pub mod attendee;
 pub mod checkout;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod live;
 pub mod organiser;
 pub mod registration;
 #[cfg(feature = "ssr")]
@@ -64,6 +66,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/e/:slug") view=registration::LandingPage/>
                     <Route path=path!("/e/:slug/reception") view=attendee::reception::ReceptionPage/>
                     <Route path=path!("/e/:slug/widget") view=registration::WidgetPage/>
+                    <Route path=path!("/e/:slug/pay/:code") view=registration::PayPage/>
+                    <Route path=path!("/e/:slug/stage/:id") view=attendee::stage::StagePage/>
+                    <Route path=path!("/dashboard/team") view=organiser::team::TeamPage/>
+                    <Route path=path!("/team/join") view=organiser::team::JoinTeamPage/>
                 </Routes>
             </main>
         </Router>

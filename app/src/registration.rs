@@ -407,6 +407,16 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
 }
 
 fn receipt(r: Registered) -> impl IntoView {
+    if r.status == "awaiting_approval" {
+        return view! {
+            <div class="card space-y-3" data-testid="registered">
+                <h2 class="text-xl font-semibold" data-testid="awaiting-approval">"Thanks! Your order awaits approval."</h2>
+                <p>"Order " <code data-testid="order-code">{r.order_code}</code> " · " {r.total}</p>
+                <p>"The organiser reviews orders for this ticket. We will email you when it is approved."</p>
+            </div>
+        }
+        .into_any();
+    }
     let payment = (r.status == "pending").then(|| pay_form(r.order_code.clone(), r.total.clone()));
     view! {
         <div class="card space-y-3" data-testid="registered">
@@ -422,6 +432,65 @@ fn receipt(r: Registered) -> impl IntoView {
             <p>"Your personal sign-in link (single use):"</p>
             <a class="btn" rel="external" href=r.sign_in_link data-testid="sign-in-link">"Enter the event"</a>
         </div>
+    }
+    .into_any()
+}
+
+/// An order as its buyer sees it on the payment page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderView {
+    /// Order code.
+    pub code: String,
+    /// Status.
+    pub status: String,
+    /// Formatted total.
+    pub total: String,
+    /// Event name.
+    pub event: String,
+}
+
+/// The order `code` of event `slug` (the code is the buyer's secret).
+#[server(endpoint = "order_status")]
+pub async fn order_status(slug: String, code: String) -> Result<OrderView, AppError> {
+    let state = crate::state::app_state()?;
+    let o = services::ticketing::order_summary(&state.pool, &slug, &code).await?;
+    Ok(OrderView {
+        total: services::domain::format_money(o.total_minor, &o.currency),
+        code: o.code,
+        status: o.status,
+        event: o.event_name,
+    })
+}
+
+/// `/e/{slug}/pay/{code}`: pays an approved order (linked from the approval email).
+#[component]
+pub fn PayPage() -> impl IntoView {
+    let params = use_params_map();
+    let order = Resource::new(
+        move || {
+            let p = params.read();
+            (
+                p.get("slug").unwrap_or_default(),
+                p.get("code").unwrap_or_default(),
+            )
+        },
+        |(slug, code)| order_status(slug, code),
+    );
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    order.await.map(|o| view! {
+                        <div class="card space-y-3 max-w-xl">
+                            <h1 class="text-2xl font-bold">{o.event}</h1>
+                            <p>"Order " <code>{o.code.clone()}</code> " · " {o.total.clone()} " · "
+                                <span data-testid="order-status">{o.status.clone()}</span></p>
+                            {(o.status == "pending").then(|| pay_form(o.code.clone(), o.total.clone()))}
+                        </div>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
     }
 }
 

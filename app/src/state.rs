@@ -20,6 +20,8 @@ pub struct AppState {
     pub bus: Bus,
     /// Presence changes from every node (fed by the Redis pub/sub hub).
     pub presence: broadcast::Sender<Change>,
+    /// Live log entries of every event from every node (chat, polls, Q&A, ...).
+    pub live: broadcast::Sender<services::live::Entry>,
     /// Web settings.
     pub web: WebSettings,
     /// How ticket quotas are guarded (always `Locked` outside the concurrency control test).

@@ -35,6 +35,7 @@ pub fn Nav() -> impl IntoView {
             <nav class="mx-auto max-w-4xl flex items-center gap-6 p-4">
                 <A href="/"><span class="font-bold text-lg">"Convene"</span></A>
                 <A href="/dashboard">"Dashboard"</A>
+                <A href="/dashboard/team">"Team"</A>
                 <A href="/checkout">"Plans"</A>
                 <span class="flex-1"></span>
                 <Transition fallback=|| ()>

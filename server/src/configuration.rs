@@ -37,7 +37,7 @@ pub struct Settings {
 }
 
 /// SMTP part of the settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SmtpConfig {
     /// Relay host.
     pub host: String,
@@ -47,6 +47,69 @@ pub struct SmtpConfig {
     /// Sender, e.g. `Convene <tickets@example.org>`.
     #[serde(default = "default_smtp_from")]
     pub from: String,
+    /// `none` (plain), `starttls` or `tls`.
+    #[serde(default)]
+    pub security: services::email::SmtpSecurity,
+    /// SMTP AUTH user name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// SMTP AUTH password (never logged).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Path of an extra CA certificate (PEM) to trust, for a relay with a private CA.
+    #[serde(default)]
+    pub tls_root_cert: Option<String>,
+}
+
+impl SmtpConfig {
+    /// A plain relay without authentication.
+    pub fn plain(host: &str, port: u16, from: &str) -> Self {
+        SmtpConfig {
+            host: host.into(),
+            port,
+            from: from.into(),
+            security: Default::default(),
+            username: None,
+            password: None,
+            tls_root_cert: None,
+        }
+    }
+
+    /// The mailer for these settings.
+    pub fn mailer(&self) -> services::Result<services::email::Mailer> {
+        let credentials = match (&self.username, &self.password) {
+            (Some(u), Some(p)) => Some((u.as_str(), p.as_str())),
+            _ => None,
+        };
+        let pem = match &self.tls_root_cert {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                services::Error::Internal(format!("smtp tls_root_cert {path}: {e}"))
+            })?),
+            None => None,
+        };
+        services::email::Mailer::with(services::email::MailerSettings {
+            host: &self.host,
+            port: self.port,
+            from: &self.from,
+            security: self.security,
+            credentials,
+            root_cert_pem: pem.as_deref(),
+        })
+    }
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("from", &self.from)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("tls_root_cert", &self.tls_root_cert)
+            .finish()
+    }
 }
 
 fn default_smtp_port() -> u16 {
@@ -235,5 +298,27 @@ mod tests {
         let s = load_with_env(None, Some(Default::default())).unwrap();
         assert!(s.database_url.starts_with("postgres://"));
         assert!(!format!("{s:?}").contains("secret"));
+    }
+
+    #[test]
+    fn smtp_security_and_credentials_load_and_the_password_is_never_printed() {
+        let env = [
+            ("CONVENE_SMTP__HOST", "smtp.example.org"),
+            ("CONVENE_SMTP__PORT", "587"),
+            ("CONVENE_SMTP__SECURITY", "starttls"),
+            ("CONVENE_SMTP__USERNAME", "mailer"),
+            ("CONVENE_SMTP__PASSWORD", "hunter2-smtp"),
+        ];
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let s = load_with_env(None, Some(env)).unwrap();
+        let smtp = s.smtp.clone().unwrap();
+        assert_eq!(smtp.security, services::email::SmtpSecurity::StartTls);
+        assert_eq!((smtp.port, smtp.username.as_deref()), (587, Some("mailer")));
+        assert!(smtp.mailer().is_ok());
+        let printed = format!("{s:?}");
+        assert!(printed.contains("smtp.example.org") && !printed.contains("hunter2"));
     }
 }

@@ -49,6 +49,56 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
     // The demo organisation is on the biggest plan, so demo visitors never hit limits.
     services::billing::set_plan(pool, organiser.org_id, "growth").await?;
     create(pool, &organiser, input).await?;
+    // A stage with the live apps, speakers, an agenda and a sponsor.
+    let stage = services::stages::create(pool, &organiser, SLUG, "Main stage", "none", "").await?;
+    for (app, config) in [
+        (services::apps::POLLS, serde_json::json!({})),
+        (services::apps::QA, serde_json::json!({})),
+        (
+            services::apps::TRANSLATIONS,
+            serde_json::json!({"languages": "en,fr"}),
+        ),
+    ] {
+        services::apps::install(pool, &organiser, SLUG, app, &config).await?;
+    }
+    for (name, headline) in [
+        ("Grace Hopper", "Rear Admiral, computer scientist"),
+        ("Ada Lovelace", "Mathematician"),
+    ] {
+        services::agenda::add_speaker(pool, &organiser, SLUG, name, headline, "", "").await?;
+    }
+    let day = (Utc::now() + Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    for (title, from, to, speakers) in [
+        ("Opening keynote", "09:30", "10:15", "Grace Hopper"),
+        (
+            "Designing hybrid events",
+            "10:30",
+            "11:30",
+            "Ada Lovelace, Grace Hopper",
+        ),
+    ] {
+        let session = services::agenda::NewSession {
+            title,
+            description: "",
+            starts_local: &format!("{day}T{from}"),
+            ends_local: &format!("{day}T{to}"),
+            stage: Some(stage.id),
+            speakers,
+        };
+        services::agenda::add_session(pool, &organiser, SLUG, session).await?;
+    }
+    services::agenda::add_sponsor(
+        pool,
+        &organiser,
+        SLUG,
+        "Convene",
+        "gold",
+        "https://example.org",
+        "",
+    )
+    .await?;
     tracing::info!("demo event seeded at /e/{SLUG}; organiser {EMAIL}");
     Ok(())
 }

@@ -114,7 +114,7 @@ pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
     leptos::config::get_config_from_str(&text).context("parsing Leptos options")
 }
 
-/// Builds the shared state of the web roles and starts the presence hub.
+/// Builds the shared state of the web roles and starts the presence and live hubs.
 pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions) -> AppState {
     let (presence, _) = broadcast::channel(1024);
     let hub_tx = presence.clone();
@@ -127,12 +127,25 @@ pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
+    // Live log entries of every event, from every node.
+    let (live, _) = broadcast::channel(8192);
+    let live_tx = live.clone();
+    let client = deps.redis_client.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = services::live::run_hub(client.clone(), live_tx.clone()).await {
+                tracing::warn!(error = %e, "live hub lost Redis; reconnecting");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
     AppState {
         leptos_options,
         pool: deps.pool.clone(),
         redis: deps.redis.clone(),
         bus: deps.bus.clone(),
         presence,
+        live,
         payments: std::sync::Arc::new(services::payments::TestProvider::new(
             &settings.test_payment_webhook_secret,
         )),
@@ -193,7 +206,7 @@ pub async fn jobs(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mailer = match &settings.smtp {
-        Some(s) => Some(services::email::Mailer::new(&s.host, s.port, &s.from)?),
+        Some(s) => Some(s.mailer()?),
         None => None,
     };
     let public_url = settings.public_url.trim_end_matches('/').to_owned();
@@ -225,7 +238,15 @@ pub async fn jobs(
                 (services::waitlist::OFFER_EMAIL, Some(m)) => {
                     services::email::send_waitlist_offer(&pool, m, &public_url, &job.payload).await
                 }
-                (services::jobs::ORDER_CONFIRMATION | services::waitlist::OFFER_EMAIL, None) => {
+                (services::team::INVITE_EMAIL, Some(m)) => {
+                    services::email::send_team_invite(&pool, m, &public_url, &job.payload).await
+                }
+                (
+                    services::jobs::ORDER_CONFIRMATION
+                    | services::waitlist::OFFER_EMAIL
+                    | services::team::INVITE_EMAIL,
+                    None,
+                ) => {
                     tracing::info!(job = job.id, kind = %job.kind, "no SMTP relay configured; email skipped");
                     Ok(())
                 }

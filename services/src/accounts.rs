@@ -113,15 +113,30 @@ pub async fn sign_up(pool: &PgPool, input: SignUp<'_>) -> Result<(Organiser, Str
         email: email.as_str().to_owned(),
         name,
     };
+    insert_organiser(&mut tx, &organiser, &hash, "owner").await?;
+    let token = insert_session(&mut tx, SessionKind::Organiser, organiser.id).await?;
+    tx.commit().await?;
+    tracing::info!(organiser = %organiser.id, org = %org_id, "organiser signed up");
+    Ok((organiser, token))
+}
+
+/// Inserts an organiser account with its password hash and role (`owner`/`member`).
+pub(crate) async fn insert_organiser(
+    conn: &mut sqlx::PgConnection,
+    o: &Organiser,
+    password_hash: &str,
+    role: &str,
+) -> Result<()> {
     sqlx::query(
-        "INSERT INTO organisers (id, org_id, email, name, password_hash) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO organisers (id, org_id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(organiser.id)
-    .bind(org_id)
-    .bind(&organiser.email)
-    .bind(&organiser.name)
-    .bind(&hash)
-    .execute(&mut *tx)
+    .bind(o.id)
+    .bind(o.org_id)
+    .bind(&o.email)
+    .bind(&o.name)
+    .bind(password_hash)
+    .bind(role)
+    .execute(conn)
     .await
     .map_err(|e| {
         if is_unique_violation(&e, "organisers_email_key") {
@@ -130,10 +145,7 @@ pub async fn sign_up(pool: &PgPool, input: SignUp<'_>) -> Result<(Organiser, Str
             e.into()
         }
     })?;
-    let token = insert_session(&mut tx, SessionKind::Organiser, organiser.id).await?;
-    tx.commit().await?;
-    tracing::info!(organiser = %organiser.id, org = %org_id, "organiser signed up");
-    Ok((organiser, token))
+    Ok(())
 }
 
 /// Checks email and password; returns the organiser and a new session token.

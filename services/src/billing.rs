@@ -107,15 +107,27 @@ pub async fn check_registration_limit(
     Ok(())
 }
 
-/// Buys (upgrades to) a plan by card. Downgrades and same-plan purchases are refused.
+/// The result of buying a plan.
+#[derive(Debug, Clone)]
+pub enum PlanPurchase {
+    /// Paid; the organisation is on the new plan.
+    Done(Plan),
+    /// The card needs a confirmation step at this URL; the plan changes when the
+    /// provider's webhook reports success.
+    ActionRequired(String),
+}
+
+/// Buys (upgrades to) a plan by card (owners only). Downgrades and same-plan
+/// purchases are refused.
 pub async fn buy_plan(
     pool: &PgPool,
     provider: &dyn PaymentProvider,
     by: &Organiser,
     plan_id: &str,
     card_number: &str,
-) -> Result<Plan> {
+) -> Result<PlanPurchase> {
     let mut tx = pool.begin().await?;
+    crate::team::require_owner(&mut tx, by).await?;
     sqlx::query("SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE")
         .bind(by.org_id)
         .execute(&mut *tx)
@@ -140,19 +152,16 @@ pub async fn buy_plan(
             card_number: card_number.into(),
         })
         .await?;
-    match charge.outcome {
-        Outcome::Succeeded => {}
+    let (status, result) = match charge.outcome {
+        Outcome::Succeeded => ("succeeded", PlanPurchase::Done(target.clone())),
         Outcome::Declined(why) => return Err(Error::PaymentFailed(why)),
-        Outcome::RequiresAction { .. } => {
-            return Err(Error::PaymentFailed(
-                "this card needs a confirmation step, which plan checkout does not support yet"
-                    .into(),
-            ))
+        Outcome::RequiresAction { action_url } => {
+            ("requires_action", PlanPurchase::ActionRequired(action_url))
         }
-    }
+    };
     sqlx::query(
-        "INSERT INTO plan_purchases (id, org_id, plan_id, amount_minor, currency, provider, provider_ref)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO plan_purchases (id, org_id, plan_id, amount_minor, currency, provider, provider_ref, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(Uuid::new_v4())
     .bind(by.org_id)
@@ -161,16 +170,60 @@ pub async fn buy_plan(
     .bind(&target.currency)
     .bind(provider.name())
     .bind(&charge.provider_ref)
+    .bind(status)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE organisations SET plan_id = $2 WHERE id = $1")
-        .bind(by.org_id)
-        .bind(&target.id)
-        .execute(&mut *tx)
-        .await?;
+    if status == "succeeded" {
+        sqlx::query("UPDATE organisations SET plan_id = $2 WHERE id = $1")
+            .bind(by.org_id)
+            .bind(&target.id)
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(org = %by.org_id, plan = %target.id, "plan purchased");
+    }
     tx.commit().await?;
-    tracing::info!(org = %by.org_id, plan = %target.id, "plan purchased");
-    Ok(target)
+    Ok(result)
+}
+
+/// Settles a plan purchase that waited for a confirmation step, from a verified
+/// webhook; false when no such purchase exists. Idempotent. A success moves the
+/// organisation up to the plan (never down, if it bought a bigger one meanwhile).
+pub async fn settle_plan_purchase(
+    conn: &mut PgConnection,
+    provider: &str,
+    provider_ref: &str,
+    status: &str,
+) -> Result<bool> {
+    let row: Option<(Uuid, Uuid, String, String)> = sqlx::query_as(
+        "SELECT id, org_id, plan_id, status FROM plan_purchases WHERE provider = $1 AND provider_ref = $2 FOR UPDATE",
+    )
+    .bind(provider)
+    .bind(provider_ref)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((id, org_id, plan_id, current)) = row else {
+        return Ok(false);
+    };
+    if current != "requires_action" {
+        return Ok(true); // a redelivered webhook
+    }
+    sqlx::query("UPDATE plan_purchases SET status = $2 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(&mut *conn)
+        .await?;
+    if status == "succeeded" {
+        sqlx::query(
+            "UPDATE organisations o SET plan_id = $2 FROM plans new, plans cur
+             WHERE o.id = $1 AND new.id = $2 AND cur.id = o.plan_id AND new.rank > cur.rank",
+        )
+        .bind(org_id)
+        .bind(&plan_id)
+        .execute(&mut *conn)
+        .await?;
+        tracing::info!(org = %org_id, plan = %plan_id, "plan purchased after confirmation");
+    }
+    Ok(true)
 }
 
 /// Sets an organisation's plan directly (demo data, operators).

@@ -5,6 +5,7 @@
 //! declined, `4000 0025 0000 3155` requires an extra step (3-D Secure) that
 //! completes through a signed webhook. Webhooks of every provider go through
 //! [`receive_webhook`], which verifies the signature and is idempotent.
+//! Refunds ([`refund_order`]) give back every succeeded payment of an order.
 
 use futures::future::BoxFuture;
 use hmac::{Hmac, Mac};
@@ -67,6 +68,8 @@ pub trait PaymentProvider: Send + Sync {
     fn charge(&self, req: ChargeRequest) -> BoxFuture<'_, Result<Charge>>;
     /// Verifies a webhook's signature and parses it.
     fn verify_webhook(&self, signature: &str, body: &[u8]) -> Result<WebhookEvent>;
+    /// Gives back `amount_minor` of a succeeded payment; returns the refund's id.
+    fn refund(&self, provider_ref: &str, amount_minor: i64) -> BoxFuture<'_, Result<String>>;
 }
 
 /// The built-in test provider; no credentials, no network.
@@ -136,6 +139,18 @@ impl PaymentProvider for TestProvider {
         mac.verify_slice(&given)
             .map_err(|_| Error::Unauthorized("bad webhook signature".into()))?;
         serde_json::from_slice(body).map_err(|e| Error::invalid(format!("bad webhook body: {e}")))
+    }
+
+    fn refund(&self, provider_ref: &str, amount_minor: i64) -> BoxFuture<'_, Result<String>> {
+        let valid = provider_ref.starts_with("test_") && amount_minor > 0;
+        Box::pin(async move {
+            if !valid {
+                return Err(Error::invalid(
+                    "the test provider cannot refund this payment",
+                ));
+            }
+            Ok(format!("test_re_{}", Uuid::new_v4().simple()))
+        })
     }
 }
 
@@ -229,16 +244,23 @@ pub async fn pay(
     result
 }
 
-async fn confirm(conn: &mut PgConnection, order_id: Uuid, fee: i64) -> Result<()> {
-    sqlx::query(
+/// Confirms a paid pending order and queues its confirmation email; false when
+/// the order is not pending any more (cancelled meanwhile).
+async fn confirm(conn: &mut PgConnection, order_id: Uuid, fee: i64) -> Result<bool> {
+    let done = sqlx::query(
         "UPDATE orders SET status = 'confirmed', paid_at = now(), platform_fee_minor = $2
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(order_id)
     .bind(fee)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let job = serde_json::json!({ "order_id": order_id });
+    crate::jobs::enqueue(conn, crate::jobs::ORDER_CONFIRMATION, job).await?;
+    Ok(true)
 }
 
 /// Handles a provider webhook (signature checked by the provider). Idempotent.
@@ -261,8 +283,21 @@ pub async fn receive_webhook(
     .bind(&event.provider_ref)
     .fetch_optional(&mut *tx)
     .await?;
-    let (payment_id, order_id, current, fee) =
-        row.ok_or_else(|| Error::not_found("no such payment"))?;
+    let Some((payment_id, order_id, current, fee)) = row else {
+        // Not an order's payment: perhaps a plan purchase (Checkout).
+        if crate::billing::settle_plan_purchase(
+            &mut tx,
+            provider.name(),
+            &event.provider_ref,
+            status,
+        )
+        .await?
+        {
+            tx.commit().await?;
+            return Ok(());
+        }
+        return Err(Error::not_found("no such payment"));
+    };
     if current != "requires_action" {
         return Ok(()); // already final: a redelivered webhook
     }
@@ -271,11 +306,63 @@ pub async fn receive_webhook(
         .bind(status)
         .execute(&mut *tx)
         .await?;
-    if status == "succeeded" {
-        confirm(&mut tx, order_id, fee).await?;
+    if status == "succeeded" && !confirm(&mut tx, order_id, fee).await? {
+        // The order was cancelled (e.g. it expired) before the buyer finished the
+        // extra step: the money must not be kept.
+        tx.commit().await?;
+        refund_payments(
+            pool,
+            provider,
+            order_id,
+            "order no longer open when payment completed",
+        )
+        .await?;
+        tracing::warn!(order = %order_id, "late payment of a closed order refunded");
+        return Ok(());
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Refunds every succeeded payment of an order through the provider, recording
+/// each refund; returns the amount refunded. Payments already refunded are skipped,
+/// so a retry never refunds twice.
+pub async fn refund_payments(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    order_id: Uuid,
+    reason: &str,
+) -> Result<i64> {
+    let mut tx = pool.begin().await?;
+    let paid: Vec<(Uuid, String, i64)> = sqlx::query_as(
+        "SELECT id, provider_ref, amount_minor FROM payments
+         WHERE order_id = $1 AND provider = $2 AND status = 'succeeded' ORDER BY created_at FOR UPDATE",
+    )
+    .bind(order_id)
+    .bind(provider.name())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut total = 0;
+    for (payment_id, provider_ref, amount) in paid {
+        let refund_ref = provider.refund(&provider_ref, amount).await?;
+        sqlx::query("UPDATE payments SET status = 'refunded', updated_at = now() WHERE id = $1")
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO refunds (id, payment_id, provider_ref, amount_minor, reason) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(payment_id)
+        .bind(&refund_ref)
+        .bind(amount)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        total += amount;
+    }
+    tx.commit().await?;
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //!
 //! Each open connection is a member `attendee:connection` of the sorted set
 //! `presence:{event}` scored by its expiry time; connections heartbeat to stay.
-//! The count is the number of distinct attendees with a live connection.
+//! The hash `presence-area:{event}` says which area each connection is in.
+//! The count is the number of distinct attendees with a live connection; a
+//! [`Snapshot`] adds who they are (the green dots) and how many are in each area.
 
 use std::collections::HashSet;
 
@@ -23,6 +25,10 @@ fn set_key(event: Uuid) -> String {
     format!("presence:{event}")
 }
 
+fn area_key(event: Uuid) -> String {
+    format!("presence-area:{event}")
+}
+
 fn channel(event: Uuid) -> String {
     format!("presence-changed:{event}")
 }
@@ -38,16 +44,34 @@ pub async fn touch(
     attendee: Uuid,
     conn: Uuid,
 ) -> Result<u64> {
+    touch_in(redis, event, attendee, conn, None).await
+}
+
+/// Like [`touch`], also recording the connection's area (`reception`, `stage:<id>`, ...).
+pub async fn touch_in(
+    redis: &mut ConnectionManager,
+    event: Uuid,
+    attendee: Uuid,
+    conn: Uuid,
+    area: Option<&str>,
+) -> Result<u64> {
     let key = set_key(event);
     let member = format!("{attendee}:{conn}");
-    let _: () = redis::pipe()
-        .atomic()
+    let mut pipe = redis::pipe();
+    pipe.atomic()
         .zadd(&key, &member, now_secs() + TTL_SECS as f64)
         .ignore()
         .expire(&key, (TTL_SECS * 2) as i64)
-        .ignore()
-        .query_async(redis)
-        .await?;
+        .ignore();
+    if let Some(area) = area {
+        pipe.hset(area_key(event), &member, area)
+            .ignore()
+            .expire(area_key(event), (TTL_SECS * 2) as i64)
+            .ignore();
+    } else {
+        pipe.expire(area_key(event), (TTL_SECS * 2) as i64).ignore();
+    }
+    let _: () = pipe.query_async(redis).await?;
     count(redis, event).await
 }
 
@@ -58,9 +82,13 @@ pub async fn leave(
     attendee: Uuid,
     conn: Uuid,
 ) -> Result<u64> {
-    let _: () = redis::cmd("ZREM")
-        .arg(set_key(event))
-        .arg(format!("{attendee}:{conn}"))
+    let member = format!("{attendee}:{conn}");
+    let _: () = redis::pipe()
+        .atomic()
+        .zrem(set_key(event), &member)
+        .ignore()
+        .hdel(area_key(event), &member)
+        .ignore()
         .query_async(redis)
         .await?;
     count(redis, event).await
@@ -86,18 +114,79 @@ pub async fn count(redis: &mut ConnectionManager, event: Uuid) -> Result<u64> {
     Ok(people.len() as u64)
 }
 
-/// Tells every node that the event's count changed.
-pub async fn announce(redis: &mut ConnectionManager, event: Uuid, count: u64) -> Result<()> {
+/// Who is in the event right now.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    /// Distinct attendees online.
+    pub online: u64,
+    /// Their ids.
+    pub people: Vec<Uuid>,
+    /// Distinct attendees per area, by area name.
+    pub areas: Vec<(String, u64)>,
+}
+
+/// The event's presence: who is online and where (expired connections pruned).
+pub async fn snapshot(redis: &mut ConnectionManager, event: Uuid) -> Result<Snapshot> {
+    let key = set_key(event);
+    let (members, areas): (Vec<String>, std::collections::HashMap<String, String>) = redis::pipe()
+        .atomic()
+        .cmd("ZREMRANGEBYSCORE")
+        .arg(&key)
+        .arg("-inf")
+        .arg(now_secs())
+        .ignore()
+        .cmd("ZRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg(-1)
+        .hgetall(area_key(event))
+        .query_async(redis)
+        .await?;
+    let mut people: Vec<Uuid> = members
+        .iter()
+        .filter_map(|m| m.split(':').next()?.parse().ok())
+        .collect();
+    people.sort();
+    people.dedup();
+    let mut per_area: std::collections::BTreeMap<String, HashSet<&str>> = Default::default();
+    for m in &members {
+        if let (Some(area), Some(person)) = (areas.get(m), m.split(':').next()) {
+            per_area.entry(area.clone()).or_default().insert(person);
+        }
+    }
+    Ok(Snapshot {
+        online: people.len() as u64,
+        people,
+        areas: per_area
+            .into_iter()
+            .map(|(a, p)| (a, p.len() as u64))
+            .collect(),
+    })
+}
+
+/// Tells every node that the event's presence changed, with the new snapshot.
+pub async fn announce(
+    redis: &mut ConnectionManager,
+    event: Uuid,
+    snapshot: &Snapshot,
+) -> Result<()> {
     let _: () = redis::cmd("PUBLISH")
         .arg(channel(event))
-        .arg(count)
+        .arg(serde_json::to_string(snapshot)?)
         .query_async(redis)
         .await?;
     Ok(())
 }
 
-/// A presence change: event id and its new count.
-pub type Change = (Uuid, u64);
+/// Takes a snapshot and announces it; returns it.
+pub async fn refresh(redis: &mut ConnectionManager, event: Uuid) -> Result<Snapshot> {
+    let snap = snapshot(redis, event).await?;
+    announce(redis, event, &snap).await?;
+    Ok(snap)
+}
+
+/// A presence change: event id and its new snapshot.
+pub type Change = (Uuid, std::sync::Arc<Snapshot>);
 
 /// Subscribes to every event's changes and forwards them to local sockets via `tx`.
 /// Returns when the Redis connection drops (the caller restarts it).
@@ -113,8 +202,12 @@ pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Change>) -> Re
         else {
             continue;
         };
-        if let Ok(count) = msg.get_payload::<u64>() {
-            let _ = tx.send((id, count));
+        if let Ok(snap) = msg
+            .get_payload::<String>()
+            .map_err(crate::Error::from)
+            .and_then(|p| serde_json::from_str::<Snapshot>(&p).map_err(crate::Error::from))
+        {
+            let _ = tx.send((id, std::sync::Arc::new(snap)));
         }
     }
     Ok(())

@@ -51,6 +51,10 @@ pub struct NewPromoCode<'a> {
     pub ticket_type: &'a str,
     /// Usage limit.
     pub max_uses: Option<i32>,
+    /// Valid from (None: now).
+    pub valid_from: Option<DateTime<Utc>>,
+    /// Valid until (None: no end).
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 /// Creates a promo code for one of the organiser's events.
@@ -117,9 +121,14 @@ pub async fn create(
     if input.max_uses.is_some_and(|m| m < 0) {
         return Err(Error::invalid("usage limit must be 0 or more"));
     }
+    if let (Some(from), Some(until)) = (input.valid_from, input.valid_until) {
+        if until <= from {
+            return Err(Error::invalid("a code must end after it starts"));
+        }
+    }
     sqlx::query_as(&format!(
-        "INSERT INTO promo_codes (id, event_id, code, kind, value, ticket_type_id, max_uses)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+        "INSERT INTO promo_codes (id, event_id, code, kind, value, ticket_type_id, max_uses, valid_from, valid_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(event.id)
@@ -128,6 +137,8 @@ pub async fn create(
     .bind(value)
     .bind(ticket_type.map(|t| t.0))
     .bind(input.max_uses)
+    .bind(input.valid_from)
+    .bind(input.valid_until)
     .fetch_one(pool)
     .await
     .map_err(|e| {

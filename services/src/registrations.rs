@@ -73,10 +73,13 @@ pub async fn attendee_from_session(
     let id = session_subject(pool, SessionKind::Attendee, token)
         .await?
         .ok_or_else(unauth)?;
-    // Only attendees holding a valid (not voided) ticket may enter.
+    // Only attendees holding a valid ticket of a confirmed order may enter (not
+    // voided, not waiting for payment or approval).
     let attendee: Attendee = sqlx::query_as(
         "SELECT id, event_id, name, email::text AS email FROM attendees a WHERE id = $1
-           AND EXISTS (SELECT 1 FROM tickets t WHERE t.attendee_id = a.id AND t.voided_at IS NULL)",
+           AND EXISTS (SELECT 1 FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
+                       WHERE t.attendee_id = a.id AND t.voided_at IS NULL
+                         AND (o.id IS NULL OR o.status = 'confirmed'))",
     )
     .bind(id)
     .fetch_optional(pool)

@@ -15,6 +15,7 @@ use crate::activity::{self, Action, Area};
 use crate::domain::{parse_name, parse_price, Currency, Email};
 use crate::error::is_unique_violation;
 use crate::events;
+use crate::payments::PaymentProvider;
 use crate::registrations::LINK_TTL;
 use crate::tokens::{hash_token, new_token};
 use crate::{Error, Result};
@@ -56,6 +57,8 @@ pub struct TicketType {
     pub min_per_order: i32,
     /// Maximum tickets per order.
     pub max_per_order: i32,
+    /// Orders wait for the organiser's approval before payment/confirmation.
+    pub requires_approval: bool,
 }
 
 /// A ticket type with what is left of it.
@@ -90,11 +93,17 @@ pub struct NewTicketType<'a> {
     pub max_per_order: i32,
     /// Hidden types are not listed or sold (promo codes will unlock them).
     pub hidden: bool,
+    /// Sales open at (None: now).
+    pub sales_open_at: Option<DateTime<Utc>>,
+    /// Sales close at (None: never).
+    pub sales_close_at: Option<DateTime<Utc>>,
+    /// Orders need the organiser's approval.
+    pub requires_approval: bool,
 }
 
 const TICKET_TYPE_COLUMNS: &str =
     "id, event_id, name, description, price_minor, currency, visibility,
-     sales_open_at, sales_close_at, min_per_order, max_per_order";
+     sales_open_at, sales_close_at, min_per_order, max_per_order, requires_approval";
 
 /// Adds a ticket type to one of the organiser's events.
 pub async fn create_ticket_type(
@@ -124,10 +133,16 @@ pub async fn create_ticket_type(
             return Err(Error::invalid("quota must be between 0 and 1000000 seats"));
         }
     }
+    if let (Some(open), Some(close)) = (input.sales_open_at, input.sales_close_at) {
+        if close <= open {
+            return Err(Error::invalid("sales must close after they open"));
+        }
+    }
     let mut tx = pool.begin().await?;
     let tt: TicketType = sqlx::query_as(&format!(
-        "INSERT INTO ticket_types (id, event_id, name, description, price_minor, currency, visibility, min_per_order, max_per_order)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {TICKET_TYPE_COLUMNS}"
+        "INSERT INTO ticket_types (id, event_id, name, description, price_minor, currency, visibility, min_per_order,
+                                   max_per_order, sales_open_at, sales_close_at, requires_approval)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {TICKET_TYPE_COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(event.id)
@@ -138,6 +153,9 @@ pub async fn create_ticket_type(
     .bind(if input.hidden { "hidden" } else { "public" })
     .bind(input.min_per_order)
     .bind(input.max_per_order)
+    .bind(input.sales_open_at)
+    .bind(input.sales_close_at)
+    .bind(input.requires_approval)
     .fetch_one(&mut *tx)
     .await?;
     if let Some(size) = input.quota_size {
@@ -247,7 +265,7 @@ pub struct Receipt {
     pub order_id: Uuid,
     /// Short order code.
     pub order_code: String,
-    /// `confirmed` (free) or `pending` (awaiting payment).
+    /// `confirmed` (free), `pending` (awaiting payment) or `awaiting_approval`.
     pub status: String,
     /// Total in minor units.
     pub total_minor: i64,
@@ -421,7 +439,9 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
         None => 0,
     };
     let total_minor = full_price - discount_minor;
-    let status = if total_minor == 0 {
+    let status = if tt.requires_approval {
+        "awaiting_approval"
+    } else if total_minor == 0 {
         "confirmed"
     } else {
         "pending"
@@ -471,8 +491,12 @@ pub async fn purchase(pool: &PgPool, p: Purchase<'_>, locking: QuotaLocking) -> 
         Action::Registered,
     )
     .await?;
-    let job = serde_json::json!({ "order_id": order_id });
-    crate::jobs::enqueue(&mut tx, crate::jobs::ORDER_CONFIRMATION, job).await?;
+    // Confirmed orders get their tickets by email now; paid ones when the payment
+    // succeeds; orders awaiting approval hear back when the organiser decides.
+    if status != "pending" {
+        let job = serde_json::json!({ "order_id": order_id });
+        crate::jobs::enqueue(&mut tx, crate::jobs::ORDER_CONFIRMATION, job).await?;
+    }
     tx.commit().await?;
     tracing::info!(event = %event.id, order = %order_id, tickets = p.quantity, "order placed");
     Ok(Receipt {
@@ -599,7 +623,7 @@ pub async fn registrations(
     });
     let status = clean(&filter.status);
     if let Some(s) = &status {
-        if !["pending", "confirmed", "cancelled"].contains(&s.as_str()) {
+        if !ORDER_STATUSES.contains(&s.as_str()) {
             return Err(Error::invalid(format!("unknown status '{s}'")));
         }
     }
@@ -646,16 +670,27 @@ pub async fn release_seats(conn: &mut PgConnection, ticket_type: Uuid, seats: i6
     Ok(())
 }
 
+/// Every order status, in lifecycle order.
+pub const ORDER_STATUSES: [&str; 5] = [
+    "awaiting_approval",
+    "pending",
+    "confirmed",
+    "cancelled",
+    "refunded",
+];
+
 /// Cancels an order of one of the organiser's events: its tickets are voided (their
-/// holder can no longer enter) and
-/// their seats go back to every quota they drew from (under the quotas' locks).
-/// Refunds of paid orders are not handled yet.
+/// holder can no longer enter), their seats go back to every quota they drew from
+/// (under the quotas' locks, waiting list first), and a paid order is refunded
+/// through the provider. Returns the order's new status (`cancelled` or
+/// `refunded`). Cancelling a cancelled order whose refund failed retries the refund.
 pub async fn cancel_order(
     pool: &PgPool,
+    provider: &dyn PaymentProvider,
     by: &Organiser,
     slug: &str,
     order_code: &str,
-) -> Result<()> {
+) -> Result<String> {
     let event = events::get_for_org(pool, by.org_id, slug).await?;
     let mut tx = pool.begin().await?;
     let order: Option<(Uuid, String)> = sqlx::query_as(
@@ -666,13 +701,109 @@ pub async fn cancel_order(
     .fetch_optional(&mut *tx)
     .await?;
     let (order_id, status) = order.ok_or_else(|| Error::not_found("no such order"))?;
-    if status == "cancelled" {
-        return Err(Error::Conflict("this order is already cancelled".into()));
+    let paid: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'succeeded'",
+    )
+    .bind(order_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    match status.as_str() {
+        "refunded" => return Err(Error::Conflict("this order is already refunded".into())),
+        "cancelled" if paid == 0 => {
+            return Err(Error::Conflict("this order is already cancelled".into()))
+        }
+        "cancelled" => {} // a refund to retry
+        _ => void_order(&mut tx, order_id).await?,
     }
-    void_order(&mut tx, order_id).await?;
+    if status != "cancelled" {
+        // The buyer hears of it (declined, cancelled, or refunded once that is done).
+        let job = serde_json::json!({ "order_id": order_id });
+        crate::jobs::enqueue(&mut tx, crate::jobs::ORDER_CONFIRMATION, job).await?;
+    }
     tx.commit().await?;
     tracing::info!(order = %order_id, "order cancelled");
-    Ok(())
+    if paid == 0 {
+        return Ok("cancelled".into());
+    }
+    crate::payments::refund_payments(pool, provider, order_id, "cancelled by the organiser")
+        .await
+        .map_err(|e| {
+            Error::Conflict(format!(
+                "the order is cancelled but its refund failed ({e}); cancel it again to retry"
+            ))
+        })?;
+    sqlx::query("UPDATE orders SET status = 'refunded' WHERE id = $1")
+        .bind(order_id)
+        .execute(pool)
+        .await?;
+    tracing::info!(order = %order_id, "order refunded");
+    Ok("refunded".into())
+}
+
+/// Approves an order that awaits approval: a free order is confirmed (tickets
+/// emailed), a paid one waits for payment (the buyer is emailed a payment link).
+/// Returns the new status.
+pub async fn approve_order(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    order_code: &str,
+) -> Result<String> {
+    let event = events::get_for_org(pool, by.org_id, slug).await?;
+    let mut tx = pool.begin().await?;
+    let order: Option<(Uuid, String, i64)> = sqlx::query_as(
+        "SELECT id, status, total_minor FROM orders WHERE event_id = $1 AND code = $2 FOR UPDATE",
+    )
+    .bind(event.id)
+    .bind(order_code.trim().to_uppercase())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (order_id, status, total) = order.ok_or_else(|| Error::not_found("no such order"))?;
+    if status != "awaiting_approval" {
+        return Err(Error::Conflict(format!(
+            "this order is {status}, not awaiting approval"
+        )));
+    }
+    let next = if total == 0 { "confirmed" } else { "pending" };
+    sqlx::query("UPDATE orders SET status = $2, approved_at = now() WHERE id = $1")
+        .bind(order_id)
+        .bind(next)
+        .execute(&mut *tx)
+        .await?;
+    let job = serde_json::json!({ "order_id": order_id });
+    crate::jobs::enqueue(&mut tx, crate::jobs::ORDER_CONFIRMATION, job).await?;
+    tx.commit().await?;
+    tracing::info!(order = %order_id, status = next, "order approved");
+    Ok(next.into())
+}
+
+/// What the buyer sees of an order (by its code, which only the buyer and the
+/// organiser know).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderSummary {
+    /// Order code.
+    pub code: String,
+    /// Status.
+    pub status: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Currency.
+    pub currency: String,
+    /// Event name.
+    pub event_name: String,
+}
+
+/// The order `code` of the event `slug`.
+pub async fn order_summary(pool: &PgPool, slug: &str, code: &str) -> Result<OrderSummary> {
+    sqlx::query_as(
+        "SELECT o.code, o.status, o.total_minor, o.currency, e.name AS event_name
+         FROM orders o JOIN events e ON e.id = o.event_id WHERE e.slug = $1 AND o.code = $2",
+    )
+    .bind(slug)
+    .bind(code.trim().to_uppercase())
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such order"))
 }
 
 /// Voids an order's tickets, returns their seats (to the waiting list first) and
@@ -708,7 +839,8 @@ pub const PENDING_ORDER_TTL_MINUTES: i64 = 30;
 pub async fn expire_pending_orders(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
     let mut tx = pool.begin().await?;
     let stale: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM orders WHERE status = 'pending' AND created_at < now() - make_interval(mins => $1)
+        "SELECT id FROM orders WHERE status = 'pending'
+           AND coalesce(approved_at, created_at) < now() - make_interval(mins => $1)
          ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED",
     )
     .bind(ttl_minutes as i32)

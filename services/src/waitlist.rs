@@ -78,23 +78,55 @@ pub async fn offer_freed(conn: &mut PgConnection, ticket_type_id: Uuid, seats: i
     .fetch_all(&mut *conn)
     .await?;
     for id in &next {
-        let token = new_token();
+        // The token is made when the email is sent (see `issue_offer_token`), so it
+        // never sits in the job queue.
         sqlx::query(
-            "UPDATE waitlist_entries SET status = 'offered', offer_token_hash = $2, offer_expires_at = $3 WHERE id = $1",
+            "UPDATE waitlist_entries SET status = 'offered', offer_token_hash = NULL, offer_expires_at = $2 WHERE id = $1",
         )
         .bind(id)
-        .bind(hash_token(&token))
         .bind(Utc::now() + OFFER_TTL)
         .execute(&mut *conn)
         .await?;
-        jobs::enqueue(
-            conn,
-            OFFER_EMAIL,
-            serde_json::json!({ "entry_id": id, "token": token }),
-        )
-        .await?;
+        jobs::enqueue(conn, OFFER_EMAIL, serde_json::json!({ "entry_id": id })).await?;
     }
     Ok(seats - next.len() as i64)
+}
+
+/// An open offer with a fresh token, made as its email is sent (a resend
+/// replaces the token of an earlier attempt).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfferToSend {
+    /// The single-use token for the buy link.
+    #[sqlx(skip)]
+    pub token: String,
+    /// Person's name.
+    pub name: String,
+    /// Person's email.
+    pub email: String,
+    /// Event name.
+    pub event_name: String,
+    /// Event slug.
+    pub slug: String,
+    /// Ticket type held.
+    pub ticket_type_id: Uuid,
+    /// Until when the seat is held.
+    pub offer_expires_at: chrono::DateTime<Utc>,
+}
+
+/// Gives the open offer `entry_id` a new token; None when the offer is no longer open.
+pub async fn issue_offer_token(pool: &PgPool, entry_id: Uuid) -> Result<Option<OfferToSend>> {
+    let token = new_token();
+    let offer: Option<OfferToSend> = sqlx::query_as(
+        "UPDATE waitlist_entries w SET offer_token_hash = $2
+         FROM events e
+         WHERE w.id = $1 AND w.status = 'offered' AND w.offer_expires_at > now() AND e.id = w.event_id
+         RETURNING w.name, w.email::text AS email, e.name AS event_name, e.slug, w.ticket_type_id, w.offer_expires_at",
+    )
+    .bind(entry_id)
+    .bind(hash_token(&token))
+    .fetch_optional(pool)
+    .await?;
+    Ok(offer.map(|o| OfferToSend { token, ..o }))
 }
 
 /// Claims a valid offer for `ticket_type_id` inside a purchase's transaction.

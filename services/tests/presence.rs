@@ -63,10 +63,15 @@ async fn the_hub_forwards_announcements_from_any_node() {
     let hub = tokio::spawn(presence::run_hub(redis::Client::open(url).unwrap(), tx));
     let mut r = redis().await;
     let event = Uuid::new_v4();
+    let snap = presence::Snapshot {
+        online: 7,
+        people: vec![Uuid::new_v4()],
+        areas: vec![("reception".into(), 7)],
+    };
     // Publish until the hub has subscribed and forwards one.
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         loop {
-            presence::announce(&mut r, event, 7).await.unwrap();
+            presence::announce(&mut r, event, &snap).await.unwrap();
             match tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await {
                 Ok(Ok(change)) if change.0 == event => return change,
                 _ => continue,
@@ -75,6 +80,6 @@ async fn the_hub_forwards_announcements_from_any_node() {
     })
     .await
     .expect("hub forwarded nothing");
-    assert_eq!(got, (event, 7));
+    assert_eq!((got.0, got.1.as_ref()), (event, &snap));
     hub.abort();
 }

@@ -1,11 +1,71 @@
-//! Reception: event information and the live count of people in the event.
+//! Reception: event information, the stages, the people in the event with
+//! green dots, the Reception chat and direct messages.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use super::client::{ChatPanel, DmPanel, LiveState, Notice, PeopleList};
 use crate::error::AppError;
 use crate::ui::error_list;
-use crate::wire::EventView;
+use crate::wire::{ChatView, EventView};
+
+/// A stage as listed in Reception.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StageLink {
+    /// Stage id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A session of the agenda.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionView {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Start (RFC 3339), shown in the viewer's zone.
+    pub starts: String,
+    /// End (RFC 3339).
+    pub ends: String,
+    /// Start in the event's zone (shown before the browser takes over).
+    pub starts_event_tz: String,
+    /// Stage name.
+    pub stage: Option<String>,
+    /// Speaker names.
+    pub speakers: Vec<String>,
+    /// Running when the page was made.
+    pub now: bool,
+    /// The next to start when the page was made.
+    pub next: bool,
+}
+
+/// A speaker card.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SpeakerView {
+    /// Name.
+    pub name: String,
+    /// Headline.
+    pub headline: String,
+    /// Bio (text).
+    pub bio: String,
+    /// Photo URL.
+    pub photo_url: String,
+}
+
+/// A sponsor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SponsorView {
+    /// Name.
+    pub name: String,
+    /// Tier.
+    pub tier: String,
+    /// Website.
+    pub url: String,
+    /// Logo URL.
+    pub logo_url: String,
+}
 
 /// What Reception shows to a signed-in attendee.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -14,26 +74,86 @@ pub struct ReceptionInfo {
     pub event: EventView,
     /// The attendee's name.
     pub attendee: String,
+    /// Whether the attendee moderates.
+    pub moderator: bool,
     /// People in the event when the page was rendered.
     pub online: u64,
+    /// Stages.
+    pub stages: Vec<StageLink>,
+    /// Everyone registered: (id, name, role).
+    pub people: Vec<(String, String, String)>,
+    /// The latest Reception chat messages.
+    pub chat: Vec<ChatView>,
+    /// The agenda.
+    pub agenda: Vec<SessionView>,
+    /// Speakers.
+    pub speakers: Vec<SpeakerView>,
+    /// Sponsors.
+    pub sponsors: Vec<SponsorView>,
 }
 
 /// Reception data; only for attendees of this event.
 #[server(endpoint = "reception")]
 pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
-    use crate::state::cookies;
-    let state = crate::state::app_state()?;
-    let event = services::events::get_public(&state.pool, &slug).await?;
-    let token = cookies::read(cookies::ATTENDEE).await;
-    let attendee =
-        services::registrations::attendee_from_session(&state.pool, &event, token.as_deref())
-            .await?;
+    let (state, event, me) = super::current_attendee(&slug).await?;
     let mut redis = state.redis.clone();
     let online = services::presence::count(&mut redis, event.id).await?;
+    let stages = services::stages::list(&state.pool, event.id)
+        .await?
+        .into_iter()
+        .map(|s| StageLink {
+            id: s.id.to_string(),
+            name: s.name,
+        })
+        .collect();
+    let chat = services::chat::history(&state.pool, event.id, "reception", None, 50).await?;
+    let sessions = services::agenda::sessions(&state.pool, event.id).await?;
+    let (now, next) = services::agenda::now_and_next(&sessions, chrono::Utc::now());
+    let agenda = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            now: now.contains(&s.id),
+            next: next.contains(&s.id),
+            starts_event_tz: services::events::local_time(s.starts_at, &event.time_zone),
+            starts: s.starts_at.to_rfc3339(),
+            ends: s.ends_at.to_rfc3339(),
+            title: s.title,
+            description: s.description,
+            stage: s.stage_name,
+            speakers: s.speakers,
+        })
+        .collect();
+    let speakers = services::agenda::speakers(&state.pool, event.id)
+        .await?
+        .into_iter()
+        .map(|s| SpeakerView {
+            name: s.name,
+            headline: s.headline,
+            bio: s.bio,
+            photo_url: s.photo_url,
+        })
+        .collect();
+    let sponsors = services::agenda::sponsors(&state.pool, event.id)
+        .await?
+        .into_iter()
+        .map(|s| SponsorView {
+            name: s.name,
+            tier: s.tier,
+            url: s.url,
+            logo_url: s.logo_url,
+        })
+        .collect();
     Ok(ReceptionInfo {
+        agenda,
+        speakers,
+        sponsors,
+        people: super::people_of(&state, event.id).await?,
         event: EventView::from(&event),
-        attendee: attendee.name,
+        attendee: me.name,
+        moderator: me.moderator,
         online,
+        stages,
+        chat: chat.iter().map(Into::into).collect(),
     })
 }
 
@@ -49,130 +169,199 @@ pub fn ReceptionPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
-                    data.await.map(|r| view! {
-                        <div class="space-y-4">
-                            <p class="text-sm text-slate-500">"Reception"</p>
-                            <h1 class="text-3xl font-bold">{r.event.name.clone()}</h1>
-                            <p>"Welcome, " <span data-testid="attendee-name">{r.attendee}</span></p>
-                            <LiveCount slug=r.event.slug.clone() initial=r.online/>
-                            <p class="text-slate-600">{r.event.starts} " – " {r.event.ends} " (" {r.event.time_zone} ")"</p>
-                            <p class="whitespace-pre-line">{r.event.description}</p>
-                        </div>
-                    })
+                    data.await.map(|r| view! { <Reception r=r/> })
                 })}
             </ErrorBoundary>
         </Transition>
     }
 }
 
-/// "N people here now", kept live over the event WebSocket (hydrated).
 #[component]
-pub fn LiveCount(slug: String, initial: u64) -> impl IntoView {
-    let online = RwSignal::new(initial);
-    let connected = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| live::connect(slug.clone(), online, connected));
-    #[cfg(not(feature = "hydrate"))]
-    let _ = slug;
+fn Reception(r: ReceptionInfo) -> impl IntoView {
+    let live = LiveState::new(r.online, r.moderator);
+    live.chat.set(r.chat.clone());
+    live.connect(r.event.slug.clone(), "reception".into());
+    let talking_to = RwSignal::new(None::<(String, String)>);
+    let slug = r.event.slug.clone();
+    let open_dm = Callback::new(move |(id, name): (String, String)| {
+        #[cfg(feature = "hydrate")]
+        {
+            let slug = slug.clone();
+            let with = id.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(page) = super::dm_history(slug, with, None).await {
+                    live.dms.update(|d| {
+                        for m in page {
+                            if !d.iter().any(|x| x.id == m.id) {
+                                d.push(m);
+                            }
+                        }
+                    });
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &slug;
+        talking_to.set(Some((id, name)));
+    });
+    let event_slug = r.event.slug.clone();
     view! {
-        <p class="card inline-flex items-center gap-2">
-            <span class=move || if connected.get() { "h-3 w-3 rounded-full bg-green-500" } else { "h-3 w-3 rounded-full bg-slate-400" }></span>
-            <span data-testid="online-count">{move || online.get()}</span>
-            " in the event right now"
-        </p>
+        <div class="space-y-4">
+            <p class="text-sm text-slate-500">"Reception"</p>
+            <h1 class="text-3xl font-bold">{r.event.name.clone()}</h1>
+            <p>"Welcome, " <span data-testid="attendee-name">{r.attendee}</span></p>
+            <p class="card inline-flex items-center gap-2">
+                <span class=move || if live.connected.get() { "h-3 w-3 rounded-full bg-green-500" } else { "h-3 w-3 rounded-full bg-slate-400" }></span>
+                <span data-testid="online-count">{move || live.online.get()}</span>
+                " in the event right now"
+            </p>
+            <p class="text-slate-600">{r.event.starts} " – " {r.event.ends} " (" {r.event.time_zone} ")"</p>
+            <p class="whitespace-pre-line">{r.event.description}</p>
+            <Notice live=live/>
+            {(!r.stages.is_empty()).then(|| view! {
+                <h2 class="text-xl font-semibold">"Stages"</h2>
+                <ul class="flex gap-3" data-testid="stages">
+                    {r.stages.into_iter().map(|s| {
+                        let href = format!("/e/{}/stage/{}", event_slug, s.id);
+                        let area = format!("stage:{}", s.id);
+                        view! {
+                            <li class="card">
+                                <a class="underline font-semibold" href=href>{s.name}</a>
+                                <span class="text-sm text-slate-500 ml-2">{move || live.in_area(&area)} " watching"</span>
+                            </li>
+                        }
+                    }).collect::<Vec<_>>()}
+                </ul>
+            })}
+            {(!r.agenda.is_empty()).then(|| view! { <Agenda sessions=r.agenda.clone()/> })}
+            {(!r.speakers.is_empty()).then(|| view! {
+                <h2 class="text-xl font-semibold">"Speakers"</h2>
+                <div class="grid grid-cols-3 gap-3" data-testid="speakers">
+                    {r.speakers.clone().into_iter().map(|s| view! {
+                        <div class="card flex gap-3" data-testid="speaker">
+                            {(!s.photo_url.is_empty()).then(|| view! { <img class="h-16 w-16 rounded-full object-cover" src=s.photo_url.clone() alt=s.name.clone()/> })}
+                            <div>
+                                <p class="font-semibold">{s.name.clone()}</p>
+                                <p class="text-sm text-slate-600">{s.headline.clone()}</p>
+                                <p class="text-sm whitespace-pre-line">{s.bio.clone()}</p>
+                            </div>
+                        </div>
+                    }).collect::<Vec<_>>()}
+                </div>
+            })}
+            {(!r.sponsors.is_empty()).then(|| view! {
+                <h2 class="text-xl font-semibold">"Sponsors"</h2>
+                <ul class="flex flex-wrap gap-3" data-testid="sponsors">
+                    {r.sponsors.clone().into_iter().map(|s| view! {
+                        <li class="card">
+                            <a href=s.url.clone() rel="noopener noreferrer" target="_blank" class="flex items-center gap-2">
+                                {(!s.logo_url.is_empty()).then(|| view! { <img class="h-8" src=s.logo_url.clone() alt=""/> })}
+                                <span class="font-semibold">{s.name.clone()}</span>
+                                <span class="text-xs uppercase text-slate-500">{s.tier.clone()}</span>
+                            </a>
+                        </li>
+                    }).collect::<Vec<_>>()}
+                </ul>
+            })}
+            <div class="grid grid-cols-3 gap-4">
+                <div class="col-span-2 space-y-4">
+                    <ChatPanel channel="reception".to_string() live=live/>
+                    {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
+                </div>
+                <section class="card">
+                    <h2 class="font-semibold mb-2">"People"</h2>
+                    <PeopleList people=r.people live=live on_message=open_dm/>
+                </section>
+            </div>
+        </div>
     }
 }
 
-#[cfg(feature = "hydrate")]
-mod live {
-    //! Browser side of the live WebSocket, reconnecting with back-off.
-
-    use leptos::prelude::*;
-    use send_wrapper::SendWrapper;
-    use std::cell::{Cell, RefCell};
-    use std::rc::Rc;
-    use std::time::Duration;
-    use wasm_bindgen::{closure::Closure, JsCast};
-    use web_sys::{CloseEvent, MessageEvent, WebSocket};
-
-    use crate::wire::{ServerMsg, PROTOCOL_VERSION};
-
-    /// One live connection's state, shared by its callbacks.
-    struct Live {
-        url: String,
-        online: RwSignal<u64>,
-        connected: RwSignal<bool>,
-        stopped: Cell<bool>,
-        attempt: Cell<u32>,
-        socket: RefCell<Option<WebSocket>>,
-    }
-
-    /// Opens the socket now and again after every drop, until the component is cleaned up.
-    pub fn connect(slug: String, online: RwSignal<u64>, connected: RwSignal<bool>) {
-        let loc = window().location();
-        let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
-            "wss"
-        } else {
-            "ws"
+/// The agenda, with times in the viewer's time zone and the "happening now" /
+/// "up next" marks (recomputed in the browser every 30 s).
+#[component]
+fn Agenda(sessions: Vec<SessionView>) -> impl IntoView {
+    let marks = RwSignal::new(sessions.iter().map(|s| (s.now, s.next)).collect::<Vec<_>>());
+    #[cfg(feature = "hydrate")]
+    {
+        let times: Vec<(f64, f64)> = sessions
+            .iter()
+            .map(|s| (js_sys::Date::parse(&s.starts), js_sys::Date::parse(&s.ends)))
+            .collect();
+        let recompute = move || {
+            let now = js_sys::Date::now();
+            let next = times
+                .iter()
+                .filter(|(start, _)| *start > now)
+                .map(|(start, _)| *start)
+                .fold(f64::INFINITY, f64::min);
+            marks.set(
+                times
+                    .iter()
+                    .map(|(start, end)| (*start <= now && now < *end, *start == next))
+                    .collect(),
+            );
         };
-        let host = loc.host().unwrap_or_default();
-        let live = Rc::new(Live {
-            url: format!("{scheme}://{host}/ws/e/{slug}?v={PROTOCOL_VERSION}"),
-            online,
-            connected,
-            stopped: Cell::new(false),
-            attempt: Cell::new(0),
-            socket: RefCell::new(None),
-        });
-        open(live.clone());
-        let guard = SendWrapper::new(live);
-        Owner::on_cleanup(move || {
-            let live = guard.take();
-            live.stopped.set(true);
-            let socket = live.socket.borrow_mut().take();
-            if let Some(ws) = socket {
-                ws.set_onclose(None);
-                let _ = ws.close();
-            }
+        // After hydration, so the server's markup is adopted first.
+        Effect::new(move |_| {
+            recompute();
+            let _ = set_interval_with_handle(recompute.clone(), std::time::Duration::from_secs(30));
         });
     }
-
-    fn open(live: Rc<Live>) {
-        if live.stopped.get() {
-            return;
-        }
-        let Ok(ws) = WebSocket::new(&live.url) else {
-            return;
-        };
-
-        let l = live.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            let Some(text) = ev.data().as_string() else {
-                return;
-            };
-            if let Ok(ServerMsg::Hello { online: n, .. } | ServerMsg::Presence { online: n }) =
-                serde_json::from_str::<ServerMsg>(&text)
-            {
-                l.attempt.set(0);
-                l.connected.set(true);
-                l.online.set(n);
-            }
-        });
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        on_message.forget();
-
-        let l = live.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
-            l.connected.set(false);
-            l.socket.borrow_mut().take();
-            let attempt = l.attempt.get();
-            l.attempt.set(attempt + 1);
-            let delay = Duration::from_millis((500u64 << attempt.min(5)).min(10_000));
-            let again = SendWrapper::new(l.clone());
-            set_timeout(move || open(again.take()), delay);
-        });
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        on_close.forget();
-        *live.socket.borrow_mut() = Some(ws);
+    view! {
+        <h2 class="text-xl font-semibold">"Agenda"</h2>
+        <ol class="space-y-2" data-testid="agenda">
+            {sessions.into_iter().enumerate().map(|(i, s)| {
+                let badge = move || match marks.get().get(i).copied() {
+                    Some((true, _)) => Some(view! { <span class="text-xs font-semibold text-white bg-red-600 rounded px-1" data-testid="happening-now">"Happening now"</span> }),
+                    Some((false, true)) => Some(view! { <span class="text-xs font-semibold bg-amber-200 rounded px-1" data-testid="up-next">"Up next"</span> }),
+                    _ => None,
+                };
+                view! {
+                    <li class="card" data-testid="session">
+                        <p class="text-sm text-slate-600">
+                            <LocalTime at=s.starts.clone() fallback=s.starts_event_tz.clone()/>
+                            {s.stage.clone().map(|st| format!(" · {st}"))}
+                            " " {badge}
+                        </p>
+                        <p class="font-semibold">{s.title.clone()}</p>
+                        {(!s.speakers.is_empty()).then(|| view! { <p class="text-sm">{s.speakers.join(", ")}</p> })}
+                        <p class="text-sm whitespace-pre-line">{s.description.clone()}</p>
+                    </li>
+                }
+            }).collect::<Vec<_>>()}
+        </ol>
     }
+}
+
+/// A time shown in the viewer's own time zone once the page runs in the browser
+/// (the server renders it in the event's zone).
+#[component]
+pub fn LocalTime(
+    /// RFC 3339 instant.
+    at: String,
+    /// What the server shows.
+    fallback: String,
+) -> impl IntoView {
+    let text = RwSignal::new(fallback);
+    #[cfg(feature = "hydrate")]
+    {
+        let at = at.clone();
+        Effect::new(move |_| {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
+            let opts = js_sys::Object::new();
+            for (k, v) in [
+                ("weekday", "short"),
+                ("day", "numeric"),
+                ("month", "short"),
+                ("hour", "2-digit"),
+                ("minute", "2-digit"),
+                ("timeZoneName", "short"),
+            ] {
+                let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
+            }
+            text.set(String::from(date.to_locale_string("default", &opts)));
+        });
+    }
+    view! { <time datetime=at data-testid="local-time">{move || text.get()}</time> }
 }

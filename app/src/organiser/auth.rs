@@ -14,7 +14,10 @@ pub const AUTH_MAX_PER_IP: u64 = 60;
 pub const AUTH_WINDOW_SECS: u64 = 300;
 
 #[cfg(feature = "ssr")]
-async fn limit_by_ip(state: &crate::state::AppState, what: &str) -> Result<(), AppError> {
+pub(crate) async fn limit_by_ip(
+    state: &crate::state::AppState,
+    what: &str,
+) -> Result<(), AppError> {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
     if let Ok(ConnectInfo(addr)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
@@ -26,7 +29,7 @@ async fn limit_by_ip(state: &crate::state::AppState, what: &str) -> Result<(), A
 }
 
 #[cfg(feature = "ssr")]
-fn start_session(state: &crate::state::AppState, token: &str) {
+pub(crate) fn start_session(state: &crate::state::AppState, token: &str) {
     use crate::state::cookies;
     let max_age = services::accounts::SESSION_TTL.num_seconds();
     cookies::set(

@@ -20,6 +20,8 @@ pub struct TicketTypeRow {
     pub available: Option<i64>,
     /// Hidden from buyers.
     pub hidden: bool,
+    /// Sales window and approval, in words (empty when always on sale).
+    pub rules: String,
 }
 
 /// An event with its figures and tickets.
@@ -61,6 +63,7 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
                 sold: o.sold,
                 available: o.available,
                 hidden: o.ticket_type.visibility == "hidden",
+                rules: ticket_rules(&o.ticket_type, &event.time_zone),
             }
         })
         .collect();
@@ -68,11 +71,21 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
         .await?
         .into_iter()
         .map(|p| {
-            let effect = match p.kind.as_str() {
+            // A fixed discount is in the currency of the ticket it is for.
+            let currency = p
+                .ticket_type_id
+                .and_then(|id| offers.iter().find(|o| o.ticket_type.id == id))
+                .map(|o| o.ticket_type.currency.as_str())
+                .unwrap_or("EUR");
+            let mut effect = match p.kind.as_str() {
                 "percent" => format!("{}% off", p.value),
-                "fixed" => format!("{} off", services::domain::format_amount(p.value, "EUR")),
+                "fixed" => format!("{} off", services::domain::format_money(p.value, currency)),
                 _ => "unlocks a hidden ticket".to_owned(),
             };
+            let window = window_words(p.valid_from, p.valid_until, &event.time_zone);
+            if !window.is_empty() {
+                effect = format!("{effect} · valid {window}");
+            }
             let uses = match p.max_uses {
                 Some(m) => format!("{}/{m}", p.used),
                 None => p.used.to_string(),
@@ -97,6 +110,36 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
     })
 }
 
+/// "from … until …" in the event's time zone (empty when unbounded).
+#[cfg(feature = "ssr")]
+fn window_words(
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    tz: &str,
+) -> String {
+    let at = |t| services::events::local_time(t, tz);
+    match (from, until) {
+        (None, None) => String::new(),
+        (Some(f), None) => format!("from {}", at(f)),
+        (None, Some(u)) => format!("until {}", at(u)),
+        (Some(f), Some(u)) => format!("from {} until {}", at(f), at(u)),
+    }
+}
+
+/// A ticket type's sales window and approval rule, in words.
+#[cfg(feature = "ssr")]
+fn ticket_rules(t: &services::ticketing::TicketType, tz: &str) -> String {
+    let mut parts = Vec::new();
+    let window = window_words(t.sales_open_at, t.sales_close_at, tz);
+    if !window.is_empty() {
+        parts.push(format!("on sale {window}"));
+    }
+    if t.requires_approval {
+        parts.push("needs approval".to_owned());
+    }
+    parts.join(" · ")
+}
+
 /// An optional whole-number form field: empty means `None`, anything else must parse.
 #[cfg(feature = "ssr")]
 fn whole_number(field: &str, value: &Option<String>) -> Result<Option<i32>, AppError> {
@@ -108,6 +151,22 @@ fn whole_number(field: &str, value: &Option<String>) -> Result<Option<i32>, AppE
                 format!("{field} must be a whole number"),
             )
         }),
+    }
+}
+
+/// An optional `datetime-local` form field in the event's time zone.
+#[cfg(feature = "ssr")]
+fn local_instant(
+    field: &str,
+    value: &Option<String>,
+    tz: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => {
+            let tz = services::events::parse_tz(tz)?;
+            Ok(Some(services::events::parse_local(field, raw, tz)?))
+        }
     }
 }
 
@@ -125,9 +184,14 @@ pub async fn create_ticket_type(
     min_per_order: Option<String>,
     max_per_order: Option<String>,
     hidden: Option<String>,
+    sales_open: Option<String>,
+    sales_close: Option<String>,
+    requires_approval: Option<String>,
 ) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
+    let tz = event.time_zone.as_str();
     let input = services::ticketing::NewTicketType {
         name: &name,
         description: description.as_deref().unwrap_or(""),
@@ -138,6 +202,9 @@ pub async fn create_ticket_type(
         min_per_order: whole_number("minimum per order", &min_per_order)?.unwrap_or(1),
         max_per_order: whole_number("maximum per order", &max_per_order)?.unwrap_or(10),
         hidden: hidden.is_some_and(|h| h == "on" || h == "true"),
+        sales_open_at: local_instant("sales open", &sales_open, tz)?,
+        sales_close_at: local_instant("sales close", &sales_close, tz)?,
+        requires_approval: requires_approval.is_some_and(|h| h == "on" || h == "true"),
     };
     services::ticketing::create_ticket_type(&state.pool, &me, &slug, input).await?;
     Ok(())
@@ -153,9 +220,13 @@ pub async fn create_promo_code(
     value: Option<String>,
     ticket_type: Option<String>,
     max_uses: Option<String>,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
 ) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
+    let tz = event.time_zone.as_str();
     let max_uses = whole_number("usage limit", &max_uses)?;
     let input = services::promo::NewPromoCode {
         code: &code,
@@ -163,6 +234,8 @@ pub async fn create_promo_code(
         value: value.as_deref().unwrap_or(""),
         ticket_type: ticket_type.as_deref().unwrap_or(""),
         max_uses,
+        valid_from: local_instant("valid from", &valid_from, tz)?,
+        valid_until: local_instant("valid until", &valid_until, tz)?,
     };
     services::promo::create(&state.pool, &me, &slug, input).await?;
     Ok(())
@@ -217,7 +290,7 @@ pub fn EventAdminPage() -> impl IntoView {
                             <p class="text-sm text-slate-500">"Figures come from the analytics pipeline and update within seconds."</p>
                             <h2 class="text-xl font-semibold mt-6">"Tickets"</h2>
                             <table class="w-full my-3" data-testid="ticket-types">
-                                <thead><tr class="text-left"><th>"Ticket"</th><th>"Price"</th><th>"Sold"</th><th>"Left"</th></tr></thead>
+                                <thead><tr class="text-left"><th>"Ticket"</th><th>"Price"</th><th>"Sold"</th><th>"Left"</th><th>"Rules"</th></tr></thead>
                                 <tbody>
                                     {o.tickets.into_iter().map(|t| view! {
                                         <tr>
@@ -225,6 +298,7 @@ pub fn EventAdminPage() -> impl IntoView {
                                             <td>{t.price}</td>
                                             <td>{t.sold.map(|n| n.to_string()).unwrap_or_else(|| "–".into())}</td>
                                             <td>{t.available.map(|n| n.to_string()).unwrap_or_else(|| "unlimited".into())}</td>
+                                            <td class="text-sm">{t.rules}</td>
                                         </tr>
                                     }).collect::<Vec<_>>()}
                                 </tbody>
@@ -262,7 +336,10 @@ pub fn EventAdminPage() -> impl IntoView {
             <label class="block">"Shared quota name (optional)"<input class="input" name="quota_name"/></label>
             <label class="block">"Minimum per order"<input class="input" name="min_per_order" value="1"/></label>
             <label class="block">"Maximum per order"<input class="input" name="max_per_order" value="10"/></label>
+            <label class="block">"Sales open (event time)"<input class="input" type="datetime-local" name="sales_open"/></label>
+            <label class="block">"Sales close (event time)"<input class="input" type="datetime-local" name="sales_close"/></label>
             <label class="block col-span-2"><input type="checkbox" name="hidden"/>" Hidden (not sold publicly)"</label>
+            <label class="block col-span-2"><input type="checkbox" name="requires_approval"/>" Orders need my approval"</label>
             <div class="col-span-2"><FormError error=error_of(add.value())/></div>
             <button class="btn col-span-2" type="submit">"Add ticket type"</button>
         </ActionForm>
@@ -280,9 +357,12 @@ pub fn EventAdminPage() -> impl IntoView {
             <label class="block">"Value"<input class="input" name="value" placeholder="15 or 10.00"/></label>
             <label class="block">"For ticket (name)"<input class="input" name="ticket_type"/></label>
             <label class="block">"Usage limit"<input class="input" name="max_uses" inputmode="numeric"/></label>
+            <label class="block">"Valid from (event time)"<input class="input" type="datetime-local" name="valid_from"/></label>
+            <label class="block">"Valid until (event time)"<input class="input" type="datetime-local" name="valid_until"/></label>
             <div class="col-span-2"><FormError error=error_of(add_code.value())/></div>
             <button class="btn col-span-2" type="submit">"Add promo code"</button>
         </ActionForm>
+        <super::live::LiveAdmin slug=Signal::derive(slug)/>
         <super::questions::QuestionsEditor slug=Signal::derive(slug)/>
         <super::registrations::RegistrationsList slug=Signal::derive(slug)/>
     }

@@ -3,8 +3,10 @@
 pub mod auth;
 pub mod dashboard;
 pub mod event;
+pub mod live;
 pub mod questions;
 pub mod registrations;
+pub mod team;
 
 #[cfg(feature = "ssr")]
 use crate::error::AppError;

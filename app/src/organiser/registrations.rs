@@ -22,6 +22,8 @@ pub struct RegistrationView {
     pub status: String,
     /// Formatted total.
     pub total: String,
+    /// Total in minor units.
+    pub total_minor: i64,
 }
 
 /// The event's orders, filtered; organisers of the event only.
@@ -45,6 +47,7 @@ pub async fn list_registrations(
         .into_iter()
         .map(|r| RegistrationView {
             total: services::domain::format_money(r.total_minor, &r.currency),
+            total_minor: r.total_minor,
             order_code: r.order_code,
             name: r.name,
             email: r.email,
@@ -55,13 +58,22 @@ pub async fn list_registrations(
         .collect())
 }
 
-/// Cancels an order: its tickets are voided and their seats return to the quotas.
+/// Cancels (or declines) an order: its tickets are voided, their seats return to
+/// the quotas, and a paid order is refunded. Returns the new status.
 #[server(endpoint = "cancel_order")]
-pub async fn cancel_order(slug: String, order_code: String) -> Result<(), AppError> {
+pub async fn cancel_order(slug: String, order_code: String) -> Result<String, AppError> {
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
-    services::ticketing::cancel_order(&state.pool, &me, &slug, &order_code).await?;
-    Ok(())
+    let payments = state.payments.as_ref();
+    Ok(services::ticketing::cancel_order(&state.pool, payments, &me, &slug, &order_code).await?)
+}
+
+/// Approves an order that awaits approval. Returns the new status.
+#[server(endpoint = "approve_order")]
+pub async fn approve_order(slug: String, order_code: String) -> Result<String, AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    Ok(services::ticketing::approve_order(&state.pool, &me, &slug, &order_code).await?)
 }
 
 /// Percent-encodes a query value.
@@ -82,8 +94,16 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let q = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
     let cancel = ServerAction::<CancelOrder>::new();
+    let approve = ServerAction::<ApproveOrder>::new();
     let rows = Resource::new(
-        move || (slug.get(), q.get(), status.get(), cancel.version().get()),
+        move || {
+            (
+                slug.get(),
+                q.get(),
+                status.get(),
+                cancel.version().get() + approve.version().get(),
+            )
+        },
         |(slug, q, status, _)| list_registrations(slug, Some(q), None, Some(status)),
     );
     let csv = move || {
@@ -104,14 +124,17 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             <label class="block">"Status"
                 <select class="input" on:change=move |ev| status.set(event_target_value(&ev))>
                     <option value="">"All"</option>
+                    <option value="awaiting_approval">"Awaiting approval"</option>
                     <option value="confirmed">"Confirmed"</option>
-                    <option value="pending">"Pending"</option>
+                    <option value="pending">"Pending payment"</option>
                     <option value="cancelled">"Cancelled"</option>
+                    <option value="refunded">"Refunded"</option>
                 </select>
             </label>
             <a class="btn" rel="external" href=csv data-testid="export-csv">"Export CSV"</a>
         </div>
         <FormError error=error_of(cancel.value())/>
+        <FormError error=error_of(approve.value())/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
@@ -119,18 +142,37 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                         <table class="w-full" data-testid="registrations">
                             <thead><tr class="text-left"><th>"Order"</th><th>"Name"</th><th>"Email"</th><th>"Ticket"</th><th>"Qty"</th><th>"Status"</th><th>"Total"</th><th></th></tr></thead>
                             <tbody>
-                                {rows.into_iter().map(|r| view! {
+                                {rows.into_iter().map(|r| {
+                                    let (approve_code, cancel_code) = (r.order_code.clone(), r.order_code.clone());
+                                    let awaiting = r.status == "awaiting_approval";
+                                    let open = r.status != "cancelled" && r.status != "refunded";
+                                    let label = match r.status.as_str() {
+                                        "awaiting_approval" => "Decline",
+                                        "confirmed" if r.total_minor > 0 => "Cancel and refund",
+                                        _ => "Cancel",
+                                    };
+                                    view! {
                                     <tr>
                                         <td><code>{r.order_code.clone()}</code></td><td>{r.name}</td><td>{r.email}</td>
                                         <td>{r.ticket_type}</td><td>{r.quantity}</td><td>{r.status.clone()}</td><td>{r.total}</td>
-                                        <td>{(r.status != "cancelled").then(|| view! {
+                                        <td class="flex gap-2">
+                                        {awaiting.then(|| view! {
+                                            <ActionForm action=approve>
+                                                <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                                <input type="hidden" name="order_code" value=approve_code/>
+                                                <button type="submit" class="underline text-green-700">"Approve"</button>
+                                            </ActionForm>
+                                        })}
+                                        {open.then(|| view! {
                                             <ActionForm action=cancel>
                                                 <input type="hidden" name="slug" value=slug.get_untracked()/>
-                                                <input type="hidden" name="order_code" value=r.order_code.clone()/>
-                                                <button type="submit" class="underline text-red-700">"Cancel"</button>
+                                                <input type="hidden" name="order_code" value=cancel_code/>
+                                                <button type="submit" class="underline text-red-700">{label}</button>
                                             </ActionForm>
-                                        })}</td>
+                                        })}
+                                        </td>
                                     </tr>
+                                    }
                                 }).collect::<Vec<_>>()}
                             </tbody>
                         </table>

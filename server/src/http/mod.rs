@@ -1,5 +1,6 @@
 //! The HTTP edge: Leptos pages and server functions, health, sign-in links, WebSocket.
 
+mod apps;
 mod csrf;
 mod exports;
 mod health;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/e/{slug}/join", get(join::page).post(join::redeem))
         .route("/ws/e/{slug}", get(ws::live))
+        .route("/.well-known/jwks.json", get(apps::jwks))
         .route(
             "/dashboard/events/{slug}/registrations.csv",
             get(exports::registrations_csv),

@@ -1,14 +1,17 @@
-//! The attendee's live WebSocket: presence (and, later, chat and app events).
+//! The attendee's live WebSocket (protocol v2, see `app::wire`): one socket per
+//! tab multiplexes presence, chat, direct messages and app events.
 //!
 //! Connecting enters Reception (an activity fact + outbox row), keeps the
-//! connection present in Redis with heartbeats, and pushes the event's live
-//! count whenever any node announces a change. Closing leaves Reception.
+//! connection present in Redis with heartbeats, replays the live log after the
+//! client's cursor (`?since=`), then forwards new entries the attendee may see.
+//! Client requests run through `app::live::act`; refusals come back as errors.
+//! Banned attendees cannot connect; a ban closes their open sockets.
 
 use std::time::Duration;
 
 use app::error::{AppError, ErrorKind};
 use app::state::{cookies, AppState};
-use app::wire::{ServerMsg, PROTOCOL_VERSION};
+use app::wire::{ClientMsg, LiveItem, Person, ServerMsg, PROTOCOL_VERSION};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
@@ -16,7 +19,9 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use services::activity::{self, Action, Area};
-use services::presence;
+use services::chat::Actor;
+use services::live::{self, cursor_lt, Entry};
+use services::presence::{self, Snapshot};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -24,9 +29,13 @@ use uuid::Uuid;
 #[derive(Deserialize)]
 pub struct LiveQuery {
     v: Option<u32>,
+    /// The last cursor this client saw (resume after a reconnect).
+    since: Option<String>,
+    /// The area the page shows (`reception`, `stage:<id>`, `people`).
+    area: Option<String>,
 }
 
-/// `GET /ws/e/{slug}?v=1`: upgrades signed-in attendees of the event.
+/// `GET /ws/e/{slug}?v=2[&since=CURSOR][&area=AREA]`: upgrades signed-in attendees of the event.
 pub async fn live(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -50,12 +59,44 @@ pub async fn live(
             format!("unsupported protocol version; this server speaks v={PROTOCOL_VERSION}"),
         ));
     }
+    if let Some(since) = &q.since {
+        if !live::valid_cursor(since) {
+            return Err(AppError::new(
+                ErrorKind::Invalid,
+                "since must be a cursor from this server",
+            ));
+        }
+    }
+    let area = q.area.unwrap_or_else(|| "reception".into());
+    if !valid_area(&area) {
+        return Err(AppError::new(
+            ErrorKind::Invalid,
+            "area must be reception, people or stage:<id>",
+        ));
+    }
     let event = services::events::get_public(&state.pool, &slug).await?;
     let token = jar.get(cookies::ATTENDEE).map(|c| c.value().to_owned());
     let attendee =
         services::registrations::attendee_from_session(&state.pool, &event, token.as_deref())
             .await?;
-    Ok(ws.on_upgrade(move |socket| session(state, event.id, attendee.id, socket)))
+    if services::chat::sanction_of(&state.pool, event.id, attendee.id, "ban")
+        .await?
+        .is_some()
+    {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "a moderator removed you from this event",
+        ));
+    }
+    let actor = services::chat::actor(&state.pool, attendee.id).await?;
+    Ok(ws.on_upgrade(move |socket| session(state, actor, q.since, area, socket)))
+}
+
+fn valid_area(area: &str) -> bool {
+    matches!(area, "reception" | "people")
+        || area
+            .strip_prefix("stage:")
+            .is_some_and(|id| id.parse::<Uuid>().is_ok())
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -65,46 +106,159 @@ async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
     }
 }
 
-async fn session(state: AppState, event: Uuid, attendee: Uuid, mut socket: WebSocket) {
+fn presence_msg(s: &Snapshot) -> ServerMsg {
+    ServerMsg::Presence {
+        online: s.online,
+        people: s.people.iter().map(Uuid::to_string).collect(),
+        areas: s.areas.clone(),
+    }
+}
+
+/// Sends a log entry if this attendee may see it; returns false when the socket is gone.
+async fn forward(socket: &mut WebSocket, me: &Actor, entry: &Entry) -> bool {
+    if !entry.audience.includes(me.id, me.moderator) {
+        return true;
+    }
+    let Ok(item) = serde_json::from_str::<LiveItem>(&entry.json) else {
+        return true;
+    };
+    send(
+        socket,
+        &ServerMsg::Live {
+            cursor: entry.cursor.clone(),
+            item,
+        },
+    )
+    .await
+}
+
+fn error_msg(e: &AppError) -> ServerMsg {
+    let code = match e.kind {
+        ErrorKind::Invalid => "invalid",
+        ErrorKind::Unauthorized => "unauthorized",
+        ErrorKind::Forbidden => "forbidden",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::Conflict => "conflict",
+        ErrorKind::RateLimited => "rate_limited",
+        _ => "error",
+    };
+    ServerMsg::Error {
+        code: code.into(),
+        message: e.message.clone(),
+    }
+}
+
+async fn session(
+    state: AppState,
+    mut me: Actor,
+    since: Option<String>,
+    mut area: String,
+    mut socket: WebSocket,
+) {
+    let event = me.event_id;
     let conn = Uuid::new_v4();
     let mut redis = state.redis.clone();
+    // Subscribe before reading the log, so nothing falls between replay and live.
     let mut changes = state.presence.subscribe();
+    let mut entries = state.live.subscribe();
     if let Err(e) =
-        activity::record_now(&state.pool, event, attendee, Area::Reception, Action::Enter).await
+        activity::record_now(&state.pool, event, me.id, Area::Reception, Action::Enter).await
     {
         tracing::warn!(error = %e, "recording reception enter failed");
     }
-    let mut online = match presence::touch(&mut redis, event, attendee, conn).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "presence unavailable");
-            0
-        }
-    };
-    let _ = presence::announce(&mut redis, event, online).await;
-    let mut open = send(
-        &mut socket,
-        &ServerMsg::Hello {
-            v: PROTOCOL_VERSION,
-            online,
+    let _ = presence::touch_in(&mut redis, event, me.id, conn, Some(&area)).await;
+    let snap = presence::refresh(&mut redis, event)
+        .await
+        .unwrap_or_default();
+
+    let (mut cursor, replayed, gap) = match &since {
+        Some(since) => match live::replay(&mut redis, event, since).await {
+            Ok((entries, gap)) => {
+                let last = entries
+                    .last()
+                    .map(|e| e.cursor.clone())
+                    .unwrap_or_else(|| since.clone());
+                (last, entries, gap)
+            }
+            Err(_) => (
+                live::head(&mut redis, event).await.unwrap_or_default(),
+                Vec::new(),
+                true,
+            ),
         },
-    )
-    .await;
+        None => (
+            live::head(&mut redis, event)
+                .await
+                .unwrap_or_else(|_| "0-0".into()),
+            Vec::new(),
+            false,
+        ),
+    };
+    let hello = ServerMsg::Hello {
+        v: PROTOCOL_VERSION,
+        online: snap.online,
+        me: Person {
+            id: me.id.to_string(),
+            name: me.name.clone(),
+        },
+        moderator: me.moderator,
+        cursor: since.clone().unwrap_or_else(|| cursor.clone()),
+        resumed: replayed.len() as u32,
+        gap,
+    };
+    let mut open = send(&mut socket, &hello).await && send(&mut socket, &presence_msg(&snap)).await;
+    for entry in &replayed {
+        if !open {
+            break;
+        }
+        open = forward(&mut socket, &me, entry).await;
+    }
     let mut beat = tokio::time::interval(Duration::from_secs(presence::HEARTBEAT_SECS));
     beat.tick().await;
+    let mut online = snap.online;
 
     while open {
         tokio::select! {
             msg = socket.recv() => match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => open = false,
+                Some(Ok(Message::Text(text))) => {
+                    match serde_json::from_str::<ClientMsg>(&text) {
+                        Ok(ClientMsg::Enter { area: next }) => {
+                            if valid_area(&next) {
+                                area = next;
+                                let _ = presence::touch_in(&mut redis, event, me.id, conn, Some(&area)).await;
+                                let _ = presence::refresh(&mut redis, event).await;
+                            } else {
+                                open = send(&mut socket, &ServerMsg::Error {
+                                    code: "invalid".into(),
+                                    message: "area must be reception, people or stage:<id>".into(),
+                                }).await;
+                            }
+                        }
+                        Ok(request) => {
+                            // Roles can change while connected (made moderator).
+                            if let Ok(fresh) = services::chat::actor(&state.pool, me.id).await {
+                                me = fresh;
+                            }
+                            if let Err(e) = app::live::act(&state, &me, request).await {
+                                open = send(&mut socket, &error_msg(&e)).await;
+                            }
+                        }
+                        Err(e) => {
+                            open = send(&mut socket, &ServerMsg::Error {
+                                code: "invalid".into(),
+                                message: format!("not a v{PROTOCOL_VERSION} message: {e}"),
+                            }).await;
+                        }
+                    }
+                }
                 Some(Ok(_)) => {}
             },
             _ = beat.tick() => {
-                if let Ok(n) = presence::touch(&mut redis, event, attendee, conn).await {
+                if let Ok(n) = presence::touch_in(&mut redis, event, me.id, conn, None).await {
                     if n != online {
-                        online = n;
-                        let _ = presence::announce(&mut redis, event, n).await;
-                        open = send(&mut socket, &ServerMsg::Presence { online }).await;
+                        // Someone's connection expired: tell everyone.
+                        let _ = presence::refresh(&mut redis, event).await;
                     }
                 }
                 if open {
@@ -112,30 +266,56 @@ async fn session(state: AppState, event: Uuid, attendee: Uuid, mut socket: WebSo
                 }
             }
             change = changes.recv() => match change {
-                Ok((id, n)) if id == event && n != online => {
-                    online = n;
-                    open = send(&mut socket, &ServerMsg::Presence { online }).await;
+                Ok((id, snap)) if id == event => {
+                    online = snap.online;
+                    open = send(&mut socket, &presence_msg(&snap)).await;
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
-                    if let Ok(n) = presence::count(&mut redis, event).await {
-                        online = n;
-                        open = send(&mut socket, &ServerMsg::Presence { online }).await;
+                    if let Ok(snap) = presence::snapshot(&mut redis, event).await {
+                        online = snap.online;
+                        open = send(&mut socket, &presence_msg(&snap)).await;
+                    }
+                }
+                Err(RecvError::Closed) => open = false,
+            },
+            entry = entries.recv() => match entry {
+                Ok(entry) if entry.event == event && cursor_lt(&cursor, &entry.cursor) => {
+                    cursor = entry.cursor.clone();
+                    let banned = matches!(
+                        serde_json::from_str::<LiveItem>(&entry.json),
+                        Ok(LiveItem::Sanction { ref sanction, .. }) if sanction == "ban"
+                    ) && entry.audience.includes(me.id, false);
+                    open = forward(&mut socket, &me, &entry).await && !banned;
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    // Too slow for the live stream: catch up from the log.
+                    match live::replay(&mut redis, event, &cursor).await {
+                        Ok((missed, _)) => {
+                            for entry in &missed {
+                                if !open { break; }
+                                cursor = entry.cursor.clone();
+                                open = forward(&mut socket, &me, entry).await;
+                            }
+                        }
+                        Err(_) => open = false,
                     }
                 }
                 Err(RecvError::Closed) => open = false,
             },
         }
     }
+    let _ = socket.send(Message::Close(None)).await;
 
-    match presence::leave(&mut redis, event, attendee, conn).await {
-        Ok(n) => {
-            let _ = presence::announce(&mut redis, event, n).await;
+    match presence::leave(&mut redis, event, me.id, conn).await {
+        Ok(_) => {
+            let _ = presence::refresh(&mut redis, event).await;
         }
         Err(e) => tracing::warn!(error = %e, "presence leave failed"),
     }
     if let Err(e) =
-        activity::record_now(&state.pool, event, attendee, Area::Reception, Action::Leave).await
+        activity::record_now(&state.pool, event, me.id, Area::Reception, Action::Leave).await
     {
         tracing::warn!(error = %e, "recording reception leave failed");
     }

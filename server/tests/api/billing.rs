@@ -65,7 +65,7 @@ async fn plan_limits_are_enforced_and_an_upgrade_lifts_them() {
             &[("plan", "starter"), ("card_number", "4242 4242 4242 4242")],
         )
         .await;
-    assert_eq!((s, b.as_str()), (200, Some("Starter")));
+    assert_eq!((s, b["Done"].as_str()), (200, Some("Starter")), "{b}");
     let (s, _) = app
         .call(&org.client, "create_event", &event_form("second-event"))
         .await;
@@ -101,4 +101,62 @@ async fn plan_limits_are_enforced_and_an_upgrade_lifts_them() {
             .await
             .unwrap();
     assert_eq!(purchases, vec![("starter".to_string(), 4900)]);
+}
+
+#[tokio::test]
+async fn a_plan_bought_with_a_card_needing_confirmation_applies_once_the_bank_confirms() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    sqlx::query("UPDATE organisations SET plan_id = 'free'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (s, b) = app
+        .call(
+            &org.client,
+            "buy_plan",
+            &[("plan", "starter"), ("card_number", "4000002500003155")],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let url = b["ConfirmAt"]
+        .as_str()
+        .expect("confirmation URL")
+        .to_owned();
+    let plan = || async {
+        sqlx::query_scalar::<_, String>("SELECT plan_id FROM organisations")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(plan().await, "free", "not before the bank confirms");
+    let res = client()
+        .post(format!("{}{url}", app.base))
+        .form(&[("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(plan().await, "starter");
+    let status: String = sqlx::query_scalar("SELECT status FROM plan_purchases")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "succeeded");
+    // A declined confirmation changes nothing.
+    let (_, b) = app
+        .call(
+            &org.client,
+            "buy_plan",
+            &[("plan", "growth"), ("card_number", "4000002500003155")],
+        )
+        .await;
+    let url = b["ConfirmAt"].as_str().unwrap().to_owned();
+    client()
+        .post(format!("{}{url}", app.base))
+        .form(&[("decision", "decline")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plan().await, "starter");
 }

@@ -11,6 +11,21 @@ use uuid::Uuid;
 
 use crate::helpers::{client, env_or, spawn_with, test_settings, Workers};
 
+/// Waits (10 s at most) for the sink's message to `to`.
+async fn message_to(api: &str, to: &str) -> Value {
+    for _ in 0..100 {
+        if let Some(m) = sink_messages(api)
+            .await
+            .into_iter()
+            .find(|m| m["to"][0]["address"] == to)
+        {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no email to {to} arrived");
+}
+
 async fn sink_messages(api: &str) -> Vec<Value> {
     let res = reqwest::get(format!("{api}/api/email"))
         .await
@@ -24,11 +39,11 @@ async fn order_confirmation_is_emailed_with_tickets_and_a_working_sign_in_link()
     let api = env_or("CONVENE_TEST_SMTP_API", "http://127.0.0.1:1080");
     let (host, port) = smtp.split_once(':').unwrap();
     let mut settings = test_settings().await;
-    settings.smtp = Some(SmtpConfig {
-        host: host.into(),
-        port: port.parse().unwrap(),
-        from: "Convene Test <tickets@convene.test>".into(),
-    });
+    settings.smtp = Some(SmtpConfig::plain(
+        host,
+        port.parse().unwrap(),
+        "Convene Test <tickets@convene.test>",
+    ));
     let app = spawn_with(settings, Workers::NONE).await;
     let (_stop, rx) = watch::channel(false);
     tokio::spawn(startup::jobs(app.deps.clone(), app.settings.clone(), rx));
@@ -50,18 +65,7 @@ async fn order_confirmation_is_emailed_with_tickets_and_a_working_sign_in_link()
         .await;
     assert_eq!(s, 200, "{body}");
 
-    let mut message = None;
-    for _ in 0..100 {
-        message = sink_messages(&api)
-            .await
-            .into_iter()
-            .find(|m| m["to"][0]["address"] == email.as_str());
-        if message.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let message = message.expect("no confirmation email arrived");
+    let message = message_to(&api, &email).await;
     let order = body["order_code"].as_str().unwrap();
     assert_eq!(
         message["subject"],
@@ -131,4 +135,114 @@ async fn failed_sends_are_retried_later_with_the_error_recorded() {
     assert!(!services::jobs::run_once(&app.pool, |_| async { Ok(()) })
         .await
         .unwrap());
+}
+
+/// A plain message to `to`.
+fn message(to: &str, subject: &str) -> lettre::Message {
+    lettre::Message::builder()
+        .from("Convene <t@convene.test>".parse().unwrap())
+        .to(to.parse().unwrap())
+        .subject(subject)
+        .body("hello".to_string())
+        .unwrap()
+}
+
+/// Relays over implicit TLS with SMTP AUTH: a second MailDev with a self-signed
+/// certificate, started by scripts/test.sh (`ensure_smtp_tls_sink`).
+#[tokio::test]
+async fn tls_relays_with_authentication_are_supported() {
+    use services::email::{Mailer, MailerSettings, SmtpSecurity};
+    let relay = env_or("CONVENE_TEST_SMTP_TLS", "localhost:1465");
+    let api = env_or("CONVENE_TEST_SMTP_TLS_API", "http://127.0.0.1:1081");
+    let cert_path = std::env::var("CONVENE_TEST_SMTP_TLS_CERT")
+        .expect("CONVENE_TEST_SMTP_TLS_CERT: run through scripts/test.sh");
+    let user = env_or("CONVENE_TEST_SMTP_TLS_USER", "convene");
+    let pass = std::env::var("CONVENE_TEST_SMTP_TLS_PASS").expect("CONVENE_TEST_SMTP_TLS_PASS");
+    let pem = std::fs::read(&cert_path).unwrap();
+    let (host, port) = relay.split_once(':').unwrap();
+    let mailer = |password: &str, trust: bool| {
+        Mailer::with(MailerSettings {
+            host,
+            port: port.parse().unwrap(),
+            from: "Convene <t@convene.test>",
+            security: SmtpSecurity::Tls,
+            credentials: Some((user.as_str(), password)),
+            root_cert_pem: trust.then_some(pem.as_slice()),
+        })
+        .unwrap()
+    };
+    let to = format!("tls-{}@example.org", Uuid::new_v4().simple());
+    let err = mailer(&pass, false)
+        .send(message(&to, "untrusted"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("smtp"),
+        "an unknown certificate is refused: {err}"
+    );
+    let err = mailer("wrong password", true)
+        .send(message(&to, "bad auth"))
+        .await
+        .unwrap_err();
+    assert!(err.contains("smtp"), "{err}");
+    mailer(&pass, true)
+        .send(message(&to, "over TLS"))
+        .await
+        .expect("send over TLS with AUTH");
+    let got: Vec<String> = sink_messages(&api)
+        .await
+        .into_iter()
+        .filter(|m| m["to"][0]["address"] == to.as_str())
+        .map(|m| m["subject"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(got, vec!["over TLS".to_string()]);
+}
+
+#[tokio::test]
+async fn team_invitations_are_emailed_with_a_link_that_lets_the_colleague_join() {
+    let smtp = env_or("CONVENE_TEST_SMTP", "127.0.0.1:1025");
+    let api = env_or("CONVENE_TEST_SMTP_API", "http://127.0.0.1:1080");
+    let (host, port) = smtp.split_once(':').unwrap();
+    let mut settings = test_settings().await;
+    settings.smtp = Some(SmtpConfig::plain(
+        host,
+        port.parse().unwrap(),
+        "Convene <team@convene.test>",
+    ));
+    let app = spawn_with(settings, Workers::NONE).await;
+    let (_stop, rx) = watch::channel(false);
+    tokio::spawn(startup::jobs(app.deps.clone(), app.settings.clone(), rx));
+    let owner = app.organiser().await;
+    let email = format!("colleague-{}@example.org", Uuid::new_v4().simple());
+    let (s, b) = app
+        .call(&owner.client, "invite_member", &[("email", &email)])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let message = message_to(&api, &email).await;
+    assert_eq!(message["subject"], "Join Ada Events on Convene");
+    let text = message["text"].as_str().unwrap();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/team/join?token="))
+        .expect("accept link in the email");
+    assert!(link.starts_with(&app.base), "{link}");
+    let token = link.split("token=").nth(1).unwrap();
+    let (s, b) = app
+        .call(
+            &client(),
+            "accept_invite",
+            &[
+                ("token", token),
+                ("name", "Col"),
+                ("password", "a long password"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let role: String = sqlx::query_scalar("SELECT role FROM organisers WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "member");
 }

@@ -1,16 +1,16 @@
 use std::time::Duration;
 
-use app::wire::ServerMsg;
+use app::wire::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::helpers::{spawn_web_only, start, TestApp, Workers};
 
-type Ws =
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(
+pub async fn connect(
     app: &TestApp,
     slug: &str,
     cookie: Option<&str>,
@@ -33,8 +33,8 @@ async fn connect(
     }
 }
 
-/// The next presence count the server pushes.
-async fn next_count(ws: &mut Ws) -> u64 {
+/// The next server message (10 s at most).
+pub async fn recv(ws: &mut Ws) -> ServerMsg {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -42,15 +42,56 @@ async fn next_count(ws: &mut Ws) -> u64 {
             .expect("socket closed")
             .expect("socket error");
         if let Message::Text(t) = msg {
-            match serde_json::from_str::<ServerMsg>(&t).unwrap() {
-                ServerMsg::Hello { v, online } => {
-                    assert_eq!(v, 1);
-                    return online;
-                }
-                ServerMsg::Presence { online } => return online,
-            }
+            return serde_json::from_str::<ServerMsg>(&t).unwrap();
         }
     }
+}
+
+/// Reads messages until one satisfies `f`; returns it.
+pub async fn wait_for(ws: &mut Ws, what: &str, f: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        let m = recv(ws).await;
+        if f(&m) {
+            return m;
+        }
+    }
+}
+
+/// Waits until the socket reports `n` people online.
+async fn wait_count(ws: &mut Ws, n: u64) {
+    wait_for(ws, &format!("{n} online"), |m| {
+        matches!(m, ServerMsg::Hello { online, .. } | ServerMsg::Presence { online, .. } if *online == n)
+    })
+    .await;
+}
+
+/// Connects to a full WebSocket URL with an attendee cookie.
+pub async fn connect_url(url: &str, cookie: &str) -> Ws {
+    try_connect_url(url, cookie).await.expect("connect")
+}
+
+/// Like [`connect_url`], returning the HTTP status on refusal.
+pub async fn try_connect_url(url: &str, cookie: &str) -> Result<Ws, u16> {
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(WsError::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("unexpected WebSocket error: {e}"),
+    }
+}
+
+/// Sends a client message.
+pub async fn send(ws: &mut Ws, msg: &ClientMsg) {
+    use futures::SinkExt;
+    ws.send(Message::Text(serde_json::to_string(msg).unwrap().into()))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -61,17 +102,21 @@ async fn two_attendees_see_the_live_count_change_and_visits_are_recorded() {
     let (_, a) = app.attendee(&slug).await;
     let (_, b) = app.attendee(&slug).await;
 
-    let mut wa = connect(&app, &slug, Some(&a), &[], 1).await.unwrap();
-    assert_eq!(next_count(&mut wa).await, 1);
-    let mut wb = connect(&app, &slug, Some(&b), &[], 1).await.unwrap();
-    assert_eq!(next_count(&mut wb).await, 2);
-    assert_eq!(next_count(&mut wa).await, 2);
+    let v = PROTOCOL_VERSION;
+    let mut wa = connect(&app, &slug, Some(&a), &[], v).await.unwrap();
+    match recv(&mut wa).await {
+        ServerMsg::Hello { v, online, .. } => assert_eq!((v, online), (PROTOCOL_VERSION, 1)),
+        other => panic!("the first message must be hello, got {other:?}"),
+    }
+    let mut wb = connect(&app, &slug, Some(&b), &[], v).await.unwrap();
+    wait_count(&mut wb, 2).await;
+    wait_count(&mut wa, 2).await;
     // A second tab of the same attendee does not count twice.
-    let mut wb2 = connect(&app, &slug, Some(&b), &[], 1).await.unwrap();
-    assert_eq!(next_count(&mut wb2).await, 2);
+    let mut wb2 = connect(&app, &slug, Some(&b), &[], v).await.unwrap();
+    wait_count(&mut wb2, 2).await;
     wb2.close(None).await.unwrap();
     wb.close(None).await.unwrap();
-    assert_eq!(next_count(&mut wa).await, 1);
+    wait_count(&mut wa, 1).await;
 
     // Enter and leave facts, each with its outbox row.
     let pool = app.pool.clone();
@@ -100,17 +145,31 @@ async fn presence_crosses_server_processes_through_redis() {
     let slug = one.event(&org).await;
     let (_, a) = one.attendee(&slug).await;
     let (_, b) = one.attendee(&slug).await;
-    let mut wa = connect(&one, &slug, Some(&a), &[], 1).await.unwrap();
-    assert_eq!(next_count(&mut wa).await, 1);
-    let mut wb = connect(&two, &slug, Some(&b), &[], 1).await.unwrap();
-    assert_eq!(next_count(&mut wb).await, 2);
-    assert_eq!(
-        next_count(&mut wa).await,
-        2,
-        "node one did not hear node two"
+    let v = PROTOCOL_VERSION;
+    let mut wa = connect(&one, &slug, Some(&a), &[], v).await.unwrap();
+    wait_count(&mut wa, 1).await;
+    let mut wb = connect(&two, &slug, Some(&b), &[], v).await.unwrap();
+    wait_count(&mut wb, 2).await;
+    wait_count(&mut wa, 2).await; // node one heard node two
+                                  // Chat crosses nodes too.
+    send(
+        &mut wb,
+        &ClientMsg::Chat {
+            channel: "reception".into(),
+            body: "hello from node two".into(),
+        },
+    )
+    .await;
+    let got = wait_for(&mut wa, "chat from node two", |m| {
+        matches!(m, ServerMsg::Live { .. })
+    })
+    .await;
+    assert!(
+        matches!(got, ServerMsg::Live { item: LiveItem::Chat { ref msg }, .. } if msg.body == "hello from node two"),
+        "{got:?}"
     );
     wb.close(None).await.unwrap();
-    assert_eq!(next_count(&mut wa).await, 1);
+    wait_count(&mut wa, 1).await;
 }
 
 #[tokio::test]
@@ -119,14 +178,19 @@ async fn websocket_refuses_strangers_cross_site_and_unknown_versions() {
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let (_, a) = app.attendee(&slug).await;
-    assert_eq!(connect(&app, &slug, None, &[], 1).await.err(), Some(401));
+    assert_eq!(
+        connect(&app, &slug, None, &[], PROTOCOL_VERSION)
+            .await
+            .err(),
+        Some(401)
+    );
     assert_eq!(
         connect(
             &app,
             &slug,
             Some(&a),
             &[("origin", "http://evil.example")],
-            1
+            PROTOCOL_VERSION
         )
         .await
         .err(),
@@ -137,7 +201,9 @@ async fn websocket_refuses_strangers_cross_site_and_unknown_versions() {
         Some(400)
     );
     assert_eq!(
-        connect(&app, "no-such-event", Some(&a), &[], 1).await.err(),
+        connect(&app, "no-such-event", Some(&a), &[], PROTOCOL_VERSION)
+            .await
+            .err(),
         Some(404)
     );
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM activity WHERE area = 'reception'")

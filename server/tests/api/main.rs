@@ -11,5 +11,7 @@ mod live;
 mod payments;
 mod pipeline;
 mod registration;
+mod stage;
+mod team;
 mod ticketing;
 mod widget;

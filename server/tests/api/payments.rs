@@ -3,10 +3,15 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, spawn_web_only, TestApp};
+use crate::helpers::{client, spawn_web_only, Organiser, TestApp};
 
 /// An event with a 49.90 EUR ticket type; returns a pending order's code.
 async fn pending_order(app: &TestApp) -> String {
+    pending_order_of(app).await.2
+}
+
+/// Like [`pending_order`], with the organiser and the event's slug.
+async fn pending_order_of(app: &TestApp) -> (Organiser, String, String) {
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let (s, b) = app
@@ -45,7 +50,7 @@ async fn pending_order(app: &TestApp) -> String {
         .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["status"], "pending");
-    body["order_code"].as_str().unwrap().to_owned()
+    (org, slug, body["order_code"].as_str().unwrap().to_owned())
 }
 
 async fn order(app: &TestApp, code: &str) -> (String, i64) {
@@ -197,4 +202,105 @@ async fn unpaid_orders_expire_and_release_their_seats() {
     assert_eq!(sold(&app).await, 1);
     let (s, body) = pay(&app, &code, "4242424242424242").await;
     assert_eq!(s, 409, "an expired order cannot be paid: {body}");
+}
+
+/// Payment statuses and refunded amounts of an order.
+async fn money(app: &TestApp, code: &str) -> (Vec<String>, i64) {
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT p.status FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.code = $1 ORDER BY p.created_at",
+    )
+    .bind(code)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let refunded: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(r.amount_minor), 0)::bigint FROM refunds r JOIN payments p ON p.id = r.payment_id
+         JOIN orders o ON o.id = p.order_id WHERE o.code = $1",
+    )
+    .bind(code)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    (statuses, refunded)
+}
+
+#[tokio::test]
+async fn cancelling_a_paid_order_refunds_it_and_frees_the_seat() {
+    let app = spawn_web_only().await;
+    let (org, slug, code) = pending_order_of(&app).await;
+    // A declined attempt first: only the succeeded payment is refunded.
+    assert_eq!(pay(&app, &code, "4000000000000002").await.0, 402);
+    assert_eq!(pay(&app, &code, "4242424242424242").await.0, 200);
+    let form = [("slug", slug.as_str()), ("order_code", code.as_str())];
+    let (s, b) = app.call(&client(), "cancel_order", &form).await;
+    assert_eq!(s, 401, "strangers cannot cancel: {b}");
+    let other = app.organiser().await;
+    let (s, _) = app.call(&other.client, "cancel_order", &form).await;
+    assert_eq!(s, 404, "nor can other organisations");
+    assert_eq!(order(&app, &code).await.0, "confirmed");
+
+    let (s, b) = app.call(&org.client, "cancel_order", &form).await;
+    assert_eq!((s, b.as_str()), (200, Some("refunded")), "{b}");
+    assert_eq!(order(&app, &code).await.0, "refunded");
+    assert_eq!(
+        money(&app, &code).await,
+        (vec!["failed".to_string(), "refunded".to_string()], 4990)
+    );
+    let sold: i64 = sqlx::query_scalar("SELECT sum(sold)::bigint FROM quotas")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sold, 0, "the seat is back on sale");
+    let (s, b) = app.call(&org.client, "cancel_order", &form).await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (409, Some("this order is already refunded"))
+    );
+    assert_eq!(money(&app, &code).await.1, 4990, "never refunded twice");
+    let (s, rows) = app
+        .call(
+            &org.client,
+            "registrations",
+            &[("slug", slug.as_str()), ("status", "refunded")],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+}
+
+#[tokio::test]
+async fn a_payment_confirmed_after_its_order_expired_is_refunded() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let (s, body) = pay(&app, &code, "4000002500003155").await;
+    assert_eq!(s, 200, "{body}");
+    let url = body["action_url"].as_str().unwrap().to_owned();
+    // The buyer leaves the bank page open past the order's hold.
+    sqlx::query("UPDATE orders SET created_at = now() - interval '31 minutes' WHERE code = $1")
+        .bind(&code)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let ttl = services::ticketing::PENDING_ORDER_TTL_MINUTES;
+    services::ticketing::expire_pending_orders(&app.pool, ttl)
+        .await
+        .unwrap();
+    assert_eq!(order(&app, &code).await.0, "cancelled");
+    let res = client()
+        .post(format!("{}{url}", app.base))
+        .form(&[("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        order(&app, &code).await.0,
+        "cancelled",
+        "no ticket for a closed order"
+    );
+    assert_eq!(
+        money(&app, &code).await,
+        (vec!["refunded".to_string()], 4990),
+        "the money is given back"
+    );
 }

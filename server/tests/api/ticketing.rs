@@ -762,13 +762,20 @@ async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!((status.as_str(), token.is_some()), ("offered", true));
+    assert_eq!((status.as_str(), token.is_some()), ("offered", false));
+    // The job carries no token; the email job makes it as it sends (done here directly).
     let payload: Value =
         sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'waitlist_offer'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    let offer = payload["token"].as_str().unwrap().to_owned();
+    assert!(payload.get("token").is_none(), "{payload}");
+    let entry: Uuid = payload["entry_id"].as_str().unwrap().parse().unwrap();
+    let offer = services::waitlist::issue_offer_token(&app.pool, entry)
+        .await
+        .unwrap()
+        .expect("open offer")
+        .token;
 
     // Bea buys with her offer; a second use fails.
     let k = key();
@@ -837,4 +844,262 @@ async fn join_waitlist(app: &TestApp, slug: &str, tt: &str, name: &str) -> (u16,
         ("email", email.as_str()),
     ];
     app.call(&client(), "join_waitlist", &form).await
+}
+
+async fn order_status(app: &TestApp, code: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM orders WHERE code = $1")
+        .bind(code)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Signs the buyer of a receipt in with a fresh link; returns whether Reception then opens.
+async fn enters_reception(app: &TestApp, slug: &str, receipt: &Value) -> bool {
+    let attendee: Uuid = sqlx::query_scalar("SELECT attendee_id FROM orders WHERE code = $1")
+        .bind(receipt["order_code"].as_str().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let token = services::ticketing::new_sign_in_link(&app.pool, attendee)
+        .await
+        .unwrap();
+    let c = client();
+    let res = c
+        .post(format!("{}/e/{slug}/join", app.base))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    app.call(&c, "reception", &[("slug", slug)]).await.0 == 200
+}
+
+#[tokio::test]
+async fn orders_that_need_approval_hold_their_seat_until_the_organiser_decides() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let free = ticket_type(
+        &app,
+        &org,
+        &slug,
+        &[
+            ("name", "Flash"),
+            ("quota", "3"),
+            ("requires_approval", "on"),
+        ],
+    )
+    .await;
+    let paid = ticket_type(
+        &app,
+        &org,
+        &slug,
+        &[
+            ("name", "Press"),
+            ("price", "20.00"),
+            ("requires_approval", "on"),
+        ],
+    )
+    .await;
+
+    let (s, first) = buy(&app, &slug, &free, "1", &key()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["status"], "awaiting_approval");
+    assert_eq!(sold(&app).await.1, 1, "the seat is held while waiting");
+    assert!(
+        !enters_reception(&app, &slug, &first).await,
+        "no entry before approval"
+    );
+    let code = first["order_code"].as_str().unwrap();
+    let form = [("slug", slug.as_str()), ("order_code", code)];
+    assert_eq!(app.call(&client(), "approve_order", &form).await.0, 401);
+    let other = app.organiser().await;
+    assert_eq!(app.call(&other.client, "approve_order", &form).await.0, 404);
+    let (s, b) = app.call(&org.client, "approve_order", &form).await;
+    assert_eq!((s, b.as_str()), (200, Some("confirmed")), "{b}");
+    let (s, b) = app.call(&org.client, "approve_order", &form).await;
+    assert_eq!(s, 409, "approving twice: {b}");
+    assert!(enters_reception(&app, &slug, &first).await);
+
+    // Declining returns the seat.
+    let (_, second) = buy(&app, &slug, &free, "1", &key()).await;
+    let code = second["order_code"].as_str().unwrap();
+    let form = [("slug", slug.as_str()), ("order_code", code)];
+    let (s, b) = app.call(&org.client, "cancel_order", &form).await;
+    assert_eq!((s, b.as_str()), (200, Some("cancelled")), "{b}");
+    assert_eq!(sold(&app).await.1, 1);
+
+    // A paid ticket: no payment before approval; approval opens payment.
+    let (s, press) = buy(&app, &slug, &paid, "1", &key()).await;
+    assert_eq!(
+        (s, press["status"].as_str()),
+        (200, Some("awaiting_approval"))
+    );
+    let code = press["order_code"].as_str().unwrap().to_owned();
+    let pay = [
+        ("order_code", code.as_str()),
+        ("card_number", "4242424242424242"),
+    ];
+    let (s, b) = app.call(&client(), "pay", &pay).await;
+    assert_eq!(s, 409, "cannot pay before approval: {b}");
+    let form = [("slug", slug.as_str()), ("order_code", code.as_str())];
+    let (s, b) = app.call(&org.client, "approve_order", &form).await;
+    assert_eq!((s, b.as_str()), (200, Some("pending")), "{b}");
+    let (s, b) = app
+        .call(
+            &client(),
+            "order_status",
+            &[("slug", &slug), ("code", &code)],
+        )
+        .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("pending")), "{b}");
+    assert_eq!(app.call(&client(), "pay", &pay).await.0, 200);
+    assert_eq!(order_status(&app, &code).await, "confirmed");
+    let (s, _) = app
+        .call(
+            &client(),
+            "order_status",
+            &[("slug", &slug), ("code", "NOPE")],
+        )
+        .await;
+    assert_eq!(s, 404);
+    // The buyer heard of each step: received, approved (pay link), confirmed.
+    let emails: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = 'order_confirmation' AND payload->>'order_id' =
+           (SELECT id::text FROM orders WHERE code = $1)",
+    )
+    .bind(&code)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(emails, 3);
+}
+
+#[tokio::test]
+async fn sales_windows_and_promo_validity_come_from_the_dashboard_form() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (s, b) = app
+        .call(
+            &org.client,
+            "create_ticket_type",
+            &[
+                ("slug", &slug),
+                ("name", "Backwards"),
+                ("sales_open", "2030-01-02T10:00"),
+                ("sales_close", "2030-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (400, Some("sales must close after they open"))
+    );
+    let (s, b) = app
+        .call(
+            &org.client,
+            "create_ticket_type",
+            &[
+                ("slug", &slug),
+                ("name", "Bad"),
+                ("sales_open", "next tuesday"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let later = ticket_type(
+        &app,
+        &org,
+        &slug,
+        &[("name", "Later"), ("sales_open", "2099-01-01T09:00")],
+    )
+    .await;
+    let (s, b) = buy(&app, &slug, &later, "1", &key()).await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (409, Some("sales for this ticket have not opened yet"))
+    );
+    // The window is stored in the event's zone (Europe/Berlin: UTC+1 in January).
+    let opens: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT sales_open_at FROM ticket_types WHERE name = 'Later'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(opens.to_rfc3339(), "2099-01-01T08:00:00+00:00");
+    let closed = ticket_type(
+        &app,
+        &org,
+        &slug,
+        &[("name", "Closed"), ("sales_close", "2020-01-01T09:00")],
+    )
+    .await;
+    let (s, b) = buy(&app, &slug, &closed, "1", &key()).await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (409, Some("sales for this ticket have closed"))
+    );
+
+    // Promo codes with a window: expired and not-yet-valid codes are refused.
+    let open = ticket_type(&app, &org, &slug, &[("name", "Open"), ("price", "10.00")]).await;
+    for (code, from, until) in [
+        ("OLD", "", "2020-01-01T00:00"),
+        ("SOON", "2099-01-01T00:00", ""),
+        ("NOW", "2020-01-01T00:00", "2099-01-01T00:00"),
+    ] {
+        let (s, b) = app
+            .call(
+                &org.client,
+                "create_promo_code",
+                &[
+                    ("slug", &slug),
+                    ("code", code),
+                    ("kind", "percent"),
+                    ("value", "50"),
+                    ("valid_from", from),
+                    ("valid_until", until),
+                ],
+            )
+            .await;
+        assert_eq!(s, 200, "{code}: {b}");
+    }
+    let (s, b) = app
+        .call(
+            &org.client,
+            "create_promo_code",
+            &[
+                ("slug", &slug),
+                ("code", "WRONGWAY"),
+                ("kind", "percent"),
+                ("value", "50"),
+                ("valid_from", "2030-01-01T00:00"),
+                ("valid_until", "2029-01-01T00:00"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (400, Some("a code must end after it starts"))
+    );
+    for (code, expect) in [("OLD", 400), ("SOON", 400), ("NOW", 200)] {
+        let (s, b) = order_with_code(&app, &slug, open.clone(), code).await;
+        assert_eq!(s, expect, "{code}: {b}");
+        if s == 200 {
+            assert_eq!(b["total"], "5.00 EUR", "{b}");
+        }
+    }
+    let (s, overview) = app
+        .call(&org.client, "event_overview", &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 200);
+    let text = overview.to_string();
+    assert!(
+        text.contains("on sale from Thu  1 Jan 2099, 09:00 CET"),
+        "{text}"
+    );
+    assert!(
+        text.contains("valid from") && text.contains("until"),
+        "{text}"
+    );
 }

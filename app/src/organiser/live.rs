@@ -1,0 +1,442 @@
+//! The live part of an event's dashboard: stages and their stream sources, the
+//! App store (install, configure, uninstall), moderators, and caption lines.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::ui::{error_list, error_of, FormError};
+
+/// A stage as the organiser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StageRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Source kind.
+    pub source_kind: String,
+    /// Source URL.
+    pub source_url: String,
+}
+
+/// An app of the catalogue, and whether it is installed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppRow {
+    /// App id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Where it appears.
+    pub placements: Vec<String>,
+    /// Settings: (key, label, kind).
+    pub settings: Vec<(String, String, String)>,
+    /// Installed configuration (None when not installed).
+    pub config: Option<String>,
+}
+
+/// Stages, apps and Reception content of one of the organiser's events.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LiveAdminData {
+    /// Stages.
+    pub stages: Vec<StageRow>,
+    /// The app catalogue.
+    pub apps: Vec<AppRow>,
+    /// Agenda lines: "time · title · speakers".
+    pub agenda: Vec<String>,
+    /// Speaker names.
+    pub speakers: Vec<String>,
+    /// Sponsors: "name (tier)".
+    pub sponsors: Vec<String>,
+}
+
+/// The live setup of an event of the signed-in organiser.
+#[server(endpoint = "live_admin")]
+pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
+    let installed = services::apps::installed(&state.pool, event.id).await?;
+    let agenda = services::agenda::sessions(&state.pool, event.id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            format!(
+                "{} · {}{}",
+                services::events::local_time(s.starts_at, &event.time_zone),
+                s.title,
+                if s.speakers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", s.speakers.join(", "))
+                }
+            )
+        })
+        .collect();
+    let speakers = services::agenda::speakers(&state.pool, event.id)
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let sponsors = services::agenda::sponsors(&state.pool, event.id)
+        .await?
+        .into_iter()
+        .map(|s| format!("{} ({})", s.name, s.tier))
+        .collect();
+    Ok(LiveAdminData {
+        agenda,
+        speakers,
+        sponsors,
+        stages: services::stages::list(&state.pool, event.id)
+            .await?
+            .into_iter()
+            .map(|s| StageRow {
+                id: s.id.to_string(),
+                name: s.name,
+                source_kind: s.source_kind,
+                source_url: s.source_url,
+            })
+            .collect(),
+        apps: services::apps::CATALOGUE
+            .iter()
+            .map(|m| AppRow {
+                id: m.id.into(),
+                name: m.name.into(),
+                description: m.description.into(),
+                placements: m.placements.iter().map(|p| p.to_string()).collect(),
+                settings: m
+                    .settings
+                    .iter()
+                    .map(|s| (s.key.into(), s.label.into(), s.kind.into()))
+                    .collect(),
+                config: installed
+                    .iter()
+                    .find(|i| i.app_id == m.id)
+                    .map(|i| i.config.to_string()),
+            })
+            .collect(),
+    })
+}
+
+/// Adds a stage with its stream source (`hls`, `embed` or `none`).
+#[server(endpoint = "create_stage")]
+pub async fn create_stage(
+    slug: String,
+    name: String,
+    source_kind: String,
+    source_url: Option<String>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let url = source_url.unwrap_or_default();
+    services::stages::create(&state.pool, &me, &slug, &name, &source_kind, &url).await?;
+    Ok(())
+}
+
+/// Installs (or reconfigures) an app; `config` holds its settings by key.
+#[server(endpoint = "install_app")]
+pub async fn install_app(
+    slug: String,
+    app: String,
+    config: Option<std::collections::HashMap<String, String>>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let config = serde_json::to_value(config.unwrap_or_default())
+        .map_err(|e| AppError::from(services::Error::from(e)))?;
+    services::apps::install(&state.pool, &me, &slug, &app, &config).await?;
+    Ok(())
+}
+
+/// Uninstalls an app.
+#[server(endpoint = "uninstall_app")]
+pub async fn uninstall_app(slug: String, app: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    services::apps::uninstall(&state.pool, &me, &slug, &app).await?;
+    Ok(())
+}
+
+/// Makes the attendee with `email` a moderator (`moderator` = "true") or not.
+#[server(endpoint = "set_moderator")]
+pub async fn set_moderator(
+    slug: String,
+    email: String,
+    moderator: Option<String>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let on = moderator.is_none_or(|m| m == "true" || m == "on");
+    services::chat::set_moderator(&state.pool, &me, &slug, &email, on).await?;
+    Ok(())
+}
+
+/// Posts a caption line in `language` to a stage (Translations app).
+#[server(endpoint = "post_caption")]
+pub async fn post_caption(
+    slug: String,
+    stage: String,
+    language: String,
+    body: String,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let channel = format!("stage:{}", stage.trim());
+    let (event, body) =
+        services::stages::add_caption(&state.pool, &me, &slug, &channel, &language, &body).await?;
+    let item = crate::wire::LiveItem::Caption {
+        channel,
+        language: language.trim().to_lowercase(),
+        body,
+    };
+    crate::live::publish(&state, event, services::live::Audience::All, &item).await?;
+    Ok(())
+}
+
+/// Adds a speaker.
+#[server(endpoint = "add_speaker")]
+pub async fn add_speaker(
+    slug: String,
+    name: String,
+    headline: Option<String>,
+    bio: Option<String>,
+    photo_url: Option<String>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    services::agenda::add_speaker(
+        &state.pool,
+        &me,
+        &slug,
+        &name,
+        headline.as_deref().unwrap_or(""),
+        bio.as_deref().unwrap_or(""),
+        photo_url.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds a session to the agenda (times in the event's zone; speakers by name, comma-separated).
+#[server(endpoint = "add_session")]
+pub async fn add_session(
+    slug: String,
+    title: String,
+    description: Option<String>,
+    starts: String,
+    ends: String,
+    stage: Option<String>,
+    speakers: Option<String>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let stage = match stage.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(s.parse().map_err(|_| {
+            AppError::new(crate::error::ErrorKind::Invalid, "stage is not a valid id")
+        })?),
+        None => None,
+    };
+    let input = services::agenda::NewSession {
+        title: &title,
+        description: description.as_deref().unwrap_or(""),
+        starts_local: &starts,
+        ends_local: &ends,
+        stage,
+        speakers: speakers.as_deref().unwrap_or(""),
+    };
+    services::agenda::add_session(&state.pool, &me, &slug, input).await?;
+    Ok(())
+}
+
+/// Adds a sponsor.
+#[server(endpoint = "add_sponsor")]
+pub async fn add_sponsor(
+    slug: String,
+    name: String,
+    tier: String,
+    url: Option<String>,
+    logo_url: Option<String>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    services::agenda::add_sponsor(
+        &state.pool,
+        &me,
+        &slug,
+        &name,
+        &tier,
+        url.as_deref().unwrap_or(""),
+        logo_url.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The live setup section of the event page.
+#[component]
+pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
+    let add_stage = ServerAction::<CreateStage>::new();
+    let install = ServerAction::<InstallApp>::new();
+    let uninstall = ServerAction::<UninstallApp>::new();
+    let moderator = ServerAction::<SetModerator>::new();
+    let caption = ServerAction::<PostCaption>::new();
+    let speaker = ServerAction::<AddSpeaker>::new();
+    let session = ServerAction::<AddSession>::new();
+    let sponsor = ServerAction::<AddSponsor>::new();
+    let data = Resource::new(
+        move || {
+            (
+                slug.get(),
+                add_stage.version().get()
+                    + install.version().get()
+                    + uninstall.version().get()
+                    + speaker.version().get()
+                    + session.version().get()
+                    + sponsor.version().get(),
+            )
+        },
+        |(slug, _)| live_admin(slug),
+    );
+    view! {
+        <h2 class="text-xl font-semibold mt-8">"Stages"</h2>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    data.await.map(|d| view! {
+                        <ul class="my-2 list-disc pl-6" data-testid="stage-list">
+                            {d.stages.iter().map(|s| view! {
+                                <li>{s.name.clone()} " · " {s.source_kind.clone()} " " <code class="text-sm">{s.source_url.clone()}</code>
+                                    " · " <a class="underline" href=format!("/e/{}/stage/{}", slug.get_untracked(), s.id)>"open"</a></li>
+                            }).collect::<Vec<_>>()}
+                        </ul>
+                        {(!d.stages.is_empty()).then(|| {
+                            let stages = d.stages.clone();
+                            view! {
+                            <ActionForm action=caption attr:class="flex gap-2 items-end max-w-3xl">
+                                <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                <label class="block">"Stage"
+                                    <select class="input" name="stage">
+                                        {stages.into_iter().map(|s| view! { <option value=s.id>{s.name}</option> }).collect::<Vec<_>>()}
+                                    </select>
+                                </label>
+                                <label class="block">"Language"<input class="input w-20" name="language" value="en"/></label>
+                                <label class="block flex-1">"Caption line"<input class="input" name="body"/></label>
+                                <button class="btn" type="submit">"Post caption"</button>
+                            </ActionForm>
+                            <FormError error=error_of(caption.value())/>
+                        }})}
+                        <h2 class="text-xl font-semibold mt-6">"Agenda"</h2>
+                        <ul class="my-2 list-disc pl-6" data-testid="agenda-admin">
+                            {d.agenda.iter().map(|a| view! { <li>{a.clone()}</li> }).collect::<Vec<_>>()}
+                        </ul>
+                        <p class="text-sm">"Speakers: " <span data-testid="speakers-admin">{d.speakers.join(", ")}</span></p>
+                        <p class="text-sm">"Sponsors: " <span data-testid="sponsors-admin">{d.sponsors.join(", ")}</span></p>
+                        <ActionForm action=session attr:class="grid grid-cols-2 gap-2 max-w-3xl my-2">
+                            <input type="hidden" name="slug" value=slug.get_untracked()/>
+                            <label class="block col-span-2">"Session title"<input class="input" name="title" required/></label>
+                            <label class="block">"Session starts (event time)"<input class="input" type="datetime-local" name="starts" required/></label>
+                            <label class="block">"Session ends (event time)"<input class="input" type="datetime-local" name="ends" required/></label>
+                            <label class="block">"On stage"
+                                <select class="input" name="stage">
+                                    <option value="">"—"</option>
+                                    {d.stages.iter().map(|s| view! { <option value=s.id.clone()>{s.name.clone()}</option> }).collect::<Vec<_>>()}
+                                </select>
+                            </label>
+                            <label class="block">"Speakers (names, comma-separated)"<input class="input" name="speakers"/></label>
+                            <label class="block col-span-2">"Session description"<textarea class="input" name="description" rows="2"></textarea></label>
+                            <button class="btn col-span-2" type="submit">"Add session"</button>
+                        </ActionForm>
+                        <h2 class="text-xl font-semibold mt-6">"App store"</h2>
+                        <div class="grid grid-cols-2 gap-3 my-2" data-testid="app-store">
+                            {d.apps.into_iter().map(|a| {
+                                let installed = a.config.is_some();
+                                let test_id = format!("app-{}", a.id);
+                                let (app_id, app_id2) = (a.id.clone(), a.id.clone());
+                                view! {
+                                    <div class="card space-y-2" data-testid=test_id data-installed=installed.to_string()>
+                                        <h3 class="font-semibold">{a.name.clone()} {installed.then_some(" ✓ installed")}</h3>
+                                        <p class="text-sm">{a.description.clone()}</p>
+                                        <p class="text-xs text-slate-500">"Appears on: " {a.placements.join(", ")}</p>
+                                        {a.config.clone().map(|c| view! { <p class="text-xs"><code>{c}</code></p> })}
+                                        <ActionForm action=install attr:class="space-y-1">
+                                            <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                            <input type="hidden" name="app" value=app_id/>
+                                            {a.settings.iter().map(|(key, label, kind)| {
+                                                let name = format!("config[{key}]");
+                                                if kind == "bool" {
+                                                    view! { <label class="block text-sm"><input type="checkbox" name=name value="true"/>" " {label.clone()}</label> }.into_any()
+                                                } else {
+                                                    view! { <label class="block text-sm">{label.clone()}<input class="input" name=name/></label> }.into_any()
+                                                }
+                                            }).collect::<Vec<_>>()}
+                                            <button class="btn text-sm" type="submit">{if installed { "Save settings" } else { "Install" }}</button>
+                                        </ActionForm>
+                                        {installed.then(|| view! {
+                                            <ActionForm action=uninstall>
+                                                <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                                <input type="hidden" name="app" value=app_id2.clone()/>
+                                                <button class="text-sm underline text-red-700" type="submit">"Uninstall"</button>
+                                            </ActionForm>
+                                        })}
+                                    </div>
+                                }
+                            }).collect::<Vec<_>>()}
+                        </div>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+        <FormError error=error_of(install.value())/>
+        <FormError error=error_of(uninstall.value())/>
+        <h3 class="text-lg font-semibold mt-4">"Add a stage"</h3>
+        <ActionForm action=add_stage attr:class="grid grid-cols-3 gap-3 max-w-3xl">
+            <input type="hidden" name="slug" value=slug/>
+            <label class="block">"Stage name"<input class="input" name="name" required/></label>
+            <label class="block">"Source"
+                <select class="input" name="source_kind">
+                    <option value="hls">"HLS stream URL"</option>
+                    <option value="embed">"Embeddable player URL"</option>
+                    <option value="none">"None yet"</option>
+                </select>
+            </label>
+            <label class="block">"URL"<input class="input" name="source_url" placeholder="https://…"/></label>
+            <div class="col-span-3"><FormError error=error_of(add_stage.value())/></div>
+            <button class="btn col-span-3" type="submit">"Add stage"</button>
+        </ActionForm>
+        <FormError error=error_of(session.value())/>
+        <h3 class="text-lg font-semibold mt-4">"Add a speaker"</h3>
+        <ActionForm action=speaker attr:class="grid grid-cols-2 gap-2 max-w-3xl">
+            <input type="hidden" name="slug" value=slug/>
+            <label class="block">"Speaker name"<input class="input" name="name" required/></label>
+            <label class="block">"Headline"<input class="input" name="headline" placeholder="CTO at Example"/></label>
+            <label class="block">"Photo URL"<input class="input" name="photo_url" placeholder="https://…"/></label>
+            <label class="block col-span-2">"Bio"<textarea class="input" name="bio" rows="2"></textarea></label>
+            <button class="btn col-span-2" type="submit">"Add speaker"</button>
+        </ActionForm>
+        <FormError error=error_of(speaker.value())/>
+        <h3 class="text-lg font-semibold mt-4">"Add a sponsor"</h3>
+        <ActionForm action=sponsor attr:class="grid grid-cols-4 gap-2 max-w-3xl">
+            <input type="hidden" name="slug" value=slug/>
+            <label class="block">"Sponsor name"<input class="input" name="name" required/></label>
+            <label class="block">"Tier"
+                <select class="input" name="tier">
+                    <option value="gold">"Gold"</option><option value="silver">"Silver"</option>
+                    <option value="bronze">"Bronze"</option><option value="partner">"Partner"</option>
+                </select>
+            </label>
+            <label class="block">"Website"<input class="input" name="url" placeholder="https://…"/></label>
+            <label class="block">"Logo URL"<input class="input" name="logo_url" placeholder="https://…"/></label>
+            <button class="btn col-span-4" type="submit">"Add sponsor"</button>
+        </ActionForm>
+        <FormError error=error_of(sponsor.value())/>
+        <h3 class="text-lg font-semibold mt-4">"Moderators"</h3>
+        <ActionForm action=moderator attr:class="flex gap-2 items-end max-w-xl">
+            <input type="hidden" name="slug" value=slug/>
+            <label class="block flex-1">"Attendee email"<input class="input" type="email" name="email" required/></label>
+            <button class="btn" type="submit">"Make moderator"</button>
+        </ActionForm>
+        <FormError error=error_of(moderator.value())/>
+        {move || moderator.value().get().and_then(|r| r.ok()).map(|_| view! { <p class="text-green-700" role="status">"Moderator set."</p> })}
+    }
+}

@@ -1,0 +1,312 @@
+//! WebSocket load: C attendees connected to one event's live socket, chatting in
+//! the Reception channel at M messages/s in total. Prints delivered messages/s,
+//! end-to-end latency percentiles (send → receipt on every socket) and, given
+//! the server's pid, its memory per connection.
+//!
+//!     cargo run --release -p convene-bench --bin ws-load -- --base-url http://127.0.0.1:3000 \
+//!         --clients 500 --rate 50 --seconds 20 --server-pid $(pgrep -f 'convene all')
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+/// Command-line options.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Server base URL.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    base_url: String,
+    /// Connected attendees.
+    #[arg(long, default_value_t = 200)]
+    clients: usize,
+    /// Chat messages per second, in total.
+    #[arg(long, default_value_t = 20)]
+    rate: u64,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Pid of the server, to report its memory per connection.
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> Result<(u16, Value)> {
+    let res = client
+        .post(format!("{base}/api/{endpoint}"))
+        .form(form)
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let text = res.text().await?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Registers an attendee and signs them in; returns their cookie.
+async fn attendee(base: &str, slug: &str, i: usize) -> Result<String> {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let email = format!("load-{i}-{}@example.org", Uuid::new_v4().simple());
+    let name = format!("Load{i}");
+    let (s, b) = call(
+        &c,
+        base,
+        "register",
+        &[("slug", slug), ("name", &name), ("email", &email)],
+    )
+    .await?;
+    if s != 200 {
+        bail!("register failed: {s} {b}");
+    }
+    let token = b["sign_in_link"]
+        .as_str()
+        .and_then(|l| l.split("token=").nth(1))
+        .context("no sign-in link")?;
+    let res = c
+        .post(format!("{base}/e/{slug}/join"))
+        .form(&[("token", token)])
+        .send()
+        .await?;
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("convene_attendee="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .context("no attendee cookie")
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let base = args.base_url.trim_end_matches('/').to_owned();
+    let org = reqwest::Client::builder().cookie_store(true).build()?;
+    let run = Uuid::new_v4().simple().to_string();
+    let (s, b) = call(
+        &org,
+        &base,
+        "signup",
+        &[
+            ("name", "Load"),
+            ("organisation", "Load Test"),
+            ("email", &format!("ws-load-{run}@example.org")),
+            ("password", "a long password"),
+        ],
+    )
+    .await?;
+    if s != 200 {
+        bail!("signup failed: {s} {b}");
+    }
+    let (s, b) = call(
+        &org,
+        &base,
+        "buy_plan",
+        &[("plan", "growth"), ("card_number", "4242424242424242")],
+    )
+    .await?;
+    if s != 200 {
+        bail!("buy_plan failed: {s} {b}");
+    }
+    let slug = format!("ws-{}", &run[..12]);
+    let (s, b) = call(
+        &org,
+        &base,
+        "create_event",
+        &[
+            ("name", "WebSocket load"),
+            ("slug", &slug),
+            ("description", ""),
+            ("starts", "2030-01-01T09:00"),
+            ("ends", "2030-01-01T17:00"),
+            ("time_zone", "UTC"),
+        ],
+    )
+    .await?;
+    if s != 200 {
+        bail!("create_event failed: {s} {b}");
+    }
+    eprintln!("registering {} attendees…", args.clients);
+    let cookies: Vec<String> = futures::stream::iter(0..args.clients)
+        .map(|i| attendee(&base, &slug, i))
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
+
+    let rss_before = args.server_pid.and_then(rss_kib);
+    let ws_base = base.replacen("http", "ws", 1);
+    let url = format!("{ws_base}/ws/e/{slug}?v=2");
+    eprintln!("connecting {} sockets…", cookies.len());
+    let mut sockets = Vec::with_capacity(cookies.len());
+    for cookie in &cookies {
+        let mut req = url.as_str().into_client_request()?;
+        req.headers_mut().insert("cookie", cookie.parse()?);
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        sockets.push(ws);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = args.server_pid.and_then(rss_kib);
+
+    // Each sender stays under the chat rate limit (10 per 10 s): one message/s each.
+    let senders = (args.rate as usize).clamp(1, sockets.len());
+    let delivered = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut writers = Vec::new();
+    let mut readers = Vec::new();
+    for ws in sockets {
+        let (tx, mut rx) = ws.split();
+        writers.push(tx);
+        let (delivered, latencies, errors) = (delivered.clone(), latencies.clone(), errors.clone());
+        readers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(Ok(msg)) = rx.next().await {
+                let Message::Text(text) = msg else { continue };
+                let v: Value = match serde_json::from_str(&text) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                };
+                match v["type"].as_str() {
+                    Some("live") => {
+                        if let Some(sent) = v["item"]["msg"]["body"]
+                            .as_str()
+                            .and_then(|b| b.strip_prefix("t:"))
+                            .and_then(|t| t.parse::<u64>().ok())
+                        {
+                            mine.push(now_micros().saturating_sub(sent));
+                            delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Some("error") => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
+                }
+            }
+            latencies.lock().await.extend(mine);
+        }));
+    }
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let per_sender = Duration::from_secs_f64(senders as f64 / args.rate as f64);
+    let mut tasks = Vec::new();
+    let mut others = Vec::new();
+    for (i, mut w) in writers.into_iter().enumerate() {
+        if i >= senders {
+            others.push(w);
+            continue;
+        }
+        let (sent, seconds) = (sent.clone(), args.seconds);
+        tasks.push(tokio::spawn(async move {
+            // Spread the senders over the interval.
+            tokio::time::sleep(per_sender.mul_f64(i as f64 / senders as f64)).await;
+            let mut tick = tokio::time::interval(per_sender);
+            let end = Instant::now() + Duration::from_secs(seconds);
+            while Instant::now() < end {
+                tick.tick().await;
+                let body = serde_json::json!({"type": "chat", "channel": "reception", "body": format!("t:{}", now_micros())});
+                if w.send(Message::Text(body.to_string().into())).await.is_err() {
+                    break;
+                }
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            w
+        }));
+    }
+    let mut writers = Vec::new();
+    for t in tasks {
+        writers.push(t.await?);
+    }
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await; // let the last messages arrive
+    for mut w in writers.into_iter().chain(others) {
+        let _ = w.close().await;
+    }
+    for r in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+    }
+    let mut lat = latencies.lock().await.clone();
+    lat.sort_unstable();
+    let sent = sent.load(Ordering::Relaxed);
+    let delivered = delivered.load(Ordering::Relaxed);
+    let expected = sent * args.clients as u64;
+    println!("clients            {}", args.clients);
+    println!("senders            {senders} (one message/s each, under the chat rate limit)");
+    println!(
+        "messages sent      {sent} in {:.1} s ({:.1}/s)",
+        elapsed.as_secs_f64(),
+        sent as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "deliveries         {delivered} of {expected} expected ({:.2} %)",
+        100.0 * delivered as f64 / expected.max(1) as f64
+    );
+    println!(
+        "delivered msgs/s   {:.0}",
+        delivered as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency p50        {:.1} ms",
+        percentile(&lat, 0.50) as f64 / 1000.0
+    );
+    println!(
+        "latency p99        {:.1} ms",
+        percentile(&lat, 0.99) as f64 / 1000.0
+    );
+    println!(
+        "latency max        {:.1} ms",
+        lat.last().copied().unwrap_or(0) as f64 / 1000.0
+    );
+    println!("refusals           {}", errors.load(Ordering::Relaxed));
+    if let (Some(a), Some(b)) = (rss_before, rss_after) {
+        println!(
+            "server memory/conn {:.1} KiB (RSS {a} → {b} KiB)",
+            b.saturating_sub(a) as f64 / args.clients as f64
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+import { test, expect, Page, Browser, APIRequestContext } from "@playwright/test";
+
+// Three attendees in three browser contexts, two of them on one server process
+// and the third on another (BASE_URL_2, sharing PostgreSQL and Redis): green
+// dots, live chat, a poll, Q&A, and a moderator deleting a message for everyone.
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+const SECOND = process.env.BASE_URL_2 ?? process.env.BASE_URL ?? "http://127.0.0.1:3000";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+/** Registers through the API of `base` and signs in with the returned link; returns the page and email. */
+async function attendee(browser: Browser, base: string, slug: string, name: string) {
+  const context = await browser.newContext({ baseURL: base });
+  const page = await context.newPage();
+  const email = `${name.toLowerCase()}-${unique()}@example.org`;
+  const res = await page.request.post(`${base}/api/register`, { form: { slug, name, email } });
+  expect(res.status(), await res.text()).toBe(200);
+  const link: string = (await res.json()).sign_in_link;
+  await page.goto(`${base}${link}`);
+  await page.getByRole("button", { name: "Enter the event" }).click();
+  await expect(page).toHaveURL(new RegExp(`/e/${slug}/reception$`));
+  await hydrated(page);
+  return { page, email };
+}
+
+async function organiser(browser: Browser, slug: string) {
+  const org = await (await browser.newContext()).newPage();
+  await org.goto("/signup");
+  await hydrated(org);
+  await org.getByLabel("Your name").fill("Lena");
+  await org.getByLabel("Organisation").fill("Live Co");
+  await org.getByLabel("Email").fill(`lena-${unique()}@example.org`);
+  await org.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
+  await org.getByRole("button", { name: "Sign up" }).click();
+  await expect(org).toHaveURL(/\/dashboard$/);
+  await org.getByLabel("Name", { exact: true }).fill("Live Summit");
+  await org.getByLabel("Address: /e/").fill(slug);
+  await org.getByLabel("Starts").fill("2027-09-01T10:00");
+  await org.getByLabel("Ends").fill("2027-09-01T18:00");
+  await org.getByRole("button", { name: "Create event" }).click();
+  await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
+  await hydrated(org);
+  return org;
+}
+
+test("three attendees on two server processes: green dots, chat, poll, Q&A and moderation", async ({ browser }) => {
+  const slug = `live-${unique()}`;
+  const org = await organiser(browser, slug);
+
+  // The organiser sets up a stage and installs Polls and Q&A from the App store.
+  await org.getByLabel("Stage name").fill("Main stage");
+  await org.getByLabel("URL", { exact: true }).fill("https://cdn.example.org/live/main.m3u8");
+  await org.getByRole("button", { name: "Add stage" }).click();
+  await expect(org.getByTestId("stage-list")).toContainText("Main stage");
+  for (const app of ["polls", "qa"]) {
+    const card = org.getByTestId(`app-${app}`);
+    await card.getByRole("button", { name: "Install" }).click();
+    await expect(org.getByTestId(`app-${app}`)).toHaveAttribute("data-installed", "true");
+  }
+
+  const ada = await attendee(browser, process.env.BASE_URL!, slug, "Ada");
+  const mo = await attendee(browser, process.env.BASE_URL!, slug, "Mo");
+  const cy = await attendee(browser, SECOND, slug, "Cy"); // the other server process
+
+  // Mo becomes a moderator.
+  await org.getByLabel("Attendee email").fill(mo.email);
+  await org.getByRole("button", { name: "Make moderator" }).click();
+  await expect(org.getByRole("status")).toContainText("Moderator set");
+
+  // Everyone opens the stage (Mo after being made moderator, so the page knows it).
+  const pages = [ada.page, mo.page, cy.page];
+  for (const p of pages) {
+    await p.reload();
+    await hydrated(p);
+    await p.getByRole("link", { name: "Main stage" }).click();
+    await expect(p.getByRole("heading", { name: "Main stage" })).toBeVisible();
+    await hydrated(p);
+  }
+
+  // Green dots: each sees the other two online, across both servers.
+  for (const p of pages) {
+    for (const name of ["Ada", "Mo", "Cy"]) {
+      await expect(p.locator(`[data-testid=person][data-name=${name}]`)).toHaveAttribute("data-online", "true");
+    }
+    await expect(p.getByTestId("watching")).toHaveText("3");
+  }
+
+  // Live chat, with markup shown as text.
+  await ada.page.getByTestId("chat-input").fill("Hello from <b>Ada</b>");
+  await ada.page.getByTestId("chat-send").click();
+  for (const p of pages) {
+    await expect(p.getByTestId("chat-body")).toHaveText(["Hello from <b>Ada</b>"]);
+  }
+  await cy.page.getByTestId("chat-input").fill("Hi @Ada, from the other server");
+  await cy.page.getByTestId("chat-send").click();
+  await expect(ada.page.getByTestId("chat-body")).toHaveCount(2);
+  // Attendees have no moderation buttons; the moderator does.
+  await expect(ada.page.getByTestId("chat-delete")).toHaveCount(0);
+  await expect(mo.page.getByTestId("chat-delete")).toHaveCount(2);
+
+  // A poll: the moderator starts it, two people vote, everyone sees the results.
+  await mo.page.getByTestId("poll-question").fill("Lunch?");
+  await mo.page.getByTestId("poll-options").fill("Pizza\nSalad");
+  await mo.page.getByTestId("poll-create").click();
+  for (const p of pages) {
+    await expect(p.getByTestId("poll")).toContainText("Lunch?");
+  }
+  await ada.page.getByTestId("poll").getByRole("button", { name: "Pizza" }).click();
+  await cy.page.getByTestId("poll").getByRole("button", { name: "Salad" }).click();
+  for (const p of pages) {
+    await expect(p.getByTestId("poll-voters")).toHaveText("2");
+    await expect(p.getByTestId("poll-count")).toHaveText(["1", "1"]);
+  }
+
+  // Q&A: Cy asks, Ada upvotes; the count updates everywhere.
+  await cy.page.getByTestId("question-input").fill("Will the slides be shared?");
+  await cy.page.getByTestId("question-ask").click();
+  for (const p of pages) {
+    await expect(p.getByTestId("question-body")).toHaveText(["Will the slides be shared?"]);
+  }
+  await ada.page.getByTestId("question-upvote").click();
+  for (const p of pages) {
+    await expect(p.getByTestId("question-votes")).toHaveText("1");
+  }
+
+  // The moderator deletes Ada's message: it disappears for everyone.
+  await mo.page.getByTestId("chat-message").filter({ hasText: "Hello from" }).getByTestId("chat-delete").click();
+  for (const p of pages) {
+    await expect(p.getByTestId("chat-body")).toHaveText(["Hi @Ada, from the other server"]);
+  }
+
+  // Cy leaves: the green dot goes grey for the others.
+  await cy.page.context().close();
+  await expect(ada.page.locator("[data-testid=person][data-name=Cy]")).toHaveAttribute("data-online", "false");
+  await expect(ada.page.getByTestId("watching")).toHaveText("2");
+});

@@ -1,0 +1,250 @@
+//! The live log of an event: everything that happens live (chat, deletions,
+//! direct messages, polls, questions, captions, sanctions) is appended to a
+//! Redis Stream per event and announced on Redis pub/sub, so every node pushes
+//! it to its sockets. The stream id is the client's *cursor*: a client that
+//! reconnects with its last cursor gets every entry it missed, in order.
+//!
+//! Entries carry an [`Audience`] so that private ones (direct messages, questions
+//! awaiting moderation, sanctions) only reach the people they are for.
+
+use futures::StreamExt;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::{Error, Result};
+
+/// Entries kept per event for resuming (older cursors get a "gap").
+pub const LOG_LEN: usize = 5_000;
+
+/// Who may see a live entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Audience {
+    /// Everyone in the event.
+    All,
+    /// These attendees only.
+    Only {
+        /// Attendee ids.
+        ids: Vec<Uuid>,
+    },
+    /// Moderators, and these attendees.
+    Moderators {
+        /// Attendee ids besides the moderators.
+        ids: Vec<Uuid>,
+    },
+}
+
+impl Audience {
+    /// Whether a viewer sees the entry.
+    pub fn includes(&self, viewer: Uuid, moderator: bool) -> bool {
+        match self {
+            Audience::All => true,
+            Audience::Only { ids } => ids.contains(&viewer),
+            Audience::Moderators { ids } => moderator || ids.contains(&viewer),
+        }
+    }
+}
+
+/// One entry of an event's live log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The event.
+    pub event: Uuid,
+    /// Stream id: the position to resume after.
+    pub cursor: String,
+    /// Who may see it.
+    pub audience: Audience,
+    /// The message (JSON of a `wire::LiveItem`).
+    pub json: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    a: Audience,
+    m: String,
+}
+
+fn stream_key(event: Uuid) -> String {
+    format!("live:{event}")
+}
+
+const CHANNEL_PREFIX: &str = "live-entry:";
+
+/// Appends `item` to the event's log and announces it to every node; returns its cursor.
+pub async fn publish<T: Serialize>(
+    redis: &mut ConnectionManager,
+    event: Uuid,
+    audience: Audience,
+    item: &T,
+) -> Result<String> {
+    let stored = serde_json::to_string(&Stored {
+        a: audience,
+        m: serde_json::to_string(item)?,
+    })?;
+    let cursor: String = redis::cmd("XADD")
+        .arg(stream_key(event))
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(LOG_LEN)
+        .arg("*")
+        .arg("e")
+        .arg(&stored)
+        .query_async(redis)
+        .await?;
+    let _: () = redis::cmd("PUBLISH")
+        .arg(format!("{CHANNEL_PREFIX}{event}"))
+        .arg(format!("{cursor} {stored}"))
+        .query_async(redis)
+        .await?;
+    Ok(cursor)
+}
+
+/// The newest cursor of the event's log ("0-0" when empty).
+pub async fn head(redis: &mut ConnectionManager, event: Uuid) -> Result<String> {
+    let last: Vec<(String, Vec<(String, String)>)> = redis::cmd("XREVRANGE")
+        .arg(stream_key(event))
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(redis)
+        .await?;
+    Ok(last
+        .into_iter()
+        .next()
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| "0-0".into()))
+}
+
+/// A cursor is `<ms>-<n>`.
+pub fn valid_cursor(c: &str) -> bool {
+    let mut parts = c.split('-');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(a), Some(b), None) if !a.is_empty() && !b.is_empty()
+            && a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit())
+    )
+}
+
+/// Entries after `since` (exclusive), oldest first, and whether some were
+/// already trimmed from the log (the client must reload history then).
+pub async fn replay(
+    redis: &mut ConnectionManager,
+    event: Uuid,
+    since: &str,
+) -> Result<(Vec<Entry>, bool)> {
+    if !valid_cursor(since) {
+        return Err(Error::invalid(
+            "since must be a cursor like 1700000000000-0",
+        ));
+    }
+    let key = stream_key(event);
+    let first: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(&key)
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(redis)
+        .await?;
+    let rows: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(&key)
+        .arg(format!("({since}"))
+        .arg("+")
+        .arg("COUNT")
+        .arg(LOG_LEN)
+        .query_async(redis)
+        .await?;
+    // A gap (conservatively): the client's cursor is older than the oldest kept
+    // entry, so entries in between may have been trimmed.
+    let gap = since != "0-0"
+        && first
+            .first()
+            .is_some_and(|(oldest, _)| cursor_lt(since, oldest));
+    let mut entries = Vec::with_capacity(rows.len());
+    for (cursor, fields) in rows {
+        if let Some((_, stored)) = fields.into_iter().find(|(k, _)| k == "e") {
+            if let Ok(s) = serde_json::from_str::<Stored>(&stored) {
+                entries.push(Entry {
+                    event,
+                    cursor,
+                    audience: s.a,
+                    json: s.m,
+                });
+            }
+        }
+    }
+    Ok((entries, gap))
+}
+
+/// Whether stream id `a` is before `b`.
+pub fn cursor_lt(a: &str, b: &str) -> bool {
+    let parse = |c: &str| {
+        let (ms, n) = c.split_once('-').unwrap_or((c, "0"));
+        (
+            ms.parse::<u64>().unwrap_or(0),
+            n.parse::<u64>().unwrap_or(0),
+        )
+    };
+    parse(a) < parse(b)
+}
+
+/// Subscribes to every event's entries and forwards them to local sockets via `tx`.
+/// Returns when the Redis connection drops (the caller restarts it).
+pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Entry>) -> Result<()> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.psubscribe(format!("{CHANNEL_PREFIX}*")).await?;
+    let mut stream = pubsub.on_message();
+    while let Some(msg) = stream.next().await {
+        let name = msg.get_channel_name().to_owned();
+        let Some(event) = name
+            .strip_prefix(CHANNEL_PREFIX)
+            .and_then(|s| s.parse::<Uuid>().ok())
+        else {
+            continue;
+        };
+        let Ok(payload) = msg.get_payload::<String>() else {
+            continue;
+        };
+        let Some((cursor, stored)) = payload.split_once(' ') else {
+            continue;
+        };
+        if let Ok(s) = serde_json::from_str::<Stored>(stored) {
+            let _ = tx.send(Entry {
+                event,
+                cursor: cursor.to_owned(),
+                audience: s.a,
+                json: s.m,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_compare_numerically() {
+        assert!(cursor_lt("9-0", "10-0"));
+        assert!(cursor_lt("10-1", "10-2"));
+        assert!(!cursor_lt("10-2", "10-2"));
+        assert!(valid_cursor("1700000000000-0"));
+        assert!(!valid_cursor("abc"));
+        assert!(!valid_cursor("1-2-3"));
+        assert!(!valid_cursor("-1"));
+    }
+
+    #[test]
+    fn audiences_filter_viewers() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert!(Audience::All.includes(a, false));
+        let only = Audience::Only { ids: vec![a] };
+        assert!(only.includes(a, false) && !only.includes(b, true));
+        let mods = Audience::Moderators { ids: vec![a] };
+        assert!(mods.includes(a, false) && mods.includes(b, true) && !mods.includes(b, false));
+    }
+}
