@@ -41,7 +41,7 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await expect(vipRow.getByRole("cell").nth(3)).toHaveText("1"); // left
 
   // A required custom question.
-  await org.getByLabel("Question").fill("Company");
+  await org.getByLabel("Question", { exact: true }).fill("Company");
   await org.getByRole("checkbox", { name: "Required" }).check();
   await org.getByRole("button", { name: "Add question" }).click();
   await expect(org.getByTestId("questions")).toContainText("Company (text, required)");
