@@ -34,6 +34,16 @@ ensure_toolchain() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v rustup >/dev/null || die "rustup is required (https://rustup.rs)"
   bash "$ROOT/scripts/setup-toolchain.sh" "$ROOT"
+  vendor_assets
+}
+
+# Browser libraries from npm that pages load from /vendor/ (hls.js for HLS
+# stages): copied into public/vendor/, which cargo-leptos publishes with the site.
+vendor_assets() {
+  mkdir -p "$ROOT/public/vendor"
+  local src="$ROOT/node_modules/hls.js/dist/hls.min.js"
+  [ -f "$src" ] || die "hls.js missing: run npm ci in $ROOT"
+  cmp -s "$src" "$ROOT/public/vendor/hls.min.js" || cp "$src" "$ROOT/public/vendor/hls.min.js"
 }
 
 # PostgreSQL on 127.0.0.1:5432; installed from apt and started when absent.

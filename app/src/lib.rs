@@ -30,6 +30,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                // Attaches hls.js to stage players where the browser lacks native HLS.
+                <script src="/hls-attach.js" defer></script>
                 <MetaTags/>
             </head>
             <body class="bg-slate-50 text-slate-900 min-h-screen">

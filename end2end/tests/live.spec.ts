@@ -80,6 +80,16 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
     await hydrated(p);
   }
 
+  // The HLS player is attached: natively, or with hls.js where the browser lacks HLS.
+  await expect(ada.page.getByTestId("player")).toHaveAttribute("data-hls-attached", "https://cdn.example.org/live/main.m3u8");
+  await expect(async () => {
+    const mode = await ada.page.evaluate(() => {
+      const v = document.querySelector("video[data-hls-src]") as HTMLVideoElement;
+      return v.src ? "native" : typeof (window as any).Hls === "function" ? "hls.js" : "none";
+    });
+    expect(mode).not.toBe("none");
+  }).toPass({ timeout: 10_000 });
+
   // Green dots: each sees the other two online, across both servers.
   for (const p of pages) {
     for (const name of ["Ada", "Mo", "Cy"]) {

@@ -270,6 +270,28 @@ pub async fn sponsors(pool: &PgPool, event: Uuid) -> Result<Vec<Sponsor>> {
     .await?)
 }
 
+/// Removes a session, speaker or sponsor (`kind`) from one of the organiser's events.
+pub async fn remove(pool: &PgPool, by: &Organiser, slug: &str, kind: &str, id: Uuid) -> Result<()> {
+    let event = events::get_for_org(pool, by.org_id, slug).await?;
+    let table = match kind {
+        "session" => "agenda_sessions",
+        "speaker" => "speakers",
+        "sponsor" => "sponsors",
+        _ => return Err(Error::invalid("kind must be session, speaker or sponsor")),
+    };
+    let done = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE id = $1 AND event_id = $2"
+    ))
+    .bind(id)
+    .bind(event.id)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found(format!("no such {kind}")));
+    }
+    Ok(())
+}
+
 /// Which sessions are happening at `now` and which come next (the earliest to start).
 pub fn now_and_next(sessions: &[Session], now: DateTime<Utc>) -> (Vec<Uuid>, Vec<Uuid>) {
     let happening = sessions

@@ -174,8 +174,9 @@ fn Stage(s: StageData) -> impl IntoView {
     let area = channel.clone();
     let player = match s.source_kind.as_str() {
         "hls" => view! {
+            // public/hls-attach.js plays the stream (natively or with hls.js).
             <video class="w-full aspect-video bg-black rounded" controls autoplay muted playsinline
-                src=s.source_url.clone() data-testid="player"></video>
+                data-hls-src=s.source_url.clone() data-testid="player"></video>
         }
         .into_any(),
         "embed" => view! {

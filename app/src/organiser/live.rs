@@ -43,12 +43,12 @@ pub struct LiveAdminData {
     pub stages: Vec<StageRow>,
     /// The app catalogue.
     pub apps: Vec<AppRow>,
-    /// Agenda lines: "time · title · speakers".
-    pub agenda: Vec<String>,
-    /// Speaker names.
-    pub speakers: Vec<String>,
-    /// Sponsors: "name (tier)".
-    pub sponsors: Vec<String>,
+    /// Agenda lines: (id, "time · title · speakers").
+    pub agenda: Vec<(String, String)>,
+    /// Speakers: (id, name).
+    pub speakers: Vec<(String, String)>,
+    /// Sponsors: (id, "name (tier)").
+    pub sponsors: Vec<(String, String)>,
 }
 
 /// The live setup of an event of the signed-in organiser.
@@ -62,7 +62,7 @@ pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
         .await?
         .into_iter()
         .map(|s| {
-            format!(
+            let line = format!(
                 "{} · {}{}",
                 services::events::local_time(s.starts_at, &event.time_zone),
                 s.title,
@@ -71,18 +71,19 @@ pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
                 } else {
                     format!(" · {}", s.speakers.join(", "))
                 }
-            )
+            );
+            (s.id.to_string(), line)
         })
         .collect();
     let speakers = services::agenda::speakers(&state.pool, event.id)
         .await?
         .into_iter()
-        .map(|s| s.name)
+        .map(|s| (s.id.to_string(), s.name))
         .collect();
     let sponsors = services::agenda::sponsors(&state.pool, event.id)
         .await?
         .into_iter()
-        .map(|s| format!("{} ({})", s.name, s.tier))
+        .map(|s| (s.id.to_string(), format!("{} ({})", s.name, s.tier)))
         .collect();
     Ok(LiveAdminData {
         agenda,
@@ -273,6 +274,55 @@ pub async fn add_sponsor(
     Ok(())
 }
 
+/// Removes an agenda session, a speaker or a sponsor (`kind`).
+#[server(endpoint = "remove_agenda_item")]
+pub async fn remove_agenda_item(slug: String, kind: String, id: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let id = id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::new(crate::error::ErrorKind::Invalid, "id is not a valid id"))?;
+    services::agenda::remove(&state.pool, &me, &slug, &kind, id).await?;
+    Ok(())
+}
+
+/// Changes a stage's stream source.
+#[server(endpoint = "set_stage_source")]
+pub async fn set_stage_source(
+    slug: String,
+    stage: String,
+    source_kind: String,
+    source_url: Option<String>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let stage = stage
+        .trim()
+        .parse()
+        .map_err(|_| AppError::new(crate::error::ErrorKind::Invalid, "stage is not a valid id"))?;
+    let url = source_url.unwrap_or_default();
+    services::stages::set_source(&state.pool, &me, &slug, stage, &source_kind, &url).await?;
+    Ok(())
+}
+
+/// A small "Remove" button for an agenda item.
+fn remove_button(
+    action: ServerAction<RemoveAgendaItem>,
+    slug: String,
+    kind: &'static str,
+    id: String,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=action attr:class="inline">
+            <input type="hidden" name="slug" value=slug/>
+            <input type="hidden" name="kind" value=kind/>
+            <input type="hidden" name="id" value=id/>
+            <button type="submit" class="text-xs underline text-red-700 ml-2">"Remove"</button>
+        </ActionForm>
+    }
+}
+
 /// The live setup section of the event page.
 #[component]
 pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
@@ -284,6 +334,8 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let speaker = ServerAction::<AddSpeaker>::new();
     let session = ServerAction::<AddSession>::new();
     let sponsor = ServerAction::<AddSponsor>::new();
+    let remove = ServerAction::<RemoveAgendaItem>::new();
+    let source = ServerAction::<SetStageSource>::new();
     let data = Resource::new(
         move || {
             (
@@ -293,7 +345,9 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                     + uninstall.version().get()
                     + speaker.version().get()
                     + session.version().get()
-                    + sponsor.version().get(),
+                    + sponsor.version().get()
+                    + remove.version().get()
+                    + source.version().get(),
             )
         },
         |(slug, _)| live_admin(slug),
@@ -305,9 +359,21 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {
                         <ul class="my-2 list-disc pl-6" data-testid="stage-list">
-                            {d.stages.iter().map(|s| view! {
-                                <li>{s.name.clone()} " · " {s.source_kind.clone()} " " <code class="text-sm">{s.source_url.clone()}</code>
-                                    " · " <a class="underline" href=format!("/e/{}/stage/{}", slug.get_untracked(), s.id)>"open"</a></li>
+                            {d.stages.clone().into_iter().map(|s| view! {
+                                <li>{s.name} " · " {s.source_kind} " " <code class="text-sm">{s.source_url}</code>
+                                    " · " <a class="underline" href=format!("/e/{}/stage/{}", slug.get_untracked(), s.id)>"open"</a>
+                                    <ActionForm action=source attr:class="inline-flex gap-1 ml-2">
+                                        <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                        <input type="hidden" name="stage" value=s.id/>
+                                        <select class="input text-sm w-auto" name="source_kind" aria-label="New source">
+                                            <option value="hls">"HLS"</option>
+                                            <option value="embed">"Embed"</option>
+                                            <option value="none">"None"</option>
+                                        </select>
+                                        <input class="input text-sm" name="source_url" aria-label="New source URL" placeholder="https://…"/>
+                                        <button class="text-sm underline" type="submit">"Change source"</button>
+                                    </ActionForm>
+                                </li>
                             }).collect::<Vec<_>>()}
                         </ul>
                         {(!d.stages.is_empty()).then(|| {
@@ -328,10 +394,16 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                         }})}
                         <h2 class="text-xl font-semibold mt-6">"Agenda"</h2>
                         <ul class="my-2 list-disc pl-6" data-testid="agenda-admin">
-                            {d.agenda.iter().map(|a| view! { <li>{a.clone()}</li> }).collect::<Vec<_>>()}
+                            {d.agenda.iter().map(|(id, a)| view! { <li>{a.clone()} {remove_button(remove, slug.get_untracked(), "session", id.clone())}</li> }).collect::<Vec<_>>()}
                         </ul>
-                        <p class="text-sm">"Speakers: " <span data-testid="speakers-admin">{d.speakers.join(", ")}</span></p>
-                        <p class="text-sm">"Sponsors: " <span data-testid="sponsors-admin">{d.sponsors.join(", ")}</span></p>
+                        <p class="text-sm" data-testid="speakers-admin">"Speakers: "
+                            {d.speakers.iter().map(|(id, n)| view! { <span class="mr-2">{n.clone()} {remove_button(remove, slug.get_untracked(), "speaker", id.clone())}</span> }).collect::<Vec<_>>()}
+                        </p>
+                        <p class="text-sm" data-testid="sponsors-admin">"Sponsors: "
+                            {d.sponsors.iter().map(|(id, n)| view! { <span class="mr-2">{n.clone()} {remove_button(remove, slug.get_untracked(), "sponsor", id.clone())}</span> }).collect::<Vec<_>>()}
+                        </p>
+                        <FormError error=error_of(remove.value())/>
+                        <FormError error=error_of(source.value())/>
                         <ActionForm action=session attr:class="grid grid-cols-2 gap-2 max-w-3xl my-2">
                             <input type="hidden" name="slug" value=slug.get_untracked()/>
                             <label class="block col-span-2">"Session title"<input class="input" name="title" required/></label>

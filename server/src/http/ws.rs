@@ -25,6 +25,9 @@ use services::presence::{self, Snapshot};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+/// Longest wait before a presence change reaches a socket.
+const PRESENCE_EVERY: Duration = Duration::from_millis(500);
+
 /// Query of the upgrade request.
 #[derive(Deserialize)]
 pub struct LiveQuery {
@@ -114,22 +117,34 @@ fn presence_msg(s: &Snapshot) -> ServerMsg {
     }
 }
 
+/// The `live` frame of an entry, built around the stored item JSON without
+/// parsing it again for every socket (the log only holds `LiveItem` JSON we wrote).
+fn live_frame(entry: &Entry) -> String {
+    let cursor = serde_json::to_string(&entry.cursor).unwrap_or_else(|_| "\"\"".into());
+    format!(
+        r#"{{"type":"live","cursor":{cursor},"item":{}}}"#,
+        entry.json
+    )
+}
+
 /// Sends a log entry if this attendee may see it; returns false when the socket is gone.
 async fn forward(socket: &mut WebSocket, me: &Actor, entry: &Entry) -> bool {
     if !entry.audience.includes(me.id, me.moderator) {
         return true;
     }
-    let Ok(item) = serde_json::from_str::<LiveItem>(&entry.json) else {
-        return true;
-    };
-    send(
-        socket,
-        &ServerMsg::Live {
-            cursor: entry.cursor.clone(),
-            item,
-        },
-    )
-    .await
+    socket
+        .send(Message::Text(live_frame(entry).into()))
+        .await
+        .is_ok()
+}
+
+/// Whether the entry bans this attendee (sanctions go to their target only).
+fn bans_me(me: &Actor, entry: &Entry) -> bool {
+    matches!(&entry.audience, live::Audience::Only { ids } if ids.contains(&me.id))
+        && matches!(
+            serde_json::from_str::<LiveItem>(&entry.json),
+            Ok(LiveItem::Sanction { ref sanction, .. }) if sanction == "ban"
+        )
 }
 
 fn error_msg(e: &AppError) -> ServerMsg {
@@ -216,6 +231,11 @@ async fn session(
     let mut beat = tokio::time::interval(Duration::from_secs(presence::HEARTBEAT_SECS));
     beat.tick().await;
     let mut online = snap.online;
+    // Presence changes reach the browser at most every PRESENCE_EVERY (a crowd
+    // joining at once would otherwise cost every socket a snapshot per arrival).
+    let mut pending: Option<std::sync::Arc<Snapshot>> = None;
+    let mut presence_tick = tokio::time::interval(PRESENCE_EVERY);
+    presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     while open {
         tokio::select! {
@@ -266,27 +286,29 @@ async fn session(
                 }
             }
             change = changes.recv() => match change {
+                // Keep only the newest snapshot; it goes out on the next presence tick.
                 Ok((id, snap)) if id == event => {
                     online = snap.online;
-                    open = send(&mut socket, &presence_msg(&snap)).await;
+                    pending = Some(snap);
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
                     if let Ok(snap) = presence::snapshot(&mut redis, event).await {
                         online = snap.online;
-                        open = send(&mut socket, &presence_msg(&snap)).await;
+                        pending = Some(std::sync::Arc::new(snap));
                     }
                 }
                 Err(RecvError::Closed) => open = false,
             },
+            _ = presence_tick.tick(), if pending.is_some() => {
+                if let Some(snap) = pending.take() {
+                    open = send(&mut socket, &presence_msg(&snap)).await;
+                }
+            },
             entry = entries.recv() => match entry {
                 Ok(entry) if entry.event == event && cursor_lt(&cursor, &entry.cursor) => {
                     cursor = entry.cursor.clone();
-                    let banned = matches!(
-                        serde_json::from_str::<LiveItem>(&entry.json),
-                        Ok(LiveItem::Sanction { ref sanction, .. }) if sanction == "ban"
-                    ) && entry.audience.includes(me.id, false);
-                    open = forward(&mut socket, &me, &entry).await && !banned;
+                    open = forward(&mut socket, &me, &entry).await && !bans_me(&me, &entry);
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
@@ -318,5 +340,29 @@ async fn session(
         activity::record_now(&state.pool, event, me.id, Area::Reception, Action::Leave).await
     {
         tracing::warn!(error = %e, "recording reception leave failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_frames_are_the_protocol_message() {
+        let item = LiveItem::ChatDeleted { id: "m1".into() };
+        let entry = Entry {
+            event: Uuid::new_v4(),
+            cursor: "1700000000000-3".into(),
+            audience: live::Audience::All,
+            json: serde_json::to_string(&item).unwrap(),
+        };
+        let parsed: ServerMsg = serde_json::from_str(&live_frame(&entry)).unwrap();
+        assert_eq!(
+            parsed,
+            ServerMsg::Live {
+                cursor: "1700000000000-3".into(),
+                item
+            }
+        );
     }
 }

@@ -1147,3 +1147,87 @@ async fn organisers_edit_the_agenda_speakers_and_sponsors_that_reception_shows()
     assert_eq!(r["speakers"][0]["headline"], "Admiral");
     assert_eq!(r["sponsors"][0]["name"], "Acme");
 }
+
+#[tokio::test]
+async fn organisers_remove_agenda_items_and_change_a_stage_source() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let stage = setup_stage(&app, &org, &slug).await;
+    let (s, _) = app
+        .call(
+            &org.client,
+            "add_speaker",
+            &[("slug", &slug), ("name", "Linus")],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, admin) = app
+        .call(&org.client, "live_admin", &[("slug", &slug)])
+        .await;
+    let speaker = admin["speakers"][0][0].as_str().unwrap().to_owned();
+    let other = app.organiser().await;
+    let form = [
+        ("slug", slug.as_str()),
+        ("kind", "speaker"),
+        ("id", speaker.as_str()),
+    ];
+    assert_eq!(
+        app.call(&other.client, "remove_agenda_item", &form).await.0,
+        404
+    );
+    let bad = [
+        ("slug", slug.as_str()),
+        ("kind", "table"),
+        ("id", speaker.as_str()),
+    ];
+    assert_eq!(
+        app.call(&org.client, "remove_agenda_item", &bad).await.0,
+        400
+    );
+    assert_eq!(
+        app.call(&org.client, "remove_agenda_item", &form).await.0,
+        200
+    );
+    assert_eq!(
+        app.call(&org.client, "remove_agenda_item", &form).await.0,
+        404
+    );
+    let (_, admin) = app
+        .call(&org.client, "live_admin", &[("slug", &slug)])
+        .await;
+    assert_eq!(admin["speakers"].as_array().unwrap().len(), 0);
+
+    let set = |kind: &'static str, url: &'static str| {
+        let (app, org, slug, stage) = (&app, &org, slug.clone(), stage.clone());
+        async move {
+            app.call(
+                &org.client,
+                "set_stage_source",
+                &[
+                    ("slug", &slug),
+                    ("stage", &stage),
+                    ("source_kind", kind),
+                    ("source_url", url),
+                ],
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(set("embed", "data:text/html,x").await, 400);
+    assert_eq!(
+        set("embed", "https://player.example.org/embed/1").await,
+        200
+    );
+    let (_, admin) = app
+        .call(&org.client, "live_admin", &[("slug", &slug)])
+        .await;
+    assert_eq!(
+        (
+            admin["stages"][0]["source_kind"].as_str(),
+            admin["stages"][0]["source_url"].as_str()
+        ),
+        (Some("embed"), Some("https://player.example.org/embed/1"))
+    );
+}

@@ -1,0 +1,126 @@
+import { test, expect, Page, APIRequestContext } from "@playwright/test";
+
+// The organiser's side of issue 3's later parts: team seats and invitations
+// (read back from the SMTP sink), orders that need approval, paying an approved
+// order from the emailed link, and cancelling a paid order with a refund.
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+const SINK = process.env.SMTP_SINK_API ?? "http://127.0.0.1:1080";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+/** The first link starting with `prefix` in the newest email to `to` (MailDev API). */
+async function emailedLink(request: APIRequestContext, to: string, contains: string): Promise<string> {
+  let link: string | undefined;
+  await expect(async () => {
+    const res = await request.get(`${SINK}/api/email`);
+    const mails: any[] = await res.json();
+    const texts = mails
+      .filter((m) => m.to?.[0]?.address === to && String(m.text).includes(contains))
+      .map((m) => String(m.text));
+    link = texts.pop()?.split(/\s+/).find((w) => w.includes(contains));
+    expect(link).toBeTruthy();
+  }).toPass({ timeout: 20_000 });
+  return link!;
+}
+
+async function signUp(page: Page, name: string) {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Organisation").fill(`${name} Events`);
+  await page.getByLabel("Email").fill(`${name.toLowerCase()}-${unique()}@example.org`);
+  await page.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+test("team seats follow the plan; an emailed invitation lets a colleague join", async ({ browser, request }) => {
+  const owner = await (await browser.newContext()).newPage();
+  await signUp(owner, "Nora");
+  await owner.getByRole("link", { name: "Team" }).click();
+  await expect(owner).toHaveURL(/\/dashboard\/team$/);
+  await hydrated(owner);
+  await expect(owner.getByTestId("seats")).toHaveText("1 of 1 seats used");
+  const colleague = `kai-${unique()}@example.org`;
+  await owner.getByLabel("Email").fill(colleague);
+  await owner.getByRole("button", { name: "Send invitation" }).click();
+  await expect(owner.getByRole("alert")).toContainText("your Free plan includes 1 team seat; upgrade at /checkout");
+
+  await owner.goto("/checkout");
+  await hydrated(owner);
+  await owner.getByTestId("plan-starter").getByLabel("Card number").fill("4242 4242 4242 4242");
+  await owner.getByTestId("plan-starter").getByRole("button", { name: "Upgrade to Starter" }).click();
+  await expect(owner.getByTestId("upgraded")).toContainText("Starter");
+  await owner.goto("/dashboard/team");
+  await hydrated(owner);
+  await owner.getByLabel("Email").fill(colleague);
+  await owner.getByRole("button", { name: "Send invitation" }).click();
+  await expect(owner.getByTestId("team")).toContainText(colleague);
+  await expect(owner.getByTestId("seats")).toHaveText("2 of 3 seats used");
+
+  const link = await emailedLink(request, colleague, "/team/join?token=");
+  const kai = await (await browser.newContext()).newPage();
+  await kai.goto(link);
+  await hydrated(kai);
+  await expect(kai.getByRole("heading")).toContainText("Join Nora Events on Convene");
+  await kai.getByLabel("Your name").fill("Kai");
+  await kai.getByLabel("Password (at least 10 characters)").fill("another long password");
+  await kai.getByRole("button", { name: "Join the team" }).click();
+  await expect(kai).toHaveURL(/\/dashboard$/);
+  await expect(kai.getByTestId("signed-in-as")).toHaveText("Kai");
+  await owner.reload();
+  await expect(owner.getByTestId("team").getByRole("row", { name: /Kai/ })).toContainText("member");
+});
+
+test("an order that needs approval is approved, paid from the emailed link, then cancelled and refunded", async ({ browser, request }) => {
+  const slug = `appr-${unique()}`;
+  const org = await (await browser.newContext()).newPage();
+  await signUp(org, "Omar");
+  await org.getByLabel("Name", { exact: true }).fill("Approval Day");
+  await org.getByLabel("Address: /e/").fill(slug);
+  await org.getByLabel("Starts").fill("2027-11-01T10:00");
+  await org.getByLabel("Ends").fill("2027-11-01T18:00");
+  await org.getByRole("button", { name: "Create event" }).click();
+  await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
+  await hydrated(org);
+  await org.getByLabel("Ticket name").fill("Press");
+  await org.getByLabel("Price").fill("20.00");
+  await org.getByRole("checkbox", { name: "Orders need my approval" }).check();
+  await org.getByRole("button", { name: "Add ticket type" }).click();
+  await expect(org.getByTestId("ticket-types").getByRole("row", { name: /Press/ })).toContainText("needs approval");
+
+  const buyer = await (await browser.newContext()).newPage();
+  const email = `rita-${unique()}@example.org`;
+  await buyer.goto(`/e/${slug}`);
+  await hydrated(buyer);
+  await buyer.getByRole("radio", { name: /Press/ }).check();
+  await buyer.getByLabel("Name", { exact: true }).fill("Rita");
+  await buyer.getByLabel("Email").fill(email);
+  await buyer.getByRole("button", { name: "Get tickets" }).click();
+  await expect(buyer.getByTestId("awaiting-approval")).toBeVisible();
+
+  await org.reload();
+  await hydrated(org);
+  const row = org.getByTestId("registrations").getByRole("row", { name: /Rita/ });
+  await expect(row).toContainText("awaiting_approval");
+  await row.getByRole("button", { name: "Approve" }).click();
+  await expect(org.getByTestId("registrations").getByRole("row", { name: /Rita/ })).toContainText("pending");
+
+  const pay = await emailedLink(request, email, "/pay/");
+  await buyer.goto(pay);
+  await hydrated(buyer);
+  await expect(buyer.getByTestId("order-status")).toHaveText("pending");
+  await buyer.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await buyer.getByRole("button", { name: "Pay 20.00 EUR" }).click();
+  await expect(buyer.getByTestId("paid")).toContainText("confirmed");
+
+  await org.reload();
+  await hydrated(org);
+  const paid = org.getByTestId("registrations").getByRole("row", { name: /Rita/ });
+  await expect(paid).toContainText("confirmed");
+  await paid.getByRole("button", { name: "Cancel and refund" }).click();
+  await expect(org.getByTestId("registrations").getByRole("row", { name: /Rita/ })).toContainText("refunded");
+});

@@ -1,0 +1,49 @@
+// Plays HLS streams on Stage pages: <video data-hls-src="…m3u8">. Browsers with
+// native HLS (Safari, Chrome on Android) get the URL as their src; others load
+// hls.js (vendored from npm at build time into /vendor/) once and attach it.
+(function () {
+  "use strict";
+  var loading = null;
+  function loadHls() {
+    if (window.Hls) return Promise.resolve(window.Hls);
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = "/vendor/hls.min.js";
+        s.onload = function () { resolve(window.Hls); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return loading;
+  }
+  function attach(video) {
+    var url = video.getAttribute("data-hls-src");
+    if (!url || video.getAttribute("data-hls-attached") === url) return;
+    video.setAttribute("data-hls-attached", url);
+    if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = url;
+      return;
+    }
+    loadHls().then(function (Hls) {
+      if (!Hls || !Hls.isSupported()) {
+        video.setAttribute("data-hls-error", "unsupported");
+        return;
+      }
+      var hls = new Hls();
+      hls.on(Hls.Events.ERROR, function (_e, data) {
+        if (data && data.fatal) video.setAttribute("data-hls-error", data.type || "fatal");
+      });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+    }, function () {
+      video.setAttribute("data-hls-error", "hls.js not available");
+    });
+  }
+  function scan() {
+    document.querySelectorAll("video[data-hls-src]").forEach(attach);
+  }
+  new MutationObserver(scan).observe(document.documentElement, { childList: true, subtree: true });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
+  else scan();
+})();
