@@ -650,6 +650,95 @@ pub async fn registrations(
     .await?)
 }
 
+/// One order in full, for the organiser's detail view.
+#[derive(Debug, Clone)]
+pub struct OrderDetail {
+    /// The order's row in the list.
+    pub row: RegistrationRow,
+    /// Discount in minor units.
+    pub discount_minor: i64,
+    /// Promo code used.
+    pub promo_code: Option<String>,
+    /// Tickets: code, ticket type, voided.
+    pub tickets: Vec<(String, String, bool)>,
+    /// Answers: question label, value.
+    pub answers: Vec<(String, String)>,
+    /// Payments: status, amount in minor units, when.
+    pub payments: Vec<(String, i64, DateTime<Utc>)>,
+    /// Refunded in minor units.
+    pub refunded_minor: i64,
+}
+
+/// An order of one of the organiser's events, with tickets, answers and payments.
+pub async fn order_detail(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    order_code: &str,
+) -> Result<OrderDetail> {
+    let event = events::get_for_org(pool, by.org_id, slug).await?;
+    let code = order_code.trim().to_uppercase();
+    let row: RegistrationRow = sqlx::query_as(
+        "SELECT a.id AS attendee_id, o.code AS order_code, a.name, a.email::text AS email, min(tt.name) AS ticket_type,
+                count(t.id) AS quantity, o.status, o.total_minor, o.currency, o.created_at
+         FROM orders o
+         JOIN attendees a ON a.id = o.attendee_id
+         JOIN tickets t ON t.order_id = o.id
+         JOIN ticket_types tt ON tt.id = t.ticket_type_id
+         WHERE o.event_id = $1 AND o.code = $2
+         GROUP BY o.id, a.id",
+    )
+    .bind(event.id)
+    .bind(&code)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such order"))?;
+    let (order_id, discount_minor, promo_code): (Uuid, i64, Option<String>) = sqlx::query_as(
+        "SELECT o.id, o.discount_minor, p.code::text FROM orders o LEFT JOIN promo_codes p ON p.id = o.promo_code_id
+         WHERE o.event_id = $1 AND o.code = $2",
+    )
+    .bind(event.id)
+    .bind(&code)
+    .fetch_one(pool)
+    .await?;
+    let tickets = sqlx::query_as(
+        "SELECT t.code, tt.name, t.voided_at IS NOT NULL FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
+         WHERE t.order_id = $1 ORDER BY t.code",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await?;
+    let answers = sqlx::query_as(
+        "SELECT q.label, a.value FROM answers a JOIN questions q ON q.id = a.question_id
+         WHERE a.attendee_id = $1 ORDER BY q.position, q.created_at",
+    )
+    .bind(row.attendee_id)
+    .fetch_all(pool)
+    .await?;
+    let payments = sqlx::query_as(
+        "SELECT status, amount_minor, created_at FROM payments WHERE order_id = $1 ORDER BY created_at",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await?;
+    let refunded_minor: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(r.amount_minor), 0)::bigint FROM refunds r JOIN payments p ON p.id = r.payment_id
+         WHERE p.order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(OrderDetail {
+        row,
+        discount_minor,
+        promo_code,
+        tickets,
+        answers,
+        payments,
+        refunded_minor,
+    })
+}
+
 /// Returns `seats` of a ticket type to every quota it draws from (under their locks).
 pub async fn release_seats(conn: &mut PgConnection, ticket_type: Uuid, seats: i64) -> Result<()> {
     if seats <= 0 {

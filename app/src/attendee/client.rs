@@ -160,15 +160,18 @@ impl LiveState {
         let _ = msg;
     }
 
-    /// Opens the live socket for this page (in the browser).
-    pub fn connect(&self, slug: String, area: String) {
+    /// Opens the live socket for this page (in the browser), resuming after
+    /// `cursor` (the live log's position when the page's data was read).
+    pub fn connect(&self, slug: String, area: String, cursor: String) {
         #[cfg(feature = "hydrate")]
         {
             let state = *self;
-            Effect::new(move |_| socket::connect(slug.clone(), area.clone(), state));
+            Effect::new(move |_| {
+                socket::connect(slug.clone(), area.clone(), cursor.clone(), state)
+            });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (slug, area);
+        let _ = (slug, area, cursor);
     }
 }
 
@@ -389,7 +392,7 @@ mod socket {
     }
 
     /// Opens the socket now and again after every drop, until the page is left.
-    pub fn connect(slug: String, area: String, state: LiveState) {
+    pub fn connect(slug: String, area: String, cursor: String, state: LiveState) {
         let loc = window().location();
         let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
             "wss"
@@ -400,7 +403,7 @@ mod socket {
         let conn = Rc::new(Conn {
             base: format!("{scheme}://{host}/ws/e/{slug}?v={PROTOCOL_VERSION}&area={area}"),
             state,
-            cursor: RefCell::new(None),
+            cursor: RefCell::new(Some(cursor)),
             stopped: Cell::new(false),
             attempt: Cell::new(0),
         });

@@ -82,6 +82,8 @@ pub struct ReceptionInfo {
     pub stages: Vec<StageLink>,
     /// Everyone registered: (id, name, role).
     pub people: Vec<(String, String, String)>,
+    /// The live log's position when the page was made (the socket resumes there).
+    pub cursor: String,
     /// The latest Reception chat messages.
     pub chat: Vec<ChatView>,
     /// The agenda.
@@ -106,6 +108,8 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
             name: s.name,
         })
         .collect();
+    // The cursor is read before the history, so nothing falls between the two.
+    let cursor = services::live::head(&mut redis, event.id).await?;
     let chat = services::chat::history(&state.pool, event.id, "reception", None, 50).await?;
     let sessions = services::agenda::sessions(&state.pool, event.id).await?;
     let (now, next) = services::agenda::now_and_next(&sessions, chrono::Utc::now());
@@ -144,6 +148,7 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
         })
         .collect();
     Ok(ReceptionInfo {
+        cursor,
         agenda,
         speakers,
         sponsors,
@@ -180,7 +185,7 @@ pub fn ReceptionPage() -> impl IntoView {
 fn Reception(r: ReceptionInfo) -> impl IntoView {
     let live = LiveState::new(r.online, r.moderator);
     live.chat.set(r.chat.clone());
-    live.connect(r.event.slug.clone(), "reception".into());
+    live.connect(r.event.slug.clone(), "reception".into(), r.cursor.clone());
     let talking_to = RwSignal::new(None::<(String, String)>);
     let slug = r.event.slug.clone();
     let open_dm = Callback::new(move |(id, name): (String, String)| {

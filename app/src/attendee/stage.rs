@@ -37,6 +37,8 @@ pub struct StageData {
     pub moderator: bool,
     /// People in the event now.
     pub online: u64,
+    /// The live log's position when the page was made (the socket resumes there).
+    pub cursor: String,
     /// Latest chat messages.
     pub chat: Vec<ChatView>,
     /// Polls app installed.
@@ -107,6 +109,8 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
     }
     let mut redis = state.redis.clone();
     let online = services::presence::count(&mut redis, event.id).await?;
+    // Read before the history and apps' state, so nothing falls between the two.
+    let cursor = services::live::head(&mut redis, event.id).await?;
     let chat = services::chat::history(&state.pool, event.id, &channel, None, 50).await?;
     let polls = if has(apps::POLLS) {
         services::polls::list(&state.pool, event.id, &channel).await?
@@ -128,6 +132,7 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         source_url: s.source_url,
         moderator: me.moderator,
         online,
+        cursor,
         chat: chat.iter().map(Into::into).collect(),
         polls_app: has(apps::POLLS),
         polls: polls.iter().map(Into::into).collect(),
@@ -170,7 +175,7 @@ fn Stage(s: StageData) -> impl IntoView {
     live.polls.set(s.polls.clone());
     live.questions.set(s.questions.clone());
     let channel = format!("stage:{}", s.id);
-    live.connect(s.slug.clone(), channel.clone());
+    live.connect(s.slug.clone(), channel.clone(), s.cursor.clone());
     let area = channel.clone();
     let player = match s.source_kind.as_str() {
         "hls" => view! {

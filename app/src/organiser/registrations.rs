@@ -58,6 +58,93 @@ pub async fn list_registrations(
         .collect())
 }
 
+/// One order in full (the detail view).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderDetailView {
+    /// Order code.
+    pub order_code: String,
+    /// Buyer's name.
+    pub name: String,
+    /// Buyer's email.
+    pub email: String,
+    /// Status.
+    pub status: String,
+    /// Formatted total.
+    pub total: String,
+    /// When ordered (UTC).
+    pub ordered_at: String,
+    /// Discount and promo code, if any.
+    pub discount: Option<String>,
+    /// Tickets: code, ticket type, voided.
+    pub tickets: Vec<(String, String, bool)>,
+    /// Answers: question, value.
+    pub answers: Vec<(String, String)>,
+    /// Payments: status, formatted amount, when.
+    pub payments: Vec<(String, String, String)>,
+    /// Formatted amount refunded, if any.
+    pub refunded: Option<String>,
+}
+
+/// One order of the event in full; organisers of the event only.
+#[server(endpoint = "registration_detail")]
+pub async fn registration_detail(
+    slug: String,
+    order_code: String,
+) -> Result<OrderDetailView, AppError> {
+    use services::domain::format_money;
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let d = services::ticketing::order_detail(&state.pool, &me, &slug, &order_code).await?;
+    let currency = d.row.currency.clone();
+    Ok(OrderDetailView {
+        discount: (d.discount_minor > 0).then(|| {
+            format!(
+                "{} off{}",
+                format_money(d.discount_minor, &currency),
+                d.promo_code
+                    .as_deref()
+                    .map(|c| format!(" with {c}"))
+                    .unwrap_or_default()
+            )
+        }),
+        payments: d
+            .payments
+            .iter()
+            .map(|(status, amount, at)| {
+                (
+                    status.clone(),
+                    format_money(*amount, &currency),
+                    at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                )
+            })
+            .collect(),
+        refunded: (d.refunded_minor > 0).then(|| format_money(d.refunded_minor, &currency)),
+        total: format_money(d.row.total_minor, &currency),
+        ordered_at: d.row.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        order_code: d.row.order_code,
+        name: d.row.name,
+        email: d.row.email,
+        status: d.row.status,
+        tickets: d.tickets,
+        answers: d.answers,
+    })
+}
+
+/// The names of the event's ticket types (for the filter); organisers only.
+#[server(endpoint = "ticket_type_names")]
+pub async fn ticket_type_names(slug: String) -> Result<Vec<String>, AppError> {
+    let state = crate::state::app_state()?;
+    let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
+    Ok(
+        services::ticketing::offers(&state.pool, event.id, true, None)
+            .await?
+            .into_iter()
+            .map(|o| o.ticket_type.name)
+            .collect(),
+    )
+}
+
 /// Cancels (or declines) an order: its tickets are voided, their seats return to
 /// the quotas, and a paid order is refunded. Returns the new status.
 #[server(endpoint = "cancel_order")]
@@ -93,6 +180,18 @@ fn encode(s: &str) -> String {
 pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let q = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
+    let ticket_type = RwSignal::new(String::new());
+    let selected = RwSignal::new(None::<String>);
+    let types = Resource::new(move || slug.get(), ticket_type_names);
+    let detail = Resource::new(
+        move || (slug.get(), selected.get()),
+        |(slug, code)| async move {
+            match code {
+                Some(code) => registration_detail(slug, code).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     let cancel = ServerAction::<CancelOrder>::new();
     let approve = ServerAction::<ApproveOrder>::new();
     let rows = Resource::new(
@@ -101,10 +200,11 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 slug.get(),
                 q.get(),
                 status.get(),
+                ticket_type.get(),
                 cancel.version().get() + approve.version().get(),
             )
         },
-        |(slug, q, status, _)| list_registrations(slug, Some(q), None, Some(status)),
+        |(slug, q, status, tt, _)| list_registrations(slug, Some(q), Some(tt), Some(status)),
     );
     let csv = move || {
         format!(
@@ -120,6 +220,16 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             <label class="block flex-1">"Search"
                 <input class="input" type="search" placeholder="name, email or order"
                     on:input=move |ev| q.set(event_target_value(&ev)) prop:value=move || q.get()/>
+            </label>
+            <label class="block">"Ticket type"
+                <select class="input" on:change=move |ev| ticket_type.set(event_target_value(&ev))>
+                    <option value="">"All"</option>
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            types.await.map(|names| names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect::<Vec<_>>())
+                        })}
+                    </Suspense>
+                </select>
             </label>
             <label class="block">"Status"
                 <select class="input" on:change=move |ev| status.set(event_target_value(&ev))>
@@ -153,7 +263,9 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                     };
                                     view! {
                                     <tr>
-                                        <td><code>{r.order_code.clone()}</code></td><td>{r.name}</td><td>{r.email}</td>
+                                        <td><button class="underline font-mono" data-testid="order-detail-open"
+                                            on:click={ let code = r.order_code.clone(); move |_| selected.set(Some(code.clone())) }>{r.order_code.clone()}</button></td>
+                                        <td>{r.name}</td><td>{r.email}</td>
                                         <td>{r.ticket_type}</td><td>{r.quantity}</td><td>{r.status.clone()}</td><td>{r.total}</td>
                                         <td class="flex gap-2">
                                         {awaiting.then(|| view! {
@@ -179,6 +291,37 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                     })
                 })}
             </ErrorBoundary>
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                detail.await.map(|d| d.map(|d| view! {
+                    <div class="card my-3 space-y-1" data-testid="order-detail">
+                        <h3 class="font-semibold">"Order " <code>{d.order_code}</code> " · " {d.status} " · " {d.total}</h3>
+                        <p>{d.name} " <" {d.email} "> · ordered " {d.ordered_at}</p>
+                        {d.discount.map(|x| view! { <p>"Discount: " {x}</p> })}
+                        <p class="font-semibold mt-2">"Tickets"</p>
+                        <ul class="list-disc pl-6">
+                            {d.tickets.into_iter().map(|(code, tt, voided)| view! {
+                                <li><code>{code}</code> " · " {tt} {voided.then_some(" · voided")}</li>
+                            }).collect::<Vec<_>>()}
+                        </ul>
+                        {(!d.answers.is_empty()).then(|| view! {
+                            <p class="font-semibold mt-2">"Answers"</p>
+                            <dl class="grid grid-cols-2 gap-x-4" data-testid="order-answers">
+                                {d.answers.clone().into_iter().map(|(q, a)| view! { <dt>{q}</dt><dd>{a}</dd> }).collect::<Vec<_>>()}
+                            </dl>
+                        })}
+                        {(!d.payments.is_empty()).then(|| view! {
+                            <p class="font-semibold mt-2">"Payments"</p>
+                            <ul class="list-disc pl-6">
+                                {d.payments.clone().into_iter().map(|(s, amount, at)| view! { <li>{amount} " · " {s} " · " {at}</li> }).collect::<Vec<_>>()}
+                            </ul>
+                        })}
+                        {d.refunded.map(|r| view! { <p>"Refunded: " {r}</p> })}
+                        <button class="text-sm underline" on:click=move |_| selected.set(None)>"Close"</button>
+                    </div>
+                }))
+            })}
         </Transition>
     }
 }

@@ -266,6 +266,15 @@ async fn cancelling_a_paid_order_refunds_it_and_frees_the_seat() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    // The detail view: tickets (voided), payments and the refund.
+    let (s, d) = app.call(&org.client, "registration_detail", &form).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["status"], "refunded");
+    assert_eq!(d["refunded"], "49.90 EUR");
+    assert_eq!(d["payments"].as_array().unwrap().len(), 2);
+    assert_eq!(d["tickets"][0][2], true, "voided");
+    let (s, _) = app.call(&other.client, "registration_detail", &form).await;
+    assert_eq!(s, 404);
 }
 
 #[tokio::test]

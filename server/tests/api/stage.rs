@@ -66,10 +66,20 @@ async fn person(app: &TestApp, slug: &str, name: &str) -> Person {
     }
 }
 
+/// A connected socket whose hello has arrived (so the server is subscribed).
 async fn socket(app: &TestApp, slug: &str, p: &Person) -> Ws {
-    connect(app, slug, Some(&p.cookie), &[], PROTOCOL_VERSION)
+    socket_hello(app, slug, p).await.0
+}
+
+/// A connected socket and its hello message.
+async fn socket_hello(app: &TestApp, slug: &str, p: &Person) -> (Ws, ServerMsg) {
+    let mut ws = connect(app, slug, Some(&p.cookie), &[], PROTOCOL_VERSION)
         .await
-        .expect("connect")
+        .expect("connect");
+    match recv(&mut ws).await {
+        hello @ ServerMsg::Hello { .. } => (ws, hello),
+        other => panic!("the first message must be hello, got {other:?}"),
+    }
 }
 
 /// The next live item.
@@ -151,7 +161,6 @@ async fn chat_is_live_persisted_paginated_plain_text_and_mentions_people() {
     let bob = person(&app, &slug, "Bob").await;
     let mut wa = socket(&app, &slug, &ada).await;
     let mut wb = socket(&app, &slug, &bob).await;
-    assert!(matches!(recv(&mut wb).await, ServerMsg::Hello { .. }));
 
     send(
         &mut wa,
@@ -395,8 +404,8 @@ async fn a_reconnecting_client_resumes_without_losing_messages() {
     let slug = app.event(&org).await;
     let ada = person(&app, &slug, "Ada").await;
     let bob = person(&app, &slug, "Bob").await;
-    let mut wa = socket(&app, &slug, &ada).await;
-    let cursor = match recv(&mut wa).await {
+    let (mut wa, hello) = socket_hello(&app, &slug, &ada).await;
+    let cursor = match hello {
         ServerMsg::Hello {
             cursor,
             resumed: 0,

@@ -493,6 +493,21 @@ async fn custom_questions_are_required_validated_stored_and_exported() {
         "{csv}"
     );
     assert!(lines[1].ends_with(",\"ACME, Inc.\",Vegan,yes"), "{csv}");
+    // The organiser's detail view of the order shows the answers too.
+    let code = b["order_code"].as_str().unwrap();
+    let (s, d) = app
+        .call(
+            &org.client,
+            "registration_detail",
+            &[("slug", slug.as_str()), ("order_code", code)],
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(
+        d["answers"][0],
+        serde_json::json!(["Company", "ACME, Inc."])
+    );
+    assert_eq!(d["answers"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]
