@@ -262,7 +262,22 @@ async fn main() -> Result<()> {
         writers.push(t.await?);
     }
     let elapsed = started.elapsed();
-    tokio::time::sleep(Duration::from_secs(3)).await; // let the last messages arrive
+    // Let the last messages arrive: wait until deliveries stop growing for 2 s
+    // (at most 60 s), so a saturated server's backlog is counted, not cut off.
+    let drain_started = Instant::now();
+    let mut last = delivered.load(Ordering::Relaxed);
+    let mut quiet = Duration::ZERO;
+    while quiet < Duration::from_secs(2) && drain_started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = delivered.load(Ordering::Relaxed);
+        if now == last {
+            quiet += Duration::from_millis(250);
+        } else {
+            quiet = Duration::ZERO;
+            last = now;
+        }
+    }
+    let drained = drain_started.elapsed().saturating_sub(quiet);
     for mut w in writers.into_iter().chain(others) {
         let _ = w.close().await;
     }
