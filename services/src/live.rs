@@ -72,6 +72,16 @@ fn stream_key(event: Uuid) -> String {
 
 const CHANNEL_PREFIX: &str = "live-entry:";
 
+/// Appends to the stream and publishes the entry in one atomic step, so that
+/// every node hears entries in cursor order (two separate commands from
+/// concurrent publishers could be announced out of order, and a socket that
+/// already moved past the later cursor would skip the earlier entry).
+const APPEND_AND_ANNOUNCE: &str = r"
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
+redis.call('PUBLISH', ARGV[3], id .. ' ' .. ARGV[2])
+return id
+";
+
 /// Appends `item` to the event's log and announces it to every node; returns its cursor.
 pub async fn publish<T: Serialize>(
     redis: &mut ConnectionManager,
@@ -83,20 +93,12 @@ pub async fn publish<T: Serialize>(
         a: audience,
         m: serde_json::to_string(item)?,
     })?;
-    let cursor: String = redis::cmd("XADD")
-        .arg(stream_key(event))
-        .arg("MAXLEN")
-        .arg("~")
+    let cursor: String = redis::Script::new(APPEND_AND_ANNOUNCE)
+        .key(stream_key(event))
         .arg(LOG_LEN)
-        .arg("*")
-        .arg("e")
         .arg(&stored)
-        .query_async(redis)
-        .await?;
-    let _: () = redis::cmd("PUBLISH")
         .arg(format!("{CHANNEL_PREFIX}{event}"))
-        .arg(format!("{cursor} {stored}"))
-        .query_async(redis)
+        .invoke_async(redis)
         .await?;
     Ok(cursor)
 }
