@@ -113,6 +113,14 @@ impl From<services::Error> for AppError {
     }
 }
 
+/// Parses an id from a request field; a bad one is a 400 "`field` is not a valid id".
+#[cfg(feature = "ssr")]
+pub fn parse_id(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("{field} is not a valid id")))
+}
+
 #[cfg(feature = "ssr")]
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {

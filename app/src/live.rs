@@ -8,7 +8,7 @@ use services::polls::Poll;
 use services::qa::Question;
 use uuid::Uuid;
 
-use crate::error::{AppError, ErrorKind};
+use crate::error::{parse_id as id, AppError};
 use crate::state::AppState;
 use crate::wire::{ChatView, ClientMsg, DmView, LiveItem, Person, PollView, QuestionView};
 
@@ -71,12 +71,6 @@ impl From<&Question> for QuestionView {
             votes: i64::from(q.votes),
         }
     }
-}
-
-fn id(field: &str, raw: &str) -> Result<Uuid, AppError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("{field} is not a valid id")))
 }
 
 /// Who sees a question: everyone once visible; moderators and the author while pending or hidden.

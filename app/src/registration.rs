@@ -161,7 +161,6 @@ pub async fn register(
     promo_code: Option<String>,
     waitlist_offer: Option<String>,
 ) -> Result<Registered, AppError> {
-    use crate::error::ErrorKind;
     use services::ticketing::{default_free_ticket_type, purchase, Purchase};
     let state = crate::state::app_state()?;
     let ticket_type_id = match ticket_type_id
@@ -169,9 +168,7 @@ pub async fn register(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(id) => id
-            .parse()
-            .map_err(|_| AppError::new(ErrorKind::Invalid, "ticket_type_id is not a valid id"))?,
+        Some(id) => crate::error::parse_id("ticket_type_id", id)?,
         None => {
             let event = services::events::get_public(&state.pool, &slug).await?;
             default_free_ticket_type(&state.pool, event.id).await?
@@ -260,12 +257,8 @@ pub async fn join_waitlist(
     name: String,
     email: String,
 ) -> Result<i64, AppError> {
-    use crate::error::ErrorKind;
     let state = crate::state::app_state()?;
-    let id = ticket_type_id
-        .trim()
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, "ticket_type_id is not a valid id"))?;
+    let id = crate::error::parse_id("ticket_type_id", &ticket_type_id)?;
     Ok(services::waitlist::join(&state.pool, &slug, id, &name, &email).await?)
 }
 

@@ -72,10 +72,7 @@ pub async fn dm_history(
     before: Option<i64>,
 ) -> Result<Vec<crate::wire::DmView>, AppError> {
     let (state, _, me) = current_attendee(&slug).await?;
-    let other = with
-        .trim()
-        .parse()
-        .map_err(|_| AppError::new(crate::error::ErrorKind::Invalid, "with is not a valid id"))?;
+    let other = crate::error::parse_id("with", &with)?;
     let page = services::chat::dm_history(&state.pool, &me, other, before, 50).await?;
     Ok(page.iter().map(Into::into).collect())
 }

@@ -233,9 +233,7 @@ pub async fn add_session(
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
     let stage = match stage.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(s.parse().map_err(|_| {
-            AppError::new(crate::error::ErrorKind::Invalid, "stage is not a valid id")
-        })?),
+        Some(s) => Some(crate::error::parse_id("stage", s)?),
         None => None,
     };
     let input = services::agenda::NewSession {
@@ -279,10 +277,7 @@ pub async fn add_sponsor(
 pub async fn remove_agenda_item(slug: String, kind: String, id: String) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
-    let id = id
-        .trim()
-        .parse()
-        .map_err(|_| AppError::new(crate::error::ErrorKind::Invalid, "id is not a valid id"))?;
+    let id = crate::error::parse_id("id", &id)?;
     services::agenda::remove(&state.pool, &me, &slug, &kind, id).await?;
     Ok(())
 }
@@ -297,10 +292,7 @@ pub async fn set_stage_source(
 ) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
-    let stage = stage
-        .trim()
-        .parse()
-        .map_err(|_| AppError::new(crate::error::ErrorKind::Invalid, "stage is not a valid id"))?;
+    let stage = crate::error::parse_id("stage", &stage)?;
     let url = source_url.unwrap_or_default();
     services::stages::set_source(&state.pool, &me, &slug, stage, &source_kind, &url).await?;
     Ok(())

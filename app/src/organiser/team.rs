@@ -58,13 +58,6 @@ pub async fn team() -> Result<TeamData, AppError> {
     Ok(TeamData { rows, seats })
 }
 
-#[cfg(feature = "ssr")]
-fn parse_id(raw: &str) -> Result<uuid::Uuid, AppError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| AppError::new(crate::error::ErrorKind::Invalid, "id is not a valid id"))
-}
-
 /// Invites someone by email (owners only; uses a seat).
 #[server(endpoint = "invite_member")]
 pub async fn invite_member(email: String) -> Result<(), AppError> {
@@ -79,7 +72,7 @@ pub async fn invite_member(email: String) -> Result<(), AppError> {
 pub async fn remove_member(id: String, invited: Option<String>) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let me = super::current_organiser().await?;
-    let id = parse_id(&id)?;
+    let id = crate::error::parse_id("id", &id)?;
     if invited.is_some_and(|v| v == "true") {
         services::team::revoke_invite(&state.pool, &me, id).await?;
     } else {
