@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::ui::{error_list, error_of, FormError};
+use crate::forms::{error_list, error_of, FormError};
 
 /// A plan as shown on the checkout page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -23,17 +23,21 @@ pub struct PlanView {
 }
 
 /// The plans, marked against the signed-in organiser's organisation.
-#[server(endpoint = "checkout")]
+#[server(prefix = "/fn", endpoint = "checkout")]
 pub async fn checkout_info() -> Result<Vec<PlanView>, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = crate::organiser::current_organiser().await?;
-    let mut conn = state.pool.acquire().await.map_err(services::Error::from)?;
-    let current = services::billing::plan_of(&mut conn, me.org_id).await?;
+    let mut conn = platform
+        .pool
+        .acquire()
+        .await
+        .map_err(services::Error::from)?;
+    let current = services::billing::plans::of_org(&mut conn, me.org_id).await?;
     let limit = |n: Option<i32>, what: &str| match n {
         Some(n) => format!("{n} {what}"),
         None => format!("unlimited {what}"),
     };
-    Ok(services::billing::plans(&state.pool)
+    Ok(services::billing::plans::list(&platform.pool)
         .await?
         .into_iter()
         .map(|p| PlanView {
@@ -62,14 +66,14 @@ pub enum PlanBought {
 }
 
 /// Buys a bigger plan with the payment provider (owners only).
-#[server(endpoint = "buy_plan")]
+#[server(prefix = "/fn", endpoint = "buy_plan")]
 pub async fn buy_plan(plan: String, card_number: String) -> Result<PlanBought, AppError> {
-    use services::billing::PlanPurchase;
-    let state = crate::state::app_state()?;
+    use services::billing::purchases::{self, PlanPurchase};
+    let platform = crate::context::platform()?;
     let me = crate::organiser::current_organiser().await?;
-    let bought = services::billing::buy_plan(
-        &state.pool,
-        state.payments.as_ref(),
+    let bought = purchases::buy(
+        &platform.pool,
+        platform.payments.as_ref(),
         &me,
         &plan,
         &card_number,

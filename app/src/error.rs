@@ -3,45 +3,8 @@
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
+pub use protocol::ErrorKind;
 use serde::{Deserialize, Serialize};
-
-/// Category of an [`AppError`]; decides the HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// Bad input (400).
-    Invalid,
-    /// Not signed in or wrong credentials (401).
-    Unauthorized,
-    /// Signed in but not allowed (403).
-    Forbidden,
-    /// Missing or invisible to the caller (404).
-    NotFound,
-    /// Clashes with stored state (409).
-    Conflict,
-    /// A payment was declined, or the plan does not allow it (402).
-    PaymentFailed,
-    /// Too many attempts (429).
-    RateLimited,
-    /// Our fault (500); the message is generic.
-    Internal,
-}
-
-impl ErrorKind {
-    /// The HTTP status code of this kind: the one place errors meet HTTP.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorKind::Invalid => 400,
-            ErrorKind::Unauthorized => 401,
-            ErrorKind::Forbidden => 403,
-            ErrorKind::NotFound => 404,
-            ErrorKind::Conflict => 409,
-            ErrorKind::PaymentFailed => 402,
-            ErrorKind::RateLimited => 429,
-            ErrorKind::Internal => 500,
-        }
-    }
-}
 
 /// An error as the browser (and any HTTP client) sees it: JSON `{"kind": .., "message": ..}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -113,9 +76,16 @@ impl From<services::Error> for AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl From<analytics::Error> for AppError {
+    fn from(e: analytics::Error) -> Self {
+        services::Error::Internal(format!("analytics: {e}")).into()
+    }
+}
+
 /// Parses an id from a request field; a bad one is a 400 "`field` is not a valid id".
 #[cfg(feature = "ssr")]
-pub fn parse_id(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
+pub fn parse_id<T: std::str::FromStr>(field: &str, raw: &str) -> Result<T, AppError> {
     raw.trim()
         .parse()
         .map_err(|_| AppError::new(ErrorKind::Invalid, format!("{field} is not a valid id")))
@@ -133,23 +103,6 @@ impl axum::response::IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_map_to_distinct_statuses() {
-        use ErrorKind::*;
-        let all = [
-            Invalid,
-            Unauthorized,
-            Forbidden,
-            NotFound,
-            Conflict,
-            PaymentFailed,
-            RateLimited,
-            Internal,
-        ];
-        let codes: Vec<u16> = all.iter().map(|k| k.status()).collect();
-        assert_eq!(codes, vec![400, 401, 403, 404, 409, 402, 429, 500]);
-    }
 
     #[test]
     fn json_shape_is_stable() {

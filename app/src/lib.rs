@@ -1,19 +1,26 @@
 //! Convene's web UI. Every page lives in the folder of its product area, with
 //! its server functions beside it; server functions are thin wrappers over
-//! `services` (compiled only with the `ssr` feature).
+//! `services` (compiled only with the `ssr` feature). The types the browser and
+//! the server exchange outside server functions (the live protocol) come from
+//! the `protocol` crate, re-exported here.
 #![recursion_limit = "256"]
+// `#[server]` and `#[component]` generate public structs whose fields are the
+// function's arguments, which cannot carry doc comments; the functions and
+// every hand-written item here are documented.
+#![allow(missing_docs)]
 
 pub mod attendee;
 pub mod checkout;
-pub mod error;
 #[cfg(feature = "ssr")]
-pub mod live;
+pub mod context;
+pub mod error;
+pub mod forms;
 pub mod organiser;
 pub mod registration;
-#[cfg(feature = "ssr")]
-pub mod state;
 pub mod ui;
-pub mod wire;
+pub mod views;
+
+pub use protocol;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -3,9 +3,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use protocol::states::{OrderStatus, QuestionKind};
+
 use crate::error::AppError;
-use crate::ui::{error_list, error_of, FormError};
-use crate::wire::EventView;
+use crate::forms::{error_list, error_of, FormError};
+use crate::views::EventView;
 
 /// A ticket type as buyers see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -27,18 +29,14 @@ pub struct OfferView {
 }
 
 #[cfg(feature = "ssr")]
-impl From<&services::ticketing::Offer> for OfferView {
-    fn from(o: &services::ticketing::Offer) -> Self {
+impl From<&services::registrations::ticket_types::Offer> for OfferView {
+    fn from(o: &services::registrations::ticket_types::Offer) -> Self {
         let t = &o.ticket_type;
         OfferView {
             id: t.id.to_string(),
             name: t.name.clone(),
             description: t.description.clone(),
-            price: if t.price_minor == 0 {
-                "Free".into()
-            } else {
-                services::domain::format_money(t.price_minor, &t.currency)
-            },
+            price: t.price_label(),
             available: o.available,
             min_per_order: t.min_per_order,
             max_per_order: t.max_per_order,
@@ -54,8 +52,8 @@ pub struct QuestionView {
     pub id: String,
     /// Label.
     pub label: String,
-    /// `text`, `choice` or `checkbox`.
-    pub kind: String,
+    /// Text, choice or checkbox.
+    pub kind: QuestionKind,
     /// Options of a choice.
     pub options: Vec<String>,
     /// Must be answered.
@@ -63,8 +61,8 @@ pub struct QuestionView {
 }
 
 #[cfg(feature = "ssr")]
-impl From<services::questions::Question> for QuestionView {
-    fn from(q: services::questions::Question) -> Self {
+impl From<services::registrations::questions::Question> for QuestionView {
+    fn from(q: services::registrations::questions::Question) -> Self {
         QuestionView {
             id: q.id.to_string(),
             label: q.label,
@@ -106,8 +104,8 @@ pub struct TicketView {
 pub struct Registered {
     /// Order code.
     pub order_code: String,
-    /// `confirmed` or `pending` (awaiting payment).
-    pub status: String,
+    /// Confirmed, pending (awaiting payment) or awaiting approval.
+    pub status: OrderStatus,
     /// Formatted total.
     pub total: String,
     /// The tickets.
@@ -119,13 +117,14 @@ pub struct Registered {
 }
 
 /// A public event with its ticket types; a valid unlock `code` adds its hidden ticket type.
-#[server(endpoint = "public_event")]
+#[server(prefix = "/fn", endpoint = "public_event")]
 pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPage, AppError> {
-    let state = crate::state::app_state()?;
-    let event = services::events::get_public(&state.pool, &slug).await?;
+    use services::registrations::{promo, questions, ticket_types};
+    let platform = crate::context::platform()?;
+    let event = services::events::get_public(&platform.pool, &slug).await?;
     let code = code.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     let (promo, promo_error) = match &code {
-        Some(c) => match services::promo::lookup(&state.pool, event.id, c).await {
+        Some(c) => match promo::lookup(&platform.pool, event.id, c).await {
             Ok(p) => (Some(p), None),
             Err(e) => (None, Some(e.to_string())),
         },
@@ -133,10 +132,10 @@ pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPag
     };
     let unlocked = promo
         .as_ref()
-        .filter(|p| p.kind == "unlock")
+        .filter(|p| p.kind == protocol::states::PromoKind::Unlock)
         .and_then(|p| p.ticket_type_id);
-    let offers = services::ticketing::offers(&state.pool, event.id, false, unlocked).await?;
-    let questions = services::questions::list(&state.pool, event.id).await?;
+    let offers = ticket_types::offers(&platform.pool, event.id, false, unlocked).await?;
+    let questions = questions::list(&platform.pool, event.id).await?;
     Ok(EventPage {
         questions: questions.into_iter().map(QuestionView::from).collect(),
         event: EventView::from(&event),
@@ -149,7 +148,7 @@ pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPag
 
 /// Orders tickets: `ticket_type_id` (default: the free ticket), `quantity` (default 1),
 /// `idempotency_key` (a retry with the same key returns the same order).
-#[server(endpoint = "register")]
+#[server(prefix = "/fn", endpoint = "register")]
 pub async fn register(
     slug: String,
     name: String,
@@ -161,8 +160,9 @@ pub async fn register(
     promo_code: Option<String>,
     waitlist_offer: Option<String>,
 ) -> Result<Registered, AppError> {
-    use services::ticketing::{default_free_ticket_type, purchase, Purchase};
-    let state = crate::state::app_state()?;
+    use services::registrations::purchase::{purchase, Purchase};
+    use services::registrations::{orders, ticket_types};
+    let platform = crate::context::platform()?;
     let ticket_type_id = match ticket_type_id
         .as_deref()
         .map(str::trim)
@@ -170,8 +170,8 @@ pub async fn register(
     {
         Some(id) => crate::error::parse_id("ticket_type_id", id)?,
         None => {
-            let event = services::events::get_public(&state.pool, &slug).await?;
-            default_free_ticket_type(&state.pool, event.id).await?
+            let event = services::events::get_public(&platform.pool, &slug).await?;
+            ticket_types::default_free(&platform.pool, event.id).await?
         }
     };
     let key = idempotency_key.unwrap_or_else(services::tokens::new_token);
@@ -190,14 +190,14 @@ pub async fn register(
         promo_code: promo_code.as_deref(),
         waitlist_offer: waitlist_offer.as_deref(),
     };
-    let r = purchase(&state.pool, order, state.quota_locking).await?;
+    let r = purchase(&platform.pool, order, platform.quota_locking).await?;
     let tickets = r
         .ticket_codes
         .iter()
         .map(|code| {
             Ok(TicketView {
                 code: code.clone(),
-                qr_svg: services::registrations::qr_svg(code)?,
+                qr_svg: orders::qr_svg(code)?,
             })
         })
         .collect::<Result<Vec<_>, services::Error>>()?;
@@ -215,51 +215,61 @@ pub async fn register(
     })
 }
 
+/// Where a payment attempt left the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayOutcome {
+    /// Paid: the order is confirmed.
+    Confirmed,
+    /// The bank asks the buyer to confirm first.
+    RequiresAction,
+}
+
 /// The state of a payment attempt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PaymentView {
-    /// `confirmed` or `requires_action`.
-    pub status: String,
+    /// Where the order stands.
+    pub status: PayOutcome,
     /// Where to complete the extra step, when required.
     pub action_url: Option<String>,
 }
 
 /// Pays a pending order by card with the configured provider.
-#[server(endpoint = "pay")]
+#[server(prefix = "/fn", endpoint = "pay")]
 pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView, AppError> {
-    use services::payments::{pay, PaymentState};
-    let state = crate::state::app_state()?;
+    use services::registrations::payment::{pay, PaymentState};
+    let platform = crate::context::platform()?;
     let result = pay(
-        &state.pool,
-        state.payments.as_ref(),
-        state.fees,
+        &platform.pool,
+        platform.payments.as_ref(),
+        platform.fees,
         &order_code,
         &card_number,
     )
     .await?;
     Ok(match result {
         PaymentState::Confirmed => PaymentView {
-            status: "confirmed".into(),
+            status: PayOutcome::Confirmed,
             action_url: None,
         },
         PaymentState::ActionRequired(url) => PaymentView {
-            status: "requires_action".into(),
+            status: PayOutcome::RequiresAction,
             action_url: Some(url),
         },
     })
 }
 
 /// Joins the waiting list of a sold-out ticket type; returns the position in line.
-#[server(endpoint = "join_waitlist")]
+#[server(prefix = "/fn", endpoint = "join_waitlist")]
 pub async fn join_waitlist(
     slug: String,
     ticket_type_id: String,
     name: String,
     email: String,
 ) -> Result<i64, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let id = crate::error::parse_id("ticket_type_id", &ticket_type_id)?;
-    Ok(services::waitlist::join(&state.pool, &slug, id, &name, &email).await?)
+    Ok(services::registrations::waitlist::join(&platform.pool, &slug, id, &name, &email).await?)
 }
 
 /// `/e/{slug}`: event information, ticket types and the order form.
@@ -400,7 +410,7 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
 }
 
 fn receipt(r: Registered) -> impl IntoView {
-    if r.status == "awaiting_approval" {
+    if r.status == OrderStatus::AwaitingApproval {
         return view! {
             <div class="card space-y-3" data-testid="registered">
                 <h2 class="text-xl font-semibold" data-testid="awaiting-approval">"Thanks! Your order awaits approval."</h2>
@@ -410,11 +420,12 @@ fn receipt(r: Registered) -> impl IntoView {
         }
         .into_any();
     }
-    let payment = (r.status == "pending").then(|| pay_form(r.order_code.clone(), r.total.clone()));
+    let payment =
+        (r.status == OrderStatus::Pending).then(|| pay_form(r.order_code.clone(), r.total.clone()));
     view! {
         <div class="card space-y-3" data-testid="registered">
             <h2 class="text-xl font-semibold">"You're registered!"</h2>
-            <p>"Order " <code data-testid="order-code">{r.order_code}</code> " · " {r.total} " · " {r.status}</p>
+            <p>"Order " <code data-testid="order-code">{r.order_code}</code> " · " {r.total} " · " {r.status.as_str()}</p>
             {payment}
             {r.tickets.into_iter().map(|t| view! {
                 <div class="space-y-1">
@@ -434,8 +445,8 @@ fn receipt(r: Registered) -> impl IntoView {
 pub struct OrderView {
     /// Order code.
     pub code: String,
-    /// Status.
-    pub status: String,
+    /// Where it stands.
+    pub status: OrderStatus,
     /// Formatted total.
     pub total: String,
     /// Event name.
@@ -443,10 +454,10 @@ pub struct OrderView {
 }
 
 /// The order `code` of event `slug` (the code is the buyer's secret).
-#[server(endpoint = "order_status")]
-pub async fn order_status(slug: String, code: String) -> Result<OrderView, AppError> {
-    let state = crate::state::app_state()?;
-    let o = services::ticketing::order_summary(&state.pool, &slug, &code).await?;
+#[server(prefix = "/fn", endpoint = "order_status")]
+pub async fn buyer_order(slug: String, code: String) -> Result<OrderView, AppError> {
+    let platform = crate::context::platform()?;
+    let o = services::registrations::orders::summary(&platform.pool, &slug, &code).await?;
     Ok(OrderView {
         total: services::domain::format_money(o.total_minor, &o.currency),
         code: o.code,
@@ -467,7 +478,7 @@ pub fn PayPage() -> impl IntoView {
                 p.get("code").unwrap_or_default(),
             )
         },
-        |(slug, code)| order_status(slug, code),
+        |(slug, code)| buyer_order(slug, code),
     );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -477,8 +488,8 @@ pub fn PayPage() -> impl IntoView {
                         <div class="card space-y-3 max-w-xl">
                             <h1 class="text-2xl font-bold">{o.event}</h1>
                             <p>"Order " <code>{o.code.clone()}</code> " · " {o.total.clone()} " · "
-                                <span data-testid="order-status">{o.status.clone()}</span></p>
-                            {(o.status == "pending").then(|| pay_form(o.code.clone(), o.total.clone()))}
+                                <span data-testid="order-status">{o.status.as_str()}</span></p>
+                            {(o.status == OrderStatus::Pending).then(|| pay_form(o.code.clone(), o.total.clone()))}
                         </div>
                     })
                 })}
@@ -491,7 +502,7 @@ fn pay_form(order_code: String, total: String) -> impl IntoView {
     let action = ServerAction::<Pay>::new();
     view! {
         {move || match action.value().get() {
-            Some(Ok(p)) if p.status == "confirmed" => view! {
+            Some(Ok(p)) if p.status == PayOutcome::Confirmed => view! {
                 <p class="rounded bg-green-50 border border-green-300 p-3" data-testid="paid">"Payment received: your order is confirmed."</p>
             }.into_any(),
             Some(Ok(p)) => view! {
@@ -524,12 +535,12 @@ fn question_field(q: QuestionView) -> impl IntoView {
     } else {
         q.label.clone()
     };
-    match q.kind.as_str() {
-        "checkbox" => view! {
+    match q.kind {
+        QuestionKind::Checkbox => view! {
             <label class="block"><input type="checkbox" name=name required=q.required/>" " {label}</label>
         }
         .into_any(),
-        "choice" => view! {
+        QuestionKind::Choice => view! {
             <label class="block">{label}
                 <select class="input" name=name required=q.required>
                     <option value="">"—"</option>
@@ -538,7 +549,7 @@ fn question_field(q: QuestionView) -> impl IntoView {
             </label>
         }
         .into_any(),
-        _ => view! {
+        QuestionKind::Text => view! {
             <label class="block">{label}<input class="input" name=name required=q.required maxlength="1000"/></label>
         }
         .into_any(),

@@ -1,4 +1,4 @@
-//! Shared layout pieces: navigation, home page, error display.
+//! Shared layout pieces: navigation, home page, 404.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -6,15 +6,15 @@ use leptos_router::components::A;
 use crate::error::AppError;
 
 /// The signed-in organiser's name, if any.
-#[server(endpoint = "whoami")]
+#[server(prefix = "/fn", endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<String>, AppError> {
-    use crate::state::cookies;
-    let state = crate::state::app_state()?;
+    use crate::context::cookies;
+    let platform = crate::context::platform()?;
     let Some(token) = cookies::read(cookies::ORGANISER).await else {
         return Ok(None);
     };
     Ok(
-        services::accounts::organiser_from_session(&state.pool, Some(&token))
+        services::accounts::organisers::from_session(&platform.pool, Some(&token))
             .await
             .ok()
             .map(|o| o.name),
@@ -83,41 +83,4 @@ pub fn NotFound() -> impl IntoView {
         opts.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! { <h1 class="text-2xl font-bold">"Page not found"</h1> }
-}
-
-/// Shows the error message of the last form submission, if any.
-#[component]
-pub fn FormError(
-    /// The message to show (None hides it).
-    #[prop(into)]
-    error: Signal<Option<String>>,
-) -> impl IntoView {
-    move || {
-        error.get().map(|message| {
-            view! {
-                <p class="error rounded bg-red-50 border border-red-300 text-red-800 p-3" role="alert">
-                    {message}
-                </p>
-            }
-        })
-    }
-}
-
-/// The error message of an action's latest result.
-pub fn error_of<T: Clone + Send + Sync + 'static>(
-    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
-) -> Signal<Option<String>> {
-    Signal::derive(move || value.get().and_then(|r| r.err()).map(|e| e.message))
-}
-
-/// Renders the errors caught by an `ErrorBoundary`.
-pub fn error_list(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    view! {
-        <div class="error rounded bg-red-50 border border-red-300 text-red-800 p-3" role="alert">
-            {move || {
-                errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect::<Vec<_>>()
-            }}
-            <p class="mt-2"><a class="underline" href="/login">"Log in"</a></p>
-        </div>
-    }
 }

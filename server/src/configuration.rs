@@ -2,8 +2,8 @@
 //! `CONVENE_*` environment variables (`__` separates nested keys, e.g.
 //! `CONVENE_KAFKA__BROKERS=127.0.0.1:9092`).
 
+use bus::KafkaSettings;
 use serde::Deserialize;
-use services::bus::KafkaSettings;
 
 /// All settings of the `convene` binary.
 #[derive(Clone, Deserialize)]
@@ -49,7 +49,7 @@ pub struct SmtpConfig {
     pub from: String,
     /// `none` (plain), `starttls` or `tls`.
     #[serde(default)]
-    pub security: services::email::SmtpSecurity,
+    pub security: services::notifications::SmtpSecurity,
     /// SMTP AUTH user name.
     #[serde(default)]
     pub username: Option<String>,
@@ -76,7 +76,7 @@ impl SmtpConfig {
     }
 
     /// The mailer for these settings.
-    pub fn mailer(&self) -> services::Result<services::email::Mailer> {
+    pub fn mailer(&self) -> services::Result<services::notifications::Mailer> {
         let credentials = match (&self.username, &self.password) {
             (Some(u), Some(p)) => Some((u.as_str(), p.as_str())),
             _ => None,
@@ -87,7 +87,7 @@ impl SmtpConfig {
             })?),
             None => None,
         };
-        services::email::Mailer::with(services::email::MailerSettings {
+        services::notifications::Mailer::with(services::notifications::MailerSettings {
             host: &self.host,
             port: self.port,
             from: &self.from,
@@ -315,7 +315,10 @@ mod tests {
             .collect();
         let s = load_with_env(None, Some(env)).unwrap();
         let smtp = s.smtp.clone().unwrap();
-        assert_eq!(smtp.security, services::email::SmtpSecurity::StartTls);
+        assert_eq!(
+            smtp.security,
+            services::notifications::SmtpSecurity::StartTls
+        );
         assert_eq!((smtp.port, smtp.username.as_deref()), (587, Some("mailer")));
         assert!(smtp.mailer().is_ok());
         let printed = format!("{s:?}");

@@ -2,7 +2,8 @@
 
 use chrono::{Duration, Utc};
 use services::accounts::{sign_up, SignUp};
-use services::events::{create, NewEvent};
+use services::events::NewEvent;
+use services::live::{agenda, apps, stages};
 use sqlx::PgPool;
 
 /// Demo organiser's email.
@@ -47,25 +48,22 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         time_zone: "Europe/London",
     };
     // The demo organisation is on the biggest plan, so demo visitors never hit limits.
-    services::billing::set_plan(pool, organiser.org_id, "growth").await?;
-    create(pool, &organiser, input).await?;
+    services::billing::plans::set_plan(pool, organiser.org_id, "growth").await?;
+    services::event_setup::create_event(pool, &organiser, input).await?;
     // A stage with the live apps, speakers, an agenda and a sponsor.
-    let stage = services::stages::create(pool, &organiser, SLUG, "Main stage", "none", "").await?;
+    let stage = stages::create(pool, &organiser, SLUG, "Main stage", "none", "").await?;
     for (app, config) in [
-        (services::apps::POLLS, serde_json::json!({})),
-        (services::apps::QA, serde_json::json!({})),
-        (
-            services::apps::TRANSLATIONS,
-            serde_json::json!({"languages": "en,fr"}),
-        ),
+        ("polls", serde_json::json!({})),
+        ("qa", serde_json::json!({})),
+        ("translations", serde_json::json!({"languages": "en,fr"})),
     ] {
-        services::apps::install(pool, &organiser, SLUG, app, &config).await?;
+        apps::install(pool, &organiser, SLUG, app, &config).await?;
     }
     for (name, headline) in [
         ("Grace Hopper", "Rear Admiral, computer scientist"),
         ("Ada Lovelace", "Mathematician"),
     ] {
-        services::agenda::add_speaker(pool, &organiser, SLUG, name, headline, "", "").await?;
+        agenda::add_speaker(pool, &organiser, SLUG, name, headline, "", "").await?;
     }
     let day = (Utc::now() + Duration::days(7))
         .format("%Y-%m-%d")
@@ -79,7 +77,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
             "Ada Lovelace, Grace Hopper",
         ),
     ] {
-        let session = services::agenda::NewSession {
+        let session = agenda::NewSession {
             title,
             description: "",
             starts_local: &format!("{day}T{from}"),
@@ -87,9 +85,9 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
             stage: Some(stage.id),
             speakers,
         };
-        services::agenda::add_session(pool, &organiser, SLUG, session).await?;
+        agenda::add_session(pool, &organiser, SLUG, session).await?;
     }
-    services::agenda::add_sponsor(
+    agenda::add_sponsor(
         pool,
         &organiser,
         SLUG,

@@ -66,7 +66,7 @@ async fn run(
             let listener = TcpListener::bind(leptos.site_addr)
                 .await
                 .with_context(|| format!("binding {}", leptos.site_addr))?;
-            let state = startup::app_state(&settings, &deps, leptos);
+            let state = startup::server_state(&settings, &deps, leptos);
             if all {
                 let (relay, analytics, jobs) = (deps.clone(), deps.clone(), deps.clone());
                 let (s1, s2, s3) = (shutdown.clone(), shutdown.clone(), shutdown.clone());

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::state::{AppState, WebSettings};
+use bus::Bus;
 use leptos::prelude::LeptosOptions;
-use services::bus::Bus;
+use services::Platform;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
 use crate::configuration::Settings;
+use crate::http::ServerState;
 
 /// Connections to PostgreSQL, Redis and the bus.
 #[derive(Clone)]
@@ -53,7 +54,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         Some(k) => Bus::kafka(k.to_bus())
             .await
             .context("connecting to the Kafka broker")?,
-        None => Bus::memory(),
+        None => Bus::embedded(),
     };
     tracing::info!(
         bus = bus.kind(),
@@ -114,14 +115,16 @@ pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
     leptos::config::get_config_from_str(&text).context("parsing Leptos options")
 }
 
-/// Builds the shared state of the web roles and starts the presence and live hubs.
-pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions) -> AppState {
+/// Builds the platform the web roles share and starts this node's presence
+/// and live hubs (Redis pub/sub → local sockets).
+pub fn platform(settings: &Settings, deps: &Deps) -> Platform {
     let (presence, _) = broadcast::channel(1024);
     let hub_tx = presence.clone();
     let client = deps.redis_client.clone();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = services::presence::run_hub(client.clone(), hub_tx.clone()).await {
+            if let Err(e) = services::live::presence::run_hub(client.clone(), hub_tx.clone()).await
+            {
                 tracing::warn!(error = %e, "presence hub lost Redis; reconnecting");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -133,14 +136,13 @@ pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions
     let client = deps.redis_client.clone();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = services::live::run_hub(client.clone(), live_tx.clone()).await {
+            if let Err(e) = services::live::log::run_hub(client.clone(), live_tx.clone()).await {
                 tracing::warn!(error = %e, "live hub lost Redis; reconnecting");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    AppState {
-        leptos_options,
+    Platform {
         pool: deps.pool.clone(),
         redis: deps.redis.clone(),
         bus: deps.bus.clone(),
@@ -157,20 +159,30 @@ pub fn app_state(settings: &Settings, deps: &Deps, leptos_options: LeptosOptions
             tracing::warn!(
                 "UNSAFE: quota locking is off; tickets can be oversold (test-only setting)"
             );
-            services::ticketing::QuotaLocking::UnsafeUnlocked
+            services::registrations::quotas::QuotaLocking::UnsafeUnlocked
         } else {
-            services::ticketing::QuotaLocking::Locked
+            services::registrations::quotas::QuotaLocking::Locked
         },
-        web: WebSettings {
-            redis_namespace: settings.redis_namespace.clone(),
-            public_url: settings.public_url.trim_end_matches('/').to_owned(),
-        },
+        redis_namespace: settings.redis_namespace.clone(),
+        public_url: settings.public_url.trim_end_matches('/').to_owned(),
+    }
+}
+
+/// The state of the web roles: the platform and Leptos' site options.
+pub fn server_state(
+    settings: &Settings,
+    deps: &Deps,
+    leptos_options: LeptosOptions,
+) -> ServerState {
+    ServerState {
+        leptos_options,
+        platform: platform(settings, deps),
     }
 }
 
 /// Serves HTTP on `listener` until `shutdown` flips.
 pub async fn serve(
-    state: AppState,
+    state: ServerState,
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -189,72 +201,38 @@ pub async fn serve(
 
 /// Runs the outbox relay until shutdown.
 pub async fn relay(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    services::bus::relay::run(deps.pool, deps.bus, shutdown).await?;
+    bus::relay::run(deps.pool, deps.bus, shutdown).await?;
     Ok(())
 }
 
 /// Runs the analytics consumer until shutdown.
 pub async fn analytics(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    services::analytics::run(deps.pool, deps.bus, shutdown).await?;
+    analytics::run(deps.pool, deps.bus, shutdown).await?;
     Ok(())
 }
 
-/// Runs background jobs until shutdown. Without SMTP settings, emails are skipped (logged).
+/// The jobs worker the settings describe. Without SMTP settings, emails are skipped (logged).
+pub fn worker(deps: &Deps, settings: &Settings) -> anyhow::Result<services::worker::Worker> {
+    let mailer = match &settings.smtp {
+        Some(s) => Some(s.mailer()?),
+        None => None,
+    };
+    Ok(services::worker::Worker {
+        pool: deps.pool.clone(),
+        mailer,
+        public_url: settings.public_url.trim_end_matches('/').to_owned(),
+    })
+}
+
+/// Runs background jobs and the periodic housekeeping until shutdown.
 pub async fn jobs(
     deps: Deps,
     settings: Settings,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let mailer = match &settings.smtp {
-        Some(s) => Some(s.mailer()?),
-        None => None,
-    };
-    let public_url = settings.public_url.trim_end_matches('/').to_owned();
-    let pool = deps.pool.clone();
-    // Expired waiting-list offers pass their seat on; unpaid orders release theirs.
-    let (expiry_pool, mut expiry_stop) = (deps.pool.clone(), shutdown.clone());
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = services::waitlist::expire_offers(&expiry_pool).await {
-                tracing::warn!(error = %e, "expiring waiting-list offers failed");
-            }
-            let ttl = services::ticketing::PENDING_ORDER_TTL_MINUTES;
-            if let Err(e) = services::ticketing::expire_pending_orders(&expiry_pool, ttl).await {
-                tracing::warn!(error = %e, "expiring unpaid orders failed");
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                _ = expiry_stop.changed() => return,
-            }
-        }
-    });
-    services::jobs::run(deps.pool, Duration::from_millis(500), shutdown, move |job| {
-        let (pool, mailer, public_url) = (pool.clone(), mailer.clone(), public_url.clone());
-        async move {
-            match (job.kind.as_str(), &mailer) {
-                (services::jobs::ORDER_CONFIRMATION, Some(m)) => {
-                    services::email::send_order_confirmation(&pool, m, &public_url, &job.payload).await
-                }
-                (services::waitlist::OFFER_EMAIL, Some(m)) => {
-                    services::email::send_waitlist_offer(&pool, m, &public_url, &job.payload).await
-                }
-                (services::team::INVITE_EMAIL, Some(m)) => {
-                    services::email::send_team_invite(&pool, m, &public_url, &job.payload).await
-                }
-                (
-                    services::jobs::ORDER_CONFIRMATION
-                    | services::waitlist::OFFER_EMAIL
-                    | services::team::INVITE_EMAIL,
-                    None,
-                ) => {
-                    tracing::info!(job = job.id, kind = %job.kind, "no SMTP relay configured; email skipped");
-                    Ok(())
-                }
-                (other, _) => Err(format!("unknown job kind '{other}'")),
-            }
-        }
-    })
-    .await?;
+    worker(&deps, &settings)?
+        .run(Duration::from_millis(500), shutdown)
+        .await?;
     Ok(())
 }
 

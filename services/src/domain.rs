@@ -77,6 +77,28 @@ pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String> {
     Ok(s.to_owned())
 }
 
+/// Plain text as attendees type it: trimmed, control characters (but line
+/// breaks), zero-width and bidi-override characters stripped, at most `max`
+/// characters. Shown as text, never as HTML.
+pub fn clean_text(field: &str, raw: &str, max: usize) -> Result<String> {
+    let text: String = raw
+        .trim()
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .filter(|c| !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        .collect();
+    let text = text.trim().to_owned();
+    if text.is_empty() {
+        return Err(Error::invalid(format!("{field} is empty")));
+    }
+    if text.chars().count() > max {
+        return Err(Error::invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    Ok(text)
+}
+
 /// An event slug: 3-60 chars of `a-z`, `0-9` and inner `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slug(String);
@@ -259,6 +281,19 @@ mod tests {
         ] {
             assert!(Slug::parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn text_is_cleaned_and_bounded() {
+        assert_eq!(
+            clean_text("m", "  hi\u{0007}\u{202E}there \n", 10).unwrap(),
+            "hithere"
+        );
+        assert_eq!(clean_text("m", "a\nb", 10).unwrap(), "a\nb");
+        assert!(clean_text("m", " \u{200B} ", 10).is_err());
+        assert!(clean_text("m", "elevenchars", 10).is_err());
+        // Markup is kept as text: the browser shows it, never interprets it.
+        assert_eq!(clean_text("m", "<b>x</b>", 20).unwrap(), "<b>x</b>");
     }
 
     #[test]

@@ -44,6 +44,10 @@ impl Error {
     pub fn not_found(msg: impl Into<String>) -> Self {
         Error::NotFound(msg.into())
     }
+    /// Builds an [`Error::Conflict`].
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        Error::Conflict(msg.into())
+    }
 }
 
 impl From<sqlx::Error> for Error {
@@ -61,9 +65,9 @@ impl From<redis::RedisError> for Error {
     }
 }
 
-impl From<rdkafka::error::KafkaError> for Error {
-    fn from(e: rdkafka::error::KafkaError) -> Self {
-        Error::Internal(format!("kafka: {e}"))
+impl From<bus::Error> for Error {
+    fn from(e: bus::Error) -> Self {
+        Error::Internal(format!("bus: {e}"))
     }
 }
 
@@ -81,4 +85,9 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Parses a form or message field into a state enum, with `message` when it is none of them.
+pub fn parse_state<T: std::str::FromStr>(raw: &str, message: &str) -> Result<T> {
+    raw.trim().parse().map_err(|_| Error::invalid(message))
 }

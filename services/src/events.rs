@@ -1,22 +1,25 @@
-//! Events owned by organisations.
+//! Events (owner of `events`): an organisation's events, looked up by the
+//! organisation (another organisation's event is "not found") or publicly by
+//! slug, and the sites allowed to embed an event's registration widget.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
-use sqlx::PgPool;
-use uuid::Uuid;
+use chrono::{DateTime, Utc};
+use protocol::ids::{EventId, OrgId};
+use sqlx::{PgConnection, PgPool};
+use tracing::instrument;
 
 use crate::accounts::Organiser;
 use crate::domain::{parse_name, Slug};
 use crate::error::is_unique_violation;
+use crate::time::{parse_local, parse_tz};
 use crate::{Error, Result};
 
 /// A stored event.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Event {
     /// Event id.
-    pub id: Uuid,
+    pub id: EventId,
     /// Owning organisation.
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     /// Unique URL slug (`/e/{slug}`).
     pub slug: String,
     /// Display name.
@@ -48,27 +51,10 @@ pub struct NewEvent<'a> {
     pub time_zone: &'a str,
 }
 
-/// Parses a `datetime-local` value in `tz` into an instant.
-pub fn parse_local(field: &str, raw: &str, tz: Tz) -> Result<DateTime<Utc>> {
-    let raw = raw.trim();
-    let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| Error::invalid(format!("{field} must look like 2026-05-01T09:00")))?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|d| d.with_timezone(&Utc))
-        .ok_or_else(|| Error::invalid(format!("{field} does not exist in {tz} (clock change)")))
-}
+const COLUMNS: &str = "id, org_id, slug, name, description, starts_at, ends_at, time_zone";
 
-/// Parses an IANA time zone name.
-pub fn parse_tz(raw: &str) -> Result<Tz> {
-    raw.trim()
-        .parse::<Tz>()
-        .map_err(|_| Error::invalid(format!("'{}' is not a known time zone", raw.trim())))
-}
-
-/// Creates an event in the organiser's organisation, with one free ticket type.
-pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Result<Event> {
+/// Checks the form: name, slug, description, times in the zone.
+pub fn parse(org_id: OrgId, input: &NewEvent<'_>) -> Result<Event> {
     let name = parse_name("name", input.name, 200)?;
     let slug = Slug::parse(input.slug)?;
     let description = input.description.trim();
@@ -83,29 +69,38 @@ pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Resul
     if ends_at <= starts_at {
         return Err(Error::invalid("the event must end after it starts"));
     }
-    let event = Event {
-        id: Uuid::new_v4(),
-        org_id: by.org_id,
+    Ok(Event {
+        id: EventId::new(),
+        org_id,
         slug: slug.as_str().to_owned(),
         name,
         description: description.to_owned(),
         starts_at,
         ends_at,
         time_zone: tz.name().to_owned(),
-    };
-    let mut tx = pool.begin().await?;
-    // A taken address is reported before plan limits (the unique index still decides races).
-    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE slug = $1)")
-        .bind(&event.slug)
-        .fetch_one(&mut *tx)
+    })
+}
+
+fn taken(slug: &str) -> Error {
+    Error::Conflict(format!("the address /e/{slug} is already taken"))
+}
+
+/// Fails with `Conflict` when the slug is taken (checked before plan limits,
+/// so the organiser hears the more useful answer; the unique index decides races).
+pub async fn check_slug_free(conn: &mut PgConnection, slug: &str) -> Result<()> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE slug = $1)")
+        .bind(slug)
+        .fetch_one(conn)
         .await?;
-    if taken {
-        return Err(Error::Conflict(format!(
-            "the address /e/{} is already taken",
-            event.slug
-        )));
+    if exists {
+        Err(taken(slug))
+    } else {
+        Ok(())
     }
-    crate::billing::check_event_limit(&mut tx, by.org_id).await?;
+}
+
+/// Stores a parsed event (inside the creating transaction).
+pub async fn insert(conn: &mut PgConnection, event: &Event) -> Result<()> {
     sqlx::query(
         "INSERT INTO events (id, org_id, slug, name, description, starts_at, ends_at, time_zone)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -118,45 +113,45 @@ pub async fn create(pool: &PgPool, by: &Organiser, input: NewEvent<'_>) -> Resul
     .bind(event.starts_at)
     .bind(event.ends_at)
     .bind(&event.time_zone)
-    .execute(&mut *tx)
+    .execute(conn)
     .await
     .map_err(|e| {
         if is_unique_violation(&e, "events_slug_key") {
-            Error::Conflict(format!("the address /e/{} is already taken", event.slug))
+            taken(&event.slug)
         } else {
             e.into()
         }
     })?;
-    sqlx::query(
-        "INSERT INTO ticket_types (id, event_id, name) VALUES ($1, $2, 'General admission')",
-    )
-    .bind(Uuid::new_v4())
-    .bind(event.id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    tracing::info!(event = %event.id, org = %event.org_id, "event created");
-    Ok(event)
+    Ok(())
 }
 
-/// The organiser's organisation's events, soonest first.
-pub async fn list_for_org(pool: &PgPool, org_id: Uuid) -> Result<Vec<Event>> {
-    Ok(sqlx::query_as::<_, Event>(
-        "SELECT id, org_id, slug, name, description, starts_at, ends_at, time_zone
-         FROM events WHERE org_id = $1 ORDER BY starts_at, name",
+/// How many events the organisation has.
+pub async fn count_for_org(conn: &mut PgConnection, org_id: OrgId) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_one(conn)
+            .await?,
     )
+}
+
+/// The organisation's events, soonest first.
+pub async fn list_for_org(pool: &PgPool, org_id: OrgId) -> Result<Vec<Event>> {
+    Ok(sqlx::query_as::<_, Event>(&format!(
+        "SELECT {COLUMNS} FROM events WHERE org_id = $1 ORDER BY starts_at, name"
+    ))
     .bind(org_id)
     .fetch_all(pool)
     .await?)
 }
 
 /// An event of the organiser's organisation; another organisation's event is `NotFound`.
-pub async fn get_for_org(pool: &PgPool, org_id: Uuid, slug: &str) -> Result<Event> {
-    sqlx::query_as::<_, Event>(
-        "SELECT id, org_id, slug, name, description, starts_at, ends_at, time_zone
-         FROM events WHERE org_id = $1 AND slug = $2",
-    )
-    .bind(org_id)
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn get_for_org(pool: &PgPool, by: &Organiser, slug: &str) -> Result<Event> {
+    sqlx::query_as::<_, Event>(&format!(
+        "SELECT {COLUMNS} FROM events WHERE org_id = $1 AND slug = $2"
+    ))
+    .bind(by.org_id)
     .bind(slug)
     .fetch_optional(pool)
     .await?
@@ -165,42 +160,20 @@ pub async fn get_for_org(pool: &PgPool, org_id: Uuid, slug: &str) -> Result<Even
 
 /// A public event by slug (landing page, registration).
 pub async fn get_public(pool: &PgPool, slug: &str) -> Result<Event> {
-    sqlx::query_as::<_, Event>(
-        "SELECT id, org_id, slug, name, description, starts_at, ends_at, time_zone
-         FROM events WHERE slug = $1",
-    )
-    .bind(slug.trim().to_lowercase())
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| Error::not_found("no such event"))
+    sqlx::query_as::<_, Event>(&format!("SELECT {COLUMNS} FROM events WHERE slug = $1"))
+        .bind(slug.trim().to_lowercase())
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("no such event"))
 }
 
-/// Formats an instant in the event's zone, e.g. `2026-05-01 09:00 CEST`.
-pub fn local_time(at: DateTime<Utc>, tz_name: &str) -> String {
-    match tz_name.parse::<Tz>() {
-        Ok(tz) => at
-            .with_timezone(&tz)
-            .format("%a %e %b %Y, %H:%M %Z")
-            .to_string(),
-        Err(_) => at.format("%a %e %b %Y, %H:%M UTC").to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_times_follow_the_zone() {
-        let tz = parse_tz("Europe/Berlin").unwrap();
-        let at = parse_local("start", "2026-07-01T09:00", tz).unwrap();
-        assert_eq!(at.to_rfc3339(), "2026-07-01T07:00:00+00:00");
-        assert!(local_time(at, "Europe/Berlin").contains("09:00 CEST"));
-        assert!(parse_tz("Mars/Olympus").is_err());
-        assert!(parse_local("start", "tomorrow", tz).is_err());
-        // 02:30 does not exist on the spring-forward night in Berlin.
-        assert!(parse_local("start", "2026-03-29T02:30", tz).is_err());
-    }
+/// An event by id.
+pub async fn get(pool: &PgPool, id: EventId) -> Result<Event> {
+    sqlx::query_as::<_, Event>(&format!("SELECT {COLUMNS} FROM events WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("no such event"))
 }
 
 /// Parses one embedding site: `https://host[:port]`, no path.
@@ -230,13 +203,14 @@ pub fn parse_origin(raw: &str) -> Result<String> {
 }
 
 /// Replaces the sites allowed to embed the event's widget (one per line or comma).
+#[instrument(skip(pool, by, raw))]
 pub async fn set_embed_origins(
     pool: &PgPool,
     by: &Organiser,
     slug: &str,
     raw: &str,
 ) -> Result<Vec<String>> {
-    let event = get_for_org(pool, by.org_id, slug).await?;
+    let event = get_for_org(pool, by, slug).await?;
     let mut origins = Vec::new();
     for part in raw
         .split(['\n', ','])
@@ -271,8 +245,37 @@ pub async fn embed_origins(pool: &PgPool, slug: &str) -> Result<Vec<String>> {
 }
 
 #[cfg(test)]
-mod origin_tests {
-    use super::parse_origin;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_checked_before_they_are_stored() {
+        let form = |starts, ends, tz| NewEvent {
+            name: "Conf",
+            slug: "conf-2027",
+            description: "",
+            starts_local: starts,
+            ends_local: ends,
+            time_zone: tz,
+        };
+        let org = OrgId::new();
+        let e = parse(
+            org,
+            &form("2027-05-01T09:00", "2027-05-02T17:00", "Europe/Berlin"),
+        )
+        .unwrap();
+        assert_eq!(e.starts_at.to_rfc3339(), "2027-05-01T07:00:00+00:00");
+        assert!(parse(
+            org,
+            &form("2027-05-02T09:00", "2027-05-01T17:00", "Europe/Berlin")
+        )
+        .is_err());
+        assert!(parse(
+            org,
+            &form("2027-05-01T09:00", "2027-05-02T17:00", "Nowhere/Land")
+        )
+        .is_err());
+    }
 
     #[test]
     fn origins() {

@@ -1,37 +1,32 @@
-//! Server-only domain services of Convene, one module per seed component.
-//!
-//! Every function takes its dependencies explicitly (a pool, a Redis
-//! connection, a bus handle) so that handlers and server functions stay thin.
+//! Server-only domain services of Convene: one folder per seed component, each
+//! table owned by one module (see `docs/ARCHITECTURE.md`). Functions take their
+//! dependencies explicitly (a pool, a connection inside a transaction, Redis)
+//! so that server functions and handlers stay thin; [`platform::Platform`]
+//! bundles them for the interfaces.
 
 pub mod accounts;
-pub mod activity;
-pub mod agenda;
-pub mod analytics;
-pub mod apps;
 pub mod billing;
-pub mod bus;
-pub mod chat;
 pub mod domain;
-pub mod email;
+pub mod domain_events;
 pub mod error;
+pub mod event_setup;
 pub mod events;
 pub mod jobs;
 pub mod live;
+pub mod notifications;
 pub mod payments;
-pub mod polls;
-pub mod presence;
-pub mod promo;
-pub mod qa;
-pub mod questions;
+pub mod platform;
+pub mod provider_webhooks;
 pub mod ratelimit;
 pub mod registrations;
-pub mod stages;
+pub mod signing;
 pub mod team;
-pub mod ticketing;
+pub mod time;
 pub mod tokens;
-pub mod waitlist;
+pub mod worker;
 
 pub use error::{Error, Result};
+pub use platform::Platform;
 
 /// Runs the embedded sqlx migrations from `migrations/`.
 pub async fn migrate(pool: &sqlx::PgPool) -> Result<()> {

@@ -1,8 +1,9 @@
 //! Presence against a real Redis: counting, multiple tabs, expiry.
 
+use protocol::ids::{AttendeeId, ConnectionId, EventId};
+use protocol::Area;
 use redis::aio::ConnectionManager;
-use services::presence;
-use uuid::Uuid;
+use services::live::presence;
 
 async fn redis() -> ConnectionManager {
     let url =
@@ -15,17 +16,27 @@ async fn redis() -> ConnectionManager {
 #[tokio::test]
 async fn counts_distinct_attendees_and_forgets_expired_connections() {
     let mut r = redis().await;
-    let event = Uuid::new_v4();
-    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    let (a1, a2, b1) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let event = EventId::new();
+    let (a, b) = (AttendeeId::new(), AttendeeId::new());
+    let (a1, a2, b1) = (
+        ConnectionId::new(),
+        ConnectionId::new(),
+        ConnectionId::new(),
+    );
     assert_eq!(presence::count(&mut r, event).await.unwrap(), 0);
-    assert_eq!(presence::touch(&mut r, event, a, a1).await.unwrap(), 1);
     assert_eq!(
-        presence::touch(&mut r, event, a, a2).await.unwrap(),
+        presence::touch(&mut r, event, a, a1, None).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        presence::touch(&mut r, event, a, a2, None).await.unwrap(),
         1,
         "two tabs, one person"
     );
-    assert_eq!(presence::touch(&mut r, event, b, b1).await.unwrap(), 2);
+    assert_eq!(
+        presence::touch(&mut r, event, b, b1, None).await.unwrap(),
+        2
+    );
     assert_eq!(
         presence::leave(&mut r, event, a, a1).await.unwrap(),
         2,
@@ -43,7 +54,7 @@ async fn counts_distinct_attendees_and_forgets_expired_connections() {
         .unwrap();
     assert_eq!(presence::count(&mut r, event).await.unwrap(), 0);
     // The key itself expires too, so idle events leave nothing behind.
-    presence::touch(&mut r, event, a, a1).await.unwrap();
+    presence::touch(&mut r, event, a, a1, None).await.unwrap();
     let ttl: i64 = redis::cmd("TTL")
         .arg(format!("presence:{event}"))
         .query_async(&mut r)
@@ -62,11 +73,11 @@ async fn the_hub_forwards_announcements_from_any_node() {
     let (tx, mut rx) = tokio::sync::broadcast::channel(16);
     let hub = tokio::spawn(presence::run_hub(redis::Client::open(url).unwrap(), tx));
     let mut r = redis().await;
-    let event = Uuid::new_v4();
+    let event = EventId::new();
     let snap = presence::Snapshot {
         online: 7,
-        people: vec![Uuid::new_v4()],
-        areas: vec![("reception".into(), 7)],
+        people: vec![AttendeeId::new()],
+        areas: vec![(Area::Reception, 7)],
     };
     // Publish until the hub has subscribed and forwards one.
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {

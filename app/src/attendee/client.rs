@@ -6,10 +6,25 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
-
-use crate::wire::{
+use protocol::ids::AttendeeId;
+use protocol::live::{
     ChatView, ClientMsg, DmView, LiveItem, Person, PollView, QuestionView, ServerMsg,
 };
+use protocol::states::{AttendeeRole, QaStatus, SanctionKind};
+use protocol::{Area, Channel};
+
+use super::PersonRow;
+
+/// A caption line of the Translations app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptionLine {
+    /// Its channel.
+    pub channel: Channel,
+    /// Its language.
+    pub language: String,
+    /// The text.
+    pub body: String,
+}
 
 /// Everything live on the page, as signals.
 #[derive(Clone, Copy)]
@@ -18,10 +33,10 @@ pub struct LiveState {
     pub connected: RwSignal<bool>,
     /// People in the event now.
     pub online: RwSignal<u64>,
-    /// Ids of the people online (green dots).
-    pub people_online: RwSignal<HashSet<String>>,
+    /// The people online (green dots).
+    pub people_online: RwSignal<HashSet<AttendeeId>>,
     /// People per area.
-    pub areas: RwSignal<Vec<(String, u64)>>,
+    pub areas: RwSignal<Vec<(Area, u64)>>,
     /// Me, once the server said hello.
     pub me: RwSignal<Option<Person>>,
     /// I moderate this event.
@@ -34,8 +49,8 @@ pub struct LiveState {
     pub polls: RwSignal<Vec<PollView>>,
     /// Questions.
     pub questions: RwSignal<Vec<QuestionView>>,
-    /// Caption lines: (channel, language, text).
-    pub captions: RwSignal<Vec<(String, String, String)>>,
+    /// Caption lines, oldest first (at most 200).
+    pub captions: RwSignal<Vec<CaptionLine>>,
     /// The last refusal or notice from the server.
     pub notice: RwSignal<Option<String>>,
 }
@@ -60,11 +75,11 @@ impl LiveState {
     }
 
     /// People in `area` now.
-    pub fn in_area(&self, area: &str) -> u64 {
+    pub fn in_area(&self, area: Area) -> u64 {
         self.areas
             .get()
             .iter()
-            .find(|(a, _)| a == area)
+            .find(|(a, _)| *a == area)
             .map(|(_, n)| *n)
             .unwrap_or(0)
     }
@@ -126,25 +141,28 @@ impl LiveState {
             }
             LiveItem::Question { question } => self.questions.update(|qs| {
                 qs.retain(|q| q.id != question.id);
-                if question.status != "hidden" || !question.body.is_empty() {
+                if question.status != QaStatus::Hidden || !question.body.is_empty() {
                     qs.push(question);
                 }
-                qs.sort_by(|a, b| {
-                    (a.status == "answered", -a.votes).cmp(&(b.status == "answered", -b.votes))
-                });
+                let answered = |q: &QuestionView| q.status == QaStatus::Answered;
+                qs.sort_by_key(|q| (answered(q), -q.votes));
             }),
             LiveItem::Caption {
                 channel,
                 language,
                 body,
             } => self.captions.update(|c| {
-                c.push((channel, language, body));
+                c.push(CaptionLine {
+                    channel,
+                    language,
+                    body,
+                });
                 let excess = c.len().saturating_sub(200);
                 c.drain(..excess);
             }),
             LiveItem::Sanction { sanction, until } => {
-                self.notice.set(Some(match (sanction.as_str(), until) {
-                    ("ban", _) => "A moderator removed you from this event.".into(),
+                self.notice.set(Some(match (sanction, until) {
+                    (SanctionKind::Ban, _) => "A moderator removed you from this event.".into(),
                     (_, Some(t)) => format!("A moderator muted you until {t}."),
                     _ => "A moderator muted you.".into(),
                 }))
@@ -162,13 +180,11 @@ impl LiveState {
 
     /// Opens the live socket for this page (in the browser), resuming after
     /// `cursor` (the live log's position when the page's data was read).
-    pub fn connect(&self, slug: String, area: String, cursor: String) {
+    pub fn connect(&self, slug: String, area: Area, cursor: String) {
         #[cfg(feature = "hydrate")]
         {
             let state = *self;
-            Effect::new(move |_| {
-                socket::connect(slug.clone(), area.clone(), cursor.clone(), state)
-            });
+            Effect::new(move |_| socket::connect(slug.clone(), area, cursor.clone(), state));
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (slug, area, cursor);
@@ -178,35 +194,32 @@ impl LiveState {
 /// The people list with green dots.
 #[component]
 pub fn PeopleList(
-    /// Everyone registered (id, name, role).
-    people: Vec<(String, String, String)>,
+    /// Everyone admitted.
+    people: Vec<PersonRow>,
     /// Live state.
     live: LiveState,
     /// Called to open a direct conversation.
-    on_message: Callback<(String, String)>,
+    on_message: Callback<Person>,
 ) -> impl IntoView {
     view! {
         <ul class="space-y-1" data-testid="people">
-            {people.into_iter().map(|(id, name, role)| {
-                let dot_id = id.clone();
-                let online = Memo::new(move |_| live.people_online.get().contains(&dot_id));
-                let is_me = {
-                    let id = id.clone();
-                    move || live.me.get().is_some_and(|m| m.id == id)
-                };
-                let (pid, pname) = (id.clone(), name.clone());
+            {people.into_iter().map(|PersonRow { person, role }| {
+                let id = person.id;
+                let name = person.name.clone();
+                let online = Memo::new(move |_| live.people_online.get().contains(&id));
+                let is_me = move || live.me.get().is_some_and(|m| m.id == id);
                 view! {
                     <li class="flex items-center gap-2" data-testid="person" data-name=name.clone()
                         data-online=move || online.get().to_string()>
                         <span class=move || if online.get() { "h-2.5 w-2.5 rounded-full bg-green-500" } else { "h-2.5 w-2.5 rounded-full bg-slate-300" }
                             title=move || if online.get() { "online" } else { "offline" }></span>
                         <span>{name.clone()}</span>
-                        {(role == "moderator").then(|| view! { <span class="text-xs text-slate-500">"moderator"</span> })}
+                        {(role == AttendeeRole::Moderator).then(|| view! { <span class="text-xs text-slate-500">"moderator"</span> })}
                         <Show when=move || !is_me()>
                             <button class="text-sm underline ml-auto" data-testid="dm-open"
                                 on:click={
-                                    let (pid, pname) = (pid.clone(), pname.clone());
-                                    move |_| on_message.run((pid.clone(), pname.clone()))
+                                    let person = person.clone();
+                                    move |_| on_message.run(person.clone())
                                 }>"Message"</button>
                         </Show>
                     </li>
@@ -219,65 +232,52 @@ pub fn PeopleList(
 /// A channel's chat: messages (as text), a form, and moderator actions.
 #[component]
 pub fn ChatPanel(
-    /// `reception` or `stage:<id>`.
-    channel: String,
+    /// The Reception's or a stage's.
+    channel: Channel,
     /// Live state.
     live: LiveState,
 ) -> impl IntoView {
     let draft = RwSignal::new(String::new());
-    let ch = channel.clone();
     let messages = move || {
         live.chat
             .get()
             .into_iter()
-            .filter(|m| m.channel == ch)
+            .filter(|m| m.channel == channel)
             .collect::<Vec<_>>()
     };
-    let send_channel = channel.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = draft.get_untracked();
         if body.trim().is_empty() {
             return;
         }
-        live.send(ClientMsg::Chat {
-            channel: send_channel.clone(),
-            body,
-        });
+        live.send(ClientMsg::Chat { channel, body });
         draft.set(String::new());
     };
     view! {
         <section class="card flex flex-col gap-2" data-testid="chat">
             <h2 class="font-semibold">"Chat"</h2>
             <ul class="space-y-1 max-h-96 overflow-y-auto" data-testid="chat-messages">
-                <For each=messages key=|m| m.id.clone() let:m>
+                <For each=messages key=|m| m.id let:m>
                     {
                         let me_mentioned = {
                             let mentions = m.mentions.clone();
                             move || live.me.get().is_some_and(|me| mentions.contains(&me.id))
                         };
-                        let (id, author_id) = (m.id.clone(), m.author.id.clone());
-                        let online = {
-                            let a = author_id.clone();
-                            Memo::new(move |_| live.people_online.get().contains(&a))
-                        };
+                        let (id, author_id) = (m.id, m.author.id);
+                        let online = Memo::new(move |_| live.people_online.get().contains(&author_id));
                         view! {
                             <li data-testid="chat-message" class=move || if me_mentioned() { "bg-amber-50 rounded px-1" } else { "px-1" }>
                                 <span class=move || if online.get() { "inline-block h-2 w-2 rounded-full bg-green-500 mr-1" } else { "inline-block h-2 w-2 rounded-full bg-slate-300 mr-1" }></span>
                                 <span class="font-semibold">{m.author.name.clone()}</span>": "
                                 <span data-testid="chat-body" class="whitespace-pre-wrap">{m.body.clone()}</span>
                                 <Show when=move || live.moderator.get()>
-                                    {
-                                        let (id, author_id) = (id.clone(), author_id.clone());
-                                        view! {
-                                            <button class="text-xs underline text-red-700 ml-2" data-testid="chat-delete"
-                                                on:click={ let id = id.clone(); move |_| live.send(ClientMsg::DeleteChat { id: id.clone() }) }>"Delete"</button>
-                                            <button class="text-xs underline ml-1" data-testid="chat-mute"
-                                                on:click={ let a = author_id.clone(); move |_| live.send(ClientMsg::Sanction { attendee: a.clone(), sanction: "mute".into(), minutes: Some(10) }) }>"Mute 10 min"</button>
-                                            <button class="text-xs underline ml-1" data-testid="chat-ban"
-                                                on:click={ let a = author_id.clone(); move |_| live.send(ClientMsg::Sanction { attendee: a.clone(), sanction: "ban".into(), minutes: None }) }>"Ban"</button>
-                                        }
-                                    }
+                                    <button class="text-xs underline text-red-700 ml-2" data-testid="chat-delete"
+                                        on:click=move |_| live.send(ClientMsg::DeleteChat { id })>"Delete"</button>
+                                    <button class="text-xs underline ml-1" data-testid="chat-mute"
+                                        on:click=move |_| live.send(ClientMsg::Sanction { attendee: author_id, sanction: SanctionKind::Mute, minutes: Some(10) })>"Mute 10 min"</button>
+                                    <button class="text-xs underline ml-1" data-testid="chat-ban"
+                                        on:click=move |_| live.send(ClientMsg::Sanction { attendee: author_id, sanction: SanctionKind::Ban, minutes: None })>"Ban"</button>
                                 </Show>
                             </li>
                         }
@@ -296,19 +296,18 @@ pub fn ChatPanel(
 /// A direct conversation with one person.
 #[component]
 pub fn DmPanel(
-    /// The other person (id, name).
-    with: (String, String),
+    /// The other person.
+    with: Person,
     /// Live state.
     live: LiveState,
 ) -> impl IntoView {
     let draft = RwSignal::new(String::new());
-    let (other, name) = with;
-    let o = other.clone();
+    let Person { id: other, name } = with;
     let messages = move || {
         live.dms
             .get()
             .into_iter()
-            .filter(|m| m.from.id == o || m.to == o)
+            .filter(|m| m.from.id == other || m.to == other)
             .collect::<Vec<_>>()
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -317,17 +316,14 @@ pub fn DmPanel(
         if body.trim().is_empty() {
             return;
         }
-        live.send(ClientMsg::Dm {
-            to: other.clone(),
-            body,
-        });
+        live.send(ClientMsg::Dm { to: other, body });
         draft.set(String::new());
     };
     view! {
         <section class="card flex flex-col gap-2" data-testid="dm">
             <h2 class="font-semibold">"Messages with " {name}</h2>
             <ul class="space-y-1 max-h-64 overflow-y-auto">
-                <For each=messages key=|m| m.id.clone() let:m>
+                <For each=messages key=|m| m.id let:m>
                     <li data-testid="dm-message"><span class="font-semibold">{m.from.name.clone()}</span>": "
                         <span class="whitespace-pre-wrap">{m.body.clone()}</span></li>
                 </For>
@@ -364,8 +360,10 @@ mod socket {
     use wasm_bindgen::{closure::Closure, JsCast};
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
+    use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+    use protocol::Area;
+
     use super::LiveState;
-    use crate::wire::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
 
     thread_local! {
         static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
@@ -392,7 +390,7 @@ mod socket {
     }
 
     /// Opens the socket now and again after every drop, until the page is left.
-    pub fn connect(slug: String, area: String, cursor: String, state: LiveState) {
+    pub fn connect(slug: String, area: Area, cursor: String, state: LiveState) {
         let loc = window().location();
         let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
             "wss"

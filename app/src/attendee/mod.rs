@@ -5,74 +5,91 @@ pub mod client;
 pub mod reception;
 pub mod stage;
 
+use protocol::live::{ChatView, DmView, Person};
+use protocol::states::AttendeeRole;
+
 use crate::error::AppError;
 
-/// The signed-in attendee of event `slug` (banned attendees are refused).
+/// Someone in the event's people list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PersonRow {
+    /// Who.
+    pub person: Person,
+    /// Attendee or moderator.
+    pub role: AttendeeRole,
+}
+
+/// The signed-in attendee of event `slug` (banned attendees are refused), with
+/// the platform and the event.
 #[cfg(feature = "ssr")]
 pub(crate) async fn current_attendee(
     slug: &str,
 ) -> Result<
     (
-        crate::state::AppState,
+        services::Platform,
         services::events::Event,
-        services::chat::Actor,
+        services::live::participants::Actor,
     ),
     AppError,
 > {
-    use crate::state::cookies;
-    let state = crate::state::app_state()?;
-    let event = services::events::get_public(&state.pool, slug).await?;
+    use crate::context::cookies;
+    use services::live::{moderation, participants::Actor};
+    let platform = crate::context::platform()?;
+    let event = services::events::get_public(&platform.pool, slug).await?;
     let token = cookies::read(cookies::ATTENDEE).await;
     let attendee =
-        services::registrations::attendee_from_session(&state.pool, &event, token.as_deref())
+        services::registrations::attendees::from_session(&platform.pool, &event, token.as_deref())
             .await?;
-    if services::chat::sanction_of(&state.pool, event.id, attendee.id, "ban")
-        .await?
-        .is_some()
-    {
+    if moderation::is_banned(&platform.pool, event.id, attendee.id).await? {
         return Err(AppError::new(
             crate::error::ErrorKind::Forbidden,
             "a moderator removed you from this event",
         ));
     }
-    let actor = services::chat::actor(&state.pool, attendee.id).await?;
-    Ok((state, event, actor))
+    let actor = Actor::of(&event, &attendee);
+    Ok((platform, event, actor))
 }
 
-/// The event's people as (id, name, role).
+/// The event's people.
 #[cfg(feature = "ssr")]
 pub(crate) async fn people_of(
-    state: &crate::state::AppState,
-    event: uuid::Uuid,
-) -> Result<Vec<(String, String, String)>, AppError> {
-    Ok(services::chat::people(&state.pool, event)
+    platform: &services::Platform,
+    event: protocol::ids::EventId,
+) -> Result<Vec<PersonRow>, AppError> {
+    Ok(services::live::participants::people(&platform.pool, event)
         .await?
         .into_iter()
-        .map(|p| (p.id.to_string(), p.name, p.role))
+        .map(|p| PersonRow {
+            person: p.person,
+            role: p.role,
+        })
         .collect())
 }
 
 /// A page of a channel's chat history before `before` (a message `seq`), oldest first.
-#[leptos::server(endpoint = "chat_history")]
+#[leptos::server(prefix = "/fn", endpoint = "chat_history")]
 pub async fn chat_history(
     slug: String,
     channel: String,
     before: Option<i64>,
-) -> Result<Vec<crate::wire::ChatView>, AppError> {
-    let (state, event, _) = current_attendee(&slug).await?;
-    let page = services::chat::history(&state.pool, event.id, &channel, before, 50).await?;
-    Ok(page.iter().map(Into::into).collect())
+) -> Result<Vec<ChatView>, AppError> {
+    let (platform, event, _) = current_attendee(&slug).await?;
+    let channel: protocol::Channel = channel.parse().map_err(|e: protocol::places::BadPlace| {
+        AppError::new(crate::error::ErrorKind::Invalid, e.to_string())
+    })?;
+    let page = services::live::chat::history(&platform.pool, event.id, channel, before, 50).await?;
+    Ok(page.iter().map(|m| m.view()).collect())
 }
 
 /// My conversation with attendee `with`, oldest first.
-#[leptos::server(endpoint = "dm_history")]
+#[leptos::server(prefix = "/fn", endpoint = "dm_history")]
 pub async fn dm_history(
     slug: String,
     with: String,
     before: Option<i64>,
-) -> Result<Vec<crate::wire::DmView>, AppError> {
-    let (state, _, me) = current_attendee(&slug).await?;
+) -> Result<Vec<DmView>, AppError> {
+    let (platform, _, me) = current_attendee(&slug).await?;
     let other = crate::error::parse_id("with", &with)?;
-    let page = services::chat::dm_history(&state.pool, &me, other, before, 50).await?;
-    Ok(page.iter().map(Into::into).collect())
+    let page = services::live::dm::history(&platform.pool, &me, other, before, 50).await?;
+    Ok(page.iter().map(|m| m.view()).collect())
 }

@@ -4,16 +4,22 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use protocol::ids::StageId;
+use protocol::live::{ChatView, Person};
+use protocol::states::SponsorTier;
+use protocol::{Area, Channel};
+
 use super::client::{ChatPanel, DmPanel, LiveState, Notice, PeopleList};
+use super::PersonRow;
 use crate::error::AppError;
-use crate::ui::error_list;
-use crate::wire::{ChatView, EventView};
+use crate::forms::error_list;
+use crate::views::EventView;
 
 /// A stage as listed in Reception.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StageLink {
     /// Stage id.
-    pub id: String,
+    pub id: StageId,
     /// Name.
     pub name: String,
 }
@@ -60,7 +66,7 @@ pub struct SponsorView {
     /// Name.
     pub name: String,
     /// Tier.
-    pub tier: String,
+    pub tier: SponsorTier,
     /// Website.
     pub url: String,
     /// Logo URL.
@@ -80,8 +86,8 @@ pub struct ReceptionInfo {
     pub online: u64,
     /// Stages.
     pub stages: Vec<StageLink>,
-    /// Everyone registered: (id, name, role).
-    pub people: Vec<(String, String, String)>,
+    /// Everyone admitted.
+    pub people: Vec<PersonRow>,
     /// The live log's position when the page was made (the socket resumes there).
     pub cursor: String,
     /// The latest Reception chat messages.
@@ -95,30 +101,31 @@ pub struct ReceptionInfo {
 }
 
 /// Reception data; only for attendees of this event.
-#[server(endpoint = "reception")]
+#[server(prefix = "/fn", endpoint = "reception")]
 pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
-    let (state, event, me) = super::current_attendee(&slug).await?;
-    let mut redis = state.redis.clone();
-    let online = services::presence::count(&mut redis, event.id).await?;
-    let stages = services::stages::list(&state.pool, event.id)
+    use services::live::{agenda, chat, log, presence, stages};
+    let (platform, event, me) = super::current_attendee(&slug).await?;
+    let mut redis = platform.redis.clone();
+    let online = presence::count(&mut redis, event.id).await?;
+    let stages = stages::list(&platform.pool, event.id)
         .await?
         .into_iter()
         .map(|s| StageLink {
-            id: s.id.to_string(),
+            id: s.id,
             name: s.name,
         })
         .collect();
     // The cursor is read before the history, so nothing falls between the two.
-    let cursor = services::live::head(&mut redis, event.id).await?;
-    let chat = services::chat::history(&state.pool, event.id, "reception", None, 50).await?;
-    let sessions = services::agenda::sessions(&state.pool, event.id).await?;
-    let (now, next) = services::agenda::now_and_next(&sessions, chrono::Utc::now());
+    let cursor = log::head(&mut redis, event.id).await?;
+    let chat = chat::history(&platform.pool, event.id, Channel::Reception, None, 50).await?;
+    let sessions = agenda::sessions(&platform.pool, event.id).await?;
+    let (now, next) = agenda::now_and_next(&sessions, chrono::Utc::now());
     let agenda = sessions
         .into_iter()
         .map(|s| SessionView {
             now: now.contains(&s.id),
             next: next.contains(&s.id),
-            starts_event_tz: services::events::local_time(s.starts_at, &event.time_zone),
+            starts_event_tz: services::time::local_time(s.starts_at, &event.time_zone),
             starts: s.starts_at.to_rfc3339(),
             ends: s.ends_at.to_rfc3339(),
             title: s.title,
@@ -127,7 +134,7 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
             speakers: s.speakers,
         })
         .collect();
-    let speakers = services::agenda::speakers(&state.pool, event.id)
+    let speakers = agenda::speakers(&platform.pool, event.id)
         .await?
         .into_iter()
         .map(|s| SpeakerView {
@@ -137,7 +144,7 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
             photo_url: s.photo_url,
         })
         .collect();
-    let sponsors = services::agenda::sponsors(&state.pool, event.id)
+    let sponsors = agenda::sponsors(&platform.pool, event.id)
         .await?
         .into_iter()
         .map(|s| SponsorView {
@@ -152,13 +159,13 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
         agenda,
         speakers,
         sponsors,
-        people: super::people_of(&state, event.id).await?,
+        people: super::people_of(&platform, event.id).await?,
         event: EventView::from(&event),
+        moderator: me.moderator(),
         attendee: me.name,
-        moderator: me.moderator,
         online,
         stages,
-        chat: chat.iter().map(Into::into).collect(),
+        chat: chat.iter().map(|m| m.view()).collect(),
     })
 }
 
@@ -185,14 +192,14 @@ pub fn ReceptionPage() -> impl IntoView {
 fn Reception(r: ReceptionInfo) -> impl IntoView {
     let live = LiveState::new(r.online, r.moderator);
     live.chat.set(r.chat.clone());
-    live.connect(r.event.slug.clone(), "reception".into(), r.cursor.clone());
-    let talking_to = RwSignal::new(None::<(String, String)>);
+    live.connect(r.event.slug.clone(), Area::Reception, r.cursor.clone());
+    let talking_to = RwSignal::new(None::<Person>);
     let slug = r.event.slug.clone();
-    let open_dm = Callback::new(move |(id, name): (String, String)| {
+    let open_dm = Callback::new(move |person: Person| {
         #[cfg(feature = "hydrate")]
         {
             let slug = slug.clone();
-            let with = id.clone();
+            let with = person.id.to_string();
             leptos::task::spawn_local(async move {
                 if let Ok(page) = super::dm_history(slug, with, None).await {
                     live.dms.update(|d| {
@@ -207,7 +214,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = &slug;
-        talking_to.set(Some((id, name)));
+        talking_to.set(Some(person));
     });
     let event_slug = r.event.slug.clone();
     view! {
@@ -228,11 +235,11 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                 <ul class="flex gap-3" data-testid="stages">
                     {r.stages.into_iter().map(|s| {
                         let href = format!("/e/{}/stage/{}", event_slug, s.id);
-                        let area = format!("stage:{}", s.id);
+                        let area = Area::Stage(s.id);
                         view! {
                             <li class="card">
                                 <a class="underline font-semibold" href=href>{s.name}</a>
-                                <span class="text-sm text-slate-500 ml-2">{move || live.in_area(&area)} " watching"</span>
+                                <span class="text-sm text-slate-500 ml-2">{move || live.in_area(area)} " watching"</span>
                             </li>
                         }
                     }).collect::<Vec<_>>()}
@@ -262,7 +269,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                             <a href=s.url.clone() rel="noopener noreferrer" target="_blank" class="flex items-center gap-2">
                                 {(!s.logo_url.is_empty()).then(|| view! { <img class="h-8" src=s.logo_url.clone() alt=""/> })}
                                 <span class="font-semibold">{s.name.clone()}</span>
-                                <span class="text-xs uppercase text-slate-500">{s.tier.clone()}</span>
+                                <span class="text-xs uppercase text-slate-500">{s.tier.as_str()}</span>
                             </a>
                         </li>
                     }).collect::<Vec<_>>()}
@@ -270,7 +277,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
             })}
             <div class="grid grid-cols-3 gap-4">
                 <div class="col-span-2 space-y-4">
-                    <ChatPanel channel="reception".to_string() live=live/>
+                    <ChatPanel channel=Channel::Reception live=live/>
                     {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
                 </div>
                 <section class="card">

@@ -4,10 +4,15 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use protocol::ids::StageId;
+use protocol::live::{ChatView, ClientMsg, PollView, QuestionView};
+use protocol::states::{PollStatus, QaStatus, StageSourceKind};
+use protocol::{Area, Channel};
+
 use super::client::{ChatPanel, LiveState, Notice, PeopleList};
+use super::PersonRow;
 use crate::error::AppError;
-use crate::ui::error_list;
-use crate::wire::{ChatView, ClientMsg, PollView, QuestionView};
+use crate::forms::error_list;
 
 /// A third-party app beside the stage.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,11 +31,11 @@ pub struct StageData {
     /// Event name.
     pub event: String,
     /// Stage id.
-    pub id: String,
+    pub id: StageId,
     /// Stage name.
     pub name: String,
-    /// `hls`, `embed` or `none`.
-    pub source_kind: String,
+    /// What it plays.
+    pub source_kind: StageSourceKind,
     /// Stream or player URL.
     pub source_url: String,
     /// The viewer moderates.
@@ -53,26 +58,27 @@ pub struct StageData {
     pub languages: Vec<String>,
     /// Third-party apps.
     pub embeds: Vec<EmbedApp>,
-    /// Everyone registered: (id, name, role).
-    pub people: Vec<(String, String, String)>,
+    /// Everyone admitted.
+    pub people: Vec<PersonRow>,
 }
 
 /// A stage of the event, for its attendees.
-#[server(endpoint = "stage")]
+#[server(prefix = "/fn", endpoint = "stage")]
 pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppError> {
-    use services::apps;
-    let (state, event, me) = super::current_attendee(&slug).await?;
+    use protocol::states::AppKind;
+    use services::live::{apps, chat, log, polls, presence, qa, stages};
+    let (platform, event, me) = super::current_attendee(&slug).await?;
     let id = stage
         .trim()
         .parse()
         .map_err(|_| AppError::new(crate::error::ErrorKind::NotFound, "no such stage"))?;
-    let s = services::stages::get(&state.pool, event.id, id).await?;
-    let channel = format!("stage:{}", s.id);
-    let installed = apps::installed(&state.pool, event.id).await?;
-    let has = |app: &str| installed.iter().any(|i| i.app_id == app);
+    let s = stages::get(&platform.pool, event.id, id).await?;
+    let channel = Channel::Stage(s.id);
+    let installed = apps::installed(&platform.pool, event.id).await?;
+    let has = |app: AppKind| installed.iter().any(|i| i.app_id == app);
     let languages = installed
         .iter()
-        .find(|i| i.app_id == apps::TRANSLATIONS)
+        .find(|i| i.app_id == AppKind::Translations)
         .and_then(|i| i.config["languages"].as_str())
         .map(|l| {
             l.split(',')
@@ -82,20 +88,16 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         })
         .unwrap_or_default();
     let mut embeds = Vec::new();
-    for i in installed.iter().filter(|i| i.app_id == apps::EMBED) {
+    for i in installed.iter().filter(|i| i.app_id == AppKind::Embed) {
         let token = apps::context_token(
-            &state.pool,
+            &platform.pool,
             &apps::Context {
-                issuer: &state.web.public_url,
+                issuer: &platform.public_url,
                 install: i.id,
                 event: event.id,
                 attendee: me.id,
                 name: &me.name,
-                role: if me.moderator {
-                    "moderator"
-                } else {
-                    "attendee"
-                },
+                role: me.role,
             },
         )
         .await?;
@@ -107,37 +109,37 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
             ),
         });
     }
-    let mut redis = state.redis.clone();
-    let online = services::presence::count(&mut redis, event.id).await?;
+    let mut redis = platform.redis.clone();
+    let online = presence::count(&mut redis, event.id).await?;
     // Read before the history and apps' state, so nothing falls between the two.
-    let cursor = services::live::head(&mut redis, event.id).await?;
-    let chat = services::chat::history(&state.pool, event.id, &channel, None, 50).await?;
-    let polls = if has(apps::POLLS) {
-        services::polls::list(&state.pool, event.id, &channel).await?
+    let cursor = log::head(&mut redis, event.id).await?;
+    let chat = chat::history(&platform.pool, event.id, channel, None, 50).await?;
+    let polls = if has(AppKind::Polls) {
+        polls::list(&platform.pool, event.id, channel).await?
     } else {
         Vec::new()
     };
-    let questions = if has(apps::QA) {
-        services::qa::list(&state.pool, &me, &channel).await?
+    let questions = if has(AppKind::Qa) {
+        qa::list(&platform.pool, &me, channel).await?
     } else {
         Vec::new()
     };
     Ok(StageData {
-        people: super::people_of(&state, event.id).await?,
+        people: super::people_of(&platform, event.id).await?,
         slug: event.slug.clone(),
         event: event.name.clone(),
-        id: s.id.to_string(),
+        id: s.id,
         name: s.name,
         source_kind: s.source_kind,
         source_url: s.source_url,
-        moderator: me.moderator,
+        moderator: me.moderator(),
         online,
         cursor,
-        chat: chat.iter().map(Into::into).collect(),
-        polls_app: has(apps::POLLS),
-        polls: polls.iter().map(Into::into).collect(),
-        qa_app: has(apps::QA),
-        questions: questions.iter().map(Into::into).collect(),
+        chat: chat.iter().map(|m| m.view()).collect(),
+        polls_app: has(AppKind::Polls),
+        polls: polls.iter().map(|p| p.view()).collect(),
+        qa_app: has(AppKind::Qa),
+        questions: questions.iter().map(|q| q.view()).collect(),
         languages,
         embeds,
     })
@@ -174,36 +176,36 @@ fn Stage(s: StageData) -> impl IntoView {
     live.chat.set(s.chat.clone());
     live.polls.set(s.polls.clone());
     live.questions.set(s.questions.clone());
-    let channel = format!("stage:{}", s.id);
-    live.connect(s.slug.clone(), channel.clone(), s.cursor.clone());
-    let area = channel.clone();
-    let player = match s.source_kind.as_str() {
-        "hls" => view! {
+    let channel = Channel::Stage(s.id);
+    let area = Area::Stage(s.id);
+    live.connect(s.slug.clone(), area, s.cursor.clone());
+    let player = match s.source_kind {
+        StageSourceKind::Hls => view! {
             // public/hls-attach.js plays the stream (natively or with hls.js).
             <video class="w-full aspect-video bg-black rounded" controls autoplay muted playsinline
                 data-hls-src=s.source_url.clone() data-testid="player"></video>
         }
         .into_any(),
-        "embed" => view! {
+        StageSourceKind::Embed => view! {
             <iframe class="w-full aspect-video rounded" src=s.source_url.clone() data-testid="player"
                 allow="autoplay; fullscreen; picture-in-picture" sandbox="allow-scripts allow-same-origin allow-presentation"></iframe>
         }
         .into_any(),
-        _ => view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any(),
+        StageSourceKind::None => view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any(),
     };
     let reception = format!("/e/{}/reception", s.slug);
     view! {
         <div class="space-y-4">
             <p class="text-sm text-slate-500"><a class="underline" href=reception>{s.event.clone()}</a> " · Stage"</p>
             <h1 class="text-2xl font-bold">{s.name.clone()}</h1>
-            <p class="text-slate-600"><span data-testid="watching">{move || live.in_area(&area)}</span> " watching"</p>
+            <p class="text-slate-600"><span data-testid="watching">{move || live.in_area(area)}</span> " watching"</p>
             <Notice live=live/>
             <div class="grid grid-cols-3 gap-4">
                 <div class="col-span-2 space-y-4">
                     {player}
-                    {(!s.languages.is_empty()).then(|| view! { <Captions channel=channel.clone() languages=s.languages.clone() live=live/> })}
-                    {s.polls_app.then(|| view! { <Polls channel=channel.clone() live=live/> })}
-                    {s.qa_app.then(|| view! { <QandA channel=channel.clone() live=live/> })}
+                    {(!s.languages.is_empty()).then(|| view! { <Captions channel=channel languages=s.languages.clone() live=live/> })}
+                    {s.polls_app.then(|| view! { <Polls channel=channel live=live/> })}
+                    {s.qa_app.then(|| view! { <QandA channel=channel live=live/> })}
                     {s.embeds.into_iter().map(|e| view! {
                         <section class="card">
                             <h2 class="font-semibold">{e.name}</h2>
@@ -212,7 +214,7 @@ fn Stage(s: StageData) -> impl IntoView {
                     }).collect::<Vec<_>>()}
                 </div>
                 <div class="space-y-4">
-                    <ChatPanel channel=channel.clone() live=live/>
+                    <ChatPanel channel=channel live=live/>
                     <section class="card">
                         <h2 class="font-semibold mb-2">"People"</h2>
                         <PeopleList people=s.people live=live on_message=Callback::new(|_| ())/>
@@ -225,22 +227,21 @@ fn Stage(s: StageData) -> impl IntoView {
 
 /// The Polls app: live results, voting, and (for moderators) a form to start one.
 #[component]
-fn Polls(channel: String, live: LiveState) -> impl IntoView {
+fn Polls(channel: Channel, live: LiveState) -> impl IntoView {
     let question = RwSignal::new(String::new());
     let options = RwSignal::new(String::new());
     let multi = RwSignal::new(false);
-    let ch = channel.clone();
     let polls = move || {
         live.polls
             .get()
             .into_iter()
-            .filter(|p| p.channel == ch)
+            .filter(|p| p.channel == channel)
             .collect::<Vec<_>>()
     };
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         live.send(ClientMsg::CreatePoll {
-            channel: channel.clone(),
+            channel,
             question: question.get_untracked(),
             options: options.get_untracked().lines().map(str::to_owned).collect(),
             multi: multi.get_untracked(),
@@ -255,7 +256,7 @@ fn Polls(channel: String, live: LiveState) -> impl IntoView {
                 <PollCard p=p live=live/>
             </For>
             <Show when=move || live.moderator.get()>
-                <form class="space-y-2" on:submit=create.clone()>
+                <form class="space-y-2" on:submit=create>
                     <input class="input" placeholder="Question" data-testid="poll-question"
                         prop:value=move || question.get() on:input=move |ev| question.set(event_target_value(&ev))/>
                     <textarea class="input" rows="3" placeholder="One option per line" data-testid="poll-options"
@@ -270,22 +271,21 @@ fn Polls(channel: String, live: LiveState) -> impl IntoView {
 
 #[component]
 fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
-    let open = p.status == "open";
+    let open = p.status == PollStatus::Open;
     let total: i64 = p.counts.iter().sum::<i64>().max(1);
-    let id = p.id.clone();
+    let id = p.id;
     view! {
-        <div class="border rounded p-2" data-testid="poll" data-status=p.status.clone()>
+        <div class="border rounded p-2" data-testid="poll" data-status=p.status.as_str()>
             <p class="font-semibold">{p.question.clone()}</p>
             <ul>
                 {p.options.iter().enumerate().map(|(i, o)| {
                     let n = p.counts.get(i).copied().unwrap_or(0);
                     let pct = n * 100 / total;
-                    let id = id.clone();
                     view! {
                         <li class="flex items-center gap-2 my-1">
                             {open.then(|| view! {
                                 <button class="btn text-sm" data-testid="poll-vote"
-                                    on:click=move |_| live.send(ClientMsg::Vote { poll: id.clone(), choices: vec![i as u32] })>{o.clone()}</button>
+                                    on:click=move |_| live.send(ClientMsg::Vote { poll: id, choices: vec![i as u32] })>{o.clone()}</button>
                             })}
                             {(!open).then(|| view! { <span>{o.clone()}</span> })}
                             <span class="text-sm" data-testid="poll-count">{n}</span>
@@ -294,10 +294,9 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
                     }
                 }).collect::<Vec<_>>()}
             </ul>
-            <p class="text-xs text-slate-500"><span data-testid="poll-voters">{p.voters}</span> " voted · " {p.status.clone()}</p>
-            {(open && live.moderator.get_untracked()).then(|| {
-                let id = p.id.clone();
-                view! { <button class="text-sm underline" data-testid="poll-close" on:click=move |_| live.send(ClientMsg::ClosePoll { poll: id.clone() })>"Close poll"</button> }
+            <p class="text-xs text-slate-500"><span data-testid="poll-voters">{p.voters}</span> " voted · " {p.status.as_str()}</p>
+            {(open && live.moderator.get_untracked()).then(|| view! {
+                <button class="text-sm underline" data-testid="poll-close" on:click=move |_| live.send(ClientMsg::ClosePoll { poll: id })>"Close poll"</button>
             })}
         </div>
     }
@@ -305,14 +304,13 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
 
 /// The Q&A app: ask, upvote, and (for moderators) approve/answer/hide.
 #[component]
-fn QandA(channel: String, live: LiveState) -> impl IntoView {
+fn QandA(channel: Channel, live: LiveState) -> impl IntoView {
     let draft = RwSignal::new(String::new());
-    let ch = channel.clone();
     let questions = move || {
         live.questions
             .get()
             .into_iter()
-            .filter(|q| q.channel == ch && q.status != "hidden")
+            .filter(|q| q.channel == channel && q.status != QaStatus::Hidden)
             .collect::<Vec<_>>()
     };
     let ask = move |ev: leptos::ev::SubmitEvent| {
@@ -321,10 +319,7 @@ fn QandA(channel: String, live: LiveState) -> impl IntoView {
         if body.trim().is_empty() {
             return;
         }
-        live.send(ClientMsg::Ask {
-            channel: channel.clone(),
-            body,
-        });
+        live.send(ClientMsg::Ask { channel, body });
         draft.set(String::new());
     };
     view! {
@@ -333,25 +328,21 @@ fn QandA(channel: String, live: LiveState) -> impl IntoView {
             <ul class="space-y-1">
                 <For each=questions key=|q| format!("{}:{}:{}", q.id, q.status, q.votes) let:q>
                     {
-                        let (up, approve, answer, hide) = (q.id.clone(), q.id.clone(), q.id.clone(), q.id.clone());
-                        let pending = q.status == "pending";
+                        let id = q.id;
+                        let pending = q.status == QaStatus::Pending;
+                        let moderate = move |status| live.send(ClientMsg::ModerateQuestion { question: id, status });
                         view! {
-                            <li class="flex items-center gap-2" data-testid="question" data-status=q.status.clone()>
-                                <button class="btn text-sm" data-testid="question-upvote" disabled={q.status != "open"}
-                                    on:click=move |_| live.send(ClientMsg::Upvote { question: up.clone() })>
+                            <li class="flex items-center gap-2" data-testid="question" data-status=q.status.as_str()>
+                                <button class="btn text-sm" data-testid="question-upvote" disabled={q.status != QaStatus::Open}
+                                    on:click=move |_| live.send(ClientMsg::Upvote { question: id })>
                                     "▲ " <span data-testid="question-votes">{q.votes}</span>
                                 </button>
                                 <span data-testid="question-body">{q.body.clone()}</span>
-                                <span class="text-xs text-slate-500">{q.author.clone()} " · " {q.status.clone()}</span>
+                                <span class="text-xs text-slate-500">{q.author.clone()} " · " {q.status.as_str()}</span>
                                 <Show when=move || live.moderator.get()>
-                                    {
-                                        let (approve, answer, hide) = (approve.clone(), answer.clone(), hide.clone());
-                                        view! {
-                                            {pending.then(|| { let id = approve.clone(); view! { <button class="text-xs underline" data-testid="question-approve" on:click=move |_| live.send(ClientMsg::ModerateQuestion { question: id.clone(), status: "open".into() })>"Approve"</button> } })}
-                                            <button class="text-xs underline" data-testid="question-answer" on:click=move |_| live.send(ClientMsg::ModerateQuestion { question: answer.clone(), status: "answered".into() })>"Answered"</button>
-                                            <button class="text-xs underline text-red-700" data-testid="question-hide" on:click=move |_| live.send(ClientMsg::ModerateQuestion { question: hide.clone(), status: "hidden".into() })>"Hide"</button>
-                                        }
-                                    }
+                                    {pending.then(|| view! { <button class="text-xs underline" data-testid="question-approve" on:click=move |_| moderate(QaStatus::Open)>"Approve"</button> })}
+                                    <button class="text-xs underline" data-testid="question-answer" on:click=move |_| moderate(QaStatus::Answered)>"Answered"</button>
+                                    <button class="text-xs underline text-red-700" data-testid="question-hide" on:click=move |_| moderate(QaStatus::Hidden)>"Hide"</button>
                                 </Show>
                             </li>
                         }
@@ -369,15 +360,15 @@ fn QandA(channel: String, live: LiveState) -> impl IntoView {
 
 /// The Translations app: pick a language, read its live captions.
 #[component]
-fn Captions(channel: String, languages: Vec<String>, live: LiveState) -> impl IntoView {
+fn Captions(channel: Channel, languages: Vec<String>, live: LiveState) -> impl IntoView {
     let lang = RwSignal::new(languages.first().cloned().unwrap_or_default());
     let lines = move || {
         let l = lang.get();
         live.captions
             .get()
             .into_iter()
-            .filter(|(c, language, _)| *c == channel && *language == l)
-            .map(|(_, _, text)| text)
+            .filter(|c| c.channel == channel && c.language == l)
+            .map(|c| c.body)
             .collect::<Vec<_>>()
     };
     view! {

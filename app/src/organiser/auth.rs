@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::error::AppError;
-use crate::ui::{error_of, FormError};
+use crate::forms::{error_of, FormError};
 
 /// Per-email log-in attempts allowed per window.
 pub const LOGIN_MAX_PER_EMAIL: u64 = 10;
@@ -14,34 +14,26 @@ pub const AUTH_MAX_PER_IP: u64 = 60;
 pub const AUTH_WINDOW_SECS: u64 = 300;
 
 #[cfg(feature = "ssr")]
-pub(crate) async fn limit_by_ip(
-    state: &crate::state::AppState,
-    what: &str,
-) -> Result<(), AppError> {
+pub(crate) async fn limit_by_ip(platform: &services::Platform, what: &str) -> Result<(), AppError> {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
     if let Ok(ConnectInfo(addr)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
-        let mut redis = state.redis.clone();
-        let key = format!("{}{what}:ip:{}", state.web.redis_namespace, addr.ip());
+        let mut redis = platform.redis.clone();
+        let key = format!("{}{what}:ip:{}", platform.redis_namespace, addr.ip());
         services::ratelimit::hit(&mut redis, &key, AUTH_MAX_PER_IP, AUTH_WINDOW_SECS).await?;
     }
     Ok(())
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn start_session(state: &crate::state::AppState, token: &str) {
-    use crate::state::cookies;
+pub(crate) fn start_session(platform: &services::Platform, token: &str) {
+    use crate::context::cookies;
     let max_age = services::accounts::SESSION_TTL.num_seconds();
-    cookies::set(
-        cookies::ORGANISER,
-        token,
-        max_age,
-        state.web.secure_cookies(),
-    );
+    cookies::set(cookies::ORGANISER, token, max_age, platform.serves_https());
 }
 
 /// Creates an organisation and its organiser account, signs in, goes to the dashboard.
-#[server(endpoint = "signup")]
+#[server(prefix = "/fn", endpoint = "signup")]
 pub async fn signup(
     name: String,
     organisation: String,
@@ -49,44 +41,44 @@ pub async fn signup(
     password: String,
 ) -> Result<(), AppError> {
     use services::accounts::{sign_up, SignUp};
-    let state = crate::state::app_state()?;
-    limit_by_ip(&state, "signup").await?;
+    let platform = crate::context::platform()?;
+    limit_by_ip(&platform, "signup").await?;
     let input = SignUp {
         name: &name,
         organisation: &organisation,
         email: &email,
         password: &password,
     };
-    let (_, token) = sign_up(&state.pool, input).await?;
-    start_session(&state, &token);
+    let (_, token) = sign_up(&platform.pool, input).await?;
+    start_session(&platform, &token);
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
 
 /// Checks credentials (rate-limited per email and per address), signs in, goes to the dashboard.
-#[server(endpoint = "login")]
+#[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
-    limit_by_ip(&state, "login").await?;
-    let mut redis = state.redis.clone();
+    let platform = crate::context::platform()?;
+    limit_by_ip(&platform, "login").await?;
+    let mut redis = platform.redis.clone();
     let email_key: String = email.trim().to_lowercase().chars().take(254).collect();
-    let key = format!("{}login:email:{email_key}", state.web.redis_namespace);
+    let key = format!("{}login:email:{email_key}", platform.redis_namespace);
     services::ratelimit::hit(&mut redis, &key, LOGIN_MAX_PER_EMAIL, AUTH_WINDOW_SECS).await?;
-    let (_, token) = services::accounts::log_in(&state.pool, &email, &password).await?;
-    start_session(&state, &token);
+    let (_, token) = services::accounts::log_in(&platform.pool, &email, &password).await?;
+    start_session(&platform, &token);
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
 
 /// Ends the organiser's session and clears the cookie.
-#[server(endpoint = "logout")]
+#[server(prefix = "/fn", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::state::cookies;
-    let state = crate::state::app_state()?;
+    use crate::context::cookies;
+    let platform = crate::context::platform()?;
     if let Some(token) = cookies::read(cookies::ORGANISER).await {
-        services::accounts::end_session(&state.pool, &token).await?;
+        services::accounts::sessions::end(&platform.pool, &token).await?;
     }
-    cookies::set(cookies::ORGANISER, "", 0, state.web.secure_cookies());
+    cookies::set(cookies::ORGANISER, "", 0, platform.serves_https());
     leptos_axum::redirect("/");
     Ok(())
 }

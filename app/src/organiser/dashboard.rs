@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::error::AppError;
-use crate::ui::{error_list, error_of, FormError};
-use crate::wire::EventView;
+use crate::forms::{error_list, error_of, FormError};
+use crate::views::EventView;
 
 /// What the dashboard shows.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -17,11 +17,11 @@ pub struct DashboardData {
 }
 
 /// The signed-in organiser's events.
-#[server(endpoint = "dashboard")]
+#[server(prefix = "/fn", endpoint = "dashboard")]
 pub async fn dashboard() -> Result<DashboardData, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let events = services::events::list_for_org(&state.pool, me.org_id).await?;
+    let events = services::events::list_for_org(&platform.pool, me.org_id).await?;
     Ok(DashboardData {
         organiser: me.name,
         events: events.iter().map(EventView::from).collect(),
@@ -29,7 +29,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
 }
 
 /// Creates an event in the signed-in organiser's organisation and opens its page.
-#[server(endpoint = "create_event")]
+#[server(prefix = "/fn", endpoint = "create_event")]
 pub async fn create_event(
     name: String,
     slug: String,
@@ -38,8 +38,8 @@ pub async fn create_event(
     ends: String,
     time_zone: String,
 ) -> Result<(), AppError> {
-    use services::events::{create, NewEvent};
-    let state = crate::state::app_state()?;
+    use services::events::NewEvent;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let input = NewEvent {
         name: &name,
@@ -49,7 +49,7 @@ pub async fn create_event(
         ends_local: &ends,
         time_zone: &time_zone,
     };
-    let event = create(&state.pool, &me, input).await?;
+    let event = services::event_setup::create_event(&platform.pool, &me, input).await?;
     leptos_axum::redirect(&format!("/dashboard/events/{}", event.slug));
     Ok(())
 }

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::error::AppError;
-use crate::ui::{error_list, error_of, FormError};
-use crate::wire::EventView;
+use crate::forms::{error_list, error_of, FormError};
+use crate::views::EventView;
 
 /// A ticket type as the organiser sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -24,6 +24,17 @@ pub struct TicketTypeRow {
     pub rules: String,
 }
 
+/// A promo code as the organiser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PromoCodeRow {
+    /// The code.
+    pub code: String,
+    /// What it does (and when it is valid), in words.
+    pub effect: String,
+    /// Uses so far, of the limit if any ("3/10").
+    pub uses: String,
+}
+
 /// An event with its figures and tickets.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventOverviewData {
@@ -37,8 +48,8 @@ pub struct EventOverviewData {
     pub reception_visitors: i64,
     /// Ticket types, including hidden ones.
     pub tickets: Vec<TicketTypeRow>,
-    /// Promo codes: code, what it does, uses.
-    pub promo_codes: Vec<(String, String, String)>,
+    /// Promo codes.
+    pub promo_codes: Vec<PromoCodeRow>,
     /// Sites allowed to embed the registration widget.
     pub embed_origins: Vec<String>,
     /// The `<script>` tag to paste into those sites.
@@ -46,13 +57,16 @@ pub struct EventOverviewData {
 }
 
 /// An event of the signed-in organiser's organisation; others' events are "not found".
-#[server(endpoint = "event_overview")]
+#[server(prefix = "/fn", endpoint = "event_overview")]
 pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
-    let stats = services::analytics::event_stats(&state.pool, event.id).await?;
-    let offers = services::ticketing::offers(&state.pool, event.id, true, None).await?;
+    use protocol::states::{PromoKind, Visibility};
+    use services::registrations::{promo, ticket_types};
+    use services::time::window_words;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    let stats = analytics::event_stats(&platform.pool, event.id).await?;
+    let offers = ticket_types::offers(&platform.pool, event.id, true, None).await?;
     let tickets = offers
         .iter()
         .map(|o| {
@@ -62,12 +76,12 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
                 price: view.price,
                 sold: o.sold,
                 available: o.available,
-                hidden: o.ticket_type.visibility == "hidden",
+                hidden: o.ticket_type.visibility == Visibility::Hidden,
                 rules: ticket_rules(&o.ticket_type, &event.time_zone),
             }
         })
         .collect();
-    let promo_codes = services::promo::list(&state.pool, event.id)
+    let promo_codes = promo::list(&platform.pool, event.id)
         .await?
         .into_iter()
         .map(|p| {
@@ -77,10 +91,12 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
                 .and_then(|id| offers.iter().find(|o| o.ticket_type.id == id))
                 .map(|o| o.ticket_type.currency.as_str())
                 .unwrap_or("EUR");
-            let mut effect = match p.kind.as_str() {
-                "percent" => format!("{}% off", p.value),
-                "fixed" => format!("{} off", services::domain::format_money(p.value, currency)),
-                _ => "unlocks a hidden ticket".to_owned(),
+            let mut effect = match p.kind {
+                PromoKind::Percent => format!("{}% off", p.value),
+                PromoKind::Fixed => {
+                    format!("{} off", services::domain::format_money(p.value, currency))
+                }
+                PromoKind::Unlock => "unlocks a hidden ticket".to_owned(),
             };
             let window = window_words(p.valid_from, p.valid_until, &event.time_zone);
             if !window.is_empty() {
@@ -90,13 +106,17 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
                 Some(m) => format!("{}/{m}", p.used),
                 None => p.used.to_string(),
             };
-            (p.code, effect, uses)
+            PromoCodeRow {
+                code: p.code,
+                effect,
+                uses,
+            }
         })
         .collect();
-    let embed_origins = services::events::embed_origins(&state.pool, &event.slug).await?;
+    let embed_origins = services::events::embed_origins(&platform.pool, &event.slug).await?;
     let embed_snippet = format!(
         "<script src=\"{}/embed.js\" data-event=\"{}\"></script>",
-        state.web.public_url, event.slug
+        platform.public_url, event.slug
     );
     Ok(EventOverviewData {
         embed_origins,
@@ -110,27 +130,11 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
     })
 }
 
-/// "from … until …" in the event's time zone (empty when unbounded).
-#[cfg(feature = "ssr")]
-fn window_words(
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    until: Option<chrono::DateTime<chrono::Utc>>,
-    tz: &str,
-) -> String {
-    let at = |t| services::events::local_time(t, tz);
-    match (from, until) {
-        (None, None) => String::new(),
-        (Some(f), None) => format!("from {}", at(f)),
-        (None, Some(u)) => format!("until {}", at(u)),
-        (Some(f), Some(u)) => format!("from {} until {}", at(f), at(u)),
-    }
-}
-
 /// A ticket type's sales window and approval rule, in words.
 #[cfg(feature = "ssr")]
-fn ticket_rules(t: &services::ticketing::TicketType, tz: &str) -> String {
+fn ticket_rules(t: &services::registrations::ticket_types::TicketType, tz: &str) -> String {
     let mut parts = Vec::new();
-    let window = window_words(t.sales_open_at, t.sales_close_at, tz);
+    let window = services::time::window_words(t.sales_open_at, t.sales_close_at, tz);
     if !window.is_empty() {
         parts.push(format!("on sale {window}"));
     }
@@ -161,18 +165,16 @@ fn local_instant(
     value: &Option<String>,
     tz: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
-    match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(raw) => {
-            let tz = services::events::parse_tz(tz)?;
-            Ok(Some(services::events::parse_local(field, raw, tz)?))
-        }
-    }
+    Ok(services::time::parse_local_opt(
+        field,
+        value.as_deref(),
+        tz,
+    )?)
 }
 
 /// Adds a ticket type. `quota` empty = unlimited; ticket types naming the same
 /// `quota_name` share one quota.
-#[server(endpoint = "create_ticket_type")]
+#[server(prefix = "/fn", endpoint = "create_ticket_type")]
 pub async fn create_ticket_type(
     slug: String,
     name: String,
@@ -188,11 +190,12 @@ pub async fn create_ticket_type(
     sales_close: Option<String>,
     requires_approval: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
+    use protocol::states::Visibility;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
     let tz = event.time_zone.as_str();
-    let input = services::ticketing::NewTicketType {
+    let input = services::registrations::ticket_types::NewTicketType {
         name: &name,
         description: description.as_deref().unwrap_or(""),
         price: price.as_deref().unwrap_or(""),
@@ -201,18 +204,22 @@ pub async fn create_ticket_type(
         quota_name: quota_name.as_deref().unwrap_or(""),
         min_per_order: whole_number("minimum per order", &min_per_order)?.unwrap_or(1),
         max_per_order: whole_number("maximum per order", &max_per_order)?.unwrap_or(10),
-        hidden: hidden.is_some_and(|h| h == "on" || h == "true"),
+        visibility: if crate::forms::checked(&hidden) {
+            Visibility::Hidden
+        } else {
+            Visibility::Public
+        },
         sales_open_at: local_instant("sales open", &sales_open, tz)?,
         sales_close_at: local_instant("sales close", &sales_close, tz)?,
-        requires_approval: requires_approval.is_some_and(|h| h == "on" || h == "true"),
+        requires_approval: crate::forms::checked(&requires_approval),
     };
-    services::ticketing::create_ticket_type(&state.pool, &me, &slug, input).await?;
+    services::registrations::ticket_types::create(&platform.pool, &me, &slug, input).await?;
     Ok(())
 }
 
 /// Adds a promo code: `kind` percent (value = percent), fixed (value = amount) or
 /// unlock (opens the hidden `ticket_type`); `ticket_type` limits discounts to one type.
-#[server(endpoint = "create_promo_code")]
+#[server(prefix = "/fn", endpoint = "create_promo_code")]
 pub async fn create_promo_code(
     slug: String,
     code: String,
@@ -223,12 +230,12 @@ pub async fn create_promo_code(
     valid_from: Option<String>,
     valid_until: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
     let tz = event.time_zone.as_str();
     let max_uses = whole_number("usage limit", &max_uses)?;
-    let input = services::promo::NewPromoCode {
+    let input = services::registrations::promo::NewPromoCode {
         code: &code,
         kind: &kind,
         value: value.as_deref().unwrap_or(""),
@@ -237,16 +244,16 @@ pub async fn create_promo_code(
         valid_from: local_instant("valid from", &valid_from, tz)?,
         valid_until: local_instant("valid until", &valid_until, tz)?,
     };
-    services::promo::create(&state.pool, &me, &slug, input).await?;
+    services::registrations::promo::create(&platform.pool, &me, &slug, input).await?;
     Ok(())
 }
 
 /// Sets the sites (one per line) allowed to embed the registration widget.
-#[server(endpoint = "set_embed_origins")]
+#[server(prefix = "/fn", endpoint = "set_embed_origins")]
 pub async fn set_embed_origins(slug: String, origins: String) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    services::events::set_embed_origins(&state.pool, &me, &slug, &origins).await?;
+    services::events::set_embed_origins(&platform.pool, &me, &slug, &origins).await?;
     Ok(())
 }
 
@@ -316,8 +323,8 @@ pub fn EventAdminPage() -> impl IntoView {
                             </ActionForm>
                             <h2 class="text-xl font-semibold mt-6">"Promo codes"</h2>
                             <ul class="my-2 list-disc pl-6" data-testid="promo-codes">
-                                {o.promo_codes.into_iter().map(|(code, effect, uses)| view! {
-                                    <li><code>{code}</code> " · " {effect} " · used " {uses}</li>
+                                {o.promo_codes.into_iter().map(|p| view! {
+                                    <li><code>{p.code}</code> " · " {p.effect} " · used " {p.uses}</li>
                                 }).collect::<Vec<_>>()}
                             </ul>
                         }

@@ -2,9 +2,10 @@
 //! App store (install, configure, uninstall), moderators, and caption lines.
 
 use leptos::prelude::*;
+use protocol::states::{AppKind, Placement, SettingKind, StageSourceKind};
 
 use crate::error::AppError;
-use crate::ui::{error_list, error_of, FormError};
+use crate::forms::{error_list, error_of, FormError};
 
 /// A stage as the organiser sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -13,27 +14,47 @@ pub struct StageRow {
     pub id: String,
     /// Name.
     pub name: String,
-    /// Source kind.
-    pub source_kind: String,
+    /// What it plays.
+    pub source_kind: StageSourceKind,
     /// Source URL.
     pub source_url: String,
+}
+
+/// A setting an app takes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SettingRow {
+    /// Key in the app's config.
+    pub key: String,
+    /// Label.
+    pub label: String,
+    /// Its kind (a checkbox for `bool`).
+    pub kind: SettingKind,
 }
 
 /// An app of the catalogue, and whether it is installed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AppRow {
-    /// App id.
-    pub id: String,
+    /// Which app.
+    pub id: AppKind,
     /// Name.
     pub name: String,
     /// Description.
     pub description: String,
     /// Where it appears.
-    pub placements: Vec<String>,
-    /// Settings: (key, label, kind).
-    pub settings: Vec<(String, String, String)>,
+    pub placements: Vec<Placement>,
+    /// Its settings.
+    pub settings: Vec<SettingRow>,
     /// Installed configuration (None when not installed).
     pub config: Option<String>,
+}
+
+/// A line of Reception content the organiser can remove.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ItemRow {
+    /// Its id.
+    pub id: String,
+    /// What the organiser sees.
+    pub label: String,
 }
 
 /// Stages, apps and Reception content of one of the organiser's events.
@@ -43,28 +64,29 @@ pub struct LiveAdminData {
     pub stages: Vec<StageRow>,
     /// The app catalogue.
     pub apps: Vec<AppRow>,
-    /// Agenda lines: (id, "time · title · speakers").
-    pub agenda: Vec<(String, String)>,
-    /// Speakers: (id, name).
-    pub speakers: Vec<(String, String)>,
-    /// Sponsors: (id, "name (tier)").
-    pub sponsors: Vec<(String, String)>,
+    /// Agenda sessions ("time · title · speakers").
+    pub agenda: Vec<ItemRow>,
+    /// Speakers (by name).
+    pub speakers: Vec<ItemRow>,
+    /// Sponsors ("name (tier)").
+    pub sponsors: Vec<ItemRow>,
 }
 
 /// The live setup of an event of the signed-in organiser.
-#[server(endpoint = "live_admin")]
+#[server(prefix = "/fn", endpoint = "live_admin")]
 pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
-    let installed = services::apps::installed(&state.pool, event.id).await?;
-    let agenda = services::agenda::sessions(&state.pool, event.id)
+    use services::live::{agenda, apps, stages};
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    let installed = apps::installed(&platform.pool, event.id).await?;
+    let agenda = agenda::sessions(&platform.pool, event.id)
         .await?
         .into_iter()
         .map(|s| {
             let line = format!(
                 "{} · {}{}",
-                services::events::local_time(s.starts_at, &event.time_zone),
+                services::time::local_time(s.starts_at, &event.time_zone),
                 s.title,
                 if s.speakers.is_empty() {
                     String::new()
@@ -72,24 +94,33 @@ pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
                     format!(" · {}", s.speakers.join(", "))
                 }
             );
-            (s.id.to_string(), line)
+            ItemRow {
+                id: s.id.to_string(),
+                label: line,
+            }
         })
         .collect();
-    let speakers = services::agenda::speakers(&state.pool, event.id)
+    let speakers = agenda::speakers(&platform.pool, event.id)
         .await?
         .into_iter()
-        .map(|s| (s.id.to_string(), s.name))
+        .map(|s| ItemRow {
+            id: s.id.to_string(),
+            label: s.name,
+        })
         .collect();
-    let sponsors = services::agenda::sponsors(&state.pool, event.id)
+    let sponsors = agenda::sponsors(&platform.pool, event.id)
         .await?
         .into_iter()
-        .map(|s| (s.id.to_string(), format!("{} ({})", s.name, s.tier)))
+        .map(|s| ItemRow {
+            id: s.id.to_string(),
+            label: format!("{} ({})", s.name, s.tier),
+        })
         .collect();
     Ok(LiveAdminData {
         agenda,
         speakers,
         sponsors,
-        stages: services::stages::list(&state.pool, event.id)
+        stages: stages::list(&platform.pool, event.id)
             .await?
             .into_iter()
             .map(|s| StageRow {
@@ -99,17 +130,21 @@ pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
                 source_url: s.source_url,
             })
             .collect(),
-        apps: services::apps::CATALOGUE
+        apps: apps::CATALOGUE
             .iter()
             .map(|m| AppRow {
-                id: m.id.into(),
+                id: m.id,
                 name: m.name.into(),
                 description: m.description.into(),
-                placements: m.placements.iter().map(|p| p.to_string()).collect(),
+                placements: m.placements.to_vec(),
                 settings: m
                     .settings
                     .iter()
-                    .map(|s| (s.key.into(), s.label.into(), s.kind.into()))
+                    .map(|s| SettingRow {
+                        key: s.key.into(),
+                        label: s.label.into(),
+                        kind: s.kind,
+                    })
                     .collect(),
                 config: installed
                     .iter()
@@ -121,82 +156,77 @@ pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
 }
 
 /// Adds a stage with its stream source (`hls`, `embed` or `none`).
-#[server(endpoint = "create_stage")]
+#[server(prefix = "/fn", endpoint = "create_stage")]
 pub async fn create_stage(
     slug: String,
     name: String,
     source_kind: String,
     source_url: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let url = source_url.unwrap_or_default();
-    services::stages::create(&state.pool, &me, &slug, &name, &source_kind, &url).await?;
+    services::live::stages::create(&platform.pool, &me, &slug, &name, &source_kind, &url).await?;
     Ok(())
 }
 
 /// Installs (or reconfigures) an app; `config` holds its settings by key.
-#[server(endpoint = "install_app")]
+#[server(prefix = "/fn", endpoint = "install_app")]
 pub async fn install_app(
     slug: String,
     app: String,
     config: Option<std::collections::HashMap<String, String>>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let config = serde_json::to_value(config.unwrap_or_default())
         .map_err(|e| AppError::from(services::Error::from(e)))?;
-    services::apps::install(&state.pool, &me, &slug, &app, &config).await?;
+    services::live::apps::install(&platform.pool, &me, &slug, &app, &config).await?;
     Ok(())
 }
 
 /// Uninstalls an app.
-#[server(endpoint = "uninstall_app")]
+#[server(prefix = "/fn", endpoint = "uninstall_app")]
 pub async fn uninstall_app(slug: String, app: String) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    services::apps::uninstall(&state.pool, &me, &slug, &app).await?;
+    services::live::apps::uninstall(&platform.pool, &me, &slug, &app).await?;
     Ok(())
 }
 
 /// Makes the attendee with `email` a moderator (`moderator` = "true") or not.
-#[server(endpoint = "set_moderator")]
+#[server(prefix = "/fn", endpoint = "set_moderator")]
 pub async fn set_moderator(
     slug: String,
     email: String,
     moderator: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let on = moderator.is_none_or(|m| m == "true" || m == "on");
-    services::chat::set_moderator(&state.pool, &me, &slug, &email, on).await?;
+    // Absent means "make moderator" (the dashboard form has no field for it).
+    let on = moderator.is_none() || crate::forms::checked(&moderator);
+    services::live::moderation::set_moderator(&platform.pool, &me, &slug, &email, on).await?;
     Ok(())
 }
 
 /// Posts a caption line in `language` to a stage (Translations app).
-#[server(endpoint = "post_caption")]
+#[server(prefix = "/fn", endpoint = "post_caption")]
 pub async fn post_caption(
     slug: String,
     stage: String,
     language: String,
     body: String,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let channel = format!("stage:{}", stage.trim());
-    let (event, body) =
-        services::stages::add_caption(&state.pool, &me, &slug, &channel, &language, &body).await?;
-    let item = crate::wire::LiveItem::Caption {
-        channel,
-        language: language.trim().to_lowercase(),
-        body,
-    };
-    crate::live::publish(&state, event, services::live::Audience::All, &item).await?;
+    let channel = protocol::Channel::Stage(crate::error::parse_id("stage", &stage)?);
+    let deps = platform.live_deps();
+    services::live::actions::post_caption(&deps, &me, &slug, channel, &language, &body).await?;
     Ok(())
 }
 
 /// Adds a speaker.
-#[server(endpoint = "add_speaker")]
+#[server(prefix = "/fn", endpoint = "add_speaker")]
 pub async fn add_speaker(
     slug: String,
     name: String,
@@ -204,10 +234,10 @@ pub async fn add_speaker(
     bio: Option<String>,
     photo_url: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    services::agenda::add_speaker(
-        &state.pool,
+    services::live::agenda::add_speaker(
+        &platform.pool,
         &me,
         &slug,
         &name,
@@ -220,7 +250,7 @@ pub async fn add_speaker(
 }
 
 /// Adds a session to the agenda (times in the event's zone; speakers by name, comma-separated).
-#[server(endpoint = "add_session")]
+#[server(prefix = "/fn", endpoint = "add_session")]
 pub async fn add_session(
     slug: String,
     title: String,
@@ -230,13 +260,13 @@ pub async fn add_session(
     stage: Option<String>,
     speakers: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let stage = match stage.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => Some(crate::error::parse_id("stage", s)?),
         None => None,
     };
-    let input = services::agenda::NewSession {
+    let input = services::live::agenda::NewSession {
         title: &title,
         description: description.as_deref().unwrap_or(""),
         starts_local: &starts,
@@ -244,12 +274,12 @@ pub async fn add_session(
         stage,
         speakers: speakers.as_deref().unwrap_or(""),
     };
-    services::agenda::add_session(&state.pool, &me, &slug, input).await?;
+    services::live::agenda::add_session(&platform.pool, &me, &slug, input).await?;
     Ok(())
 }
 
 /// Adds a sponsor.
-#[server(endpoint = "add_sponsor")]
+#[server(prefix = "/fn", endpoint = "add_sponsor")]
 pub async fn add_sponsor(
     slug: String,
     name: String,
@@ -257,10 +287,10 @@ pub async fn add_sponsor(
     url: Option<String>,
     logo_url: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    services::agenda::add_sponsor(
-        &state.pool,
+    services::live::agenda::add_sponsor(
+        &platform.pool,
         &me,
         &slug,
         &name,
@@ -273,28 +303,30 @@ pub async fn add_sponsor(
 }
 
 /// Removes an agenda session, a speaker or a sponsor (`kind`).
-#[server(endpoint = "remove_agenda_item")]
+#[server(prefix = "/fn", endpoint = "remove_agenda_item")]
 pub async fn remove_agenda_item(slug: String, kind: String, id: String) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
+    let item: services::live::agenda::Item = kind.parse()?;
     let id = crate::error::parse_id("id", &id)?;
-    services::agenda::remove(&state.pool, &me, &slug, &kind, id).await?;
+    services::live::agenda::remove(&platform.pool, &me, &slug, item, id).await?;
     Ok(())
 }
 
 /// Changes a stage's stream source.
-#[server(endpoint = "set_stage_source")]
+#[server(prefix = "/fn", endpoint = "set_stage_source")]
 pub async fn set_stage_source(
     slug: String,
     stage: String,
     source_kind: String,
     source_url: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let stage = crate::error::parse_id("stage", &stage)?;
     let url = source_url.unwrap_or_default();
-    services::stages::set_source(&state.pool, &me, &slug, stage, &source_kind, &url).await?;
+    services::live::stages::set_source(&platform.pool, &me, &slug, stage, &source_kind, &url)
+        .await?;
     Ok(())
 }
 
@@ -352,7 +384,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                     data.await.map(|d| view! {
                         <ul class="my-2 list-disc pl-6" data-testid="stage-list">
                             {d.stages.clone().into_iter().map(|s| view! {
-                                <li>{s.name} " · " {s.source_kind} " " <code class="text-sm">{s.source_url}</code>
+                                <li>{s.name} " · " {s.source_kind.as_str()} " " <code class="text-sm">{s.source_url}</code>
                                     " · " <a class="underline" href=format!("/e/{}/stage/{}", slug.get_untracked(), s.id)>"open"</a>
                                     <ActionForm action=source attr:class="inline-flex gap-1 ml-2">
                                         <input type="hidden" name="slug" value=slug.get_untracked()/>
@@ -386,13 +418,13 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                         }})}
                         <h2 class="text-xl font-semibold mt-6">"Agenda"</h2>
                         <ul class="my-2 list-disc pl-6" data-testid="agenda-admin">
-                            {d.agenda.iter().map(|(id, a)| view! { <li>{a.clone()} {remove_button(remove, slug.get_untracked(), "session", id.clone())}</li> }).collect::<Vec<_>>()}
+                            {d.agenda.iter().map(|a| view! { <li>{a.label.clone()} {remove_button(remove, slug.get_untracked(), "session", a.id.clone())}</li> }).collect::<Vec<_>>()}
                         </ul>
                         <p class="text-sm" data-testid="speakers-admin">"Speakers: "
-                            {d.speakers.iter().map(|(id, n)| view! { <span class="mr-2">{n.clone()} {remove_button(remove, slug.get_untracked(), "speaker", id.clone())}</span> }).collect::<Vec<_>>()}
+                            {d.speakers.iter().map(|s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "speaker", s.id.clone())}</span> }).collect::<Vec<_>>()}
                         </p>
                         <p class="text-sm" data-testid="sponsors-admin">"Sponsors: "
-                            {d.sponsors.iter().map(|(id, n)| view! { <span class="mr-2">{n.clone()} {remove_button(remove, slug.get_untracked(), "sponsor", id.clone())}</span> }).collect::<Vec<_>>()}
+                            {d.sponsors.iter().map(|s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "sponsor", s.id.clone())}</span> }).collect::<Vec<_>>()}
                         </p>
                         <FormError error=error_of(remove.value())/>
                         <FormError error=error_of(source.value())/>
@@ -416,22 +448,22 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                             {d.apps.into_iter().map(|a| {
                                 let installed = a.config.is_some();
                                 let test_id = format!("app-{}", a.id);
-                                let (app_id, app_id2) = (a.id.clone(), a.id.clone());
+                                let (app_id, app_id2) = (a.id.as_str(), a.id.as_str());
                                 view! {
                                     <div class="card space-y-2" data-testid=test_id data-installed=installed.to_string()>
                                         <h3 class="font-semibold">{a.name.clone()} {installed.then_some(" ✓ installed")}</h3>
                                         <p class="text-sm">{a.description.clone()}</p>
-                                        <p class="text-xs text-slate-500">"Appears on: " {a.placements.join(", ")}</p>
+                                        <p class="text-xs text-slate-500">"Appears on: " {a.placements.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")}</p>
                                         {a.config.clone().map(|c| view! { <p class="text-xs"><code>{c}</code></p> })}
                                         <ActionForm action=install attr:class="space-y-1">
                                             <input type="hidden" name="slug" value=slug.get_untracked()/>
                                             <input type="hidden" name="app" value=app_id/>
-                                            {a.settings.iter().map(|(key, label, kind)| {
-                                                let name = format!("config[{key}]");
-                                                if kind == "bool" {
-                                                    view! { <label class="block text-sm"><input type="checkbox" name=name value="true"/>" " {label.clone()}</label> }.into_any()
+                                            {a.settings.iter().map(|s| {
+                                                let name = format!("config[{}]", s.key);
+                                                if s.kind == SettingKind::Bool {
+                                                    view! { <label class="block text-sm"><input type="checkbox" name=name value="true"/>" " {s.label.clone()}</label> }.into_any()
                                                 } else {
-                                                    view! { <label class="block text-sm">{label.clone()}<input class="input" name=name/></label> }.into_any()
+                                                    view! { <label class="block text-sm">{s.label.clone()}<input class="input" name=name/></label> }.into_any()
                                                 }
                                             }).collect::<Vec<_>>()}
                                             <button class="btn text-sm" type="submit">{if installed { "Save settings" } else { "Install" }}</button>
@@ -439,7 +471,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                         {installed.then(|| view! {
                                             <ActionForm action=uninstall>
                                                 <input type="hidden" name="slug" value=slug.get_untracked()/>
-                                                <input type="hidden" name="app" value=app_id2.clone()/>
+                                                <input type="hidden" name="app" value=app_id2/>
                                                 <button class="text-sm underline text-red-700" type="submit">"Uninstall"</button>
                                             </ActionForm>
                                         })}

@@ -14,7 +14,7 @@ use crate::error::AppError;
 /// The signed-in organiser of the current request, or `Unauthorized`.
 #[cfg(feature = "ssr")]
 pub async fn current_organiser() -> Result<services::accounts::Organiser, AppError> {
-    let state = crate::state::app_state()?;
-    let token = crate::state::cookies::read(crate::state::cookies::ORGANISER).await;
-    Ok(services::accounts::organiser_from_session(&state.pool, token.as_deref()).await?)
+    let platform = crate::context::platform()?;
+    let token = crate::context::cookies::read(crate::context::cookies::ORGANISER).await;
+    Ok(services::accounts::organisers::from_session(&platform.pool, token.as_deref()).await?)
 }

@@ -3,21 +3,21 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use crate::forms::{error_list, error_of, FormError};
 use crate::registration::QuestionView;
-use crate::ui::{error_list, error_of, FormError};
 
 /// The event's questions; organisers of the event only.
-#[server(endpoint = "questions")]
+#[server(prefix = "/fn", endpoint = "questions")]
 pub async fn list_questions(slug: String) -> Result<Vec<QuestionView>, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
-    let qs = services::questions::list(&state.pool, event.id).await?;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    let qs = services::registrations::questions::list(&platform.pool, event.id).await?;
     Ok(qs.into_iter().map(QuestionView::from).collect())
 }
 
 /// Adds a question: `kind` is text, choice (with comma-separated `options`) or checkbox.
-#[server(endpoint = "create_question")]
+#[server(prefix = "/fn", endpoint = "create_question")]
 pub async fn create_question(
     slug: String,
     label: String,
@@ -25,11 +25,11 @@ pub async fn create_question(
     options: Option<String>,
     required: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let required = required.is_some_and(|r| r == "on" || r == "true");
-    services::questions::create(
-        &state.pool,
+    let required = crate::forms::checked(&required);
+    services::registrations::questions::create(
+        &platform.pool,
         &me,
         &slug,
         &label,
@@ -57,7 +57,7 @@ pub fn QuestionsEditor(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                     questions.await.map(|qs| view! {
                         <ul class="my-2 list-disc pl-6" data-testid="questions">
                             {qs.into_iter().map(|q| view! {
-                                <li>{q.label} " (" {q.kind} {if q.required { ", required" } else { "" }} ")"
+                                <li>{q.label} " (" {q.kind.as_str()} {if q.required { ", required" } else { "" }} ")"
                                     {(!q.options.is_empty()).then(|| format!(": {}", q.options.join(" / ")))}</li>
                             }).collect::<Vec<_>>()}
                         </ul>

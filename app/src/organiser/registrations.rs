@@ -1,9 +1,21 @@
 //! The registrations list of one event: search, filters, CSV export.
 
 use leptos::prelude::*;
+use protocol::states::{OrderStatus, PaymentStatus};
 
 use crate::error::AppError;
-use crate::ui::{error_list, error_of, FormError};
+use crate::forms::{error_list, error_of, FormError};
+
+/// How the dashboard names an order status.
+fn status_label(s: OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::AwaitingApproval => "Awaiting approval",
+        OrderStatus::Pending => "Pending payment",
+        OrderStatus::Confirmed => "Confirmed",
+        OrderStatus::Cancelled => "Cancelled",
+        OrderStatus::Refunded => "Refunded",
+    }
+}
 
 /// One order in the list.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -18,8 +30,8 @@ pub struct RegistrationView {
     pub ticket_type: String,
     /// Tickets in the order.
     pub quantity: i64,
-    /// Order status.
-    pub status: String,
+    /// Where the order stands.
+    pub status: OrderStatus,
     /// Formatted total.
     pub total: String,
     /// Total in minor units.
@@ -27,22 +39,22 @@ pub struct RegistrationView {
 }
 
 /// The event's orders, filtered; organisers of the event only.
-#[server(endpoint = "registrations")]
+#[server(prefix = "/fn", endpoint = "registrations")]
 pub async fn list_registrations(
     slug: String,
     q: Option<String>,
     ticket_type: Option<String>,
     status: Option<String>,
 ) -> Result<Vec<RegistrationView>, AppError> {
-    use services::ticketing::{registrations, RegistrationFilter};
-    let state = crate::state::app_state()?;
+    use services::registrations::list::{registrations, RegistrationFilter};
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let filter = RegistrationFilter {
         search: q,
         ticket_type,
         status,
     };
-    let rows = registrations(&state.pool, &me, &slug, &filter).await?;
+    let rows = registrations(&platform.pool, &me, &slug, &filter).await?;
     Ok(rows
         .into_iter()
         .map(|r| RegistrationView {
@@ -58,6 +70,37 @@ pub async fn list_registrations(
         .collect())
 }
 
+/// A ticket of an order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TicketLineView {
+    /// Ticket code.
+    pub code: String,
+    /// Ticket type name.
+    pub ticket_type: String,
+    /// Voided (its order was cancelled).
+    pub voided: bool,
+}
+
+/// An answer to a registration question.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnswerView {
+    /// The question.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+}
+
+/// A payment attempt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PaymentLineView {
+    /// Where it stands.
+    pub status: PaymentStatus,
+    /// Formatted amount.
+    pub amount: String,
+    /// When (UTC).
+    pub at: String,
+}
+
 /// One order in full (the detail view).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderDetailView {
@@ -67,41 +110,43 @@ pub struct OrderDetailView {
     pub name: String,
     /// Buyer's email.
     pub email: String,
-    /// Status.
-    pub status: String,
+    /// Where the order stands.
+    pub status: OrderStatus,
     /// Formatted total.
     pub total: String,
     /// When ordered (UTC).
     pub ordered_at: String,
     /// Discount and promo code, if any.
     pub discount: Option<String>,
-    /// Tickets: code, ticket type, voided.
-    pub tickets: Vec<(String, String, bool)>,
-    /// Answers: question, value.
-    pub answers: Vec<(String, String)>,
-    /// Payments: status, formatted amount, when.
-    pub payments: Vec<(String, String, String)>,
+    /// Its tickets.
+    pub tickets: Vec<TicketLineView>,
+    /// The buyer's answers.
+    pub answers: Vec<AnswerView>,
+    /// Payment attempts.
+    pub payments: Vec<PaymentLineView>,
     /// Formatted amount refunded, if any.
     pub refunded: Option<String>,
 }
 
 /// One order of the event in full; organisers of the event only.
-#[server(endpoint = "registration_detail")]
+#[server(prefix = "/fn", endpoint = "registration_detail")]
 pub async fn registration_detail(
     slug: String,
     order_code: String,
 ) -> Result<OrderDetailView, AppError> {
     use services::domain::format_money;
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let d = services::ticketing::order_detail(&state.pool, &me, &slug, &order_code).await?;
+    let d = services::registrations::list::order_detail(&platform.pool, &me, &slug, &order_code)
+        .await?;
     let currency = d.row.currency.clone();
     Ok(OrderDetailView {
-        discount: (d.discount_minor > 0).then(|| {
+        discount: (d.row.discount_minor > 0).then(|| {
             format!(
                 "{} off{}",
-                format_money(d.discount_minor, &currency),
-                d.promo_code
+                format_money(d.row.discount_minor, &currency),
+                d.row
+                    .promo_code
                     .as_deref()
                     .map(|c| format!(" with {c}"))
                     .unwrap_or_default()
@@ -110,12 +155,10 @@ pub async fn registration_detail(
         payments: d
             .payments
             .iter()
-            .map(|(status, amount, at)| {
-                (
-                    status.clone(),
-                    format_money(*amount, &currency),
-                    at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                )
+            .map(|p| PaymentLineView {
+                status: p.status,
+                amount: format_money(p.amount_minor, &currency),
+                at: p.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             })
             .collect(),
         refunded: (d.refunded_minor > 0).then(|| format_money(d.refunded_minor, &currency)),
@@ -125,42 +168,53 @@ pub async fn registration_detail(
         name: d.row.name,
         email: d.row.email,
         status: d.row.status,
-        tickets: d.tickets,
-        answers: d.answers,
+        tickets: d
+            .tickets
+            .into_iter()
+            .map(|t| TicketLineView {
+                code: t.code,
+                ticket_type: t.ticket_type,
+                voided: t.voided,
+            })
+            .collect(),
+        answers: d
+            .answers
+            .into_iter()
+            .map(|a| AnswerView {
+                question: a.label,
+                answer: a.value,
+            })
+            .collect(),
     })
 }
 
 /// The names of the event's ticket types (for the filter); organisers only.
-#[server(endpoint = "ticket_type_names")]
+#[server(prefix = "/fn", endpoint = "ticket_type_names")]
 pub async fn ticket_type_names(slug: String) -> Result<Vec<String>, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
-    Ok(
-        services::ticketing::offers(&state.pool, event.id, true, None)
-            .await?
-            .into_iter()
-            .map(|o| o.ticket_type.name)
-            .collect(),
-    )
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    Ok(services::registrations::ticket_types::names(&platform.pool, event.id).await?)
 }
 
 /// Cancels (or declines) an order: its tickets are voided, their seats return to
 /// the quotas, and a paid order is refunded. Returns the new status.
-#[server(endpoint = "cancel_order")]
-pub async fn cancel_order(slug: String, order_code: String) -> Result<String, AppError> {
-    let state = crate::state::app_state()?;
+#[server(prefix = "/fn", endpoint = "cancel_order")]
+pub async fn cancel_order(slug: String, order_code: String) -> Result<OrderStatus, AppError> {
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let payments = state.payments.as_ref();
-    Ok(services::ticketing::cancel_order(&state.pool, payments, &me, &slug, &order_code).await?)
+    let payments = platform.payments.as_ref();
+    let orders = services::registrations::orders::cancel;
+    Ok(orders(&platform.pool, payments, &me, &slug, &order_code).await?)
 }
 
 /// Approves an order that awaits approval. Returns the new status.
-#[server(endpoint = "approve_order")]
-pub async fn approve_order(slug: String, order_code: String) -> Result<String, AppError> {
-    let state = crate::state::app_state()?;
+#[server(prefix = "/fn", endpoint = "approve_order")]
+pub async fn approve_order(slug: String, order_code: String) -> Result<OrderStatus, AppError> {
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    Ok(services::ticketing::approve_order(&state.pool, &me, &slug, &order_code).await?)
+    let approve = services::registrations::orders::approve;
+    Ok(approve(&platform.pool, &me, &slug, &order_code).await?)
 }
 
 /// Percent-encodes a query value.
@@ -234,11 +288,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             <label class="block">"Status"
                 <select class="input" on:change=move |ev| status.set(event_target_value(&ev))>
                     <option value="">"All"</option>
-                    <option value="awaiting_approval">"Awaiting approval"</option>
-                    <option value="confirmed">"Confirmed"</option>
-                    <option value="pending">"Pending payment"</option>
-                    <option value="cancelled">"Cancelled"</option>
-                    <option value="refunded">"Refunded"</option>
+                    {OrderStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{status_label(*s)}</option> }).collect::<Vec<_>>()}
                 </select>
             </label>
             <a class="btn" rel="external" href=csv data-testid="export-csv">"Export CSV"</a>
@@ -254,11 +304,11 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                             <tbody>
                                 {rows.into_iter().map(|r| {
                                     let (approve_code, cancel_code) = (r.order_code.clone(), r.order_code.clone());
-                                    let awaiting = r.status == "awaiting_approval";
-                                    let open = r.status != "cancelled" && r.status != "refunded";
-                                    let label = match r.status.as_str() {
-                                        "awaiting_approval" => "Decline",
-                                        "confirmed" if r.total_minor > 0 => "Cancel and refund",
+                                    let awaiting = r.status == OrderStatus::AwaitingApproval;
+                                    let open = !matches!(r.status, OrderStatus::Cancelled | OrderStatus::Refunded);
+                                    let label = match r.status {
+                                        OrderStatus::AwaitingApproval => "Decline",
+                                        OrderStatus::Confirmed if r.total_minor > 0 => "Cancel and refund",
                                         _ => "Cancel",
                                     };
                                     view! {
@@ -266,7 +316,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                         <td><button class="underline font-mono" data-testid="order-detail-open"
                                             on:click={ let code = r.order_code.clone(); move |_| selected.set(Some(code.clone())) }>{r.order_code.clone()}</button></td>
                                         <td>{r.name}</td><td>{r.email}</td>
-                                        <td>{r.ticket_type}</td><td>{r.quantity}</td><td>{r.status.clone()}</td><td>{r.total}</td>
+                                        <td>{r.ticket_type}</td><td>{r.quantity}</td><td>{r.status.as_str()}</td><td>{r.total}</td>
                                         <td class="flex gap-2">
                                         {awaiting.then(|| view! {
                                             <ActionForm action=approve>
@@ -296,25 +346,25 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             {move || Suspend::new(async move {
                 detail.await.map(|d| d.map(|d| view! {
                     <div class="card my-3 space-y-1" data-testid="order-detail">
-                        <h3 class="font-semibold">"Order " <code>{d.order_code}</code> " · " {d.status} " · " {d.total}</h3>
+                        <h3 class="font-semibold">"Order " <code>{d.order_code}</code> " · " {d.status.as_str()} " · " {d.total}</h3>
                         <p>{d.name} " <" {d.email} "> · ordered " {d.ordered_at}</p>
                         {d.discount.map(|x| view! { <p>"Discount: " {x}</p> })}
                         <p class="font-semibold mt-2">"Tickets"</p>
                         <ul class="list-disc pl-6">
-                            {d.tickets.into_iter().map(|(code, tt, voided)| view! {
-                                <li><code>{code}</code> " · " {tt} {voided.then_some(" · voided")}</li>
+                            {d.tickets.into_iter().map(|t| view! {
+                                <li><code>{t.code}</code> " · " {t.ticket_type} {t.voided.then_some(" · voided")}</li>
                             }).collect::<Vec<_>>()}
                         </ul>
                         {(!d.answers.is_empty()).then(|| view! {
                             <p class="font-semibold mt-2">"Answers"</p>
                             <dl class="grid grid-cols-2 gap-x-4" data-testid="order-answers">
-                                {d.answers.clone().into_iter().map(|(q, a)| view! { <dt>{q}</dt><dd>{a}</dd> }).collect::<Vec<_>>()}
+                                {d.answers.clone().into_iter().map(|a| view! { <dt>{a.question}</dt><dd>{a.answer}</dd> }).collect::<Vec<_>>()}
                             </dl>
                         })}
                         {(!d.payments.is_empty()).then(|| view! {
                             <p class="font-semibold mt-2">"Payments"</p>
                             <ul class="list-disc pl-6">
-                                {d.payments.clone().into_iter().map(|(s, amount, at)| view! { <li>{amount} " · " {s} " · " {at}</li> }).collect::<Vec<_>>()}
+                                {d.payments.clone().into_iter().map(|p| view! { <li>{p.amount} " · " {p.status.as_str()} " · " {p.at}</li> }).collect::<Vec<_>>()}
                             </ul>
                         })}
                         {d.refunded.map(|r| view! { <p>"Refunded: " {r}</p> })}

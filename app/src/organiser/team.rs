@@ -3,8 +3,19 @@
 
 use leptos::prelude::*;
 
+use protocol::states::OrganiserRole;
+
 use crate::error::AppError;
-use crate::ui::{error_list, error_of, FormError};
+use crate::forms::{error_list, error_of, FormError};
+
+/// Where someone on the team page stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TeamStanding {
+    /// A member with this role.
+    Member(OrganiserRole),
+    /// Invited, not joined yet.
+    Invited,
+}
 
 /// A team member or open invitation as shown on the team page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -15,8 +26,8 @@ pub struct TeamRow {
     pub name: String,
     /// Email.
     pub email: String,
-    /// `owner`, `member` or `invited`.
-    pub role: String,
+    /// Member (owner or member) or invited.
+    pub standing: TeamStanding,
 }
 
 /// The team page's data.
@@ -29,11 +40,11 @@ pub struct TeamData {
 }
 
 /// The signed-in organiser's team.
-#[server(endpoint = "team")]
+#[server(prefix = "/fn", endpoint = "team")]
 pub async fn team() -> Result<TeamData, AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let t = services::team::team(&state.pool, &me).await?;
+    let t = services::team::team(&platform.pool, &me).await?;
     let used = t.members.len() + t.invites.len();
     let seats = match t.seats {
         Some(max) => format!("{used} of {max} seats used"),
@@ -46,55 +57,57 @@ pub async fn team() -> Result<TeamData, AppError> {
             id: m.id.to_string(),
             name: m.name,
             email: m.email,
-            role: m.role,
+            standing: TeamStanding::Member(m.role),
         })
         .collect();
     rows.extend(t.invites.into_iter().map(|i| TeamRow {
         id: i.id.to_string(),
         name: String::new(),
         email: i.email,
-        role: "invited".into(),
+        standing: TeamStanding::Invited,
     }));
     Ok(TeamData { rows, seats })
 }
 
 /// Invites someone by email (owners only; uses a seat).
-#[server(endpoint = "invite_member")]
+#[server(prefix = "/fn", endpoint = "invite_member")]
 pub async fn invite_member(email: String) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    services::team::invite(&state.pool, &me, &email).await?;
+    services::team::invite(&platform.pool, &me, &email).await?;
     Ok(())
 }
 
 /// Removes a member or revokes an invitation (owners only).
-#[server(endpoint = "remove_member")]
+#[server(prefix = "/fn", endpoint = "remove_member")]
 pub async fn remove_member(id: String, invited: Option<String>) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
+    let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let id = crate::error::parse_id("id", &id)?;
-    if invited.is_some_and(|v| v == "true") {
-        services::team::revoke_invite(&state.pool, &me, id).await?;
+    if crate::forms::checked(&invited) {
+        let id = crate::error::parse_id("id", &id)?;
+        services::team::revoke_invite(&platform.pool, &me, id).await?;
     } else {
-        services::team::remove_member(&state.pool, &me, id).await?;
+        let id = crate::error::parse_id("id", &id)?;
+        services::team::remove_member(&platform.pool, &me, id).await?;
     }
     Ok(())
 }
 
 /// The organisation an invitation is for, and the invited address.
-#[server(endpoint = "invitation")]
+#[server(prefix = "/fn", endpoint = "invitation")]
 pub async fn invitation(token: String) -> Result<(String, String), AppError> {
-    let state = crate::state::app_state()?;
-    Ok(services::team::invite_details(&state.pool, &token).await?)
+    let platform = crate::context::platform()?;
+    let details = services::team::invite_details(&platform.pool, &token).await?;
+    Ok((details.org_name, details.email))
 }
 
 /// Accepts an invitation: creates the account, signs in, goes to the dashboard.
-#[server(endpoint = "accept_invite")]
+#[server(prefix = "/fn", endpoint = "accept_invite")]
 pub async fn accept_invite(token: String, name: String, password: String) -> Result<(), AppError> {
-    let state = crate::state::app_state()?;
-    super::auth::limit_by_ip(&state, "join").await?;
-    let (_, session) = services::team::accept(&state.pool, &token, &name, &password).await?;
-    super::auth::start_session(&state, &session);
+    let platform = crate::context::platform()?;
+    super::auth::limit_by_ip(&platform, "join").await?;
+    let (_, session) = services::team::accept(&platform.pool, &token, &name, &password).await?;
+    super::auth::start_session(&platform, &session);
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
@@ -119,11 +132,15 @@ pub fn TeamPage() -> impl IntoView {
                             <thead><tr class="text-left"><th>"Name"</th><th>"Email"</th><th>"Role"</th><th></th></tr></thead>
                             <tbody>
                                 {t.rows.into_iter().map(|r| {
-                                    let invited = (r.role == "invited").to_string();
-                                    let removable = r.role != "owner";
+                                    let invited = (r.standing == TeamStanding::Invited).to_string();
+                                    let removable = r.standing != TeamStanding::Member(OrganiserRole::Owner);
+                                    let role = match r.standing {
+                                        TeamStanding::Member(role) => role.as_str(),
+                                        TeamStanding::Invited => "invited",
+                                    };
                                     view! {
                                     <tr>
-                                        <td>{r.name}</td><td>{r.email}</td><td>{r.role.clone()}</td>
+                                        <td>{r.name}</td><td>{r.email}</td><td>{role}</td>
                                         <td>{removable.then(|| view! {
                                             <ActionForm action=remove>
                                                 <input type="hidden" name="id" value=r.id.clone()/>

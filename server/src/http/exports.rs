@@ -1,13 +1,15 @@
 //! Organiser exports: `GET /dashboard/events/{slug}/registrations.csv`.
 
+use app::context::cookies;
 use app::error::AppError;
-use app::state::{cookies, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
-use services::ticketing::{registrations, RegistrationFilter};
+use services::registrations::list::{registrations, RegistrationFilter};
+use services::registrations::questions;
+use services::Platform;
 
 /// Same filters as the registrations list.
 #[derive(Deserialize, Default)]
@@ -40,22 +42,22 @@ pub fn safe_cell(s: &str) -> String {
 
 /// The registrations of an event as CSV (organisers of the event only).
 pub async fn registrations_csv(
-    State(state): State<AppState>,
+    State(state): State<Platform>,
     Path(slug): Path<String>,
     Query(f): Query<Filter>,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
     let token = jar.get(cookies::ORGANISER).map(|c| c.value().to_owned());
-    let me = services::accounts::organiser_from_session(&state.pool, token.as_deref()).await?;
+    let me = services::accounts::organisers::from_session(&state.pool, token.as_deref()).await?;
     let filter = RegistrationFilter {
         search: f.q,
         ticket_type: f.ticket_type,
         status: f.status,
     };
     let rows = registrations(&state.pool, &me, &slug, &filter).await?;
-    let event = services::events::get_for_org(&state.pool, me.org_id, &slug).await?;
-    let questions = services::questions::list(&state.pool, event.id).await?;
-    let answers = services::questions::answers_of_event(&state.pool, event.id).await?;
+    let event = services::events::get_for_org(&state.pool, &me, &slug).await?;
+    let questions = questions::list(&state.pool, event.id).await?;
+    let answers = questions::answers_of_event(&state.pool, event.id).await?;
     let internal = |e: csv::Error| AppError::from(services::Error::Internal(format!("csv: {e}")));
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
@@ -68,7 +70,7 @@ pub async fn registrations_csv(
             safe_cell(&r.email),
             safe_cell(&r.ticket_type),
             r.quantity.to_string(),
-            r.status,
+            r.status.to_string(),
             services::domain::format_amount(r.total_minor, &r.currency),
             r.currency,
             r.created_at.to_rfc3339(),

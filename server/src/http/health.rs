@@ -1,10 +1,10 @@
 //! Liveness and readiness.
 
-use app::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
+use services::Platform;
 
 /// Liveness: the process answers.
 pub async fn healthz() -> &'static str {
@@ -12,7 +12,7 @@ pub async fn healthz() -> &'static str {
 }
 
 /// Readiness: PostgreSQL, Redis and the bus answer. 503 with details otherwise.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(State(state): State<Platform>) -> (StatusCode, Json<Value>) {
     let db = sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(&state.pool)
         .await

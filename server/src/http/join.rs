@@ -2,13 +2,14 @@
 //! (so that link scanners in mail systems do not burn the single-use token);
 //! `POST` redeems it, sets the attendee session cookie and opens Reception.
 
+use app::context::cookies;
 use app::error::AppError;
-use app::state::{cookies, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
+use services::Platform;
 
 /// The token parameter.
 #[derive(Deserialize)]
@@ -70,22 +71,18 @@ pub async fn page(Path(slug): Path<String>, Query(q): Query<TokenParam>) -> Resp
 
 /// `POST /e/{slug}/join`: redeems the link.
 pub async fn redeem(
-    State(state): State<AppState>,
+    State(state): State<Platform>,
     Path(slug): Path<String>,
     Form(q): Form<TokenParam>,
 ) -> Response {
     let Some(token) = q.token.filter(|t| valid_token(t)) else {
         return invalid();
     };
-    match services::registrations::redeem_link(&state.pool, &slug, &token).await {
+    match services::registrations::attendees::redeem_link(&state.pool, &slug, &token).await {
         Ok((_attendee, session)) => {
             let max_age = services::accounts::SESSION_TTL.num_seconds();
-            let cookie = cookies::header_value(
-                cookies::ATTENDEE,
-                &session,
-                max_age,
-                state.web.secure_cookies(),
-            );
+            let cookie =
+                cookies::header_value(cookies::ATTENDEE, &session, max_age, state.serves_https());
             let mut res =
                 Redirect::to(&format!("/e/{}/reception", slug.to_lowercase())).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {

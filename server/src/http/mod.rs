@@ -1,4 +1,7 @@
-//! The HTTP edge: Leptos pages and server functions, health, sign-in links, WebSocket.
+//! The HTTP edge: Leptos pages and server functions (under `/fn`), health,
+//! sign-in links, the live WebSocket, payment webhooks, exports. Every request
+//! gets an `x-request-id` (kept if a proxy set one) that names its tracing span
+//! and comes back on the response.
 
 mod apps;
 mod csrf;
@@ -10,16 +13,44 @@ mod payments;
 mod widget;
 mod ws;
 
-use app::state::AppState;
-use axum::http::{header, HeaderValue};
+use axum::extract::FromRef;
+use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::routing::{get, post};
 use axum::Router;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use services::Platform;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// The state of the web roles.
+#[derive(Clone)]
+pub struct ServerState {
+    /// Leptos site options (static files, the shell).
+    pub leptos_options: LeptosOptions,
+    /// What handlers and server functions work with.
+    pub platform: Platform,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(s: &ServerState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+impl FromRef<ServerState> for Platform {
+    fn from_ref(s: &ServerState) -> Self {
+        s.platform.clone()
+    }
+}
+
+/// The header carrying a request's id.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole router of the web roles.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: ServerState) -> Router {
     let routes = generate_route_list(app::App);
     let opts = state.leptos_options.clone();
     Router::new()
@@ -41,17 +72,17 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             {
-                let state = state.clone();
-                move || provide_context(state.clone())
+                let platform = state.platform.clone();
+                move || provide_context(platform.clone())
             },
             move || app::shell(opts.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(
             app::shell,
         ))
         .layer(axum::middleware::from_fn(csrf::guard))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.platform.clone(),
             widget::frame_ancestors,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -66,5 +97,19 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("frame-ancestors 'none'"),
         ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings may carry tokens.
+                    tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
         .with_state(state)
 }

@@ -3,21 +3,23 @@
 //! result through the same signed-webhook code path as a real provider.
 
 use app::error::AppError;
-use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
+use protocol::states::PaymentOutcome;
 use serde::Deserialize;
-use services::payments::{receive_webhook, WebhookEvent};
+use services::payments::provider::WebhookEvent;
+use services::provider_webhooks::receive;
+use services::Platform;
 
 /// Header carrying the test provider's signature.
 pub const SIGNATURE_HEADER: &str = "x-test-signature";
 
 /// `POST /webhooks/payments/test`: verified, idempotent.
 pub async fn webhook(
-    State(state): State<AppState>,
+    State(state): State<Platform>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, AppError> {
@@ -25,7 +27,7 @@ pub async fn webhook(
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    receive_webhook(&state.pool, state.payments.as_ref(), signature, &body).await?;
+    receive(&state.pool, state.payments.as_ref(), signature, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -66,7 +68,7 @@ pub struct Decision {
 
 /// `POST /payments/test/authorize/{ref}`: signs the outcome and delivers it as a webhook.
 pub async fn authorize(
-    State(state): State<AppState>,
+    State(state): State<Platform>,
     Path(provider_ref): Path<String>,
     Form(d): Form<Decision>,
 ) -> Result<Response, AppError> {
@@ -77,18 +79,18 @@ pub async fn authorize(
         ));
     }
     let status = if d.decision == "approve" {
-        "succeeded"
+        PaymentOutcome::Succeeded
     } else {
-        "failed"
+        PaymentOutcome::Failed
     };
     let body = serde_json::to_vec(&WebhookEvent {
         provider_ref,
-        status: status.into(),
+        status,
     })
     .map_err(|e| AppError::from(services::Error::from(e)))?;
     let signature = state.payments.sign(&body);
-    receive_webhook(&state.pool, state.payments.as_ref(), &signature, &body).await?;
-    let text = if status == "succeeded" {
+    receive(&state.pool, state.payments.as_ref(), &signature, &body).await?;
+    let text = if status == PaymentOutcome::Succeeded {
         "Payment approved: your order is confirmed. You can close this page."
     } else {
         "Payment declined. You can try again with another card."

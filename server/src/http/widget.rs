@@ -2,12 +2,12 @@
 //! `/e/{slug}/widget` gets `Content-Security-Policy: frame-ancestors 'self' <sites>`;
 //! every other page keeps `frame-ancestors 'none'` (set in `http::router`).
 
-use app::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use services::Platform;
 
 /// The event slug of a widget path, if it is one.
 pub fn widget_slug(path: &str) -> Option<&str> {
@@ -18,7 +18,7 @@ pub fn widget_slug(path: &str) -> Option<&str> {
 
 /// Sets the widget's frame-ancestors from the event's allowed sites.
 pub async fn frame_ancestors(
-    State(state): State<AppState>,
+    State(state): State<Platform>,
     req: Request<Body>,
     next: Next,
 ) -> Response {

@@ -1,29 +1,32 @@
-//! The attendee's live WebSocket (protocol v2, see `app::wire`): one socket per
-//! tab multiplexes presence, chat, direct messages and app events.
+//! The attendee's live WebSocket (protocol v2, see `protocol::live`): one socket
+//! per tab multiplexes presence, chat, direct messages and app events.
 //!
-//! Connecting enters Reception (an activity fact + outbox row), keeps the
-//! connection present in Redis with heartbeats, replays the live log after the
-//! client's cursor (`?since=`), then forwards new entries the attendee may see.
-//! Client requests run through `app::live::act`; refusals come back as errors.
-//! Banned attendees cannot connect; a ban closes their open sockets.
+//! Connecting enters the page's area (a domain event), keeps the connection
+//! present in Redis with heartbeats, replays the live log after the client's
+//! cursor (`?since=`), then forwards new entries the attendee may see. Client
+//! requests run through `services::live::actions`; refusals come back as
+//! errors. Banned attendees cannot connect; a ban closes their open sockets.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use app::context::cookies;
 use app::error::{AppError, ErrorKind};
-use app::state::{cookies, AppState};
-use app::wire::{ClientMsg, LiveItem, Person, ServerMsg, PROTOCOL_VERSION};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
+use protocol::ids::ConnectionId;
+use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use protocol::Area;
 use serde::Deserialize;
-use services::activity::{self, Action, Area};
-use services::chat::Actor;
-use services::live::{self, cursor_lt, Entry};
-use services::presence::{self, Snapshot};
+use services::live::log::{self, cursor_lt, Entry};
+use services::live::participants::{self, Actor};
+use services::live::presence::{self, Snapshot};
+use services::live::{actions, moderation};
+use services::Platform;
 use tokio::sync::broadcast::error::RecvError;
-use uuid::Uuid;
 
 /// Longest wait before a presence change reaches a socket.
 const PRESENCE_EVERY: Duration = Duration::from_millis(500);
@@ -40,7 +43,7 @@ pub struct LiveQuery {
 
 /// `GET /ws/e/{slug}?v=2[&since=CURSOR][&area=AREA]`: upgrades signed-in attendees of the event.
 pub async fn live(
-    State(state): State<AppState>,
+    State(platform): State<Platform>,
     Path(slug): Path<String>,
     Query(q): Query<LiveQuery>,
     headers: HeaderMap,
@@ -63,43 +66,32 @@ pub async fn live(
         ));
     }
     if let Some(since) = &q.since {
-        if !live::valid_cursor(since) {
+        if !log::valid_cursor(since) {
             return Err(AppError::new(
                 ErrorKind::Invalid,
                 "since must be a cursor from this server",
             ));
         }
     }
-    let area = q.area.unwrap_or_else(|| "reception".into());
-    if !valid_area(&area) {
-        return Err(AppError::new(
-            ErrorKind::Invalid,
-            "area must be reception, people or stage:<id>",
-        ));
-    }
-    let event = services::events::get_public(&state.pool, &slug).await?;
+    let area: Area = match q.area.as_deref() {
+        None => Area::Reception,
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| AppError::new(ErrorKind::Invalid, Area::EXPECTED))?,
+    };
+    let event = services::events::get_public(&platform.pool, &slug).await?;
     let token = jar.get(cookies::ATTENDEE).map(|c| c.value().to_owned());
     let attendee =
-        services::registrations::attendee_from_session(&state.pool, &event, token.as_deref())
+        services::registrations::attendees::from_session(&platform.pool, &event, token.as_deref())
             .await?;
-    if services::chat::sanction_of(&state.pool, event.id, attendee.id, "ban")
-        .await?
-        .is_some()
-    {
+    if moderation::is_banned(&platform.pool, event.id, attendee.id).await? {
         return Err(AppError::new(
             ErrorKind::Forbidden,
             "a moderator removed you from this event",
         ));
     }
-    let actor = services::chat::actor(&state.pool, attendee.id).await?;
-    Ok(ws.on_upgrade(move |socket| session(state, actor, q.since, area, socket)))
-}
-
-fn valid_area(area: &str) -> bool {
-    matches!(area, "reception" | "people")
-        || area
-            .strip_prefix("stage:")
-            .is_some_and(|id| id.parse::<Uuid>().is_ok())
+    let actor = Actor::of(&event, &attendee);
+    Ok(ws.on_upgrade(move |socket| session(platform, actor, q.since, area, socket)))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -112,82 +104,62 @@ async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
 fn presence_msg(s: &Snapshot) -> ServerMsg {
     ServerMsg::Presence {
         online: s.online,
-        people: s.people.iter().map(Uuid::to_string).collect(),
+        people: s.people.clone(),
         areas: s.areas.clone(),
     }
 }
 
-/// The `live` frame of an entry, built around the stored item JSON without
-/// parsing it again for every socket (the log only holds `LiveItem` JSON we wrote).
-fn live_frame(entry: &Entry) -> String {
-    let cursor = serde_json::to_string(&entry.cursor).unwrap_or_else(|_| "\"\"".into());
-    format!(
-        r#"{{"type":"live","cursor":{cursor},"item":{}}}"#,
-        entry.json
-    )
-}
-
 /// Sends a log entry if this attendee may see it; returns false when the socket is gone.
 async fn forward(socket: &mut WebSocket, me: &Actor, entry: &Entry) -> bool {
-    if !entry.audience.includes(me.id, me.moderator) {
+    if !entry.audience.includes(me.id, me.moderator()) {
         return true;
     }
     socket
-        .send(Message::Text(live_frame(entry).into()))
+        .send(Message::Text(entry.frame.as_str().into()))
         .await
         .is_ok()
 }
 
-/// Whether the entry bans this attendee (sanctions go to their target only).
-fn bans_me(me: &Actor, entry: &Entry) -> bool {
-    matches!(&entry.audience, live::Audience::Only { ids } if ids.contains(&me.id))
-        && matches!(
-            serde_json::from_str::<LiveItem>(&entry.json),
-            Ok(LiveItem::Sanction { ref sanction, .. }) if sanction == "ban"
-        )
-}
-
 fn error_msg(e: &AppError) -> ServerMsg {
-    let code = match e.kind {
-        ErrorKind::Invalid => "invalid",
-        ErrorKind::Unauthorized => "unauthorized",
-        ErrorKind::Forbidden => "forbidden",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::Conflict => "conflict",
-        ErrorKind::RateLimited => "rate_limited",
-        _ => "error",
-    };
     ServerMsg::Error {
-        code: code.into(),
+        code: e.kind,
         message: e.message.clone(),
     }
 }
 
+/// Records a visit, logging (not failing the socket) when the database is unavailable.
+async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId, enter: bool) {
+    let result = if enter {
+        participants::entered(&platform.pool, me, area, conn).await
+    } else {
+        participants::left(&platform.pool, me, area, conn).await
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, %area, enter, "recording an area visit failed");
+    }
+}
+
 async fn session(
-    state: AppState,
+    platform: Platform,
     mut me: Actor,
     since: Option<String>,
-    mut area: String,
+    mut area: Area,
     mut socket: WebSocket,
 ) {
     let event = me.event_id;
-    let conn = Uuid::new_v4();
-    let mut redis = state.redis.clone();
+    let conn = ConnectionId::new();
+    let mut redis = platform.redis.clone();
     // Subscribe before reading the log, so nothing falls between replay and live.
-    let mut changes = state.presence.subscribe();
-    let mut entries = state.live.subscribe();
-    if let Err(e) =
-        activity::record_now(&state.pool, event, me.id, Area::Reception, Action::Enter).await
-    {
-        tracing::warn!(error = %e, "recording reception enter failed");
-    }
-    let _ = presence::touch_in(&mut redis, event, me.id, conn, Some(&area)).await;
+    let mut changes = platform.presence.subscribe();
+    let mut entries = platform.live.subscribe();
+    record(&platform, &me, area, conn, true).await;
+    let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
     let snap = presence::refresh(&mut redis, event)
         .await
         .unwrap_or_default();
 
     let (mut cursor, replayed, gap) = match &since {
-        Some(since) => match live::replay(&mut redis, event, since).await {
+        Some(since) => match log::replay(&mut redis, event, since).await {
             Ok((entries, gap)) => {
                 let last = entries
                     .last()
@@ -196,13 +168,13 @@ async fn session(
                 (last, entries, gap)
             }
             Err(_) => (
-                live::head(&mut redis, event).await.unwrap_or_default(),
+                log::head(&mut redis, event).await.unwrap_or_default(),
                 Vec::new(),
                 true,
             ),
         },
         None => (
-            live::head(&mut redis, event)
+            log::head(&mut redis, event)
                 .await
                 .unwrap_or_else(|_| "0-0".into()),
             Vec::new(),
@@ -212,11 +184,8 @@ async fn session(
     let hello = ServerMsg::Hello {
         v: PROTOCOL_VERSION,
         online: snap.online,
-        me: Person {
-            id: me.id.to_string(),
-            name: me.name.clone(),
-        },
-        moderator: me.moderator,
+        me: me.person(),
+        moderator: me.moderator(),
         cursor: since.clone().unwrap_or_else(|| cursor.clone()),
         resumed: replayed.len() as u32,
         gap,
@@ -233,9 +202,10 @@ async fn session(
     let mut online = snap.online;
     // Presence changes reach the browser at most every PRESENCE_EVERY (a crowd
     // joining at once would otherwise cost every socket a snapshot per arrival).
-    let mut pending: Option<std::sync::Arc<Snapshot>> = None;
+    let mut pending: Option<Arc<Snapshot>> = None;
     let mut presence_tick = tokio::time::interval(PRESENCE_EVERY);
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let deps = platform.live_deps();
 
     while open {
         tokio::select! {
@@ -244,29 +214,26 @@ async fn session(
                 Some(Ok(Message::Text(text))) => {
                     match serde_json::from_str::<ClientMsg>(&text) {
                         Ok(ClientMsg::Enter { area: next }) => {
-                            if valid_area(&next) {
+                            if next != area {
+                                record(&platform, &me, area, conn, false).await;
                                 area = next;
-                                let _ = presence::touch_in(&mut redis, event, me.id, conn, Some(&area)).await;
-                                let _ = presence::refresh(&mut redis, event).await;
-                            } else {
-                                open = send(&mut socket, &ServerMsg::Error {
-                                    code: "invalid".into(),
-                                    message: "area must be reception, people or stage:<id>".into(),
-                                }).await;
+                                record(&platform, &me, area, conn, true).await;
                             }
+                            let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
+                            let _ = presence::refresh(&mut redis, event).await;
                         }
                         Ok(request) => {
                             // Roles can change while connected (made moderator).
-                            if let Ok(fresh) = services::chat::actor(&state.pool, me.id).await {
-                                me = fresh;
+                            if let Err(e) = participants::refresh_role(&platform.pool, &mut me).await {
+                                tracing::warn!(error = %e, "reloading the attendee's role failed");
                             }
-                            if let Err(e) = app::live::act(&state, &me, request).await {
-                                open = send(&mut socket, &error_msg(&e)).await;
+                            if let Err(e) = actions::act(&deps, &me, request).await {
+                                open = send(&mut socket, &error_msg(&AppError::from(e))).await;
                             }
                         }
                         Err(e) => {
                             open = send(&mut socket, &ServerMsg::Error {
-                                code: "invalid".into(),
+                                code: ErrorKind::Invalid,
                                 message: format!("not a v{PROTOCOL_VERSION} message: {e}"),
                             }).await;
                         }
@@ -275,7 +242,7 @@ async fn session(
                 Some(Ok(_)) => {}
             },
             _ = beat.tick() => {
-                if let Ok(n) = presence::touch_in(&mut redis, event, me.id, conn, None).await {
+                if let Ok(n) = presence::touch(&mut redis, event, me.id, conn, None).await {
                     if n != online {
                         // Someone's connection expired: tell everyone.
                         let _ = presence::refresh(&mut redis, event).await;
@@ -295,7 +262,7 @@ async fn session(
                 Err(RecvError::Lagged(_)) => {
                     if let Ok(snap) = presence::snapshot(&mut redis, event).await {
                         online = snap.online;
-                        pending = Some(std::sync::Arc::new(snap));
+                        pending = Some(Arc::new(snap));
                     }
                 }
                 Err(RecvError::Closed) => open = false,
@@ -308,17 +275,17 @@ async fn session(
             entry = entries.recv() => match entry {
                 Ok(entry) if entry.event == event && cursor_lt(&cursor, &entry.cursor) => {
                     cursor = entry.cursor.clone();
-                    open = forward(&mut socket, &me, &entry).await && !bans_me(&me, &entry);
+                    open = forward(&mut socket, &me, &entry).await && !entry.bans(me.id);
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
                     // Too slow for the live stream: catch up from the log.
-                    match live::replay(&mut redis, event, &cursor).await {
+                    match log::replay(&mut redis, event, &cursor).await {
                         Ok((missed, _)) => {
                             for entry in &missed {
                                 if !open { break; }
                                 cursor = entry.cursor.clone();
-                                open = forward(&mut socket, &me, entry).await;
+                                open = forward(&mut socket, &me, entry).await && !entry.bans(me.id);
                             }
                         }
                         Err(_) => open = false,
@@ -336,33 +303,5 @@ async fn session(
         }
         Err(e) => tracing::warn!(error = %e, "presence leave failed"),
     }
-    if let Err(e) =
-        activity::record_now(&state.pool, event, me.id, Area::Reception, Action::Leave).await
-    {
-        tracing::warn!(error = %e, "recording reception leave failed");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn live_frames_are_the_protocol_message() {
-        let item = LiveItem::ChatDeleted { id: "m1".into() };
-        let entry = Entry {
-            event: Uuid::new_v4(),
-            cursor: "1700000000000-3".into(),
-            audience: live::Audience::All,
-            json: serde_json::to_string(&item).unwrap(),
-        };
-        let parsed: ServerMsg = serde_json::from_str(&live_frame(&entry)).unwrap();
-        assert_eq!(
-            parsed,
-            ServerMsg::Live {
-                cursor: "1700000000000-3".into(),
-                item
-            }
-        );
-    }
+    record(&platform, &me, area, conn, false).await;
 }

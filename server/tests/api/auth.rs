@@ -1,6 +1,6 @@
 use uuid::Uuid;
 
-use crate::helpers::{client, spawn_web_only};
+use crate::helpers::{client, fns, spawn_web_only};
 
 #[tokio::test]
 async fn sign_up_creates_organisation_and_a_secure_session() {
@@ -8,7 +8,7 @@ async fn sign_up_creates_organisation_and_a_secure_session() {
     let c = client();
     let email = format!("Ada-{}@Example.org", Uuid::new_v4().simple());
     let res = c
-        .post(format!("{}/api/signup", app.base))
+        .post(app.url_of::<fns::Signup>())
         .form(&[
             ("name", "Ada"),
             ("organisation", "Ada Events"),
@@ -61,7 +61,7 @@ async fn sign_up_creates_organisation_and_a_secure_session() {
     .unwrap();
     assert_eq!(n, 1);
 
-    let (status, body) = app.call(&c, "dashboard", &[]).await;
+    let (status, body) = app.call::<fns::Dashboard>(&c, &[]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["organiser"], "Ada");
 }
@@ -115,7 +115,7 @@ async fn bad_sign_ups_get_clear_4xx_and_store_nothing() {
         (vec![("name", "A")], 400, ""),
     ];
     for (form, status, msg) in cases {
-        let (got, body) = app.call(&client(), "signup", &form).await;
+        let (got, body) = app.call::<fns::Signup>(&client(), &form).await;
         assert_eq!(got, status, "{form:?} -> {body}");
         assert!(
             body["message"].as_str().unwrap_or_default().contains(msg),
@@ -137,18 +137,16 @@ async fn log_in_log_out_and_wrong_password() {
     let org = app.organiser().await;
     let c = client();
     let (status, body) = app
-        .call(
+        .call::<fns::Login>(
             &c,
-            "login",
             &[("email", &org.email), ("password", "wrong password!")],
         )
         .await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["message"], "wrong email or password");
     let (status, _) = app
-        .call(
+        .call::<fns::Login>(
             &c,
-            "login",
             &[
                 ("email", "nobody@example.org"),
                 ("password", "a long password"),
@@ -156,13 +154,12 @@ async fn log_in_log_out_and_wrong_password() {
         )
         .await;
     assert_eq!(status, 401);
-    let (status, _) = app.call(&c, "dashboard", &[]).await;
+    let (status, _) = app.call::<fns::Dashboard>(&c, &[]).await;
     assert_eq!(status, 401);
 
     let (status, body) = app
-        .call(
+        .call::<fns::Login>(
             &c,
-            "login",
             &[
                 ("email", &org.email.to_uppercase()),
                 ("password", "a long password"),
@@ -170,16 +167,16 @@ async fn log_in_log_out_and_wrong_password() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _) = app.call(&c, "dashboard", &[]).await;
+    let (status, _) = app.call::<fns::Dashboard>(&c, &[]).await;
     assert_eq!(status, 200);
 
-    let (_, me) = app.call(&c, "whoami", &[]).await;
+    let (_, me) = app.call::<fns::Whoami>(&c, &[]).await;
     assert_eq!(me, "Ada");
-    let (status, _) = app.call(&c, "logout", &[]).await;
+    let (status, _) = app.call::<fns::Logout>(&c, &[]).await;
     assert_eq!(status, 200);
-    let (_, me) = app.call(&c, "whoami", &[]).await;
+    let (_, me) = app.call::<fns::Whoami>(&c, &[]).await;
     assert!(me.is_null(), "{me}");
-    let (status, body) = app.call(&c, "dashboard", &[]).await;
+    let (status, body) = app.call::<fns::Dashboard>(&c, &[]).await;
     assert_eq!(status, 401, "{body}");
 }
 
@@ -190,9 +187,8 @@ async fn login_is_rate_limited_per_email() {
     let mut statuses = Vec::new();
     for _ in 0..12 {
         let (s, _) = app
-            .call(
+            .call::<fns::Login>(
                 &client(),
-                "login",
                 &[("email", &org.email), ("password", "wrong password!")],
             )
             .await;
@@ -202,9 +198,8 @@ async fn login_is_rate_limited_per_email() {
     assert_eq!(&statuses[10..], &[429, 429]);
     // Even the right password is refused while limited.
     let (s, body) = app
-        .call(
+        .call::<fns::Login>(
             &client(),
-            "login",
             &[("email", &org.email), ("password", "a long password")],
         )
         .await;
@@ -222,18 +217,16 @@ async fn login_is_rate_limited_per_address() {
     for i in 0..max {
         let email = format!("nobody-{i}@example.org");
         let (s, _) = app
-            .call(
+            .call::<fns::Login>(
                 &client(),
-                "login",
                 &[("email", &email), ("password", "a long password")],
             )
             .await;
         assert_eq!(s, 401, "attempt {i}");
     }
     let (s, body) = app
-        .call(
+        .call::<fns::Login>(
             &client(),
-            "login",
             &[("email", "new@example.org"), ("password", "x")],
         )
         .await;
@@ -251,7 +244,7 @@ async fn cross_site_state_changes_are_refused() {
     ] {
         let res = org
             .client
-            .post(format!("{}/api/create_event", app.base))
+            .post(app.url_of::<fns::CreateEvent>())
             .header(header, value)
             .form(&form)
             .send()
@@ -267,7 +260,7 @@ async fn cross_site_state_changes_are_refused() {
     // Same-origin requests from the browser pass.
     let res = org
         .client
-        .post(format!("{}/api/create_event", app.base))
+        .post(app.url_of::<fns::CreateEvent>())
         .header("origin", app.base.clone())
         .header("sec-fetch-site", "same-origin")
         .form(&form)

@@ -1,5 +1,5 @@
 //! Checkout plans: limits enforced with a clear message, upgrades through the payment provider.
-use crate::helpers::{client, event_form, spawn_web_only};
+use crate::helpers::{client, event_form, fns, spawn_web_only};
 
 #[tokio::test]
 async fn plan_limits_are_enforced_and_an_upgrade_lifts_them() {
@@ -16,11 +16,11 @@ async fn plan_limits_are_enforced_and_an_upgrade_lifts_them() {
         .unwrap();
 
     let (s, _) = app
-        .call(&org.client, "create_event", &event_form("first-event"))
+        .call::<fns::CreateEvent>(&org.client, &event_form("first-event"))
         .await;
     assert_eq!(s, 200);
     let (s, b) = app
-        .call(&org.client, "create_event", &event_form("second-event"))
+        .call::<fns::CreateEvent>(&org.client, &event_form("second-event"))
         .await;
     assert_eq!(s, 402, "{b}");
     assert_eq!(
@@ -48,49 +48,44 @@ async fn plan_limits_are_enforced_and_an_upgrade_lifts_them() {
 
     // Checkout: a declined card changes nothing; a good one upgrades.
     let (s, b) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &org.client,
-            "buy_plan",
             &[("plan", "starter"), ("card_number", "4000000000000002")],
         )
         .await;
     assert_eq!(s, 402, "{b}");
-    let (s, plans) = app.call(&org.client, "checkout", &[]).await;
+    let (s, plans) = app.call::<fns::CheckoutInfo>(&org.client, &[]).await;
     assert_eq!(s, 200);
     assert_eq!(plans[0]["current"], true, "{plans}");
     let (s, b) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &org.client,
-            "buy_plan",
             &[("plan", "starter"), ("card_number", "4242 4242 4242 4242")],
         )
         .await;
     assert_eq!((s, b["Done"].as_str()), (200, Some("Starter")), "{b}");
     let (s, _) = app
-        .call(&org.client, "create_event", &event_form("second-event"))
+        .call::<fns::CreateEvent>(&org.client, &event_form("second-event"))
         .await;
     assert_eq!(s, 200);
     assert_eq!(app.register("first-event", "r3@example.org").await.0, 200);
     let (s, b) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &org.client,
-            "buy_plan",
             &[("plan", "free"), ("card_number", "4242424242424242")],
         )
         .await;
     assert_eq!(s, 409, "no downgrade through checkout: {b}");
     let (s, _) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &org.client,
-            "buy_plan",
             &[("plan", "platinum"), ("card_number", "4242424242424242")],
         )
         .await;
     assert_eq!(s, 404);
     let (s, _) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &client(),
-            "buy_plan",
             &[("plan", "growth"), ("card_number", "4242424242424242")],
         )
         .await;
@@ -112,9 +107,8 @@ async fn a_plan_bought_with_a_card_needing_confirmation_applies_once_the_bank_co
         .await
         .unwrap();
     let (s, b) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &org.client,
-            "buy_plan",
             &[("plan", "starter"), ("card_number", "4000002500003155")],
         )
         .await;
@@ -145,9 +139,8 @@ async fn a_plan_bought_with_a_card_needing_confirmation_applies_once_the_bank_co
     assert_eq!(status, "succeeded");
     // A declined confirmation changes nothing.
     let (_, b) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &org.client,
-            "buy_plan",
             &[("plan", "growth"), ("card_number", "4000002500003155")],
         )
         .await;

@@ -1,4 +1,4 @@
-use crate::helpers::{client, event_form, spawn_web_only};
+use crate::helpers::{client, event_form, fns, spawn_web_only};
 
 #[tokio::test]
 async fn organiser_creates_an_event_and_sees_it_in_the_dashboard() {
@@ -6,7 +6,7 @@ async fn organiser_creates_an_event_and_sees_it_in_the_dashboard() {
     let org = app.organiser().await;
     let res = org
         .client
-        .post(format!("{}/api/create_event", app.base))
+        .post(app.url_of::<fns::CreateEvent>())
         .form(&event_form("rustconf-2027"))
         .send()
         .await
@@ -14,7 +14,7 @@ async fn organiser_creates_an_event_and_sees_it_in_the_dashboard() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["location"], "/dashboard/events/rustconf-2027");
 
-    let (status, body) = app.call(&org.client, "dashboard", &[]).await;
+    let (status, body) = app.call::<fns::Dashboard>(&org.client, &[]).await;
     assert_eq!(status, 200);
     let events = body["events"].as_array().unwrap();
     assert_eq!(events.len(), 1);
@@ -34,7 +34,7 @@ async fn organiser_creates_an_event_and_sees_it_in_the_dashboard() {
     assert_eq!(tz, "Europe/Berlin");
 
     let (status, body) = app
-        .call(&org.client, "event_overview", &[("slug", "rustconf-2027")])
+        .call::<fns::EventOverview>(&org.client, &[("slug", "rustconf-2027")])
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["event"]["name"], "RustConf Hybrid");
@@ -61,7 +61,7 @@ async fn invalid_events_are_refused_with_reasons_and_nothing_is_stored() {
     f[0].1 = "";
     cases.push((f, 400, "name is required"));
     for (form, status, msg) in cases {
-        let (got, body) = app.call(&org.client, "create_event", &form).await;
+        let (got, body) = app.call::<fns::CreateEvent>(&org.client, &form).await;
         assert_eq!(got, status, "{form:?}: {body}");
         assert!(
             body["message"].as_str().unwrap().contains(msg),
@@ -81,11 +81,11 @@ async fn slugs_are_unique_across_organisations() {
     let a = app.organiser().await;
     let b = app.organiser().await;
     let (s, _) = app
-        .call(&a.client, "create_event", &event_form("shared-name"))
+        .call::<fns::CreateEvent>(&a.client, &event_form("shared-name"))
         .await;
     assert_eq!(s, 200);
     let (s, body) = app
-        .call(&b.client, "create_event", &event_form("shared-name"))
+        .call::<fns::CreateEvent>(&b.client, &event_form("shared-name"))
         .await;
     assert_eq!(s, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("already taken"));
@@ -99,24 +99,24 @@ async fn another_organisation_cannot_see_or_use_the_event() {
     let slug = app.event(&a).await;
 
     let (status, body) = app
-        .call(&b.client, "event_overview", &[("slug", &slug)])
+        .call::<fns::EventOverview>(&b.client, &[("slug", &slug)])
         .await;
     assert_eq!(status, 404, "{body}");
-    let (status, body) = app.call(&b.client, "dashboard", &[]).await;
+    let (status, body) = app.call::<fns::Dashboard>(&b.client, &[]).await;
     assert_eq!(status, 200);
     assert_eq!(body["events"].as_array().unwrap().len(), 0);
     // Anonymous callers are asked to log in.
     let (status, _) = app
-        .call(&client(), "event_overview", &[("slug", &slug)])
+        .call::<fns::EventOverview>(&client(), &[("slug", &slug)])
         .await;
     assert_eq!(status, 401);
     let (status, _) = app
-        .call(&client(), "create_event", &event_form("anon-event"))
+        .call::<fns::CreateEvent>(&client(), &event_form("anon-event"))
         .await;
     assert_eq!(status, 401);
     // The owner still sees it.
     let (status, _) = app
-        .call(&a.client, "event_overview", &[("slug", &slug)])
+        .call::<fns::EventOverview>(&a.client, &[("slug", &slug)])
         .await;
     assert_eq!(status, 200);
 }

@@ -1,18 +1,47 @@
 //! Test harness: a real server on a random port over a fresh database, real
 //! Redis and a real Kafka-protocol broker (topics isolated by a unique prefix).
+//! Server functions are called by the path Leptos generates for them; when a
+//! test ends, the jobs it queued are run and none may be left unprocessed.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use convene_server::configuration::{KafkaConfig, Settings};
 use convene_server::startup::{self, Deps};
 use leptos::prelude::LeptosOptions;
+use leptos::server_fn::ServerFn;
 use serde_json::Value;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use uuid::Uuid;
+
+/// Every server function, by the type `#[server]` generates for it.
+#[allow(unused_imports)] // not every test calls every function
+pub mod fns {
+    pub use app::attendee::reception::Reception;
+    pub use app::attendee::stage::StageInfo;
+    pub use app::attendee::{ChatHistory, DmHistory};
+    pub use app::checkout::{BuyPlan, CheckoutInfo};
+    pub use app::organiser::auth::{Login, Logout, Signup};
+    pub use app::organiser::dashboard::{CreateEvent, Dashboard};
+    pub use app::organiser::event::{
+        CreatePromoCode, CreateTicketType, EventOverview, SetEmbedOrigins,
+    };
+    pub use app::organiser::live::{
+        AddSession, AddSpeaker, AddSponsor, CreateStage, InstallApp, LiveAdmin, PostCaption,
+        RemoveAgendaItem, SetModerator, SetStageSource, UninstallApp,
+    };
+    pub use app::organiser::questions::CreateQuestion;
+    pub use app::organiser::registrations::{
+        ApproveOrder, CancelOrder, ListRegistrations, RegistrationDetail, TicketTypeNames,
+    };
+    pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
+    pub use app::registration::{BuyerOrder, JoinWaitlist, Pay, PublicEvent, Register};
+    pub use app::ui::Whoami;
+}
 
 /// A running server and handles to its backing services.
 pub struct TestApp {
@@ -28,6 +57,8 @@ pub struct TestApp {
     pub deps: Deps,
     /// Stops the server and its workers when dropped or set.
     pub shutdown: watch::Sender<bool>,
+    /// Set by tests that leave failing jobs behind on purpose.
+    unfinished_jobs_expected: AtomicBool,
 }
 
 /// Which background workers to run beside the web role.
@@ -105,7 +136,7 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
         .site_addr(addr)
         .build();
     let (tx, rx) = watch::channel(false);
-    let state = startup::app_state(&settings, &deps, leptos);
+    let state = startup::server_state(&settings, &deps, leptos);
     tokio::spawn(startup::serve(state, listener, rx.clone()));
     if workers.relay {
         tokio::spawn(startup::relay(deps.clone(), rx.clone()));
@@ -120,6 +151,7 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
         settings,
         deps,
         shutdown: tx,
+        unfinished_jobs_expected: AtomicBool::new(false),
     }
 }
 
@@ -147,8 +179,50 @@ pub async fn spawn_web_only() -> TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops the server, then runs every job the test queued (emails go to the
+    /// test's SMTP sink, or are skipped without one) and fails the test if any
+    /// is left unprocessed or failed: a job kind nobody handles, a payload that
+    /// does not parse, a handler that errs.
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        if std::thread::panicking() || self.unfinished_jobs_expected.load(Ordering::Relaxed) {
+            return;
+        }
+        let settings = self.settings.clone();
+        // The test's runtime is busy dropping us: run on a thread and runtime of our own.
+        let left = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async move {
+                    let pool = sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(2)
+                        .connect(&settings.database_url)
+                        .await
+                        .expect("test database");
+                    let worker = services::worker::Worker {
+                        pool: pool.clone(),
+                        mailer: settings.smtp.as_ref().map(|s| s.mailer().expect("mailer")),
+                        public_url: settings.public_url.clone(),
+                    };
+                    // A worker of the test may still hold a job for a moment.
+                    let mut left = Vec::new();
+                    for _ in 0..20 {
+                        worker.drain().await.expect("draining jobs");
+                        left = services::jobs::unfinished(&pool).await.expect("jobs");
+                        if left.is_empty() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    pool.close().await;
+                    left
+                })
+        })
+        .join()
+        .expect("draining thread");
+        assert!(left.is_empty(), "the test left jobs unprocessed: {left:?}");
     }
 }
 
@@ -170,15 +244,19 @@ pub struct Organiser {
 }
 
 impl TestApp {
-    /// Calls a server function with form fields; returns status and JSON body.
-    pub async fn call(
+    /// The URL of server function `S`.
+    pub fn url_of<S: ServerFn>(&self) -> String {
+        format!("{}{}", self.base, S::PATH)
+    }
+
+    /// Calls server function `S` with form fields; returns status and JSON body.
+    pub async fn call<S: ServerFn>(
         &self,
         client: &reqwest::Client,
-        endpoint: &str,
         form: &[(&str, &str)],
     ) -> (u16, Value) {
         let res = client
-            .post(format!("{}/api/{endpoint}", self.base))
+            .post(self.url_of::<S>())
             .form(form)
             .send()
             .await
@@ -189,14 +267,28 @@ impl TestApp {
         (status, body)
     }
 
+    /// Runs every due job now (as the jobs worker would, with the test's SMTP
+    /// settings); returns how many ran.
+    pub async fn drain_jobs(&self) -> usize {
+        startup::worker(&self.deps, &self.settings)
+            .expect("worker")
+            .drain()
+            .await
+            .expect("draining jobs")
+    }
+
+    /// For tests that leave a failing or rescheduled job behind on purpose.
+    pub fn expect_unfinished_jobs(&self) {
+        self.unfinished_jobs_expected.store(true, Ordering::Relaxed);
+    }
+
     /// Signs up a new organiser with a unique email.
     pub async fn organiser(&self) -> Organiser {
         let client = client();
         let email = format!("org-{}@example.org", Uuid::new_v4().simple());
         let (status, body) = self
-            .call(
+            .call::<fns::Signup>(
                 &client,
-                "signup",
                 &[
                     ("name", "Ada"),
                     ("organisation", "Ada Events"),
@@ -219,7 +311,7 @@ impl TestApp {
     pub async fn event(&self, org: &Organiser) -> String {
         let slug = format!("ev-{}", &Uuid::new_v4().simple().to_string()[..12]);
         let (status, body) = self
-            .call(&org.client, "create_event", &event_form(&slug))
+            .call::<fns::CreateEvent>(&org.client, &event_form(&slug))
             .await;
         assert_eq!(status, 200, "create_event failed: {body}");
         slug
@@ -227,9 +319,8 @@ impl TestApp {
 
     /// Registers `email` for `slug`; returns the JSON result.
     pub async fn register(&self, slug: &str, email: &str) -> (u16, Value) {
-        self.call(
+        self.call::<fns::Register>(
             &client(),
-            "register",
             &[("slug", slug), ("name", "Grace"), ("email", email)],
         )
         .await

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use app::wire::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use futures::StreamExt;
+use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
@@ -88,10 +88,27 @@ pub async fn try_connect_url(url: &str, cookie: &str) -> Result<Ws, u16> {
 
 /// Sends a client message.
 pub async fn send(ws: &mut Ws, msg: &ClientMsg) {
+    send_raw(ws, &serde_json::to_string(msg).unwrap()).await;
+}
+
+/// Sends any text, e.g. a message no typed client could build.
+pub async fn send_raw(ws: &mut Ws, text: &str) {
     use futures::SinkExt;
-    ws.send(Message::Text(serde_json::to_string(msg).unwrap().into()))
+    ws.send(Message::Text(text.to_owned().into()))
         .await
         .unwrap();
+}
+
+/// Area visits of reception in the outbox: (entered, left).
+pub async fn reception_visits(pool: &sqlx::PgPool) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE payload->>'type' = 'attendee.entered_area'),
+                count(*) FILTER (WHERE payload->>'type' = 'attendee.left_area')
+         FROM outbox WHERE topic = 'activity' AND payload->'data'->>'area' = 'reception'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -118,21 +135,11 @@ async fn two_attendees_see_the_live_count_change_and_visits_are_recorded() {
     wb.close(None).await.unwrap();
     wait_count(&mut wa, 1).await;
 
-    // Enter and leave facts, each with its outbox row.
+    // Each tab's entering and leaving is a domain event in the outbox.
     let pool = app.pool.clone();
-    app.eventually(10, "reception facts", || {
+    app.eventually(10, "reception visits", || {
         let pool = pool.clone();
-        async move {
-            let (enters, leaves, outbox): (i64, i64, i64) = sqlx::query_as(
-                "SELECT count(*) FILTER (WHERE action = 'enter'), count(*) FILTER (WHERE action = 'leave'),
-                        (SELECT count(*) FROM outbox o WHERE o.payload->>'area' = 'reception')
-                 FROM activity WHERE area = 'reception'",
-            )
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-            enters == 3 && leaves == 2 && outbox == 5
-        }
+        async move { reception_visits(&pool).await == (3, 2) }
     })
     .await;
 }
@@ -155,7 +162,7 @@ async fn presence_crosses_server_processes_through_redis() {
     send(
         &mut wb,
         &ClientMsg::Chat {
-            channel: "reception".into(),
+            channel: protocol::Channel::Reception,
             body: "hello from node two".into(),
         },
     )
@@ -206,9 +213,5 @@ async fn websocket_refuses_strangers_cross_site_and_unknown_versions() {
             .err(),
         Some(404)
     );
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM activity WHERE area = 'reception'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(n, 0);
+    assert_eq!(reception_visits(&app.pool).await, (0, 0));
 }

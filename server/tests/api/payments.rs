@@ -3,7 +3,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, spawn_web_only, Organiser, TestApp};
+use crate::helpers::{client, fns, spawn_web_only, Organiser, TestApp};
 
 /// An event with a 49.90 EUR ticket type; returns a pending order's code.
 async fn pending_order(app: &TestApp) -> String {
@@ -15,9 +15,8 @@ async fn pending_order_of(app: &TestApp) -> (Organiser, String, String) {
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let (s, b) = app
-        .call(
+        .call::<fns::CreateTicketType>(
             &org.client,
-            "create_ticket_type",
             &[
                 ("slug", &slug),
                 ("name", "Paid"),
@@ -37,9 +36,8 @@ async fn pending_order_of(app: &TestApp) -> (Organiser, String, String) {
     let email = format!("{}@example.org", Uuid::new_v4().simple());
     let tt = tt.to_string();
     let (s, body) = app
-        .call(
+        .call::<fns::Register>(
             &client(),
-            "register",
             &[
                 ("slug", &slug),
                 ("name", "Pat"),
@@ -62,12 +60,8 @@ async fn order(app: &TestApp, code: &str) -> (String, i64) {
 }
 
 async fn pay(app: &TestApp, code: &str, card: &str) -> (u16, Value) {
-    app.call(
-        &client(),
-        "pay",
-        &[("order_code", code), ("card_number", card)],
-    )
-    .await
+    app.call::<fns::Pay>(&client(), &[("order_code", code), ("card_number", card)])
+        .await
 }
 
 #[tokio::test]
@@ -186,9 +180,9 @@ async fn unpaid_orders_expire_and_release_their_seats() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let ttl = services::ticketing::PENDING_ORDER_TTL_MINUTES;
+    let ttl = services::registrations::orders::PENDING_ORDER_TTL_MINUTES;
     assert_eq!(
-        services::ticketing::expire_pending_orders(&app.pool, ttl)
+        services::registrations::orders::expire_pending(&app.pool, ttl)
             .await
             .unwrap(),
         1
@@ -232,14 +226,14 @@ async fn cancelling_a_paid_order_refunds_it_and_frees_the_seat() {
     assert_eq!(pay(&app, &code, "4000000000000002").await.0, 402);
     assert_eq!(pay(&app, &code, "4242424242424242").await.0, 200);
     let form = [("slug", slug.as_str()), ("order_code", code.as_str())];
-    let (s, b) = app.call(&client(), "cancel_order", &form).await;
+    let (s, b) = app.call::<fns::CancelOrder>(&client(), &form).await;
     assert_eq!(s, 401, "strangers cannot cancel: {b}");
     let other = app.organiser().await;
-    let (s, _) = app.call(&other.client, "cancel_order", &form).await;
+    let (s, _) = app.call::<fns::CancelOrder>(&other.client, &form).await;
     assert_eq!(s, 404, "nor can other organisations");
     assert_eq!(order(&app, &code).await.0, "confirmed");
 
-    let (s, b) = app.call(&org.client, "cancel_order", &form).await;
+    let (s, b) = app.call::<fns::CancelOrder>(&org.client, &form).await;
     assert_eq!((s, b.as_str()), (200, Some("refunded")), "{b}");
     assert_eq!(order(&app, &code).await.0, "refunded");
     assert_eq!(
@@ -251,29 +245,32 @@ async fn cancelling_a_paid_order_refunds_it_and_frees_the_seat() {
         .await
         .unwrap();
     assert_eq!(sold, 0, "the seat is back on sale");
-    let (s, b) = app.call(&org.client, "cancel_order", &form).await;
+    let (s, b) = app.call::<fns::CancelOrder>(&org.client, &form).await;
     assert_eq!(
         (s, b["message"].as_str()),
         (409, Some("this order is already refunded"))
     );
     assert_eq!(money(&app, &code).await.1, 4990, "never refunded twice");
     let (s, rows) = app
-        .call(
+        .call::<fns::ListRegistrations>(
             &org.client,
-            "registrations",
             &[("slug", slug.as_str()), ("status", "refunded")],
         )
         .await;
     assert_eq!(s, 200);
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
     // The detail view: tickets (voided), payments and the refund.
-    let (s, d) = app.call(&org.client, "registration_detail", &form).await;
+    let (s, d) = app
+        .call::<fns::RegistrationDetail>(&org.client, &form)
+        .await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["status"], "refunded");
     assert_eq!(d["refunded"], "49.90 EUR");
     assert_eq!(d["payments"].as_array().unwrap().len(), 2);
-    assert_eq!(d["tickets"][0][2], true, "voided");
-    let (s, _) = app.call(&other.client, "registration_detail", &form).await;
+    assert_eq!(d["tickets"][0]["voided"], true);
+    let (s, _) = app
+        .call::<fns::RegistrationDetail>(&other.client, &form)
+        .await;
     assert_eq!(s, 404);
 }
 
@@ -290,8 +287,8 @@ async fn a_payment_confirmed_after_its_order_expired_is_refunded() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let ttl = services::ticketing::PENDING_ORDER_TTL_MINUTES;
-    services::ticketing::expire_pending_orders(&app.pool, ttl)
+    let ttl = services::registrations::orders::PENDING_ORDER_TTL_MINUTES;
+    services::registrations::orders::expire_pending(&app.pool, ttl)
         .await
         .unwrap();
     assert_eq!(order(&app, &code).await.0, "cancelled");

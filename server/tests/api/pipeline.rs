@@ -1,15 +1,18 @@
-//! Outbox → Kafka → analytics, end to end, including consumer restarts.
+//! Outbox → bus → analytics, end to end: on Kafka (with consumer restarts, a
+//! redelivered duplicate and a message that is not an envelope) and on the
+//! embedded log.
 
 use std::time::Duration;
 
+use bus::relay::relay_once;
+use bus::Bus;
+use protocol::events::{Envelope, Fact, Topic};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message};
-use services::bus::relay::relay_once;
-use services::bus::{ActivityEnvelope, ACTIVITY_TOPIC};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, spawn_web_only, TestApp};
+use crate::helpers::{fns, spawn_app, spawn_web_only, spawn_with, test_settings, TestApp, Workers};
 
 async fn facts(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM analytics.activity_facts")
@@ -42,19 +45,18 @@ async fn wait_facts(app: &TestApp, want: i64) {
     .await;
 }
 
-#[tokio::test]
-async fn registrations_reach_the_organisers_figures_through_kafka() {
-    let app = spawn_app().await;
+/// Registers three people and waits for the organiser's figures to show them.
+async fn figures_show_three_registrations(app: &TestApp) {
     let org = app.organiser().await;
     let slug = app.event(&org).await;
-    register_many(&app, &slug, 3).await;
+    register_many(app, &slug, 3).await;
     let client = org.client.clone();
-    let (base, slug2) = (app.base.clone(), slug.clone());
+    let (url, slug2) = (app.url_of::<fns::EventOverview>(), slug.clone());
     app.eventually(30, "registrations in the organiser's figures", || {
-        let (client, base, slug) = (client.clone(), base.clone(), slug2.clone());
+        let (client, url, slug) = (client.clone(), url.clone(), slug2.clone());
         async move {
             let body: serde_json::Value = client
-                .post(format!("{base}/api/event_overview"))
+                .post(&url)
                 .form(&[("slug", slug)])
                 .send()
                 .await
@@ -66,6 +68,13 @@ async fn registrations_reach_the_organisers_figures_through_kafka() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn registrations_reach_the_organisers_figures_through_kafka() {
+    let app = spawn_app().await;
+    assert_eq!(app.deps.bus.kind(), "kafka");
+    figures_show_three_registrations(&app).await;
     let unpublished: i64 =
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             .fetch_one(&app.pool)
@@ -75,12 +84,39 @@ async fn registrations_reach_the_organisers_figures_through_kafka() {
 }
 
 #[tokio::test]
+async fn registrations_reach_the_organisers_figures_through_the_embedded_log() {
+    let mut settings = test_settings().await;
+    settings.kafka = None;
+    let app = spawn_with(
+        settings,
+        Workers {
+            relay: true,
+            analytics: true,
+        },
+    )
+    .await;
+    assert_eq!(app.deps.bus.kind(), "log");
+    figures_show_three_registrations(&app).await;
+    // Every row got its place in the log, in order.
+    let (rows, numbered, max): (i64, i64, Option<i64>) =
+        sqlx::query_as("SELECT count(*), count(position), max(position) FROM outbox")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((numbered, max), (rows, Some(rows)), "positions 1..={rows}");
+}
+
+#[tokio::test]
 async fn messages_are_keyed_by_event_and_carry_the_envelope() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     register_many(&app, &slug, 1).await;
-    assert_eq!(relay_once(&app.pool, &app.deps.bus, 100).await.unwrap(), 1);
+    assert_eq!(
+        relay_once(&app.pool, &app.deps.bus, 100).await.unwrap(),
+        2,
+        "attendee.registered and order.placed"
+    );
     assert_eq!(
         relay_once(&app.pool, &app.deps.bus, 100).await.unwrap(),
         0,
@@ -95,7 +131,11 @@ async fn messages_are_keyed_by_event_and_carry_the_envelope() {
         .create()
         .unwrap();
     consumer
-        .subscribe(&[&format!("{}{ACTIVITY_TOPIC}", kafka.topic_prefix)])
+        .subscribe(&[&format!(
+            "{}{}",
+            kafka.topic_prefix,
+            Topic::Registrations.as_str()
+        )])
         .unwrap();
     let msg = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
         .await
@@ -106,18 +146,18 @@ async fn messages_are_keyed_by_event_and_carry_the_envelope() {
         .await
         .unwrap();
     assert_eq!(msg.key(), Some(event_id.to_string().as_bytes()));
-    let env: ActivityEnvelope = serde_json::from_slice(msg.payload().unwrap()).unwrap();
-    assert_eq!(env.event_id, event_id);
-    assert_eq!(env.schema_version, 1);
-    assert_eq!(
-        (env.area.as_str(), env.action.as_str()),
-        ("registration", "registered")
+    let env: Envelope = serde_json::from_slice(msg.payload().unwrap()).unwrap();
+    assert_eq!(env.event_id.uuid(), event_id);
+    assert_eq!(env.version, 1);
+    assert!(
+        matches!(env.fact, Fact::AttendeeRegistered(ref a) if a.name == "Grace"),
+        "the first fact of the transaction comes first: {env:?}"
     );
-    let stored: Uuid = sqlx::query_scalar("SELECT message_id FROM outbox")
+    let stored: Uuid = sqlx::query_scalar("SELECT message_id FROM outbox ORDER BY id LIMIT 1")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(env.message_id, stored);
+    assert_eq!(env.id.uuid(), stored);
 }
 
 #[tokio::test]
@@ -126,10 +166,12 @@ async fn analytics_consumer_restarts_neither_lose_nor_double_count() {
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let bus = app.deps.bus.clone();
-    assert_eq!(bus.kind(), "kafka");
+    let Bus::Kafka(kafka) = bus.clone() else {
+        panic!("this test runs on Kafka")
+    };
     let run_consumer = |shutdown: watch::Receiver<bool>| {
         let (pool, bus) = (app.pool.clone(), bus.clone());
-        tokio::spawn(async move { services::analytics::run(pool, bus, shutdown).await })
+        tokio::spawn(async move { analytics::run(pool, bus, shutdown).await })
     };
 
     // Phase 1: 5 messages, consumed, clean stop (offsets committed).
@@ -150,13 +192,13 @@ async fn analytics_consumer_restarts_neither_lose_nor_double_count() {
             .await
             .unwrap();
     let event_id = old["event_id"].as_str().unwrap().to_owned();
-    bus.publish(ACTIVITY_TOPIC, &event_id, old.to_string().as_bytes())
+    let topic = Topic::Registrations.as_str();
+    kafka
+        .publish(topic, &event_id, old.to_string().as_bytes())
         .await
         .unwrap();
     // And a malformed message, which must be skipped rather than stall the group.
-    bus.publish(ACTIVITY_TOPIC, &event_id, b"{not json")
-        .await
-        .unwrap();
+    kafka.publish(topic, &event_id, b"{not json").await.unwrap();
     let (stop, rx) = watch::channel(false);
     let consumer = run_consumer(rx);
     wait_facts(&app, 9).await;
@@ -176,7 +218,10 @@ async fn analytics_consumer_restarts_neither_lose_nor_double_count() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(outbox, 12);
+    assert_eq!(
+        outbox, 24,
+        "each registration: attendee.registered and order.placed"
+    );
     stop.send(true).unwrap();
     consumer.await.unwrap().unwrap();
 }

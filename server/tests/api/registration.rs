@@ -1,4 +1,4 @@
-use crate::helpers::{client, spawn_web_only};
+use crate::helpers::{client, fns, spawn_web_only};
 
 #[tokio::test]
 async fn landing_page_is_rendered_on_the_server() {
@@ -19,7 +19,7 @@ async fn landing_page_is_rendered_on_the_server() {
     assert!(html.contains("name=\"email\""), "registration form missing");
 
     let (status, body) = app
-        .call(&client(), "public_event", &[("slug", "no-such-event")])
+        .call::<fns::PublicEvent>(&client(), &[("slug", "no-such-event")])
         .await;
     assert_eq!(status, 404, "{body}");
 }
@@ -52,14 +52,22 @@ async fn registering_creates_attendee_ticket_qr_and_outbox_message() {
         (email.as_str(), ticket.as_str()),
         ("grace@example.org", code)
     );
-    let payload: serde_json::Value =
-        sqlx::query_scalar("SELECT payload FROM outbox WHERE topic = 'attendee.activity'")
-            .fetch_one(&app.pool)
+    // Two domain events committed with the order, in order.
+    let payloads: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE topic = 'registrations' ORDER BY id")
+            .fetch_all(&app.pool)
             .await
             .unwrap();
-    assert_eq!(payload["area"], "registration");
-    assert_eq!(payload["action"], "registered");
-    assert_eq!(payload["schema_version"], 1);
+    let types: Vec<&str> = payloads
+        .iter()
+        .map(|p| p["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["attendee.registered", "order.placed"]);
+    let registered = &payloads[0];
+    assert_eq!(registered["version"], 1);
+    assert_eq!(registered["data"]["email"], "grace@example.org");
+    assert_eq!(payloads[1]["data"]["order_code"], body["order_code"]);
+    assert_eq!(payloads[1]["data"]["status"], "confirmed");
 }
 
 #[tokio::test]
@@ -83,7 +91,7 @@ async fn duplicate_email_is_a_clear_error_not_a_second_ticket() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(n, (1, 1, 1));
+    assert_eq!(n, (1, 1, 2), "one attendee, one ticket, two domain events");
     // The same email may register for another event.
     let slug2 = app.event(&org).await;
     let (s, _) = app.register(&slug2, "dup@example.org").await;
@@ -124,7 +132,9 @@ async fn sign_in_links_are_single_use_expiring_and_per_event() {
     assert_eq!(redeem(other.clone(), token.clone()).await.0, 401);
     let (status, attendee) = redeem(slug.clone(), token.clone()).await;
     assert_eq!(status, 303);
-    let (status, body) = app.call(&attendee, "reception", &[("slug", &slug)]).await;
+    let (status, body) = app
+        .call::<fns::Reception>(&attendee, &[("slug", &slug)])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attendee"], "Grace");
     // Second use fails.
@@ -143,8 +153,12 @@ async fn sign_in_links_are_single_use_expiring_and_per_event() {
     assert_eq!(redeem(slug.clone(), token).await.0, 401);
 
     // Reception refuses anonymous visitors and attendees of other events.
-    let (status, _) = app.call(&client(), "reception", &[("slug", &slug)]).await;
+    let (status, _) = app
+        .call::<fns::Reception>(&client(), &[("slug", &slug)])
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = app.call(&attendee, "reception", &[("slug", &other)]).await;
+    let (status, _) = app
+        .call::<fns::Reception>(&attendee, &[("slug", &other)])
+        .await;
     assert_eq!(status, 403);
 }

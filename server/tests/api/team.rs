@@ -3,7 +3,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, spawn_web_only, TestApp};
+use crate::helpers::{client, fns, spawn_web_only, TestApp};
 
 /// The invitation token the email job would send for `email`.
 async fn invite_token(app: &TestApp, email: &str) -> String {
@@ -16,7 +16,7 @@ async fn invite_token(app: &TestApp, email: &str) -> String {
     .await
     .unwrap();
     assert!(payload.get("token").is_none(), "no token in the queue");
-    services::team::issue_invite_token(&app.pool, id)
+    services::team::issue_invite_token(&app.pool, id.into())
         .await
         .unwrap()
         .expect("open invitation")
@@ -35,11 +35,7 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
 
     // Free: one seat, the owner's.
     let (s, b) = app
-        .call(
-            &owner.client,
-            "invite_member",
-            &[("email", "bob@example.org")],
-        )
+        .call::<fns::InviteMember>(&owner.client, &[("email", "bob@example.org")])
         .await;
     assert_eq!(
         (s, b["message"].as_str()),
@@ -54,29 +50,25 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
         .unwrap();
     for email in ["bob@example.org", "carl@example.org"] {
         let (s, b) = app
-            .call(&owner.client, "invite_member", &[("email", email)])
+            .call::<fns::InviteMember>(&owner.client, &[("email", email)])
             .await;
         assert_eq!(s, 200, "{b}");
     }
     let (s, b) = app
-        .call(
-            &owner.client,
-            "invite_member",
-            &[("email", "dan@example.org")],
-        )
+        .call::<fns::InviteMember>(&owner.client, &[("email", "dan@example.org")])
         .await;
     assert_eq!(s, 402, "3 seats: owner + 2 invitations: {b}");
     let (s, b) = app
-        .call(&owner.client, "invite_member", &[("email", "not an email")])
+        .call::<fns::InviteMember>(&owner.client, &[("email", "not an email")])
         .await;
     assert_eq!(s, 400, "{b}");
     let (s, b) = app
-        .call(&owner.client, "invite_member", &[("email", &owner.email)])
+        .call::<fns::InviteMember>(&owner.client, &[("email", &owner.email)])
         .await;
     assert_eq!(s, 409, "already has an account: {b}");
 
     // Revoking Carl frees a seat.
-    let (s, team) = app.call(&owner.client, "team", &[]).await;
+    let (s, team) = app.call::<fns::Team>(&owner.client, &[]).await;
     assert_eq!(s, 200);
     assert_eq!(team["seats"], "3 of 3 seats used", "{team}");
     let carl = team["rows"]
@@ -89,41 +81,31 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
         .unwrap()
         .to_owned();
     let (s, _) = app
-        .call(
-            &owner.client,
-            "remove_member",
-            &[("id", &carl), ("invited", "true")],
-        )
+        .call::<fns::RemoveMember>(&owner.client, &[("id", &carl), ("invited", "true")])
         .await;
     assert_eq!(s, 200);
     let (s, _) = app
-        .call(
-            &owner.client,
-            "invite_member",
-            &[("email", "dan@example.org")],
-        )
+        .call::<fns::InviteMember>(&owner.client, &[("email", "dan@example.org")])
         .await;
     assert_eq!(s, 200);
 
     // Bob accepts: he is signed in and works on the same organisation's events.
     let token = invite_token(&app, "bob@example.org").await;
     let (s, b) = app
-        .call(&client(), "invitation", &[("token", &token)])
+        .call::<fns::Invitation>(&client(), &[("token", &token)])
         .await;
     assert_eq!((s, b[1].as_str()), (200, Some("bob@example.org")), "{b}");
     let bob = client();
     let (s, b) = app
-        .call(
+        .call::<fns::AcceptInvite>(
             &bob,
-            "accept_invite",
             &[("token", &token), ("name", "Bob"), ("password", "short")],
         )
         .await;
     assert_eq!(s, 400, "weak password refused, invitation kept: {b}");
     let (s, b) = app
-        .call(
+        .call::<fns::AcceptInvite>(
             &bob,
-            "accept_invite",
             &[
                 ("token", &token),
                 ("name", "Bob"),
@@ -132,12 +114,13 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = app.call(&bob, "event_overview", &[("slug", &slug)]).await;
+    let (s, b) = app
+        .call::<fns::EventOverview>(&bob, &[("slug", &slug)])
+        .await;
     assert_eq!(s, 200, "members see the organisation's events: {b}");
     let (s, _) = app
-        .call(
+        .call::<fns::AcceptInvite>(
             &client(),
-            "accept_invite",
             &[
                 ("token", &token),
                 ("name", "Eve"),
@@ -148,13 +131,12 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
     assert_eq!(s, 401, "an invitation works once");
     // Members cannot manage the team or buy plans.
     let (s, _) = app
-        .call(&bob, "invite_member", &[("email", "x@example.org")])
+        .call::<fns::InviteMember>(&bob, &[("email", "x@example.org")])
         .await;
     assert_eq!(s, 403);
     let (s, _) = app
-        .call(
+        .call::<fns::BuyPlan>(
             &bob,
-            "buy_plan",
             &[("plan", "growth"), ("card_number", "4242424242424242")],
         )
         .await;
@@ -166,15 +148,13 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
             .await
             .unwrap();
     let (s, _) = app
-        .call(
-            &owner.client,
-            "remove_member",
-            &[("id", &bob_id.to_string())],
-        )
+        .call::<fns::RemoveMember>(&owner.client, &[("id", &bob_id.to_string())])
         .await;
     assert_eq!(s, 200);
     assert_eq!(
-        app.call(&bob, "event_overview", &[("slug", &slug)]).await.0,
+        app.call::<fns::EventOverview>(&bob, &[("slug", &slug)])
+            .await
+            .0,
         401
     );
     // Another organisation cannot touch this team.
@@ -185,19 +165,11 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
         .await
         .unwrap();
     let (s, _) = app
-        .call(
-            &other.client,
-            "remove_member",
-            &[("id", &owner_id.to_string())],
-        )
+        .call::<fns::RemoveMember>(&other.client, &[("id", &owner_id.to_string())])
         .await;
     assert_eq!(s, 404);
     let (s, _) = app
-        .call(
-            &owner.client,
-            "remove_member",
-            &[("id", &owner_id.to_string())],
-        )
+        .call::<fns::RemoveMember>(&owner.client, &[("id", &owner_id.to_string())])
         .await;
     assert_eq!(s, 409, "owners stay");
 }

@@ -5,7 +5,7 @@ use futures::future::join_all;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, spawn_with, test_settings, Organiser, TestApp, Workers};
+use crate::helpers::{client, fns, spawn_with, test_settings, Organiser, TestApp, Workers};
 
 async fn app(unsafe_unlocked: bool) -> TestApp {
     let mut settings = test_settings().await;
@@ -17,7 +17,7 @@ async fn app(unsafe_unlocked: bool) -> TestApp {
 async fn ticket_type(app: &TestApp, org: &Organiser, slug: &str, form: &[(&str, &str)]) -> String {
     let mut full = vec![("slug", slug)];
     full.extend_from_slice(form);
-    let (s, body) = app.call(&org.client, "create_ticket_type", &full).await;
+    let (s, body) = app.call::<fns::CreateTicketType>(&org.client, &full).await;
     assert_eq!(s, 200, "{body}");
     let name = form.iter().find(|(k, _)| *k == "name").unwrap().1;
     let id: Uuid = sqlx::query_scalar("SELECT id FROM ticket_types WHERE name = $1")
@@ -38,7 +38,7 @@ async fn buy(app: &TestApp, slug: &str, tt: &str, qty: &str, key: &str) -> (u16,
         ("quantity", qty),
         ("idempotency_key", key),
     ];
-    app.call(&client(), "register", &form).await
+    app.call::<fns::Register>(&client(), &form).await
 }
 
 fn key() -> String {
@@ -127,7 +127,7 @@ async fn a_retried_purchase_returns_the_first_order() {
     ];
     // Ten concurrent retries of one request.
     let clients: Vec<reqwest::Client> = (0..10).map(|_| client()).collect();
-    let answers = join_all(clients.iter().map(|c| app.call(c, "register", &form))).await;
+    let answers = join_all(clients.iter().map(|c| app.call::<fns::Register>(c, &form))).await;
     let first = &answers[0].1;
     for (s, body) in &answers {
         assert_eq!(*s, 200, "{body}");
@@ -191,7 +191,7 @@ async fn shared_quotas_limits_and_bad_input() {
 
     // Public offers show availability and hide hidden types.
     let (_, page) = app
-        .call(&client(), "public_event", &[("slug", &slug)])
+        .call::<fns::PublicEvent>(&client(), &[("slug", &slug)])
         .await;
     let offers = page["offers"].as_array().unwrap();
     assert_eq!(offers.len(), 3, "{page}"); // free default + early + regular
@@ -247,26 +247,18 @@ async fn shared_quotas_limits_and_bad_input() {
     ] {
         let mut full = vec![("slug", slug.as_str())];
         full.extend(form);
-        let (s, body) = app.call(&org.client, "create_ticket_type", &full).await;
+        let (s, body) = app.call::<fns::CreateTicketType>(&org.client, &full).await;
         assert_eq!(s, 400, "{full:?}: {body}");
         assert!(body["message"].as_str().unwrap().contains(msg), "{body}");
     }
     // Only the owner can add ticket types.
     let other = app.organiser().await;
     let (s, _) = app
-        .call(
-            &other.client,
-            "create_ticket_type",
-            &[("slug", &slug), ("name", "Pirate")],
-        )
+        .call::<fns::CreateTicketType>(&other.client, &[("slug", &slug), ("name", "Pirate")])
         .await;
     assert_eq!(s, 404);
     let (s, _) = app
-        .call(
-            &client(),
-            "create_ticket_type",
-            &[("slug", &slug), ("name", "Pirate")],
-        )
+        .call::<fns::CreateTicketType>(&client(), &[("slug", &slug), ("name", "Pirate")])
         .await;
     assert_eq!(s, 401);
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_types")
@@ -301,7 +293,7 @@ async fn organisers_list_filter_and_export_registrations() {
             ("quantity", qty),
             ("idempotency_key", k.as_str()),
         ];
-        let (s, b) = app.call(&client(), "register", &form).await;
+        let (s, b) = app.call::<fns::Register>(&client(), &form).await;
         assert_eq!(s, 200, "{b}");
     }
     let list = |q: &'static str, status: &'static str| emails(&app, &org, &slug, q, status);
@@ -311,11 +303,7 @@ async fn organisers_list_filter_and_export_registrations() {
     assert_eq!(list("", "pending").await.len(), 2);
     assert_eq!(list("%", "").await.len(), 0, "LIKE wildcards are literal");
     let (s, b) = app
-        .call(
-            &org.client,
-            "registrations",
-            &[("slug", &slug), ("status", "weird")],
-        )
+        .call::<fns::ListRegistrations>(&org.client, &[("slug", &slug), ("status", "weird")])
         .await;
     assert_eq!(s, 400, "{b}");
 
@@ -351,16 +339,15 @@ async fn organisers_list_filter_and_export_registrations() {
     );
     assert_eq!(client().get(&csv_url).send().await.unwrap().status(), 401);
     let (s, _) = app
-        .call(&other.client, "registrations", &[("slug", &slug)])
+        .call::<fns::ListRegistrations>(&other.client, &[("slug", &slug)])
         .await;
     assert_eq!(s, 404);
 }
 
 async fn emails(app: &TestApp, org: &Organiser, slug: &str, q: &str, status: &str) -> Vec<String> {
     let (s, b) = app
-        .call(
+        .call::<fns::ListRegistrations>(
             &org.client,
-            "registrations",
             &[("slug", slug), ("q", q), ("status", status)],
         )
         .await;
@@ -392,7 +379,7 @@ async fn custom_questions_are_required_validated_stored_and_exported() {
     ] {
         let mut full = vec![("slug", slug.as_str())];
         full.extend(form);
-        let (s, b) = app.call(&org.client, "create_question", &full).await;
+        let (s, b) = app.call::<fns::CreateQuestion>(&org.client, &full).await;
         assert_eq!(s, 200, "{b}");
     }
     for (form, msg) in [
@@ -408,12 +395,12 @@ async fn custom_questions_are_required_validated_stored_and_exported() {
     ] {
         let mut full = vec![("slug", slug.as_str())];
         full.extend(form);
-        let (s, b) = app.call(&org.client, "create_question", &full).await;
+        let (s, b) = app.call::<fns::CreateQuestion>(&org.client, &full).await;
         assert_eq!(s, 400, "{b}");
         assert!(b["message"].as_str().unwrap().contains(msg), "{b}");
     }
     let (s, page) = app
-        .call(&client(), "public_event", &[("slug", &slug)])
+        .call::<fns::PublicEvent>(&client(), &[("slug", &slug)])
         .await;
     assert_eq!(s, 200);
     let qs = page["questions"].as_array().unwrap().clone();
@@ -456,7 +443,7 @@ async fn custom_questions_are_required_validated_stored_and_exported() {
     ] {
         let form = attempt(extra);
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (s, b) = app.call(&client(), "register", &pairs).await;
+        let (s, b) = app.call::<fns::Register>(&client(), &pairs).await;
         assert_eq!(s, 400, "{b}");
         assert!(b["message"].as_str().unwrap().contains(msg), "{msg}: {b}");
     }
@@ -473,7 +460,7 @@ async fn custom_questions_are_required_validated_stored_and_exported() {
         (coc.clone(), "on"),
     ]);
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (s, b) = app.call(&client(), "register", &pairs).await;
+    let (s, b) = app.call::<fns::Register>(&client(), &pairs).await;
     assert_eq!(s, 200, "{b}");
     let csv = org
         .client
@@ -496,16 +483,15 @@ async fn custom_questions_are_required_validated_stored_and_exported() {
     // The organiser's detail view of the order shows the answers too.
     let code = b["order_code"].as_str().unwrap();
     let (s, d) = app
-        .call(
+        .call::<fns::RegistrationDetail>(
             &org.client,
-            "registration_detail",
             &[("slug", slug.as_str()), ("order_code", code)],
         )
         .await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(
         d["answers"][0],
-        serde_json::json!(["Company", "ACME, Inc."])
+        serde_json::json!({"question": "Company", "answer": "ACME, Inc."})
     );
     assert_eq!(d["answers"].as_array().unwrap().len(), 3);
 }
@@ -538,7 +524,7 @@ async fn promo_codes_discount_unlock_and_run_out() {
     ] {
         let mut full = vec![("slug", slug.as_str())];
         full.extend(form);
-        let (s, b) = app.call(&org.client, "create_promo_code", &full).await;
+        let (s, b) = app.call::<fns::CreatePromoCode>(&org.client, &full).await;
         assert_eq!(s, 200, "{b}");
     }
     for (form, status, msg) in [
@@ -575,7 +561,7 @@ async fn promo_codes_discount_unlock_and_run_out() {
     ] {
         let mut full = vec![("slug", slug.as_str())];
         full.extend(form);
-        let (s, b) = app.call(&org.client, "create_promo_code", &full).await;
+        let (s, b) = app.call::<fns::CreatePromoCode>(&org.client, &full).await;
         assert_eq!(s, status, "{b}");
         assert!(b["message"].as_str().unwrap().contains(msg), "{b}");
     }
@@ -601,7 +587,7 @@ async fn promo_codes_discount_unlock_and_run_out() {
     let (s, b) = order(crew.clone(), "CREW").await;
     assert_eq!((s, b["status"].as_str()), (200, Some("confirmed")), "{b}");
     let (_, page) = app
-        .call(&client(), "public_event", &[("slug", &slug)])
+        .call::<fns::PublicEvent>(&client(), &[("slug", &slug)])
         .await;
     assert!(page["offers"]
         .as_array()
@@ -609,11 +595,7 @@ async fn promo_codes_discount_unlock_and_run_out() {
         .iter()
         .all(|o| o["name"] != "Crew"));
     let (_, page) = app
-        .call(
-            &client(),
-            "public_event",
-            &[("slug", &slug), ("code", "crew")],
-        )
+        .call::<fns::PublicEvent>(&client(), &[("slug", &slug), ("code", "crew")])
         .await;
     assert!(
         page["offers"]
@@ -625,11 +607,7 @@ async fn promo_codes_discount_unlock_and_run_out() {
     );
     assert_eq!(page["promo_code"], "CREW");
     let (_, page) = app
-        .call(
-            &client(),
-            "public_event",
-            &[("slug", &slug), ("code", "early15")],
-        )
+        .call::<fns::PublicEvent>(&client(), &[("slug", &slug), ("code", "early15")])
         .await;
     assert_eq!(page["promo_error"], "this promo code has been used up");
     // Uses are counted only for orders that went through.
@@ -657,7 +635,7 @@ async fn order_with_code(app: &TestApp, slug: &str, tt: String, code: &str) -> (
         ("ticket_type_id", tt.as_str()),
         ("promo_code", code),
     ];
-    app.call(&client(), "register", &form).await
+    app.call::<fns::Register>(&client(), &form).await
 }
 
 #[tokio::test]
@@ -687,33 +665,23 @@ async fn cancelling_an_order_returns_its_seats_and_voids_its_tickets() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(
-        app.call(&attendee, "reception", &[("slug", &slug)]).await.0,
+        app.call::<fns::Reception>(&attendee, &[("slug", &slug)])
+            .await
+            .0,
         200
     );
 
     let other = app.organiser().await;
     let (s, _) = app
-        .call(
-            &other.client,
-            "cancel_order",
-            &[("slug", &slug), ("order_code", code)],
-        )
+        .call::<fns::CancelOrder>(&other.client, &[("slug", &slug), ("order_code", code)])
         .await;
     assert_eq!(s, 404, "another organisation cannot cancel");
     let (s, b) = app
-        .call(
-            &org.client,
-            "cancel_order",
-            &[("slug", &slug), ("order_code", code)],
-        )
+        .call::<fns::CancelOrder>(&org.client, &[("slug", &slug), ("order_code", code)])
         .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = app
-        .call(
-            &org.client,
-            "cancel_order",
-            &[("slug", &slug), ("order_code", code)],
-        )
+        .call::<fns::CancelOrder>(&org.client, &[("slug", &slug), ("order_code", code)])
         .await;
     assert_eq!(
         (s, b["message"].as_str()),
@@ -732,7 +700,9 @@ async fn cancelling_an_order_returns_its_seats_and_voids_its_tickets() {
     assert_eq!(voided, 2);
     // The voided ticket no longer opens Reception; the seats sell again.
     assert_eq!(
-        app.call(&attendee, "reception", &[("slug", &slug)]).await.0,
+        app.call::<fns::Reception>(&attendee, &[("slug", &slug)])
+            .await
+            .0,
         401
     );
     assert_eq!(buy(&app, &slug, &tt, "2", &key()).await.0, 200);
@@ -758,11 +728,7 @@ async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
     // The order is cancelled: the seat is held for Bea, not put back on sale.
     let code = first["order_code"].as_str().unwrap();
     let (s, _) = app
-        .call(
-            &org.client,
-            "cancel_order",
-            &[("slug", &slug), ("order_code", code)],
-        )
+        .call::<fns::CancelOrder>(&org.client, &[("slug", &slug), ("order_code", code)])
         .await;
     assert_eq!(s, 200);
     assert_eq!(sold(&app).await.1, 1, "held");
@@ -786,7 +752,7 @@ async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
             .unwrap();
     assert!(payload.get("token").is_none(), "{payload}");
     let entry: Uuid = payload["entry_id"].as_str().unwrap().parse().unwrap();
-    let offer = services::waitlist::issue_offer_token(&app.pool, entry)
+    let offer = services::registrations::waitlist::issue_offer_token(&app.pool, entry.into())
         .await
         .unwrap()
         .expect("open offer")
@@ -802,7 +768,7 @@ async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
         ("idempotency_key", k.as_str()),
         ("waitlist_offer", offer.as_str()),
     ];
-    let (s, bea) = app.call(&client(), "register", &form).await;
+    let (s, bea) = app.call::<fns::Register>(&client(), &form).await;
     assert_eq!(s, 200, "{bea}");
     let k2 = key();
     let form = [
@@ -813,7 +779,7 @@ async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
         ("idempotency_key", k2.as_str()),
         ("waitlist_offer", offer.as_str()),
     ];
-    let (s, b) = app.call(&client(), "register", &form).await;
+    let (s, b) = app.call::<fns::Register>(&client(), &form).await;
     assert_eq!(
         (s, b["message"].as_str()),
         (409, Some("this waiting-list offer is not valid any more"))
@@ -823,13 +789,9 @@ async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
     // Bea cancels; Cal's offer expires unused: nobody else waits, so the seat returns to sale.
     let code = bea["order_code"].as_str().unwrap();
     assert_eq!(
-        app.call(
-            &org.client,
-            "cancel_order",
-            &[("slug", &slug), ("order_code", code)]
-        )
-        .await
-        .0,
+        app.call::<fns::CancelOrder>(&org.client, &[("slug", &slug), ("order_code", code)])
+            .await
+            .0,
         200
     );
     sqlx::query("UPDATE waitlist_entries SET offer_expires_at = now() - interval '1 second' WHERE status = 'offered'")
@@ -837,7 +799,9 @@ async fn waiting_list_gets_freed_seats_in_order_with_expiring_holds() {
         .await
         .unwrap();
     assert_eq!(
-        services::waitlist::expire_offers(&app.pool).await.unwrap(),
+        services::registrations::waitlist::expire_offers(&app.pool)
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(sold(&app).await.1, 0);
@@ -858,7 +822,7 @@ async fn join_waitlist(app: &TestApp, slug: &str, tt: &str, name: &str) -> (u16,
         ("name", name),
         ("email", email.as_str()),
     ];
-    app.call(&client(), "join_waitlist", &form).await
+    app.call::<fns::JoinWaitlist>(&client(), &form).await
 }
 
 async fn order_status(app: &TestApp, code: &str) -> String {
@@ -876,7 +840,7 @@ async fn enters_reception(app: &TestApp, slug: &str, receipt: &Value) -> bool {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    let token = services::ticketing::new_sign_in_link(&app.pool, attendee)
+    let token = services::registrations::attendees::new_sign_in_link(&app.pool, attendee.into())
         .await
         .unwrap();
     let c = client();
@@ -887,7 +851,7 @@ async fn enters_reception(app: &TestApp, slug: &str, receipt: &Value) -> bool {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    app.call(&c, "reception", &[("slug", slug)]).await.0 == 200
+    app.call::<fns::Reception>(&c, &[("slug", slug)]).await.0 == 200
 }
 
 #[tokio::test]
@@ -928,12 +892,15 @@ async fn orders_that_need_approval_hold_their_seat_until_the_organiser_decides()
     );
     let code = first["order_code"].as_str().unwrap();
     let form = [("slug", slug.as_str()), ("order_code", code)];
-    assert_eq!(app.call(&client(), "approve_order", &form).await.0, 401);
+    assert_eq!(app.call::<fns::ApproveOrder>(&client(), &form).await.0, 401);
     let other = app.organiser().await;
-    assert_eq!(app.call(&other.client, "approve_order", &form).await.0, 404);
-    let (s, b) = app.call(&org.client, "approve_order", &form).await;
+    assert_eq!(
+        app.call::<fns::ApproveOrder>(&other.client, &form).await.0,
+        404
+    );
+    let (s, b) = app.call::<fns::ApproveOrder>(&org.client, &form).await;
     assert_eq!((s, b.as_str()), (200, Some("confirmed")), "{b}");
-    let (s, b) = app.call(&org.client, "approve_order", &form).await;
+    let (s, b) = app.call::<fns::ApproveOrder>(&org.client, &form).await;
     assert_eq!(s, 409, "approving twice: {b}");
     assert!(enters_reception(&app, &slug, &first).await);
 
@@ -941,7 +908,7 @@ async fn orders_that_need_approval_hold_their_seat_until_the_organiser_decides()
     let (_, second) = buy(&app, &slug, &free, "1", &key()).await;
     let code = second["order_code"].as_str().unwrap();
     let form = [("slug", slug.as_str()), ("order_code", code)];
-    let (s, b) = app.call(&org.client, "cancel_order", &form).await;
+    let (s, b) = app.call::<fns::CancelOrder>(&org.client, &form).await;
     assert_eq!((s, b.as_str()), (200, Some("cancelled")), "{b}");
     assert_eq!(sold(&app).await.1, 1);
 
@@ -956,27 +923,19 @@ async fn orders_that_need_approval_hold_their_seat_until_the_organiser_decides()
         ("order_code", code.as_str()),
         ("card_number", "4242424242424242"),
     ];
-    let (s, b) = app.call(&client(), "pay", &pay).await;
+    let (s, b) = app.call::<fns::Pay>(&client(), &pay).await;
     assert_eq!(s, 409, "cannot pay before approval: {b}");
     let form = [("slug", slug.as_str()), ("order_code", code.as_str())];
-    let (s, b) = app.call(&org.client, "approve_order", &form).await;
+    let (s, b) = app.call::<fns::ApproveOrder>(&org.client, &form).await;
     assert_eq!((s, b.as_str()), (200, Some("pending")), "{b}");
     let (s, b) = app
-        .call(
-            &client(),
-            "order_status",
-            &[("slug", &slug), ("code", &code)],
-        )
+        .call::<fns::BuyerOrder>(&client(), &[("slug", &slug), ("code", &code)])
         .await;
     assert_eq!((s, b["status"].as_str()), (200, Some("pending")), "{b}");
-    assert_eq!(app.call(&client(), "pay", &pay).await.0, 200);
+    assert_eq!(app.call::<fns::Pay>(&client(), &pay).await.0, 200);
     assert_eq!(order_status(&app, &code).await, "confirmed");
     let (s, _) = app
-        .call(
-            &client(),
-            "order_status",
-            &[("slug", &slug), ("code", "NOPE")],
-        )
+        .call::<fns::BuyerOrder>(&client(), &[("slug", &slug), ("code", "NOPE")])
         .await;
     assert_eq!(s, 404);
     // The buyer heard of each step: received, approved (pay link), confirmed.
@@ -997,9 +956,8 @@ async fn sales_windows_and_promo_validity_come_from_the_dashboard_form() {
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let (s, b) = app
-        .call(
+        .call::<fns::CreateTicketType>(
             &org.client,
-            "create_ticket_type",
             &[
                 ("slug", &slug),
                 ("name", "Backwards"),
@@ -1013,9 +971,8 @@ async fn sales_windows_and_promo_validity_come_from_the_dashboard_form() {
         (400, Some("sales must close after they open"))
     );
     let (s, b) = app
-        .call(
+        .call::<fns::CreateTicketType>(
             &org.client,
-            "create_ticket_type",
             &[
                 ("slug", &slug),
                 ("name", "Bad"),
@@ -1064,9 +1021,8 @@ async fn sales_windows_and_promo_validity_come_from_the_dashboard_form() {
         ("NOW", "2020-01-01T00:00", "2099-01-01T00:00"),
     ] {
         let (s, b) = app
-            .call(
+            .call::<fns::CreatePromoCode>(
                 &org.client,
-                "create_promo_code",
                 &[
                     ("slug", &slug),
                     ("code", code),
@@ -1080,9 +1036,8 @@ async fn sales_windows_and_promo_validity_come_from_the_dashboard_form() {
         assert_eq!(s, 200, "{code}: {b}");
     }
     let (s, b) = app
-        .call(
+        .call::<fns::CreatePromoCode>(
             &org.client,
-            "create_promo_code",
             &[
                 ("slug", &slug),
                 ("code", "WRONGWAY"),
@@ -1105,7 +1060,7 @@ async fn sales_windows_and_promo_validity_come_from_the_dashboard_form() {
         }
     }
     let (s, overview) = app
-        .call(&org.client, "event_overview", &[("slug", &slug)])
+        .call::<fns::EventOverview>(&org.client, &[("slug", &slug)])
         .await;
     assert_eq!(s, 200);
     let text = overview.to_string();

@@ -1,6 +1,6 @@
 //! The embeddable registration widget: allowed sites, frame-ancestors, embed.js.
 
-use crate::helpers::{client, spawn_web_only};
+use crate::helpers::{client, fns, spawn_web_only};
 
 #[tokio::test]
 async fn only_listed_sites_may_frame_the_widget() {
@@ -24,9 +24,8 @@ async fn only_listed_sites_may_frame_the_widget() {
     );
 
     let (s, b) = app
-        .call(
+        .call::<fns::SetEmbedOrigins>(
             &org.client,
-            "set_embed_origins",
             &[
                 ("slug", &slug),
                 (
@@ -57,11 +56,7 @@ async fn only_listed_sites_may_frame_the_widget() {
         "https://x.org; script-src *",
     ] {
         let (s, b) = app
-            .call(
-                &org.client,
-                "set_embed_origins",
-                &[("slug", &slug), ("origins", bad)],
-            )
+            .call::<fns::SetEmbedOrigins>(&org.client, &[("slug", &slug), ("origins", bad)])
             .await;
         assert_eq!(s, 400, "{bad}: {b}");
     }
@@ -70,9 +65,8 @@ async fn only_listed_sites_may_frame_the_widget() {
     // Another organisation cannot change it.
     let other = app.organiser().await;
     let (s, _) = app
-        .call(
+        .call::<fns::SetEmbedOrigins>(
             &other.client,
-            "set_embed_origins",
             &[("slug", &slug), ("origins", "https://evil.example")],
         )
         .await;

@@ -1,0 +1,103 @@
+//! Analytics: reads nothing but domain events. Its consumer group takes
+//! registrations and area visits from the bus into the `analytics` schema
+//! (owner of every table in it), idempotently by message id, and the figures
+//! the organiser's event page shows are computed from there.
+
+use protocol::events::{Envelope, Fact, Topic};
+use protocol::ids::EventId;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+/// Consumer group of the analytics worker.
+pub const GROUP: &str = "convene-analytics";
+
+/// The topics analytics reads.
+pub const TOPICS: &[Topic] = &[Topic::Registrations, Topic::Activity];
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The analytics database.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The bus.
+    #[error("bus: {0}")]
+    Bus(#[from] bus::Error),
+}
+
+/// Result alias of analytics.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The (area, action) row a fact becomes, if analytics keeps it.
+fn row_of(fact: &Fact) -> Option<(protocol::ids::AttendeeId, String, &'static str)> {
+    match fact {
+        Fact::AttendeeRegistered(f) => Some((f.attendee_id, "registration".into(), "registered")),
+        Fact::AttendeeEnteredArea(v) => Some((v.attendee_id, v.area.to_string(), "enter")),
+        Fact::AttendeeLeftArea(v) => Some((v.attendee_id, v.area.to_string(), "leave")),
+        _ => None,
+    }
+}
+
+/// Stores one envelope; returns false when it was already stored or is not kept.
+#[tracing::instrument(skip_all, fields(message = %env.id, kind = env.fact.type_name()))]
+pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<bool> {
+    let Some((attendee, area, action)) = row_of(&env.fact) else {
+        return Ok(false);
+    };
+    let done = sqlx::query(
+        "INSERT INTO analytics.activity_facts (message_id, event_id, attendee_id, area, action, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(env.id)
+    .bind(env.event_id)
+    .bind(attendee)
+    .bind(area)
+    .bind(action)
+    .bind(env.occurred_at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Runs the analytics consumer until `shutdown` flips.
+pub async fn run(pool: PgPool, bus: bus::Bus, shutdown: watch::Receiver<bool>) -> Result<()> {
+    let consumer = bus.consumer(&pool, GROUP, TOPICS)?;
+    tracing::info!(bus = bus.kind(), "analytics consumer started");
+    consumer
+        .run(shutdown, |env| {
+            let pool = pool.clone();
+            async move { ingest(&pool, &env).await.map(|_| ()) }
+        })
+        .await?;
+    Ok(())
+}
+
+/// Event figures for the organiser's event page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventStats {
+    /// Registrations seen by analytics.
+    pub registrations: i64,
+    /// Times attendees entered Reception.
+    pub reception_visits: i64,
+    /// Distinct attendees who entered Reception.
+    pub reception_visitors: i64,
+}
+
+/// Reads the figures of one event.
+pub async fn event_stats(pool: &PgPool, event_id: EventId) -> Result<EventStats> {
+    let (registrations, reception_visits, reception_visitors): (i64, i64, i64) = sqlx::query_as(
+        "SELECT
+            count(*) FILTER (WHERE area = 'registration' AND action = 'registered'),
+            count(*) FILTER (WHERE area = 'reception' AND action = 'enter'),
+            count(DISTINCT attendee_id) FILTER (WHERE area = 'reception' AND action = 'enter')
+         FROM analytics.activity_facts WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(EventStats {
+        registrations,
+        reception_visits,
+        reception_visitors,
+    })
+}

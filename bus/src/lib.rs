@@ -1,0 +1,76 @@
+//! Convene's event bus. Producers never publish directly: a domain event is
+//! appended to the `outbox` table in the transaction that made it true
+//! ([`outbox::append`]); the [`relay`] takes committed rows to consumers; a
+//! [`Consumer`] processes them at least once and never skips one its handler
+//! failed on.
+//!
+//! Two transports behind one interface:
+//! - **Kafka** (`kafka.brokers` set): topics per domain, keyed by event id.
+//! - **Embedded log** (no broker, one machine): the outbox itself, read in the
+//!   order the relay numbered its rows, with committed positions per consumer
+//!   group in `bus_offsets`. Durable: a message published while no consumer
+//!   runs waits for it.
+
+pub mod consumer;
+pub mod error;
+pub mod kafka;
+pub mod outbox;
+pub mod relay;
+
+use std::sync::Arc;
+
+pub use consumer::Consumer;
+pub use error::{Error, Result};
+pub use kafka::{KafkaBus, KafkaSettings};
+use protocol::events::Topic;
+use sqlx::PgPool;
+
+/// Handle to the bus; cheap to clone.
+#[derive(Clone)]
+pub enum Bus {
+    /// A Kafka-protocol broker.
+    Kafka(Arc<KafkaBus>),
+    /// The outbox as a durable log in PostgreSQL.
+    Log,
+}
+
+impl Bus {
+    /// The embedded log (no broker).
+    pub fn embedded() -> Self {
+        Bus::Log
+    }
+
+    /// Connects to a Kafka-protocol broker and creates the topics.
+    pub async fn kafka(settings: KafkaSettings) -> Result<Self> {
+        Ok(Bus::Kafka(Arc::new(KafkaBus::connect(settings).await?)))
+    }
+
+    /// A member of consumer group `group` on `topics`.
+    pub fn consumer(&self, pool: &PgPool, group: &str, topics: &[Topic]) -> Result<Consumer> {
+        match self {
+            Bus::Kafka(k) => Ok(Consumer::kafka(group, k.member(group, topics)?)),
+            Bus::Log => Ok(Consumer::log(group, pool.clone(), topics)),
+        }
+    }
+
+    /// Checks that the transport answers (the log lives in PostgreSQL, checked elsewhere).
+    pub async fn ping(&self) -> Result<()> {
+        match self {
+            Bus::Kafka(k) => {
+                let k = k.clone();
+                tokio::task::spawn_blocking(move || k.ping())
+                    .await
+                    .map_err(|e| Error::Other(format!("join: {e}")))?
+            }
+            Bus::Log => Ok(()),
+        }
+    }
+
+    /// Short name for logs and `/readyz`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Bus::Kafka(_) => "kafka",
+            Bus::Log => "log",
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The transactional outbox (owner of the `outbox` table): writers append a
+//! domain event on their own connection, inside the transaction that made the
+//! fact true, so the fact and its message commit or roll back together.
+
+use protocol::events::{Envelope, Topic};
+use protocol::ids::DomainEventId;
+use sqlx::PgConnection;
+
+use crate::Result;
+
+/// NOTIFY channel raised by every append (wakes the relay).
+pub const OUTBOX_CHANNEL: &str = "convene_outbox";
+
+/// Appends `env` to the outbox on `conn` (call inside the causing transaction).
+pub async fn append(conn: &mut PgConnection, env: &Envelope) -> Result<()> {
+    append_all(conn, std::slice::from_ref(env)).await
+}
+
+/// Appends several envelopes, in order, and wakes the relay: one round trip.
+pub async fn append_all(conn: &mut PgConnection, envs: &[Envelope]) -> Result<()> {
+    let ids: Vec<DomainEventId> = envs.iter().map(|e| e.id).collect();
+    let topics: Vec<&str> = envs.iter().map(|e| e.topic().as_str()).collect();
+    let keys: Vec<String> = envs.iter().map(|e| e.event_id.to_string()).collect();
+    let payloads = envs
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    // A data-modifying CTE always runs, so the insert and the NOTIFY (sent at
+    // commit) share one statement.
+    sqlx::query(
+        "WITH added AS (
+             INSERT INTO outbox (message_id, topic, key, payload)
+             SELECT i, t, k, p FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS m(i, t, k, p, n)
+             ORDER BY n)
+         SELECT pg_notify($5, '')",
+    )
+    .bind(&ids)
+    .bind(&topics)
+    .bind(&keys)
+    .bind(&payloads)
+    .bind(OUTBOX_CHANNEL)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends any JSON payload: for tests that need a duplicate or a message that
+/// is not an envelope, and for replays.
+pub async fn append_raw(
+    conn: &mut PgConnection,
+    id: DomainEventId,
+    topic: Topic,
+    key: &str,
+    payload: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query("INSERT INTO outbox (message_id, topic, key, payload) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(topic.as_str())
+        .bind(key)
+        .bind(payload)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(OUTBOX_CHANNEL)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

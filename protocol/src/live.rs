@@ -1,0 +1,346 @@
+//! The live WebSocket protocol (v2): one socket per browser tab multiplexes
+//! presence, chat, direct messages, polls, Q&A, captions and sanctions.
+//! Messages are JSON objects tagged by `type` ([`ServerMsg`], [`ClientMsg`]);
+//! what happens live travels as a [`LiveItem`] tagged by `kind`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorKind;
+use crate::ids::{AttendeeId, DmId, MessageId, PollId, QaQuestionId};
+use crate::places::{Area, Channel};
+use crate::states::{PollStatus, QaStatus, SanctionKind};
+
+/// Version of the live WebSocket protocol; the client sends it as `?v=`.
+/// v2: one multiplexed socket for presence, chat, direct messages and apps,
+/// with cursors for resuming.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// Someone in the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Attendee id.
+    pub id: AttendeeId,
+    /// Display name.
+    pub name: String,
+}
+
+/// A chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatView {
+    /// Message id.
+    pub id: MessageId,
+    /// Order of messages (for paging back).
+    pub seq: i64,
+    /// Where it was posted.
+    pub channel: Channel,
+    /// Who wrote it.
+    pub author: Person,
+    /// Plain text (shown as text, never as HTML).
+    pub body: String,
+    /// Attendees mentioned with `@Name`.
+    pub mentions: Vec<AttendeeId>,
+    /// RFC 3339 time.
+    pub at: String,
+}
+
+/// A direct message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmView {
+    /// Message id.
+    pub id: DmId,
+    /// Order.
+    pub seq: i64,
+    /// Sender.
+    pub from: Person,
+    /// Recipient.
+    pub to: AttendeeId,
+    /// Plain text.
+    pub body: String,
+    /// RFC 3339 time.
+    pub at: String,
+}
+
+/// A poll with its live results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollView {
+    /// Poll id.
+    pub id: PollId,
+    /// Channel it runs in.
+    pub channel: Channel,
+    /// Question.
+    pub question: String,
+    /// Options.
+    pub options: Vec<String>,
+    /// Several choices allowed.
+    pub multi: bool,
+    /// Open or closed.
+    pub status: PollStatus,
+    /// Votes per option.
+    pub counts: Vec<i64>,
+    /// People who voted.
+    pub voters: i64,
+}
+
+/// A question of the Q&A app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestionView {
+    /// Question id.
+    pub id: QaQuestionId,
+    /// Channel.
+    pub channel: Channel,
+    /// Text (empty once hidden).
+    pub body: String,
+    /// Author's name (empty once hidden).
+    pub author: String,
+    /// Where it stands.
+    pub status: QaStatus,
+    /// Upvotes.
+    pub votes: i64,
+}
+
+/// Something that happened live, as carried in the event's live log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveItem {
+    /// A new chat message.
+    Chat {
+        /// The message.
+        msg: ChatView,
+    },
+    /// A chat message was removed by a moderator.
+    ChatDeleted {
+        /// Its id.
+        id: MessageId,
+    },
+    /// A direct message (only to its two people).
+    Dm {
+        /// The message.
+        msg: DmView,
+    },
+    /// A poll was created or its results changed.
+    Poll {
+        /// The poll.
+        poll: PollView,
+    },
+    /// A question was asked, voted on or moderated.
+    Question {
+        /// The question.
+        question: QuestionView,
+    },
+    /// A caption line of the Translations app.
+    Caption {
+        /// Channel.
+        channel: Channel,
+        /// Language code.
+        language: String,
+        /// Text.
+        body: String,
+    },
+    /// A moderator muted or banned the receiver.
+    Sanction {
+        /// Mute or ban.
+        sanction: SanctionKind,
+        /// RFC 3339 end, if any.
+        until: Option<String>,
+    },
+}
+
+impl LiveItem {
+    /// Whether this item bans whoever receives it (sanctions go to their target only).
+    pub fn is_ban(&self) -> bool {
+        matches!(
+            self,
+            LiveItem::Sanction {
+                sanction: SanctionKind::Ban,
+                ..
+            }
+        )
+    }
+}
+
+/// A message from the server on the live WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// First message after connecting.
+    Hello {
+        /// Protocol version the server speaks.
+        v: u32,
+        /// People in the event right now.
+        online: u64,
+        /// The connected attendee.
+        me: Person,
+        /// Whether they moderate this event.
+        moderator: bool,
+        /// Position in the live log; send it back as `since` when reconnecting.
+        cursor: String,
+        /// Entries replayed after this message (missed while disconnected).
+        resumed: u32,
+        /// Some missed entries are gone: reload history.
+        gap: bool,
+    },
+    /// Who is in the event right now.
+    Presence {
+        /// People in the event right now.
+        online: u64,
+        /// The attendees online (the green dots).
+        people: Vec<AttendeeId>,
+        /// People per area, e.g. `("stage:<id>", 12)`.
+        areas: Vec<(Area, u64)>,
+    },
+    /// An entry of the live log.
+    Live {
+        /// Its position; the newest one seen is the resume point.
+        cursor: String,
+        /// What happened.
+        item: LiveItem,
+    },
+    /// A request of this client was refused.
+    Error {
+        /// Why, as a snake_case code: `invalid`, `forbidden`, `rate_limited`, ...
+        code: ErrorKind,
+        /// Human-readable reason.
+        message: String,
+    },
+}
+
+/// A message from the browser on the live WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// I am now in this area.
+    Enter {
+        /// Area.
+        area: Area,
+    },
+    /// Post to a chat channel.
+    Chat {
+        /// Channel.
+        channel: Channel,
+        /// Text.
+        body: String,
+    },
+    /// Remove a chat message (moderators).
+    DeleteChat {
+        /// Message id.
+        id: MessageId,
+    },
+    /// Mute (for `minutes`) or ban an attendee (moderators).
+    Sanction {
+        /// Who.
+        attendee: AttendeeId,
+        /// Mute or ban.
+        sanction: SanctionKind,
+        /// Mute length; none = until lifted.
+        minutes: Option<u32>,
+    },
+    /// Send a direct message.
+    Dm {
+        /// Recipient.
+        to: AttendeeId,
+        /// Text.
+        body: String,
+    },
+    /// Start a poll (moderators).
+    CreatePoll {
+        /// Channel.
+        channel: Channel,
+        /// Question.
+        question: String,
+        /// Options.
+        options: Vec<String>,
+        /// Several choices allowed.
+        multi: bool,
+    },
+    /// Vote in a poll (option indexes).
+    Vote {
+        /// Poll id.
+        poll: PollId,
+        /// Chosen option indexes.
+        choices: Vec<u32>,
+    },
+    /// Close a poll (moderators).
+    ClosePoll {
+        /// Poll id.
+        poll: PollId,
+    },
+    /// Ask a question.
+    Ask {
+        /// Channel.
+        channel: Channel,
+        /// Text.
+        body: String,
+    },
+    /// Upvote a question (once per person).
+    Upvote {
+        /// Question id.
+        question: QaQuestionId,
+    },
+    /// Approve (`open`), answer or hide a question (moderators).
+    ModerateQuestion {
+        /// Question id.
+        question: QaQuestionId,
+        /// New status.
+        status: QaStatus,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_json() {
+        let someone: AttendeeId = "67e55044-10b1-426f-9247-bb680e5fe0c8".parse().unwrap();
+        let m = ServerMsg::Presence {
+            online: 2,
+            people: vec![someone],
+            areas: vec![(Area::Reception, 2)],
+        };
+        let s = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"presence","online":2,"people":["67e55044-10b1-426f-9247-bb680e5fe0c8"],"areas":[["reception",2]]}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerMsg>(&s).unwrap(), m);
+        let gone: MessageId = "00000000-0000-0000-0000-000000000001".parse().unwrap();
+        let live = ServerMsg::Live {
+            cursor: "1-0".into(),
+            item: LiveItem::ChatDeleted { id: gone },
+        };
+        assert_eq!(
+            serde_json::to_string(&live).unwrap(),
+            r#"{"type":"live","cursor":"1-0","item":{"kind":"chat_deleted","id":"00000000-0000-0000-0000-000000000001"}}"#
+        );
+        let err = ServerMsg::Error {
+            code: ErrorKind::RateLimited,
+            message: "slow down".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&err).unwrap(),
+            r#"{"type":"error","code":"rate_limited","message":"slow down"}"#
+        );
+        let c: ClientMsg =
+            serde_json::from_str(r#"{"type":"chat","channel":"reception","body":"hi"}"#).unwrap();
+        assert_eq!(
+            c,
+            ClientMsg::Chat {
+                channel: Channel::Reception,
+                body: "hi".into()
+            }
+        );
+        let ban = r#"{"type":"sanction","attendee":"67e55044-10b1-426f-9247-bb680e5fe0c8","sanction":"ban","minutes":null}"#;
+        assert!(matches!(
+            serde_json::from_str::<ClientMsg>(ban).unwrap(),
+            ClientMsg::Sanction {
+                sanction: SanctionKind::Ban,
+                ..
+            }
+        ));
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nope"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientMsg>(r#"{"type":"enter","area":"lobby"}"#).is_err(),
+            "areas are parsed where they arrive"
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! Every stored state and kind as a closed enum, parsed once where it enters
+//! (a form, a database row, a message) and compared as a value afterwards.
+//!
+//! Each is a snake_case string on the wire and in its `text` column (whose
+//! `CHECK` constraint lists the same values); with the `sqlx` feature it binds
+//! and decodes as that string.
+
+use serde::{Deserialize, Serialize};
+
+/// A string that names no variant of a state enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownState {
+    /// The enum it was parsed as.
+    pub kind: &'static str,
+    /// What was given.
+    pub value: String,
+}
+
+impl std::fmt::Display for UnknownState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "'{}' is not a valid {}", self.value, self.kind)
+    }
+}
+
+impl std::error::Error for UnknownState {}
+
+macro_rules! states {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)? }
+    )+) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownState;
+            fn from_str(s: &str) -> Result<Self, UnknownState> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownState { kind: stringify!($name), value: s.to_owned() }),
+                }
+            }
+        }
+
+        #[cfg(feature = "sqlx")]
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        #[cfg(feature = "sqlx")]
+        impl sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
+        #[cfg(feature = "sqlx")]
+        impl<'q> sqlx::Encode<'q, sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, sqlx::Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        #[cfg(feature = "sqlx")]
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                Ok(<&str as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)?.parse()?)
+            }
+        }
+    )+};
+}
+
+states! {
+    /// Where an order stands. Seats are held in every state but the last two.
+    OrderStatus {
+        /// Waits for the organiser's approval (nothing charged yet).
+        AwaitingApproval = "awaiting_approval",
+        /// Waits for payment.
+        Pending = "pending",
+        /// Free, or paid: its tickets open the event.
+        Confirmed = "confirmed",
+        /// Cancelled (declined, expired or by the organiser); tickets voided.
+        Cancelled = "cancelled",
+        /// Cancelled and its payments given back.
+        Refunded = "refunded",
+    }
+
+    /// A payment attempt's state.
+    PaymentStatus {
+        /// The buyer must finish a step (3-D Secure); a webhook settles it.
+        RequiresAction = "requires_action",
+        /// Money taken.
+        Succeeded = "succeeded",
+        /// Declined or abandoned.
+        Failed = "failed",
+        /// Money taken, then given back.
+        Refunded = "refunded",
+    }
+
+    /// The final outcome a payment provider reports for a payment.
+    PaymentOutcome {
+        /// Money taken.
+        Succeeded = "succeeded",
+        /// Not taken.
+        Failed = "failed",
+    }
+
+    /// A plan purchase's state.
+    PlanPurchaseStatus {
+        /// The buyer must finish a step; a webhook settles it.
+        RequiresAction = "requires_action",
+        /// Paid; the organisation moved up to the plan.
+        Succeeded = "succeeded",
+        /// Not paid.
+        Failed = "failed",
+    }
+
+    /// An organiser's role in their organisation.
+    OrganiserRole {
+        /// Manages the team and billing.
+        Owner = "owner",
+        /// Works on every event of the organisation.
+        Member = "member",
+    }
+
+    /// An attendee's role in their event.
+    AttendeeRole {
+        /// Takes part.
+        Attendee = "attendee",
+        /// Also deletes messages, mutes, bans, runs polls and Q&A.
+        Moderator = "moderator",
+    }
+
+    /// What a moderator did to an attendee.
+    SanctionKind {
+        /// May not post (for a while, or until lifted).
+        Mute = "mute",
+        /// May not enter the live event.
+        Ban = "ban",
+    }
+
+    /// What a promo code does.
+    PromoKind {
+        /// A percentage off.
+        Percent = "percent",
+        /// An amount off, in the ticket's currency.
+        Fixed = "fixed",
+        /// Makes a hidden ticket type visible and purchasable.
+        Unlock = "unlock",
+    }
+
+    /// Whether a ticket type is listed to buyers.
+    Visibility {
+        /// Listed and sold.
+        Public = "public",
+        /// Sold only with an unlock code.
+        Hidden = "hidden",
+    }
+
+    /// The kind of a custom registration question.
+    QuestionKind {
+        /// Free text.
+        Text = "text",
+        /// One of the question's options.
+        Choice = "choice",
+        /// Yes, or no answer.
+        Checkbox = "checkbox",
+    }
+
+    /// A waiting-list entry's state.
+    WaitlistStatus {
+        /// In line.
+        Waiting = "waiting",
+        /// A freed seat is held for this person until the offer expires.
+        Offered = "offered",
+        /// Bought the held seat.
+        Converted = "converted",
+        /// Let the offer pass.
+        Expired = "expired",
+    }
+
+    /// What a stage plays.
+    StageSourceKind {
+        /// An HLS stream URL.
+        Hls = "hls",
+        /// An embeddable player URL (iframe).
+        Embed = "embed",
+        /// Nothing yet.
+        None = "none",
+    }
+
+    /// A poll's state.
+    PollStatus {
+        /// Takes votes.
+        Open = "open",
+        /// Results only.
+        Closed = "closed",
+    }
+
+    /// A Q&A question's state.
+    QaStatus {
+        /// Waits for a moderator (seen by moderators and its author).
+        Pending = "pending",
+        /// Visible; takes upvotes.
+        Open = "open",
+        /// Answered; still visible.
+        Answered = "answered",
+        /// Removed by a moderator; its text goes to nobody.
+        Hidden = "hidden",
+    }
+
+    /// A sponsor's tier.
+    SponsorTier {
+        /// Top tier.
+        Gold = "gold",
+        /// Second tier.
+        Silver = "silver",
+        /// Third tier.
+        Bronze = "bronze",
+        /// Partner.
+        Partner = "partner",
+    }
+
+    /// Whose session a session cookie opens.
+    SessionKind {
+        /// An organiser's dashboard session.
+        Organiser = "organiser",
+        /// An attendee's session in one event.
+        Attendee = "attendee",
+    }
+
+    /// An app of the App store catalogue.
+    AppKind {
+        /// Polls with live results.
+        Polls = "polls",
+        /// Questions from the audience.
+        Qa = "qa",
+        /// Caption lines per language.
+        Translations = "translations",
+        /// A third-party web app in a sandboxed frame.
+        Embed = "embed",
+    }
+
+    /// The kind of an app setting.
+    SettingKind {
+        /// On or off.
+        Bool = "bool",
+        /// Text.
+        Text = "text",
+        /// An https URL.
+        Url = "url",
+    }
+
+    /// Where an app may appear.
+    Placement {
+        /// Beside a stage.
+        Stage = "stage",
+        /// In a session.
+        Session = "session",
+        /// In an expo booth.
+        Booth = "booth",
+    }
+
+    /// Why an order was cancelled.
+    CancelReason {
+        /// The organiser cancelled or declined it.
+        Organiser = "organiser",
+        /// It was not paid in time.
+        Unpaid = "unpaid",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for s in OrderStatus::ALL {
+            assert_eq!(s.as_str().parse::<OrderStatus>().unwrap(), *s);
+            assert_eq!(
+                serde_json::to_string(s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert_eq!(
+            "awaiting_approval".parse::<OrderStatus>().unwrap(),
+            OrderStatus::AwaitingApproval
+        );
+        let err = "shipped".parse::<OrderStatus>().unwrap_err();
+        assert_eq!(err.to_string(), "'shipped' is not a valid OrderStatus");
+    }
+}

@@ -1,0 +1,18 @@
+//! Background jobs in PostgreSQL (owner of `jobs`): work that must not be lost
+//! with a request (emails) is a row, inserted in the transaction that causes
+//! it, claimed with `FOR UPDATE SKIP LOCKED` (several workers may run),
+//! retried with exponential back-off and given up after `max_attempts`.
+//!
+//! Each kind of job is a type of its own (one file each below) with its
+//! [`Job::KIND`] and a typed payload; `crate::worker` holds the one exhaustive
+//! dispatcher from kinds to handlers.
+
+mod order_email;
+mod queue;
+mod team_invite_email;
+mod waitlist_offer_email;
+
+pub use order_email::OrderEmail;
+pub use queue::{backoff, enqueue, run_once, unfinished, Claimed, Job, JobError, Unfinished};
+pub use team_invite_email::TeamInviteEmail;
+pub use waitlist_offer_email::WaitlistOfferEmail;

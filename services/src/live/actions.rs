@@ -1,0 +1,134 @@
+//! What attendees (and organisers) do live: each action runs a domain service,
+//! then publishes what changed to the event's live log as a typed
+//! [`LiveItem`], with the right audience, so it reaches every connected
+//! client on every node. The live socket and server functions both come here.
+
+use protocol::live::{ClientMsg, LiveItem};
+use protocol::states::QaStatus;
+use protocol::Channel;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+
+use super::log::{self, Audience};
+use super::participants::Actor;
+use super::{captions, chat, dm, moderation, polls, qa};
+use crate::accounts::Organiser;
+use crate::Result;
+
+/// What live actions need: the database, Redis, and the deployment's Redis
+/// namespace (rate-limit counters).
+#[derive(Clone)]
+pub struct LiveDeps {
+    /// PostgreSQL.
+    pub pool: PgPool,
+    /// Redis (auto-reconnecting).
+    pub redis: ConnectionManager,
+    /// Prefix of this deployment's rate-limit keys.
+    pub namespace: String,
+}
+
+/// Runs one request of `by` from the live socket. `Enter` changes presence
+/// only, which the socket handles itself.
+pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
+    let pool = &deps.pool;
+    let ns = deps.namespace.as_str();
+    let mut redis = deps.redis.clone();
+    let (audience, item) = match msg {
+        ClientMsg::Enter { .. } => return Ok(()),
+        ClientMsg::Chat { channel, body } => {
+            let m = chat::post(pool, &mut redis, ns, by, channel, &body).await?;
+            (Audience::All, LiveItem::Chat { msg: m.view() })
+        }
+        ClientMsg::DeleteChat { id } => {
+            let id = chat::delete(pool, by, id).await?;
+            (Audience::All, LiveItem::ChatDeleted { id })
+        }
+        ClientMsg::Sanction {
+            attendee,
+            sanction,
+            minutes,
+        } => {
+            let until = moderation::sanction(pool, by, attendee, sanction, minutes).await?;
+            (
+                Audience::Only {
+                    ids: vec![attendee],
+                },
+                LiveItem::Sanction {
+                    sanction,
+                    until: until.map(|t| t.to_rfc3339()),
+                },
+            )
+        }
+        ClientMsg::Dm { to, body } => {
+            let m = dm::send(pool, &mut redis, ns, by, to, &body).await?;
+            (
+                Audience::Only {
+                    ids: vec![by.id, to],
+                },
+                LiveItem::Dm { msg: m.view() },
+            )
+        }
+        ClientMsg::CreatePoll {
+            channel,
+            question,
+            options,
+            multi,
+        } => {
+            let p = polls::create(pool, by, channel, &question, &options, multi).await?;
+            (Audience::All, LiveItem::Poll { poll: p.view() })
+        }
+        ClientMsg::Vote { poll, choices } => {
+            let p = polls::vote(pool, by, poll, &choices).await?;
+            (Audience::All, LiveItem::Poll { poll: p.view() })
+        }
+        ClientMsg::ClosePoll { poll } => {
+            let p = polls::close(pool, by, poll).await?;
+            (Audience::All, LiveItem::Poll { poll: p.view() })
+        }
+        ClientMsg::Ask { channel, body } => {
+            let q = qa::ask(pool, by, channel, &body).await?;
+            (q.audience(), LiveItem::Question { question: q.view() })
+        }
+        ClientMsg::Upvote { question } => {
+            let q = qa::upvote(pool, by, question).await?;
+            (q.audience(), LiveItem::Question { question: q.view() })
+        }
+        ClientMsg::ModerateQuestion { question, status } => {
+            let q = qa::moderate(pool, by, question, status).await?;
+            let mut view = q.view();
+            // A hidden question disappears for everyone who saw it; its text goes nowhere.
+            let audience = if q.status == QaStatus::Hidden {
+                view.body.clear();
+                view.author.clear();
+                Audience::All
+            } else {
+                q.audience()
+            };
+            (audience, LiveItem::Question { question: view })
+        }
+    };
+    log::publish(&mut redis, by.event_id, audience, item).await?;
+    Ok(())
+}
+
+/// An organiser posts a caption line (Translations app) to a channel; every
+/// attendee watching it sees the line.
+pub async fn post_caption(
+    deps: &LiveDeps,
+    by: &Organiser,
+    slug: &str,
+    channel: Channel,
+    language: &str,
+    body: &str,
+) -> Result<()> {
+    let (event, language, body) =
+        captions::add(&deps.pool, by, slug, channel, language, body).await?;
+    let item = LiveItem::Caption {
+        channel,
+        language,
+        body,
+    };
+    let mut redis = deps.redis.clone();
+    log::publish(&mut redis, event.id, Audience::All, item).await?;
+    Ok(())
+}

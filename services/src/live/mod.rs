@@ -1,0 +1,19 @@
+//! The live event (Live, Stage and the App store of the seed): who is here
+//! ([`presence`]), the live log every node fans out ([`log`]), and what
+//! attendees do live: chat, direct messages, moderation, polls, Q&A, captions,
+//! stages, the agenda and installed apps. [`actions`] runs a request from the
+//! live socket and publishes what changed.
+
+pub mod actions;
+pub mod agenda;
+pub mod apps;
+pub mod captions;
+pub mod chat;
+pub mod dm;
+pub mod log;
+pub mod moderation;
+pub mod participants;
+pub mod polls;
+pub mod presence;
+pub mod qa;
+pub mod stages;

@@ -1,0 +1,148 @@
+//! Moderation (owner of `attendee_sanctions`): moderators mute attendees (for a
+//! while, or until lifted) or ban them from the live event; organisers appoint
+//! moderators. Sanctions are enforced on every post and at connect; each
+//! action is a domain event.
+
+use chrono::{DateTime, Duration, Utc};
+use protocol::events::{AttendeeSanctioned, Fact, RoleChanged};
+use protocol::ids::{AttendeeId, EventId};
+use protocol::states::{AttendeeRole, SanctionKind};
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use tracing::instrument;
+
+use super::participants::Actor;
+use crate::accounts::Organiser;
+use crate::registrations::attendees;
+use crate::{domain_events, events, ratelimit, Error, Result};
+
+/// Messages a sender may post per window.
+pub const RATE_MAX: u64 = 10;
+/// Rate-limit window in seconds.
+pub const RATE_WINDOW_SECS: u64 = 10;
+
+/// The attendee's active sanction of `kind`: `Some(until)` (`until` None:
+/// until lifted), or None when there is none.
+pub async fn sanction_of(
+    pool: &PgPool,
+    event: EventId,
+    attendee: AttendeeId,
+    kind: SanctionKind,
+) -> Result<Option<Option<DateTime<Utc>>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT until FROM attendee_sanctions
+         WHERE event_id = $1 AND attendee_id = $2 AND kind = $3 AND (until IS NULL OR until > now())",
+    )
+    .bind(event)
+    .bind(attendee)
+    .bind(kind)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Whether the attendee is banned from the event.
+pub async fn is_banned(pool: &PgPool, event: EventId, attendee: AttendeeId) -> Result<bool> {
+    Ok(sanction_of(pool, event, attendee, SanctionKind::Ban)
+        .await?
+        .is_some())
+}
+
+/// Fails unless `by` may post now: not muted, and not too fast (Redis counter
+/// under the deployment's namespace `ns`).
+pub async fn may_post(
+    pool: &PgPool,
+    redis: &mut ConnectionManager,
+    ns: &str,
+    by: &Actor,
+) -> Result<()> {
+    if let Some(until) = sanction_of(pool, by.event_id, by.id, SanctionKind::Mute).await? {
+        return Err(Error::Forbidden(match until {
+            Some(t) => format!("a moderator muted you until {}", t.format("%H:%M UTC")),
+            None => "a moderator muted you".into(),
+        }));
+    }
+    let key = format!("{ns}chat:{}", by.id);
+    ratelimit::hit(redis, &key, RATE_MAX, RATE_WINDOW_SECS)
+        .await
+        .map_err(|_| {
+            Error::RateLimited("you are sending messages too fast; wait a few seconds".into())
+        })
+}
+
+/// Mutes (for `minutes`, or until lifted) or bans an attendee (moderators only).
+/// Returns the sanction's end.
+#[instrument(skip(pool, by), fields(event = %by.event_id, by = %by.id))]
+pub async fn sanction(
+    pool: &PgPool,
+    by: &Actor,
+    target: AttendeeId,
+    kind: SanctionKind,
+    minutes: Option<u32>,
+) -> Result<Option<DateTime<Utc>>> {
+    by.require_moderator()?;
+    if target == by.id {
+        return Err(Error::invalid("you cannot sanction yourself"));
+    }
+    let target_role = attendees::in_event(pool, by.event_id, target)
+        .await?
+        .map(|a| a.role);
+    match target_role {
+        None => return Err(Error::not_found("no such attendee")),
+        Some(AttendeeRole::Moderator) => {
+            return Err(Error::Forbidden(
+                "moderators cannot sanction each other".into(),
+            ))
+        }
+        Some(AttendeeRole::Attendee) => {}
+    }
+    let until = minutes.map(|m| Utc::now() + Duration::minutes(i64::from(m.clamp(1, 10_080))));
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO attendee_sanctions (event_id, attendee_id, kind, until, created_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (event_id, attendee_id, kind) DO UPDATE SET until = EXCLUDED.until, created_by = EXCLUDED.created_by, created_at = now()",
+    )
+    .bind(by.event_id)
+    .bind(target)
+    .bind(kind)
+    .bind(until)
+    .bind(by.id)
+    .execute(&mut *tx)
+    .await?;
+    let fact = Fact::AttendeeSanctioned(AttendeeSanctioned {
+        attendee_id: target,
+        sanction: kind,
+        until,
+        by: by.id,
+    });
+    domain_events::record(&mut tx, by.scope(), fact).await?;
+    tx.commit().await?;
+    tracing::info!(event = %by.event_id, target = %target, %kind, "attendee sanctioned");
+    Ok(until)
+}
+
+/// Makes an attendee of one of the organiser's events a moderator, or not.
+#[instrument(skip(pool, by, email), fields(org = %by.org_id))]
+pub async fn set_moderator(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    email: &str,
+    moderator: bool,
+) -> Result<()> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let role = if moderator {
+        AttendeeRole::Moderator
+    } else {
+        AttendeeRole::Attendee
+    };
+    let mut tx = pool.begin().await?;
+    let attendee = attendees::set_role(&mut tx, event.id, email, role).await?;
+    let fact = Fact::RoleChanged(RoleChanged {
+        attendee_id: attendee,
+        role,
+        by: by.id,
+    });
+    domain_events::record(&mut tx, &event, fact).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The attendee acting in the live event: who they are, in which event, and
+//! whether they moderate it. Rights are checked here, on the server.
+
+use protocol::events::{AreaVisit, Fact};
+use protocol::ids::{AttendeeId, ConnectionId, EventId, OrgId};
+use protocol::live::Person;
+use protocol::states::AttendeeRole;
+use protocol::Area;
+use sqlx::PgPool;
+
+use crate::domain_events::{self, Scope};
+use crate::events::{self, Event};
+use crate::registrations::attendees::{self, Attendee};
+use crate::{Error, Result};
+
+/// An attendee acting in the live event.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Attendee id.
+    pub id: AttendeeId,
+    /// Their event.
+    pub event_id: EventId,
+    /// The event's organisation.
+    pub org_id: OrgId,
+    /// Name.
+    pub name: String,
+    /// Attendee or moderator.
+    pub role: AttendeeRole,
+}
+
+impl Actor {
+    /// The actor of an attendee of `event`.
+    pub fn of(event: &Event, attendee: &Attendee) -> Self {
+        Actor {
+            id: attendee.id,
+            event_id: event.id,
+            org_id: event.org_id,
+            name: attendee.name.clone(),
+            role: attendee.role,
+        }
+    }
+
+    /// May moderate (delete, mute, ban, run polls and Q&A).
+    pub fn moderator(&self) -> bool {
+        self.role == AttendeeRole::Moderator
+    }
+
+    /// Fails with `Forbidden` unless the actor moderates.
+    pub fn require_moderator(&self) -> Result<()> {
+        if self.moderator() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("only moderators can do this".into()))
+        }
+    }
+
+    /// Where the actor's facts happen.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            org_id: self.org_id,
+            event_id: self.event_id,
+        }
+    }
+
+    /// The actor as others see them.
+    pub fn person(&self) -> Person {
+        Person {
+            id: self.id,
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// Loads an attendee as an actor.
+pub async fn actor(pool: &PgPool, attendee: AttendeeId) -> Result<Actor> {
+    let a = attendees::get(pool, attendee).await?;
+    let event = events::get(pool, a.event_id).await?;
+    Ok(Actor::of(&event, &a))
+}
+
+/// Reads the actor's role again (it changes while they are connected when an
+/// organiser appoints or removes a moderator).
+pub async fn refresh_role(pool: &PgPool, actor: &mut Actor) -> Result<()> {
+    actor.role = attendees::get(pool, actor.id).await?.role;
+    Ok(())
+}
+
+/// Someone in the event's people list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    /// Who.
+    pub person: Person,
+    /// Attendee or moderator.
+    pub role: AttendeeRole,
+}
+
+/// The event's people: attendees with a confirmed ticket, by name.
+pub async fn people(pool: &PgPool, event: EventId) -> Result<Vec<Participant>> {
+    Ok(attendees::admitted(pool, event)
+        .await?
+        .into_iter()
+        .map(|a| Participant {
+            person: Person {
+                id: a.id,
+                name: a.name,
+            },
+            role: a.role,
+        })
+        .collect())
+}
+
+/// Records that the actor's connection `conn` entered `area` (a domain event).
+pub async fn entered(pool: &PgPool, by: &Actor, area: Area, conn: ConnectionId) -> Result<()> {
+    visit(pool, by, area, conn, true).await
+}
+
+/// Records that the actor's connection `conn` left `area` (a domain event).
+pub async fn left(pool: &PgPool, by: &Actor, area: Area, conn: ConnectionId) -> Result<()> {
+    visit(pool, by, area, conn, false).await
+}
+
+async fn visit(
+    pool: &PgPool,
+    by: &Actor,
+    area: Area,
+    conn: ConnectionId,
+    enter: bool,
+) -> Result<()> {
+    let visit = AreaVisit {
+        attendee_id: by.id,
+        area,
+        connection_id: conn,
+    };
+    let fact = if enter {
+        Fact::AttendeeEnteredArea(visit)
+    } else {
+        Fact::AttendeeLeftArea(visit)
+    };
+    let mut conn = pool.acquire().await?;
+    domain_events::record(&mut conn, by.scope(), fact).await?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Live presence ("who is here right now") in Redis with expiry, fanned out to
+//! every node through Redis pub/sub.
+//!
+//! Each open connection is a member `attendee:connection` of the sorted set
+//! `presence:{event}` scored by its expiry time; connections heartbeat to stay.
+//! The hash `presence-area:{event}` says which area each connection is in.
+//! The count is the number of distinct attendees with a live connection; a
+//! [`Snapshot`] adds who they are (the green dots) and how many are in each area.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use protocol::ids::{AttendeeId, ConnectionId, EventId};
+use protocol::Area;
+use redis::aio::ConnectionManager;
+use tokio::sync::broadcast;
+
+use crate::Result;
+
+/// Seconds a connection stays present without a heartbeat.
+pub const TTL_SECS: u64 = 30;
+/// Seconds between heartbeats of a connection.
+pub const HEARTBEAT_SECS: u64 = 10;
+
+fn set_key(event: EventId) -> String {
+    format!("presence:{event}")
+}
+
+fn area_key(event: EventId) -> String {
+    format!("presence-area:{event}")
+}
+
+fn channel(event: EventId) -> String {
+    format!("presence-changed:{event}")
+}
+
+fn now_secs() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+/// Marks the connection present (join or heartbeat), in `area` when given
+/// (otherwise it keeps its area); returns the live count.
+pub async fn touch(
+    redis: &mut ConnectionManager,
+    event: EventId,
+    attendee: AttendeeId,
+    conn: ConnectionId,
+    area: Option<Area>,
+) -> Result<u64> {
+    let key = set_key(event);
+    let member = format!("{attendee}:{conn}");
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .zadd(&key, &member, now_secs() + TTL_SECS as f64)
+        .ignore()
+        .expire(&key, (TTL_SECS * 2) as i64)
+        .ignore();
+    if let Some(area) = area {
+        pipe.hset(area_key(event), &member, area.to_string())
+            .ignore()
+            .expire(area_key(event), (TTL_SECS * 2) as i64)
+            .ignore();
+    } else {
+        pipe.expire(area_key(event), (TTL_SECS * 2) as i64).ignore();
+    }
+    let _: () = pipe.query_async(redis).await?;
+    count(redis, event).await
+}
+
+/// Removes the connection; returns the live count.
+pub async fn leave(
+    redis: &mut ConnectionManager,
+    event: EventId,
+    attendee: AttendeeId,
+    conn: ConnectionId,
+) -> Result<u64> {
+    let member = format!("{attendee}:{conn}");
+    let _: () = redis::pipe()
+        .atomic()
+        .zrem(set_key(event), &member)
+        .ignore()
+        .hdel(area_key(event), &member)
+        .ignore()
+        .query_async(redis)
+        .await?;
+    count(redis, event).await
+}
+
+/// Distinct attendees with a live connection in the event (expired members are pruned).
+pub async fn count(redis: &mut ConnectionManager, event: EventId) -> Result<u64> {
+    let key = set_key(event);
+    let (members,): (Vec<String>,) = redis::pipe()
+        .atomic()
+        .cmd("ZREMRANGEBYSCORE")
+        .arg(&key)
+        .arg("-inf")
+        .arg(now_secs())
+        .ignore()
+        .cmd("ZRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg(-1)
+        .query_async(redis)
+        .await?;
+    let people: HashSet<&str> = members.iter().filter_map(|m| m.split(':').next()).collect();
+    Ok(people.len() as u64)
+}
+
+/// Who is in the event right now.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    /// Distinct attendees online.
+    pub online: u64,
+    /// Who they are.
+    pub people: Vec<AttendeeId>,
+    /// Distinct attendees per area.
+    pub areas: Vec<(Area, u64)>,
+}
+
+/// The event's presence: who is online and where (expired connections pruned).
+pub async fn snapshot(redis: &mut ConnectionManager, event: EventId) -> Result<Snapshot> {
+    let key = set_key(event);
+    let (members, areas): (Vec<String>, HashMap<String, String>) = redis::pipe()
+        .atomic()
+        .cmd("ZREMRANGEBYSCORE")
+        .arg(&key)
+        .arg("-inf")
+        .arg(now_secs())
+        .ignore()
+        .cmd("ZRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg(-1)
+        .hgetall(area_key(event))
+        .query_async(redis)
+        .await?;
+    let mut people: Vec<AttendeeId> = members
+        .iter()
+        .filter_map(|m| m.split(':').next()?.parse().ok())
+        .collect();
+    people.sort();
+    people.dedup();
+    let mut per_area: BTreeMap<Area, HashSet<&str>> = Default::default();
+    for m in &members {
+        let area = areas.get(m).and_then(|a| a.parse::<Area>().ok());
+        if let (Some(area), Some(person)) = (area, m.split(':').next()) {
+            per_area.entry(area).or_default().insert(person);
+        }
+    }
+    Ok(Snapshot {
+        online: people.len() as u64,
+        people,
+        areas: per_area
+            .into_iter()
+            .map(|(a, p)| (a, p.len() as u64))
+            .collect(),
+    })
+}
+
+/// Tells every node that the event's presence changed, with the new snapshot.
+pub async fn announce(
+    redis: &mut ConnectionManager,
+    event: EventId,
+    snapshot: &Snapshot,
+) -> Result<()> {
+    let _: () = redis::cmd("PUBLISH")
+        .arg(channel(event))
+        .arg(serde_json::to_string(snapshot)?)
+        .query_async(redis)
+        .await?;
+    Ok(())
+}
+
+/// Takes a snapshot and announces it; returns it.
+pub async fn refresh(redis: &mut ConnectionManager, event: EventId) -> Result<Snapshot> {
+    let snap = snapshot(redis, event).await?;
+    announce(redis, event, &snap).await?;
+    Ok(snap)
+}
+
+/// A presence change: event id and its new snapshot.
+pub type Change = (EventId, Arc<Snapshot>);
+
+/// Subscribes to every event's changes and forwards them to local sockets via `tx`.
+/// Returns when the Redis connection drops (the caller restarts it).
+pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Change>) -> Result<()> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.psubscribe("presence-changed:*").await?;
+    let mut stream = pubsub.on_message();
+    while let Some(msg) = stream.next().await {
+        let name = msg.get_channel_name().to_owned();
+        let Some(id) = name
+            .strip_prefix("presence-changed:")
+            .and_then(|s| s.parse::<EventId>().ok())
+        else {
+            continue;
+        };
+        if let Ok(snap) = msg
+            .get_payload::<String>()
+            .map_err(crate::Error::from)
+            .and_then(|p| serde_json::from_str::<Snapshot>(&p).map_err(crate::Error::from))
+        {
+            let _ = tx.send((id, Arc::new(snap)));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Stages (owner of `stages`): each plays a stream source (an HLS URL or an
+//! embeddable player URL; WebRTC broadcast comes with the media work) and has
+//! its own channel for chat, polls, Q&A and captions.
+
+use protocol::ids::{EventId, StageId};
+use protocol::states::StageSourceKind;
+use protocol::Channel;
+use sqlx::PgPool;
+use tracing::instrument;
+
+use crate::accounts::Organiser;
+use crate::error::parse_state;
+use crate::{events, Error, Result};
+
+/// A stage.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Stage {
+    /// Id.
+    pub id: StageId,
+    /// Name.
+    pub name: String,
+    /// What it plays.
+    pub source_kind: StageSourceKind,
+    /// Stream or player URL (empty for none).
+    pub source_url: String,
+}
+
+/// Checks a stream source: none needs no URL; HLS and embeds need an http(s) URL.
+pub fn parse_source(kind: &str, url: &str) -> Result<(StageSourceKind, String)> {
+    let url = url.trim();
+    let kind: StageSourceKind = parse_state(kind, "source must be hls, embed or none")?;
+    match kind {
+        StageSourceKind::None => Ok((kind, String::new())),
+        StageSourceKind::Hls | StageSourceKind::Embed => {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.len() > 1000
+                || url.contains(char::is_whitespace)
+            {
+                return Err(Error::invalid(
+                    "the stream URL must start with https:// (or http://)",
+                ));
+            }
+            Ok((kind, url.into()))
+        }
+    }
+}
+
+/// Adds a stage to one of the organiser's events.
+#[instrument(skip(pool, by, url), fields(org = %by.org_id))]
+pub async fn create(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    name: &str,
+    kind: &str,
+    url: &str,
+) -> Result<Stage> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let name = crate::domain::parse_name("stage name", name, 100)?;
+    let (kind, url) = parse_source(kind, url)?;
+    Ok(sqlx::query_as(
+        "INSERT INTO stages (id, event_id, name, source_kind, source_url, position)
+         VALUES ($1, $2, $3, $4, $5, (SELECT coalesce(max(position), 0) + 1 FROM stages WHERE event_id = $2))
+         RETURNING id, name, source_kind, source_url",
+    )
+    .bind(StageId::new())
+    .bind(event.id)
+    .bind(&name)
+    .bind(kind)
+    .bind(&url)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Changes a stage's stream source.
+#[instrument(skip(pool, by, url), fields(org = %by.org_id))]
+pub async fn set_source(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    stage: StageId,
+    kind: &str,
+    url: &str,
+) -> Result<()> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let (kind, url) = parse_source(kind, url)?;
+    let done = sqlx::query(
+        "UPDATE stages SET source_kind = $3, source_url = $4 WHERE id = $1 AND event_id = $2",
+    )
+    .bind(stage)
+    .bind(event.id)
+    .bind(kind)
+    .bind(&url)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found("no such stage"));
+    }
+    Ok(())
+}
+
+/// The event's stages in order.
+pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<Stage>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, source_kind, source_url FROM stages WHERE event_id = $1 ORDER BY position, created_at",
+    )
+    .bind(event)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One stage of the event.
+pub async fn get(pool: &PgPool, event: EventId, id: StageId) -> Result<Stage> {
+    sqlx::query_as(
+        "SELECT id, name, source_kind, source_url FROM stages WHERE id = $1 AND event_id = $2",
+    )
+    .bind(id)
+    .bind(event)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such stage"))
+}
+
+/// Checks that a channel exists in the event (the Reception, or one of its stages).
+pub async fn check_channel(pool: &PgPool, event: EventId, channel: Channel) -> Result<()> {
+    let Channel::Stage(stage) = channel else {
+        return Ok(());
+    };
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stages WHERE id = $1 AND event_id = $2)")
+            .bind(stage)
+            .bind(event)
+            .fetch_one(pool)
+            .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::not_found("no such stage"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_need_a_web_url_unless_none() {
+        assert_eq!(
+            parse_source("none", "ignored").unwrap(),
+            (StageSourceKind::None, String::new())
+        );
+        assert_eq!(
+            parse_source("hls", " https://cdn.example.org/live.m3u8 ")
+                .unwrap()
+                .1,
+            "https://cdn.example.org/live.m3u8"
+        );
+        assert!(parse_source("hls", "ftp://x").is_err());
+        assert!(parse_source("rtmp", "https://x").is_err());
+    }
+}

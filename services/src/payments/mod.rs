@@ -1,0 +1,14 @@
+//! Payments through a pluggable [`provider::PaymentProvider`]: the provider
+//! trait and the built-in test provider, the record of every charge attempt
+//! and refund, and the platform fee. Which orders or plans a payment pays is
+//! the business of the callers (`registrations::payment`, `billing`).
+
+pub mod charges;
+pub mod fees;
+pub mod provider;
+pub mod refunds;
+pub mod test_provider;
+
+pub use fees::FeePolicy;
+pub use provider::PaymentProvider;
+pub use test_provider::TestProvider;

@@ -1,0 +1,52 @@
+//! Refunds (owner of `refunds`): money given back through the provider, one
+//! row per refunded payment.
+
+use protocol::ids::{OrderId, RefundId};
+use protocol::states::PaymentStatus;
+use sqlx::PgPool;
+
+use super::charges;
+use super::provider::PaymentProvider;
+use crate::Result;
+
+/// Refunds every succeeded payment of an order through the provider, recording
+/// each refund; returns the amount refunded. Payments already refunded are
+/// skipped, so a retry never refunds twice.
+pub async fn refund_order(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    order_id: OrderId,
+    reason: &str,
+) -> Result<i64> {
+    let mut tx = pool.begin().await?;
+    let paid = charges::lock_succeeded(&mut tx, provider.name(), order_id).await?;
+    let mut total = 0;
+    for p in paid {
+        let refund_ref = provider.refund(&p.provider_ref, p.amount_minor).await?;
+        charges::set_status(&mut tx, p.id, PaymentStatus::Refunded).await?;
+        sqlx::query(
+            "INSERT INTO refunds (id, payment_id, provider_ref, amount_minor, reason) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(RefundId::new())
+        .bind(p.id)
+        .bind(&refund_ref)
+        .bind(p.amount_minor)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        total += p.amount_minor;
+    }
+    tx.commit().await?;
+    Ok(total)
+}
+
+/// Money refunded on an order so far, in minor units.
+pub async fn refunded_total(pool: &PgPool, order_id: OrderId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(sum(r.amount_minor), 0)::bigint FROM refunds r
+         WHERE r.payment_id IN (SELECT id FROM payments WHERE order_id = $1)",
+    )
+    .bind(order_id)
+    .fetch_one(pool)
+    .await?)
+}

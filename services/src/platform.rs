@@ -1,0 +1,56 @@
+//! The running platform as every interface sees it (server functions, the
+//! live socket, plain HTTP handlers, later REST and media signalling):
+//! connections, the fan-out hubs of this node, the payment provider and the
+//! settings services take. Built once by the server; cheap to clone.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+
+use crate::live::actions::LiveDeps;
+use crate::live::{log, presence};
+use crate::payments::{FeePolicy, TestProvider};
+use crate::registrations::quotas::QuotaLocking;
+
+/// Everything a request may need.
+#[derive(Clone)]
+pub struct Platform {
+    /// PostgreSQL pool.
+    pub pool: PgPool,
+    /// Redis connection (auto-reconnecting).
+    pub redis: ConnectionManager,
+    /// The event bus (readiness; producers go through the outbox).
+    pub bus: bus::Bus,
+    /// Presence changes of every event, from every node.
+    pub presence: broadcast::Sender<presence::Change>,
+    /// Live log entries of every event, from every node.
+    pub live: broadcast::Sender<Arc<log::Entry>>,
+    /// Payment provider for paid orders and plans.
+    pub payments: Arc<TestProvider>,
+    /// Platform fee on paid orders.
+    pub fees: FeePolicy,
+    /// How ticket quotas are guarded (always `Locked` outside the concurrency control test).
+    pub quota_locking: QuotaLocking,
+    /// Public base URL, e.g. `https://events.example.org` (links, cookies).
+    pub public_url: String,
+    /// Prefix of this deployment's keys in Redis (lets deployments share a Redis).
+    pub redis_namespace: String,
+}
+
+impl Platform {
+    /// What live actions need.
+    pub fn live_deps(&self) -> LiveDeps {
+        LiveDeps {
+            pool: self.pool.clone(),
+            redis: self.redis.clone(),
+            namespace: self.redis_namespace.clone(),
+        }
+    }
+
+    /// Whether the platform is served over https (cookies get `Secure`).
+    pub fn serves_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

@@ -1,0 +1,216 @@
+//! Attendees (owner of `attendees` and `magic_links`): one person's
+//! registration for one event, their role there, and the single-use sign-in
+//! links that open an attendee session. Only attendees holding a valid ticket
+//! of a confirmed order are admitted to the live event.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use protocol::ids::{AttendeeId, EventId};
+use protocol::states::{AttendeeRole, SessionKind};
+use sqlx::{PgConnection, PgPool};
+use tracing::instrument;
+
+use crate::accounts::sessions;
+use crate::domain::Email;
+use crate::error::is_unique_violation;
+use crate::events::{self, Event};
+use crate::tokens::{hash_token, new_token};
+use crate::{Error, Result};
+
+/// How long a sign-in link stays valid.
+pub const LINK_TTL: Duration = Duration::hours(48);
+
+/// An attendee of an event.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Attendee {
+    /// Attendee id.
+    pub id: AttendeeId,
+    /// The event registered for.
+    pub event_id: EventId,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Attendee or moderator.
+    pub role: AttendeeRole,
+}
+
+const COLUMNS: &str = "a.id, a.event_id, a.name, a.email::text AS email, a.role";
+
+/// Tickets that admit their holder: not voided, of a confirmed order (or of no order).
+const ADMITTED: &str = "EXISTS (SELECT 1 FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
+                         WHERE t.attendee_id = a.id AND t.voided_at IS NULL
+                           AND (o.id IS NULL OR o.status = 'confirmed'))";
+
+/// Registers `email` for the event (inside the purchase's transaction); the
+/// address may register once per event.
+pub async fn insert(
+    conn: &mut PgConnection,
+    event: EventId,
+    email: &Email,
+    name: &str,
+) -> Result<AttendeeId> {
+    let id = AttendeeId::new();
+    sqlx::query("INSERT INTO attendees (id, event_id, email, name) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(event)
+        .bind(email.as_str())
+        .bind(name)
+        .execute(conn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e, "attendees_event_email_key") {
+                Error::Conflict(format!(
+                    "{} is already registered for this event",
+                    email.as_str()
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(id)
+}
+
+/// Issues a new single-use sign-in link for an attendee; returns its token.
+pub async fn issue_sign_in_link(conn: &mut PgConnection, attendee: AttendeeId) -> Result<String> {
+    let token = new_token();
+    sqlx::query(
+        "INSERT INTO magic_links (token_hash, attendee_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(hash_token(&token))
+    .bind(attendee)
+    .bind(Utc::now() + LINK_TTL)
+    .execute(conn)
+    .await?;
+    Ok(token)
+}
+
+/// Like [`issue_sign_in_link`], on a connection of its own.
+pub async fn new_sign_in_link(pool: &PgPool, attendee: AttendeeId) -> Result<String> {
+    let mut conn = pool.acquire().await?;
+    issue_sign_in_link(&mut conn, attendee).await
+}
+
+/// Redeems a sign-in link for the event `slug`: marks it used and opens an attendee session.
+#[instrument(skip(pool, token))]
+pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<(Attendee, String)> {
+    let event = events::get_public(pool, slug).await?;
+    let mut tx = pool.begin().await?;
+    let attendee: Option<Attendee> = sqlx::query_as(
+        "UPDATE magic_links m SET used_at = now()
+         FROM attendees a
+         WHERE m.token_hash = $1 AND m.used_at IS NULL AND m.expires_at > now()
+           AND a.id = m.attendee_id AND a.event_id = $2
+         RETURNING a.id, a.event_id, a.name, a.email::text AS email, a.role",
+    )
+    .bind(hash_token(token))
+    .bind(event.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let attendee = attendee.ok_or_else(|| {
+        Error::Unauthorized("this sign-in link is invalid, expired or already used".into())
+    })?;
+    let session = sessions::insert(&mut tx, SessionKind::Attendee, attendee.id.uuid()).await?;
+    tx.commit().await?;
+    Ok((attendee, session))
+}
+
+/// The admitted attendee behind a session token, who must belong to `event`.
+pub async fn from_session(pool: &PgPool, event: &Event, token: Option<&str>) -> Result<Attendee> {
+    let unauth =
+        || Error::Unauthorized("please sign in with the link from your registration".into());
+    let token = token.ok_or_else(unauth)?;
+    let id = sessions::subject(pool, SessionKind::Attendee, token)
+        .await?
+        .ok_or_else(unauth)?;
+    let attendee: Attendee = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM attendees a WHERE a.id = $1 AND {ADMITTED}"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(unauth)?;
+    if attendee.event_id != event.id {
+        return Err(Error::Forbidden("your ticket is for another event".into()));
+    }
+    Ok(attendee)
+}
+
+/// An attendee by id.
+pub async fn get(pool: &PgPool, id: AttendeeId) -> Result<Attendee> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM attendees a WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such attendee"))
+}
+
+/// An attendee of `event` by id, if they belong to it.
+pub async fn in_event(pool: &PgPool, event: EventId, id: AttendeeId) -> Result<Option<Attendee>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM attendees a WHERE a.id = $1 AND a.event_id = $2"
+    ))
+    .bind(id)
+    .bind(event)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Gives the attendee of `event` with this email `role`; returns who it was.
+pub async fn set_role(
+    conn: &mut PgConnection,
+    event: EventId,
+    email: &str,
+    role: AttendeeRole,
+) -> Result<AttendeeId> {
+    sqlx::query_scalar(
+        "UPDATE attendees SET role = $3 WHERE event_id = $1 AND email = $2::citext RETURNING id",
+    )
+    .bind(event)
+    .bind(email.trim())
+    .bind(role)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::not_found("no attendee with this email"))
+}
+
+/// Names of attendees by id (for messages and questions shown with their author).
+pub async fn names(pool: &PgPool, ids: &[AttendeeId]) -> Result<HashMap<AttendeeId, String>> {
+    let rows: Vec<(AttendeeId, String)> =
+        sqlx::query_as("SELECT id, name FROM attendees WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Attendees of the event that `@word` mentions name: their name without
+/// spaces, or their first name, lower-cased (at most 20).
+pub async fn mentioned(pool: &PgPool, event: EventId, words: &[String]) -> Result<Vec<AttendeeId>> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM attendees WHERE event_id = $1
+           AND (lower(replace(name, ' ', '')) = ANY($2) OR lower(split_part(name, ' ', 1)) = ANY($2))
+         LIMIT 20",
+    )
+    .bind(event)
+    .bind(words)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The event's admitted attendees, by name.
+pub async fn admitted(pool: &PgPool, event: EventId) -> Result<Vec<Attendee>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM attendees a WHERE a.event_id = $1 AND {ADMITTED}
+         ORDER BY lower(a.name), a.id LIMIT 5000"
+    ))
+    .bind(event)
+    .fetch_all(pool)
+    .await?)
+}

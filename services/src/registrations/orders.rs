@@ -1,0 +1,470 @@
+//! Orders and their tickets (owner of `orders` and `tickets`), and the order's
+//! life after the purchase:
+//!
+//! ```text
+//! awaiting_approval ──approve──▶ pending ──pay──▶ confirmed
+//!        │   (free: straight to confirmed)   │            │
+//!        └──────────── cancel / expire ──────┴──▶ cancelled ──refund──▶ refunded
+//! ```
+//!
+//! Cancelling voids the tickets (their holder can no longer enter) and returns
+//! their seats: to the waiting list first, then to sale. Every change of
+//! status emails the buyer and is a domain event.
+
+use protocol::events::{Fact, OrderApproved, OrderCancelled, OrderRefunded};
+use protocol::ids::{AttendeeId, EventId, OrderId, PromoCodeId, TicketId, TicketTypeId};
+use protocol::states::{CancelReason, OrderStatus};
+use qrcode::render::svg;
+use qrcode::QrCode;
+use sqlx::{PgConnection, PgPool};
+use tracing::instrument;
+
+use super::{quotas, waitlist};
+use crate::accounts::Organiser;
+use crate::events::{self, Event};
+use crate::jobs::{self, OrderEmail};
+use crate::payments::{charges, refunds, PaymentProvider};
+use crate::tokens::new_token;
+use crate::{domain_events, Error, Result};
+
+/// Minutes an unpaid order holds its seats before it is cancelled.
+pub const PENDING_ORDER_TTL_MINUTES: i64 = 30;
+
+/// An order as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Order {
+    /// Id.
+    pub id: OrderId,
+    /// Event.
+    pub event_id: EventId,
+    /// The buyer.
+    pub attendee_id: AttendeeId,
+    /// Short code the buyer and the organiser use.
+    pub code: String,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// Total after discount, in minor units.
+    pub total_minor: i64,
+    /// ISO currency.
+    pub currency: String,
+}
+
+const COLUMNS: &str = "id, event_id, attendee_id, code, status, total_minor, currency";
+
+/// A new order, as the purchase makes it.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    /// Event.
+    pub event_id: EventId,
+    /// The buyer.
+    pub attendee_id: AttendeeId,
+    /// Where it starts.
+    pub status: OrderStatus,
+    /// Total after discount.
+    pub total_minor: i64,
+    /// ISO currency.
+    pub currency: &'a str,
+    /// The request's idempotency key.
+    pub idempotency_key: &'a str,
+    /// Promo code used.
+    pub promo_code_id: Option<PromoCodeId>,
+    /// Discount in minor units.
+    pub discount_minor: i64,
+}
+
+/// Stores an order; returns its id and code.
+pub async fn insert(conn: &mut PgConnection, o: NewOrder<'_>) -> Result<(OrderId, String)> {
+    let id = OrderId::new();
+    let code = new_token()[..10].to_uppercase().replace(['-', '_'], "X");
+    sqlx::query(
+        "INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key,
+                             promo_code_id, discount_minor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(o.event_id)
+    .bind(o.attendee_id)
+    .bind(&code)
+    .bind(o.status)
+    .bind(o.total_minor)
+    .bind(o.currency)
+    .bind(o.idempotency_key)
+    .bind(o.promo_code_id)
+    .bind(o.discount_minor)
+    .execute(conn)
+    .await?;
+    Ok((id, code))
+}
+
+/// Issues `quantity` tickets of an order (one multi-row insert); returns their
+/// codes, sorted (the order a replay lists them in).
+pub async fn issue_tickets(
+    conn: &mut PgConnection,
+    order: &Order,
+    ticket_type: TicketTypeId,
+    quantity: i32,
+) -> Result<Vec<String>> {
+    let n = quantity.max(0) as usize;
+    let ids: Vec<TicketId> = (0..n).map(|_| TicketId::new()).collect();
+    let mut codes: Vec<String> = (0..n).map(|_| new_token()[..20].to_owned()).collect();
+    sqlx::query(
+        "INSERT INTO tickets (id, event_id, attendee_id, ticket_type_id, code, order_id)
+         SELECT t.id, $3, $4, $5, t.code, $6 FROM unnest($1::uuid[], $2::text[]) AS t(id, code)",
+    )
+    .bind(&ids)
+    .bind(&codes)
+    .bind(order.event_id)
+    .bind(order.attendee_id)
+    .bind(ticket_type)
+    .bind(order.id)
+    .execute(conn)
+    .await?;
+    codes.sort();
+    Ok(codes)
+}
+
+/// The order a request with `key` already made, with its ticket codes.
+pub async fn by_idempotency_key(
+    conn: &mut PgConnection,
+    event: EventId,
+    key: &str,
+) -> Result<Option<(Order, Vec<String>)>> {
+    let order: Option<Order> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE event_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(event)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(order) = order else { return Ok(None) };
+    let codes: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM tickets WHERE order_id = $1 ORDER BY code")
+            .bind(order.id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(Some((order, codes)))
+}
+
+/// Tickets of the event that still count (not voided): what plan limits count.
+pub async fn active_tickets(conn: &mut PgConnection, event: EventId) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT count(*) FROM tickets WHERE event_id = $1 AND voided_at IS NULL",
+        )
+        .bind(event)
+        .fetch_one(conn)
+        .await?,
+    )
+}
+
+/// The order `code` (of `event`, when given), locked until the transaction ends.
+pub async fn lock_by_code(
+    conn: &mut PgConnection,
+    event: Option<EventId>,
+    code: &str,
+) -> Result<Order> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE code = $1 AND ($2::uuid IS NULL OR event_id = $2) FOR UPDATE"
+    ))
+    .bind(code.trim().to_uppercase())
+    .bind(event)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::not_found("no such order"))
+}
+
+/// The order `id`, locked until the transaction ends.
+pub async fn lock_by_id(conn: &mut PgConnection, id: OrderId) -> Result<Order> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::not_found("no such order"))
+}
+
+/// Confirms a pending order that has been paid; false when it is not pending
+/// any more (cancelled meanwhile). The buyer's tickets go out by email.
+pub async fn confirm_paid(
+    conn: &mut PgConnection,
+    id: OrderId,
+    platform_fee_minor: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET status = $3, paid_at = now(), platform_fee_minor = $2
+         WHERE id = $1 AND status = $4",
+    )
+    .bind(id)
+    .bind(platform_fee_minor)
+    .bind(OrderStatus::Confirmed)
+    .bind(OrderStatus::Pending)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    jobs::enqueue(conn, &OrderEmail { order_id: id }).await?;
+    Ok(true)
+}
+
+async fn set_status(conn: &mut PgConnection, id: OrderId, status: OrderStatus) -> Result<()> {
+    sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Voids an order's tickets, returns their seats (to the waiting list first) and
+/// marks it cancelled; the caller holds the order row's lock.
+async fn void(
+    conn: &mut PgConnection,
+    event: &Event,
+    order: &Order,
+    reason: CancelReason,
+) -> Result<()> {
+    let per_type: Vec<(TicketTypeId, i64)> = sqlx::query_as(
+        "SELECT ticket_type_id, count(*) FROM tickets WHERE order_id = $1 GROUP BY ticket_type_id",
+    )
+    .bind(order.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (ticket_type, n) in per_type {
+        // People on the waiting list get the freed seats first; the rest go back on sale.
+        let unoffered = waitlist::offer_freed(&mut *conn, ticket_type, n).await?;
+        quotas::release(&mut *conn, ticket_type, unoffered).await?;
+    }
+    sqlx::query("UPDATE tickets SET voided_at = now() WHERE order_id = $1")
+        .bind(order.id)
+        .execute(&mut *conn)
+        .await?;
+    set_status(&mut *conn, order.id, OrderStatus::Cancelled).await?;
+    let fact = Fact::OrderCancelled(OrderCancelled {
+        order_id: order.id,
+        reason,
+    });
+    domain_events::record(conn, event, fact).await?;
+    Ok(())
+}
+
+/// Cancels an order of one of the organiser's events: its tickets are voided,
+/// their seats go back, and a paid order is refunded through the provider.
+/// Returns the order's new status (cancelled or refunded). Cancelling a
+/// cancelled order whose refund failed retries the refund.
+#[instrument(skip(pool, provider, by), fields(org = %by.org_id))]
+pub async fn cancel(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    by: &Organiser,
+    slug: &str,
+    code: &str,
+) -> Result<OrderStatus> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let mut tx = pool.begin().await?;
+    let order = lock_by_code(&mut tx, Some(event.id), code).await?;
+    let paid = charges::succeeded_count(&mut tx, order.id).await?;
+    match order.status {
+        OrderStatus::Refunded => {
+            return Err(Error::Conflict("this order is already refunded".into()))
+        }
+        OrderStatus::Cancelled if paid == 0 => {
+            return Err(Error::Conflict("this order is already cancelled".into()))
+        }
+        OrderStatus::Cancelled => {} // a refund to retry
+        _ => {
+            void(&mut tx, &event, &order, CancelReason::Organiser).await?;
+            // The buyer hears of it (declined, cancelled, or refunded once that is done).
+            jobs::enqueue(&mut tx, &OrderEmail { order_id: order.id }).await?;
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(order = %order.id, "order cancelled");
+    if paid == 0 {
+        return Ok(OrderStatus::Cancelled);
+    }
+    refund(pool, provider, &event, &order, "cancelled by the organiser")
+        .await
+        .map_err(|e| {
+            Error::Conflict(format!(
+                "the order is cancelled but its refund failed ({e}); cancel it again to retry"
+            ))
+        })?;
+    Ok(OrderStatus::Refunded)
+}
+
+/// Refunds every succeeded payment of a cancelled order and marks it refunded.
+pub async fn refund(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    event: &Event,
+    order: &Order,
+    reason: &str,
+) -> Result<()> {
+    let amount = refunds::refund_order(pool, provider, order.id, reason).await?;
+    let mut tx = pool.begin().await?;
+    set_status(&mut tx, order.id, OrderStatus::Refunded).await?;
+    let fact = Fact::OrderRefunded(OrderRefunded {
+        order_id: order.id,
+        amount_minor: amount,
+        currency: order.currency.clone(),
+    });
+    domain_events::record(&mut tx, event, fact).await?;
+    tx.commit().await?;
+    tracing::info!(order = %order.id, "order refunded");
+    Ok(())
+}
+
+/// Approves an order that awaits approval: a free order is confirmed (tickets
+/// emailed), a paid one waits for payment (the buyer is emailed a payment link).
+/// Returns the new status.
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn approve(pool: &PgPool, by: &Organiser, slug: &str, code: &str) -> Result<OrderStatus> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let mut tx = pool.begin().await?;
+    let order = lock_by_code(&mut tx, Some(event.id), code).await?;
+    if order.status != OrderStatus::AwaitingApproval {
+        return Err(Error::Conflict(format!(
+            "this order is {}, not awaiting approval",
+            order.status
+        )));
+    }
+    let next = if order.total_minor == 0 {
+        OrderStatus::Confirmed
+    } else {
+        OrderStatus::Pending
+    };
+    sqlx::query("UPDATE orders SET status = $2, approved_at = now() WHERE id = $1")
+        .bind(order.id)
+        .bind(next)
+        .execute(&mut *tx)
+        .await?;
+    jobs::enqueue(&mut tx, &OrderEmail { order_id: order.id }).await?;
+    let fact = Fact::OrderApproved(OrderApproved {
+        order_id: order.id,
+        status: next,
+    });
+    domain_events::record(&mut tx, &event, fact).await?;
+    tx.commit().await?;
+    tracing::info!(order = %order.id, status = %next, "order approved");
+    Ok(next)
+}
+
+/// What the buyer sees of an order (by its code, which only the buyer and the
+/// organiser know).
+#[derive(Debug, Clone)]
+pub struct OrderSummary {
+    /// Order code.
+    pub code: String,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Currency.
+    pub currency: String,
+    /// Event name.
+    pub event_name: String,
+}
+
+/// The order `code` of the event `slug`.
+pub async fn summary(pool: &PgPool, slug: &str, code: &str) -> Result<OrderSummary> {
+    let event = events::get_public(pool, slug).await?;
+    let order: Order = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE event_id = $1 AND code = $2"
+    ))
+    .bind(event.id)
+    .bind(code.trim().to_uppercase())
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such order"))?;
+    Ok(OrderSummary {
+        code: order.code,
+        status: order.status,
+        total_minor: order.total_minor,
+        currency: order.currency,
+        event_name: event.name,
+    })
+}
+
+/// An order with what its status email needs.
+#[derive(Debug, Clone)]
+pub struct OrderForEmail {
+    /// The order.
+    pub order: Order,
+    /// The buyer's name.
+    pub name: String,
+    /// The buyer's email.
+    pub email: String,
+    /// Codes of its tickets that still count.
+    pub tickets: Vec<String>,
+}
+
+/// The order `id` with its buyer and valid tickets.
+pub async fn for_email(pool: &PgPool, id: OrderId) -> Result<OrderForEmail> {
+    let order: Order = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("no such order"))?;
+    let (name, email): (String, String) =
+        sqlx::query_as("SELECT name, email::text FROM attendees WHERE id = $1")
+            .bind(order.attendee_id)
+            .fetch_one(pool)
+            .await?;
+    let tickets = sqlx::query_scalar(
+        "SELECT code FROM tickets WHERE order_id = $1 AND voided_at IS NULL ORDER BY code",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(OrderForEmail {
+        order,
+        name,
+        email,
+        tickets,
+    })
+}
+
+/// Cancels unpaid orders older than `ttl_minutes`, releasing their seats.
+/// Returns how many were cancelled. Run periodically by the jobs worker.
+pub async fn expire_pending(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let stale: Vec<Order> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE status = 'pending'
+           AND coalesce(approved_at, created_at) < now() - make_interval(mins => $1)
+         ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(ttl_minutes as i32)
+    .fetch_all(&mut *tx)
+    .await?;
+    for order in &stale {
+        let event = events::get(pool, order.event_id).await?;
+        void(&mut tx, &event, order, CancelReason::Unpaid).await?;
+        tracing::info!(order = %order.id, "unpaid order expired");
+    }
+    tx.commit().await?;
+    Ok(stale.len() as u64)
+}
+
+/// Renders `data` as a QR code in SVG.
+pub fn qr_svg(data: &str) -> Result<String> {
+    let code = QrCode::new(data.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_is_svg() {
+        let svg = qr_svg("abc123").unwrap();
+        assert!(svg.starts_with("<?xml") || svg.starts_with("<svg"));
+        assert!(svg.contains("<rect") || svg.contains("<path"));
+    }
+}

@@ -1,0 +1,244 @@
+//! Custom questions of an event's registration form (owner of `questions` and
+//! `answers`); answers are validated here and stored with the order (see
+//! [`super::purchase`]).
+
+use std::collections::HashMap;
+
+use protocol::ids::{AttendeeId, EventId, QuestionId};
+use protocol::states::QuestionKind;
+use sqlx::{PgConnection, PgPool};
+use tracing::instrument;
+
+use crate::accounts::Organiser;
+use crate::domain::parse_name;
+use crate::error::parse_state;
+use crate::events;
+use crate::{Error, Result};
+
+/// A question as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Question {
+    /// Id (also the form field key).
+    pub id: QuestionId,
+    /// Label shown to buyers.
+    pub label: String,
+    /// Text, choice or checkbox.
+    pub kind: QuestionKind,
+    /// Choices of a `choice` question.
+    pub options: Vec<String>,
+    /// Must be answered (checked, for a checkbox).
+    pub required: bool,
+}
+
+/// Adds a question to one of the organiser's events. `options` is comma-separated.
+#[instrument(skip(pool, by, label, options), fields(org = %by.org_id))]
+pub async fn create(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    label: &str,
+    kind: &str,
+    options: &str,
+    required: bool,
+) -> Result<Question> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let label = parse_name("question", label, 200)?;
+    let kind: QuestionKind = parse_state(kind, "question type must be text, choice or checkbox")?;
+    let options: Vec<String> = if kind == QuestionKind::Choice {
+        let opts: Vec<String> = options
+            .split(',')
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if opts.len() < 2 {
+            return Err(Error::invalid(
+                "a choice question needs at least two comma-separated options",
+            ));
+        }
+        if opts.iter().any(|o| o.chars().count() > 100) {
+            return Err(Error::invalid("options must be at most 100 characters"));
+        }
+        opts
+    } else {
+        Vec::new()
+    };
+    Ok(sqlx::query_as(
+        "INSERT INTO questions (id, event_id, label, kind, options, required, position)
+         VALUES ($1, $2, $3, $4, $5, $6, (SELECT count(*) FROM questions WHERE event_id = $2))
+         RETURNING id, label, kind, options, required",
+    )
+    .bind(QuestionId::new())
+    .bind(event.id)
+    .bind(&label)
+    .bind(kind)
+    .bind(&options)
+    .bind(required)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// The event's questions in form order.
+pub async fn list(pool: &PgPool, event_id: EventId) -> Result<Vec<Question>> {
+    Ok(sqlx::query_as(
+        "SELECT id, label, kind, options, required FROM questions WHERE event_id = $1 ORDER BY position, created_at",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Checks `raw` (question id → value) against the questions; returns what to store.
+pub fn validate(
+    questions: &[Question],
+    raw: &HashMap<String, String>,
+) -> Result<Vec<(QuestionId, String)>> {
+    let known: Vec<String> = questions.iter().map(|q| q.id.to_string()).collect();
+    if let Some(unknown) = raw.keys().find(|k| !known.contains(k)) {
+        return Err(Error::invalid(format!("unknown question '{unknown}'")));
+    }
+    let mut out = Vec::new();
+    for q in questions {
+        let value = raw
+            .get(&q.id.to_string())
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty());
+        let value = match (q.kind, value) {
+            (_, None) if q.required => {
+                return Err(Error::invalid(format!("please answer \"{}\"", q.label)));
+            }
+            (_, None) => continue,
+            (QuestionKind::Checkbox, Some(v)) => match v {
+                "on" | "true" | "yes" => "yes".to_owned(),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "\"{}\" takes yes or nothing",
+                        q.label
+                    )))
+                }
+            },
+            (QuestionKind::Choice, Some(v)) if !q.options.iter().any(|o| o == v) => {
+                return Err(Error::invalid(format!(
+                    "\"{v}\" is not an option of \"{}\"",
+                    q.label
+                )));
+            }
+            (_, Some(v)) if v.chars().count() > 1000 => {
+                return Err(Error::invalid(format!(
+                    "the answer to \"{}\" is too long (1000 characters at most)",
+                    q.label
+                )));
+            }
+            (_, Some(v)) => v.to_owned(),
+        };
+        out.push((q.id, value));
+    }
+    Ok(out)
+}
+
+/// Stores validated answers of an attendee (inside the order's transaction).
+pub async fn store(
+    conn: &mut PgConnection,
+    attendee_id: AttendeeId,
+    answers: &[(QuestionId, String)],
+) -> Result<()> {
+    for (question, value) in answers {
+        sqlx::query("INSERT INTO answers (attendee_id, question_id, value) VALUES ($1, $2, $3)")
+            .bind(attendee_id)
+            .bind(question)
+            .bind(value)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every answer of the event's attendees: (attendee, question, value).
+pub async fn answers_of_event(
+    pool: &PgPool,
+    event_id: EventId,
+) -> Result<Vec<(AttendeeId, QuestionId, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT an.attendee_id, an.question_id, an.value FROM answers an
+         JOIN attendees a ON a.id = an.attendee_id WHERE a.event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One attendee's answers: question label and value, in form order.
+pub async fn answers_of(pool: &PgPool, attendee_id: AttendeeId) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT q.label, a.value FROM answers a JOIN questions q ON q.id = a.question_id
+         WHERE a.attendee_id = $1 ORDER BY q.position, q.created_at",
+    )
+    .bind(attendee_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(kind: QuestionKind, required: bool, options: &[&str]) -> Question {
+        Question {
+            id: QuestionId::new(),
+            label: "Q".into(),
+            kind,
+            options: options.iter().map(|s| s.to_string()).collect(),
+            required,
+        }
+    }
+
+    #[test]
+    fn answers_are_checked_against_their_questions() {
+        let text = q(QuestionKind::Text, true, &[]);
+        let choice = q(QuestionKind::Choice, false, &["Veg", "Vegan"]);
+        let terms = q(QuestionKind::Checkbox, true, &[]);
+        let qs = vec![text.clone(), choice.clone(), terms.clone()];
+        let map = |pairs: &[(&Question, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(q, v)| (q.id.to_string(), v.to_string()))
+                .collect()
+        };
+        let ok = validate(
+            &qs,
+            &map(&[(&text, " ACME "), (&choice, "Vegan"), (&terms, "on")]),
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            vec![
+                (text.id, "ACME".into()),
+                (choice.id, "Vegan".into()),
+                (terms.id, "yes".into())
+            ]
+        );
+        // Optional choice may be left out.
+        assert_eq!(
+            validate(&qs, &map(&[(&text, "x"), (&terms, "on")]))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(
+            validate(&qs, &map(&[(&text, "x")])).is_err(),
+            "required checkbox"
+        );
+        assert!(
+            validate(&qs, &map(&[(&text, " "), (&terms, "on")])).is_err(),
+            "blank required text"
+        );
+        assert!(validate(
+            &qs,
+            &map(&[(&text, "x"), (&terms, "on"), (&choice, "Meat")])
+        )
+        .is_err());
+        assert!(validate(&qs, &map(&[(&text, &"x".repeat(1001)), (&terms, "on")])).is_err());
+        let mut unknown = map(&[(&text, "x"), (&terms, "on")]);
+        unknown.insert(QuestionId::new().to_string(), "?".into());
+        assert!(validate(&qs, &unknown).is_err());
+    }
+}

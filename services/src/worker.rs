@@ -1,0 +1,151 @@
+//! The jobs worker: the one exhaustive dispatcher from a job's kind to its
+//! handler, the loop that runs due jobs, and the periodic housekeeping
+//! (expired waiting-list offers, unpaid orders).
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::jobs::{self, Claimed, Job, JobError, OrderEmail, TeamInviteEmail, WaitlistOfferEmail};
+use crate::notifications::{invite_email, order_email, waitlist_email, Mailer};
+use crate::registrations::{orders, waitlist};
+use crate::Result;
+
+/// What handlers need.
+#[derive(Clone)]
+pub struct Worker {
+    /// PostgreSQL.
+    pub pool: PgPool,
+    /// The SMTP relay; without one, emails are logged as skipped.
+    pub mailer: Option<Mailer>,
+    /// Base of the links in emails.
+    pub public_url: String,
+}
+
+/// Declares every kind of job: the [`AnyJob`] enum, parsed from a claimed row.
+macro_rules! any_job {
+    ($($variant:ident),+ $(,)?) => {
+        /// A claimed job, parsed into its type.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum AnyJob {
+            $(
+                #[doc = concat!("A [`jobs::", stringify!($variant), "`].")]
+                $variant($variant),
+            )+
+        }
+
+        impl AnyJob {
+            /// Every kind the dispatcher knows.
+            pub const KINDS: &'static [&'static str] = &[$(<$variant as Job>::KIND),+];
+
+            /// Parses a claimed row; an unknown kind or a bad payload is permanent.
+            pub fn parse(job: &Claimed) -> Result<Self, JobError> {
+                $(
+                    if job.kind == <$variant as Job>::KIND {
+                        return job.parse::<$variant>().map(AnyJob::$variant);
+                    }
+                )+
+                Err(JobError::Permanent(format!("unknown job kind '{}'", job.kind)))
+            }
+        }
+    };
+}
+
+any_job!(OrderEmail, WaitlistOfferEmail, TeamInviteEmail);
+
+impl Worker {
+    /// Runs one job.
+    pub async fn handle(&self, job: AnyJob) -> Result<(), JobError> {
+        let Some(mailer) = &self.mailer else {
+            tracing::info!(?job, "no SMTP relay configured; email skipped");
+            return Ok(());
+        };
+        let (pool, url) = (&self.pool, self.public_url.as_str());
+        match job {
+            AnyJob::OrderEmail(j) => order_email::send(pool, mailer, url, j).await,
+            AnyJob::WaitlistOfferEmail(j) => waitlist_email::send(pool, mailer, url, j).await,
+            AnyJob::TeamInviteEmail(j) => invite_email::send(pool, mailer, url, j).await,
+        }
+    }
+
+    /// Runs one due job; returns whether there was one.
+    pub async fn run_one(&self) -> Result<bool> {
+        jobs::run_once(&self.pool, |claimed| async move {
+            self.handle(AnyJob::parse(&claimed)?).await
+        })
+        .await
+    }
+
+    /// Runs every due job now, one after another; returns how many ran.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut n = 0;
+        while self.run_one().await? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The periodic housekeeping: expired offers pass their seat on, unpaid
+    /// orders release theirs.
+    pub async fn housekeeping(&self) -> Result<()> {
+        waitlist::expire_offers(&self.pool).await?;
+        orders::expire_pending(&self.pool, orders::PENDING_ORDER_TTL_MINUTES).await?;
+        Ok(())
+    }
+
+    /// Runs jobs until `shutdown` flips (polling every `poll` when idle), and
+    /// the housekeeping every 5 s.
+    pub async fn run(&self, poll: Duration, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+        let mut chores = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            match self.run_one().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "job queue unavailable"),
+            }
+            tokio::select! {
+                _ = chores.tick() => {
+                    if let Err(e) = self.housekeeping().await {
+                        tracing::warn!(error = %e, "housekeeping failed");
+                    }
+                }
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_dispatched_and_unknown_ones_fail_for_good() {
+        let claimed = |kind: &str| Claimed {
+            id: 1,
+            kind: kind.into(),
+            payload: serde_json::json!({}),
+            attempts: 0,
+        };
+        let mut kinds = AnyJob::KINDS.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), 3, "kinds are distinct");
+        assert!(matches!(
+            AnyJob::parse(&claimed("nope")),
+            Err(JobError::Permanent(m)) if m.contains("unknown job kind")
+        ));
+        // A known kind with an empty payload is a bad payload, not an unknown kind.
+        for kind in AnyJob::KINDS {
+            assert!(matches!(
+                AnyJob::parse(&claimed(kind)),
+                Err(JobError::Permanent(m)) if !m.contains("unknown")
+            ));
+        }
+    }
+}
