@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up whatever is missing on this machine, then runs the whole platform
-# (`convene all`: web, outbox relay, analytics; in-process bus) on
+# (`convene all`: web, outbox relay, analytics, jobs; the bus is a durable log
+# in PostgreSQL) on
 # http://127.0.0.1:3000 with the demo event at /e/demo. Idempotent.
 #   CONVENE_KAFKA__BROKERS=127.0.0.1:9092 scripts/run.sh   uses a Kafka broker instead
 set -euo pipefail

@@ -18,6 +18,7 @@ ensure_smtp_sink
 ensure_smtp_tls_sink
 
 command -v psql >/dev/null || apt_install postgresql-client
+command -v python3 >/dev/null || apt_install python3
 command -v curl >/dev/null || apt_install curl
 log "dropping databases left by earlier test runs"
 for db in $(psql "$PG_URL/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'convene\_test\_%' OR datname = 'convene_e2e'"); do
@@ -26,8 +27,10 @@ done
 
 log "rustfmt"
 cargo fmt --all -- --check
+log "architecture (crate rules, no import cycles, table owners)"
+python3 scripts/check-architecture.py
 log "clippy (server crates, all targets)"
-cargo clippy -p services -p app -p convene -p convene-bench --all-targets -- -D warnings
+cargo clippy -p protocol -p bus -p analytics -p services -p app -p convene -p convene-bench --all-targets -- -D warnings
 log "clippy (browser crates, wasm32)"
 cargo clippy -p convene-frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -35,7 +38,7 @@ log "unit and integration tests"
 export CONVENE_TEST_DATABASE_URL="$PG_URL" CONVENE_TEST_REDIS_URL="redis://127.0.0.1:6379"
 export CONVENE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
 export CONVENE_TEST_SMTP="127.0.0.1:1025" CONVENE_TEST_SMTP_API="http://127.0.0.1:1080"
-cargo test -p services -p app -p convene 2>&1 | tee /tmp/convene-cargo-test.log
+cargo test -p protocol -p bus -p analytics -p services -p app -p convene 2>&1 | tee /tmp/convene-cargo-test.log
 cargo_passed=$(awk '/^test result:/{s+=$4} END{print s+0}' /tmp/convene-cargo-test.log)
 
 log "building the site (cargo leptos build)"
@@ -48,6 +51,8 @@ run_id="e2e-$(date +%s)-"
 export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="$run_id" CONVENE_REDIS_NAMESPACE="$run_id" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
 export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" CONVENE_SMTP__HOST=127.0.0.1 CONVENE_SMTP__PORT=1025
 bin="$(target_dir)/debug/convene"
+# The paths Leptos generated for the server functions the tests call.
+"$bin" server-fns > end2end/server-fns.json
 server_log=/tmp/convene-e2e-server.log
 "$bin" all >"$server_log" 2>&1 &
 server_pid=$!

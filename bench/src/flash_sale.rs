@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use convene_bench::{
+    call, ok, organiser_with_event, percentile, CreateTicketType, EventOverview, PublicEvent,
+    Register,
+};
 use futures::stream::{self, StreamExt};
-use serde_json::Value;
 use uuid::Uuid;
 
 /// Command-line options.
@@ -29,86 +32,15 @@ struct Args {
     concurrency: usize,
 }
 
-async fn call(
-    client: &reqwest::Client,
-    base: &str,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> Result<(u16, Value)> {
-    let res = client
-        .post(format!("{base}/api/{endpoint}"))
-        .form(form)
-        .send()
-        .await?;
-    let status = res.status().as_u16();
-    let text = res.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
     let base = args.base_url.trim_end_matches('/').to_owned();
-    let run = Uuid::new_v4().simple().to_string();
-
-    // Setup: organiser, event, ticket type with the quota.
-    let org = reqwest::Client::builder().cookie_store(true).build()?;
-    let email = format!("bench-{run}@example.org");
-    let (s, b) = call(
-        &org,
-        &base,
-        "signup",
-        &[
-            ("name", "Bench"),
-            ("organisation", "Bench"),
-            ("email", &email),
-            ("password", "bench password 1"),
-        ],
-    )
-    .await?;
-    if s != 200 {
-        bail!("signup failed: {s} {b}");
-    }
-    // The Free plan caps registrations; a flash sale needs the biggest plan.
-    let (s, b) = call(
-        &org,
-        &base,
-        "buy_plan",
-        &[("plan", "growth"), ("card_number", "4242424242424242")],
-    )
-    .await?;
-    if s != 200 {
-        bail!("buy_plan failed: {s} {b}");
-    }
-    let slug = format!("flash-{}", &run[..12]);
-    let event = [
-        ("name", "Flash sale"),
-        ("slug", slug.as_str()),
-        ("description", ""),
-        ("starts", "2030-01-01T10:00"),
-        ("ends", "2030-01-01T18:00"),
-        ("time_zone", "UTC"),
-    ];
-    let (s, b) = call(&org, &base, "create_event", &event).await?;
-    if s != 200 {
-        bail!("create_event failed: {s} {b}");
-    }
+    let (org, slug) = organiser_with_event(&base, "flash").await?;
     let quota = args.quota.to_string();
-    let (s, b) = call(
+    ok::<CreateTicketType>(
         &org,
         &base,
-        "create_ticket_type",
         &[
             ("slug", &slug),
             ("name", "Flash"),
@@ -117,10 +49,7 @@ async fn main() -> Result<()> {
         ],
     )
     .await?;
-    if s != 200 {
-        bail!("create_ticket_type failed: {s} {b}");
-    }
-    let (_, page) = call(&org, &base, "public_event", &[("slug", &slug)]).await?;
+    let page = ok::<PublicEvent>(&org, &base, &[("slug", &slug)]).await?;
     let tt = page["offers"]
         .as_array()
         .and_then(|o| o.iter().find(|o| o["name"] == "Flash"))
@@ -148,7 +77,7 @@ async fn main() -> Result<()> {
                     ("idempotency_key", &key),
                 ];
                 let t = Instant::now();
-                match call(client, base, "register", &form).await {
+                match call::<Register>(client, base, &form).await {
                     Ok((s, b)) => (
                         s,
                         b["message"].as_str().unwrap_or_default().to_owned(),
@@ -171,7 +100,7 @@ async fn main() -> Result<()> {
     let errors = results.len() - ok - sold_out;
     let mut lat: Vec<Duration> = results.iter().map(|r| r.2).collect();
     lat.sort();
-    let (_, overview) = call(&org, &base, "event_overview", &[("slug", &slug)]).await?;
+    let overview = convene_bench::ok::<EventOverview>(&org, &base, &[("slug", &slug)]).await?;
     let sold_server = overview["tickets"]
         .as_array()
         .and_then(|t| t.iter().find(|t| t["name"] == "Flash"))

@@ -10,10 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
+use convene_bench::{ok, organiser_with_event, Register};
 use futures::{SinkExt, StreamExt};
-use serde_json::Value;
+use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
+use protocol::Channel;
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -37,25 +39,6 @@ struct Args {
     /// Pid of the server, to report its memory per connection.
     #[arg(long)]
     server_pid: Option<u32>,
-}
-
-async fn call(
-    client: &reqwest::Client,
-    base: &str,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> Result<(u16, Value)> {
-    let res = client
-        .post(format!("{base}/api/{endpoint}"))
-        .form(form)
-        .send()
-        .await?;
-    let status = res.status().as_u16();
-    let text = res.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -90,16 +73,12 @@ async fn attendee(base: &str, slug: &str, i: usize) -> Result<String> {
         .build()?;
     let email = format!("load-{i}-{}@example.org", Uuid::new_v4().simple());
     let name = format!("Load{i}");
-    let (s, b) = call(
+    let b = ok::<Register>(
         &c,
         base,
-        "register",
         &[("slug", slug), ("name", &name), ("email", &email)],
     )
     .await?;
-    if s != 200 {
-        bail!("register failed: {s} {b}");
-    }
     let token = b["sign_in_link"]
         .as_str()
         .and_then(|l| l.split("token=").nth(1))
@@ -123,51 +102,7 @@ async fn attendee(base: &str, slug: &str, i: usize) -> Result<String> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let base = args.base_url.trim_end_matches('/').to_owned();
-    let org = reqwest::Client::builder().cookie_store(true).build()?;
-    let run = Uuid::new_v4().simple().to_string();
-    let (s, b) = call(
-        &org,
-        &base,
-        "signup",
-        &[
-            ("name", "Load"),
-            ("organisation", "Load Test"),
-            ("email", &format!("ws-load-{run}@example.org")),
-            ("password", "a long password"),
-        ],
-    )
-    .await?;
-    if s != 200 {
-        bail!("signup failed: {s} {b}");
-    }
-    let (s, b) = call(
-        &org,
-        &base,
-        "buy_plan",
-        &[("plan", "growth"), ("card_number", "4242424242424242")],
-    )
-    .await?;
-    if s != 200 {
-        bail!("buy_plan failed: {s} {b}");
-    }
-    let slug = format!("ws-{}", &run[..12]);
-    let (s, b) = call(
-        &org,
-        &base,
-        "create_event",
-        &[
-            ("name", "WebSocket load"),
-            ("slug", &slug),
-            ("description", ""),
-            ("starts", "2030-01-01T09:00"),
-            ("ends", "2030-01-01T17:00"),
-            ("time_zone", "UTC"),
-        ],
-    )
-    .await?;
-    if s != 200 {
-        bail!("create_event failed: {s} {b}");
-    }
+    let (_org, slug) = organiser_with_event(&base, "ws").await?;
     eprintln!("registering {} attendees…", args.clients);
     let cookies: Vec<String> = futures::stream::iter(0..args.clients)
         .map(|i| attendee(&base, &slug, i))
@@ -179,7 +114,7 @@ async fn main() -> Result<()> {
 
     let rss_before = args.server_pid.and_then(rss_kib);
     let ws_base = base.replacen("http", "ws", 1);
-    let url = format!("{ws_base}/ws/e/{slug}?v=2");
+    let url = format!("{ws_base}/ws/e/{slug}?v={PROTOCOL_VERSION}");
     eprintln!("connecting {} sockets…", cookies.len());
     let mut sockets = Vec::with_capacity(cookies.len());
     for cookie in &cookies {
@@ -206,22 +141,21 @@ async fn main() -> Result<()> {
             let mut mine = Vec::new();
             while let Some(Ok(msg)) = rx.next().await {
                 let Message::Text(text) = msg else { continue };
-                let v: Value = match serde_json::from_str(&text) {
-                    Ok(v) => v,
-                    Err(_) => continue,
-                };
-                match v["type"].as_str() {
-                    Some("live") => {
-                        if let Some(sent) = v["item"]["msg"]["body"]
-                            .as_str()
-                            .and_then(|b| b.strip_prefix("t:"))
+                match serde_json::from_str::<ServerMsg>(&text) {
+                    Ok(ServerMsg::Live {
+                        item: LiveItem::Chat { msg },
+                        ..
+                    }) => {
+                        if let Some(sent) = msg
+                            .body
+                            .strip_prefix("t:")
                             .and_then(|t| t.parse::<u64>().ok())
                         {
                             mine.push(now_micros().saturating_sub(sent));
                             delivered.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    Some("error") => {
+                    Ok(ServerMsg::Error { .. }) => {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                     _ => {}
@@ -248,8 +182,12 @@ async fn main() -> Result<()> {
             let end = Instant::now() + Duration::from_secs(seconds);
             while Instant::now() < end {
                 tick.tick().await;
-                let body = serde_json::json!({"type": "chat", "channel": "reception", "body": format!("t:{}", now_micros())});
-                if w.send(Message::Text(body.to_string().into())).await.is_err() {
+                let msg = ClientMsg::Chat {
+                    channel: Channel::Reception,
+                    body: format!("t:{}", now_micros()),
+                };
+                let text = serde_json::to_string(&msg).expect("a client message serialises");
+                if w.send(Message::Text(text.into())).await.is_err() {
                     break;
                 }
                 sent.fetch_add(1, Ordering::Relaxed);

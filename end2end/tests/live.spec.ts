@@ -1,4 +1,5 @@
 import { test, expect, Page, Browser, APIRequestContext } from "@playwright/test";
+import { fnPath } from "./fns";
 
 // Three attendees in three browser contexts, two of them on one server process
 // and the third on another (BASE_URL_2, sharing PostgreSQL and Redis): green
@@ -16,7 +17,7 @@ async function attendee(browser: Browser, base: string, slug: string, name: stri
   const context = await browser.newContext({ baseURL: base });
   const page = await context.newPage();
   const email = `${name.toLowerCase()}-${unique()}@example.org`;
-  const res = await page.request.post(`${base}/api/register`, { form: { slug, name, email } });
+  const res = await page.request.post(`${base}${fnPath("register")}`, { form: { slug, name, email } });
   expect(res.status(), await res.text()).toBe(200);
   const link: string = (await res.json()).sign_in_link;
   await page.goto(`${base}${link}`);

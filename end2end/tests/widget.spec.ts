@@ -1,6 +1,7 @@
 import { test, expect } from "@playwright/test";
 import * as http from "http";
 import { AddressInfo } from "net";
+import { fnPath } from "./fns";
 
 /** A real web server for a third-party site (another origin, on loopback). */
 async function site(html: (origin: string) => string): Promise<{ origin: string; close: () => void }> {
@@ -26,9 +27,9 @@ test("the registration widget on another site sells a paid ticket and resizes it
     const res = await api.post(path, { form });
     expect(res.status(), `${path}: ${await res.text()}`).toBe(200);
   };
-  await ok("/api/signup", { name: "Wil", organisation: "Widget Co", email: `wil-${unique()}@example.org`, password: "correct horse battery" });
-  await ok("/api/create_event", { name: "Widget Week", slug, description: "", starts: "2027-09-01T10:00", ends: "2027-09-02T18:00", time_zone: "Europe/Madrid" });
-  await ok("/api/create_ticket_type", { slug, name: "Supporter", price: "20.00", quota: "10" });
+  await ok(fnPath("signup"), { name: "Wil", organisation: "Widget Co", email: `wil-${unique()}@example.org`, password: "correct horse battery" });
+  await ok(fnPath("create_event"), { name: "Widget Week", slug, description: "", starts: "2027-09-01T10:00", ends: "2027-09-02T18:00", time_zone: "Europe/Madrid" });
+  await ok(fnPath("create_ticket_type"), { slug, name: "Supporter", price: "20.00", quota: "10" });
   const shop = (host: string) =>
     `<!DOCTYPE html><html><body><h1>${host} shop</h1>` +
     `<script src="${BASE}/embed.js" data-event="${slug}"></script><p>Footer</p></body></html>`;
@@ -36,7 +37,7 @@ test("the registration widget on another site sells a paid ticket and resizes it
   const partnerSite = await site(shop);
   const strangerSite = await site(shop);
   const partner = partnerSite.origin;
-  await ok("/api/set_embed_origins", { slug, origins: partner });
+  await ok(fnPath("set_embed_origins"), { slug, origins: partner });
 
   // A listed site: the widget loads in its iframe and completes a paid order.
   const page = await (await browser.newContext()).newPage();

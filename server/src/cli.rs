@@ -30,6 +30,9 @@ pub enum Command {
     Migrate,
     /// Seed the demo organisation and event (idempotent).
     Demo,
+    /// Print every server function's path as JSON, by name (`{"register": "/fn/register"}`),
+    /// for tools and end-to-end tests that call them.
+    ServerFns,
 }
 
 /// Background workers.

@@ -12,6 +12,8 @@ fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
+        // Logs on stderr; stdout is for commands' output (`server-fns`).
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let settings = configuration::load(cli.config.as_deref()).context("loading configuration")?;
@@ -35,6 +37,13 @@ async fn run(
 ) -> anyhow::Result<()> {
     let shutdown = startup::shutdown_signal();
     match command {
+        Command::ServerFns => {
+            let paths: std::collections::BTreeMap<&str, &str> =
+                leptos::server_fn::axum::server_fn_paths()
+                    .map(|(path, _)| (path.rsplit('/').next().unwrap_or(path), path))
+                    .collect();
+            println!("{}", serde_json::to_string_pretty(&paths)?);
+        }
         Command::Migrate => {
             let deps = startup::connect(&settings).await?;
             services::migrate(&deps.pool).await?;

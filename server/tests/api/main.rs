@@ -7,6 +7,7 @@ mod email;
 mod events;
 mod health;
 mod helpers;
+mod jobs;
 mod live;
 mod payments;
 mod pipeline;

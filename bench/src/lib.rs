@@ -1,0 +1,98 @@
+//! What the load tools share: calling server functions by the paths Leptos
+//! generates for them, and setting up an organiser on the biggest plan with an
+//! event to load.
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use leptos::server_fn::ServerFn;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The server functions the tools call.
+pub use app::checkout::BuyPlan;
+pub use app::organiser::auth::Signup;
+pub use app::organiser::dashboard::CreateEvent;
+pub use app::organiser::event::{CreateTicketType, EventOverview};
+pub use app::registration::{PublicEvent, Register};
+
+/// Calls server function `S` with form fields; returns status and JSON body.
+pub async fn call<S: ServerFn>(
+    client: &reqwest::Client,
+    base: &str,
+    form: &[(&str, &str)],
+) -> Result<(u16, Value)> {
+    let res = client
+        .post(format!("{base}{}", S::PATH))
+        .form(form)
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let text = res.text().await?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+/// Calls `S` and fails unless it answers 200.
+pub async fn ok<S: ServerFn>(
+    client: &reqwest::Client,
+    base: &str,
+    form: &[(&str, &str)],
+) -> Result<Value> {
+    let (s, b) = call::<S>(client, base, form).await?;
+    if s != 200 {
+        bail!("{} failed: {s} {b}", S::PATH);
+    }
+    Ok(b)
+}
+
+/// A new organiser on the Growth plan (no limits get in the way of a load
+/// test) and a new event of theirs; returns the organiser's client and the slug.
+pub async fn organiser_with_event(base: &str, tag: &str) -> Result<(reqwest::Client, String)> {
+    let org = reqwest::Client::builder().cookie_store(true).build()?;
+    let run = Uuid::new_v4().simple().to_string();
+    let email = format!("{tag}-{run}@example.org");
+    ok::<Signup>(
+        &org,
+        base,
+        &[
+            ("name", "Bench"),
+            ("organisation", "Bench"),
+            ("email", &email),
+            ("password", "bench password 1"),
+        ],
+    )
+    .await?;
+    ok::<BuyPlan>(
+        &org,
+        base,
+        &[("plan", "growth"), ("card_number", "4242424242424242")],
+    )
+    .await?;
+    let slug = format!("{tag}-{}", &run[..12]);
+    ok::<CreateEvent>(
+        &org,
+        base,
+        &[
+            ("name", "Load test"),
+            ("slug", &slug),
+            ("description", ""),
+            ("starts", "2030-01-01T09:00"),
+            ("ends", "2030-01-01T17:00"),
+            ("time_zone", "UTC"),
+        ],
+    )
+    .await?;
+    Ok((org, slug))
+}
+
+/// The `p` quantile of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
