@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::jobs::{self, Claimed, Job, JobError, OrderEmail, TeamInviteEmail, WaitlistOfferEmail};
 use crate::notifications::{invite_email, order_email, waitlist_email, Mailer};
-use crate::registrations::{orders, waitlist};
+use crate::registrations::{lifecycle, orders, waitlist};
 use crate::Result;
 
 /// What handlers need.
@@ -90,7 +90,7 @@ impl Worker {
     /// orders release theirs.
     pub async fn housekeeping(&self) -> Result<()> {
         waitlist::expire_offers(&self.pool).await?;
-        orders::expire_pending(&self.pool, orders::PENDING_ORDER_TTL_MINUTES).await?;
+        lifecycle::expire_pending(&self.pool, orders::PENDING_ORDER_TTL_MINUTES).await?;
         Ok(())
     }
 

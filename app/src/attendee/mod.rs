@@ -2,7 +2,10 @@
 //! (stream, chat, apps), all fed by one live socket per tab.
 
 pub mod client;
+pub mod panels;
 pub mod reception;
+#[cfg(feature = "hydrate")]
+mod socket;
 pub mod stage;
 
 use protocol::live::{ChatView, DmView, Person};

@@ -9,7 +9,8 @@ use protocol::live::{ChatView, Person};
 use protocol::states::SponsorTier;
 use protocol::{Area, Channel};
 
-use super::client::{ChatPanel, DmPanel, LiveState, Notice, PeopleList};
+use super::client::LiveState;
+use super::panels::{ChatPanel, DmPanel, Notice, PeopleList};
 use super::PersonRow;
 use crate::error::AppError;
 use crate::forms::error_list;

@@ -9,7 +9,8 @@ use protocol::live::{ChatView, ClientMsg, PollView, QuestionView};
 use protocol::states::{PollStatus, QaStatus, StageSourceKind};
 use protocol::{Area, Channel};
 
-use super::client::{ChatPanel, LiveState, Notice, PeopleList};
+use super::client::LiveState;
+use super::panels::{ChatPanel, Notice, PeopleList};
 use super::PersonRow;
 use crate::error::AppError;
 use crate::forms::error_list;

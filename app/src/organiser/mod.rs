@@ -1,5 +1,6 @@
 //! Organiser dashboard: account, events list, one event's page.
 
+pub mod agenda;
 pub mod auth;
 pub mod dashboard;
 pub mod event;

@@ -204,8 +204,8 @@ pub async fn cancel_order(slug: String, order_code: String) -> Result<OrderStatu
     let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let payments = platform.payments.as_ref();
-    let orders = services::registrations::orders::cancel;
-    Ok(orders(&platform.pool, payments, &me, &slug, &order_code).await?)
+    let cancel = services::registrations::lifecycle::cancel;
+    Ok(cancel(&platform.pool, payments, &me, &slug, &order_code).await?)
 }
 
 /// Approves an order that awaits approval. Returns the new status.
@@ -213,7 +213,7 @@ pub async fn cancel_order(slug: String, order_code: String) -> Result<OrderStatu
 pub async fn approve_order(slug: String, order_code: String) -> Result<OrderStatus, AppError> {
     let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let approve = services::registrations::orders::approve;
+    let approve = services::registrations::lifecycle::approve;
     Ok(approve(&platform.pool, &me, &slug, &order_code).await?)
 }
 

@@ -93,12 +93,24 @@ pub async fn remove_member(id: String, invited: Option<String>) -> Result<(), Ap
     Ok(())
 }
 
+/// What an invitation link is for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InvitationView {
+    /// The organisation's name.
+    pub organisation: String,
+    /// The invited address.
+    pub email: String,
+}
+
 /// The organisation an invitation is for, and the invited address.
 #[server(prefix = "/fn", endpoint = "invitation")]
-pub async fn invitation(token: String) -> Result<(String, String), AppError> {
+pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
     let platform = crate::context::platform()?;
     let details = services::team::invite_details(&platform.pool, &token).await?;
-    Ok((details.org_name, details.email))
+    Ok(InvitationView {
+        organisation: details.org_name,
+        email: details.email,
+    })
 }
 
 /// Accepts an invitation: creates the account, signs in, goes to the dashboard.
@@ -177,9 +189,9 @@ pub fn JoinTeamPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
-                    details.await.map(|(org, email)| view! {
-                        <h1 class="text-2xl font-bold mb-4">"Join " {org} " on Convene"</h1>
-                        <p class="mb-3">"Your account: " {email}</p>
+                    details.await.map(|i| view! {
+                        <h1 class="text-2xl font-bold mb-4">"Join " {i.organisation} " on Convene"</h1>
+                        <p class="mb-3">"Your account: " {i.email}</p>
                         <ActionForm action=accept attr:class="space-y-3 max-w-md">
                             <input type="hidden" name="token" value=token/>
                             <label class="block">"Your name"<input class="input" name="name" required autocomplete="name"/></label>

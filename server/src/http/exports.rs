@@ -78,8 +78,8 @@ pub async fn registrations_csv(
         for q in &questions {
             let value = answers
                 .iter()
-                .find(|(attendee, question, _)| *attendee == r.attendee_id && *question == q.id)
-                .map(|(_, _, v)| v.as_str());
+                .find(|a| a.attendee_id == r.attendee_id && a.question_id == q.id)
+                .map(|a| a.value.as_str());
             record.push(safe_cell(value.unwrap_or("")));
         }
         out.write_record(&record).map_err(internal)?;

@@ -25,21 +25,24 @@ pub mod fns {
     pub use app::attendee::stage::StageInfo;
     pub use app::attendee::{ChatHistory, DmHistory};
     pub use app::checkout::{BuyPlan, CheckoutInfo};
+    pub use app::organiser::agenda::{
+        AddSession, AddSpeaker, AddSponsor, AgendaAdmin, RemoveAgendaItem,
+    };
     pub use app::organiser::auth::{Login, Logout, Signup};
     pub use app::organiser::dashboard::{CreateEvent, Dashboard};
     pub use app::organiser::event::{
         CreatePromoCode, CreateTicketType, EventOverview, SetEmbedOrigins,
     };
     pub use app::organiser::live::{
-        AddSession, AddSpeaker, AddSponsor, CreateStage, InstallApp, LiveAdmin, PostCaption,
-        RemoveAgendaItem, SetModerator, SetStageSource, UninstallApp,
+        CreateStage, InstallApp, LiveAdmin, PostCaption, SetModerator, SetStageSource, UninstallApp,
     };
     pub use app::organiser::questions::CreateQuestion;
     pub use app::organiser::registrations::{
         ApproveOrder, CancelOrder, ListRegistrations, RegistrationDetail, TicketTypeNames,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
-    pub use app::registration::{BuyerOrder, JoinWaitlist, Pay, PublicEvent, Register};
+    pub use app::registration::pay::{BuyerOrder, Pay};
+    pub use app::registration::{JoinWaitlist, PublicEvent, Register};
     pub use app::ui::Whoami;
 }
 

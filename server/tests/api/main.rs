@@ -1,16 +1,22 @@
 //! Integration tests of the `convene` server against real PostgreSQL, Redis and
 //! a Kafka-protocol broker. Each test gets a fresh database.
 
+mod agenda;
+mod attendees;
 mod auth;
 mod billing;
+mod chat;
 mod email;
 mod events;
 mod health;
 mod helpers;
 mod jobs;
 mod live;
+mod orders;
 mod payments;
 mod pipeline;
+mod promo;
+mod questions;
 mod registration;
 mod stage;
 mod team;

@@ -182,7 +182,7 @@ async fn unpaid_orders_expire_and_release_their_seats() {
         .unwrap();
     let ttl = services::registrations::orders::PENDING_ORDER_TTL_MINUTES;
     assert_eq!(
-        services::registrations::orders::expire_pending(&app.pool, ttl)
+        services::registrations::lifecycle::expire_pending(&app.pool, ttl)
             .await
             .unwrap(),
         1
@@ -288,7 +288,7 @@ async fn a_payment_confirmed_after_its_order_expired_is_refunded() {
         .await
         .unwrap();
     let ttl = services::registrations::orders::PENDING_ORDER_TTL_MINUTES;
-    services::registrations::orders::expire_pending(&app.pool, ttl)
+    services::registrations::lifecycle::expire_pending(&app.pool, ttl)
         .await
         .unwrap();
     assert_eq!(order(&app, &code).await.0, "cancelled");

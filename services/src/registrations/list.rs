@@ -7,7 +7,7 @@ use protocol::states::OrderStatus;
 use sqlx::PgPool;
 use tracing::instrument;
 
-use super::questions;
+use super::questions::{self, Answer};
 use crate::accounts::Organiser;
 use crate::error::parse_state;
 use crate::events;
@@ -132,15 +132,6 @@ pub struct TicketLine {
     pub voided: bool,
 }
 
-/// An answer to a registration question.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// The question.
-    pub label: String,
-    /// The answer.
-    pub value: String,
-}
-
 /// One order in full, for the organiser's detail view.
 #[derive(Debug, Clone)]
 pub struct OrderDetail {
@@ -179,11 +170,7 @@ pub async fn order_detail(
     .bind(row.order_id)
     .fetch_all(pool)
     .await?;
-    let answers = questions::answers_of(pool, row.attendee_id)
-        .await?
-        .into_iter()
-        .map(|(label, value)| Answer { label, value })
-        .collect();
+    let answers = questions::answers_of(pool, row.attendee_id).await?;
     let payments = charges::of_order(pool, row.order_id).await?;
     let refunded_minor = refunds::refunded_total(pool, row.order_id).await?;
     Ok(OrderDetail {

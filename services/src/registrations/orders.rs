@@ -1,29 +1,17 @@
-//! Orders and their tickets (owner of `orders` and `tickets`), and the order's
-//! life after the purchase:
-//!
-//! ```text
-//! awaiting_approval ──approve──▶ pending ──pay──▶ confirmed
-//!        │   (free: straight to confirmed)   │            │
-//!        └──────────── cancel / expire ──────┴──▶ cancelled ──refund──▶ refunded
-//! ```
-//!
-//! Cancelling voids the tickets (their holder can no longer enter) and returns
-//! their seats: to the waiting list first, then to sale. Every change of
-//! status emails the buyer and is a domain event.
+//! Orders and their tickets (owner of `orders` and `tickets`): storing them,
+//! finding and locking them, the status moves (the flows that decide them are
+//! in [`super::lifecycle`]), voiding, and what the buyer and their email see.
 
-use protocol::events::{Fact, OrderApproved, OrderCancelled, OrderRefunded};
+use protocol::events::{Fact, OrderCancelled};
 use protocol::ids::{AttendeeId, EventId, OrderId, PromoCodeId, TicketId, TicketTypeId};
 use protocol::states::{CancelReason, OrderStatus};
 use qrcode::render::svg;
 use qrcode::QrCode;
 use sqlx::{PgConnection, PgPool};
-use tracing::instrument;
 
 use super::{quotas, waitlist};
-use crate::accounts::Organiser;
 use crate::events::{self, Event};
 use crate::jobs::{self, OrderEmail};
-use crate::payments::{charges, refunds, PaymentProvider};
 use crate::tokens::new_token;
 use crate::{domain_events, Error, Result};
 
@@ -72,8 +60,8 @@ pub struct NewOrder<'a> {
     pub discount_minor: i64,
 }
 
-/// Stores an order; returns its id and code.
-pub async fn insert(conn: &mut PgConnection, o: NewOrder<'_>) -> Result<(OrderId, String)> {
+/// Stores an order.
+pub async fn insert(conn: &mut PgConnection, o: NewOrder<'_>) -> Result<Order> {
     let id = OrderId::new();
     let code = new_token()[..10].to_uppercase().replace(['-', '_'], "X");
     sqlx::query(
@@ -93,7 +81,15 @@ pub async fn insert(conn: &mut PgConnection, o: NewOrder<'_>) -> Result<(OrderId
     .bind(o.discount_minor)
     .execute(conn)
     .await?;
-    Ok((id, code))
+    Ok(Order {
+        id,
+        event_id: o.event_id,
+        attendee_id: o.attendee_id,
+        code,
+        status: o.status,
+        total_minor: o.total_minor,
+        currency: o.currency.to_owned(),
+    })
 }
 
 /// Issues `quantity` tickets of an order (one multi-row insert); returns their
@@ -208,7 +204,8 @@ pub async fn confirm_paid(
     Ok(true)
 }
 
-async fn set_status(conn: &mut PgConnection, id: OrderId, status: OrderStatus) -> Result<()> {
+/// Moves an order to `status` (the caller holds its lock and knows the move is allowed).
+pub async fn set_status(conn: &mut PgConnection, id: OrderId, status: OrderStatus) -> Result<()> {
     sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")
         .bind(id)
         .bind(status)
@@ -219,7 +216,7 @@ async fn set_status(conn: &mut PgConnection, id: OrderId, status: OrderStatus) -
 
 /// Voids an order's tickets, returns their seats (to the waiting list first) and
 /// marks it cancelled; the caller holds the order row's lock.
-async fn void(
+pub async fn void(
     conn: &mut PgConnection,
     event: &Event,
     order: &Order,
@@ -249,106 +246,28 @@ async fn void(
     Ok(())
 }
 
-/// Cancels an order of one of the organiser's events: its tickets are voided,
-/// their seats go back, and a paid order is refunded through the provider.
-/// Returns the order's new status (cancelled or refunded). Cancelling a
-/// cancelled order whose refund failed retries the refund.
-#[instrument(skip(pool, provider, by), fields(org = %by.org_id))]
-pub async fn cancel(
-    pool: &PgPool,
-    provider: &dyn PaymentProvider,
-    by: &Organiser,
-    slug: &str,
-    code: &str,
-) -> Result<OrderStatus> {
-    let event = events::get_for_org(pool, by, slug).await?;
-    let mut tx = pool.begin().await?;
-    let order = lock_by_code(&mut tx, Some(event.id), code).await?;
-    let paid = charges::succeeded_count(&mut tx, order.id).await?;
-    match order.status {
-        OrderStatus::Refunded => {
-            return Err(Error::Conflict("this order is already refunded".into()))
-        }
-        OrderStatus::Cancelled if paid == 0 => {
-            return Err(Error::Conflict("this order is already cancelled".into()))
-        }
-        OrderStatus::Cancelled => {} // a refund to retry
-        _ => {
-            void(&mut tx, &event, &order, CancelReason::Organiser).await?;
-            // The buyer hears of it (declined, cancelled, or refunded once that is done).
-            jobs::enqueue(&mut tx, &OrderEmail { order_id: order.id }).await?;
-        }
-    }
-    tx.commit().await?;
-    tracing::info!(order = %order.id, "order cancelled");
-    if paid == 0 {
-        return Ok(OrderStatus::Cancelled);
-    }
-    refund(pool, provider, &event, &order, "cancelled by the organiser")
-        .await
-        .map_err(|e| {
-            Error::Conflict(format!(
-                "the order is cancelled but its refund failed ({e}); cancel it again to retry"
-            ))
-        })?;
-    Ok(OrderStatus::Refunded)
-}
-
-/// Refunds every succeeded payment of a cancelled order and marks it refunded.
-pub async fn refund(
-    pool: &PgPool,
-    provider: &dyn PaymentProvider,
-    event: &Event,
-    order: &Order,
-    reason: &str,
-) -> Result<()> {
-    let amount = refunds::refund_order(pool, provider, order.id, reason).await?;
-    let mut tx = pool.begin().await?;
-    set_status(&mut tx, order.id, OrderStatus::Refunded).await?;
-    let fact = Fact::OrderRefunded(OrderRefunded {
-        order_id: order.id,
-        amount_minor: amount,
-        currency: order.currency.clone(),
-    });
-    domain_events::record(&mut tx, event, fact).await?;
-    tx.commit().await?;
-    tracing::info!(order = %order.id, "order refunded");
+/// Approves an order (the caller checked it awaited approval): it moves to
+/// `next` and its payment window starts now.
+pub async fn mark_approved(conn: &mut PgConnection, id: OrderId, next: OrderStatus) -> Result<()> {
+    sqlx::query("UPDATE orders SET status = $2, approved_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(next)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-/// Approves an order that awaits approval: a free order is confirmed (tickets
-/// emailed), a paid one waits for payment (the buyer is emailed a payment link).
-/// Returns the new status.
-#[instrument(skip(pool, by), fields(org = %by.org_id))]
-pub async fn approve(pool: &PgPool, by: &Organiser, slug: &str, code: &str) -> Result<OrderStatus> {
-    let event = events::get_for_org(pool, by, slug).await?;
-    let mut tx = pool.begin().await?;
-    let order = lock_by_code(&mut tx, Some(event.id), code).await?;
-    if order.status != OrderStatus::AwaitingApproval {
-        return Err(Error::Conflict(format!(
-            "this order is {}, not awaiting approval",
-            order.status
-        )));
-    }
-    let next = if order.total_minor == 0 {
-        OrderStatus::Confirmed
-    } else {
-        OrderStatus::Pending
-    };
-    sqlx::query("UPDATE orders SET status = $2, approved_at = now() WHERE id = $1")
-        .bind(order.id)
-        .bind(next)
-        .execute(&mut *tx)
-        .await?;
-    jobs::enqueue(&mut tx, &OrderEmail { order_id: order.id }).await?;
-    let fact = Fact::OrderApproved(OrderApproved {
-        order_id: order.id,
-        status: next,
-    });
-    domain_events::record(&mut tx, &event, fact).await?;
-    tx.commit().await?;
-    tracing::info!(order = %order.id, status = %next, "order approved");
-    Ok(next)
+/// Unpaid orders older than `ttl_minutes` (from approval, when approved),
+/// locked; orders other workers hold are skipped.
+pub async fn lock_stale_pending(conn: &mut PgConnection, ttl_minutes: i64) -> Result<Vec<Order>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE status = 'pending'
+           AND coalesce(approved_at, created_at) < now() - make_interval(mins => $1)
+         ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(ttl_minutes as i32)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// What the buyer sees of an order (by its code, which only the buyer and the
@@ -424,27 +343,6 @@ pub async fn for_email(pool: &PgPool, id: OrderId) -> Result<OrderForEmail> {
         email,
         tickets,
     })
-}
-
-/// Cancels unpaid orders older than `ttl_minutes`, releasing their seats.
-/// Returns how many were cancelled. Run periodically by the jobs worker.
-pub async fn expire_pending(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
-    let mut tx = pool.begin().await?;
-    let stale: Vec<Order> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE status = 'pending'
-           AND coalesce(approved_at, created_at) < now() - make_interval(mins => $1)
-         ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED"
-    ))
-    .bind(ttl_minutes as i32)
-    .fetch_all(&mut *tx)
-    .await?;
-    for order in &stale {
-        let event = events::get(pool, order.event_id).await?;
-        void(&mut tx, &event, order, CancelReason::Unpaid).await?;
-        tracing::info!(order = %order.id, "unpaid order expired");
-    }
-    tx.commit().await?;
-    Ok(stale.len() as u64)
 }
 
 /// Renders `data` as a QR code in SVG.

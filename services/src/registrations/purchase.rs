@@ -198,7 +198,7 @@ pub async fn purchase(
     } else {
         OrderStatus::Pending
     };
-    let (order_id, order_code) = orders::insert(
+    let order = orders::insert(
         &mut tx,
         NewOrder {
             event_id: event.id,
@@ -212,15 +212,7 @@ pub async fn purchase(
         },
     )
     .await?;
-    let order = orders::Order {
-        id: order_id,
-        event_id: event.id,
-        attendee_id,
-        code: order_code,
-        status,
-        total_minor,
-        currency: tt.currency.clone(),
-    };
+    let order_id = order.id;
     let ticket_codes = orders::issue_tickets(&mut tx, &order, tt.id, p.quantity).await?;
     let sign_in_token = attendees::issue_sign_in_link(&mut tx, attendee_id).await?;
     let facts = [

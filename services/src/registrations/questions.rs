@@ -87,11 +87,37 @@ pub async fn list(pool: &PgPool, event_id: EventId) -> Result<Vec<Question>> {
     .await?)
 }
 
+/// A checked answer, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidAnswer {
+    /// The question.
+    pub question: QuestionId,
+    /// The answer, normalised (`yes` for a ticked checkbox).
+    pub value: String,
+}
+
+/// An answer as the organiser's views show it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Answer {
+    /// The question's label.
+    pub label: String,
+    /// The answer.
+    pub value: String,
+}
+
+/// An answer of one of the event's attendees (for exports).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AnswerRow {
+    /// Who answered.
+    pub attendee_id: AttendeeId,
+    /// The question.
+    pub question_id: QuestionId,
+    /// The answer.
+    pub value: String,
+}
+
 /// Checks `raw` (question id → value) against the questions; returns what to store.
-pub fn validate(
-    questions: &[Question],
-    raw: &HashMap<String, String>,
-) -> Result<Vec<(QuestionId, String)>> {
+pub fn validate(questions: &[Question], raw: &HashMap<String, String>) -> Result<Vec<ValidAnswer>> {
     let known: Vec<String> = questions.iter().map(|q| q.id.to_string()).collect();
     if let Some(unknown) = raw.keys().find(|k| !known.contains(k)) {
         return Err(Error::invalid(format!("unknown question '{unknown}'")));
@@ -130,7 +156,10 @@ pub fn validate(
             }
             (_, Some(v)) => v.to_owned(),
         };
-        out.push((q.id, value));
+        out.push(ValidAnswer {
+            question: q.id,
+            value,
+        });
     }
     Ok(out)
 }
@@ -139,13 +168,13 @@ pub fn validate(
 pub async fn store(
     conn: &mut PgConnection,
     attendee_id: AttendeeId,
-    answers: &[(QuestionId, String)],
+    answers: &[ValidAnswer],
 ) -> Result<()> {
-    for (question, value) in answers {
+    for a in answers {
         sqlx::query("INSERT INTO answers (attendee_id, question_id, value) VALUES ($1, $2, $3)")
             .bind(attendee_id)
-            .bind(question)
-            .bind(value)
+            .bind(a.question)
+            .bind(&a.value)
             .execute(&mut *conn)
             .await?;
     }
@@ -153,10 +182,7 @@ pub async fn store(
 }
 
 /// Every answer of the event's attendees: (attendee, question, value).
-pub async fn answers_of_event(
-    pool: &PgPool,
-    event_id: EventId,
-) -> Result<Vec<(AttendeeId, QuestionId, String)>> {
+pub async fn answers_of_event(pool: &PgPool, event_id: EventId) -> Result<Vec<AnswerRow>> {
     Ok(sqlx::query_as(
         "SELECT an.attendee_id, an.question_id, an.value FROM answers an
          JOIN attendees a ON a.id = an.attendee_id WHERE a.event_id = $1",
@@ -167,7 +193,7 @@ pub async fn answers_of_event(
 }
 
 /// One attendee's answers: question label and value, in form order.
-pub async fn answers_of(pool: &PgPool, attendee_id: AttendeeId) -> Result<Vec<(String, String)>> {
+pub async fn answers_of(pool: &PgPool, attendee_id: AttendeeId) -> Result<Vec<Answer>> {
     Ok(sqlx::query_as(
         "SELECT q.label, a.value FROM answers a JOIN questions q ON q.id = a.question_id
          WHERE a.attendee_id = $1 ORDER BY q.position, q.created_at",
@@ -208,12 +234,16 @@ mod tests {
             &map(&[(&text, " ACME "), (&choice, "Vegan"), (&terms, "on")]),
         )
         .unwrap();
+        let answer = |q: &Question, v: &str| ValidAnswer {
+            question: q.id,
+            value: v.into(),
+        };
         assert_eq!(
             ok,
             vec![
-                (text.id, "ACME".into()),
-                (choice.id, "Vegan".into()),
-                (terms.id, "yes".into())
+                answer(&text, "ACME"),
+                answer(&choice, "Vegan"),
+                answer(&terms, "yes")
             ]
         );
         // Optional choice may be left out.

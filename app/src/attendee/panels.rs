@@ -1,0 +1,166 @@
+//! The live panels of attendee pages: the people list with green dots, a
+//! channel's chat, a direct conversation, and the server's notices.
+
+use leptos::prelude::*;
+use protocol::live::{ClientMsg, Person};
+use protocol::states::{AttendeeRole, SanctionKind};
+use protocol::Channel;
+
+use super::client::LiveState;
+use super::PersonRow;
+
+/// The people list with green dots.
+#[component]
+pub fn PeopleList(
+    /// Everyone admitted.
+    people: Vec<PersonRow>,
+    /// Live state.
+    live: LiveState,
+    /// Called to open a direct conversation.
+    on_message: Callback<Person>,
+) -> impl IntoView {
+    view! {
+        <ul class="space-y-1" data-testid="people">
+            {people.into_iter().map(|PersonRow { person, role }| {
+                let id = person.id;
+                let name = person.name.clone();
+                let online = Memo::new(move |_| live.people_online.get().contains(&id));
+                let is_me = move || live.me.get().is_some_and(|m| m.id == id);
+                view! {
+                    <li class="flex items-center gap-2" data-testid="person" data-name=name.clone()
+                        data-online=move || online.get().to_string()>
+                        <span class=move || if online.get() { "h-2.5 w-2.5 rounded-full bg-green-500" } else { "h-2.5 w-2.5 rounded-full bg-slate-300" }
+                            title=move || if online.get() { "online" } else { "offline" }></span>
+                        <span>{name.clone()}</span>
+                        {(role == AttendeeRole::Moderator).then(|| view! { <span class="text-xs text-slate-500">"moderator"</span> })}
+                        <Show when=move || !is_me()>
+                            <button class="text-sm underline ml-auto" data-testid="dm-open"
+                                on:click={
+                                    let person = person.clone();
+                                    move |_| on_message.run(person.clone())
+                                }>"Message"</button>
+                        </Show>
+                    </li>
+                }
+            }).collect::<Vec<_>>()}
+        </ul>
+    }
+}
+
+/// A channel's chat: messages (as text), a form, and moderator actions.
+#[component]
+pub fn ChatPanel(
+    /// The Reception's or a stage's.
+    channel: Channel,
+    /// Live state.
+    live: LiveState,
+) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let messages = move || {
+        live.chat
+            .get()
+            .into_iter()
+            .filter(|m| m.channel == channel)
+            .collect::<Vec<_>>()
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = draft.get_untracked();
+        if body.trim().is_empty() {
+            return;
+        }
+        live.send(ClientMsg::Chat { channel, body });
+        draft.set(String::new());
+    };
+    view! {
+        <section class="card flex flex-col gap-2" data-testid="chat">
+            <h2 class="font-semibold">"Chat"</h2>
+            <ul class="space-y-1 max-h-96 overflow-y-auto" data-testid="chat-messages">
+                <For each=messages key=|m| m.id let:m>
+                    {
+                        let me_mentioned = {
+                            let mentions = m.mentions.clone();
+                            move || live.me.get().is_some_and(|me| mentions.contains(&me.id))
+                        };
+                        let (id, author_id) = (m.id, m.author.id);
+                        let online = Memo::new(move |_| live.people_online.get().contains(&author_id));
+                        view! {
+                            <li data-testid="chat-message" class=move || if me_mentioned() { "bg-amber-50 rounded px-1" } else { "px-1" }>
+                                <span class=move || if online.get() { "inline-block h-2 w-2 rounded-full bg-green-500 mr-1" } else { "inline-block h-2 w-2 rounded-full bg-slate-300 mr-1" }></span>
+                                <span class="font-semibold">{m.author.name.clone()}</span>": "
+                                <span data-testid="chat-body" class="whitespace-pre-wrap">{m.body.clone()}</span>
+                                <Show when=move || live.moderator.get()>
+                                    <button class="text-xs underline text-red-700 ml-2" data-testid="chat-delete"
+                                        on:click=move |_| live.send(ClientMsg::DeleteChat { id })>"Delete"</button>
+                                    <button class="text-xs underline ml-1" data-testid="chat-mute"
+                                        on:click=move |_| live.send(ClientMsg::Sanction { attendee: author_id, sanction: SanctionKind::Mute, minutes: Some(10) })>"Mute 10 min"</button>
+                                    <button class="text-xs underline ml-1" data-testid="chat-ban"
+                                        on:click=move |_| live.send(ClientMsg::Sanction { attendee: author_id, sanction: SanctionKind::Ban, minutes: None })>"Ban"</button>
+                                </Show>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+            <form class="flex gap-2" on:submit=submit>
+                <input class="input flex-1" data-testid="chat-input" placeholder="Say something (mention with @name)" maxlength="2000"
+                    prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
+                <button class="btn" type="submit" data-testid="chat-send">"Send"</button>
+            </form>
+        </section>
+    }
+}
+
+/// A direct conversation with one person.
+#[component]
+pub fn DmPanel(
+    /// The other person.
+    with: Person,
+    /// Live state.
+    live: LiveState,
+) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let Person { id: other, name } = with;
+    let messages = move || {
+        live.dms
+            .get()
+            .into_iter()
+            .filter(|m| m.from.id == other || m.to == other)
+            .collect::<Vec<_>>()
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = draft.get_untracked();
+        if body.trim().is_empty() {
+            return;
+        }
+        live.send(ClientMsg::Dm { to: other, body });
+        draft.set(String::new());
+    };
+    view! {
+        <section class="card flex flex-col gap-2" data-testid="dm">
+            <h2 class="font-semibold">"Messages with " {name}</h2>
+            <ul class="space-y-1 max-h-64 overflow-y-auto">
+                <For each=messages key=|m| m.id let:m>
+                    <li data-testid="dm-message"><span class="font-semibold">{m.from.name.clone()}</span>": "
+                        <span class="whitespace-pre-wrap">{m.body.clone()}</span></li>
+                </For>
+            </ul>
+            <form class="flex gap-2" on:submit=submit>
+                <input class="input flex-1" data-testid="dm-input" maxlength="2000"
+                    prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
+                <button class="btn" type="submit">"Send"</button>
+            </form>
+        </section>
+    }
+}
+
+/// The server's latest notice (refusals, sanctions).
+#[component]
+pub fn Notice(live: LiveState) -> impl IntoView {
+    move || {
+        live.notice.get().map(|m| {
+            view! { <p class="rounded bg-amber-50 border border-amber-300 p-2" role="status" data-testid="notice">{m}</p> }
+        })
+    }
+}

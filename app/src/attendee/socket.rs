@@ -1,0 +1,127 @@
+//! The browser's live WebSocket (hydrate only): reconnects with back-off and
+//! resumes from the last cursor it saw. It hands every server message to the
+//! page's callback; it knows nothing of the page's state.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use protocol::Area;
+
+thread_local! {
+    static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+}
+
+/// Sends on the page's socket, if open.
+pub fn send(msg: &ClientMsg) {
+    let Ok(text) = serde_json::to_string(msg) else {
+        return;
+    };
+    SOCKET.with(|s| {
+        if let Some(ws) = s.borrow().as_ref() {
+            let _ = ws.send_with_str(&text);
+        }
+    });
+}
+
+struct Conn {
+    base: String,
+    on_message: Box<dyn Fn(ServerMsg)>,
+    on_close: Box<dyn Fn()>,
+    cursor: RefCell<Option<String>>,
+    stopped: Cell<bool>,
+    attempt: Cell<u32>,
+}
+
+/// Opens the socket now and again after every drop, until the page is left;
+/// `on_message` gets every server message, `on_close` every drop.
+pub fn connect(
+    slug: String,
+    area: Area,
+    cursor: String,
+    on_message: impl Fn(ServerMsg) + 'static,
+    on_close: impl Fn() + 'static,
+) {
+    let loc = window().location();
+    let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = loc.host().unwrap_or_default();
+    let conn = Rc::new(Conn {
+        base: format!("{scheme}://{host}/ws/e/{slug}?v={PROTOCOL_VERSION}&area={area}"),
+        on_message: Box::new(on_message),
+        on_close: Box::new(on_close),
+        cursor: RefCell::new(Some(cursor)),
+        stopped: Cell::new(false),
+        attempt: Cell::new(0),
+    });
+    open(conn.clone());
+    let guard = SendWrapper::new(conn);
+    Owner::on_cleanup(move || {
+        let conn = guard.take();
+        conn.stopped.set(true);
+        SOCKET.with(|s| {
+            if let Some(ws) = s.borrow_mut().take() {
+                ws.set_onclose(None);
+                let _ = ws.close();
+            }
+        });
+    });
+}
+
+fn open(conn: Rc<Conn>) {
+    if conn.stopped.get() {
+        return;
+    }
+    let url = match conn.cursor.borrow().as_ref() {
+        Some(c) => format!("{}&since={c}", conn.base),
+        None => conn.base.clone(),
+    };
+    let Ok(ws) = WebSocket::new(&url) else {
+        return;
+    };
+    let c = conn.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let Some(text) = ev.data().as_string() else {
+            return;
+        };
+        let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) else {
+            return;
+        };
+        match &msg {
+            ServerMsg::Hello { cursor, .. } => {
+                c.attempt.set(0);
+                c.cursor.borrow_mut().get_or_insert_with(|| cursor.clone());
+            }
+            ServerMsg::Live { cursor, .. } => {
+                *c.cursor.borrow_mut() = Some(cursor.clone());
+            }
+            _ => {}
+        }
+        (c.on_message)(msg);
+    });
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+
+    let c = conn.clone();
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
+        (c.on_close)();
+        SOCKET.with(|s| s.borrow_mut().take());
+        let attempt = c.attempt.get();
+        c.attempt.set(attempt + 1);
+        let delay = Duration::from_millis((500u64 << attempt.min(5)).min(10_000));
+        let again = SendWrapper::new(c.clone());
+        set_timeout(move || open(again.take()), delay);
+    });
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    on_close.forget();
+    SOCKET.with(|s| *s.borrow_mut() = Some(ws));
+}

@@ -1,0 +1,275 @@
+//! The Reception content organisers edit from the dashboard: agenda sessions,
+//! speakers and sponsors (added, checked, removed), and stage sources.
+
+use serde_json::Value;
+
+use crate::attendees::person;
+use crate::helpers::{fns, spawn_web_only, Organiser, TestApp};
+use crate::stage::setup_stage;
+
+/// Calls server function `S` as `org` with the event's slug and `form`.
+async fn call<S: leptos::server_fn::ServerFn>(
+    app: &TestApp,
+    org: &Organiser,
+    slug: &str,
+    form: Vec<(&'static str, String)>,
+) -> (u16, Value) {
+    let mut full: Vec<(&str, &str)> = vec![("slug", slug)];
+    full.extend(form.iter().map(|(k, v)| (*k, v.as_str())));
+    app.call::<S>(&org.client, &full).await
+}
+
+#[tokio::test]
+async fn organisers_edit_the_agenda_speakers_and_sponsors_that_reception_shows() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let stage = setup_stage(&app, &org, &slug).await;
+    let (s, b) = call::<fns::AddSpeaker>(
+        &app,
+        &org,
+        &slug,
+        vec![
+            ("name", "Grace".into()),
+            ("photo_url", "javascript:x".into()),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = call::<fns::AddSpeaker>(
+        &app,
+        &org,
+        &slug,
+        vec![
+            ("name", "Grace".into()),
+            ("headline", "Admiral".into()),
+            ("bio", "Compilers.".into()),
+            ("photo_url", "https://cdn.example.org/g.jpg".into()),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        call::<fns::AddSpeaker>(&app, &org, &slug, vec![("name", "Grace".into())])
+            .await
+            .0,
+        409
+    );
+    let now = chrono::Utc::now();
+    let local = |mins: i64| {
+        (now + chrono::Duration::minutes(mins))
+            .with_timezone(&chrono_tz::Europe::Berlin)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let (s, b) = call::<fns::AddSession>(
+        &app,
+        &org,
+        &slug,
+        vec![
+            ("title", "Keynote".into()),
+            ("starts", local(-10)),
+            ("ends", local(50)),
+            ("stage", stage.clone()),
+            ("speakers", "Grace".into()),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = call::<fns::AddSession>(
+        &app,
+        &org,
+        &slug,
+        vec![
+            ("title", "Panel".into()),
+            ("starts", local(120)),
+            ("ends", local(180)),
+            ("speakers", "Nobody".into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (400, Some("every speaker must be added as a speaker first"))
+    );
+    let (s, _) = call::<fns::AddSession>(
+        &app,
+        &org,
+        &slug,
+        vec![
+            ("title", "Backwards".into()),
+            ("starts", local(60)),
+            ("ends", local(30)),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        call::<fns::AddSession>(
+            &app,
+            &org,
+            &slug,
+            vec![
+                ("title", "Panel".into()),
+                ("starts", local(120)),
+                ("ends", local(180))
+            ]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call::<fns::AddSession>(
+            &app,
+            &org,
+            &slug,
+            vec![
+                ("title", "Later".into()),
+                ("starts", local(300)),
+                ("ends", local(330))
+            ]
+        )
+        .await
+        .0,
+        200
+    );
+    let (s, b) = call::<fns::AddSponsor>(
+        &app,
+        &org,
+        &slug,
+        vec![("name", "Acme".into()), ("tier", "diamond".into())],
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(
+        call::<fns::AddSponsor>(
+            &app,
+            &org,
+            &slug,
+            vec![
+                ("name", "Acme".into()),
+                ("tier", "gold".into()),
+                ("url", "https://acme.example".into())
+            ]
+        )
+        .await
+        .0,
+        200
+    );
+    // Another organisation cannot edit this event.
+    let other = app.organiser().await;
+    let (s, _) = app
+        .call::<fns::AddSpeaker>(&other.client, &[("slug", &slug), ("name", "Mallory")])
+        .await;
+    assert_eq!(s, 404);
+
+    let ada = person(&app, &slug, "Ada").await;
+    let (s, r) = app
+        .call::<fns::Reception>(&ada.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let agenda = r["agenda"].as_array().unwrap();
+    let titles: Vec<&str> = agenda
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, vec!["Keynote", "Panel", "Later"]);
+    assert_eq!(
+        (
+            agenda[0]["now"].as_bool(),
+            agenda[1]["next"].as_bool(),
+            agenda[2]["next"].as_bool()
+        ),
+        (Some(true), Some(true), Some(false))
+    );
+    assert_eq!(agenda[0]["speakers"][0], "Grace");
+    assert_eq!(agenda[0]["stage"], "Main");
+    assert_eq!(r["speakers"][0]["headline"], "Admiral");
+    assert_eq!(r["sponsors"][0]["name"], "Acme");
+}
+
+#[tokio::test]
+async fn organisers_remove_agenda_items_and_change_a_stage_source() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let stage = setup_stage(&app, &org, &slug).await;
+    let (s, _) = app
+        .call::<fns::AddSpeaker>(&org.client, &[("slug", &slug), ("name", "Linus")])
+        .await;
+    assert_eq!(s, 200);
+    let (_, admin) = app
+        .call::<fns::AgendaAdmin>(&org.client, &[("slug", &slug)])
+        .await;
+    let speaker = admin["speakers"][0]["id"].as_str().unwrap().to_owned();
+    let other = app.organiser().await;
+    let form = [
+        ("slug", slug.as_str()),
+        ("kind", "speaker"),
+        ("id", speaker.as_str()),
+    ];
+    assert_eq!(
+        app.call::<fns::RemoveAgendaItem>(&other.client, &form)
+            .await
+            .0,
+        404
+    );
+    let bad = [
+        ("slug", slug.as_str()),
+        ("kind", "table"),
+        ("id", speaker.as_str()),
+    ];
+    assert_eq!(
+        app.call::<fns::RemoveAgendaItem>(&org.client, &bad).await.0,
+        400
+    );
+    assert_eq!(
+        app.call::<fns::RemoveAgendaItem>(&org.client, &form)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.call::<fns::RemoveAgendaItem>(&org.client, &form)
+            .await
+            .0,
+        404
+    );
+    let (_, admin) = app
+        .call::<fns::AgendaAdmin>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(admin["speakers"].as_array().unwrap().len(), 0);
+
+    let set = |kind: &'static str, url: &'static str| {
+        let (app, org, slug, stage) = (&app, &org, slug.clone(), stage.clone());
+        async move {
+            app.call::<fns::SetStageSource>(
+                &org.client,
+                &[
+                    ("slug", &slug),
+                    ("stage", &stage),
+                    ("source_kind", kind),
+                    ("source_url", url),
+                ],
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(set("embed", "data:text/html,x").await, 400);
+    assert_eq!(
+        set("embed", "https://player.example.org/embed/1").await,
+        200
+    );
+    let (_, admin) = app
+        .call::<fns::LiveAdmin>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(
+        (
+            admin["stages"][0]["source_kind"].as_str(),
+            admin["stages"][0]["source_url"].as_str()
+        ),
+        (Some("embed"), Some("https://player.example.org/embed/1"))
+    );
+}

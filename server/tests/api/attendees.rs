@@ -1,0 +1,157 @@
+//! Attendees on the live socket, for the chat and stage tests: registered and
+//! signed in, connected, and the typed items they receive.
+
+use protocol::ids::AttendeeId;
+use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
+use protocol::{Channel, ErrorKind};
+use uuid::Uuid;
+
+use crate::helpers::{client, fns, Organiser, TestApp};
+use crate::live::{connect, recv, wait_for, Ws};
+
+/// A registered, signed-in attendee.
+pub struct Person {
+    pub cookie: String,
+    pub email: String,
+    pub id: AttendeeId,
+    pub client: reqwest::Client,
+}
+
+pub async fn person(app: &TestApp, slug: &str, name: &str) -> Person {
+    let email = format!(
+        "{}-{}@example.org",
+        name.to_lowercase(),
+        Uuid::new_v4().simple()
+    );
+    let (s, body) = app
+        .call::<fns::Register>(
+            &client(),
+            &[("slug", slug), ("name", name), ("email", &email)],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let token = body["sign_in_link"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let c = client();
+    let res = c
+        .post(format!("{}/e/{slug}/join", app.base))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("convene_attendee="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM attendees WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    Person {
+        cookie,
+        email,
+        id: id.into(),
+        client: c,
+    }
+}
+
+/// A connected socket whose hello has arrived (so the server is subscribed).
+pub async fn socket(app: &TestApp, slug: &str, p: &Person) -> Ws {
+    socket_hello(app, slug, p).await.0
+}
+
+/// A connected socket and its hello message.
+pub async fn socket_hello(app: &TestApp, slug: &str, p: &Person) -> (Ws, ServerMsg) {
+    let mut ws = connect(app, slug, Some(&p.cookie), &[], PROTOCOL_VERSION)
+        .await
+        .expect("connect");
+    match recv(&mut ws).await {
+        hello @ ServerMsg::Hello { .. } => (ws, hello),
+        other => panic!("the first message must be hello, got {other:?}"),
+    }
+}
+
+/// The next live item.
+pub async fn next_item(ws: &mut Ws) -> LiveItem {
+    match wait_for(ws, "a live item", |m| matches!(m, ServerMsg::Live { .. })).await {
+        ServerMsg::Live { item, .. } => item,
+        _ => unreachable!(),
+    }
+}
+
+/// The next poll item (other items are skipped).
+pub async fn next_poll(ws: &mut Ws) -> LiveItem {
+    match wait_for(ws, "a poll", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::Poll { .. },
+                ..
+            }
+        )
+    })
+    .await
+    {
+        ServerMsg::Live { item, .. } => item,
+        _ => unreachable!(),
+    }
+}
+
+/// The next question item (other items are skipped).
+pub async fn next_question(ws: &mut Ws) -> LiveItem {
+    match wait_for(ws, "a question", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::Question { .. },
+                ..
+            }
+        )
+    })
+    .await
+    {
+        ServerMsg::Live { item, .. } => item,
+        _ => unreachable!(),
+    }
+}
+
+/// The next error message: its code as sent (`invalid`, `forbidden`, ...) and text.
+pub async fn next_error(ws: &mut Ws) -> (String, String) {
+    match wait_for(ws, "an error", |m| matches!(m, ServerMsg::Error { .. })).await {
+        ServerMsg::Error { code, message } => (code_name(code), message),
+        _ => unreachable!(),
+    }
+}
+
+pub fn code_name(code: ErrorKind) -> String {
+    serde_json::to_value(code)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn chat(body: &str) -> ClientMsg {
+    ClientMsg::Chat {
+        channel: Channel::Reception,
+        body: body.into(),
+    }
+}
+
+pub async fn make_moderator(app: &TestApp, org: &Organiser, slug: &str, p: &Person) {
+    let (s, b) = app
+        .call::<fns::SetModerator>(&org.client, &[("slug", slug), ("email", &p.email)])
+        .await;
+    assert_eq!(s, 200, "{b}");
+}

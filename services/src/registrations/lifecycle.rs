@@ -1,0 +1,136 @@
+//! An order's life after the purchase:
+//!
+//! ```text
+//! awaiting_approval ──approve──▶ pending ──pay──▶ confirmed
+//!        │   (free: straight to confirmed)   │            │
+//!        └──────────── cancel / expire ──────┴──▶ cancelled ──refund──▶ refunded
+//! ```
+//!
+//! Cancelling voids the tickets (their holder can no longer enter) and returns
+//! their seats: to the waiting list first, then to sale. Every change of
+//! status emails the buyer and is a domain event. Paying is [`super::payment`].
+
+use protocol::events::{Fact, OrderApproved, OrderRefunded};
+use protocol::states::{CancelReason, OrderStatus};
+use sqlx::PgPool;
+use tracing::instrument;
+
+use super::orders::{self, Order};
+use crate::accounts::Organiser;
+use crate::events::{self, Event};
+use crate::jobs::{self, OrderEmail};
+use crate::payments::{charges, refunds, PaymentProvider};
+use crate::{domain_events, Error, Result};
+
+/// Cancels an order of one of the organiser's events: its tickets are voided,
+/// their seats go back, and a paid order is refunded through the provider.
+/// Returns the order's new status (cancelled or refunded). Cancelling a
+/// cancelled order whose refund failed retries the refund.
+#[instrument(skip(pool, provider, by), fields(org = %by.org_id))]
+pub async fn cancel(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    by: &Organiser,
+    slug: &str,
+    code: &str,
+) -> Result<OrderStatus> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let mut tx = pool.begin().await?;
+    let order = orders::lock_by_code(&mut tx, Some(event.id), code).await?;
+    let paid = charges::succeeded_count(&mut tx, order.id).await?;
+    match order.status {
+        OrderStatus::Refunded => {
+            return Err(Error::Conflict("this order is already refunded".into()))
+        }
+        OrderStatus::Cancelled if paid == 0 => {
+            return Err(Error::Conflict("this order is already cancelled".into()))
+        }
+        OrderStatus::Cancelled => {} // a refund to retry
+        _ => {
+            orders::void(&mut tx, &event, &order, CancelReason::Organiser).await?;
+            // The buyer hears of it (declined, cancelled, or refunded once that is done).
+            jobs::enqueue(&mut tx, &OrderEmail { order_id: order.id }).await?;
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(order = %order.id, "order cancelled");
+    if paid == 0 {
+        return Ok(OrderStatus::Cancelled);
+    }
+    refund(pool, provider, &event, &order, "cancelled by the organiser")
+        .await
+        .map_err(|e| {
+            Error::Conflict(format!(
+                "the order is cancelled but its refund failed ({e}); cancel it again to retry"
+            ))
+        })?;
+    Ok(OrderStatus::Refunded)
+}
+
+/// Refunds every succeeded payment of a cancelled order and marks it refunded.
+pub async fn refund(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    event: &Event,
+    order: &Order,
+    reason: &str,
+) -> Result<()> {
+    let amount = refunds::refund_order(pool, provider, order.id, reason).await?;
+    let mut tx = pool.begin().await?;
+    orders::set_status(&mut tx, order.id, OrderStatus::Refunded).await?;
+    let fact = Fact::OrderRefunded(OrderRefunded {
+        order_id: order.id,
+        amount_minor: amount,
+        currency: order.currency.clone(),
+    });
+    domain_events::record(&mut tx, event, fact).await?;
+    tx.commit().await?;
+    tracing::info!(order = %order.id, "order refunded");
+    Ok(())
+}
+
+/// Approves an order that awaits approval: a free order is confirmed (tickets
+/// emailed), a paid one waits for payment (the buyer is emailed a payment link).
+/// Returns the new status.
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn approve(pool: &PgPool, by: &Organiser, slug: &str, code: &str) -> Result<OrderStatus> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let mut tx = pool.begin().await?;
+    let order = orders::lock_by_code(&mut tx, Some(event.id), code).await?;
+    if order.status != OrderStatus::AwaitingApproval {
+        return Err(Error::Conflict(format!(
+            "this order is {}, not awaiting approval",
+            order.status
+        )));
+    }
+    let next = if order.total_minor == 0 {
+        OrderStatus::Confirmed
+    } else {
+        OrderStatus::Pending
+    };
+    orders::mark_approved(&mut tx, order.id, next).await?;
+    jobs::enqueue(&mut tx, &OrderEmail { order_id: order.id }).await?;
+    let fact = Fact::OrderApproved(OrderApproved {
+        order_id: order.id,
+        status: next,
+    });
+    domain_events::record(&mut tx, &event, fact).await?;
+    tx.commit().await?;
+    tracing::info!(order = %order.id, status = %next, "order approved");
+    Ok(next)
+}
+
+/// Cancels unpaid orders older than `ttl_minutes` (normally
+/// [`orders::PENDING_ORDER_TTL_MINUTES`]), releasing their seats.
+/// Returns how many were cancelled. Run periodically by the jobs worker.
+pub async fn expire_pending(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let stale = orders::lock_stale_pending(&mut tx, ttl_minutes).await?;
+    for order in &stale {
+        let event = events::get(pool, order.event_id).await?;
+        orders::void(&mut tx, &event, order, CancelReason::Unpaid).await?;
+        tracing::info!(order = %order.id, "unpaid order expired");
+    }
+    tx.commit().await?;
+    Ok(stale.len() as u64)
+}
