@@ -6,7 +6,7 @@ use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use protocol::{Channel, ErrorKind};
 use uuid::Uuid;
 
-use crate::helpers::{client, fns, Organiser, TestApp};
+use crate::helpers::{client, fns, link_token, Organiser, TestApp};
 use crate::live::{connect, recv, wait_for, Ws};
 
 /// A registered, signed-in attendee.
@@ -30,29 +30,7 @@ pub async fn person(app: &TestApp, slug: &str, name: &str) -> Person {
         )
         .await;
     assert_eq!(s, 200, "{body}");
-    let token = body["sign_in_link"]
-        .as_str()
-        .unwrap()
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let c = client();
-    let res = c
-        .post(format!("{}/e/{slug}/join", app.base))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("convene_attendee="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
+    let (c, cookie) = app.sign_in(slug, &link_token(&body)).await;
     let id: Uuid = sqlx::query_scalar("SELECT id FROM attendees WHERE email = $1")
         .bind(&email)
         .fetch_one(&app.pool)

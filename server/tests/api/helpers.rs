@@ -334,17 +334,16 @@ impl TestApp {
         let email = format!("att-{}@example.org", Uuid::new_v4().simple());
         let (status, body) = self.register(slug, &email).await;
         assert_eq!(status, 200, "register failed: {body}");
-        let link = body["sign_in_link"].as_str().unwrap();
-        link.split("token=").nth(1).unwrap().to_owned()
+        link_token(&body)
     }
 
-    /// Registers and signs in an attendee; returns their client and session cookie (`name=value`).
-    pub async fn attendee(&self, slug: &str) -> (reqwest::Client, String) {
-        let token = self.sign_in_token(slug).await;
+    /// Redeems a sign-in token of event `slug` in a new browser-like client;
+    /// returns it and its attendee session cookie (`name=value`).
+    pub async fn sign_in(&self, slug: &str, token: &str) -> (reqwest::Client, String) {
         let c = client();
         let res = c
             .post(format!("{}/e/{slug}/join", self.base))
-            .form(&[("token", token.as_str())])
+            .form(&[("token", token)])
             .send()
             .await
             .unwrap();
@@ -359,6 +358,12 @@ impl TestApp {
             .expect("attendee cookie")
             .to_owned();
         (c, cookie)
+    }
+
+    /// Registers and signs in an attendee; returns their client and session cookie.
+    pub async fn attendee(&self, slug: &str) -> (reqwest::Client, String) {
+        let token = self.sign_in_token(slug).await;
+        self.sign_in(slug, &token).await
     }
 
     /// Waits until `f` returns true (polling), or panics after `secs`.
@@ -379,6 +384,15 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The token of the sign-in link in a `register` answer.
+pub fn link_token(receipt: &Value) -> String {
+    receipt["sign_in_link"]
+        .as_str()
+        .and_then(|l| l.split("token=").nth(1))
+        .expect("a sign-in link")
+        .to_owned()
 }
 
 /// A valid create-event form for `slug`.

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, fns, TestApp};
+use crate::helpers::{client, fns, link_token, TestApp};
 use crate::promo::order_with_code;
 use crate::ticketing::{app, buy, emails, key, sold, ticket_type};
 
@@ -22,21 +22,7 @@ async fn cancelling_an_order_returns_its_seats_and_voids_its_tickets() {
     assert_eq!(buy(&app, &slug, &tt, "1", &key()).await.0, 409, "sold out");
     let code = first["order_code"].as_str().unwrap();
     // The buyer signs in before the cancellation.
-    let token = first["sign_in_link"]
-        .as_str()
-        .unwrap()
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let attendee = client();
-    let res = attendee
-        .post(format!("{}/e/{slug}/join", app.base))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
+    let (attendee, _) = app.sign_in(&slug, &link_token(&first)).await;
     assert_eq!(
         app.call::<fns::Reception>(&attendee, &[("slug", &slug)])
             .await
