@@ -8,7 +8,8 @@
 #   bench/run.sh [CONVENE_BINARY] [SITE_ROOT]
 #
 # BENCH_TOOLS names the folder of the flash-sale and ws-load binaries
-# (default: the release target folder); BENCH_PORT the server's port (3300).
+# (default: the release target folder); BENCH_PORT the server's port (3300);
+# BENCH_ONLY=flash-sale or ws-load runs one half.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 target="${CARGO_TARGET_DIR:-target}"
@@ -38,6 +39,8 @@ start_server() {
 stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
 trap stop_server EXIT
 
+only="${BENCH_ONLY:-}"
+if [ "$only" != ws-load ]; then
 echo "## flash-sale ($(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%F))"
 start_server
 for cfg in "1000 100 16" "2000 500 64" "5000 1000 128" "1000 500 1000"; do
@@ -46,7 +49,9 @@ for cfg in "1000 100 16" "2000 500 64" "5000 1000 128" "1000 500 1000"; do
   "$tools/flash-sale" --base-url "$base" --buyers "$1" --quota "$2" --concurrency "$3"
 done
 stop_server
+fi
 
+[ "$only" = flash-sale ] && exit 0
 for cfg in "200 20" "500 20" "1000 20"; do
   set -- $cfg
   echo "## ws-load: clients $1, messages/s $2 (fresh server)"

@@ -211,12 +211,12 @@ where
             .await?;
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(LOG_CHANNEL).await?;
-    'outer: loop {
+    loop {
         if *shutdown.borrow() {
             break;
         }
-        let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
-            "SELECT position, payload FROM outbox
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT position, payload::text FROM outbox
              WHERE position > $1 AND topic = ANY($2) ORDER BY position LIMIT 200",
         )
         .bind(offset)
@@ -231,21 +231,32 @@ where
             }
             continue;
         }
+        // The position is stored once per batch (and when stopping): a member
+        // that dies mid-batch sees the rest of it again, which idempotent
+        // handlers absorb, and a busy log costs one offset write per batch.
+        let mut done = offset;
+        let mut stopped = false;
         for (position, payload) in rows {
-            let bytes = serde_json::to_vec(&payload)?;
-            match process(group, &bytes, shutdown, handle).await {
-                Outcome::Done => {
-                    sqlx::query(
-                        "UPDATE bus_offsets SET position = $2, updated_at = now() WHERE consumer_group = $1",
-                    )
-                    .bind(group)
-                    .bind(position)
-                    .execute(&pool)
-                    .await?;
-                    offset = position;
+            match process(group, payload.as_bytes(), shutdown, handle).await {
+                Outcome::Done => done = position,
+                Outcome::Stopped => {
+                    stopped = true;
+                    break;
                 }
-                Outcome::Stopped => break 'outer,
             }
+        }
+        if done > offset {
+            sqlx::query(
+                "UPDATE bus_offsets SET position = $2, updated_at = now() WHERE consumer_group = $1",
+            )
+            .bind(group)
+            .bind(done)
+            .execute(&pool)
+            .await?;
+            offset = done;
+        }
+        if stopped {
+            break;
         }
     }
     membership

@@ -117,12 +117,6 @@ pub async fn purchase(
     let name = parse_name("name", p.name, 100)?;
     let email = Email::parse(p.email)?;
     let answers = questions::validate(&questions::list(pool, event.id).await?, p.answers)?;
-    // Read before any lock: plans change rarely, and the count it limits is
-    // taken under the event's lock below.
-    let plan = {
-        let mut conn = pool.acquire().await?;
-        plans::of_org(&mut conn, event.org_id).await?
-    };
 
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
@@ -176,11 +170,13 @@ pub async fn purchase(
         }
         None => quotas::take(&mut tx, tt.id, p.quantity, locking).await?,
     }
-    // Registrations of one event are counted one purchase at a time.
+    // Registrations of one event are counted one purchase at a time (only
+    // buyers who got their seats get this far: a sold-out sale stays cheap).
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))")
         .bind(format!("registrations:{}", event.id))
         .execute(&mut *tx)
         .await?;
+    let plan = plans::of_org(&mut tx, event.org_id).await?;
     plan.check_registrations(orders::active_tickets(&mut tx, event.id).await?, p.quantity)?;
 
     let attendee_id = attendees::insert(&mut tx, event.id, &email, &name).await?;
