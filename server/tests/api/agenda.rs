@@ -104,36 +104,15 @@ async fn organisers_edit_the_agenda_speakers_and_sponsors_that_reception_shows()
     )
     .await;
     assert_eq!(s, 400);
-    assert_eq!(
-        call::<fns::AddSession>(
-            &app,
-            &org,
-            &slug,
-            vec![
-                ("title", "Panel".into()),
-                ("starts", local(120)),
-                ("ends", local(180))
-            ]
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        call::<fns::AddSession>(
-            &app,
-            &org,
-            &slug,
-            vec![
-                ("title", "Later".into()),
-                ("starts", local(300)),
-                ("ends", local(330))
-            ]
-        )
-        .await
-        .0,
-        200
-    );
+    for (title, starts, ends) in [("Panel", 120, 180), ("Later", 300, 330)] {
+        let form = vec![
+            ("title", title.into()),
+            ("starts", local(starts)),
+            ("ends", local(ends)),
+        ];
+        let (s, b) = call::<fns::AddSession>(&app, &org, &slug, form).await;
+        assert_eq!(s, 200, "{title}: {b}");
+    }
     let (s, b) = call::<fns::AddSponsor>(
         &app,
         &org,
