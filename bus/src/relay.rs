@@ -30,7 +30,14 @@ pub async fn relay_once(pool: &PgPool, bus: &Bus, batch: i64) -> Result<usize> {
     match bus {
         Bus::Kafka(kafka) => {
             let mut tx = pool.begin().await?;
-            let rows: Vec<(i64, String, String, serde_json::Value)> = sqlx::query_as(
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                id: i64,
+                topic: String,
+                key: String,
+                payload: serde_json::Value,
+            }
+            let rows: Vec<Row> = sqlx::query_as(
                 "SELECT id, topic, key, payload FROM outbox
                  WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
             )
@@ -38,11 +45,11 @@ pub async fn relay_once(pool: &PgPool, bus: &Bus, batch: i64) -> Result<usize> {
             .fetch_all(&mut *tx)
             .await?;
             let mut ids = Vec::with_capacity(rows.len());
-            for (id, topic, key, payload) in &rows {
+            for row in &rows {
                 kafka
-                    .publish(topic, key, &serde_json::to_vec(payload)?)
+                    .publish(&row.topic, &row.key, &serde_json::to_vec(&row.payload)?)
                     .await?;
-                ids.push(*id);
+                ids.push(row.id);
             }
             if !ids.is_empty() {
                 sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")

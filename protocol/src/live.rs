@@ -1,4 +1,4 @@
-//! The live WebSocket protocol (v2): one socket per browser tab multiplexes
+//! The live WebSocket protocol (v3): one socket per browser tab multiplexes
 //! presence, chat, direct messages, polls, Q&A, captions and sanctions.
 //! Messages are JSON objects tagged by `type` ([`ServerMsg`], [`ClientMsg`]);
 //! what happens live travels as a [`LiveItem`] tagged by `kind`.
@@ -12,8 +12,9 @@ use crate::states::{PollStatus, QaStatus, SanctionKind};
 
 /// Version of the live WebSocket protocol; the client sends it as `?v=`.
 /// v2: one multiplexed socket for presence, chat, direct messages and apps,
-/// with cursors for resuming.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// with cursors for resuming. v3: error codes from [`ErrorKind`], presence
+/// areas as `{area, people}` objects.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Someone in the event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +23,15 @@ pub struct Person {
     pub id: AttendeeId,
     /// Display name.
     pub name: String,
+}
+
+/// How many distinct attendees are in one area now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaCount {
+    /// The area.
+    pub area: Area,
+    /// Distinct attendees in it (several tabs of one person count once).
+    pub people: u64,
 }
 
 /// A chat message.
@@ -185,8 +195,8 @@ pub enum ServerMsg {
         online: u64,
         /// The attendees online (the green dots).
         people: Vec<AttendeeId>,
-        /// People per area, e.g. `("stage:<id>", 12)`.
-        areas: Vec<(Area, u64)>,
+        /// People per area (only areas with someone in them).
+        areas: Vec<AreaCount>,
     },
     /// An entry of the live log.
     Live {
@@ -295,12 +305,15 @@ mod tests {
         let m = ServerMsg::Presence {
             online: 2,
             people: vec![someone],
-            areas: vec![(Area::Reception, 2)],
+            areas: vec![AreaCount {
+                area: Area::Reception,
+                people: 2,
+            }],
         };
         let s = serde_json::to_string(&m).unwrap();
         assert_eq!(
             s,
-            r#"{"type":"presence","online":2,"people":["67e55044-10b1-426f-9247-bb680e5fe0c8"],"areas":[["reception",2]]}"#
+            r#"{"type":"presence","online":2,"people":["67e55044-10b1-426f-9247-bb680e5fe0c8"],"areas":[{"area":"reception","people":2}]}"#
         );
         assert_eq!(serde_json::from_str::<ServerMsg>(&s).unwrap(), m);
         let gone: MessageId = "00000000-0000-0000-0000-000000000001".parse().unwrap();

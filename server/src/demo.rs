@@ -20,7 +20,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         return Ok(());
     }
     let organiser = match services::accounts::log_in(pool, EMAIL, PASSWORD).await {
-        Ok((o, _)) => o,
+        Ok(signed_in) => signed_in.who,
         Err(_) => {
             let input = SignUp {
                 name: "Demo Organiser",
@@ -28,7 +28,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
                 email: EMAIL,
                 password: PASSWORD,
             };
-            sign_up(pool, input).await?.0
+            sign_up(pool, input).await?.who
         }
     };
     let start = (Utc::now() + Duration::days(7))

@@ -9,7 +9,7 @@ use protocol::states::{OrganiserRole, SessionKind};
 use sqlx::{PgConnection, PgPool};
 use tracing::instrument;
 
-use crate::accounts::{organisers, orgs, passwords, sessions, Organiser};
+use crate::accounts::{organisers, orgs, passwords, sessions, Organiser, SignedIn};
 use crate::billing::plans;
 use crate::domain::{parse_name, Email, Password};
 use crate::jobs::{self, TeamInviteEmail};
@@ -127,7 +127,13 @@ pub struct InviteToSend {
 pub async fn issue_invite_token(pool: &PgPool, id: InviteId) -> Result<Option<InviteToSend>> {
     let token = new_token();
     let mut tx = pool.begin().await?;
-    let row: Option<(String, protocol::ids::OrgId, Option<OrganiserId>)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Open {
+        email: String,
+        org_id: protocol::ids::OrgId,
+        invited_by: Option<OrganiserId>,
+    }
+    let row: Option<Open> = sqlx::query_as(
         "UPDATE team_invites SET token_hash = $2
          WHERE id = $1 AND accepted_at IS NULL AND expires_at > now()
          RETURNING email::text, org_id, invited_by",
@@ -136,7 +142,12 @@ pub async fn issue_invite_token(pool: &PgPool, id: InviteId) -> Result<Option<In
     .bind(hash_token(&token))
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((email, org_id, invited_by)) = row else {
+    let Some(Open {
+        email,
+        org_id,
+        invited_by,
+    }) = row
+    else {
         return Ok(None);
     };
     let org_name = orgs::name(&mut tx, org_id).await?;
@@ -190,7 +201,7 @@ pub async fn accept(
     token: &str,
     name: &str,
     password: &str,
-) -> Result<(Organiser, String)> {
+) -> Result<SignedIn<Organiser>> {
     let name = parse_name("name", name, 100)?;
     let password = Password::parse(password)?;
     let hash = passwords::hash(&password).await?;
@@ -215,7 +226,10 @@ pub async fn accept(
     let session = sessions::insert(&mut tx, SessionKind::Organiser, organiser.id.uuid()).await?;
     tx.commit().await?;
     tracing::info!(organiser = %organiser.id, org = %org_id, "team member joined");
-    Ok((organiser, session))
+    Ok(SignedIn {
+        who: organiser,
+        token: session,
+    })
 }
 
 /// Removes a member (owners only; owners cannot be removed). Their sessions end.

@@ -1,6 +1,7 @@
 //! Presence against a real Redis: counting, multiple tabs, expiry.
 
 use protocol::ids::{AttendeeId, ConnectionId, EventId};
+use protocol::live::AreaCount;
 use protocol::Area;
 use redis::aio::ConnectionManager;
 use services::live::presence;
@@ -77,7 +78,10 @@ async fn the_hub_forwards_announcements_from_any_node() {
     let snap = presence::Snapshot {
         online: 7,
         people: vec![AttendeeId::new()],
-        areas: vec![(Area::Reception, 7)],
+        areas: vec![AreaCount {
+            area: Area::Reception,
+            people: 7,
+        }],
     };
     // Publish until the hub has subscribed and forwards one.
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {

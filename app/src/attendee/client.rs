@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use leptos::prelude::*;
 use protocol::ids::AttendeeId;
 use protocol::live::{
-    ChatView, ClientMsg, DmView, LiveItem, Person, PollView, QuestionView, ServerMsg,
+    AreaCount, ChatView, ClientMsg, DmView, LiveItem, Person, PollView, QuestionView, ServerMsg,
 };
 use protocol::states::{QaStatus, SanctionKind};
 use protocol::{Area, Channel};
@@ -37,7 +37,7 @@ pub struct LiveState {
     /// The people online (green dots).
     pub people_online: RwSignal<HashSet<AttendeeId>>,
     /// People per area.
-    pub areas: RwSignal<Vec<(Area, u64)>>,
+    pub areas: RwSignal<Vec<AreaCount>>,
     /// Me, once the server said hello.
     pub me: RwSignal<Option<Person>>,
     /// I moderate this event.
@@ -80,8 +80,8 @@ impl LiveState {
         self.areas
             .get()
             .iter()
-            .find(|(a, _)| *a == area)
-            .map(|(_, n)| *n)
+            .find(|c| c.area == area)
+            .map(|c| c.people)
             .unwrap_or(0)
     }
 

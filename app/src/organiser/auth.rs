@@ -49,7 +49,7 @@ pub async fn signup(
         email: &email,
         password: &password,
     };
-    let (_, token) = sign_up(&platform.pool, input).await?;
+    let token = sign_up(&platform.pool, input).await?.token;
     start_session(&platform, &token);
     leptos_axum::redirect("/dashboard");
     Ok(())
@@ -64,7 +64,9 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let email_key: String = email.trim().to_lowercase().chars().take(254).collect();
     let key = format!("{}login:email:{email_key}", platform.redis_namespace);
     services::ratelimit::hit(&mut redis, &key, LOGIN_MAX_PER_EMAIL, AUTH_WINDOW_SECS).await?;
-    let (_, token) = services::accounts::log_in(&platform.pool, &email, &password).await?;
+    let token = services::accounts::log_in(&platform.pool, &email, &password)
+        .await?
+        .token;
     start_session(&platform, &token);
     leptos_axum::redirect("/dashboard");
     Ok(())

@@ -118,7 +118,9 @@ pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
 pub async fn accept_invite(token: String, name: String, password: String) -> Result<(), AppError> {
     let platform = crate::context::platform()?;
     super::auth::limit_by_ip(&platform, "join").await?;
-    let (_, session) = services::team::accept(&platform.pool, &token, &name, &password).await?;
+    let session = services::team::accept(&platform.pool, &token, &name, &password)
+        .await?
+        .token;
     super::auth::start_session(&platform, &session);
     leptos_axum::redirect("/dashboard");
     Ok(())

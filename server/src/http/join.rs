@@ -79,10 +79,14 @@ pub async fn redeem(
         return invalid();
     };
     match services::registrations::attendees::redeem_link(&state.pool, &slug, &token).await {
-        Ok((_attendee, session)) => {
+        Ok(signed_in) => {
             let max_age = services::accounts::SESSION_TTL.num_seconds();
-            let cookie =
-                cookies::header_value(cookies::ATTENDEE, &session, max_age, state.serves_https());
+            let cookie = cookies::header_value(
+                cookies::ATTENDEE,
+                &signed_in.token,
+                max_age,
+                state.serves_https(),
+            );
             let mut res =
                 Redirect::to(&format!("/e/{}/reception", slug.to_lowercase())).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {

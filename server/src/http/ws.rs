@@ -1,4 +1,4 @@
-//! The attendee's live WebSocket (protocol v2, see `protocol::live`): one socket
+//! The attendee's live WebSocket (protocol v3, see `protocol::live`): one socket
 //! per tab multiplexes presence, chat, direct messages and app events.
 //!
 //! Connecting enters the page's area (a domain event), keeps the connection
@@ -41,7 +41,7 @@ pub struct LiveQuery {
     area: Option<String>,
 }
 
-/// `GET /ws/e/{slug}?v=2[&since=CURSOR][&area=AREA]`: upgrades signed-in attendees of the event.
+/// `GET /ws/e/{slug}?v=3[&since=CURSOR][&area=AREA]`: upgrades signed-in attendees of the event.
 pub async fn live(
     State(platform): State<Platform>,
     Path(slug): Path<String>,

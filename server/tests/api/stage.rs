@@ -4,7 +4,7 @@
 //! (Longer than most files: each test here is one whole scenario, written out.)
 
 use protocol::ids::StageId;
-use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
+use protocol::live::{AreaCount, ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use protocol::states::{PollStatus, QaStatus};
 use protocol::{Area, Channel};
 use serde_json::Value;
@@ -419,7 +419,7 @@ async fn presence_reports_areas_and_who_is_online() {
     );
     let _wb = crate::live::connect_url(&url, &bob.cookie).await;
     let got = wait_for(&mut wa, "bob on the stage", |m| {
-        matches!(m, ServerMsg::Presence { areas, .. } if areas.iter().any(|(a, n)| *a == area && *n == 1))
+        matches!(m, ServerMsg::Presence { areas, .. } if areas.contains(&AreaCount { area, people: 1 }))
     })
     .await;
     match got {
@@ -431,7 +431,7 @@ async fn presence_reports_areas_and_who_is_online() {
     }
     send(&mut wa, &ClientMsg::Enter { area }).await;
     wait_for(&mut wa, "two on the stage", |m| {
-        matches!(m, ServerMsg::Presence { areas, .. } if areas.iter().any(|(a, n)| *a == area && *n == 2))
+        matches!(m, ServerMsg::Presence { areas, .. } if areas.contains(&AreaCount { area, people: 2 }))
     })
     .await;
     send_raw(&mut wa, r#"{"type":"enter","area":"backstage"}"#).await;

@@ -8,4 +8,4 @@ pub mod passwords;
 pub mod sessions;
 
 pub use organisers::{log_in, sign_up, Organiser, SignUp};
-pub use sessions::SESSION_TTL;
+pub use sessions::{SignedIn, SESSION_TTL};

@@ -6,7 +6,8 @@ use protocol::states::{OrganiserRole, SessionKind};
 use sqlx::{PgConnection, PgPool};
 use tracing::instrument;
 
-use super::{orgs, passwords, sessions};
+use super::sessions::{self, SignedIn};
+use super::{orgs, passwords};
 use crate::domain::{parse_name, Email, Password};
 use crate::error::is_unique_violation;
 use crate::{Error, Result};
@@ -56,7 +57,7 @@ const COLUMNS: &str = "id, org_id, email::text AS email, name, role";
 /// Creates an organisation and its first organiser (its owner); returns the
 /// organiser and a session token.
 #[instrument(skip_all)]
-pub async fn sign_up(pool: &PgPool, input: SignUp<'_>) -> Result<(Organiser, String)> {
+pub async fn sign_up(pool: &PgPool, input: SignUp<'_>) -> Result<SignedIn<Organiser>> {
     let name = parse_name("name", input.name, 100)?;
     let org_name = parse_name("organisation", input.organisation, 200)?;
     let email = Email::parse(input.email)?;
@@ -77,7 +78,10 @@ pub async fn sign_up(pool: &PgPool, input: SignUp<'_>) -> Result<(Organiser, Str
     let token = sessions::insert(&mut tx, SessionKind::Organiser, organiser.id.uuid()).await?;
     tx.commit().await?;
     tracing::info!(organiser = %organiser.id, org = %org_id, "organiser signed up");
-    Ok((organiser, token))
+    Ok(SignedIn {
+        who: organiser,
+        token,
+    })
 }
 
 /// Inserts an organiser account with its password hash and role.
@@ -105,7 +109,7 @@ pub async fn insert(conn: &mut PgConnection, o: &Organiser, password_hash: &str)
 
 /// Checks email and password; returns the organiser and a new session token.
 #[instrument(skip_all)]
-pub async fn log_in(pool: &PgPool, email: &str, password: &str) -> Result<(Organiser, String)> {
+pub async fn log_in(pool: &PgPool, email: &str, password: &str) -> Result<SignedIn<Organiser>> {
     let wrong = || Error::Unauthorized("wrong email or password".into());
     let email = Email::parse(email).map_err(|_| wrong())?;
     #[derive(sqlx::FromRow)]
@@ -132,7 +136,10 @@ pub async fn log_in(pool: &PgPool, email: &str, password: &str) -> Result<(Organ
     let mut tx = pool.begin().await?;
     let token = sessions::insert(&mut tx, SessionKind::Organiser, organiser.id.uuid()).await?;
     tx.commit().await?;
-    Ok((organiser, token))
+    Ok(SignedIn {
+        who: organiser,
+        token,
+    })
 }
 
 /// The organiser behind a session token, or `Unauthorized`.

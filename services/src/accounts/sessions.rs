@@ -12,6 +12,16 @@ use crate::Result;
 /// How long an organiser or attendee session lasts.
 pub const SESSION_TTL: Duration = Duration::days(14);
 
+/// Someone who just signed in, with the bearer token of their new session (the
+/// cookie's value; the table keeps only its hash).
+#[derive(Debug)]
+pub struct SignedIn<T> {
+    /// The organiser or attendee.
+    pub who: T,
+    /// The new session's bearer token.
+    pub token: String,
+}
+
 /// Stores a new session for `subject` and returns its bearer token.
 pub async fn insert(conn: &mut PgConnection, kind: SessionKind, subject: Uuid) -> Result<String> {
     let token = new_token();

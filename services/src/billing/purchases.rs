@@ -95,12 +95,14 @@ pub async fn settle(
     provider_ref: &str,
     outcome: PaymentOutcome,
 ) -> Result<bool> {
-    let row: Option<(
-        PlanPurchaseId,
-        protocol::ids::OrgId,
-        String,
-        PlanPurchaseStatus,
-    )> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Purchase {
+        id: PlanPurchaseId,
+        org_id: protocol::ids::OrgId,
+        plan_id: String,
+        status: PlanPurchaseStatus,
+    }
+    let row: Option<Purchase> = sqlx::query_as(
         "SELECT id, org_id, plan_id, status FROM plan_purchases
              WHERE provider = $1 AND provider_ref = $2 FOR UPDATE",
     )
@@ -108,7 +110,13 @@ pub async fn settle(
     .bind(provider_ref)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, org_id, plan_id, current)) = row else {
+    let Some(Purchase {
+        id,
+        org_id,
+        plan_id,
+        status: current,
+    }) = row
+    else {
         return Ok(false);
     };
     if current != PlanPurchaseStatus::RequiresAction {

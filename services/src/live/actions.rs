@@ -121,14 +121,13 @@ pub async fn post_caption(
     language: &str,
     body: &str,
 ) -> Result<()> {
-    let (event, language, body) =
-        captions::add(&deps.pool, by, slug, channel, language, body).await?;
+    let caption = captions::add(&deps.pool, by, slug, channel, language, body).await?;
     let item = LiveItem::Caption {
         channel,
-        language,
-        body,
+        language: caption.language,
+        body: caption.body,
     };
     let mut redis = deps.redis.clone();
-    log::publish(&mut redis, event.id, Audience::All, item).await?;
+    log::publish(&mut redis, caption.event, Audience::All, item).await?;
     Ok(())
 }

@@ -10,11 +10,22 @@ use tracing::instrument;
 use super::{apps, stages};
 use crate::accounts::Organiser;
 use crate::domain::clean_text;
-use crate::events::{self, Event};
+use crate::events;
 use crate::{Error, Result};
 
+/// A caption line as stored: what the live log announces.
+#[derive(Debug)]
+pub struct AddedCaption {
+    /// The event whose live log gets the line.
+    pub event: EventId,
+    /// Lower-cased language code, one of the app's languages.
+    pub language: String,
+    /// The line, cleaned.
+    pub body: String,
+}
+
 /// Adds a caption line in `language` to a channel (organisers; the Translations
-/// app must be installed and list the language). Returns the event and the clean line.
+/// app must be installed and list the language).
 #[instrument(skip(pool, by, body), fields(org = %by.org_id))]
 pub async fn add(
     pool: &PgPool,
@@ -23,7 +34,7 @@ pub async fn add(
     channel: Channel,
     language: &str,
     body: &str,
-) -> Result<(Event, String, String)> {
+) -> Result<AddedCaption> {
     let event = events::get_for_org(pool, by, slug).await?;
     let install = apps::require_installed(pool, event.id, AppKind::Translations).await?;
     stages::check_channel(pool, event.id, channel).await?;
@@ -45,7 +56,11 @@ pub async fn add(
         .bind(&body)
         .execute(pool)
         .await?;
-    Ok((event, language, body))
+    Ok(AddedCaption {
+        event: event.id,
+        language,
+        body,
+    })
 }
 
 /// The newest caption lines of a channel in a language, oldest first.

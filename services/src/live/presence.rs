@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use protocol::ids::{AttendeeId, ConnectionId, EventId};
+use protocol::live::AreaCount;
 use protocol::Area;
 use redis::aio::ConnectionManager;
 use tokio::sync::broadcast;
@@ -115,7 +116,7 @@ pub struct Snapshot {
     /// Who they are.
     pub people: Vec<AttendeeId>,
     /// Distinct attendees per area.
-    pub areas: Vec<(Area, u64)>,
+    pub areas: Vec<AreaCount>,
 }
 
 /// The event's presence: who is online and where (expired connections pruned).
@@ -153,7 +154,10 @@ pub async fn snapshot(redis: &mut ConnectionManager, event: EventId) -> Result<S
         people,
         areas: per_area
             .into_iter()
-            .map(|(a, p)| (a, p.len() as u64))
+            .map(|(area, p)| AreaCount {
+                area,
+                people: p.len() as u64,
+            })
             .collect(),
     })
 }

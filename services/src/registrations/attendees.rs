@@ -11,7 +11,7 @@ use protocol::states::{AttendeeRole, SessionKind};
 use sqlx::{PgConnection, PgPool};
 use tracing::instrument;
 
-use crate::accounts::sessions;
+use crate::accounts::sessions::{self, SignedIn};
 use crate::domain::Email;
 use crate::error::is_unique_violation;
 use crate::events::{self, Event};
@@ -94,7 +94,7 @@ pub async fn new_sign_in_link(pool: &PgPool, attendee: AttendeeId) -> Result<Str
 
 /// Redeems a sign-in link for the event `slug`: marks it used and opens an attendee session.
 #[instrument(skip(pool, token))]
-pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<(Attendee, String)> {
+pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<SignedIn<Attendee>> {
     let event = events::get_public(pool, slug).await?;
     let mut tx = pool.begin().await?;
     let attendee: Option<Attendee> = sqlx::query_as(
@@ -113,7 +113,10 @@ pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<(Atte
     })?;
     let session = sessions::insert(&mut tx, SessionKind::Attendee, attendee.id.uuid()).await?;
     tx.commit().await?;
-    Ok((attendee, session))
+    Ok(SignedIn {
+        who: attendee,
+        token: session,
+    })
 }
 
 /// The admitted attendee behind a session token, who must belong to `event`.

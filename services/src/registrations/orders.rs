@@ -119,12 +119,21 @@ pub async fn issue_tickets(
     Ok(codes)
 }
 
+/// An order with the codes of its tickets, sorted.
+#[derive(Debug)]
+pub struct OrderWithCodes {
+    /// The order.
+    pub order: Order,
+    /// Its tickets' codes, sorted.
+    pub codes: Vec<String>,
+}
+
 /// The order a request with `key` already made, with its ticket codes.
 pub async fn by_idempotency_key(
     conn: &mut PgConnection,
     event: EventId,
     key: &str,
-) -> Result<Option<(Order, Vec<String>)>> {
+) -> Result<Option<OrderWithCodes>> {
     let order: Option<Order> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders WHERE event_id = $1 AND idempotency_key = $2"
     ))
@@ -138,7 +147,7 @@ pub async fn by_idempotency_key(
             .bind(order.id)
             .fetch_all(&mut *conn)
             .await?;
-    Ok(Some((order, codes)))
+    Ok(Some(OrderWithCodes { order, codes }))
 }
 
 /// Tickets of the event that still count (not voided): what plan limits count.

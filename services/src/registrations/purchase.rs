@@ -86,11 +86,8 @@ fn parse_key(raw: &str) -> Result<&str> {
 }
 
 /// The receipt of an existing order, with a new sign-in link.
-async fn replay(
-    conn: &mut PgConnection,
-    order: orders::Order,
-    codes: Vec<String>,
-) -> Result<Receipt> {
+async fn replay(conn: &mut PgConnection, placed: orders::OrderWithCodes) -> Result<Receipt> {
+    let orders::OrderWithCodes { order, codes } = placed;
     let sign_in_token = attendees::issue_sign_in_link(conn, order.attendee_id).await?;
     Ok(Receipt {
         order_id: order.id,
@@ -123,8 +120,8 @@ pub async fn purchase(
         .bind(format!("order:{}:{key}", event.id))
         .execute(&mut *tx)
         .await?;
-    if let Some((order, codes)) = orders::by_idempotency_key(&mut tx, event.id, key).await? {
-        let receipt = replay(&mut tx, order, codes).await?;
+    if let Some(placed) = orders::by_idempotency_key(&mut tx, event.id, key).await? {
+        let receipt = replay(&mut tx, placed).await?;
         tx.commit().await?;
         return Ok(receipt);
     }

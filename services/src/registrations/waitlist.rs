@@ -125,7 +125,15 @@ pub async fn issue_offer_token(
     entry_id: WaitlistEntryId,
 ) -> Result<Option<OfferToSend>> {
     let token = new_token();
-    let offer: Option<(String, String, EventId, TicketTypeId, DateTime<Utc>)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Offered {
+        name: String,
+        email: String,
+        event_id: EventId,
+        ticket_type_id: TicketTypeId,
+        offer_expires_at: DateTime<Utc>,
+    }
+    let offer: Option<Offered> = sqlx::query_as(
         "UPDATE waitlist_entries SET offer_token_hash = $2
          WHERE id = $1 AND status = $3 AND offer_expires_at > now()
          RETURNING name, email::text, event_id, ticket_type_id, offer_expires_at",
@@ -135,16 +143,14 @@ pub async fn issue_offer_token(
     .bind(WaitlistStatus::Offered)
     .fetch_optional(pool)
     .await?;
-    Ok(offer.map(
-        |(name, email, event_id, ticket_type_id, offer_expires_at)| OfferToSend {
-            token,
-            name,
-            email,
-            event_id,
-            ticket_type_id,
-            offer_expires_at,
-        },
-    ))
+    Ok(offer.map(|o| OfferToSend {
+        token,
+        name: o.name,
+        email: o.email,
+        event_id: o.event_id,
+        ticket_type_id: o.ticket_type_id,
+        offer_expires_at: o.offer_expires_at,
+    }))
 }
 
 /// Claims a valid offer for `ticket_type_id` inside a purchase's transaction.
