@@ -60,10 +60,18 @@ pub async fn authorize_page(Path(provider_ref): Path<String>) -> Response {
     )
 }
 
-/// The bank page's form.
+/// The bank page's form: which button was pressed.
 #[derive(Deserialize)]
 pub struct Decision {
-    decision: String,
+    decision: Choice,
+}
+
+/// The buyer's answer on the test bank's page.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Choice {
+    Approve,
+    Decline,
 }
 
 /// `POST /payments/test/authorize/{ref}`: signs the outcome and delivers it as a webhook.
@@ -78,10 +86,9 @@ pub async fn authorize(
             "<h1 class=\"text-xl font-bold\">Unknown payment</h1>",
         ));
     }
-    let status = if d.decision == "approve" {
-        PaymentOutcome::Succeeded
-    } else {
-        PaymentOutcome::Failed
+    let status = match d.decision {
+        Choice::Approve => PaymentOutcome::Succeeded,
+        Choice::Decline => PaymentOutcome::Failed,
     };
     let body = serde_json::to_vec(&WebhookEvent {
         provider_ref,

@@ -136,6 +136,14 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
     assert_eq!(page.status(), 200);
     let res = client()
         .post(format!("{}{url}", app.base))
+        .form(&[("decision", "maybe")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(order(&app, &code).await.0, "pending");
+    let res = client()
+        .post(format!("{}{url}", app.base))
         .form(&[("decision", "approve")])
         .send()
         .await
