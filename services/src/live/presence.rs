@@ -88,11 +88,12 @@ pub async fn leave(
     count(redis, event).await
 }
 
-/// Distinct attendees with a live connection in the event (expired members are pruned).
-pub async fn count(redis: &mut ConnectionManager, event: EventId) -> Result<u64> {
+/// A transaction that prunes the event's expired connections and then lists
+/// the live ones (`attendee:connection` members); callers may add commands.
+fn live_members(event: EventId) -> redis::Pipeline {
     let key = set_key(event);
-    let (members,): (Vec<String>,) = redis::pipe()
-        .atomic()
+    let mut pipe = redis::pipe();
+    pipe.atomic()
         .cmd("ZREMRANGEBYSCORE")
         .arg(&key)
         .arg("-inf")
@@ -101,9 +102,13 @@ pub async fn count(redis: &mut ConnectionManager, event: EventId) -> Result<u64>
         .cmd("ZRANGE")
         .arg(&key)
         .arg(0)
-        .arg(-1)
-        .query_async(redis)
-        .await?;
+        .arg(-1);
+    pipe
+}
+
+/// Distinct attendees with a live connection in the event (expired members are pruned).
+pub async fn count(redis: &mut ConnectionManager, event: EventId) -> Result<u64> {
+    let (members,): (Vec<String>,) = live_members(event).query_async(redis).await?;
     let people: HashSet<&str> = members.iter().filter_map(|m| m.split(':').next()).collect();
     Ok(people.len() as u64)
 }
@@ -121,18 +126,7 @@ pub struct Snapshot {
 
 /// The event's presence: who is online and where (expired connections pruned).
 pub async fn snapshot(redis: &mut ConnectionManager, event: EventId) -> Result<Snapshot> {
-    let key = set_key(event);
-    let (members, areas): (Vec<String>, HashMap<String, String>) = redis::pipe()
-        .atomic()
-        .cmd("ZREMRANGEBYSCORE")
-        .arg(&key)
-        .arg("-inf")
-        .arg(now_secs())
-        .ignore()
-        .cmd("ZRANGE")
-        .arg(&key)
-        .arg(0)
-        .arg(-1)
+    let (members, areas): (Vec<String>, HashMap<String, String>) = live_members(event)
         .hgetall(area_key(event))
         .query_async(redis)
         .await?;
