@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect, Page } from "./fixtures";
+import { fnPath } from "./fns";
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -14,7 +15,10 @@ async function createEvent(page: Page, slug: string) {
   await page.getByRole("button", { name: "Create event" }).click();
 }
 
-test("the Free plan allows one event; upgrading at /checkout with the test card lifts the limit", async ({ page }) => {
+test("the Free plan allows one event; upgrading at /checkout with the test card lifts the limit", async ({ page, consoleErrors }) => {
+  // Refusals it provokes: a second event on the Free plan, a declined card.
+  consoleErrors.expectStatus(fnPath("create_event"), 402);
+  consoleErrors.expectStatus(fnPath("buy_plan"), 402);
   await page.goto("/signup");
   await hydrated(page);
   await page.getByLabel("Your name").fill("Cleo");

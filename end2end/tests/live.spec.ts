@@ -1,4 +1,4 @@
-import { test, expect, Page, Browser, APIRequestContext } from "@playwright/test";
+import { test, expect, Page, Browser, APIRequestContext } from "./fixtures";
 import { fnPath } from "./fns";
 
 // Three attendees in three browser contexts, two of them on one server process
@@ -47,7 +47,10 @@ async function organiser(browser: Browser, slug: string) {
   return org;
 }
 
-test("three attendees on two server processes: green dots, chat, poll, Q&A and moderation", async ({ browser }) => {
+test("three attendees on two server processes: green dots, chat, poll, Q&A and moderation", async ({ browser, consoleErrors }) => {
+  // The stage plays an HLS address on a host this machine cannot resolve: the
+  // test checks that the player attaches to it, not the stream.
+  consoleErrors.expect(/cdn\.example\.org\/live\/main\.m3u8:\d+\): Failed to load resource: net::ERR_NAME_NOT_RESOLVED/);
   const slug = `live-${unique()}`;
   const org = await organiser(browser, slug);
 

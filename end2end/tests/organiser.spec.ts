@@ -1,4 +1,5 @@
-import { test, expect, Page, APIRequestContext } from "@playwright/test";
+import { test, expect, Page, APIRequestContext } from "./fixtures";
+import { fnPath } from "./fns";
 
 // The organiser's side of issue 3's later parts: team seats and invitations
 // (read back from the SMTP sink), orders that need approval, paying an approved
@@ -37,7 +38,8 @@ async function signUp(page: Page, name: string) {
   await expect(page).toHaveURL(/\/dashboard$/);
 }
 
-test("team seats follow the plan; an emailed invitation lets a colleague join", async ({ browser, request }) => {
+test("team seats follow the plan; an emailed invitation lets a colleague join", async ({ browser, request, consoleErrors }) => {
+  consoleErrors.expectStatus(fnPath("invite_member"), 402); // the seat limit, provoked below
   const owner = await (await browser.newContext()).newPage();
   await signUp(owner, "Nora");
   await owner.getByRole("link", { name: "Team" }).click();

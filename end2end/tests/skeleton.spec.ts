@@ -1,4 +1,5 @@
-import { test, expect, Page, Browser } from "@playwright/test";
+import { test, expect, Page, Browser } from "./fixtures";
+import { fnPath } from "./fns";
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -27,7 +28,8 @@ async function registerAndEnter(browser: Browser, slug: string, name: string) {
   return page;
 }
 
-test("organiser creates an event, attendees register and meet in a live Reception, organiser sees the figures", async ({ browser }) => {
+test("organiser creates an event, attendees register and meet in a live Reception, organiser sees the figures", async ({ browser, consoleErrors }) => {
+  consoleErrors.expectStatus(fnPath("create_event"), 409); // the taken address, provoked below
   const slug = `launch-${unique()}`;
 
   // Organiser signs up and creates an event.
@@ -46,7 +48,11 @@ test("organiser creates an event, attendees register and meet in a live Receptio
   await expect(org.getByRole("link", { name: "Log in" })).toHaveCount(0);
 
   await org.getByLabel("Name", { exact: true }).fill("Launch Week");
+  // The browser checks the address's pattern before sending anything.
+  await org.getByLabel("Address: /e/").fill("Not OK!");
+  expect(await org.getByLabel("Address: /e/").evaluate((el: HTMLInputElement) => el.validity.patternMismatch)).toBe(true);
   await org.getByLabel("Address: /e/").fill(slug);
+  expect(await org.getByLabel("Address: /e/").evaluate((el: HTMLInputElement) => el.validity.valid)).toBe(true);
   await org.getByLabel("Description").fill("Demos every day.");
   await org.getByLabel("Starts").fill("2027-03-01T10:00");
   await org.getByLabel("Ends").fill("2027-03-05T18:00");
@@ -86,7 +92,8 @@ test("organiser creates an event, attendees register and meet in a live Receptio
   await expect(org.getByTestId("stat-visitors")).toHaveText("2");
 });
 
-test("duplicate registration is refused with a clear message", async ({ browser }) => {
+test("duplicate registration is refused with a clear message", async ({ browser, consoleErrors }) => {
+  consoleErrors.expectStatus(fnPath("register"), 409);
   const page = await (await browser.newContext()).newPage();
   await page.goto("/e/demo");
   await hydrated(page);
@@ -105,7 +112,10 @@ test("duplicate registration is refused with a clear message", async ({ browser 
   await expect(page.getByRole("alert")).toContainText("already registered");
 });
 
-test("reception is closed to visitors without a ticket", async ({ page }) => {
+test("reception is closed to visitors without a ticket", async ({ page, consoleErrors }) => {
+  // The page answers 401 when the refusal is known before its head is sent
+  // (the browser then logs the status), 200 when it streams in later.
+  consoleErrors.expectStatus("/e/demo/reception", 401);
   await page.goto("/e/demo/reception");
   await expect(page.getByRole("alert")).toContainText("please sign in");
 });

@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect, Page } from "./fixtures";
+import { fnPath } from "./fns";
 import * as fs from "fs";
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
@@ -7,7 +8,10 @@ async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
 }
 
-test("organiser adds a limited paid ticket; a buyer pays with the test card; then it shows sold out", async ({ browser }) => {
+test("organiser adds a limited paid ticket; a buyer pays with the test card; then it shows sold out", async ({ browser, consoleErrors }) => {
+  // Refusals it provokes: an invalid ticket type, a declined card.
+  consoleErrors.expectStatus(fnPath("create_ticket_type"), 400);
+  consoleErrors.expectStatus(fnPath("pay"), 402);
   const slug = `tix-${unique()}`;
   const org = await (await browser.newContext()).newPage();
   await org.goto("/signup");

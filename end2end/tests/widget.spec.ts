@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { fnPath } from "./fns";
@@ -18,7 +18,8 @@ async function site(html: (origin: string) => string): Promise<{ origin: string;
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 
-test("the registration widget on another site sells a paid ticket and resizes itself", async ({ browser }) => {
+test("the registration widget on another site sells a paid ticket and resizes itself", async ({ browser, consoleErrors }) => {
+  consoleErrors.expect(/violates the following Content Security Policy directive: "frame-ancestors /);
   // Organiser set-up through the same server functions the dashboard uses.
   const orgContext = await browser.newContext({ baseURL: BASE });
   const api = orgContext.request;
@@ -64,9 +65,11 @@ test("the registration widget on another site sells a paid ticket and resizes it
   // An unlisted site cannot frame it.
   const other = strangerSite.origin;
   const stranger = await (await browser.newContext()).newPage();
+  const refused = stranger.waitForEvent("console", (m) => m.text().includes("frame-ancestors"));
   await stranger.goto(`${other}/tickets`);
   await expect(stranger.locator("iframe[data-convene-widget]")).toHaveCount(1);
-  await stranger.waitForTimeout(1500);
+  // The browser says it refused the frame; only then is the absence meaningful.
+  expect((await refused).text()).toContain(`frame-ancestors 'self' ${partner}`);
   await expect(stranger.frameLocator("iframe[data-convene-widget]").getByTestId("event-name")).toHaveCount(0);
   partnerSite.close();
   strangerSite.close();

@@ -184,7 +184,8 @@ pub async fn remove_agenda_item(slug: String, kind: String, id: String) -> Resul
     Ok(())
 }
 
-/// A small "Remove" button for an agenda item.
+/// A small "Remove" button for an agenda item. A form: never put it inside a
+/// `<p>`, which the HTML parser closes before it (and hydration then fails).
 fn remove_button(
     action: ServerAction<RemoveAgendaItem>,
     slug: String,
@@ -234,12 +235,12 @@ pub fn AgendaAdmin(
                         <ul class="my-2 list-disc pl-6" data-testid="agenda-admin">
                             {d.agenda.iter().map(|a| view! { <li>{a.label.clone()} {remove_button(remove, slug.get_untracked(), "session", a.id.clone())}</li> }).collect::<Vec<_>>()}
                         </ul>
-                        <p class="text-sm" data-testid="speakers-admin">"Speakers: "
+                        <div class="text-sm" data-testid="speakers-admin">"Speakers: "
                             {d.speakers.iter().map(|s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "speaker", s.id.clone())}</span> }).collect::<Vec<_>>()}
-                        </p>
-                        <p class="text-sm" data-testid="sponsors-admin">"Sponsors: "
+                        </div>
+                        <div class="text-sm" data-testid="sponsors-admin">"Sponsors: "
                             {d.sponsors.iter().map(|s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "sponsor", s.id.clone())}</span> }).collect::<Vec<_>>()}
-                        </p>
+                        </div>
                         <FormError error=error_of(remove.value())/>
                         <ActionForm action=session attr:class="grid grid-cols-2 gap-2 max-w-3xl my-2">
                             <input type="hidden" name="slug" value=slug.get_untracked()/>

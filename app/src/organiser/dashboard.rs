@@ -80,7 +80,7 @@ pub fn DashboardPage() -> impl IntoView {
                         <h2 class="text-xl font-semibold mt-6">"Create an event"</h2>
                         <ActionForm action=create attr:class="space-y-3 max-w-md">
                             <label class="block">"Name"<input class="input" name="name" required/></label>
-                            <label class="block">"Address: /e/"<input class="input" name="slug" required pattern="[a-z0-9-]{3,60}"/></label>
+                            <label class="block">"Address: /e/"<input class="input" name="slug" required pattern="[a-z0-9\\-]{3,60}"/></label>
                             <label class="block">"Description"<textarea class="input" name="description" rows="4"></textarea></label>
                             <label class="block">"Starts"<input class="input" type="datetime-local" name="starts" required/></label>
                             <label class="block">"Ends"<input class="input" type="datetime-local" name="ends" required/></label>
