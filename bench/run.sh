@@ -25,6 +25,7 @@ start_server() {
   psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS convene_bench WITH (FORCE)" >/dev/null
   CONVENE_DATABASE_URL="$pg/convene_bench" CONVENE_REDIS_NAMESPACE="bench-$$-$RANDOM:" \
   CONVENE_PUBLIC_URL="$base" CONVENE_DEMO=false CONVENE_KAFKA__BROKERS="" \
+  CONVENE_PAYMENTS__PROVIDER=test CONVENE_PAYMENTS__TEST_WEBHOOK_SECRET="bench-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
   LEPTOS_OUTPUT_NAME=convene LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=pkg \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn \
     "$bin" all >/tmp/convene-bench-server.log 2>&1 &

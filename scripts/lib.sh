@@ -95,6 +95,18 @@ ensure_kafka() {
   wait_port 127.0.0.1 "$port" 15 Tansu
 }
 
+# The built-in test payment provider (test cards, a fake bank page) for the
+# demo and the end-to-end tests, with a webhook secret made once per machine.
+# Production configurations leave it off: then no card payments are taken.
+use_test_payments() {
+  local f="$HOME/.cache/convene/test-payments-secret"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$(dirname "$f")"
+    (umask 077; head -c 48 /dev/urandom | base64 | tr -d '/+=\n' > "$f")
+  fi
+  export CONVENE_PAYMENTS__PROVIDER=test CONVENE_PAYMENTS__TEST_WEBHOOK_SECRET="$(cat "$f")"
+}
+
 # MailDev (npm, in end2end/): a real SMTP sink with an API to read messages back.
 ensure_smtp_sink() {
   if port_open 127.0.0.1 1025 && port_open 127.0.0.1 1080; then log "SMTP sink answers on 127.0.0.1:1025"; return 0; fi

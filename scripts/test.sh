@@ -46,6 +46,7 @@ cargo leptos build
 
 log "end-to-end tests (Playwright + Chromium) against convene all on 127.0.0.1:$E2E_PORT"
 E2E_DB="convene_e2e"
+use_test_payments
 export CONVENE_DATABASE_URL="$PG_URL/$E2E_DB" CONVENE_KAFKA__BROKERS="127.0.0.1:$KAFKA_PORT"
 run_id="e2e-$(date +%s)-"
 export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="$run_id" CONVENE_REDIS_NAMESPACE="$run_id" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"

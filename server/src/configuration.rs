@@ -22,8 +22,9 @@ pub struct Settings {
     pub leptos_config: String,
     /// Seed the demo event when `convene all` starts.
     pub demo: bool,
-    /// Secret the built-in test payment provider signs its webhooks with.
-    pub test_payment_webhook_secret: String,
+    /// Which payment provider takes card payments (none unless configured).
+    #[serde(default)]
+    pub payments: PaymentsConfig,
     /// Platform fee on paid orders, in basis points of the total.
     pub platform_fee_bps: i64,
     /// Fixed platform fee per paid order, in minor units.
@@ -34,6 +35,78 @@ pub struct Settings {
     pub kafka: Option<KafkaConfig>,
     /// SMTP relay for emails; absent means emails are logged as skipped.
     pub smtp: Option<SmtpConfig>,
+}
+
+/// Which payment provider the platform uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentProviderKind {
+    /// No card payments: paid tickets and plans are refused with a message.
+    #[default]
+    None,
+    /// The built-in test provider (test cards, a fake bank page): demos and
+    /// tests only, since anyone who knows the cards can "pay".
+    Test,
+}
+
+/// Payments part of the settings (`[payments]`, `CONVENE_PAYMENTS__*`).
+#[derive(Clone, Default, Deserialize)]
+pub struct PaymentsConfig {
+    /// The provider.
+    #[serde(default)]
+    pub provider: PaymentProviderKind,
+    /// Secret the test provider signs its webhooks with: at least 32
+    /// characters, never the example value (never logged).
+    #[serde(default)]
+    pub test_webhook_secret: Option<String>,
+    /// Lets the test provider run on an `https://` public URL (a public
+    /// staging site); refused otherwise, since it sells for nothing.
+    #[serde(default)]
+    pub allow_test_provider_over_https: bool,
+}
+
+impl std::fmt::Debug for PaymentsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentsConfig")
+            .field("provider", &self.provider)
+            .field(
+                "test_webhook_secret",
+                &self.test_webhook_secret.as_ref().map(|_| "***"),
+            )
+            .field(
+                "allow_test_provider_over_https",
+                &self.allow_test_provider_over_https,
+            )
+            .finish()
+    }
+}
+
+/// The secret this repository once shipped as the default: public, so refused.
+const PUBLISHED_TEST_SECRET: &str = "convene-test-provider-dev-secret";
+
+impl Settings {
+    /// Refuses settings that would be unsafe to serve with; the message says
+    /// which setting to change.
+    pub fn check(&self) -> Result<(), String> {
+        if self.payments.provider == PaymentProviderKind::Test {
+            let secret = self.payments.test_webhook_secret.as_deref().unwrap_or("");
+            if secret.len() < 32 || secret == PUBLISHED_TEST_SECRET {
+                return Err("the test payment provider needs payments.test_webhook_secret \
+                     (CONVENE_PAYMENTS__TEST_WEBHOOK_SECRET): a random value of at least 32 characters"
+                    .into());
+            }
+            if self.public_url.starts_with("https://")
+                && !self.payments.allow_test_provider_over_https
+            {
+                return Err(format!(
+                    "the test payment provider sells tickets for nothing; it is refused on {} \
+                     unless payments.allow_test_provider_over_https is set",
+                    self.public_url
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// SMTP part of the settings.
@@ -157,6 +230,7 @@ impl std::fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("kafka", &self.kafka)
             .field("smtp", &self.smtp)
+            .field("payments", &self.payments)
             .field("demo", &self.demo)
             .field("platform_fee_bps", &self.platform_fee_bps)
             .finish()
@@ -199,10 +273,6 @@ pub fn load_with_env(
         .set_default("leptos_config", "Leptos.toml")?
         .set_default("demo", false)?
         .set_default("unsafe_disable_quota_locking", false)?
-        .set_default(
-            "test_payment_webhook_secret",
-            "convene-test-provider-dev-secret",
-        )?
         .set_default("platform_fee_bps", 250)?
         .set_default("platform_fee_fixed_minor", 0)?;
     if let Some(path) = file {
@@ -297,7 +367,60 @@ mod tests {
     fn defaults_load_without_file() {
         let s = load_with_env(None, Some(Default::default())).unwrap();
         assert!(s.database_url.starts_with("postgres://"));
-        assert!(!format!("{s:?}").contains("secret"));
+        assert!(format!("{s:?}").contains("test_webhook_secret: None"));
+    }
+
+    fn with_env(pairs: &[(&str, &str)]) -> Settings {
+        let env = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        load_with_env(None, Some(env)).unwrap()
+    }
+
+    #[test]
+    fn no_payment_provider_unless_configured() {
+        let s = with_env(&[]);
+        assert_eq!(s.payments.provider, PaymentProviderKind::None);
+        assert_eq!(s.check(), Ok(()));
+    }
+
+    #[test]
+    fn the_test_provider_needs_a_long_private_secret_and_plain_http() {
+        let secret = "k3Xo9-a-random-secret-of-40-characters-x";
+        let test = [("CONVENE_PAYMENTS__PROVIDER", "test")];
+        assert!(with_env(&test)
+            .check()
+            .unwrap_err()
+            .contains("test_webhook_secret"));
+        for weak in ["short", PUBLISHED_TEST_SECRET] {
+            let s = with_env(&[test[0], ("CONVENE_PAYMENTS__TEST_WEBHOOK_SECRET", weak)]);
+            assert!(s.check().is_err(), "{weak}");
+        }
+        let good = [test[0], ("CONVENE_PAYMENTS__TEST_WEBHOOK_SECRET", secret)];
+        let s = with_env(&good);
+        assert_eq!(s.check(), Ok(()));
+        assert!(
+            !format!("{s:?}").contains(secret),
+            "the secret is never printed"
+        );
+
+        let https = [
+            good[0],
+            good[1],
+            ("CONVENE_PUBLIC_URL", "https://events.example.org"),
+        ];
+        assert!(with_env(&https)
+            .check()
+            .unwrap_err()
+            .contains("allow_test_provider_over_https"));
+        let forced = [
+            https[0],
+            https[1],
+            https[2],
+            ("CONVENE_PAYMENTS__ALLOW_TEST_PROVIDER_OVER_HTTPS", "true"),
+        ];
+        assert_eq!(with_env(&forced).check(), Ok(()));
     }
 
     #[test]

@@ -18,6 +18,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = configuration::load(cli.config.as_deref()).context("loading configuration")?;
     tracing::info!(?settings, "configuration loaded");
+    settings
+        .check()
+        .map_err(anyhow::Error::msg)
+        .context("unsafe configuration")?;
     let command = cli.command.unwrap_or(Command::All);
     // Read before the runtime starts threads: it may fill LEPTOS_* defaults.
     let leptos = match command {

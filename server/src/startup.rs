@@ -1,11 +1,13 @@
 //! Wiring: connect to the backing services, build the router, run roles until shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use bus::Bus;
 use leptos::prelude::LeptosOptions;
+use services::payments::{NoProvider, PaymentProvider, TestProvider};
 use services::Platform;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgPoolOptions;
@@ -13,7 +15,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
-use crate::configuration::Settings;
+use crate::configuration::{PaymentProviderKind, Settings};
 use crate::http::ServerState;
 
 /// Connections to PostgreSQL, Redis and the bus.
@@ -115,9 +117,29 @@ pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
     leptos::config::get_config_from_str(&text).context("parsing Leptos options")
 }
 
+/// The payment provider the settings choose, and the test provider again when
+/// it is the one (its bank page signs webhooks with it).
+pub fn payment_provider(
+    settings: &Settings,
+) -> (Arc<dyn PaymentProvider>, Option<Arc<TestProvider>>) {
+    match settings.payments.provider {
+        PaymentProviderKind::None => (Arc::new(NoProvider), None),
+        PaymentProviderKind::Test => {
+            tracing::warn!("the test payment provider is on: test cards pay for anything");
+            let secret = settings
+                .payments
+                .test_webhook_secret
+                .as_deref()
+                .unwrap_or("");
+            let test = Arc::new(TestProvider::new(secret));
+            (test.clone(), Some(test))
+        }
+    }
+}
+
 /// Builds the platform the web roles share and starts this node's presence
 /// and live hubs (Redis pub/sub → local sockets).
-pub fn platform(settings: &Settings, deps: &Deps) -> Platform {
+pub fn platform(settings: &Settings, deps: &Deps, payments: Arc<dyn PaymentProvider>) -> Platform {
     let (presence, _) = broadcast::channel(1024);
     let hub_tx = presence.clone();
     let client = deps.redis_client.clone();
@@ -148,9 +170,7 @@ pub fn platform(settings: &Settings, deps: &Deps) -> Platform {
         bus: deps.bus.clone(),
         presence,
         live,
-        payments: std::sync::Arc::new(services::payments::TestProvider::new(
-            &settings.test_payment_webhook_secret,
-        )),
+        payments,
         fees: services::payments::FeePolicy {
             bps: settings.platform_fee_bps,
             fixed_minor: settings.platform_fee_fixed_minor,
@@ -174,9 +194,11 @@ pub fn server_state(
     deps: &Deps,
     leptos_options: LeptosOptions,
 ) -> ServerState {
+    let (payments, test_payments) = payment_provider(settings);
     ServerState {
         leptos_options,
-        platform: platform(settings, deps),
+        platform: platform(settings, deps, payments),
+        test_payments,
     }
 }
 

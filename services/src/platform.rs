@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::live::actions::LiveDeps;
 use crate::live::{log, presence};
-use crate::payments::{FeePolicy, TestProvider};
+use crate::payments::{FeePolicy, PaymentProvider};
 use crate::registrations::quotas::QuotaLocking;
 
 /// Everything a request may need.
@@ -27,8 +27,8 @@ pub struct Platform {
     pub presence: broadcast::Sender<presence::Change>,
     /// Live log entries of every event, from every node.
     pub live: broadcast::Sender<Arc<log::Entry>>,
-    /// Payment provider for paid orders and plans.
-    pub payments: Arc<TestProvider>,
+    /// Payment provider for paid orders and plans (configured; "none" refuses charges).
+    pub payments: Arc<dyn PaymentProvider>,
     /// Platform fee on paid orders.
     pub fees: FeePolicy,
     /// How ticket quotas are guarded (always `Locked` outside the concurrency control test).

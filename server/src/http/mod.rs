@@ -15,11 +15,13 @@ mod ws;
 
 use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue, Request};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use services::payments::TestProvider;
 use services::Platform;
+use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -32,6 +34,9 @@ pub struct ServerState {
     pub leptos_options: LeptosOptions,
     /// What handlers and server functions work with.
     pub platform: Platform,
+    /// The test payment provider, when configured: its bank page and webhook
+    /// are mounted only then.
+    pub test_payments: Option<Arc<TestProvider>>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -53,6 +58,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: ServerState) -> Router {
     let routes = generate_route_list(app::App);
     let opts = state.leptos_options.clone();
+    let test_payments = match &state.test_payments {
+        Some(provider) => payments::test_routes(state.platform.clone(), provider.clone()),
+        None => Router::new(),
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -63,11 +72,7 @@ pub fn router(state: ServerState) -> Router {
             "/dashboard/events/{slug}/registrations.csv",
             get(exports::registrations_csv),
         )
-        .route("/webhooks/payments/test", post(payments::webhook))
-        .route(
-            "/payments/test/authorize/{provider_ref}",
-            get(payments::authorize_page).post(payments::authorize),
-        )
+        .merge(test_payments)
         .leptos_routes_with_context(
             &state,
             routes,

@@ -1,25 +1,51 @@
-//! Payment provider endpoints: the webhook every provider calls, and the built-in
-//! test provider's "bank confirmation" page (3-D Secure), which reports its
-//! result through the same signed-webhook code path as a real provider.
+//! The built-in test provider's endpoints, mounted only when it is configured:
+//! its webhook and its "bank confirmation" page (3-D Secure), which reports
+//! its result through the same signed-webhook code path as a real provider.
 
 use app::error::AppError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::routing::{get, post};
 use axum::Form;
+use axum::Router;
 use protocol::states::PaymentOutcome;
 use serde::Deserialize;
 use services::payments::provider::WebhookEvent;
+use services::payments::TestProvider;
 use services::provider_webhooks::receive;
 use services::Platform;
+use sqlx::PgPool;
+use std::sync::Arc;
 
 /// Header carrying the test provider's signature.
-pub const SIGNATURE_HEADER: &str = "x-test-signature";
+const SIGNATURE_HEADER: &str = "x-test-signature";
+
+/// What the test provider's endpoints work with.
+#[derive(Clone)]
+struct TestBank {
+    pool: PgPool,
+    provider: Arc<TestProvider>,
+}
+
+/// The test provider's webhook and bank page.
+pub fn test_routes<S>(platform: Platform, provider: Arc<TestProvider>) -> Router<S> {
+    Router::new()
+        .route("/webhooks/payments/test", post(webhook))
+        .route(
+            "/payments/test/authorize/{provider_ref}",
+            get(authorize_page).post(authorize),
+        )
+        .with_state(TestBank {
+            pool: platform.pool,
+            provider,
+        })
+}
 
 /// `POST /webhooks/payments/test`: verified, idempotent.
-pub async fn webhook(
-    State(state): State<Platform>,
+async fn webhook(
+    State(bank): State<TestBank>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, AppError> {
@@ -27,7 +53,7 @@ pub async fn webhook(
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    receive(&state.pool, state.payments.as_ref(), signature, &body).await?;
+    receive(&bank.pool, bank.provider.as_ref(), signature, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -42,7 +68,7 @@ fn page(status: StatusCode, body: &str) -> Response {
 }
 
 /// `GET /payments/test/authorize/{ref}`: the test bank's confirmation page.
-pub async fn authorize_page(Path(provider_ref): Path<String>) -> Response {
+async fn authorize_page(Path(provider_ref): Path<String>) -> Response {
     if !valid_ref(&provider_ref) {
         return page(
             StatusCode::NOT_FOUND,
@@ -62,7 +88,7 @@ pub async fn authorize_page(Path(provider_ref): Path<String>) -> Response {
 
 /// The bank page's form: which button was pressed.
 #[derive(Deserialize)]
-pub struct Decision {
+struct Decision {
     decision: Choice,
 }
 
@@ -75,8 +101,8 @@ enum Choice {
 }
 
 /// `POST /payments/test/authorize/{ref}`: signs the outcome and delivers it as a webhook.
-pub async fn authorize(
-    State(state): State<Platform>,
+async fn authorize(
+    State(bank): State<TestBank>,
     Path(provider_ref): Path<String>,
     Form(d): Form<Decision>,
 ) -> Result<Response, AppError> {
@@ -95,8 +121,8 @@ pub async fn authorize(
         status,
     })
     .map_err(|e| AppError::from(services::Error::from(e)))?;
-    let signature = state.payments.sign(&body);
-    receive(&state.pool, state.payments.as_ref(), &signature, &body).await?;
+    let signature = bank.provider.sign(&body);
+    receive(&bank.pool, bank.provider.as_ref(), &signature, &body).await?;
     let text = if status == PaymentOutcome::Succeeded {
         "Payment approved: your order is confirmed. You can close this page."
     } else {

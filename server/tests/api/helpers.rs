@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use convene_server::configuration::{KafkaConfig, Settings};
+use convene_server::configuration::{KafkaConfig, PaymentProviderKind, PaymentsConfig, Settings};
 use convene_server::startup::{self, Deps};
 use leptos::prelude::LeptosOptions;
 use leptos::server_fn::ServerFn;
@@ -86,7 +86,11 @@ pub fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_owned())
 }
 
-/// Settings for a fresh database and unique Kafka topics.
+/// The test payment provider's webhook secret in tests.
+pub const TEST_PAYMENTS_SECRET: &str = "test-payments-secret-of-at-least-32-chars";
+
+/// Settings for a fresh database and unique Kafka topics (the test payment
+/// provider on).
 pub async fn test_settings() -> Settings {
     let base = env_or(
         "CONVENE_TEST_DATABASE_URL",
@@ -107,7 +111,11 @@ pub async fn test_settings() -> Settings {
         leptos_config: String::new(),
         demo: false,
         unsafe_disable_quota_locking: false,
-        test_payment_webhook_secret: "test-secret".into(),
+        payments: PaymentsConfig {
+            provider: PaymentProviderKind::Test,
+            test_webhook_secret: Some(TEST_PAYMENTS_SECRET.into()),
+            allow_test_provider_over_https: false,
+        },
         smtp: None,
         platform_fee_bps: 250,
         platform_fee_fixed_minor: 30,

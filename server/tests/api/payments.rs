@@ -3,7 +3,12 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, fns, spawn_web_only, Organiser, TestApp};
+use convene_server::configuration::PaymentsConfig;
+
+use crate::helpers::{
+    client, fns, spawn_web_only, spawn_with, test_settings, Organiser, TestApp, Workers,
+    TEST_PAYMENTS_SECRET,
+};
 
 /// An event with a 49.90 EUR ticket type; returns a pending order's code.
 async fn pending_order(app: &TestApp) -> String {
@@ -125,6 +130,20 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    // So is a correctly signed one sent ten minutes ago (a replay).
+    let provider = services::payments::TestProvider::new(TEST_PAYMENTS_SECRET);
+    let stale = chrono::Utc::now().timestamp() - 600;
+    let res = client()
+        .post(format!("{}/webhooks/payments/test", app.base))
+        .header(
+            "x-test-signature",
+            provider.sign_at(forged.as_bytes(), stale),
+        )
+        .body(forged.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
     assert_eq!(order(&app, &code).await.0, "pending");
 
     // The bank page approves: the provider's signed webhook confirms the order.
@@ -152,7 +171,6 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
     assert_eq!(order(&app, &code).await.0, "confirmed");
 
     // A correctly signed redelivery is accepted and changes nothing.
-    let provider = services::payments::TestProvider::new("test-secret");
     let res = client()
         .post(format!("{}/webhooks/payments/test", app.base))
         .header("x-test-signature", provider.sign(forged.as_bytes()))
@@ -166,6 +184,40 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
         .await
         .unwrap();
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn without_a_configured_provider_paid_tickets_are_refused_and_the_test_bank_is_absent() {
+    let mut settings = test_settings().await;
+    settings.payments = PaymentsConfig::default();
+    let app = spawn_with(settings, Workers::NONE).await;
+    let code = pending_order(&app).await;
+    let (s, body) = pay(&app, &code, "4242 4242 4242 4242").await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (
+            402,
+            Some("this platform takes no card payments: its operator has not set up a payment provider")
+        ),
+    );
+    assert_eq!(order(&app, &code).await.0, "pending");
+    // Neither the bank page nor the webhook exists, so nothing can be forged.
+    let provider = services::payments::TestProvider::new(TEST_PAYMENTS_SECRET);
+    let body = r#"{"provider_ref":"test_00","status":"succeeded"}"#;
+    let webhook = client()
+        .post(format!("{}/webhooks/payments/test", app.base))
+        .header("x-test-signature", provider.sign(body.as_bytes()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webhook.status(), 404);
+    let bank = client()
+        .get(format!("{}/payments/test/authorize/test_00", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bank.status(), 404);
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Payments through a pluggable [`provider::PaymentProvider`]: the provider
-//! trait and the built-in test provider, the record of every charge attempt
+//! trait, the built-in test provider and the "none" provider, the record of every charge attempt
 //! and refund, and the platform fee. Which orders or plans a payment pays is
 //! the business of the callers (`registrations::payment`, `billing`).
 
@@ -10,5 +10,5 @@ pub mod refunds;
 pub mod test_provider;
 
 pub use fees::FeePolicy;
-pub use provider::PaymentProvider;
+pub use provider::{NoProvider, PaymentProvider};
 pub use test_provider::TestProvider;

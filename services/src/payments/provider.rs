@@ -1,5 +1,6 @@
-//! The payment provider interface (the test provider here; real ones implement
-//! the same trait).
+//! The payment provider interface (the test provider and "none" here; real
+//! ones implement the same trait). Which one runs is configuration: a
+//! deployment without a provider takes no card payments.
 
 use futures::future::BoxFuture;
 use protocol::states::PaymentOutcome;
@@ -61,4 +62,37 @@ pub trait PaymentProvider: Send + Sync {
     fn verify_webhook(&self, signature: &str, body: &[u8]) -> Result<WebhookEvent>;
     /// Gives back `amount_minor` of a succeeded payment; returns the refund's id.
     fn refund(&self, provider_ref: &str, amount_minor: i64) -> BoxFuture<'_, Result<String>>;
+}
+
+/// The provider of a platform that takes no card payments: free tickets work,
+/// paid ones are refused with a message saying why.
+pub struct NoProvider;
+
+impl PaymentProvider for NoProvider {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    fn charge(&self, _req: ChargeRequest) -> BoxFuture<'_, Result<Charge>> {
+        Box::pin(async {
+            Err(crate::Error::PaymentFailed(
+                "this platform takes no card payments: its operator has not set up a payment provider"
+                    .into(),
+            ))
+        })
+    }
+
+    fn verify_webhook(&self, _signature: &str, _body: &[u8]) -> Result<WebhookEvent> {
+        Err(crate::Error::NotFound(
+            "no payment provider is set up".into(),
+        ))
+    }
+
+    fn refund(&self, _provider_ref: &str, _amount_minor: i64) -> BoxFuture<'_, Result<String>> {
+        Box::pin(async {
+            Err(crate::Error::Invalid(
+                "no payment provider is set up, so the payment cannot be refunded here".into(),
+            ))
+        })
+    }
 }

@@ -2,6 +2,12 @@
 //! test modes of the big providers: card `4242 4242 4242 4242` succeeds,
 //! `4000 0000 0000 0002` is declined, `4000 0025 0000 3155` requires an extra
 //! step (3-D Secure) whose result arrives as an HMAC-signed webhook.
+//!
+//! Only for demos and tests: it must be switched on in the configuration, and
+//! anyone who knows the cards can "pay" with it. Webhook signatures are
+//! `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, accepted only
+//! within [`SIGNATURE_TOLERANCE_SECS`] of the receiver's clock, so a captured
+//! webhook cannot be replayed later.
 
 use futures::future::BoxFuture;
 use hmac::{Hmac, Mac};
@@ -15,6 +21,9 @@ use crate::{Error, Result};
 pub struct TestProvider {
     webhook_secret: Vec<u8>,
 }
+
+/// How far a webhook's timestamp may be from the receiver's clock.
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 
 /// Test card that succeeds.
 pub const CARD_SUCCEEDS: &str = "4242424242424242";
@@ -31,11 +40,47 @@ impl TestProvider {
         }
     }
 
-    /// Signs a webhook body as the provider would (hex HMAC-SHA256).
+    /// Signs a webhook body now, as the provider would.
     pub fn sign(&self, body: &[u8]) -> String {
+        self.sign_at(body, chrono::Utc::now().timestamp())
+    }
+
+    /// Signs a webhook body as sent at `at` (unix seconds).
+    pub fn sign_at(&self, body: &[u8], at: i64) -> String {
+        let mac = self.mac(at, body).finalize().into_bytes();
+        format!("t={at},v1={}", hex::encode(mac))
+    }
+
+    /// The MAC of `"<at>.<body>"`, ready to finalize or verify.
+    fn mac(&self, at: i64, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.webhook_secret).expect("any key length");
+        mac.update(format!("{at}.").as_bytes());
         mac.update(body);
-        hex::encode(mac.finalize().into_bytes())
+        mac
+    }
+
+    /// Verifies `signature` over `body` against the clock reading `now`.
+    pub fn verify_at(&self, signature: &str, body: &[u8], now: i64) -> Result<WebhookEvent> {
+        let bad = || Error::Unauthorized("bad webhook signature".into());
+        let mut at = None;
+        let mut given = None;
+        for part in signature.trim().split(',') {
+            match part.split_once('=') {
+                Some(("t", t)) => at = t.parse::<i64>().ok(),
+                Some(("v1", v)) => given = hex::decode(v).ok(),
+                _ => {}
+            }
+        }
+        let (Some(at), Some(given)) = (at, given) else {
+            return Err(bad());
+        };
+        self.mac(at, body).verify_slice(&given).map_err(|_| bad())?;
+        if (now - at).abs() > SIGNATURE_TOLERANCE_SECS {
+            return Err(Error::Unauthorized(
+                "webhook signature too old or from the future".into(),
+            ));
+        }
+        serde_json::from_slice(body).map_err(|e| Error::invalid(format!("bad webhook body: {e}")))
     }
 }
 
@@ -71,13 +116,7 @@ impl PaymentProvider for TestProvider {
     }
 
     fn verify_webhook(&self, signature: &str, body: &[u8]) -> Result<WebhookEvent> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.webhook_secret).expect("any key length");
-        mac.update(body);
-        let given = hex::decode(signature.trim())
-            .map_err(|_| Error::Unauthorized("bad webhook signature".into()))?;
-        mac.verify_slice(&given)
-            .map_err(|_| Error::Unauthorized("bad webhook signature".into()))?;
-        serde_json::from_slice(body).map_err(|e| Error::invalid(format!("bad webhook body: {e}")))
+        self.verify_at(signature, body, chrono::Utc::now().timestamp())
     }
 
     fn refund(&self, provider_ref: &str, amount_minor: i64) -> BoxFuture<'_, Result<String>> {
@@ -146,5 +185,37 @@ mod tests {
         assert!(p.verify_webhook("zz", body).is_err());
         let unknown = br#"{"provider_ref":"test_1","status":"maybe"}"#;
         assert!(p.verify_webhook(&p.sign(unknown), unknown).is_err());
+        // An unsigned timestamp or a bare MAC (the old format) is refused.
+        let v1 = sig.split_once(",v1=").unwrap().1;
+        assert!(p.verify_webhook(v1, body).is_err());
+        assert!(p.verify_webhook(&format!("t=1,v1={v1}"), body).is_err());
+    }
+
+    #[test]
+    fn webhooks_are_accepted_only_within_the_tolerance_window() {
+        let p = TestProvider::new("secret");
+        let body = br#"{"provider_ref":"test_1","status":"succeeded"}"#;
+        let sent = 1_800_000_000;
+        let sig = p.sign_at(body, sent);
+        for now in [
+            sent,
+            sent + SIGNATURE_TOLERANCE_SECS,
+            sent - SIGNATURE_TOLERANCE_SECS,
+        ] {
+            assert!(
+                p.verify_at(&sig, body, now).is_ok(),
+                "now = sent + {}",
+                now - sent
+            );
+        }
+        for now in [
+            sent + SIGNATURE_TOLERANCE_SECS + 1,
+            sent - SIGNATURE_TOLERANCE_SECS - 1,
+        ] {
+            assert!(matches!(
+                p.verify_at(&sig, body, now),
+                Err(Error::Unauthorized(_))
+            ));
+        }
     }
 }
