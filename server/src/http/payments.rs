@@ -124,7 +124,7 @@ async fn authorize(
     let signature = bank.provider.sign(&body);
     receive(&bank.pool, bank.provider.as_ref(), &signature, &body).await?;
     let text = if status == PaymentOutcome::Succeeded {
-        "Payment approved: your order is confirmed. You can close this page."
+        "Payment approved. You can close this page and go back to your order."
     } else {
         "Payment declined. You can try again with another card."
     };

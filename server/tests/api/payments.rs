@@ -186,6 +186,74 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
     assert_eq!(n, 1);
 }
 
+/// Each payment of order `code`, oldest first: its status and the amount refunded.
+async fn payments_of(app: &TestApp, code: &str) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT p.status, (SELECT coalesce(sum(r.amount_minor), 0) FROM refunds r WHERE r.payment_id = p.id)::bigint
+         FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.code = $1 ORDER BY p.created_at",
+    )
+    .bind(code)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_bank_confirmation_after_another_card_paid_refunds_only_that_payment() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let (s, body) = pay(&app, &code, "4000002500003155").await;
+    assert_eq!(s, 200, "{body}");
+    let url = body["action_url"].as_str().unwrap().to_owned();
+    // The buyer leaves the bank page and pays with another card: the waiting
+    // attempt is abandoned.
+    let (s, body) = pay(&app, &code, "4242424242424242").await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (200, Some("confirmed")),
+        "{body}"
+    );
+    assert_eq!(
+        payments_of(&app, &code).await,
+        vec![("failed".into(), 0), ("succeeded".into(), 0)]
+    );
+    // Then the first bank page is approved after all: that money goes back,
+    // and only that money; the order and its tickets stay.
+    let approve = || async {
+        client()
+            .post(format!("{}{url}", app.base))
+            .form(&[("decision", "approve")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(approve().await, 200);
+    let expected = vec![("refunded".to_owned(), 4990), ("succeeded".to_owned(), 0)];
+    assert_eq!(payments_of(&app, &code).await, expected);
+    assert_eq!(order(&app, &code).await.0, "confirmed");
+    let voided: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tickets t JOIN orders o ON o.id = t.order_id WHERE o.code = $1 AND t.voided_at IS NOT NULL",
+    )
+    .bind(&code)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(voided, 0);
+    // A redelivery refunds nothing more.
+    assert_eq!(approve().await, 200);
+    assert_eq!(payments_of(&app, &code).await, expected);
+    // The database itself refuses a second success for one order.
+    let second = sqlx::query(
+        "UPDATE payments SET status = 'succeeded' WHERE status = 'refunded'
+         AND order_id = (SELECT id FROM orders WHERE code = $1)",
+    )
+    .bind(&code)
+    .execute(&app.pool)
+    .await;
+    assert!(second.is_err(), "two succeeded payments for one order");
+}
+
 #[tokio::test]
 async fn without_a_configured_provider_paid_tickets_are_refused_and_the_test_bank_is_absent() {
     let mut settings = test_settings().await;

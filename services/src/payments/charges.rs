@@ -104,6 +104,38 @@ pub async fn lock_succeeded(
     .await?)
 }
 
+/// The provider's payment `provider_ref`, unlocked (to find its order, which
+/// is locked before the payment: the order that `pay` locks first).
+pub async fn by_ref(
+    conn: &mut PgConnection,
+    provider: &str,
+    provider_ref: &str,
+) -> Result<Option<Payment>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE provider = $1 AND provider_ref = $2"
+    ))
+    .bind(provider)
+    .bind(provider_ref)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Gives up the order's attempts still waiting for the buyer's extra step (a
+/// new attempt replaces them); returns how many. Should one of them succeed
+/// after all, its webhook refunds it.
+pub async fn abandon_waiting(conn: &mut PgConnection, order_id: OrderId) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE payments SET status = $2, failure = 'abandoned: a newer attempt replaced it', updated_at = now()
+         WHERE order_id = $1 AND status = $3",
+    )
+    .bind(order_id)
+    .bind(PaymentStatus::Failed)
+    .bind(PaymentStatus::RequiresAction)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// How many payments of the order succeeded (and were not refunded).
 pub async fn succeeded_count(conn: &mut PgConnection, order_id: OrderId) -> Result<i64> {
     Ok(

@@ -3,13 +3,13 @@
 
 use protocol::ids::{OrderId, RefundId};
 use protocol::states::PaymentStatus;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
-use super::charges;
+use super::charges::{self, Payment};
 use super::provider::PaymentProvider;
 use crate::Result;
 
-/// Refunds every succeeded payment of an order through the provider, recording
+/// Refunds every succeeded payment of an order (there is at most one) through the provider, recording
 /// each refund; returns the amount refunded. Payments already refunded are
 /// skipped, so a retry never refunds twice.
 pub async fn refund_order(
@@ -22,22 +22,36 @@ pub async fn refund_order(
     let paid = charges::lock_succeeded(&mut tx, provider.name(), order_id).await?;
     let mut total = 0;
     for p in paid {
-        let refund_ref = provider.refund(&p.provider_ref, p.amount_minor).await?;
-        charges::set_status(&mut tx, p.id, PaymentStatus::Refunded).await?;
-        sqlx::query(
-            "INSERT INTO refunds (id, payment_id, provider_ref, amount_minor, reason) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(RefundId::new())
-        .bind(p.id)
-        .bind(&refund_ref)
-        .bind(p.amount_minor)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
+        refund_payment(&mut tx, provider, &p, reason).await?;
         total += p.amount_minor;
     }
     tx.commit().await?;
     Ok(total)
+}
+
+/// Gives back one payment (which the caller has locked) through the provider
+/// and records the refund; the payment becomes `refunded`.
+pub async fn refund_payment(
+    conn: &mut PgConnection,
+    provider: &dyn PaymentProvider,
+    payment: &Payment,
+    reason: &str,
+) -> Result<()> {
+    let refund_ref = provider
+        .refund(&payment.provider_ref, payment.amount_minor)
+        .await?;
+    charges::set_status(&mut *conn, payment.id, PaymentStatus::Refunded).await?;
+    sqlx::query(
+        "INSERT INTO refunds (id, payment_id, provider_ref, amount_minor, reason) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(RefundId::new())
+    .bind(payment.id)
+    .bind(&refund_ref)
+    .bind(payment.amount_minor)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Money refunded on an order so far, in minor units.

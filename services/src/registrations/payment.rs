@@ -1,6 +1,12 @@
 //! Paying a pending order by card, and settling an order's payment from the
 //! provider's webhook (the 3-D Secure step). Declines are `PaymentFailed`; the
 //! order stays pending and the attempt is recorded.
+//!
+//! An order is paid at most once (a unique index on its succeeded payments):
+//! a new attempt abandons the ones still waiting for the bank, and a success
+//! that arrives for an abandoned attempt, or for an order that is no longer
+//! pending, is refunded — that payment only. Both paths lock the order before
+//! its payments, so they never deadlock.
 
 use protocol::events::{Fact, OrderPaid};
 use protocol::ids::PaymentId;
@@ -65,6 +71,7 @@ pub async fn pay(
             order.status
         )));
     }
+    charges::abandon_waiting(&mut tx, order.id).await?;
     let charge = provider
         .charge(ChargeRequest {
             amount_minor: order.total_minor,
@@ -108,51 +115,57 @@ pub async fn pay(
 
 /// Settles an order's payment that waited for the buyer's extra step, from a
 /// verified webhook. False when the provider's reference is not an order's
-/// payment. Idempotent: a redelivered webhook changes nothing. A success that
-/// arrives after the order was cancelled (it expired meanwhile) is refunded.
+/// payment. Idempotent: a redelivered webhook changes nothing. A success for an
+/// attempt that was abandoned, or for an order that is no longer pending
+/// (expired, cancelled, or paid by another attempt), is refunded.
 pub async fn settle(
     pool: &PgPool,
     provider: &dyn PaymentProvider,
     hook: &WebhookEvent,
 ) -> Result<bool> {
     let mut tx = pool.begin().await?;
+    let Some(found) = charges::by_ref(&mut tx, provider.name(), &hook.provider_ref).await? else {
+        return Ok(false);
+    };
+    let order = orders::lock_by_id(&mut tx, found.order_id).await?;
     let Some(payment) = charges::lock_by_ref(&mut tx, provider.name(), &hook.provider_ref).await?
     else {
         return Ok(false);
     };
-    if payment.status != PaymentStatus::RequiresAction {
-        return Ok(true); // already final: a redelivered webhook
-    }
-    let status = match hook.status {
-        PaymentOutcome::Succeeded => PaymentStatus::Succeeded,
-        PaymentOutcome::Failed => PaymentStatus::Failed,
-    };
-    charges::set_status(&mut tx, payment.id, status).await?;
-    if status == PaymentStatus::Succeeded {
-        let order = orders::lock_by_id(&mut tx, payment.order_id).await?;
-        if !confirm(
-            pool,
-            &mut tx,
-            &order,
-            payment.id,
-            payment.platform_fee_minor,
-        )
-        .await?
-        {
-            // The order closed before the buyer finished the extra step: the
-            // money must not be kept.
+    let why = match (payment.status, hook.status) {
+        (PaymentStatus::RequiresAction, PaymentOutcome::Failed) => {
+            charges::set_status(&mut tx, payment.id, PaymentStatus::Failed).await?;
             tx.commit().await?;
-            refunds::refund_order(
-                pool,
-                provider,
-                order.id,
-                "order no longer open when payment completed",
-            )
-            .await?;
-            tracing::warn!(order = %order.id, "late payment of a closed order refunded");
             return Ok(true);
         }
-    }
+        (PaymentStatus::RequiresAction, PaymentOutcome::Succeeded)
+            if order.status == OrderStatus::Pending =>
+        {
+            charges::set_status(&mut tx, payment.id, PaymentStatus::Succeeded).await?;
+            confirm(
+                pool,
+                &mut tx,
+                &order,
+                payment.id,
+                payment.platform_fee_minor,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
+        (PaymentStatus::RequiresAction, PaymentOutcome::Succeeded) => {
+            "order no longer open when payment completed"
+        }
+        // The bank took the money for an attempt a newer one replaced.
+        (PaymentStatus::Failed, PaymentOutcome::Succeeded) => {
+            "attempt abandoned before the bank confirmed it"
+        }
+        // Final already: a redelivered webhook.
+        _ => return Ok(true),
+    };
+    // The money must not be kept: refund this payment, and only this one.
+    refunds::refund_payment(&mut tx, provider, &payment, why).await?;
     tx.commit().await?;
+    tracing::warn!(order = %order.id, payment = %payment.id, reason = why, "late payment refunded");
     Ok(true)
 }
