@@ -58,9 +58,11 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// A trimmed, non-empty display name of at most `max` characters.
+/// A display name: invisible formatting characters dropped, trimmed,
+/// non-empty, at most `max` characters, no control characters.
 pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String> {
-    let s = raw.trim();
+    let visible: String = raw.chars().filter(|c| !is_invisible_format(*c)).collect();
+    let s = visible.trim();
     if s.is_empty() {
         return Err(Error::invalid(format!("{field} is required")));
     }
@@ -77,6 +79,19 @@ pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String> {
     Ok(s.to_owned())
 }
 
+/// Zero-width and direction-changing characters: invisible, they let a name
+/// pass for another or flip the text around it, so names and texts drop them.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' // zero-width space, joiners, LRM/RLM
+        | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+        | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+        | '\u{2066}'..='\u{2069}' // bidi isolates
+        | '\u{061C}' // Arabic letter mark
+        | '\u{FEFF}' // zero-width no-break space
+    )
+}
+
 /// Plain text as attendees type it: trimmed, control characters (but line
 /// breaks), zero-width and bidi-override characters stripped, at most `max`
 /// characters. Shown as text, never as HTML.
@@ -85,7 +100,7 @@ pub fn clean_text(field: &str, raw: &str, max: usize) -> Result<String> {
         .trim()
         .chars()
         .filter(|c| *c == '\n' || !c.is_control())
-        .filter(|c| !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| !is_invisible_format(*c))
         .collect();
     let text = text.trim().to_owned();
     if text.is_empty() {
@@ -302,5 +317,11 @@ mod tests {
         assert!(parse_name("name", "   ", 10).is_err());
         assert!(parse_name("name", "abcdefghijk", 10).is_err());
         assert!(parse_name("name", "a\u{7}b", 10).is_err());
+        // Invisible and direction-changing characters are dropped, not kept.
+        assert_eq!(
+            parse_name("name", "\u{202E}Ada\u{200B} Love\u{2066}lace\u{FEFF}", 20).unwrap(),
+            "Ada Lovelace"
+        );
+        assert!(parse_name("name", " \u{200B}\u{202E} ", 10).is_err());
     }
 }
