@@ -65,6 +65,7 @@ impl From<services::Error> for AppError {
             E::Conflict(m) => AppError::new(ErrorKind::Conflict, m),
             E::PaymentFailed(m) | E::PlanLimit(m) => AppError::new(ErrorKind::PaymentFailed, m),
             E::RateLimited(m) => AppError::new(ErrorKind::RateLimited, m),
+            E::Busy(m) => AppError::new(ErrorKind::Busy, m),
             E::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 AppError::new(

@@ -21,6 +21,8 @@ pub enum ErrorKind {
     PaymentFailed,
     /// Too many attempts (429).
     RateLimited,
+    /// The server is at capacity for this kind of work; try again shortly (503).
+    Busy,
     /// Our fault (500); the message is generic.
     Internal,
 }
@@ -36,6 +38,7 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::PaymentFailed => 402,
             ErrorKind::RateLimited => 429,
+            ErrorKind::Busy => 503,
             ErrorKind::Internal => 500,
         }
     }
@@ -56,10 +59,11 @@ mod tests {
             Conflict,
             PaymentFailed,
             RateLimited,
+            Busy,
             Internal,
         ];
         let codes: Vec<u16> = all.iter().map(|k| k.status()).collect();
-        assert_eq!(codes, vec![400, 401, 403, 404, 409, 402, 429, 500]);
+        assert_eq!(codes, vec![400, 401, 403, 404, 409, 402, 429, 503, 500]);
         assert_eq!(serde_json::to_string(&NotFound).unwrap(), "\"not_found\"");
     }
 }

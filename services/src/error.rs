@@ -27,6 +27,9 @@ pub enum Error {
     /// Too many attempts; try again later.
     #[error("{0}")]
     RateLimited(String),
+    /// At capacity for this kind of work right now; try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// A dependency failed; details are logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),

@@ -204,6 +204,17 @@ pub async fn accept(
 ) -> Result<SignedIn<Organiser>> {
     let name = parse_name("name", name, 100)?;
     let password = Password::parse(password)?;
+    // A wrong token costs one query, not a hash (hashing is the scarce resource).
+    let open: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM team_invites
+         WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > now())",
+    )
+    .bind(hash_token(token))
+    .fetch_one(pool)
+    .await?;
+    if !open {
+        return Err(invalid_invite());
+    }
     let hash = passwords::hash(&password).await?;
     let mut tx = pool.begin().await?;
     let invite: Option<(protocol::ids::OrgId, String)> = sqlx::query_as(
