@@ -10,6 +10,7 @@ mod health;
 mod join;
 mod page;
 mod payments;
+pub mod socket_limits;
 mod widget;
 mod ws;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use app::context::cookies;
 use app::error::{AppError, ErrorKind};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
@@ -27,6 +27,8 @@ use services::live::presence::{self, Snapshot};
 use services::live::{actions, moderation};
 use services::Platform;
 use tokio::sync::broadcast::error::RecvError;
+
+use super::socket_limits::{Bucket, MAX_MESSAGE_BYTES, MAX_SOCKETS_PER_ATTENDEE};
 
 /// Longest wait before a presence change reaches a socket.
 const PRESENCE_EVERY: Duration = Duration::from_millis(500);
@@ -90,8 +92,21 @@ pub async fn live(
             "a moderator removed you from this event",
         ));
     }
+    let mut redis = platform.redis.clone();
+    let open = presence::connections_of(&mut redis, event.id, attendee.id)
+        .await
+        .unwrap_or(0);
+    if open >= MAX_SOCKETS_PER_ATTENDEE {
+        return Err(AppError::new(
+            ErrorKind::RateLimited,
+            format!("this event is already open in {open} tabs or devices; close one to join here"),
+        ));
+    }
     let actor = Actor::of(&event, &attendee);
-    Ok(ws.on_upgrade(move |socket| session(platform, actor, q.since, area, socket)))
+    Ok(ws
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| session(platform, actor, q.since, area, socket)))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -206,11 +221,23 @@ async fn session(
     let mut presence_tick = tokio::time::interval(PRESENCE_EVERY);
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let deps = platform.live_deps();
+    let mut bucket = Bucket::new(std::time::Instant::now());
+    let mut close: Option<CloseFrame> = None;
 
     while open {
         tokio::select! {
             msg = socket.recv() => match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => open = false,
+                // Pongs answer our pings; every other frame costs a token.
+                Some(Ok(Message::Pong(_))) => {}
+                Some(Ok(_)) if !bucket.take(std::time::Instant::now()) => {
+                    tracing::warn!(attendee = %me.id, "live socket over its frame rate; closing");
+                    close = Some(CloseFrame {
+                        code: close_code::POLICY,
+                        reason: "too many messages".into(),
+                    });
+                    open = false;
+                }
                 Some(Ok(Message::Text(text))) => {
                     match serde_json::from_str::<ClientMsg>(&text) {
                         Ok(ClientMsg::Enter { area: next }) => {
@@ -295,7 +322,7 @@ async fn session(
             },
         }
     }
-    let _ = socket.send(Message::Close(None)).await;
+    let _ = socket.send(Message::Close(close)).await;
 
     match presence::leave(&mut redis, event, me.id, conn).await {
         Ok(_) => {

@@ -18,6 +18,7 @@ mod pipeline;
 mod promo;
 mod questions;
 mod registration;
+mod socket_limits;
 mod stage;
 mod team;
 mod ticketing;

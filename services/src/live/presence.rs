@@ -28,6 +28,11 @@ fn set_key(event: EventId) -> String {
     format!("presence:{event}")
 }
 
+/// The attendee's own connections in the event, scored by expiry like the set.
+fn conns_key(event: EventId, attendee: AttendeeId) -> String {
+    format!("presence-conns:{event}:{attendee}")
+}
+
 fn area_key(event: EventId) -> String {
     format!("presence-area:{event}")
 }
@@ -50,12 +55,18 @@ pub async fn touch(
     area: Option<Area>,
 ) -> Result<u64> {
     let key = set_key(event);
+    let mine = conns_key(event, attendee);
     let member = format!("{attendee}:{conn}");
+    let expiry = now_secs() + TTL_SECS as f64;
     let mut pipe = redis::pipe();
     pipe.atomic()
-        .zadd(&key, &member, now_secs() + TTL_SECS as f64)
+        .zadd(&key, &member, expiry)
         .ignore()
         .expire(&key, (TTL_SECS * 2) as i64)
+        .ignore()
+        .zadd(&mine, conn.to_string(), expiry)
+        .ignore()
+        .expire(&mine, (TTL_SECS * 2) as i64)
         .ignore();
     if let Some(area) = area {
         pipe.hset(area_key(event), &member, area.to_string())
@@ -81,11 +92,27 @@ pub async fn leave(
         .atomic()
         .zrem(set_key(event), &member)
         .ignore()
+        .zrem(conns_key(event, attendee), conn.to_string())
+        .ignore()
         .hdel(area_key(event), &member)
         .ignore()
         .query_async(redis)
         .await?;
     count(redis, event).await
+}
+
+/// How many live connections the attendee has open in the event.
+pub async fn connections_of(
+    redis: &mut ConnectionManager,
+    event: EventId,
+    attendee: AttendeeId,
+) -> Result<u64> {
+    Ok(redis::cmd("ZCOUNT")
+        .arg(conns_key(event, attendee))
+        .arg(now_secs())
+        .arg("+inf")
+        .query_async(redis)
+        .await?)
 }
 
 /// A transaction that prunes the event's expired connections and then lists

@@ -1,0 +1,99 @@
+//! Limits of one live socket: the size of a frame, the rate of frames, and the
+//! number of sockets one attendee may hold open in an event.
+
+use std::time::Duration;
+
+use convene_server::http::socket_limits::{BURST, MAX_MESSAGE_BYTES, MAX_SOCKETS_PER_ATTENDEE};
+use futures::{SinkExt, StreamExt};
+use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use protocol::Area;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::spawn_web_only;
+use crate::live::{connect, recv, Ws};
+
+/// Reads until the server ends the socket; returns the close code it gave, if any.
+async fn closed(ws: &mut Ws) -> Option<u16> {
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("the server kept the socket open for 10 s");
+        match next {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_socket_that_floods_is_closed_as_a_policy_violation() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (_, cookie) = app.attendee(&slug).await;
+    let mut ws = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION)
+        .await
+        .unwrap();
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+    let enter = serde_json::to_string(&ClientMsg::Enter {
+        area: Area::Reception,
+    })
+    .unwrap();
+    for _ in 0..(BURST as usize + 10) {
+        // The server may close mid-way; later sends then fail, which is fine.
+        let _ = ws.send(Message::Text(enter.clone().into())).await;
+    }
+    assert_eq!(closed(&mut ws).await, Some(1008));
+}
+
+#[tokio::test]
+async fn a_frame_over_the_size_limit_ends_the_socket() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (_, cookie) = app.attendee(&slug).await;
+    let mut ws = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION)
+        .await
+        .unwrap();
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+    let huge = format!(
+        r#"{{"type":"chat","channel":"reception","body":"{}"}}"#,
+        "x".repeat(MAX_MESSAGE_BYTES)
+    );
+    let _ = ws.send(Message::Text(huge.into())).await;
+    closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn one_attendee_holds_a_bounded_number_of_sockets() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (_, cookie) = app.attendee(&slug).await;
+    let mut open = Vec::new();
+    for _ in 0..MAX_SOCKETS_PER_ATTENDEE {
+        let mut ws = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION)
+            .await
+            .unwrap();
+        // Hello comes after the connection is counted.
+        assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+        open.push(ws);
+    }
+    let refused = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION).await;
+    assert_eq!(refused.err(), Some(429));
+    // Another attendee is not affected.
+    let (_, other) = app.attendee(&slug).await;
+    assert!(connect(&app, &slug, Some(&other), &[], PROTOCOL_VERSION)
+        .await
+        .is_ok());
+    // Closing a tab frees its place.
+    let mut first = open.remove(0);
+    first.close(None).await.unwrap();
+    app.eventually(10, "a freed socket place", || async {
+        connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION)
+            .await
+            .is_ok()
+    })
+    .await;
+}
