@@ -21,10 +21,11 @@ use protocol::ids::ConnectionId;
 use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
 use protocol::Area;
 use serde::Deserialize;
+use services::live::actions;
 use services::live::log::{self, cursor_lt, Entry};
+use services::live::moderation::{self, Standing};
 use services::live::participants::{self, Actor};
 use services::live::presence::{self, Snapshot};
-use services::live::{actions, moderation};
 use services::Platform;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -142,6 +143,27 @@ fn error_msg(e: &AppError) -> ServerMsg {
     }
 }
 
+/// Rechecks the attendee's rights (see `moderation::recheck`); when they must
+/// leave, tells them why and returns false (the socket then closes).
+async fn still_here(platform: &Platform, me: &mut Actor, socket: &mut WebSocket) -> bool {
+    match moderation::recheck(&platform.pool, me).await {
+        Ok(Standing::Present) => true,
+        Ok(Standing::Removed(why)) => {
+            let msg = ServerMsg::Error {
+                code: ErrorKind::Forbidden,
+                message: why,
+            };
+            let _ = send(socket, &msg).await;
+            false
+        }
+        Err(e) => {
+            // The database is unavailable: keep the socket, check again later.
+            tracing::warn!(error = %e, "rechecking an attendee's rights failed");
+            true
+        }
+    }
+}
+
 /// Records a visit, logging (not failing the socket) when the database is unavailable.
 async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId, enter: bool) {
     let result = if enter {
@@ -250,12 +272,11 @@ async fn session(
                             let _ = presence::refresh(&mut redis, event).await;
                         }
                         Ok(request) => {
-                            // Roles can change while connected (made moderator).
-                            if let Err(e) = participants::refresh_role(&platform.pool, &mut me).await {
-                                tracing::warn!(error = %e, "reloading the attendee's role failed");
-                            }
-                            if let Err(e) = actions::act(&deps, &me, request).await {
-                                open = send(&mut socket, &error_msg(&AppError::from(e))).await;
+                            open = still_here(&platform, &mut me, &mut socket).await;
+                            if open {
+                                if let Err(e) = actions::act(&deps, &me, request).await {
+                                    open = send(&mut socket, &error_msg(&AppError::from(e))).await;
+                                }
                             }
                         }
                         Err(e) => {
@@ -269,6 +290,9 @@ async fn session(
                 Some(Ok(_)) => {}
             },
             _ = beat.tick() => {
+                // A cancelled ticket, a ban or a lost moderator role takes effect
+                // within a heartbeat even for someone who only reads.
+                open = still_here(&platform, &mut me, &mut socket).await;
                 if let Ok(n) = presence::touch(&mut redis, event, me.id, conn, None).await {
                     if n != online {
                         // Someone's connection expired: tell everyone.

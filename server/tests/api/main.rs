@@ -20,6 +20,7 @@ mod questions;
 mod registration;
 mod socket_limits;
 mod stage;
+mod standing;
 mod team;
 mod ticketing;
 mod widget;

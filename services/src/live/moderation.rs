@@ -47,6 +47,46 @@ pub async fn is_banned(pool: &PgPool, event: EventId, attendee: AttendeeId) -> R
         .is_some())
 }
 
+/// Whether someone connected may stay in the live event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Still admitted and not banned.
+    Present,
+    /// Must leave; the message says why.
+    Removed(String),
+}
+
+/// Checks again that `actor` may be in the live event (their ticket still
+/// valid, not banned) and reloads their role (an organiser may have appointed
+/// or removed them as moderator). Sockets run it before every request and on
+/// every heartbeat, since rights change while people are connected.
+pub async fn recheck(pool: &PgPool, actor: &mut Actor) -> Result<Standing> {
+    let Some(role) = attendees::admitted_role(pool, actor.id).await? else {
+        return Ok(Standing::Removed(
+            "your ticket is no longer valid for this event".into(),
+        ));
+    };
+    actor.role = role;
+    if is_banned(pool, actor.event_id, actor.id).await? {
+        return Ok(Standing::Removed(
+            "a moderator removed you from this event".into(),
+        ));
+    }
+    Ok(Standing::Present)
+}
+
+/// Fails when a moderator has muted `by`: muted people may read but not
+/// chat, send messages, ask, vote or upvote.
+pub async fn ensure_not_muted(pool: &PgPool, by: &Actor) -> Result<()> {
+    match sanction_of(pool, by.event_id, by.id, SanctionKind::Mute).await? {
+        None => Ok(()),
+        Some(until) => Err(Error::Forbidden(match until {
+            Some(t) => format!("a moderator muted you until {}", t.format("%H:%M UTC")),
+            None => "a moderator muted you".into(),
+        })),
+    }
+}
+
 /// Fails unless `by` may post now: not muted, and not too fast (Redis counter
 /// under the deployment's namespace `ns`).
 pub async fn may_post(
@@ -55,12 +95,7 @@ pub async fn may_post(
     ns: &str,
     by: &Actor,
 ) -> Result<()> {
-    if let Some(until) = sanction_of(pool, by.event_id, by.id, SanctionKind::Mute).await? {
-        return Err(Error::Forbidden(match until {
-            Some(t) => format!("a moderator muted you until {}", t.format("%H:%M UTC")),
-            None => "a moderator muted you".into(),
-        }));
-    }
+    ensure_not_muted(pool, by).await?;
     let key = format!("{ns}chat:{}", by.id);
     ratelimit::hit(redis, &key, RATE_MAX, RATE_WINDOW_SECS)
         .await

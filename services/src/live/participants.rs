@@ -78,13 +78,6 @@ pub async fn actor(pool: &PgPool, attendee: AttendeeId) -> Result<Actor> {
     Ok(Actor::of(&event, &a))
 }
 
-/// Reads the actor's role again (it changes while they are connected when an
-/// organiser appoints or removes a moderator).
-pub async fn refresh_role(pool: &PgPool, actor: &mut Actor) -> Result<()> {
-    actor.role = attendees::get(pool, actor.id).await?.role;
-    Ok(())
-}
-
 /// Someone in the event's people list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participant {

@@ -140,6 +140,17 @@ pub async fn from_session(pool: &PgPool, event: &Event, token: Option<&str>) -> 
     Ok(attendee)
 }
 
+/// The attendee's role while they hold a valid ticket (a confirmed order, not
+/// voided); None once it is cancelled or refunded.
+pub async fn admitted_role(pool: &PgPool, id: AttendeeId) -> Result<Option<AttendeeRole>> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT a.role FROM attendees a WHERE a.id = $1 AND {ADMITTED}"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// An attendee by id.
 pub async fn get(pool: &PgPool, id: AttendeeId) -> Result<Attendee> {
     sqlx::query_as(&format!(
