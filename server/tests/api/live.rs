@@ -47,6 +47,20 @@ pub async fn recv(ws: &mut Ws) -> ServerMsg {
     }
 }
 
+/// Reads until the server ends the socket, for at most `secs`; returns the
+/// close code it gave, if any.
+pub async fn closed_within(ws: &mut Ws, secs: u64) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => panic!("the socket was still open after {secs} s"),
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(None | Some(Err(_))) => return None,
+        }
+    }
+}
+
 /// Reads messages until one satisfies `f`; returns it.
 pub async fn wait_for(ws: &mut Ws, what: &str, f: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

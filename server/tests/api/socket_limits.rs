@@ -1,41 +1,23 @@
 //! Limits of one live socket: the size of a frame, the rate of frames, and the
 //! number of sockets one attendee may hold open in an event.
 
-use std::time::Duration;
-
 use convene_server::http::socket_limits::{BURST, MAX_MESSAGE_BYTES, MAX_SOCKETS_PER_ATTENDEE};
-use futures::{SinkExt, StreamExt};
-use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use futures::SinkExt;
+use protocol::live::{ClientMsg, PROTOCOL_VERSION};
 use protocol::Area;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::attendees::{person, socket};
 use crate::helpers::spawn_web_only;
-use crate::live::{connect, recv, Ws};
-
-/// Reads until the server ends the socket; returns the close code it gave, if any.
-async fn closed(ws: &mut Ws) -> Option<u16> {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("the server kept the socket open for 10 s");
-        match next {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            None | Some(Err(_)) => return None,
-        }
-    }
-}
+use crate::live::{closed_within, connect};
 
 #[tokio::test]
 async fn a_socket_that_floods_is_closed_as_a_policy_violation() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
     let slug = app.event(&org).await;
-    let (_, cookie) = app.attendee(&slug).await;
-    let mut ws = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION)
-        .await
-        .unwrap();
-    assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+    let ada = person(&app, &slug, "Ada").await;
+    let mut ws = socket(&app, &slug, &ada).await;
     let enter = serde_json::to_string(&ClientMsg::Enter {
         area: Area::Reception,
     })
@@ -44,7 +26,7 @@ async fn a_socket_that_floods_is_closed_as_a_policy_violation() {
         // The server may close mid-way; later sends then fail, which is fine.
         let _ = ws.send(Message::Text(enter.clone().into())).await;
     }
-    assert_eq!(closed(&mut ws).await, Some(1008));
+    assert_eq!(closed_within(&mut ws, 10).await, Some(1008));
 }
 
 #[tokio::test]
@@ -52,17 +34,14 @@ async fn a_frame_over_the_size_limit_ends_the_socket() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
     let slug = app.event(&org).await;
-    let (_, cookie) = app.attendee(&slug).await;
-    let mut ws = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION)
-        .await
-        .unwrap();
-    assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+    let ada = person(&app, &slug, "Ada").await;
+    let mut ws = socket(&app, &slug, &ada).await;
     let huge = format!(
         r#"{{"type":"chat","channel":"reception","body":"{}"}}"#,
         "x".repeat(MAX_MESSAGE_BYTES)
     );
     let _ = ws.send(Message::Text(huge.into())).await;
-    closed(&mut ws).await;
+    closed_within(&mut ws, 10).await;
 }
 
 #[tokio::test]
@@ -70,15 +49,12 @@ async fn one_attendee_holds_a_bounded_number_of_sockets() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
     let slug = app.event(&org).await;
-    let (_, cookie) = app.attendee(&slug).await;
+    let ada = person(&app, &slug, "Ada").await;
+    let cookie = ada.cookie.clone();
     let mut open = Vec::new();
     for _ in 0..MAX_SOCKETS_PER_ATTENDEE {
-        let mut ws = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION)
-            .await
-            .unwrap();
         // Hello comes after the connection is counted.
-        assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
-        open.push(ws);
+        open.push(socket(&app, &slug, &ada).await);
     }
     let refused = connect(&app, &slug, Some(&cookie), &[], PROTOCOL_VERSION).await;
     assert_eq!(refused.err(), Some(429));

@@ -14,7 +14,7 @@ use crate::attendees::{
     chat, make_moderator, next_error, next_item, next_poll, next_question, person, socket, Person,
 };
 use crate::helpers::{fns, spawn_web_only, Organiser, TestApp};
-use crate::live::{send, Ws};
+use crate::live::{closed_within, send, Ws};
 use crate::stage::setup_stage;
 
 async fn install(app: &TestApp, org: &Organiser, slug: &str, app_kind: &str) {
@@ -37,19 +37,6 @@ async fn cancel_ticket(app: &TestApp, org: &Organiser, slug: &str, p: &Person) {
         .call::<fns::CancelOrder>(&org.client, &[("slug", slug), ("order_code", &code)])
         .await;
     assert_eq!(s, 200, "{b}");
-}
-
-/// Reads until the server ends the socket (within `secs`).
-async fn ends_within(ws: &mut Ws, secs: u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Err(_) => panic!("the socket was still open after {secs} s"),
-            Ok(None | Some(Err(_))) => return,
-            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return,
-            Ok(Some(Ok(_))) => continue,
-        }
-    }
 }
 
 /// Reads until the server's next heartbeat ping (skipping other frames).
@@ -172,7 +159,7 @@ async fn a_cancelled_ticket_ends_the_socket_at_the_next_request() {
         (code.as_str(), message.as_str()),
         ("forbidden", "your ticket is no longer valid for this event")
     );
-    ends_within(&mut wa, 5).await;
+    closed_within(&mut wa, 5).await;
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_messages")
         .fetch_one(&app.pool)
         .await
@@ -190,7 +177,7 @@ async fn a_reader_whose_ticket_is_cancelled_is_disconnected_within_a_heartbeat()
     cancel_ticket(&app, &org, &slug, &ada).await;
     // Ada sends nothing; the heartbeat (every 10 s) notices.
     let heartbeat = services::live::presence::HEARTBEAT_SECS;
-    ends_within(&mut wa, heartbeat + 5).await;
+    closed_within(&mut wa, heartbeat + 5).await;
 }
 
 #[tokio::test]
