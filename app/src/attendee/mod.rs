@@ -36,21 +36,11 @@ pub(crate) async fn current_attendee(
     AppError,
 > {
     use crate::context::cookies;
-    use services::live::{moderation, participants::Actor};
     let platform = crate::context::platform()?;
-    let event = services::events::get_public(&platform.pool, slug).await?;
     let token = cookies::read(cookies::ATTENDEE).await;
-    let attendee =
-        services::registrations::attendees::from_session(&platform.pool, &event, token.as_deref())
-            .await?;
-    if moderation::is_banned(&platform.pool, event.id, attendee.id).await? {
-        return Err(AppError::new(
-            crate::error::ErrorKind::Forbidden,
-            "a moderator removed you from this event",
-        ));
-    }
-    let actor = Actor::of(&event, &attendee);
-    Ok((platform, event, actor))
+    let admitted =
+        services::live::moderation::admit(&platform.pool, slug, token.as_deref()).await?;
+    Ok((platform, admitted.event, admitted.actor))
 }
 
 /// The event's people.

@@ -82,32 +82,23 @@ pub async fn live(
             .parse()
             .map_err(|_| AppError::new(ErrorKind::Invalid, Area::EXPECTED))?,
     };
-    let event = services::events::get_public(&platform.pool, &slug).await?;
     let token = jar.get(cookies::ATTENDEE).map(|c| c.value().to_owned());
-    let attendee =
-        services::registrations::attendees::from_session(&platform.pool, &event, token.as_deref())
-            .await?;
-    if moderation::is_banned(&platform.pool, event.id, attendee.id).await? {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "a moderator removed you from this event",
-        ));
-    }
+    let actor = moderation::admit(&platform.pool, &slug, token.as_deref())
+        .await?
+        .actor;
+    let conn = ConnectionId::new();
     let mut redis = platform.redis.clone();
-    let open = presence::connections_of(&mut redis, event.id, attendee.id)
-        .await
-        .unwrap_or(0);
-    if open >= MAX_SOCKETS_PER_ATTENDEE {
+    let max = MAX_SOCKETS_PER_ATTENDEE;
+    if !presence::reserve(&mut redis, actor.event_id, actor.id, conn, max).await? {
         return Err(AppError::new(
             ErrorKind::RateLimited,
-            format!("this event is already open in {open} tabs or devices; close one to join here"),
+            format!("this event is already open in {max} tabs or devices; close one to join here"),
         ));
     }
-    let actor = Actor::of(&event, &attendee);
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(platform, actor, q.since, area, socket)))
+        .on_upgrade(move |socket| session(platform, actor, conn, q.since, area, socket)))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -125,7 +116,9 @@ fn presence_msg(s: &Snapshot) -> ServerMsg {
     }
 }
 
-/// Sends a log entry if this attendee may see it; returns false when the socket is gone.
+/// Sends a log entry if this attendee may see it; returns false when the
+/// socket must end: it is gone, or the entry bans this attendee (sent first,
+/// so they learn why). Every path that forwards entries goes through here.
 async fn forward(socket: &mut WebSocket, me: &Actor, entry: &Entry) -> bool {
     if !entry.audience.includes(me.id, me.moderator()) {
         return true;
@@ -134,6 +127,7 @@ async fn forward(socket: &mut WebSocket, me: &Actor, entry: &Entry) -> bool {
         .send(Message::Text(entry.frame.as_str().into()))
         .await
         .is_ok()
+        && !entry.bans(me.id)
 }
 
 fn error_msg(e: &AppError) -> ServerMsg {
@@ -144,22 +138,29 @@ fn error_msg(e: &AppError) -> ServerMsg {
 }
 
 /// Rechecks the attendee's rights (see `moderation::recheck`); when they must
-/// leave, tells them why and returns false (the socket then closes).
-async fn still_here(platform: &Platform, me: &mut Actor, socket: &mut WebSocket) -> bool {
+/// leave, tells them why and returns the frame to close the socket with.
+async fn must_leave(
+    platform: &Platform,
+    me: &mut Actor,
+    socket: &mut WebSocket,
+) -> Option<CloseFrame> {
     match moderation::recheck(&platform.pool, me).await {
-        Ok(Standing::Present) => true,
+        Ok(Standing::Present) => None,
         Ok(Standing::Removed(why)) => {
             let msg = ServerMsg::Error {
                 code: ErrorKind::Forbidden,
-                message: why,
+                message: why.clone(),
             };
             let _ = send(socket, &msg).await;
-            false
+            Some(CloseFrame {
+                code: close_code::POLICY,
+                reason: why.into(),
+            })
         }
         Err(e) => {
             // The database is unavailable: keep the socket, check again later.
             tracing::warn!(error = %e, "rechecking an attendee's rights failed");
-            true
+            None
         }
     }
 }
@@ -179,12 +180,12 @@ async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId,
 async fn session(
     platform: Platform,
     mut me: Actor,
+    conn: ConnectionId,
     since: Option<String>,
     mut area: Area,
     mut socket: WebSocket,
 ) {
     let event = me.event_id;
-    let conn = ConnectionId::new();
     let mut redis = platform.redis.clone();
     // Subscribe before reading the log, so nothing falls between replay and live.
     let mut changes = platform.presence.subscribe();
@@ -272,7 +273,8 @@ async fn session(
                             let _ = presence::refresh(&mut redis, event).await;
                         }
                         Ok(request) => {
-                            open = still_here(&platform, &mut me, &mut socket).await;
+                            close = must_leave(&platform, &mut me, &mut socket).await;
+                            open = close.is_none();
                             if open {
                                 if let Err(e) = actions::act(&deps, &me, request).await {
                                     open = send(&mut socket, &error_msg(&AppError::from(e))).await;
@@ -292,14 +294,15 @@ async fn session(
             _ = beat.tick() => {
                 // A cancelled ticket, a ban or a lost moderator role takes effect
                 // within a heartbeat even for someone who only reads.
-                open = still_here(&platform, &mut me, &mut socket).await;
-                if let Ok(n) = presence::touch(&mut redis, event, me.id, conn, None).await {
-                    if n != online {
-                        // Someone's connection expired: tell everyone.
-                        let _ = presence::refresh(&mut redis, event).await;
-                    }
-                }
+                close = must_leave(&platform, &mut me, &mut socket).await;
+                open = close.is_none();
                 if open {
+                    if let Ok(n) = presence::touch(&mut redis, event, me.id, conn, None).await {
+                        if n != online {
+                            // Someone's connection expired: tell everyone.
+                            let _ = presence::refresh(&mut redis, event).await;
+                        }
+                    }
                     open = socket.send(Message::Ping(Vec::new().into())).await.is_ok();
                 }
             }
@@ -326,7 +329,7 @@ async fn session(
             entry = entries.recv() => match entry {
                 Ok(entry) if entry.event == event && cursor_lt(&cursor, &entry.cursor) => {
                     cursor = entry.cursor.clone();
-                    open = forward(&mut socket, &me, &entry).await && !entry.bans(me.id);
+                    open = forward(&mut socket, &me, &entry).await;
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
@@ -336,7 +339,7 @@ async fn session(
                             for entry in &missed {
                                 if !open { break; }
                                 cursor = entry.cursor.clone();
-                                open = forward(&mut socket, &me, entry).await && !entry.bans(me.id);
+                                open = forward(&mut socket, &me, entry).await;
                             }
                         }
                         Err(_) => open = false,

@@ -73,3 +73,23 @@ async fn one_attendee_holds_a_bounded_number_of_sockets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn upgrades_in_parallel_cannot_slip_past_the_socket_cap() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let ada = person(&app, &slug, "Ada").await;
+    let attempts = (0..MAX_SOCKETS_PER_ATTENDEE + 4)
+        .map(|_| connect(&app, &slug, Some(&ada.cookie), &[], PROTOCOL_VERSION));
+    let results = futures::future::join_all(attempts).await;
+    let refused: Vec<u16> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().copied())
+        .collect();
+    assert_eq!(
+        results.len() - refused.len(),
+        MAX_SOCKETS_PER_ATTENDEE as usize
+    );
+    assert_eq!(refused, vec![429; 4]);
+}

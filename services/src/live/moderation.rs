@@ -40,6 +40,30 @@ pub async fn sanction_of(
     .await?)
 }
 
+/// What a banned attendee is told, wherever they are turned away.
+const BANNED: &str = "a moderator removed you from this event";
+
+/// Someone let into the live event: the event and who they are in it.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// The event.
+    pub event: events::Event,
+    /// The attendee as an actor.
+    pub actor: Actor,
+}
+
+/// Lets the attendee behind a session token into the live event `slug`: a
+/// valid ticket for this event and no ban.
+pub async fn admit(pool: &PgPool, slug: &str, token: Option<&str>) -> Result<Admission> {
+    let event = events::get_public(pool, slug).await?;
+    let attendee = attendees::from_session(pool, &event, token).await?;
+    if is_banned(pool, event.id, attendee.id).await? {
+        return Err(Error::Forbidden(BANNED.into()));
+    }
+    let actor = Actor::of(&event, &attendee);
+    Ok(Admission { event, actor })
+}
+
 /// Whether the attendee is banned from the event.
 pub async fn is_banned(pool: &PgPool, event: EventId, attendee: AttendeeId) -> Result<bool> {
     Ok(sanction_of(pool, event, attendee, SanctionKind::Ban)
@@ -68,9 +92,7 @@ pub async fn recheck(pool: &PgPool, actor: &mut Actor) -> Result<Standing> {
     };
     actor.role = role;
     if is_banned(pool, actor.event_id, actor.id).await? {
-        return Ok(Standing::Removed(
-            "a moderator removed you from this event".into(),
-        ));
+        return Ok(Standing::Removed(BANNED.into()));
     }
     Ok(Standing::Present)
 }

@@ -9,7 +9,7 @@ use protocol::Area;
 use sqlx::PgPool;
 
 use crate::domain_events::{self, Scope};
-use crate::events::{self, Event};
+use crate::events::Event;
 use crate::registrations::attendees::{self, Attendee};
 use crate::{Error, Result};
 
@@ -69,13 +69,6 @@ impl Actor {
             name: self.name.clone(),
         }
     }
-}
-
-/// Loads an attendee as an actor.
-pub async fn actor(pool: &PgPool, attendee: AttendeeId) -> Result<Actor> {
-    let a = attendees::get(pool, attendee).await?;
-    let event = events::get(pool, a.event_id).await?;
-    Ok(Actor::of(&event, &a))
 }
 
 /// Someone in the event's people list.

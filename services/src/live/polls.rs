@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use tracing::instrument;
 
 use super::participants::Actor;
-use super::{apps, stages};
+use super::{apps, moderation, stages};
 use crate::domain::clean_text;
 use crate::{Error, Result};
 
@@ -124,6 +124,7 @@ async fn get(pool: &PgPool, event: EventId, id: PollId) -> Result<Poll> {
 /// Votes (or changes one's vote) in an open poll.
 #[instrument(skip(pool, by), fields(event = %by.event_id, by = %by.id))]
 pub async fn vote(pool: &PgPool, by: &Actor, id: PollId, choices: &[u32]) -> Result<Poll> {
+    moderation::ensure_not_muted(pool, by).await?;
     let poll = get(pool, by.event_id, id).await?;
     if poll.status != PollStatus::Open {
         return Err(Error::Conflict("this poll is closed".into()));

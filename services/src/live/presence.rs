@@ -101,18 +101,39 @@ pub async fn leave(
     count(redis, event).await
 }
 
-/// How many live connections the attendee has open in the event.
-pub async fn connections_of(
+/// Prunes the attendee's expired connections, then adds `conn` unless `max`
+/// live ones remain. One script, so upgrades racing in parallel cannot all
+/// pass a count taken before any of them was added.
+const RESERVE: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+";
+
+/// Claims a place for the attendee's connection `conn` (it then counts until
+/// it expires or leaves); false when they already hold `max` live ones.
+pub async fn reserve(
     redis: &mut ConnectionManager,
     event: EventId,
     attendee: AttendeeId,
-) -> Result<u64> {
-    Ok(redis::cmd("ZCOUNT")
-        .arg(conns_key(event, attendee))
-        .arg(now_secs())
-        .arg("+inf")
-        .query_async(redis)
-        .await?)
+    conn: ConnectionId,
+    max: u64,
+) -> Result<bool> {
+    let now = now_secs();
+    let claimed: i64 = redis::Script::new(RESERVE)
+        .key(conns_key(event, attendee))
+        .arg(now)
+        .arg(max)
+        .arg(now + TTL_SECS as f64)
+        .arg(conn.to_string())
+        .arg(TTL_SECS * 2)
+        .invoke_async(redis)
+        .await?;
+    Ok(claimed == 1)
 }
 
 /// A transaction that prunes the event's expired connections and then lists

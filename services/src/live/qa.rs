@@ -12,7 +12,7 @@ use tracing::instrument;
 
 use super::log::Audience;
 use super::participants::Actor;
-use super::{apps, stages};
+use super::{apps, moderation, stages};
 use crate::domain::clean_text;
 use crate::registrations::attendees;
 use crate::{Error, Result};
@@ -86,6 +86,7 @@ async fn get(pool: &PgPool, event: EventId, id: QaQuestionId) -> Result<Question
 /// Asks a question (the Q&A app must be installed).
 #[instrument(skip(pool, by, body), fields(event = %by.event_id, by = %by.id))]
 pub async fn ask(pool: &PgPool, by: &Actor, channel: Channel, body: &str) -> Result<Question> {
+    moderation::ensure_not_muted(pool, by).await?;
     let install = apps::require_installed(pool, by.event_id, AppKind::Qa).await?;
     stages::check_channel(pool, by.event_id, channel).await?;
     let body = clean_text("question", body, 500)?;
@@ -112,6 +113,7 @@ pub async fn ask(pool: &PgPool, by: &Actor, channel: Channel, body: &str) -> Res
 /// Upvotes a visible question, once per person (a repeat changes nothing).
 #[instrument(skip(pool, by), fields(event = %by.event_id, by = %by.id))]
 pub async fn upvote(pool: &PgPool, by: &Actor, id: QaQuestionId) -> Result<Question> {
+    moderation::ensure_not_muted(pool, by).await?;
     let q = get(pool, by.event_id, id).await?;
     if q.status != QaStatus::Open {
         return Err(Error::Conflict("only open questions can be upvoted".into()));

@@ -30,17 +30,20 @@ pub enum PaymentState {
     ActionRequired(String),
 }
 
-/// Confirms a paid order and tells everyone; false when the order was no
-/// longer pending (cancelled meanwhile).
+/// Confirms a paid order and tells everyone. The caller holds the order's
+/// lock and has seen it pending, so it cannot have closed meanwhile.
 async fn confirm(
     pool: &PgPool,
     conn: &mut PgConnection,
     order: &Order,
     payment: PaymentId,
     fee: i64,
-) -> Result<bool> {
+) -> Result<()> {
     if !orders::confirm_paid(&mut *conn, order.id, fee).await? {
-        return Ok(false);
+        return Err(Error::Internal(format!(
+            "order {} was not pending under its lock",
+            order.id
+        )));
     }
     let event = events::get(pool, order.event_id).await?;
     let fact = Fact::OrderPaid(OrderPaid {
@@ -51,7 +54,7 @@ async fn confirm(
         platform_fee_minor: fee,
     });
     domain_events::record(conn, &event, fact).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Pays a pending order by card.
