@@ -47,10 +47,6 @@ impl Error {
     pub fn not_found(msg: impl Into<String>) -> Self {
         Error::NotFound(msg.into())
     }
-    /// Builds an [`Error::Conflict`].
-    pub fn conflict(msg: impl Into<String>) -> Self {
-        Error::Conflict(msg.into())
-    }
 }
 
 impl From<sqlx::Error> for Error {

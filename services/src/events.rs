@@ -168,10 +168,10 @@ pub async fn get_public(pool: &PgPool, slug: &str) -> Result<Event> {
 }
 
 /// An event by id.
-pub async fn get(pool: &PgPool, id: EventId) -> Result<Event> {
+pub async fn get<'e>(db: impl sqlx::PgExecutor<'e>, id: EventId) -> Result<Event> {
     sqlx::query_as::<_, Event>(&format!("SELECT {COLUMNS} FROM events WHERE id = $1"))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?
         .ok_or_else(|| Error::not_found("no such event"))
 }

@@ -87,20 +87,31 @@ impl Worker {
     }
 
     /// The periodic housekeeping: expired offers pass their seat on, unpaid
-    /// orders release theirs.
-    pub async fn housekeeping(&self) -> Result<()> {
-        waitlist::expire_offers(&self.pool).await?;
-        lifecycle::expire_pending(&self.pool, orders::PENDING_ORDER_TTL_MINUTES).await?;
-        Ok(())
+    /// orders release theirs. Each chore runs even when the other fails.
+    pub async fn housekeeping(&self) {
+        if let Err(e) = waitlist::expire_offers(&self.pool).await {
+            tracing::warn!(error = %e, "expiring waiting-list offers failed");
+        }
+        let ttl = orders::PENDING_ORDER_TTL_MINUTES;
+        if let Err(e) = lifecycle::expire_pending(&self.pool, ttl).await {
+            tracing::warn!(error = %e, "expiring unpaid orders failed");
+        }
     }
 
     /// Runs jobs until `shutdown` flips (polling every `poll` when idle), and
-    /// the housekeeping every 5 s.
+    /// the housekeeping every 5 s, however busy the queue is.
     pub async fn run(&self, poll: Duration, mut shutdown: watch::Receiver<bool>) -> Result<()> {
-        let mut chores = tokio::time::interval(Duration::from_secs(5));
+        const CHORES_EVERY: Duration = Duration::from_secs(5);
+        let mut chores_due = tokio::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 return Ok(());
+            }
+            // Checked between jobs (a job is never interrupted), so a queue
+            // that never empties does not starve the chores.
+            if tokio::time::Instant::now() >= chores_due {
+                self.housekeeping().await;
+                chores_due = tokio::time::Instant::now() + CHORES_EVERY;
             }
             match self.run_one().await {
                 Ok(true) => continue,
@@ -108,11 +119,7 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "job queue unavailable"),
             }
             tokio::select! {
-                _ = chores.tick() => {
-                    if let Err(e) = self.housekeeping().await {
-                        tracing::warn!(error = %e, "housekeeping failed");
-                    }
-                }
+                _ = tokio::time::sleep_until(chores_due) => {}
                 _ = tokio::time::sleep(poll) => {}
                 _ = shutdown.changed() => {}
             }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use convene_server::configuration::PaymentsConfig;
 
 use crate::helpers::{
-    client, fns, spawn_web_only, spawn_with, test_settings, Organiser, TestApp, Workers,
+    client, fns, spawn_web_only, spawn_with, start, test_settings, Organiser, TestApp, Workers,
     TEST_PAYMENTS_SECRET,
 };
 
@@ -326,24 +326,41 @@ async fn unpaid_orders_expire_and_release_their_seats() {
     assert_eq!(s, 409, "an expired order cannot be paid: {body}");
 }
 
-/// Payment statuses and refunded amounts of an order.
+/// Payment statuses of an order, oldest first, and the total refunded.
 async fn money(app: &TestApp, code: &str) -> (Vec<String>, i64) {
-    let statuses: Vec<String> = sqlx::query_scalar(
-        "SELECT p.status FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.code = $1 ORDER BY p.created_at",
-    )
-    .bind(code)
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    let refunded: i64 = sqlx::query_scalar(
-        "SELECT coalesce(sum(r.amount_minor), 0)::bigint FROM refunds r JOIN payments p ON p.id = r.payment_id
-         JOIN orders o ON o.id = p.order_id WHERE o.code = $1",
-    )
-    .bind(code)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    (statuses, refunded)
+    let payments = payments_of(app, code).await;
+    let refunded = payments.iter().map(|(_, r)| r).sum();
+    (payments.into_iter().map(|(s, _)| s).collect(), refunded)
+}
+
+#[tokio::test]
+async fn a_payment_another_provider_took_is_never_marked_refunded_here() {
+    let app = spawn_web_only().await;
+    let (org, slug, code) = pending_order_of(&app).await;
+    assert_eq!(pay(&app, &code, "4242424242424242").await.0, 200);
+    // The operator switches the test provider off; the payment stays the test
+    // provider's, and only it can give the money back.
+    let mut settings = app.settings.clone();
+    settings.payments = PaymentsConfig::default();
+    let none = start(settings, app.deps.clone(), Workers::NONE).await;
+    let form = [("slug", slug.as_str()), ("order_code", code.as_str())];
+    let (s, b) = none.call::<fns::CancelOrder>(&org.client, &form).await;
+    assert_eq!(s, 409, "{b}");
+    let message = b["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the order is cancelled but its refund failed")
+            && message.contains("taken by the 'test' provider"),
+        "{message}"
+    );
+    assert_eq!(order(&app, &code).await.0, "cancelled");
+    assert_eq!(money(&app, &code).await, (vec!["succeeded".to_string()], 0));
+    // Back on the test provider, cancelling again refunds it.
+    let (s, b) = app.call::<fns::CancelOrder>(&org.client, &form).await;
+    assert_eq!((s, b.as_str()), (200, Some("refunded")), "{b}");
+    assert_eq!(
+        money(&app, &code).await,
+        (vec!["refunded".to_string()], 4990)
+    );
 }
 
 #[tokio::test]

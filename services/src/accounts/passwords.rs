@@ -5,7 +5,7 @@
 //! [`WAIT`] is refused as busy (503) rather than queued without end. Without
 //! the bound, a few hundred concurrent log-ins would need gigabytes.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -31,20 +31,33 @@ fn turns() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-static TURNS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(turns()));
+static TURNS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(turns())));
 
 /// Runs `work` on a blocking thread when a hashing turn is free.
 async fn with_turn<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    with_turn_of(&TURNS, work).await
+}
+
+/// [`with_turn`] with the turns taken from `turns`.
+async fn with_turn_of<T: Send + 'static>(
+    turns: &Arc<Semaphore>,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     let busy = || Error::Busy("too many sign-ins at once; please try again in a moment".into());
-    let _turn = tokio::time::timeout(WAIT, TURNS.acquire())
+    let turn = tokio::time::timeout(WAIT, turns.clone().acquire_owned())
         .await
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal(format!("join: {e}")))?
+    // The turn goes with the work: a request dropped meanwhile (the client
+    // left) does not free it while the hash still runs.
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("join: {e}")))?
 }
 
 /// Hashes a password with Argon2id on a blocking thread.
@@ -116,6 +129,36 @@ mod tests {
             most >= 1 && most <= turns,
             "{most} ran at once with {turns} turns"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_request_keeps_its_turn_until_its_hash_ends() {
+        let turns = Arc::new(Semaphore::new(1));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+        let request = tokio::spawn({
+            let turns = turns.clone();
+            async move {
+                with_turn_of(&turns, move || {
+                    started_tx.send(()).unwrap();
+                    let _ = finish_rx.recv();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        // The client leaves while the hash runs: the turn stays taken.
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+        assert_eq!(turns.available_permits(), 0);
+        finish_tx.send(()).unwrap();
+        let back = tokio::time::timeout(Duration::from_secs(5), turns.acquire())
+            .await
+            .expect("the turn comes back once the hash ends");
+        drop(back);
     }
 
     #[tokio::test]

@@ -61,16 +61,16 @@ pub struct Payment {
     pub status: PaymentStatus,
     /// Amount in minor units.
     pub amount_minor: i64,
-    /// ISO currency.
-    pub currency: String,
     /// The platform's fee.
     pub platform_fee_minor: i64,
+    /// The provider that took it (only it can give it back).
+    pub provider: String,
     /// The provider's reference.
     pub provider_ref: String,
 }
 
 const COLUMNS: &str =
-    "id, order_id, status, amount_minor, currency, platform_fee_minor, provider_ref";
+    "id, order_id, status, amount_minor, platform_fee_minor, provider, provider_ref";
 
 /// The provider's payment `provider_ref`, locked until the transaction ends.
 pub async fn lock_by_ref(
@@ -87,33 +87,29 @@ pub async fn lock_by_ref(
     .await?)
 }
 
-/// The order's succeeded payments through `provider`, oldest first, locked.
-pub async fn lock_succeeded(
-    conn: &mut PgConnection,
-    provider: &str,
-    order_id: OrderId,
-) -> Result<Vec<Payment>> {
+/// The order's succeeded payments, whichever provider took them, oldest
+/// first, locked.
+pub async fn lock_succeeded(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<Payment>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE order_id = $1 AND provider = $2 AND status = $3
+        "SELECT {COLUMNS} FROM payments WHERE order_id = $1 AND status = $2
          ORDER BY created_at FOR UPDATE"
     ))
     .bind(order_id)
-    .bind(provider)
     .bind(PaymentStatus::Succeeded)
     .fetch_all(conn)
     .await?)
 }
 
-/// The provider's payment `provider_ref`, unlocked (to find its order, which
-/// is locked before the payment: the order that `pay` locks first).
-pub async fn by_ref(
+/// The order that the provider's payment `provider_ref` pays (to lock the
+/// order before the payment: the order that `pay` locks first).
+pub async fn order_of_ref(
     conn: &mut PgConnection,
     provider: &str,
     provider_ref: &str,
-) -> Result<Option<Payment>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE provider = $1 AND provider_ref = $2"
-    ))
+) -> Result<Option<OrderId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT order_id FROM payments WHERE provider = $1 AND provider_ref = $2",
+    )
     .bind(provider)
     .bind(provider_ref)
     .fetch_optional(conn)

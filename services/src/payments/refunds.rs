@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::charges::{self, Payment};
 use super::provider::PaymentProvider;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Refunds every succeeded payment of an order (there is at most one) through the provider, recording
 /// each refund; returns the amount refunded. Payments already refunded are
@@ -19,7 +19,7 @@ pub async fn refund_order(
     reason: &str,
 ) -> Result<i64> {
     let mut tx = pool.begin().await?;
-    let paid = charges::lock_succeeded(&mut tx, provider.name(), order_id).await?;
+    let paid = charges::lock_succeeded(&mut tx, order_id).await?;
     let mut total = 0;
     for p in paid {
         refund_payment(&mut tx, provider, &p, reason).await?;
@@ -30,13 +30,21 @@ pub async fn refund_order(
 }
 
 /// Gives back one payment (which the caller has locked) through the provider
-/// and records the refund; the payment becomes `refunded`.
+/// and records the refund; the payment becomes `refunded`. Fails, changing
+/// nothing, when another provider took it (the platform's provider changed).
 pub async fn refund_payment(
     conn: &mut PgConnection,
     provider: &dyn PaymentProvider,
     payment: &Payment,
     reason: &str,
 ) -> Result<()> {
+    if payment.provider != provider.name() {
+        return Err(Error::Conflict(format!(
+            "this payment was taken by the '{}' provider, not the configured '{}'; refund it there",
+            payment.provider,
+            provider.name()
+        )));
+    }
     let refund_ref = provider
         .refund(&payment.provider_ref, payment.amount_minor)
         .await?;

@@ -10,7 +10,10 @@
 //! their seats: to the waiting list first, then to sale. Every change of
 //! status emails the buyer and is a domain event. Paying is [`super::payment`].
 
+use std::collections::hash_map::{Entry, HashMap};
+
 use protocol::events::{Fact, OrderApproved, OrderRefunded};
+use protocol::ids::EventId;
 use protocol::states::{CancelReason, OrderStatus};
 use sqlx::PgPool;
 use tracing::instrument;
@@ -126,9 +129,14 @@ pub async fn approve(pool: &PgPool, by: &Organiser, slug: &str, code: &str) -> R
 pub async fn expire_pending(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
     let mut tx = pool.begin().await?;
     let stale = orders::lock_stale_pending(&mut tx, ttl_minutes).await?;
+    // Each event read once, on the transaction's own connection.
+    let mut events_of: HashMap<EventId, Event> = HashMap::new();
     for order in &stale {
-        let event = events::get(pool, order.event_id).await?;
-        orders::void(&mut tx, &event, order, CancelReason::Unpaid).await?;
+        let event = match events_of.entry(order.event_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => slot.insert(events::get(&mut *tx, order.event_id).await?),
+        };
+        orders::void(&mut tx, event, order, CancelReason::Unpaid).await?;
         tracing::info!(order = %order.id, "unpaid order expired");
     }
     tx.commit().await?;

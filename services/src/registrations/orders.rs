@@ -9,7 +9,7 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 use sqlx::{PgConnection, PgPool};
 
-use super::{quotas, waitlist};
+use super::{attendees, quotas, waitlist};
 use crate::events::{self, Event};
 use crate::jobs::{self, OrderEmail};
 use crate::tokens::new_token;
@@ -335,11 +335,8 @@ pub async fn for_email(pool: &PgPool, id: OrderId) -> Result<OrderForEmail> {
         .fetch_optional(pool)
         .await?
         .ok_or_else(|| Error::not_found("no such order"))?;
-    let (name, email): (String, String) =
-        sqlx::query_as("SELECT name, email::text FROM attendees WHERE id = $1")
-            .bind(order.attendee_id)
-            .fetch_one(pool)
-            .await?;
+    let buyer = attendees::get(pool, order.attendee_id).await?;
+    let (name, email) = (buyer.name, buyer.email);
     let tickets = sqlx::query_scalar(
         "SELECT code FROM tickets WHERE order_id = $1 AND voided_at IS NULL ORDER BY code",
     )

@@ -33,7 +33,6 @@ pub enum PaymentState {
 /// Confirms a paid order and tells everyone. The caller holds the order's
 /// lock and has seen it pending, so it cannot have closed meanwhile.
 async fn confirm(
-    pool: &PgPool,
     conn: &mut PgConnection,
     order: &Order,
     payment: PaymentId,
@@ -45,7 +44,7 @@ async fn confirm(
             order.id
         )));
     }
-    let event = events::get(pool, order.event_id).await?;
+    let event = events::get(&mut *conn, order.event_id).await?;
     let fact = Fact::OrderPaid(OrderPaid {
         order_id: order.id,
         payment_id: payment,
@@ -105,7 +104,7 @@ pub async fn pay(
     .await?;
     let result = match charge.outcome {
         Outcome::Succeeded => {
-            confirm(pool, &mut tx, &order, payment, fee).await?;
+            confirm(&mut tx, &order, payment, fee).await?;
             Ok(PaymentState::Confirmed)
         }
         Outcome::RequiresAction { action_url } => Ok(PaymentState::ActionRequired(action_url)),
@@ -127,10 +126,12 @@ pub async fn settle(
     hook: &WebhookEvent,
 ) -> Result<bool> {
     let mut tx = pool.begin().await?;
-    let Some(found) = charges::by_ref(&mut tx, provider.name(), &hook.provider_ref).await? else {
+    let Some(order_id) =
+        charges::order_of_ref(&mut tx, provider.name(), &hook.provider_ref).await?
+    else {
         return Ok(false);
     };
-    let order = orders::lock_by_id(&mut tx, found.order_id).await?;
+    let order = orders::lock_by_id(&mut tx, order_id).await?;
     let Some(payment) = charges::lock_by_ref(&mut tx, provider.name(), &hook.provider_ref).await?
     else {
         return Ok(false);
@@ -145,14 +146,7 @@ pub async fn settle(
             if order.status == OrderStatus::Pending =>
         {
             charges::set_status(&mut tx, payment.id, PaymentStatus::Succeeded).await?;
-            confirm(
-                pool,
-                &mut tx,
-                &order,
-                payment.id,
-                payment.platform_fee_minor,
-            )
-            .await?;
+            confirm(&mut tx, &order, payment.id, payment.platform_fee_minor).await?;
             tx.commit().await?;
             return Ok(true);
         }
