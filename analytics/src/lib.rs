@@ -38,13 +38,14 @@ fn row_of(fact: &Fact) -> Option<(protocol::ids::AttendeeId, String, &'static st
     }
 }
 
-/// Stores one envelope; returns false when it was already stored or is not kept.
+/// Stores one envelope if analytics keeps its kind; a message stored before
+/// (redelivered) is ignored.
 #[tracing::instrument(skip_all, fields(message = %env.id, kind = env.fact.type_name()))]
-pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<bool> {
+pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
     let Some((attendee, area, action)) = row_of(&env.fact) else {
-        return Ok(false);
+        return Ok(());
     };
-    let done = sqlx::query(
+    sqlx::query(
         "INSERT INTO analytics.activity_facts (message_id, event_id, attendee_id, area, action, occurred_at)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
     )
@@ -56,7 +57,7 @@ pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<bool> {
     .bind(env.occurred_at)
     .execute(pool)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(())
 }
 
 /// Runs the analytics consumer until `shutdown` flips.
@@ -66,7 +67,7 @@ pub async fn run(pool: PgPool, bus: bus::Bus, shutdown: watch::Receiver<bool>) -
     consumer
         .run(shutdown, |env| {
             let pool = pool.clone();
-            async move { ingest(&pool, &env).await.map(|_| ()) }
+            async move { ingest(&pool, &env).await }
         })
         .await?;
     Ok(())

@@ -21,12 +21,7 @@ use sqlx::{Connection, PgPool};
 use tokio::sync::watch;
 
 use crate::relay::LOG_CHANNEL;
-use crate::{Error, Result};
-
-/// First wait before retrying a failed handler; doubles up to [`RETRY_MAX`].
-pub const RETRY_START: Duration = Duration::from_millis(100);
-/// Longest wait between retries of a failed handler.
-pub const RETRY_MAX: Duration = Duration::from_secs(10);
+use crate::{Error, Result, RETRY_MAX, RETRY_START};
 
 /// A member of a consumer group, on Kafka or on the embedded log.
 pub struct Consumer {
@@ -154,7 +149,14 @@ where
             }
         };
         match process(group, &payload, shutdown, handle).await {
-            Outcome::Done => consumer.store_offset(&topic, partition, offset)?,
+            Outcome::Done => {
+                // Fails when a rebalance took the partition away meanwhile: its
+                // new owner sees the message again (handlers are idempotent).
+                if let Err(e) = consumer.store_offset(&topic, partition, offset) {
+                    tracing::warn!(group, %topic, partition, offset, error = %e,
+                        "could not store the offset; the message will be seen again");
+                }
+            }
             Outcome::Stopped => break,
         }
     }
@@ -170,7 +172,9 @@ where
 /// The embedded log: the outbox's rows in `position` order, with one committed
 /// position per group in `bus_offsets`. One member of a group reads at a time
 /// (a session advisory lock on a connection of its own, released when the
-/// member stops or dies); the others wait for it.
+/// member stops or dies); the others wait for it. A database error does not
+/// end the consumer: it logs, waits with back-off, and starts over from the
+/// stored position (handlers are idempotent, so a repeated batch is harmless).
 async fn run_log<F, Fut, E>(
     group: &str,
     pool: PgPool,
@@ -184,6 +188,39 @@ where
     E: std::fmt::Display,
 {
     let topics: Vec<&str> = topics.iter().map(|t| t.as_str()).collect();
+    let mut wait = RETRY_START;
+    loop {
+        match log_member(group, &pool, &topics, shutdown, handle).await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(group, error = %e, retry_in_ms = wait.as_millis() as u64,
+                    "embedded log consumer failed; starting over from the stored position");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait_for(|s| *s) => return Ok(()),
+        }
+        wait = (wait * 2).min(RETRY_MAX);
+    }
+}
+
+/// One membership of the group on the embedded log, until shutdown (`Ok`) or
+/// a database error. The position is read and written on the membership's
+/// own connection: if that connection (and with it the lock) is lost, the
+/// next write fails instead of going on beside a new member.
+async fn log_member<F, Fut, E>(
+    group: &str,
+    pool: &PgPool,
+    topics: &[&str],
+    shutdown: &mut watch::Receiver<bool>,
+    handle: &mut F,
+) -> Result<()>
+where
+    F: FnMut(Envelope) -> Fut,
+    Fut: Future<Output = std::result::Result<(), E>>,
+    E: std::fmt::Display,
+{
     // Detached from the pool: when this member dies, the connection closes and
     // PostgreSQL releases the lock (a pooled connection would keep it).
     let mut membership = pool.acquire().await?.detach();
@@ -200,16 +237,15 @@ where
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
         }
     }
-    sqlx::query("INSERT INTO bus_offsets (consumer_group) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(group)
-        .execute(&pool)
-        .await?;
-    let mut offset: i64 =
-        sqlx::query_scalar("SELECT position FROM bus_offsets WHERE consumer_group = $1")
-            .bind(group)
-            .fetch_one(&pool)
-            .await?;
-    let mut listener = PgListener::connect_with(&pool).await?;
+    let mut offset: i64 = sqlx::query_scalar(
+        "INSERT INTO bus_offsets (consumer_group) VALUES ($1)
+         ON CONFLICT (consumer_group) DO UPDATE SET consumer_group = excluded.consumer_group
+         RETURNING position",
+    )
+    .bind(group)
+    .fetch_one(&mut membership)
+    .await?;
+    let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(LOG_CHANNEL).await?;
     loop {
         if *shutdown.borrow() {
@@ -220,8 +256,8 @@ where
              WHERE position > $1 AND topic = ANY($2) ORDER BY position LIMIT 200",
         )
         .bind(offset)
-        .bind(&topics)
-        .fetch_all(&pool)
+        .bind(topics)
+        .fetch_all(pool)
         .await?;
         if rows.is_empty() {
             tokio::select! {
@@ -251,7 +287,7 @@ where
             )
             .bind(group)
             .bind(done)
-            .execute(&pool)
+            .execute(&mut membership)
             .await?;
             offset = done;
         }

@@ -18,12 +18,19 @@ pub mod outbox;
 pub mod relay;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use consumer::Consumer;
 pub use error::{Error, Result};
 pub use kafka::{KafkaBus, KafkaSettings};
 use protocol::events::Topic;
 use sqlx::PgPool;
+
+/// First wait before retrying what failed (a handler, the relay, a log
+/// member's database work); doubles up to [`RETRY_MAX`].
+pub const RETRY_START: Duration = Duration::from_millis(100);
+/// Longest wait between retries.
+pub const RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Handle to the bus; cheap to clone.
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 //! domain event on their own connection, inside the transaction that made the
 //! fact true, so the fact and its message commit or roll back together.
 
-use protocol::events::{Envelope, Topic};
+use protocol::events::Envelope;
 use protocol::ids::DomainEventId;
 use sqlx::PgConnection;
 
@@ -41,28 +41,5 @@ pub async fn append_all(conn: &mut PgConnection, envs: &[Envelope]) -> Result<()
     .bind(OUTBOX_CHANNEL)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-/// Appends any JSON payload: for tests that need a duplicate or a message that
-/// is not an envelope, and for replays.
-pub async fn append_raw(
-    conn: &mut PgConnection,
-    id: DomainEventId,
-    topic: Topic,
-    key: &str,
-    payload: &serde_json::Value,
-) -> Result<()> {
-    sqlx::query("INSERT INTO outbox (message_id, topic, key, payload) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(topic.as_str())
-        .bind(key)
-        .bind(payload)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(OUTBOX_CHANNEL)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }

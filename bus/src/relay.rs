@@ -1,14 +1,18 @@
 //! The relay takes committed outbox rows to their consumers, in order, at least once.
 //!
-//! - **Kafka**: publishes unpublished rows (locked with `SKIP LOCKED`, so
-//!   several relays may run) and marks them published once the broker acked.
+//! - **Kafka**: publishes a batch of unpublished rows at once (the idempotent
+//!   producer keeps their order per partition), waits for every ack, then
+//!   marks them published.
 //! - **Embedded log**: gives unpublished rows their `position` in the log.
 //!   Consumers read rows by position, so a row must never become visible at a
 //!   position lower than one a consumer already passed. Outbox ids do not give
 //!   that: a transaction holding id 9 can commit after one holding id 10. The
-//!   relay therefore numbers only rows that are already committed, one relay at
-//!   a time (a transaction-scoped advisory lock): every batch commits before the
-//!   next one is numbered, and gets positions above every earlier batch.
+//!   relay therefore numbers only rows that are already committed: every batch
+//!   commits before the next one is numbered, and gets positions above every
+//!   earlier batch.
+//!
+//! In both modes one relay works at a time (a transaction-scoped advisory
+//! lock; others wait), so batches never overtake each other.
 
 use std::time::Duration;
 
@@ -17,40 +21,45 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::outbox::OUTBOX_CHANNEL;
-use crate::{Bus, Result};
+use crate::{Bus, Result, RETRY_MAX, RETRY_START};
 
 /// NOTIFY channel raised when rows get positions in the embedded log (wakes consumers).
 pub const LOG_CHANNEL: &str = "convene_log";
 
-/// Advisory lock key of the embedded log's sequencer.
+/// Advisory lock key of the relay (and the embedded log's sequencer).
 const SEQUENCER_LOCK: i64 = 0x636f_6e76_656e_6501;
 
 /// Relays up to `batch` rows; returns how many.
 pub async fn relay_once(pool: &PgPool, bus: &Bus, batch: i64) -> Result<usize> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(SEQUENCER_LOCK)
+        .execute(&mut *tx)
+        .await?;
     match bus {
         Bus::Kafka(kafka) => {
-            let mut tx = pool.begin().await?;
             #[derive(sqlx::FromRow)]
             struct Row {
                 id: i64,
                 topic: String,
                 key: String,
-                payload: serde_json::Value,
+                payload: String,
             }
             let rows: Vec<Row> = sqlx::query_as(
-                "SELECT id, topic, key, payload FROM outbox
-                 WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                "SELECT id, topic, key, payload::text AS payload FROM outbox
+                 WHERE published_at IS NULL ORDER BY id LIMIT $1",
             )
             .bind(batch)
             .fetch_all(&mut *tx)
             .await?;
-            let mut ids = Vec::with_capacity(rows.len());
-            for row in &rows {
-                kafka
-                    .publish(&row.topic, &row.key, &serde_json::to_vec(&row.payload)?)
-                    .await?;
-                ids.push(row.id);
-            }
+            // Sent together, acknowledged together: one round of linger and
+            // acks per batch instead of per row.
+            futures::future::try_join_all(
+                rows.iter()
+                    .map(|row| kafka.publish(&row.topic, &row.key, row.payload.as_bytes())),
+            )
+            .await?;
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
             if !ids.is_empty() {
                 sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
                     .bind(&ids)
@@ -61,11 +70,6 @@ pub async fn relay_once(pool: &PgPool, bus: &Bus, batch: i64) -> Result<usize> {
             Ok(ids.len())
         }
         Bus::Log => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(SEQUENCER_LOCK)
-                .execute(&mut *tx)
-                .await?;
             // Read after taking the lock: the previous batch is committed and visible.
             let numbered = sqlx::query(
                 "WITH top AS (SELECT coalesce(max(position), 0) AS p FROM outbox),
@@ -95,14 +99,14 @@ pub async fn run(pool: PgPool, bus: Bus, mut shutdown: watch::Receiver<bool>) ->
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(OUTBOX_CHANNEL).await?;
     tracing::info!(bus = bus.kind(), "outbox relay started");
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = RETRY_START;
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
         match relay_once(&pool, &bus, 500).await {
             Ok(n) if n > 0 => {
-                backoff = Duration::from_millis(100);
+                backoff = RETRY_START;
                 continue;
             }
             Ok(_) => {}
@@ -112,7 +116,7 @@ pub async fn run(pool: PgPool, bus: Bus, mut shutdown: watch::Receiver<bool>) ->
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.changed() => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                backoff = (backoff * 2).min(RETRY_MAX);
                 continue;
             }
         }
