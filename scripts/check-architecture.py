@@ -81,7 +81,6 @@ COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 
 def strip(code):
     """Source without comments and string literals (their text is not code)."""
-    out, i = [], 0
     # Remove strings first (a `//` inside a string is not a comment), then comments.
     code = STRING.sub('""', code)
     return COMMENT.sub("", code)
@@ -113,6 +112,9 @@ USE = re.compile(r"\b(pub(?:\([^)]*\))?\s+)?use\s+([^;]+);")
 
 def expand_use(tree):
     """`a::{b, c::{d, e as f}}` → [(["a","b"], "b"), (["a","c","d"], "d"), (["a","c","e"], "f")]."""
+    # ` as ` is only a keyword between whitespace; mark it before the
+    # whitespace goes, or names like `passwords` would split at "as".
+    tree = re.sub(r"\s+as\s+", "@", tree.strip())
     tree = re.sub(r"\s+", "", tree)
     out = []
 
@@ -138,8 +140,8 @@ def expand_use(tree):
             rec(prefix + head, m.group(2))
             return
         alias = None
-        if "as" in t and re.search(r"[^:]as[A-Za-z_]", t):
-            t, alias = re.split(r"(?<=[\w])as(?=[A-Za-z_])", t, maxsplit=1)
+        if "@" in t:
+            t, alias = t.split("@", 1)
         segs = [s for s in t.split("::") if s]
         if segs == ["self"]:
             segs = []
