@@ -1,10 +1,5 @@
 import { test, expect, Page } from "./fixtures";
-
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
+import { unique, hydrated, signUp } from "./helpers";
 
 /** datetime-local value `minutes` from now (the event's zone is UTC). */
 function local(minutes: number): string {
@@ -14,14 +9,7 @@ function local(minutes: number): string {
 test("organiser fills the Reception with a speaker, a session and a sponsor; the page survives a reload; attendees see them", async ({ browser }) => {
   const slug = `agenda-${unique()}`;
   const org = await (await browser.newContext()).newPage();
-  await org.goto("/signup");
-  await hydrated(org);
-  await org.getByLabel("Your name").fill("Ada");
-  await org.getByLabel("Organisation").fill("Agenda Co");
-  await org.getByLabel("Email").fill(`ada-${unique()}@example.org`);
-  await org.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
-  await org.getByRole("button", { name: "Sign up" }).click();
-  await expect(org).toHaveURL(/\/dashboard$/);
+  await signUp(org, "Ada", "Agenda Co");
   await org.getByLabel("Name", { exact: true }).fill("Agenda Day");
   await org.getByLabel("Address: /e/").fill(slug);
   await org.getByLabel("Starts").fill(local(-60));

@@ -1,11 +1,6 @@
 import { test, expect, Page } from "./fixtures";
+import { unique, hydrated, signUp } from "./helpers";
 import { fnPath } from "./fns";
-
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
 
 async function createEvent(page: Page, slug: string) {
   await page.getByLabel("Name", { exact: true }).fill(`Event ${slug}`);
@@ -19,14 +14,7 @@ test("the Free plan allows one event; upgrading at /checkout with the test card 
   // Refusals it provokes: a second event on the Free plan, a declined card.
   consoleErrors.expectStatus(fnPath("create_event"), 402);
   consoleErrors.expectStatus(fnPath("buy_plan"), 402);
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.getByLabel("Your name").fill("Cleo");
-  await page.getByLabel("Organisation").fill("Cleo Events");
-  await page.getByLabel("Email").fill(`cleo-${unique()}@example.org`);
-  await page.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await signUp(page, "Cleo", "Cleo Events");
 
   const first = `one-${unique()}`;
   await createEvent(page, first);

@@ -1,16 +1,12 @@
 import { test, expect, Page, Browser, APIRequestContext } from "./fixtures";
+import { unique, hydrated, signUp } from "./helpers";
 import { fnPath } from "./fns";
 
 // Three attendees in three browser contexts, two of them on one server process
 // and the third on another (BASE_URL_2, sharing PostgreSQL and Redis): green
 // dots, live chat, a poll, Q&A, and a moderator deleting a message for everyone.
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 const SECOND = process.env.BASE_URL_2 ?? process.env.BASE_URL ?? "http://127.0.0.1:3000";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
 
 /** Registers through the API of `base` and signs in with the returned link; returns the page and email. */
 async function attendee(browser: Browser, base: string, slug: string, name: string) {
@@ -29,14 +25,7 @@ async function attendee(browser: Browser, base: string, slug: string, name: stri
 
 async function organiser(browser: Browser, slug: string) {
   const org = await (await browser.newContext()).newPage();
-  await org.goto("/signup");
-  await hydrated(org);
-  await org.getByLabel("Your name").fill("Lena");
-  await org.getByLabel("Organisation").fill("Live Co");
-  await org.getByLabel("Email").fill(`lena-${unique()}@example.org`);
-  await org.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
-  await org.getByRole("button", { name: "Sign up" }).click();
-  await expect(org).toHaveURL(/\/dashboard$/);
+  await signUp(org, "Lena", "Live Co");
   await org.getByLabel("Name", { exact: true }).fill("Live Summit");
   await org.getByLabel("Address: /e/").fill(slug);
   await org.getByLabel("Starts").fill("2027-09-01T10:00");

@@ -1,16 +1,12 @@
 import { test, expect, Page, APIRequestContext } from "./fixtures";
+import { unique, hydrated, signUp } from "./helpers";
 import { fnPath } from "./fns";
 
 // The organiser's side of issue 3's later parts: team seats and invitations
 // (read back from the SMTP sink), orders that need approval, paying an approved
 // order from the emailed link, and cancelling a paid order with a refund.
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 const SINK = process.env.SMTP_SINK_API ?? "http://127.0.0.1:1080";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
 
 /** The first link starting with `prefix` in the newest email to `to` (MailDev API). */
 async function emailedLink(request: APIRequestContext, to: string, contains: string): Promise<string> {
@@ -25,17 +21,6 @@ async function emailedLink(request: APIRequestContext, to: string, contains: str
     expect(link).toBeTruthy();
   }).toPass({ timeout: 20_000 });
   return link!;
-}
-
-async function signUp(page: Page, name: string) {
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.getByLabel("Your name").fill(name);
-  await page.getByLabel("Organisation").fill(`${name} Events`);
-  await page.getByLabel("Email").fill(`${name.toLowerCase()}-${unique()}@example.org`);
-  await page.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
 }
 
 test("team seats follow the plan; an emailed invitation lets a colleague join", async ({ browser, request, consoleErrors }) => {

@@ -1,12 +1,6 @@
 import { test, expect, Page, Browser } from "./fixtures";
+import { unique, hydrated, signUp } from "./helpers";
 import { fnPath } from "./fns";
-
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
-
-/** Waits until the WASM bundle has hydrated the page. */
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
 
 /** Registers on the landing page and signs in through the sign-in link; returns the page in Reception. */
 async function registerAndEnter(browser: Browser, slug: string, name: string) {
@@ -35,14 +29,7 @@ test("organiser creates an event, attendees register and meet in a live Receptio
   // Organiser signs up and creates an event.
   const orgContext = await browser.newContext();
   const org = await orgContext.newPage();
-  await org.goto("/signup");
-  await hydrated(org);
-  await org.getByLabel("Your name").fill("Olivia Organiser");
-  await org.getByLabel("Organisation").fill("Launch Co");
-  await org.getByLabel("Email").fill(`olivia-${unique()}@example.org`);
-  await org.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
-  await org.getByRole("button", { name: "Sign up" }).click();
-  await expect(org).toHaveURL(/\/dashboard$/);
+  await signUp(org, "Olivia Organiser", "Launch Co");
   await expect(org.getByRole("heading", { name: "Welcome, Olivia Organiser" })).toBeVisible();
   await expect(org.getByTestId("signed-in-as")).toHaveText("Olivia Organiser");
   await expect(org.getByRole("link", { name: "Log in" })).toHaveCount(0);

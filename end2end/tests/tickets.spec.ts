@@ -1,12 +1,7 @@
 import { test, expect, Page } from "./fixtures";
+import { unique, hydrated, signUp } from "./helpers";
 import { fnPath } from "./fns";
 import * as fs from "fs";
-
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
 
 test("organiser adds a limited paid ticket; a buyer pays with the test card; then it shows sold out", async ({ browser, consoleErrors }) => {
   // Refusals it provokes: an invalid ticket type, a declined card.
@@ -14,14 +9,7 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   consoleErrors.expectStatus(fnPath("pay"), 402);
   const slug = `tix-${unique()}`;
   const org = await (await browser.newContext()).newPage();
-  await org.goto("/signup");
-  await hydrated(org);
-  await org.getByLabel("Your name").fill("Tia");
-  await org.getByLabel("Organisation").fill("Tix Co");
-  await org.getByLabel("Email").fill(`tia-${unique()}@example.org`);
-  await org.getByLabel("Password (at least 10 characters)").fill("correct horse battery");
-  await org.getByRole("button", { name: "Sign up" }).click();
-  await expect(org).toHaveURL(/\/dashboard$/);
+  await signUp(org, "Tia", "Tix Co");
   await org.getByLabel("Name", { exact: true }).fill("Tix Summit");
   await org.getByLabel("Address: /e/").fill(slug);
   await org.getByLabel("Starts").fill("2027-06-01T10:00");

@@ -1,4 +1,5 @@
 import { test, expect } from "./fixtures";
+import { unique } from "./helpers";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { fnPath } from "./fns";
@@ -15,7 +16,6 @@ async function site(html: (origin: string) => string): Promise<{ origin: string;
   return { origin, close: () => server.close() };
 }
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 
 test("the registration widget on another site sells a paid ticket and resizes itself", async ({ browser, consoleErrors }) => {
