@@ -1,8 +1,7 @@
 //! The relay takes committed outbox rows to their consumers, in order, at least once.
 //!
-//! - **Kafka**: publishes a batch of unpublished rows at once (the idempotent
-//!   producer keeps their order per partition), waits for every ack, then
-//!   marks them published.
+//! - **Kafka**: publishes unpublished rows in order, each acknowledged
+//!   before the next, then marks them published.
 //! - **Embedded log**: gives unpublished rows their `position` in the log.
 //!   Consumers read rows by position, so a row must never become visible at a
 //!   position lower than one a consumer already passed. Outbox ids do not give
@@ -52,13 +51,15 @@ pub async fn relay_once(pool: &PgPool, bus: &Bus, batch: i64) -> Result<usize> {
             .bind(batch)
             .fetch_all(&mut *tx)
             .await?;
-            // Sent together, acknowledged together: one round of linger and
-            // acks per batch instead of per row.
-            futures::future::try_join_all(
-                rows.iter()
-                    .map(|row| kafka.publish(&row.topic, &row.key, row.payload.as_bytes())),
-            )
-            .await?;
+            // One at a time, each acknowledged before the next is sent.
+            // Sending a batch at once (the idempotent producer pipelining
+            // it) left a Tansu partition where a restarted group member read
+            // nothing more: `kafka_a_consumer_killed_mid_stream_loses_nothing`.
+            for row in &rows {
+                kafka
+                    .publish(&row.topic, &row.key, row.payload.as_bytes())
+                    .await?;
+            }
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
             if !ids.is_empty() {
                 sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
