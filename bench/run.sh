@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The standard benchmark set of docs/BENCHMARKS.md against a release build:
-# flash sales at three sizes on one server, then WebSocket chat at three sizes,
+# flash sales at four sizes on one server, then WebSocket chat at three sizes,
 # each on a fresh server process (its memory per connection is only meaningful
 # on a fresh process). Single-machine mode: `convene all`, no broker, no SMTP.
+# The server trusts 127.0.0.1 as a proxy and the tools send each simulated
+# person's own address in X-Forwarded-For, so the per-address rate limits
+# apply to each of them as they would behind a load balancer.
 #
 #   cargo leptos build --release && cargo build --release -p convene-bench
 #   bench/run.sh [CONVENE_BINARY] [SITE_ROOT]
@@ -24,7 +27,7 @@ server_pid=""
 start_server() {
   psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS convene_bench WITH (FORCE)" >/dev/null
   CONVENE_DATABASE_URL="$pg/convene_bench" CONVENE_REDIS_NAMESPACE="bench-$$-$RANDOM:" \
-  CONVENE_PUBLIC_URL="$base" CONVENE_DEMO=false CONVENE_KAFKA__BROKERS="" \
+  CONVENE_PUBLIC_URL="$base" CONVENE_DEMO=false CONVENE_KAFKA__BROKERS="" CONVENE_HTTP__TRUSTED_PROXIES=127.0.0.1 \
   CONVENE_PAYMENTS__PROVIDER=test CONVENE_PAYMENTS__TEST_WEBHOOK_SECRET="bench-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
   LEPTOS_OUTPUT_NAME=convene LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=pkg \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn \

@@ -71,6 +71,8 @@ pub async fn buy_plan(plan: String, card_number: String) -> Result<PlanBought, A
     use services::billing::purchases::{self, PlanPurchase};
     let platform = crate::context::platform()?;
     let me = crate::organiser::current_organiser().await?;
+    let limit = &services::ratelimit::BUY_PLAN_PER_ORG;
+    crate::context::limit_subject(&platform, limit, &me.org_id.to_string()).await?;
     let bought = purchases::buy(
         &platform.pool,
         platform.payments.as_ref(),

@@ -11,6 +11,42 @@ pub fn platform() -> Result<Platform, AppError> {
         .ok_or_else(|| AppError::new(ErrorKind::Internal, "server state missing"))
 }
 
+/// The address the request came from (set by the server's edge on every request).
+pub async fn client_addr() -> Result<services::ratelimit::ClientAddr, AppError> {
+    leptos_axum::extract::<axum::Extension<services::ratelimit::ClientAddr>>()
+        .await
+        .map(|axum::Extension(addr)| addr)
+        .map_err(|_| AppError::new(ErrorKind::Internal, "client address missing"))
+}
+
+/// Counts one hit of `limit` for the request's client address; with `scope`
+/// (an event's slug), for that address on that event only.
+pub async fn limit_client(
+    platform: &Platform,
+    limit: &services::ratelimit::Limit,
+    scope: Option<&str>,
+) -> Result<(), AppError> {
+    let client = client_addr().await?.subject();
+    let subject = match scope {
+        Some(scope) => format!("{client}|{}", scope.trim().to_lowercase()),
+        None => client,
+    };
+    let mut redis = platform.redis.clone();
+    services::ratelimit::hit(&mut redis, &platform.redis_namespace, limit, &subject).await?;
+    Ok(())
+}
+
+/// Counts one hit of `limit` for `subject` (an order, an organisation).
+pub async fn limit_subject(
+    platform: &Platform,
+    limit: &services::ratelimit::Limit,
+    subject: &str,
+) -> Result<(), AppError> {
+    let mut redis = platform.redis.clone();
+    services::ratelimit::hit(&mut redis, &platform.redis_namespace, limit, subject).await?;
+    Ok(())
+}
+
 /// Session cookies: names, reading and writing (HttpOnly, SameSite=Lax, Secure over https).
 pub mod cookies {
     use axum::http::{header, HeaderValue};

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use convene_bench::{
-    call, ok, organiser_with_event, percentile, CreateTicketType, EventOverview, PublicEvent,
-    Register,
+    call_from, ok, organiser_with_event, percentile, simulated_address, CreateTicketType,
+    EventOverview, PublicEvent, Register,
 };
 use futures::stream::{self, StreamExt};
 use uuid::Uuid;
@@ -76,8 +76,9 @@ async fn main() -> Result<()> {
                     ("quantity", "1"),
                     ("idempotency_key", &key),
                 ];
+                let from = simulated_address(i);
                 let t = Instant::now();
-                match call::<Register>(client, base, &form).await {
+                match call_from::<Register>(client, base, Some(&from), &form).await {
                     Ok((s, b)) => (
                         s,
                         b["message"].as_str().unwrap_or_default().to_owned(),

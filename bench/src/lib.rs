@@ -16,17 +16,35 @@ pub use app::organiser::dashboard::CreateEvent;
 pub use app::organiser::event::{CreateTicketType, EventOverview};
 pub use app::registration::{PublicEvent, Register};
 
+/// Simulated client address number `i` (10.x.y.z). The tools send it as
+/// `X-Forwarded-For` and `bench/run.sh` starts the server trusting 127.0.0.1
+/// as a proxy, so each simulated person counts as their own address for the
+/// per-address rate limits, as real buyers behind a load balancer do.
+pub fn simulated_address(i: usize) -> String {
+    format!("10.{}.{}.{}", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff)
+}
+
 /// Calls server function `S` with form fields; returns status and JSON body.
 pub async fn call<S: ServerFn>(
     client: &reqwest::Client,
     base: &str,
     form: &[(&str, &str)],
 ) -> Result<(u16, Value)> {
-    let res = client
-        .post(format!("{base}{}", S::PATH))
-        .form(form)
-        .send()
-        .await?;
+    call_from::<S>(client, base, None, form).await
+}
+
+/// Like [`call`], for a simulated client address (see [`simulated_address`]).
+pub async fn call_from<S: ServerFn>(
+    client: &reqwest::Client,
+    base: &str,
+    forwarded_for: Option<&str>,
+    form: &[(&str, &str)],
+) -> Result<(u16, Value)> {
+    let mut req = client.post(format!("{base}{}", S::PATH)).form(form);
+    if let Some(addr) = forwarded_for {
+        req = req.header("x-forwarded-for", addr);
+    }
+    let res = req.send().await?;
     let status = res.status().as_u16();
     let text = res.text().await?;
     Ok((

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use convene_bench::{ok, organiser_with_event, Register};
+use convene_bench::{ok, organiser_with_event, simulated_address, Register};
 use futures::{SinkExt, StreamExt};
 use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use protocol::Channel;
@@ -68,8 +68,12 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 
 /// Registers an attendee and signs them in; returns their cookie.
 async fn attendee(base: &str, slug: &str, i: usize) -> Result<String> {
+    // Each attendee from an address of its own (see `simulated_address`).
+    let mut from = reqwest::header::HeaderMap::new();
+    from.insert("x-forwarded-for", simulated_address(i).parse()?);
     let c = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .default_headers(from)
         .build()?;
     let email = format!("load-{i}-{}@example.org", Uuid::new_v4().simple());
     let name = format!("Load{i}");

@@ -43,3 +43,20 @@ pub async fn append_all(conn: &mut PgConnection, envs: &[Envelope]) -> Result<()
     .await?;
     Ok(())
 }
+
+/// Deletes messages relayed more than `keep_secs` ago that no consumer can
+/// still need: on Kafka the broker holds them; on the embedded log only those
+/// below every consumer group's position (and never the highest, which the
+/// relay numbers the next batch from). Returns how many.
+pub async fn purge(pool: &sqlx::PgPool, keep_secs: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM outbox
+         WHERE published_at < now() - $1 * interval '1 second'
+           AND (position IS NULL
+                OR position < coalesce((SELECT min(position) FROM bus_offsets), 0))",
+    )
+    .bind(keep_secs as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

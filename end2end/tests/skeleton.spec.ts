@@ -77,6 +77,13 @@ test("organiser creates an event, attendees register and meet in a live Receptio
     await expect(org.getByTestId("stat-visits")).toHaveText("2", { timeout: 1000 });
   }).toPass({ timeout: 30_000 });
   await expect(org.getByTestId("stat-visitors")).toHaveText("2");
+
+  // Alice signs out: back on the event's page, and Reception asks her to sign in.
+  await alice.getByRole("button", { name: "Sign out" }).click();
+  await expect(alice).toHaveURL(new RegExp(`/e/${slug}$`));
+  await expect(alice.getByTestId("event-name")).toHaveText("Launch Week");
+  const reception = await alice.request.post(fnPath("reception"), { form: { slug } });
+  expect(reception.status()).toBe(401);
 });
 
 test("duplicate registration is refused with a clear message", async ({ browser, consoleErrors }) => {

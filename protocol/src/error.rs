@@ -21,6 +21,10 @@ pub enum ErrorKind {
     PaymentFailed,
     /// Too many attempts (429).
     RateLimited,
+    /// The request took too long to arrive or to answer (408).
+    TimedOut,
+    /// The request body is over the size limit (413).
+    TooLarge,
     /// The server is at capacity for this kind of work; try again shortly (503).
     Busy,
     /// Our fault (500); the message is generic.
@@ -38,6 +42,8 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::PaymentFailed => 402,
             ErrorKind::RateLimited => 429,
+            ErrorKind::TimedOut => 408,
+            ErrorKind::TooLarge => 413,
             ErrorKind::Busy => 503,
             ErrorKind::Internal => 500,
         }
@@ -59,11 +65,16 @@ mod tests {
             Conflict,
             PaymentFailed,
             RateLimited,
+            TimedOut,
+            TooLarge,
             Busy,
             Internal,
         ];
         let codes: Vec<u16> = all.iter().map(|k| k.status()).collect();
-        assert_eq!(codes, vec![400, 401, 403, 404, 409, 402, 429, 503, 500]);
+        assert_eq!(
+            codes,
+            vec![400, 401, 403, 404, 409, 402, 429, 408, 413, 503, 500]
+        );
         assert_eq!(serde_json::to_string(&NotFound).unwrap(), "\"not_found\"");
     }
 }

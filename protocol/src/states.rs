@@ -294,6 +294,8 @@ states! {
         Organiser = "organiser",
         /// It was not paid in time.
         Unpaid = "unpaid",
+        /// Nobody approved it in time.
+        NotApproved = "not_approved",
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Settings {
     pub kafka: Option<KafkaConfig>,
     /// SMTP relay for emails; absent means emails are logged as skipped.
     pub smtp: Option<SmtpConfig>,
+    /// The HTTP edge: timeouts, body limit, trusted proxies.
+    #[serde(default)]
+    pub http: crate::http::EdgeSettings,
 }
 
 /// Which payment provider the platform uses.
@@ -233,6 +236,7 @@ impl std::fmt::Debug for Settings {
             .field("payments", &self.payments)
             .field("demo", &self.demo)
             .field("platform_fee_bps", &self.platform_fee_bps)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -376,6 +380,24 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         load_with_env(None, Some(env)).unwrap()
+    }
+
+    #[test]
+    fn http_settings_default_and_load_from_the_environment() {
+        let s = with_env(&[]);
+        assert!(s.http.trusted_proxies.0.is_empty());
+        assert_eq!(s.http.request_timeout_secs, 30);
+        let s = with_env(&[
+            ("CONVENE_HTTP__TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7"),
+            ("CONVENE_HTTP__MAX_BODY_BYTES", "1024"),
+        ]);
+        assert_eq!(s.http.trusted_proxies.0.len(), 2);
+        assert_eq!(s.http.max_body_bytes, 1024);
+        let bad = [(
+            "CONVENE_HTTP__TRUSTED_PROXIES".to_string(),
+            "10.0.0.0/99".to_string(),
+        )];
+        assert!(load_with_env(None, Some(bad.into_iter().collect())).is_err());
     }
 
     #[test]

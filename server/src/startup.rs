@@ -1,6 +1,5 @@
 //! Wiring: connect to the backing services, build the router, run roles until shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +30,9 @@ pub struct Deps {
     pub bus: Bus,
 }
 
+/// How long a Redis connection attempt or command may take.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Connects everything the settings name.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
     if !sqlx::Postgres::database_exists(&settings.database_url)
@@ -49,7 +51,16 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         .await
         .context("connecting to PostgreSQL")?;
     let redis_client = redis::Client::open(settings.redis_url.as_str()).context("Redis URL")?;
-    let redis = redis::aio::ConnectionManager::new(redis_client.clone())
+    // Without timeouts a Redis that stops answering (not refusing) would hang
+    // every request that touches it; with them the request fails and says so.
+    let redis_config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(REDIS_TIMEOUT)
+        .set_response_timeout(REDIS_TIMEOUT)
+        // A couple of quick retries (the default back-off grows to a minute
+        // per attempt, which hangs start-up and requests instead of failing them).
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    let redis = redis::aio::ConnectionManager::new_with_config(redis_client.clone(), redis_config)
         .await
         .context("connecting to Redis")?;
     let bus = match &settings.kafka {
@@ -199,25 +210,20 @@ pub fn server_state(
         leptos_options,
         platform: platform(settings, deps, payments),
         test_payments,
+        edge: Arc::new(settings.http.clone()),
     }
 }
 
-/// Serves HTTP on `listener` until `shutdown` flips.
+/// Serves HTTP on `listener` until `shutdown` flips (see `http::serve`).
 pub async fn serve(
     state: ServerState,
     listener: TcpListener,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let edge = state.edge.clone();
     let router = crate::http::router(state);
     tracing::info!(addr = %listener.local_addr()?, "serving HTTP");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = shutdown.wait_for(|s| *s).await;
-    })
-    .await?;
+    crate::http::serve(router, listener, &edge, shutdown).await?;
     Ok(())
 }
 

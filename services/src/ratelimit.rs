@@ -1,32 +1,223 @@
-//! Fixed-window rate limits kept in Redis, shared by every node.
+//! Fixed-window rate limits kept in Redis, shared by every node, and the
+//! table of every limit on a public write.
+//!
+//! A limit counts hits per *subject*: a client address ([`ClientAddr`]), an
+//! email, an order, or a pair such as "this address on this event" (so a
+//! busy sale does not use up a client's allowance elsewhere). Keys live under
+//! the deployment's Redis namespace.
+//!
+//! Most limits count every attempt ([`hit`]). Log-in counts only failures per
+//! email ([`blocked`] before, [`record`] after a failure), so the owner of an
+//! address is not locked out by their own successful log-ins, and someone
+//! guessing passwords is stopped whatever address they come from.
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use redis::aio::ConnectionManager;
 
 use crate::{Error, Result};
 
-/// Counts one attempt under `key`; errors with `RateLimited` past `max` in `window_secs`.
-pub async fn hit(
+/// At most `max` hits per `window_secs` per subject, under the name `name`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    /// Part of the Redis key; one per rule.
+    pub name: &'static str,
+    /// Hits allowed per window.
+    pub max: u64,
+    /// Window length in seconds (fixed windows, started by the first hit).
+    pub window_secs: u64,
+}
+
+/// Sign-ups per client address.
+pub const SIGNUP_PER_CLIENT: Limit = Limit {
+    name: "signup:client",
+    max: 60,
+    window_secs: 300,
+};
+/// Log-in attempts per client address (successful or not).
+pub const LOGIN_PER_CLIENT: Limit = Limit {
+    name: "login:client",
+    max: 60,
+    window_secs: 300,
+};
+/// Failed log-ins per email before log-in is refused for the rest of the window.
+pub const LOGIN_FAILURES_PER_EMAIL: Limit = Limit {
+    name: "login:failed",
+    max: 10,
+    window_secs: 900,
+};
+/// Registrations per client address per event. An office behind one NAT
+/// registering together stays well under it; a script holding seats does not.
+pub const REGISTER_PER_CLIENT_EVENT: Limit = Limit {
+    name: "register:client-event",
+    max: 30,
+    window_secs: 600,
+};
+/// Registrations per client address across all events.
+pub const REGISTER_PER_CLIENT: Limit = Limit {
+    name: "register:client",
+    max: 120,
+    window_secs: 600,
+};
+/// Waiting-list sign-ups per client address per event.
+pub const WAITLIST_PER_CLIENT_EVENT: Limit = Limit {
+    name: "waitlist:client-event",
+    max: 10,
+    window_secs: 600,
+};
+/// Promo and unlock code lookups per client address per event (enumeration).
+pub const PROMO_PER_CLIENT_EVENT: Limit = Limit {
+    name: "promo:client-event",
+    max: 20,
+    window_secs: 600,
+};
+/// Card payment attempts per client address (card testing).
+pub const PAY_PER_CLIENT: Limit = Limit {
+    name: "pay:client",
+    max: 20,
+    window_secs: 600,
+};
+/// Card payment attempts per order.
+pub const PAY_PER_ORDER: Limit = Limit {
+    name: "pay:order",
+    max: 10,
+    window_secs: 600,
+};
+/// Plan purchase attempts per organisation.
+pub const BUY_PLAN_PER_ORG: Limit = Limit {
+    name: "plan:org",
+    max: 10,
+    window_secs: 600,
+};
+
+/// The address a request came from, as the edge determined it (the peer, or
+/// the client named by a trusted proxy). Handlers take it from the request;
+/// there is no request without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// The subject a limit counts under: the IPv4 address, or the /64 of an
+    /// IPv6 address (one subscriber usually holds a whole /64, so keying by
+    /// full address would give them 2^64 buckets). An IPv4-mapped IPv6
+    /// address counts as its IPv4 address.
+    pub fn subject(&self) -> String {
+        match self.0 {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    let net = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                    format!("{net}/64")
+                }
+            },
+        }
+    }
+}
+
+fn key(ns: &str, limit: &Limit, subject: &str) -> String {
+    format!("{ns}rl:{}:{subject}", limit.name)
+}
+
+fn refusal(limit: &Limit) -> Error {
+    Error::RateLimited(format!(
+        "too many attempts; try again in {} seconds",
+        limit.window_secs
+    ))
+}
+
+/// Counts one hit of `subject` and returns the window's count so far.
+pub async fn record(
     redis: &mut ConnectionManager,
-    key: &str,
-    max: u64,
-    window_secs: u64,
-) -> Result<()> {
-    let full = format!("rl:{key}");
+    ns: &str,
+    limit: &Limit,
+    subject: &str,
+) -> Result<u64> {
+    let full = key(ns, limit, subject);
     let (count,): (u64,) = redis::pipe()
         .atomic()
         .incr(&full, 1u64)
         // NX: the first hit of a window sets its expiry; later hits do not extend it.
         .cmd("EXPIRE")
         .arg(&full)
-        .arg(window_secs)
+        .arg(limit.window_secs)
         .arg("NX")
         .ignore()
         .query_async(redis)
         .await?;
-    if count > max {
-        return Err(Error::RateLimited(format!(
-            "too many attempts; try again in {window_secs} seconds"
-        )));
+    Ok(count)
+}
+
+/// Counts one hit of `subject`; errors with `RateLimited` past the limit.
+pub async fn hit(
+    redis: &mut ConnectionManager,
+    ns: &str,
+    limit: &Limit,
+    subject: &str,
+) -> Result<()> {
+    if record(redis, ns, limit, subject).await? > limit.max {
+        return Err(refusal(limit));
     }
     Ok(())
+}
+
+/// Errors with `RateLimited` when `subject` already reached the limit in this
+/// window, without counting (for limits that count only failures).
+pub async fn blocked(
+    redis: &mut ConnectionManager,
+    ns: &str,
+    limit: &Limit,
+    subject: &str,
+) -> Result<()> {
+    let count: Option<u64> = redis::cmd("GET")
+        .arg(key(ns, limit, subject))
+        .query_async(redis)
+        .await?;
+    if count.unwrap_or(0) >= limit.max {
+        return Err(refusal(limit));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(s: &str) -> String {
+        ClientAddr(s.parse().unwrap()).subject()
+    }
+
+    #[test]
+    fn ipv4_counts_per_address() {
+        assert_eq!(subject("203.0.113.7"), "203.0.113.7");
+        assert_ne!(subject("203.0.113.7"), subject("203.0.113.8"));
+    }
+
+    #[test]
+    fn ipv6_counts_per_slash_64() {
+        assert_eq!(subject("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            subject("2001:db8:1:2:ffff:1:2:3"),
+            subject("2001:db8:1:2::9")
+        );
+        assert_ne!(subject("2001:db8:1:2::1"), subject("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_counts_as_ipv4() {
+        assert_eq!(subject("::ffff:198.51.100.4"), "198.51.100.4");
+    }
+
+    #[test]
+    fn keys_separate_rules_and_deployments() {
+        assert_ne!(
+            key("a:", &PAY_PER_CLIENT, "x"),
+            key("a:", &PAY_PER_ORDER, "x")
+        );
+        assert_ne!(
+            key("a:", &PAY_PER_CLIENT, "x"),
+            key("b:", &PAY_PER_CLIENT, "x")
+        );
+    }
 }

@@ -7,10 +7,15 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
+use crate::accounts;
 use crate::jobs::{self, Claimed, Job, JobError, OrderEmail, TeamInviteEmail, WaitlistOfferEmail};
 use crate::notifications::{invite_email, order_email, waitlist_email, Mailer};
-use crate::registrations::{lifecycle, orders, waitlist};
+use crate::registrations::{attendees, lifecycle, orders, waitlist};
 use crate::Result;
+
+/// Days relayed outbox messages and finished jobs are kept (for inspection
+/// and for consumers that were down) before the purge deletes them.
+pub const RETENTION_DAYS: i64 = 7;
 
 /// What handlers need.
 #[derive(Clone)]
@@ -87,7 +92,7 @@ impl Worker {
     }
 
     /// The periodic housekeeping: expired offers pass their seat on, unpaid
-    /// orders release theirs. Each chore runs even when the other fails.
+    /// and unapproved orders release theirs. Each chore runs even when the other fails.
     pub async fn housekeeping(&self) {
         if let Err(e) = waitlist::expire_offers(&self.pool).await {
             tracing::warn!(error = %e, "expiring waiting-list offers failed");
@@ -96,13 +101,46 @@ impl Worker {
         if let Err(e) = lifecycle::expire_pending(&self.pool, ttl).await {
             tracing::warn!(error = %e, "expiring unpaid orders failed");
         }
+        let ttl = orders::APPROVAL_TTL_DAYS;
+        if let Err(e) = lifecycle::expire_unapproved(&self.pool, ttl).await {
+            tracing::warn!(error = %e, "expiring unapproved orders failed");
+        }
     }
 
-    /// Runs jobs until `shutdown` flips (polling every `poll` when idle), and
-    /// the housekeeping every 5 s, however busy the queue is.
+    /// Deletes what nobody needs any more: ended sessions, spent sign-in
+    /// links, relayed messages every consumer has passed and finished jobs
+    /// (the last two after [`RETENTION_DAYS`]). Each purge runs even when
+    /// another fails.
+    pub async fn purge(&self) {
+        let keep = chrono::Duration::days(RETENTION_DAYS);
+        let results = [
+            ("sessions", accounts::sessions::purge(&self.pool).await),
+            ("sign-in links", attendees::purge_links(&self.pool).await),
+            (
+                "outbox messages",
+                bus::outbox::purge(&self.pool, keep.num_seconds())
+                    .await
+                    .map_err(Into::into),
+            ),
+            ("jobs", jobs::purge(&self.pool, keep).await),
+        ];
+        for (what, result) in results {
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, what, "purged"),
+                Err(e) => tracing::warn!(error = %e, what, "purging failed"),
+            }
+        }
+    }
+
+    /// Runs jobs until `shutdown` flips (polling every `poll` when idle), the
+    /// housekeeping every 5 s and the purge every 10 minutes, however busy
+    /// the queue is.
     pub async fn run(&self, poll: Duration, mut shutdown: watch::Receiver<bool>) -> Result<()> {
         const CHORES_EVERY: Duration = Duration::from_secs(5);
+        const PURGE_EVERY: Duration = Duration::from_secs(600);
         let mut chores_due = tokio::time::Instant::now();
+        let mut purge_due = tokio::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -112,6 +150,10 @@ impl Worker {
             if tokio::time::Instant::now() >= chores_due {
                 self.housekeeping().await;
                 chores_due = tokio::time::Instant::now() + CHORES_EVERY;
+            }
+            if tokio::time::Instant::now() >= purge_due {
+                self.purge().await;
+                purge_due = tokio::time::Instant::now() + PURGE_EVERY;
             }
             match self.run_one().await {
                 Ok(true) => continue,

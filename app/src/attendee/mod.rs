@@ -43,6 +43,41 @@ pub(crate) async fn current_attendee(
     Ok((platform, admitted.event, admitted.actor))
 }
 
+/// Signs the attendee out in this browser: ends the session (its live
+/// sockets close within a heartbeat), clears the cookie and goes back to the
+/// event's page.
+#[leptos::server(prefix = "/fn", endpoint = "attendee_logout")]
+pub async fn attendee_logout(slug: String) -> Result<(), AppError> {
+    use crate::context::cookies;
+    let platform = crate::context::platform()?;
+    if let Some(token) = cookies::read(cookies::ATTENDEE).await {
+        services::accounts::sessions::end(&platform.pool, &token).await?;
+    }
+    cookies::set(cookies::ATTENDEE, "", 0, platform.serves_https());
+    // Only slug characters go into the redirect (never another site).
+    let slug: String = slug
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    leptos_axum::redirect(&format!("/e/{slug}"));
+    Ok(())
+}
+
+/// A small form that signs the attendee out of event `slug`.
+#[leptos::component]
+pub fn SignOutButton(slug: String) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    let action = ServerAction::<AttendeeLogout>::new();
+    view! {
+        <ActionForm action=action>
+            <input type="hidden" name="slug" value=slug/>
+            <button type="submit" class="underline text-sm">"Sign out"</button>
+        </ActionForm>
+    }
+}
+
 /// The event's people.
 #[cfg(feature = "ssr")]
 pub(crate) async fn people_of(

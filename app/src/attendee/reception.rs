@@ -222,7 +222,10 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
         <div class="space-y-4">
             <p class="text-sm text-slate-500">"Reception"</p>
             <h1 class="text-3xl font-bold">{r.event.name.clone()}</h1>
-            <p>"Welcome, " <span data-testid="attendee-name">{r.attendee}</span></p>
+            <div class="flex items-center gap-4">
+                <p>"Welcome, " <span data-testid="attendee-name">{r.attendee}</span></p>
+                <super::SignOutButton slug=event_slug.clone()/>
+            </div>
             <p class="card inline-flex items-center gap-2">
                 <span class=move || if live.connected.get() { "h-3 w-3 rounded-full bg-green-500" } else { "h-3 w-3 rounded-full bg-slate-400" }></span>
                 <span data-testid="online-count">{move || live.online.get()}</span>

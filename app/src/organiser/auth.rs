@@ -6,25 +6,6 @@ use leptos_router::components::A;
 use crate::error::AppError;
 use crate::forms::{error_of, FormError};
 
-/// Per-email log-in attempts allowed per window.
-pub const LOGIN_MAX_PER_EMAIL: u64 = 10;
-/// Per-address log-in and sign-up attempts allowed per window.
-pub const AUTH_MAX_PER_IP: u64 = 60;
-/// Rate-limit window in seconds.
-pub const AUTH_WINDOW_SECS: u64 = 300;
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn limit_by_ip(platform: &services::Platform, what: &str) -> Result<(), AppError> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-    if let Ok(ConnectInfo(addr)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
-        let mut redis = platform.redis.clone();
-        let key = format!("{}{what}:ip:{}", platform.redis_namespace, addr.ip());
-        services::ratelimit::hit(&mut redis, &key, AUTH_MAX_PER_IP, AUTH_WINDOW_SECS).await?;
-    }
-    Ok(())
-}
-
 #[cfg(feature = "ssr")]
 pub(crate) fn start_session(platform: &services::Platform, token: &str) {
     use crate::context::cookies;
@@ -42,7 +23,7 @@ pub async fn signup(
 ) -> Result<(), AppError> {
     use services::accounts::{sign_up, SignUp};
     let platform = crate::context::platform()?;
-    limit_by_ip(&platform, "signup").await?;
+    crate::context::limit_client(&platform, &services::ratelimit::SIGNUP_PER_CLIENT, None).await?;
     let input = SignUp {
         name: &name,
         organisation: &organisation,
@@ -55,18 +36,26 @@ pub async fn signup(
     Ok(())
 }
 
-/// Checks credentials (rate-limited per email and per address), signs in, goes to the dashboard.
+/// Checks credentials, signs in, goes to the dashboard. Limited per client
+/// address (every attempt) and per email (failed attempts only).
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    use services::ratelimit::{self, LOGIN_FAILURES_PER_EMAIL, LOGIN_PER_CLIENT};
     let platform = crate::context::platform()?;
-    limit_by_ip(&platform, "login").await?;
+    crate::context::limit_client(&platform, &LOGIN_PER_CLIENT, None).await?;
     let mut redis = platform.redis.clone();
+    let ns = &platform.redis_namespace;
     let email_key: String = email.trim().to_lowercase().chars().take(254).collect();
-    let key = format!("{}login:email:{email_key}", platform.redis_namespace);
-    services::ratelimit::hit(&mut redis, &key, LOGIN_MAX_PER_EMAIL, AUTH_WINDOW_SECS).await?;
-    let token = services::accounts::log_in(&platform.pool, &email, &password)
-        .await?
-        .token;
+    ratelimit::blocked(&mut redis, ns, &LOGIN_FAILURES_PER_EMAIL, &email_key).await?;
+    let token = match services::accounts::log_in(&platform.pool, &email, &password).await {
+        Ok(session) => session.token,
+        Err(e) => {
+            if matches!(e, services::Error::Unauthorized(_)) {
+                ratelimit::record(&mut redis, ns, &LOGIN_FAILURES_PER_EMAIL, &email_key).await?;
+            }
+            return Err(e.into());
+        }
+    };
     start_session(&platform, &token);
     leptos_axum::redirect("/dashboard");
     Ok(())

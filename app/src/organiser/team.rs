@@ -117,7 +117,7 @@ pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
 #[server(prefix = "/fn", endpoint = "accept_invite")]
 pub async fn accept_invite(token: String, name: String, password: String) -> Result<(), AppError> {
     let platform = crate::context::platform()?;
-    super::auth::limit_by_ip(&platform, "join").await?;
+    crate::context::limit_client(&platform, &services::ratelimit::SIGNUP_PER_CLIENT, None).await?;
     let session = services::team::accept(&platform.pool, &token, &name, &password)
         .await?
         .token;

@@ -129,6 +129,11 @@ pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPag
     let platform = crate::context::platform()?;
     let event = services::events::get_public(&platform.pool, &slug).await?;
     let code = code.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if code.is_some() {
+        // Codes are guessable one by one otherwise.
+        let limit = &services::ratelimit::PROMO_PER_CLIENT_EVENT;
+        crate::context::limit_client(&platform, limit, Some(&slug)).await?;
+    }
     let (promo, promo_error) = match &code {
         Some(c) => match promo::lookup(&platform.pool, event.id, c).await {
             Ok(p) => (Some(p), None),
@@ -166,9 +171,12 @@ pub async fn register(
     promo_code: Option<String>,
     waitlist_offer: Option<String>,
 ) -> Result<Registered, AppError> {
+    use services::ratelimit::{REGISTER_PER_CLIENT, REGISTER_PER_CLIENT_EVENT};
     use services::registrations::purchase::{purchase, Purchase};
     use services::registrations::{orders, ticket_types};
     let platform = crate::context::platform()?;
+    crate::context::limit_client(&platform, &REGISTER_PER_CLIENT_EVENT, Some(&slug)).await?;
+    crate::context::limit_client(&platform, &REGISTER_PER_CLIENT, None).await?;
     let ticket_type_id = match ticket_type_id
         .as_deref()
         .map(str::trim)
@@ -230,6 +238,8 @@ pub async fn join_waitlist(
     email: String,
 ) -> Result<i64, AppError> {
     let platform = crate::context::platform()?;
+    let limit = &services::ratelimit::WAITLIST_PER_CLIENT_EVENT;
+    crate::context::limit_client(&platform, limit, Some(&slug)).await?;
     let id = crate::error::parse_id("ticket_type_id", &ticket_type_id)?;
     Ok(services::registrations::waitlist::join(&platform.pool, &slug, id, &name, &email).await?)
 }

@@ -30,8 +30,12 @@ pub struct PaymentView {
 /// Pays a pending order by card with the configured provider.
 #[server(prefix = "/fn", endpoint = "pay")]
 pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView, AppError> {
+    use services::ratelimit::{PAY_PER_CLIENT, PAY_PER_ORDER};
     use services::registrations::payment::{pay, PaymentState};
     let platform = crate::context::platform()?;
+    crate::context::limit_client(&platform, &PAY_PER_CLIENT, None).await?;
+    let order = order_code.trim().to_uppercase();
+    crate::context::limit_subject(&platform, &PAY_PER_ORDER, &order).await?;
     let result = pay(
         &platform.pool,
         platform.payments.as_ref(),

@@ -2,18 +2,23 @@
 //!
 //! Browsers mark cross-site requests with `Sec-Fetch-Site` and `Origin`; a
 //! non-GET request whose `Sec-Fetch-Site` is not `same-origin`/`none`, or whose
-//! `Origin` is not this host, is refused with 403. Requests without either header
+//! `Origin` is not this site, is refused with 403. "This site" is the
+//! configured public URL (behind a proxy that rewrites `Host`, the only
+//! match) or the request's own `Host` (a node reached directly). Requests without either header
 //! come from non-browser clients, which carry no ambient cookies to abuse. This is
 //! the scheme of Go's `http.CrossOriginProtection`; session cookies are also
 //! `SameSite=Lax`.
 
+use std::sync::Arc;
+
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Whether the request may change state.
-pub fn allowed(method: &Method, headers: &axum::http::HeaderMap) -> bool {
+/// Whether the request may change state; `public_url` is the site's configured URL.
+pub fn allowed(method: &Method, headers: &axum::http::HeaderMap, public_url: &str) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
@@ -22,12 +27,30 @@ pub fn allowed(method: &Method, headers: &axum::http::HeaderMap) -> bool {
     }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
-        Some(origin) => same_host(origin, headers),
+        Some(origin) => own_origin(origin, headers, public_url),
     }
 }
 
-/// Whether `origin` (scheme://host[:port]) names the request's own `Host`.
-pub fn same_host(origin: &str, headers: &axum::http::HeaderMap) -> bool {
+/// Whether `origin` (scheme://host[:port]) is this site: the origin of the
+/// configured `public_url`, or the request's own `Host`.
+pub fn own_origin(origin: &str, headers: &axum::http::HeaderMap, public_url: &str) -> bool {
+    let public = origin_of(public_url);
+    (!public.is_empty() && origin.eq_ignore_ascii_case(public)) || same_host(origin, headers)
+}
+
+/// `scheme://host[:port]` of a URL (its path and any trailing slash removed).
+fn origin_of(url: &str) -> &str {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split('/').next().unwrap_or("");
+            &url[..scheme.len() + 3 + authority.len()]
+        }
+        None => "",
+    }
+}
+
+/// Whether `origin` names the request's own `Host`.
+fn same_host(origin: &str, headers: &axum::http::HeaderMap) -> bool {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -37,8 +60,8 @@ pub fn same_host(origin: &str, headers: &axum::http::HeaderMap) -> bool {
 }
 
 /// Middleware refusing cross-site state changes.
-pub async fn guard(req: Request<Body>, next: Next) -> Response {
-    if allowed(req.method(), req.headers()) {
+pub async fn guard(State(public_url): State<Arc<str>>, req: Request<Body>, next: Next) -> Response {
+    if allowed(req.method(), req.headers(), &public_url) {
         next.run(req).await
     } else {
         let err = app::error::AppError {
@@ -54,6 +77,8 @@ mod tests {
     use super::*;
     use axum::http::{HeaderMap, HeaderValue};
 
+    const SITE: &str = "https://events.example.org/";
+
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
@@ -66,7 +91,8 @@ mod tests {
     fn safe_methods_pass() {
         assert!(allowed(
             &Method::GET,
-            &headers(&[("origin", "http://evil.test")])
+            &headers(&[("origin", "http://evil.test")]),
+            SITE
         ));
     }
 
@@ -75,28 +101,53 @@ mod tests {
         let post = Method::POST;
         assert!(!allowed(
             &post,
-            &headers(&[("sec-fetch-site", "cross-site")])
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            SITE
         ));
         assert!(!allowed(
             &post,
-            &headers(&[("sec-fetch-site", "same-site")])
+            &headers(&[("sec-fetch-site", "same-site")]),
+            SITE
         ));
         assert!(!allowed(
             &post,
-            &headers(&[("host", "a.test"), ("origin", "http://evil.test")])
+            &headers(&[("host", "a.test"), ("origin", "http://evil.test")]),
+            SITE
         ));
         assert!(!allowed(
             &post,
-            &headers(&[("host", "a.test"), ("origin", "null")])
+            &headers(&[("host", "a.test"), ("origin", "null")]),
+            SITE
         ));
         assert!(allowed(
             &post,
-            &headers(&[("sec-fetch-site", "same-origin")])
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            SITE
         ));
         assert!(allowed(
             &post,
-            &headers(&[("host", "a.test:3000"), ("origin", "http://a.test:3000")])
+            &headers(&[("host", "a.test:3000"), ("origin", "http://a.test:3000")]),
+            SITE
         ));
-        assert!(allowed(&post, &headers(&[])));
+        assert!(allowed(&post, &headers(&[]), SITE));
+    }
+
+    #[test]
+    fn behind_a_proxy_that_rewrites_host_the_public_origin_is_ours() {
+        let h = headers(&[
+            ("host", "10.0.0.5:3000"),
+            ("origin", "https://events.example.org"),
+        ]);
+        assert!(own_origin("https://events.example.org", &h, SITE));
+        assert!(allowed(&Method::POST, &h, SITE));
+        assert!(!own_origin("https://evil.example", &h, SITE));
+        assert!(!own_origin("https://events.example.org.evil", &h, SITE));
+        assert!(
+            !own_origin("http://events.example.org", &h, SITE),
+            "scheme counts"
+        );
+        assert_eq!(origin_of("https://a.test:8443/x/y"), "https://a.test:8443");
+        assert_eq!(origin_of("http://a.test/"), "http://a.test");
+        assert_eq!(origin_of("nonsense"), "");
     }
 }

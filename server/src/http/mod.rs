@@ -4,8 +4,11 @@
 //! and comes back on the response.
 
 mod apps;
+mod client_addr;
 mod csrf;
+mod edge;
 mod exports;
+mod headers;
 mod health;
 mod join;
 mod page;
@@ -13,6 +16,9 @@ mod payments;
 pub mod socket_limits;
 mod widget;
 mod ws;
+
+pub use client_addr::TrustedProxies;
+pub use edge::{serve, EdgeSettings};
 
 use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue, Request};
@@ -23,6 +29,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use services::payments::TestProvider;
 use services::Platform;
 use std::sync::Arc;
+use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -38,6 +45,8 @@ pub struct ServerState {
     /// The test payment provider, when configured: its bank page and webhook
     /// are mounted only then.
     pub test_payments: Option<Arc<TestProvider>>,
+    /// Timeouts, body limit and the proxies whose `X-Forwarded-For` names the client.
+    pub edge: Arc<EdgeSettings>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -86,10 +95,29 @@ pub fn router(state: ServerState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(
             app::shell,
         ))
-        .layer(axum::middleware::from_fn(csrf::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::<str>::from(state.platform.public_url.as_str()),
+            csrf::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.edge.max_body_bytes,
+            edge::body_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Duration::from_secs(state.edge.request_timeout_secs),
+            edge::deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.edge.trusted_proxies.clone()),
+            client_addr::attach,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.platform.clone(),
             widget::frame_ancestors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            headers::OverTls(state.platform.serves_https()),
+            headers::caching_and_transport,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

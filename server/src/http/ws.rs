@@ -55,7 +55,7 @@ pub async fn live(
 ) -> Result<Response, AppError> {
     // Cross-site WebSocket hijacking: a browser always sends Origin on upgrades.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        if !super::csrf::same_host(origin, &headers) {
+        if !super::csrf::own_origin(origin, &headers, &platform.public_url) {
             return Err(AppError::new(
                 ErrorKind::Forbidden,
                 "cross-site WebSocket refused",
@@ -98,7 +98,10 @@ pub async fn live(
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(platform, actor, conn, q.since, area, socket)))
+        .on_upgrade(move |socket| {
+            let token = token.unwrap_or_default();
+            session(platform, actor, token, conn, q.since, area, socket)
+        }))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -118,16 +121,32 @@ fn presence_msg(s: &Snapshot) -> ServerMsg {
 
 /// Sends a log entry if this attendee may see it; returns false when the
 /// socket must end: it is gone, or the entry bans this attendee (sent first,
-/// so they learn why). Every path that forwards entries goes through here.
-async fn forward(socket: &mut WebSocket, me: &Actor, entry: &Entry) -> bool {
+/// so they learn why, and `close` set to a policy close with the reason).
+/// Every path that forwards entries goes through here.
+async fn forward(
+    socket: &mut WebSocket,
+    me: &Actor,
+    entry: &Entry,
+    close: &mut Option<CloseFrame>,
+) -> bool {
     if !entry.audience.includes(me.id, me.moderator()) {
         return true;
     }
-    socket
+    if socket
         .send(Message::Text(entry.frame.as_str().into()))
         .await
-        .is_ok()
-        && !entry.bans(me.id)
+        .is_err()
+    {
+        return false;
+    }
+    if entry.bans(me.id) {
+        *close = Some(CloseFrame {
+            code: close_code::POLICY,
+            reason: moderation::BANNED.into(),
+        });
+        return false;
+    }
+    true
 }
 
 fn error_msg(e: &AppError) -> ServerMsg {
@@ -146,17 +165,7 @@ async fn must_leave(
 ) -> Option<CloseFrame> {
     match moderation::recheck(&platform.pool, me).await {
         Ok(Standing::Present) => None,
-        Ok(Standing::Removed(why)) => {
-            let msg = ServerMsg::Error {
-                code: ErrorKind::Forbidden,
-                message: why.clone(),
-            };
-            let _ = send(socket, &msg).await;
-            Some(CloseFrame {
-                code: close_code::POLICY,
-                reason: why.into(),
-            })
-        }
+        Ok(Standing::Removed(why)) => Some(leave(socket, close_code::POLICY, &why).await),
         Err(e) => {
             // The database is unavailable: keep the socket, check again later.
             tracing::warn!(error = %e, "rechecking an attendee's rights failed");
@@ -177,9 +186,37 @@ async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId,
     }
 }
 
+/// A policy close with `reason`, told to the client first as an error.
+async fn leave(socket: &mut WebSocket, code: u16, reason: &str) -> CloseFrame {
+    let msg = ServerMsg::Error {
+        code: ErrorKind::Forbidden,
+        message: reason.to_owned(),
+    };
+    let _ = send(socket, &msg).await;
+    CloseFrame {
+        code,
+        reason: reason.to_owned().into(),
+    }
+}
+
+/// Whether the attendee's session has ended (signed out in another tab,
+/// expired); a database error counts as not ended (checked again later).
+async fn session_ended(platform: &Platform, token: &str) -> bool {
+    let kind = protocol::states::SessionKind::Attendee;
+    matches!(
+        services::accounts::sessions::subject(&platform.pool, kind, token).await,
+        Ok(None)
+    )
+}
+
+/// How long a socket may stay silent (not even answering pings) before it is
+/// closed: the presence TTL, after which others no longer see it anyway.
+const SILENCE_LIMIT: Duration = Duration::from_secs(presence::TTL_SECS);
+
 async fn session(
     platform: Platform,
     mut me: Actor,
+    token: String,
     conn: ConnectionId,
     since: Option<String>,
     mut area: Area,
@@ -228,12 +265,13 @@ async fn session(
         resumed: replayed.len() as u32,
         gap,
     };
+    let mut close: Option<CloseFrame> = None;
     let mut open = send(&mut socket, &hello).await && send(&mut socket, &presence_msg(&snap)).await;
     for entry in &replayed {
         if !open {
             break;
         }
-        open = forward(&mut socket, &me, entry).await;
+        open = forward(&mut socket, &me, entry, &mut close).await;
     }
     let mut beat = tokio::time::interval(Duration::from_secs(presence::HEARTBEAT_SECS));
     beat.tick().await;
@@ -245,56 +283,72 @@ async fn session(
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let deps = platform.live_deps();
     let mut bucket = Bucket::new(std::time::Instant::now());
-    let mut close: Option<CloseFrame> = None;
+    let mut heard = tokio::time::Instant::now();
 
     while open {
         tokio::select! {
-            msg = socket.recv() => match msg {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => open = false,
-                // Pongs answer our pings; every other frame costs a token.
-                Some(Ok(Message::Pong(_))) => {}
-                Some(Ok(_)) if !bucket.take(std::time::Instant::now()) => {
-                    tracing::warn!(attendee = %me.id, "live socket over its frame rate; closing");
-                    close = Some(CloseFrame {
-                        code: close_code::POLICY,
-                        reason: "too many messages".into(),
-                    });
-                    open = false;
+            msg = socket.recv() => {
+                if matches!(msg, Some(Ok(_))) {
+                    heard = tokio::time::Instant::now();
                 }
-                Some(Ok(Message::Text(text))) => {
-                    match serde_json::from_str::<ClientMsg>(&text) {
-                        Ok(ClientMsg::Enter { area: next }) => {
-                            if next != area {
-                                record(&platform, &me, area, conn, false).await;
-                                area = next;
-                                record(&platform, &me, area, conn, true).await;
+                match msg {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => open = false,
+                    // Pongs answer our pings; every other frame costs a token.
+                    Some(Ok(Message::Pong(_))) => {}
+                    Some(Ok(_)) if !bucket.take(std::time::Instant::now()) => {
+                        tracing::warn!(attendee = %me.id, "live socket over its frame rate; closing");
+                        close = Some(CloseFrame {
+                            code: close_code::POLICY,
+                            reason: "too many messages".into(),
+                        });
+                        open = false;
+                    }
+                    Some(Ok(Message::Text(text))) => {
+                        match serde_json::from_str::<ClientMsg>(&text) {
+                            Ok(ClientMsg::Enter { area: next }) => {
+                                if next != area {
+                                    record(&platform, &me, area, conn, false).await;
+                                    area = next;
+                                    record(&platform, &me, area, conn, true).await;
+                                }
+                                let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
+                                let _ = presence::refresh(&mut redis, event).await;
                             }
-                            let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
-                            let _ = presence::refresh(&mut redis, event).await;
-                        }
-                        Ok(request) => {
-                            close = must_leave(&platform, &mut me, &mut socket).await;
-                            open = close.is_none();
-                            if open {
-                                if let Err(e) = actions::act(&deps, &me, request).await {
-                                    open = send(&mut socket, &error_msg(&AppError::from(e))).await;
+                            Ok(request) => {
+                                close = must_leave(&platform, &mut me, &mut socket).await;
+                                open = close.is_none();
+                                if open {
+                                    if let Err(e) = actions::act(&deps, &me, request).await {
+                                        open = send(&mut socket, &error_msg(&AppError::from(e))).await;
+                                    }
                                 }
                             }
-                        }
-                        Err(e) => {
-                            open = send(&mut socket, &ServerMsg::Error {
-                                code: ErrorKind::Invalid,
-                                message: format!("not a v{PROTOCOL_VERSION} message: {e}"),
-                            }).await;
+                            Err(e) => {
+                                open = send(&mut socket, &ServerMsg::Error {
+                                    code: ErrorKind::Invalid,
+                                    message: format!("not a v{PROTOCOL_VERSION} message: {e}"),
+                                }).await;
+                            }
                         }
                     }
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(_)) => {}
             },
             _ = beat.tick() => {
-                // A cancelled ticket, a ban or a lost moderator role takes effect
-                // within a heartbeat even for someone who only reads.
-                close = must_leave(&platform, &mut me, &mut socket).await;
+                // A cancelled ticket, a ban, a lost moderator role or a session
+                // ended elsewhere takes effect within a heartbeat even for
+                // someone who only reads; a peer that stopped answering pings
+                // is let go.
+                close = if heard.elapsed() > SILENCE_LIMIT {
+                    Some(CloseFrame {
+                        code: close_code::AWAY,
+                        reason: "no answer to pings".into(),
+                    })
+                } else if session_ended(&platform, &token).await {
+                    Some(leave(&mut socket, close_code::POLICY, "you signed out of this event").await)
+                } else {
+                    must_leave(&platform, &mut me, &mut socket).await
+                };
                 open = close.is_none();
                 if open {
                     if let Ok(n) = presence::touch(&mut redis, event, me.id, conn, None).await {
@@ -329,7 +383,7 @@ async fn session(
             entry = entries.recv() => match entry {
                 Ok(entry) if entry.event == event && cursor_lt(&cursor, &entry.cursor) => {
                     cursor = entry.cursor.clone();
-                    open = forward(&mut socket, &me, &entry).await;
+                    open = forward(&mut socket, &me, &entry, &mut close).await;
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
@@ -339,7 +393,7 @@ async fn session(
                             for entry in &missed {
                                 if !open { break; }
                                 cursor = entry.cursor.clone();
-                                open = forward(&mut socket, &me, entry).await;
+                                open = forward(&mut socket, &me, entry, &mut close).await;
                             }
                         }
                         Err(_) => open = false,

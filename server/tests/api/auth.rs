@@ -213,7 +213,7 @@ async fn login_is_rate_limited_per_email() {
 #[tokio::test]
 async fn login_is_rate_limited_per_address() {
     let app = spawn_web_only().await;
-    let max = app::organiser::auth::AUTH_MAX_PER_IP as usize;
+    let max = services::ratelimit::LOGIN_PER_CLIENT.max as usize;
     for i in 0..max {
         let email = format!("nobody-{i}@example.org");
         let (s, _) = app

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::attendees::{chat, make_moderator, next_error, next_item, person, socket, socket_hello};
 use crate::helpers::{client, fns, spawn_web_only};
-use crate::live::{connect, recv, send, send_raw, wait_for};
+use crate::live::{closed_within, connect, recv, send, send_raw, wait_for};
 
 #[tokio::test]
 async fn chat_is_live_persisted_paginated_plain_text_and_mentions_people() {
@@ -50,14 +50,7 @@ async fn chat_is_live_persisted_paginated_plain_text_and_mentions_people() {
     )
     .await;
     assert_eq!(next_error(&mut wa).await.0, "invalid");
-    {
-        use futures::SinkExt;
-        wa.send(tokio_tungstenite::tungstenite::Message::Text(
-            "{\"type\":\"shout\"}".into(),
-        ))
-        .await
-        .unwrap();
-    }
+    send_raw(&mut wa, "{\"type\":\"shout\"}").await;
     assert_eq!(next_error(&mut wa).await.0, "invalid");
 
     // History pages back by seq, oldest first.
@@ -206,18 +199,11 @@ async fn only_moderators_delete_mute_and_ban_and_it_is_enforced_by_the_server() 
         },
     )
     .await;
-    use futures::StreamExt;
-    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            match wc.next().await {
-                None | Some(Err(_)) => return,
-                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the banned attendee's socket closes");
+    assert_eq!(
+        closed_within(&mut wc, 10).await,
+        Some(1008),
+        "the banned attendee's socket closes with the reason"
+    );
     assert_eq!(
         connect(&app, &slug, Some(&cy.cookie), &[], PROTOCOL_VERSION)
             .await
@@ -228,17 +214,34 @@ async fn only_moderators_delete_mute_and_ban_and_it_is_enforced_by_the_server() 
         .call::<fns::Reception>(&cy.client, &[("slug", &slug)])
         .await;
     assert_eq!(s, 403);
-    // Moderators cannot sanction each other.
-    send(
-        &mut wm,
-        &ClientMsg::Sanction {
-            attendee: mo.id,
-            sanction: SanctionKind::Mute,
-            minutes: None,
-        },
-    )
-    .await;
-    assert_eq!(next_error(&mut wm).await.0, "invalid");
+    // Nor themselves, nor each other.
+    let sanction = |attendee| ClientMsg::Sanction {
+        attendee,
+        sanction: SanctionKind::Mute,
+        minutes: None,
+    };
+    send(&mut wm, &sanction(mo.id)).await;
+    assert_eq!(
+        next_error(&mut wm).await,
+        ("invalid".into(), "you cannot sanction yourself".into())
+    );
+    make_moderator(&app, &org, &slug, &ada).await;
+    send(&mut wm, &sanction(ada.id)).await;
+    assert_eq!(
+        next_error(&mut wm).await,
+        (
+            "forbidden".into(),
+            "moderators cannot sanction each other".into()
+        )
+    );
+    let sanctions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM attendee_sanctions WHERE attendee_id IN ($1, $2)")
+            .bind(mo.id)
+            .bind(ada.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(sanctions, 1, "only Ada's earlier mute is stored");
 }
 
 #[tokio::test]
@@ -374,7 +377,7 @@ async fn senders_are_rate_limited() {
     let slug = app.event(&org).await;
     let ada = person(&app, &slug, "Ada").await;
     let mut wa = socket(&app, &slug, &ada).await;
-    for i in 0..services::live::moderation::RATE_MAX {
+    for i in 0..services::live::moderation::POSTS_PER_SENDER.max {
         send(&mut wa, &chat(&format!("n{i}"))).await;
     }
     send(&mut wa, &chat("one too many")).await;
@@ -384,5 +387,5 @@ async fn senders_are_rate_limited() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(n as u64, services::live::moderation::RATE_MAX);
+    assert_eq!(n as u64, services::live::moderation::POSTS_PER_SENDER.max);
 }

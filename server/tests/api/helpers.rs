@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub mod fns {
     pub use app::attendee::reception::Reception;
     pub use app::attendee::stage::StageInfo;
-    pub use app::attendee::{ChatHistory, DmHistory};
+    pub use app::attendee::{AttendeeLogout, ChatHistory, DmHistory};
     pub use app::checkout::{BuyPlan, CheckoutInfo};
     pub use app::organiser::agenda::{
         AddSession, AddSpeaker, AddSponsor, AgendaAdmin, RemoveAgendaItem,
@@ -89,6 +89,10 @@ pub fn env_or(key: &str, default: &str) -> String {
 /// The test payment provider's webhook secret in tests.
 pub const TEST_PAYMENTS_SECRET: &str = "test-payments-secret-of-at-least-32-chars";
 
+/// The public URL of test settings that stands for "the server's own
+/// address" (known only once it listens); a test may set another.
+const OWN_ADDRESS: &str = "http://127.0.0.1";
+
 /// Settings for a fresh database and unique Kafka topics (the test payment
 /// provider on).
 pub async fn test_settings() -> Settings {
@@ -107,7 +111,7 @@ pub async fn test_settings() -> Settings {
         redis_url: env_or("CONVENE_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
         // Own rate-limit counters per test: runs and tests never share a window.
         redis_namespace: format!("test-{}:", Uuid::new_v4().simple()),
-        public_url: "http://127.0.0.1".into(),
+        public_url: OWN_ADDRESS.into(),
         leptos_config: String::new(),
         demo: false,
         unsafe_disable_quota_locking: false,
@@ -117,6 +121,7 @@ pub async fn test_settings() -> Settings {
             allow_test_provider_over_https: false,
         },
         smtp: None,
+        http: Default::default(),
         platform_fee_bps: 250,
         platform_fee_fixed_minor: 30,
         kafka: Some(KafkaConfig {
@@ -139,7 +144,9 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = settings;
-    settings.public_url = format!("http://{addr}");
+    if settings.public_url == OWN_ADDRESS {
+        settings.public_url = format!("http://{addr}");
+    }
     let leptos = LeptosOptions::builder()
         .output_name("convene")
         .site_root("target/site")
@@ -238,6 +245,25 @@ impl Drop for TestApp {
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects.
+/// A client that sends `cookie` (`name=value`) on every request, whatever
+/// the server later tells it to forget.
+pub fn client_with_cookie(cookie: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("cookie", cookie.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A client address of its own (10.x.y.z), for tests of many buyers behind
+/// a trusted proxy.
+pub fn some_address() -> String {
+    let b = Uuid::new_v4().into_bytes();
+    format!("10.{}.{}.{}", b[0], b[1], b[2])
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
@@ -266,12 +292,22 @@ impl TestApp {
         client: &reqwest::Client,
         form: &[(&str, &str)],
     ) -> (u16, Value) {
-        let res = client
-            .post(self.url_of::<S>())
-            .form(form)
-            .send()
-            .await
-            .expect("request");
+        self.call_via::<S>(client, None, form).await
+    }
+
+    /// Like [`TestApp::call`], through a proxy that says the request came
+    /// from `forwarded_for` (believed only when the settings trust 127.0.0.1).
+    pub async fn call_via<S: ServerFn>(
+        &self,
+        client: &reqwest::Client,
+        forwarded_for: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut req = client.post(self.url_of::<S>()).form(form);
+        if let Some(addr) = forwarded_for {
+            req = req.header("x-forwarded-for", addr);
+        }
+        let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));

@@ -227,5 +227,24 @@ async fn websocket_refuses_strangers_cross_site_and_unknown_versions() {
             .err(),
         Some(404)
     );
-    assert_eq!(reception_visits(&app.pool).await, (0, 0));
+    assert_eq!(
+        reception_visits(&app.pool).await,
+        (0, 0),
+        "refused sockets visit nothing"
+    );
+    // Behind a proxy that rewrites Host, the browser's Origin is the public
+    // URL (the test server's base): accepted; another site still is not.
+    let proxied = |origin| [("host", "10.0.0.5:8080"), ("origin", origin)];
+    let via_proxy = connect(&app, &slug, Some(&a), &proxied(&app.base), PROTOCOL_VERSION).await;
+    assert!(via_proxy.is_ok(), "{:?}", via_proxy.err());
+    drop(via_proxy);
+    let refused = connect(
+        &app,
+        &slug,
+        Some(&a),
+        &proxied("http://evil.example"),
+        PROTOCOL_VERSION,
+    )
+    .await;
+    assert_eq!(refused.err(), Some(403));
 }

@@ -310,6 +310,60 @@ async fn orders_that_need_approval_hold_their_seat_until_the_organiser_decides()
 }
 
 #[tokio::test]
+async fn orders_nobody_approves_expire_after_a_week_and_free_their_seat() {
+    use services::registrations::{lifecycle, orders::APPROVAL_TTL_DAYS};
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let tt = ticket_type(
+        &app,
+        &org,
+        &slug,
+        &[
+            ("name", "Flash"),
+            ("quota", "2"),
+            ("requires_approval", "on"),
+        ],
+    )
+    .await;
+    let (_, old) = buy(&app, &slug, &tt, "1", &key()).await;
+    let (_, young) = buy(&app, &slug, &tt, "1", &key()).await;
+    let old = old["order_code"].as_str().unwrap().to_owned();
+    let young = young["order_code"].as_str().unwrap().to_owned();
+    assert_eq!(sold(&app).await.1, 2, "both seats held while waiting");
+    let (s, b) = buy(&app, &slug, &tt, "1", &key()).await;
+    assert_eq!(s, 409, "sold out meanwhile: {b}");
+    sqlx::query("UPDATE orders SET created_at = now() - interval '8 days' WHERE code = $1")
+        .bind(&old)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let n = lifecycle::expire_unapproved(&app.pool, APPROVAL_TTL_DAYS)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(order_status(&app, &old).await, "cancelled");
+    assert_eq!(order_status(&app, &young).await, "awaiting_approval");
+    assert_eq!(
+        sold(&app).await.1,
+        1,
+        "the old order's seat is back on sale"
+    );
+    let (s, b) = buy(&app, &slug, &tt, "1", &key()).await;
+    assert_eq!(s, 200, "{b}");
+    // Its buyer is told (received, then cancelled).
+    let emails: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = 'order_confirmation' AND payload->>'order_id' =
+           (SELECT id::text FROM orders WHERE code = $1)",
+    )
+    .bind(&old)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(emails, 2);
+}
+
+#[tokio::test]
 async fn sales_windows_and_promo_validity_come_from_the_dashboard_form() {
     let app = app(false).await;
     let org = app.organiser().await;

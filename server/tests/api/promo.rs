@@ -79,10 +79,12 @@ async fn promo_codes_discount_unlock_and_run_out() {
     let order = |tt: String, code: &'static str| order_with_code(&app, &slug, tt, code);
     let (s, b) = order(pass.clone(), "early15").await;
     assert_eq!((s, b["total"].as_str()), (200, Some("42.50 EUR")), "{b}");
+    let early = b["order_code"].as_str().unwrap().to_owned();
+    // Used up: the same answer as a code that does not exist.
     let (s, b) = order(pass.clone(), "EARLY15").await;
     assert_eq!(
         (s, b["message"].as_str()),
-        (409, Some("this promo code has been used up"))
+        (400, Some("this promo code is not valid"))
     );
     let (s, b) = order(pass.clone(), "TENOFF").await;
     assert_eq!((s, b["total"].as_str()), (200, Some("40.00 EUR")), "{b}");
@@ -120,7 +122,11 @@ async fn promo_codes_discount_unlock_and_run_out() {
     let (_, page) = app
         .call::<fns::PublicEvent>(&client(), &[("slug", &slug), ("code", "early15")])
         .await;
-    assert_eq!(page["promo_error"], "this promo code has been used up");
+    assert_eq!(page["promo_error"], "this promo code is not valid");
+    let (_, page) = app
+        .call::<fns::PublicEvent>(&client(), &[("slug", &slug), ("code", "nosuch")])
+        .await;
+    assert_eq!(page["promo_error"], "this promo code is not valid");
     // Uses are counted only for orders that went through.
     let used: Vec<(String, i32)> =
         sqlx::query_as("SELECT code::text, used FROM promo_codes ORDER BY code")
@@ -135,6 +141,13 @@ async fn promo_codes_discount_unlock_and_run_out() {
             ("TENOFF".into(), 1)
         ]
     );
+    // A cancelled order gives its use back: the single-use code works again.
+    let (s, b) = app
+        .call::<fns::CancelOrder>(&org.client, &[("slug", &slug), ("order_code", &early)])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = order(pass.clone(), "EARLY15").await;
+    assert_eq!((s, b["total"].as_str()), (200, Some("42.50 EUR")), "{b}");
 }
 
 pub async fn order_with_code(app: &TestApp, slug: &str, tt: String, code: &str) -> (u16, Value) {

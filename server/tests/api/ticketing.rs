@@ -5,11 +5,20 @@ use futures::future::join_all;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{client, fns, spawn_with, test_settings, Organiser, TestApp, Workers};
+use convene_server::http::TrustedProxies;
 
+use crate::helpers::{
+    client, fns, some_address, spawn_with, test_settings, Organiser, TestApp, Workers,
+};
+
+/// A server whose clients sit behind a trusted proxy on 127.0.0.1, so the
+/// buyers of a sale each count as their own address (as they would in
+/// production behind a load balancer) and the per-address limits hold for
+/// each of them.
 pub async fn app(unsafe_unlocked: bool) -> TestApp {
     let mut settings = test_settings().await;
     settings.unsafe_disable_quota_locking = unsafe_unlocked;
+    settings.http.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
     spawn_with(settings, Workers::NONE).await
 }
 
@@ -43,7 +52,9 @@ pub async fn buy(app: &TestApp, slug: &str, tt: &str, qty: &str, key: &str) -> (
         ("quantity", qty),
         ("idempotency_key", key),
     ];
-    app.call::<fns::Register>(&client(), &form).await
+    let from = some_address();
+    app.call_via::<fns::Register>(&client(), Some(&from), &form)
+        .await
 }
 
 pub fn key() -> String {

@@ -13,6 +13,8 @@ mod team_invite_email;
 mod waitlist_offer_email;
 
 pub use order_email::OrderEmail;
-pub use queue::{backoff, enqueue, run_once, unfinished, Claimed, Job, JobError, Unfinished};
+pub use queue::{
+    backoff, enqueue, purge, run_once, unfinished, Claimed, Job, JobError, Unfinished,
+};
 pub use team_invite_email::TeamInviteEmail;
 pub use waitlist_offer_email::WaitlistOfferEmail;

@@ -138,6 +138,16 @@ pub async fn unfinished(pool: &PgPool) -> Result<Vec<Unfinished>> {
     .await?)
 }
 
+/// Deletes jobs that finished more than `keep` ago (failed ones too: their
+/// error was logged when they failed); returns how many.
+pub async fn purge(pool: &PgPool, keep: chrono::Duration) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM jobs WHERE done_at < now() - $1 * interval '1 second'")
+        .bind(keep.num_seconds() as f64)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,10 +16,12 @@ use crate::accounts::Organiser;
 use crate::registrations::attendees;
 use crate::{domain_events, events, ratelimit, Error, Result};
 
-/// Messages a sender may post per window.
-pub const RATE_MAX: u64 = 10;
-/// Rate-limit window in seconds.
-pub const RATE_WINDOW_SECS: u64 = 10;
+/// Chat messages and direct messages a sender may post: 10 per 10 seconds.
+pub const POSTS_PER_SENDER: ratelimit::Limit = ratelimit::Limit {
+    name: "chat:sender",
+    max: 10,
+    window_secs: 10,
+};
 
 /// The attendee's active sanction of `kind`: `Some(until)` (`until` None:
 /// until lifted), or None when there is none.
@@ -41,7 +43,7 @@ pub async fn sanction_of(
 }
 
 /// What a banned attendee is told, wherever they are turned away.
-const BANNED: &str = "a moderator removed you from this event";
+pub const BANNED: &str = "a moderator removed you from this event";
 
 /// Someone let into the live event: the event and who they are in it.
 #[derive(Debug, Clone)]
@@ -118,8 +120,7 @@ pub async fn may_post(
     by: &Actor,
 ) -> Result<()> {
     ensure_not_muted(pool, by).await?;
-    let key = format!("{ns}chat:{}", by.id);
-    ratelimit::hit(redis, &key, RATE_MAX, RATE_WINDOW_SECS)
+    ratelimit::hit(redis, ns, &POSTS_PER_SENDER, &by.id.to_string())
         .await
         .map_err(|_| {
             Error::RateLimited("you are sending messages too fast; wait a few seconds".into())

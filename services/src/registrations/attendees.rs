@@ -119,6 +119,19 @@ pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<Signe
     })
 }
 
+/// Deletes sign-in links that can no longer be used (used or expired) once a
+/// day has passed, so "already used" can still be told apart from "unknown"
+/// meanwhile; returns how many.
+pub async fn purge_links(pool: &PgPool) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM magic_links
+         WHERE expires_at < now() - interval '1 day' OR used_at < now() - interval '1 day'",
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// The admitted attendee behind a session token, who must belong to `event`.
 pub async fn from_session(pool: &PgPool, event: &Event, token: Option<&str>) -> Result<Attendee> {
     let unauth =

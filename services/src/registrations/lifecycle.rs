@@ -6,6 +6,9 @@
 //!        └──────────── cancel / expire ──────┴──▶ cancelled ──refund──▶ refunded
 //! ```
 //!
+//! Unpaid orders expire after [`orders::PENDING_ORDER_TTL_MINUTES`]; orders
+//! nobody approved expire after [`orders::APPROVAL_TTL_DAYS`] (both hold seats).
+//!
 //! Cancelling voids the tickets (their holder can no longer enter) and returns
 //! their seats: to the waiting list first, then to sale. Every change of
 //! status emails the buyer and is a domain event. Paying is [`super::payment`].
@@ -127,8 +130,32 @@ pub async fn approve(pool: &PgPool, by: &Organiser, slug: &str, code: &str) -> R
 /// [`orders::PENDING_ORDER_TTL_MINUTES`]), releasing their seats.
 /// Returns how many were cancelled. Run periodically by the jobs worker.
 pub async fn expire_pending(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
+    let age = chrono::Duration::minutes(ttl_minutes);
+    expire(pool, OrderStatus::Pending, age, CancelReason::Unpaid).await
+}
+
+/// Cancels orders that have awaited approval longer than `ttl_days`
+/// (normally [`orders::APPROVAL_TTL_DAYS`]), releasing their seats, and
+/// tells their buyers. Returns how many were cancelled.
+pub async fn expire_unapproved(pool: &PgPool, ttl_days: i64) -> Result<u64> {
+    let age = chrono::Duration::days(ttl_days);
+    expire(
+        pool,
+        OrderStatus::AwaitingApproval,
+        age,
+        CancelReason::NotApproved,
+    )
+    .await
+}
+
+async fn expire(
+    pool: &PgPool,
+    status: OrderStatus,
+    age: chrono::Duration,
+    reason: CancelReason,
+) -> Result<u64> {
     let mut tx = pool.begin().await?;
-    let stale = orders::lock_stale_pending(&mut tx, ttl_minutes).await?;
+    let stale = orders::lock_stale(&mut tx, status, age).await?;
     // Each event read once, on the transaction's own connection.
     let mut events_of: HashMap<EventId, Event> = HashMap::new();
     for order in &stale {
@@ -136,8 +163,12 @@ pub async fn expire_pending(pool: &PgPool, ttl_minutes: i64) -> Result<u64> {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(slot) => slot.insert(events::get(&mut *tx, order.event_id).await?),
         };
-        orders::void(&mut tx, event, order, CancelReason::Unpaid).await?;
-        tracing::info!(order = %order.id, "unpaid order expired");
+        orders::void(&mut tx, event, order, reason).await?;
+        if reason == CancelReason::NotApproved {
+            // They were waiting for an answer; an unpaid order's buyer walked away.
+            jobs::enqueue(&mut tx, &OrderEmail { order_id: order.id }).await?;
+        }
+        tracing::info!(order = %order.id, %reason, "stale order expired");
     }
     tx.commit().await?;
     Ok(stale.len() as u64)

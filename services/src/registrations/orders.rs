@@ -9,7 +9,7 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 use sqlx::{PgConnection, PgPool};
 
-use super::{attendees, quotas, waitlist};
+use super::{attendees, promo, quotas, waitlist};
 use crate::events::{self, Event};
 use crate::jobs::{self, OrderEmail};
 use crate::tokens::new_token;
@@ -17,6 +17,9 @@ use crate::{domain_events, Error, Result};
 
 /// Minutes an unpaid order holds its seats before it is cancelled.
 pub const PENDING_ORDER_TTL_MINUTES: i64 = 30;
+/// Days an order may await the organiser's approval, holding its seats,
+/// before it is cancelled.
+pub const APPROVAL_TTL_DAYS: i64 = 7;
 
 /// An order as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,9 +38,12 @@ pub struct Order {
     pub total_minor: i64,
     /// ISO currency.
     pub currency: String,
+    /// The promo code the order used (its use is given back if the order is voided).
+    pub promo_code_id: Option<PromoCodeId>,
 }
 
-const COLUMNS: &str = "id, event_id, attendee_id, code, status, total_minor, currency";
+const COLUMNS: &str =
+    "id, event_id, attendee_id, code, status, total_minor, currency, promo_code_id";
 
 /// A new order, as the purchase makes it.
 #[derive(Debug, Clone)]
@@ -89,6 +95,7 @@ pub async fn insert(conn: &mut PgConnection, o: NewOrder<'_>) -> Result<Order> {
         status: o.status,
         total_minor: o.total_minor,
         currency: o.currency.to_owned(),
+        promo_code_id: o.promo_code_id,
     })
 }
 
@@ -246,6 +253,9 @@ pub async fn void(
         .bind(order.id)
         .execute(&mut *conn)
         .await?;
+    if let Some(code) = order.promo_code_id {
+        promo::give_back(&mut *conn, code).await?;
+    }
     set_status(&mut *conn, order.id, OrderStatus::Cancelled).await?;
     let fact = Fact::OrderCancelled(OrderCancelled {
         order_id: order.id,
@@ -266,15 +276,20 @@ pub async fn mark_approved(conn: &mut PgConnection, id: OrderId, next: OrderStat
     Ok(())
 }
 
-/// Unpaid orders older than `ttl_minutes` (from approval, when approved),
-/// locked; orders other workers hold are skipped.
-pub async fn lock_stale_pending(conn: &mut PgConnection, ttl_minutes: i64) -> Result<Vec<Order>> {
+/// Orders in `status` that have been in it longer than `age` (counted from
+/// approval, when approved), locked; orders other workers hold are skipped.
+pub async fn lock_stale(
+    conn: &mut PgConnection,
+    status: OrderStatus,
+    age: chrono::Duration,
+) -> Result<Vec<Order>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE status = 'pending'
-           AND coalesce(approved_at, created_at) < now() - make_interval(mins => $1)
+        "SELECT {COLUMNS} FROM orders WHERE status = $1
+           AND coalesce(approved_at, created_at) < now() - $2 * interval '1 second'
          ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED"
     ))
-    .bind(ttl_minutes as i32)
+    .bind(status)
+    .bind(age.num_seconds() as f64)
     .fetch_all(conn)
     .await?)
 }

@@ -163,15 +163,23 @@ pub async fn list(pool: &PgPool, event_id: EventId) -> Result<Vec<PromoCode>> {
     .await?)
 }
 
+/// The one answer for a code that cannot be used, whatever the reason (no
+/// such code, not yet or no longer valid, used up, for another ticket): a
+/// different answer would tell someone guessing codes that one exists.
+fn invalid() -> Error {
+    Error::invalid("this promo code is not valid")
+}
+
 fn usable(p: &PromoCode, now: DateTime<Utc>) -> Result<()> {
-    let invalid = || Error::invalid("this promo code is not valid");
-    if p.valid_from.is_some_and(|t| now < t) || p.valid_until.is_some_and(|t| now >= t) {
-        return Err(invalid());
+    let started = p.valid_from.is_none_or(|t| t <= now);
+    let not_ended = p.valid_until.is_none_or(|t| now < t);
+    let left = p.max_uses.is_none_or(|m| p.used < m);
+    let in_time = started && not_ended;
+    if in_time && left {
+        Ok(())
+    } else {
+        Err(invalid())
     }
-    if p.max_uses.is_some_and(|m| p.used >= m) {
-        return Err(Error::Conflict("this promo code has been used up".into()));
-    }
-    Ok(())
 }
 
 /// A usable code of the event, without locking (to show unlocked ticket types).
@@ -183,7 +191,7 @@ pub async fn lookup(pool: &PgPool, event_id: EventId, code: &str) -> Result<Prom
     .bind(code.trim())
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| Error::invalid("this promo code is not valid"))?;
+    .ok_or_else(invalid)?;
     usable(&p, Utc::now())?;
     Ok(p)
 }
@@ -197,7 +205,7 @@ pub async fn redeem(conn: &mut PgConnection, event_id: EventId, code: &str) -> R
     .bind(code.trim())
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| Error::invalid("this promo code is not valid"))?;
+    .ok_or_else(invalid)?;
     usable(&p, Utc::now())?;
     sqlx::query("UPDATE promo_codes SET used = used + 1 WHERE id = $1")
         .bind(p.id)
@@ -206,10 +214,20 @@ pub async fn redeem(conn: &mut PgConnection, event_id: EventId, code: &str) -> R
     Ok(p)
 }
 
+/// Gives back the use an order took of code `id` (the order was cancelled
+/// or expired), so a limited code is not used up by orders that never happened.
+pub async fn give_back(conn: &mut PgConnection, id: PromoCodeId) -> Result<()> {
+    sqlx::query("UPDATE promo_codes SET used = used - 1 WHERE id = $1 AND used > 0")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The discount `p` gives on `total` of ticket type `ticket_type`.
 pub fn discount(p: &PromoCode, ticket_type: TicketTypeId, total: i64) -> Result<i64> {
     if p.ticket_type_id.is_some_and(|t| t != ticket_type) {
-        return Err(Error::invalid("this promo code is for another ticket"));
+        return Err(invalid());
     }
     Ok(match p.kind {
         PromoKind::Percent => (total * p.value + 50) / 100,
