@@ -111,12 +111,21 @@ where
                     retry_in_ms = wait.as_millis() as u64, "handler failed; retrying the same message");
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.wait_for(|s| *s) => return Outcome::Stopped,
+        if !back_off(&mut wait, shutdown).await {
+            return Outcome::Stopped;
         }
-        wait = (wait * 2).min(RETRY_MAX);
     }
+}
+
+/// Waits `wait`, then doubles it (up to [`RETRY_MAX`]); false when shutdown
+/// came first.
+async fn back_off(wait: &mut Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(*wait) => {}
+        _ = shutdown.wait_for(|s| *s) => return false,
+    }
+    *wait = (*wait * 2).min(RETRY_MAX);
+    true
 }
 
 async fn run_kafka<F, Fut, E>(
@@ -197,11 +206,9 @@ where
                     "embedded log consumer failed; starting over from the stored position");
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.wait_for(|s| *s) => return Ok(()),
+        if !back_off(&mut wait, shutdown).await {
+            return Ok(());
         }
-        wait = (wait * 2).min(RETRY_MAX);
     }
 }
 

@@ -184,6 +184,18 @@ async fn join_waitlist(app: &TestApp, slug: &str, tt: &str, name: &str) -> (u16,
     app.call::<fns::JoinWaitlist>(&client(), &form).await
 }
 
+/// Status emails queued for order `code`.
+async fn order_emails(app: &TestApp, code: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = 'order_confirmation' AND payload->>'order_id' =
+           (SELECT id::text FROM orders WHERE code = $1)",
+    )
+    .bind(code)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
 async fn order_status(app: &TestApp, code: &str) -> String {
     sqlx::query_scalar("SELECT status FROM orders WHERE code = $1")
         .bind(code)
@@ -298,15 +310,7 @@ async fn orders_that_need_approval_hold_their_seat_until_the_organiser_decides()
         .await;
     assert_eq!(s, 404);
     // The buyer heard of each step: received, approved (pay link), confirmed.
-    let emails: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM jobs WHERE kind = 'order_confirmation' AND payload->>'order_id' =
-           (SELECT id::text FROM orders WHERE code = $1)",
-    )
-    .bind(&code)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(emails, 3);
+    assert_eq!(order_emails(&app, &code).await, 3);
 }
 
 #[tokio::test]
@@ -352,15 +356,7 @@ async fn orders_nobody_approves_expire_after_a_week_and_free_their_seat() {
     let (s, b) = buy(&app, &slug, &tt, "1", &key()).await;
     assert_eq!(s, 200, "{b}");
     // Its buyer is told (received, then cancelled).
-    let emails: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM jobs WHERE kind = 'order_confirmation' AND payload->>'order_id' =
-           (SELECT id::text FROM orders WHERE code = $1)",
-    )
-    .bind(&old)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(emails, 2);
+    assert_eq!(order_emails(&app, &old).await, 2);
 }
 
 #[tokio::test]
