@@ -90,6 +90,25 @@ pub const BUY_PLAN_PER_ORG: Limit = Limit {
     window_secs: 600,
 };
 
+/// Questions a person may ask on the live socket.
+pub const QUESTIONS_PER_SENDER: Limit = Limit {
+    name: "qa:ask",
+    max: 5,
+    window_secs: 60,
+};
+/// Poll votes (or changes of vote) a person may cast.
+pub const VOTES_PER_SENDER: Limit = Limit {
+    name: "polls:vote",
+    max: 10,
+    window_secs: 60,
+};
+/// Question upvotes a person may give.
+pub const UPVOTES_PER_SENDER: Limit = Limit {
+    name: "qa:upvote",
+    max: 30,
+    window_secs: 60,
+};
+
 /// The address a request came from, as the edge determined it (the peer, or
 /// the client named by a trusted proxy). Handlers take it from the request;
 /// there is no request without one.

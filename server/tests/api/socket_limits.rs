@@ -93,3 +93,106 @@ async fn upgrades_in_parallel_cannot_slip_past_the_socket_cap() {
     );
     assert_eq!(refused, vec![429; 4]);
 }
+
+#[tokio::test]
+async fn asking_voting_and_upvoting_are_limited_per_person() {
+    use protocol::ids::StageId;
+    use protocol::live::LiveItem;
+    use protocol::Channel;
+    use services::ratelimit::{QUESTIONS_PER_SENDER, UPVOTES_PER_SENDER, VOTES_PER_SENDER};
+
+    use crate::attendees::{make_moderator, next_error, next_poll, next_question};
+    use crate::live::send;
+    use crate::stage::{install, setup_stage};
+
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let stage = setup_stage(&app, &org, &slug).await;
+    let channel = Channel::Stage(stage.parse::<StageId>().unwrap());
+    for kind in ["qa", "polls"] {
+        let (s, b) = install(&app, &org, &slug, &[("app", kind)]).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let ada = person(&app, &slug, "Ada").await;
+    let mo = person(&app, &slug, "Mo").await;
+    make_moderator(&app, &org, &slug, &mo).await;
+    let ask = |n: u64| ClientMsg::Ask {
+        channel,
+        body: format!("question {n}?"),
+    };
+
+    // Questions (a fresh socket per phase stays under the socket's frame rate).
+    let mut wa = socket(&app, &slug, &ada).await;
+    for n in 0..QUESTIONS_PER_SENDER.max {
+        send(&mut wa, &ask(n)).await;
+        assert!(matches!(
+            next_question(&mut wa).await,
+            LiveItem::Question { .. }
+        ));
+    }
+    send(&mut wa, &ask(99)).await;
+    assert_eq!(next_error(&mut wa).await.0, "rate_limited");
+    let asked: i64 = sqlx::query_scalar("SELECT count(*) FROM qa_questions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(asked, QUESTIONS_PER_SENDER.max as i64);
+    drop(wa);
+
+    // Votes, changing her mind each time.
+    let mut wm = socket(&app, &slug, &mo).await;
+    send(
+        &mut wm,
+        &ClientMsg::CreatePoll {
+            channel,
+            question: "Lunch?".into(),
+            options: vec!["Pizza".into(), "Salad".into()],
+            multi: false,
+        },
+    )
+    .await;
+    let poll = match next_poll(&mut wm).await {
+        LiveItem::Poll { poll } => poll.id,
+        other => panic!("{other:?}"),
+    };
+    let mut wa = socket(&app, &slug, &ada).await;
+    let vote = |n: u64| ClientMsg::Vote {
+        poll,
+        choices: vec![(n % 2) as u32],
+    };
+    for n in 0..VOTES_PER_SENDER.max {
+        send(&mut wa, &vote(n)).await;
+        assert!(matches!(next_poll(&mut wa).await, LiveItem::Poll { .. }));
+    }
+    send(&mut wa, &vote(0)).await;
+    assert_eq!(next_error(&mut wa).await.0, "rate_limited");
+    drop(wa);
+
+    // Upvotes of Mo's question, over two sockets (each under its frame rate).
+    send(&mut wm, &ask(7)).await;
+    let question = match next_question(&mut wm).await {
+        LiveItem::Question { question } => question.id,
+        other => panic!("{other:?}"),
+    };
+    let half = UPVOTES_PER_SENDER.max / 2;
+    for round in 0..2 {
+        let mut wa = socket(&app, &slug, &ada).await;
+        let n = if round == 0 {
+            half
+        } else {
+            UPVOTES_PER_SENDER.max - half
+        };
+        for _ in 0..n {
+            send(&mut wa, &ClientMsg::Upvote { question }).await;
+            assert!(matches!(
+                next_question(&mut wa).await,
+                LiveItem::Question { .. }
+            ));
+        }
+        if round == 1 {
+            send(&mut wa, &ClientMsg::Upvote { question }).await;
+            assert_eq!(next_error(&mut wa).await.0, "rate_limited");
+        }
+    }
+}

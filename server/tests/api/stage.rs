@@ -46,7 +46,7 @@ pub async fn setup_stage(app: &TestApp, org: &Organiser, slug: &str) -> String {
     admin["stages"][0]["id"].as_str().unwrap().to_owned()
 }
 
-async fn install(
+pub async fn install(
     app: &TestApp,
     org: &Organiser,
     slug: &str,

@@ -13,7 +13,7 @@ use super::log::{self, Audience};
 use super::participants::Actor;
 use super::{captions, chat, dm, moderation, polls, qa};
 use crate::accounts::Organiser;
-use crate::Result;
+use crate::{ratelimit, Result};
 
 /// What live actions need: the database, Redis, and the deployment's Redis
 /// namespace (rate-limit counters).
@@ -33,6 +33,9 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
     let pool = &deps.pool;
     let ns = deps.namespace.as_str();
     let mut redis = deps.redis.clone();
+    // Chat and DMs are limited inside their services (with mutes); asking,
+    // voting and upvoting here, per person.
+    let who = by.id.to_string();
     let (audience, item) = match msg {
         ClientMsg::Enter { .. } => return Ok(()),
         ClientMsg::Chat { channel, body } => {
@@ -78,6 +81,7 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
             (Audience::All, LiveItem::Poll { poll: p.view() })
         }
         ClientMsg::Vote { poll, choices } => {
+            ratelimit::hit(&mut redis, ns, &ratelimit::VOTES_PER_SENDER, &who).await?;
             let p = polls::vote(pool, by, poll, &choices).await?;
             (Audience::All, LiveItem::Poll { poll: p.view() })
         }
@@ -86,10 +90,12 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
             (Audience::All, LiveItem::Poll { poll: p.view() })
         }
         ClientMsg::Ask { channel, body } => {
+            ratelimit::hit(&mut redis, ns, &ratelimit::QUESTIONS_PER_SENDER, &who).await?;
             let q = qa::ask(pool, by, channel, &body).await?;
             (q.audience(), LiveItem::Question { question: q.view() })
         }
         ClientMsg::Upvote { question } => {
+            ratelimit::hit(&mut redis, ns, &ratelimit::UPVOTES_PER_SENDER, &who).await?;
             let q = qa::upvote(pool, by, question).await?;
             (q.audience(), LiveItem::Question { question: q.view() })
         }
