@@ -63,6 +63,7 @@ impl From<services::Error> for AppError {
             E::Forbidden(m) => AppError::new(ErrorKind::Forbidden, m),
             E::NotFound(m) => AppError::new(ErrorKind::NotFound, m),
             E::Conflict(m) => AppError::new(ErrorKind::Conflict, m),
+            E::KeyReused(m) => AppError::new(ErrorKind::KeyReused, m),
             E::PaymentFailed(m) | E::PlanLimit(m) => AppError::new(ErrorKind::PaymentFailed, m),
             E::RateLimited(m) => AppError::new(ErrorKind::RateLimited, m),
             E::Busy(m) => AppError::new(ErrorKind::Busy, m),

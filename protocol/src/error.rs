@@ -17,6 +17,8 @@ pub enum ErrorKind {
     NotFound,
     /// Clashes with stored state (409).
     Conflict,
+    /// An idempotency key reused for a different request (422).
+    KeyReused,
     /// A payment was declined, or the plan does not allow it (402).
     PaymentFailed,
     /// Too many attempts (429).
@@ -40,6 +42,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
+            ErrorKind::KeyReused => 422,
             ErrorKind::PaymentFailed => 402,
             ErrorKind::RateLimited => 429,
             ErrorKind::TimedOut => 408,
@@ -63,6 +66,7 @@ mod tests {
             Forbidden,
             NotFound,
             Conflict,
+            KeyReused,
             PaymentFailed,
             RateLimited,
             TimedOut,
@@ -73,7 +77,7 @@ mod tests {
         let codes: Vec<u16> = all.iter().map(|k| k.status()).collect();
         assert_eq!(
             codes,
-            vec![400, 401, 403, 404, 409, 402, 429, 408, 413, 503, 500]
+            vec![400, 401, 403, 404, 409, 422, 402, 429, 408, 413, 503, 500]
         );
         assert_eq!(serde_json::to_string(&NotFound).unwrap(), "\"not_found\"");
     }

@@ -18,6 +18,10 @@ pub enum Error {
     /// The request clashes with stored state (duplicate slug, email, ...).
     #[error("{0}")]
     Conflict(String),
+    /// The request contradicts an earlier one it claims to repeat (the same
+    /// idempotency key with other contents).
+    #[error("{0}")]
+    KeyReused(String),
     /// A payment was declined or failed; the message says why.
     #[error("{0}")]
     PaymentFailed(String),

@@ -171,8 +171,15 @@ fn receipt(r: Registered) -> impl IntoView {
                     <p class="text-sm">"Ticket " <code>{t.code}</code></p>
                 </div>
             }).collect::<Vec<_>>()}
-            <p>"Your personal sign-in link (single use):"</p>
-            <a class="btn" rel="external" href=r.sign_in_link data-testid="sign-in-link">"Enter the event"</a>
+            {match r.sign_in_link {
+                Some(link) => view! {
+                    <p>"Your personal sign-in link (single use):"</p>
+                    <a class="btn" rel="external" href=link data-testid="sign-in-link">"Enter the event"</a>
+                }.into_any(),
+                None => view! {
+                    <p>"This order was placed before. Your sign-in link is in the confirmation email."</p>
+                }.into_any(),
+            }}
         </div>
     }
     .into_any()

@@ -116,8 +116,9 @@ pub struct Registered {
     pub total: String,
     /// The tickets.
     pub tickets: Vec<TicketView>,
-    /// Single-use sign-in link, relative to the site.
-    pub sign_in_link: String,
+    /// Single-use sign-in link, relative to the site; none when this repeats
+    /// an earlier answer (the link went out with the first one and by email).
+    pub sign_in_link: Option<String>,
     /// True when this repeats an earlier answer to the same idempotency key.
     pub replayed: bool,
 }
@@ -220,11 +221,9 @@ pub async fn register(
         status: r.status,
         total: services::domain::format_money(r.total_minor, &r.currency),
         tickets,
-        sign_in_link: format!(
-            "/e/{}/join?token={}",
-            slug.trim().to_lowercase(),
-            r.sign_in_token
-        ),
+        sign_in_link: r
+            .sign_in_token
+            .map(|token| format!("/e/{}/join?token={token}", slug.trim().to_lowercase())),
         replayed: r.replayed,
     })
 }

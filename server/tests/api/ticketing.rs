@@ -167,6 +167,34 @@ async fn a_retried_purchase_returns_the_first_order() {
     .await
     .unwrap();
     assert_eq!(counts, (1, 2, 2));
+    // Only the first answer carries a sign-in link: whoever holds the key (it
+    // is in the page) gets no credential for the buyer by replaying it.
+    for (_, body) in &answers {
+        assert_eq!(
+            body["sign_in_link"].is_string(),
+            body["replayed"] == false,
+            "{body}"
+        );
+    }
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM magic_links")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(links, 1);
+    // The same key with another request is refused, and nothing is stored.
+    let mut other = form;
+    other[2] = ("email", "mallory@example.org");
+    let (s, body) = app.call::<fns::Register>(&client(), &other).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "this idempotency key was already used for a different order"
+    );
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(orders, 1);
 }
 
 #[tokio::test]

@@ -60,6 +60,8 @@ pub struct NewOrder<'a> {
     pub currency: &'a str,
     /// The request's idempotency key.
     pub idempotency_key: &'a str,
+    /// What the request asked for (a retry with the key must ask the same).
+    pub request_hash: &'a [u8],
     /// Promo code used.
     pub promo_code_id: Option<PromoCodeId>,
     /// Discount in minor units.
@@ -72,8 +74,8 @@ pub async fn insert(conn: &mut PgConnection, o: NewOrder<'_>) -> Result<Order> {
     let code = new_token()[..10].to_uppercase().replace(['-', '_'], "X");
     sqlx::query(
         "INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key,
-                             promo_code_id, discount_minor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                             promo_code_id, discount_minor, request_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(o.event_id)
@@ -85,6 +87,7 @@ pub async fn insert(conn: &mut PgConnection, o: NewOrder<'_>) -> Result<Order> {
     .bind(o.idempotency_key)
     .bind(o.promo_code_id)
     .bind(o.discount_minor)
+    .bind(o.request_hash)
     .execute(conn)
     .await?;
     Ok(Order {
@@ -133,6 +136,8 @@ pub struct OrderWithCodes {
     pub order: Order,
     /// Its tickets' codes, sorted.
     pub codes: Vec<String>,
+    /// What its request asked for (None for orders placed before it was kept).
+    pub request_hash: Option<Vec<u8>>,
 }
 
 /// The order a request with `key` already made, with its ticket codes.
@@ -149,12 +154,21 @@ pub async fn by_idempotency_key(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(order) = order else { return Ok(None) };
+    let request_hash: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT request_hash FROM orders WHERE id = $1")
+            .bind(order.id)
+            .fetch_one(&mut *conn)
+            .await?;
     let codes: Vec<String> =
         sqlx::query_scalar("SELECT code FROM tickets WHERE order_id = $1 ORDER BY code")
             .bind(order.id)
             .fetch_all(&mut *conn)
             .await?;
-    Ok(Some(OrderWithCodes { order, codes }))
+    Ok(Some(OrderWithCodes {
+        order,
+        codes,
+        request_hash,
+    }))
 }
 
 /// Tickets of the event that still count (not voided): what plan limits count.

@@ -5,7 +5,10 @@
 //! and confirmation job commit in one transaction. Requests carry an
 //! idempotency key: requests with the same key wait for each other (an
 //! advisory lock on event and key) and a retry returns the first order, never
-//! a second one.
+//! a second one. A retry must ask for the same thing (the order keeps a hash
+//! of its request; another request with the key is refused with 422), and it
+//! gets no new sign-in link: the key is in the page's HTML, and whoever holds
+//! it must not get a credential for the buyer.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,6 @@ use chrono::Utc;
 use protocol::events::{AttendeeRegistered, Fact, OrderPlaced};
 use protocol::ids::{AttendeeId, OrderId, TicketTypeId};
 use protocol::states::{OrderStatus, PromoKind, Visibility};
-use sqlx::PgConnection;
 use tracing::instrument;
 
 use super::orders::{self, NewOrder};
@@ -65,8 +67,9 @@ pub struct Receipt {
     pub attendee_id: AttendeeId,
     /// Ticket codes (each also a QR code).
     pub ticket_codes: Vec<String>,
-    /// A fresh single-use sign-in token for the buyer.
-    pub sign_in_token: String,
+    /// A single-use sign-in token for the buyer; none when this repeats an
+    /// earlier answer (the buyer has the first one, and the email's).
+    pub sign_in_token: Option<String>,
     /// True when this answers a retry of an earlier request.
     pub replayed: bool,
 }
@@ -85,10 +88,19 @@ fn parse_key(raw: &str) -> Result<&str> {
     }
 }
 
-/// The receipt of an existing order, with a new sign-in link.
-async fn replay(conn: &mut PgConnection, placed: orders::OrderWithCodes) -> Result<Receipt> {
-    let orders::OrderWithCodes { order, codes } = placed;
-    let sign_in_token = attendees::issue_sign_in_link(conn, order.attendee_id).await?;
+/// The receipt of an existing order, if `hash` says the retry asks for the
+/// same thing.
+fn replay(placed: orders::OrderWithCodes, hash: &[u8]) -> Result<Receipt> {
+    let orders::OrderWithCodes {
+        order,
+        codes,
+        request_hash,
+    } = placed;
+    if request_hash.is_some_and(|h| h != hash) {
+        return Err(Error::KeyReused(
+            "this idempotency key was already used for a different order".into(),
+        ));
+    }
     Ok(Receipt {
         order_id: order.id,
         order_code: order.code,
@@ -97,9 +109,26 @@ async fn replay(conn: &mut PgConnection, placed: orders::OrderWithCodes) -> Resu
         currency: order.currency,
         attendee_id: order.attendee_id,
         ticket_codes: codes,
-        sign_in_token,
+        sign_in_token: None,
         replayed: true,
     })
+}
+
+/// SHA-256 of what a purchase asks for, in a canonical form (answers sorted,
+/// the email as parsed, codes trimmed).
+fn request_hash(p: &Purchase<'_>, name: &str, email: &Email) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let answers: std::collections::BTreeMap<&String, &String> = p.answers.iter().collect();
+    let canonical = serde_json::json!({
+        "ticket_type": p.ticket_type_id,
+        "quantity": p.quantity,
+        "name": name,
+        "email": email.as_str(),
+        "answers": answers,
+        "promo": p.promo_code.map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty()),
+        "offer": p.waitlist_offer.map(str::trim).filter(|t| !t.is_empty()),
+    });
+    Sha256::digest(canonical.to_string().as_bytes()).to_vec()
 }
 
 /// Buys tickets.
@@ -114,6 +143,7 @@ pub async fn purchase(
     let name = parse_name("name", p.name, 100)?;
     let email = Email::parse(p.email)?;
     let answers = questions::validate(&questions::list(pool, event.id).await?, p.answers)?;
+    let hash = request_hash(&p, &name, &email);
 
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
@@ -121,9 +151,7 @@ pub async fn purchase(
         .execute(&mut *tx)
         .await?;
     if let Some(placed) = orders::by_idempotency_key(&mut tx, event.id, key).await? {
-        let receipt = replay(&mut tx, placed).await?;
-        tx.commit().await?;
-        return Ok(receipt);
+        return replay(placed, &hash);
     }
 
     // A code is redeemed (and counted) under its row lock; a failed order rolls it back.
@@ -200,6 +228,7 @@ pub async fn purchase(
             total_minor,
             currency: &tt.currency,
             idempotency_key: key,
+            request_hash: &hash,
             promo_code_id: promo.as_ref().map(|c| c.id),
             discount_minor,
         },
@@ -244,7 +273,7 @@ pub async fn purchase(
         currency: order.currency,
         attendee_id,
         ticket_codes,
-        sign_in_token,
+        sign_in_token: Some(sign_in_token),
         replayed: false,
     })
 }
