@@ -70,6 +70,13 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// An `X-Forwarded-For` entry: an address, or an address with a port
+/// (`192.0.2.1:5678`, `[2001:db8::1]:443`), as some balancers write them.
+fn parse_hop(hop: &str) -> Result<IpAddr, std::net::AddrParseError> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip()))
+}
+
 /// The client behind `peer`, given the request's headers.
 pub fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
     let peer = canonical(peer);
@@ -86,7 +93,7 @@ pub fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
+        match parse_hop(hop) {
             Ok(ip) => {
                 client = canonical(ip);
                 if !trusted.contains(client) {
@@ -161,6 +168,15 @@ mod tests {
             client_of(ip("10.0.0.2"), &xff(&["not-an-ip"]), &lb),
             ip("10.0.0.2")
         );
+    }
+
+    #[test]
+    fn entries_with_a_port_name_their_address() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let h = xff(&["203.0.113.1:5678"]);
+        assert_eq!(client_of(ip("10.0.0.2"), &h, &lb), ip("203.0.113.1"));
+        let h = xff(&["[2001:db8::1]:443"]);
+        assert_eq!(client_of(ip("10.0.0.2"), &h, &lb), ip("2001:db8::1"));
     }
 
     #[test]

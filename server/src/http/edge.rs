@@ -8,11 +8,13 @@
 //!   answer within it (408 with a message). WebSocket upgrades answer at
 //!   once; the socket's own limits are in `socket_limits` and `ws`.
 //! - **Body limit**: a declared `Content-Length` over it is refused at once
-//!   (413); a body without one is cut off at the limit while it is read.
+//!   (413); a body without one is cut off at the limit while it is read (the
+//!   server function then fails to read it: 400).
 //!
+//! The listener speaks HTTP/1.1 only (TLS and HTTP/2 end at a load balancer).
 //! `axum::serve` offers no header read timeout, so the accept loop is here:
-//! hyper-util's connection builder with a timer, graceful shutdown that lets
-//! open requests finish, and upgrades for WebSockets.
+//! hyper's HTTP/1 connection with a timer, graceful shutdown that lets open
+//! requests finish, and upgrades for WebSockets.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,9 +27,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use protocol::ErrorKind;
 use serde::Deserialize;
@@ -119,19 +119,21 @@ pub async fn serve(
     router: Router,
     listener: TcpListener,
     limits: &EdgeSettings,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut make = router.into_make_service_with_connect_info::<SocketAddr>();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    // hyper's HTTP/1 connection starts the header read timeout as soon as it
+    // waits for a request, so a client that connects and sends nothing is let
+    // go too. (hyper-util's auto builder first sniffs the version with a read
+    // that has no timeout; TLS and HTTP/2 end at the load balancer anyway.)
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs));
-    builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
-    let mut stop = std::pin::pin!(async move {
-        let _ = shutdown.wait_for(|s| *s).await;
-    });
+    // Every connection task holds a receiver; when the last is dropped, all
+    // connections have finished.
+    let (finished_tx, finished_rx) = watch::channel(());
+    let mut stop = std::pin::pin!(stopped(shutdown.clone()));
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -152,17 +154,33 @@ pub async fn serve(
             .await
             .unwrap_or_else(|never: Infallible| match never {})
             .map_request(|req: Request<Incoming>| req.map(Body::new));
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let conn = http1
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .with_upgrades();
+        let (shutdown, finished) = (shutdown.clone(), finished_rx.clone());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                _ = stopped(shutdown) => {
+                    // Finish the request in progress, take no new one.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
+            drop(finished);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(finished_rx);
+    finished_tx.closed().await;
     Ok(())
+}
+
+/// Resolves once `shutdown` flips (or its sender is gone).
+async fn stopped(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
 }

@@ -44,6 +44,9 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         !said.contains("200 OK"),
         "an unfinished request was answered: {said}"
     );
+    // Nor is one that connects and says nothing at all.
+    let mut mute = TcpStream::connect(host_of(&app)).await.unwrap();
+    assert_eq!(read_to_close(&mut mute).await, "");
     // Whole requests are still served.
     let res = client()
         .get(format!("{}/healthz", app.base))
