@@ -21,7 +21,7 @@ use sqlx::{Connection, PgPool};
 use tokio::sync::watch;
 
 use crate::relay::LOG_CHANNEL;
-use crate::{Error, Result, RETRY_MAX, RETRY_START};
+use crate::{back_off, Error, Result, RETRY_START};
 
 /// A member of a consumer group, on Kafka or on the embedded log.
 pub struct Consumer {
@@ -115,17 +115,6 @@ where
             return Outcome::Stopped;
         }
     }
-}
-
-/// Waits `wait`, then doubles it (up to [`RETRY_MAX`]); false when shutdown
-/// came first.
-async fn back_off(wait: &mut Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(*wait) => {}
-        _ = shutdown.wait_for(|s| *s) => return false,
-    }
-    *wait = (*wait * 2).min(RETRY_MAX);
-    true
 }
 
 async fn run_kafka<F, Fut, E>(

@@ -32,6 +32,20 @@ pub const RETRY_START: Duration = Duration::from_millis(100);
 /// Longest wait between retries.
 pub const RETRY_MAX: Duration = Duration::from_secs(10);
 
+/// Waits `wait`, then doubles it (up to [`RETRY_MAX`]); false when shutdown
+/// came first.
+pub(crate) async fn back_off(
+    wait: &mut Duration,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(*wait) => {}
+        _ = shutdown.wait_for(|s| *s) => return false,
+    }
+    *wait = (*wait * 2).min(RETRY_MAX);
+    true
+}
+
 /// Handle to the bus; cheap to clone.
 #[derive(Clone)]
 pub enum Bus {

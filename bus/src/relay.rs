@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::outbox::OUTBOX_CHANNEL;
-use crate::{Bus, Result, RETRY_MAX, RETRY_START};
+use crate::{back_off, Bus, Result, RETRY_START};
 
 /// NOTIFY channel raised when rows get positions in the embedded log (wakes consumers).
 pub const LOG_CHANNEL: &str = "convene_log";
@@ -113,11 +113,9 @@ pub async fn run(pool: PgPool, bus: Bus, mut shutdown: watch::Receiver<bool>) ->
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "outbox relay failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.changed() => {}
+                if !back_off(&mut backoff, &mut shutdown).await {
+                    return Ok(());
                 }
-                backoff = (backoff * 2).min(RETRY_MAX);
                 continue;
             }
         }

@@ -322,3 +322,51 @@ async fn log_positions_follow_commit_order_not_insert_order() {
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn log_purge_keeps_what_a_consumer_still_needs_and_the_highest_position() {
+    let ctx = setup(Mode::Log).await;
+    publish(&ctx, 0..10).await;
+    let positions: Vec<i64> = sqlx::query_scalar("SELECT position FROM outbox ORDER BY position")
+        .fetch_all(&ctx.pool)
+        .await
+        .unwrap();
+    assert_eq!(positions.len(), 10);
+    // Relayed long ago; one group has handled the first six.
+    sqlx::query("UPDATE outbox SET published_at = now() - interval '8 days'")
+        .execute(&ctx.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO bus_offsets (consumer_group, position) VALUES ('g', $1)")
+        .bind(positions[5])
+        .execute(&ctx.pool)
+        .await
+        .unwrap();
+    let week = 7 * 24 * 3600;
+    assert_eq!(bus::outbox::purge(&ctx.pool, week).await.unwrap(), 5);
+    let left: Vec<i64> = sqlx::query_scalar("SELECT position FROM outbox ORDER BY position")
+        .fetch_all(&ctx.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        left,
+        positions[5..].to_vec(),
+        "the group's last message onwards stays"
+    );
+    // Everyone has passed everything: only the highest stays, and the next
+    // message is numbered above it.
+    sqlx::query("UPDATE bus_offsets SET position = $1")
+        .bind(positions[9])
+        .execute(&ctx.pool)
+        .await
+        .unwrap();
+    assert_eq!(bus::outbox::purge(&ctx.pool, week).await.unwrap(), 4);
+    publish(&ctx, 10..11).await;
+    let after: Vec<i64> = sqlx::query_scalar("SELECT position FROM outbox ORDER BY position")
+        .fetch_all(&ctx.pool)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0], positions[9]);
+    assert!(after[1] > positions[9], "{after:?}");
+}

@@ -6,10 +6,11 @@
 //! busy sale does not use up a client's allowance elsewhere). Keys live under
 //! the deployment's Redis namespace.
 //!
-//! Most limits count every attempt ([`hit`]). Log-in counts only failures per
-//! email ([`blocked`] before, [`record`] after a failure), so the owner of an
-//! address is not locked out by their own successful log-ins, and someone
-//! guessing passwords is stopped whatever address they come from.
+//! Most limits count every attempt ([`hit`]). Log-in counts every attempt per
+//! email before checking the password and [`forgive`]s the successful ones,
+//! so only failures use up the allowance (the owner is not locked out by their
+//! own log-ins) and someone guessing passwords is stopped whatever address
+//! they come from, however many guesses they send at once.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -181,21 +182,20 @@ pub async fn hit(
     Ok(())
 }
 
-/// Errors with `RateLimited` when `subject` already reached the limit in this
-/// window, without counting (for limits that count only failures).
-pub async fn blocked(
+/// Takes back one hit of `subject` (an attempt that turned out not to count,
+/// such as a successful log-in).
+pub async fn forgive(
     redis: &mut ConnectionManager,
     ns: &str,
     limit: &Limit,
     subject: &str,
 ) -> Result<()> {
-    let count: Option<u64> = redis::cmd("GET")
-        .arg(key(ns, limit, subject))
-        .query_async(redis)
-        .await?;
-    if count.unwrap_or(0) >= limit.max {
-        return Err(refusal(limit));
-    }
+    let full = key(ns, limit, subject);
+    // Never below zero, and never creating a key without an expiry.
+    let script = redis::Script::new(
+        "if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end return 0",
+    );
+    let _: i64 = script.key(full).invoke_async(redis).await?;
     Ok(())
 }
 

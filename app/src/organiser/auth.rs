@@ -46,16 +46,14 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let mut redis = platform.redis.clone();
     let ns = &platform.redis_namespace;
     let email_key: String = email.trim().to_lowercase().chars().take(254).collect();
-    ratelimit::blocked(&mut redis, ns, &LOGIN_FAILURES_PER_EMAIL, &email_key).await?;
-    let token = match services::accounts::log_in(&platform.pool, &email, &password).await {
-        Ok(session) => session.token,
-        Err(e) => {
-            if matches!(e, services::Error::Unauthorized(_)) {
-                ratelimit::record(&mut redis, ns, &LOGIN_FAILURES_PER_EMAIL, &email_key).await?;
-            }
-            return Err(e.into());
-        }
-    };
+    // Counted before the password is checked (parallel guesses cannot all
+    // pass a count read before any of them failed) and given back when it
+    // was right, so only failures use up the allowance.
+    ratelimit::hit(&mut redis, ns, &LOGIN_FAILURES_PER_EMAIL, &email_key).await?;
+    let token = services::accounts::log_in(&platform.pool, &email, &password)
+        .await?
+        .token;
+    ratelimit::forgive(&mut redis, ns, &LOGIN_FAILURES_PER_EMAIL, &email_key).await?;
     start_session(&platform, &token);
     leptos_axum::redirect("/dashboard");
     Ok(())

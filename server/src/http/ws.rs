@@ -106,9 +106,19 @@ pub async fn live(
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
     match serde_json::to_string(msg) {
-        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Ok(text) => send_frame(socket, Message::Text(text.into())).await,
         Err(_) => false,
     }
+}
+
+/// Sends a frame; false when the socket is gone or the peer has not taken it
+/// within the silence limit (a peer that stops reading fills its TCP window,
+/// and an unbounded send would stall the loop: no heartbeat, no checks).
+async fn send_frame(socket: &mut WebSocket, frame: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SILENCE_LIMIT, socket.send(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 fn presence_msg(s: &Snapshot) -> ServerMsg {
@@ -132,11 +142,7 @@ async fn forward(
     if !entry.audience.includes(me.id, me.moderator()) {
         return true;
     }
-    if socket
-        .send(Message::Text(entry.frame.as_str().into()))
-        .await
-        .is_err()
-    {
+    if !send_frame(socket, Message::Text(entry.frame.as_str().into())).await {
         return false;
     }
     if entry.bans(me.id) {
@@ -200,12 +206,12 @@ async fn leave(socket: &mut WebSocket, code: u16, reason: &str) -> CloseFrame {
 }
 
 /// Whether the attendee's session has ended (signed out in another tab,
-/// expired); a database error counts as not ended (checked again later).
+/// expired, idle); a database error counts as not ended (checked again later).
 async fn session_ended(platform: &Platform, token: &str) -> bool {
     let kind = protocol::states::SessionKind::Attendee;
     matches!(
-        services::accounts::sessions::subject(&platform.pool, kind, token).await,
-        Ok(None)
+        services::accounts::sessions::stands(&platform.pool, kind, token).await,
+        Ok(false)
     )
 }
 
@@ -357,7 +363,7 @@ async fn session(
                             let _ = presence::refresh(&mut redis, event).await;
                         }
                     }
-                    open = socket.send(Message::Ping(Vec::new().into())).await.is_ok();
+                    open = send_frame(&mut socket, Message::Ping(Vec::new().into())).await;
                 }
             }
             change = changes.recv() => match change {
@@ -403,7 +409,7 @@ async fn session(
             },
         }
     }
-    let _ = socket.send(Message::Close(close)).await;
+    let _ = send_frame(&mut socket, Message::Close(close)).await;
 
     match presence::leave(&mut redis, event, me.id, conn).await {
         Ok(_) => {

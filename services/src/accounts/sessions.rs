@@ -73,6 +73,22 @@ pub async fn subject(pool: &PgPool, kind: SessionKind, token: &str) -> Result<Op
     .await?)
 }
 
+/// Whether the session behind `token` still stands (not ended, not idle too
+/// long), without recording a use: an open socket is not activity that keeps
+/// a session alive.
+pub async fn stands(pool: &PgPool, kind: SessionKind, token: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sessions
+             WHERE token_hash = $1 AND kind = $2 AND expires_at > now()
+               AND last_seen_at > now() - $3 * interval '1 second')",
+    )
+    .bind(hash_token(token))
+    .bind(kind)
+    .bind(idle_timeout(kind).num_seconds() as f64)
+    .fetch_one(pool)
+    .await?)
+}
+
 /// Deletes sessions that have ended (expired or idle too long); returns how many.
 pub async fn purge(pool: &PgPool) -> Result<u64> {
     let done = sqlx::query(

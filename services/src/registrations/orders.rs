@@ -146,19 +146,26 @@ pub async fn by_idempotency_key(
     event: EventId,
     key: &str,
 ) -> Result<Option<OrderWithCodes>> {
-    let order: Option<Order> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE event_id = $1 AND idempotency_key = $2"
+    #[derive(sqlx::FromRow)]
+    struct Keyed {
+        #[sqlx(flatten)]
+        order: Order,
+        request_hash: Option<Vec<u8>>,
+    }
+    let keyed: Option<Keyed> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, request_hash FROM orders WHERE event_id = $1 AND idempotency_key = $2"
     ))
     .bind(event)
     .bind(key)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(order) = order else { return Ok(None) };
-    let request_hash: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT request_hash FROM orders WHERE id = $1")
-            .bind(order.id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let Some(Keyed {
+        order,
+        request_hash,
+    }) = keyed
+    else {
+        return Ok(None);
+    };
     let codes: Vec<String> =
         sqlx::query_scalar("SELECT code FROM tickets WHERE order_id = $1 ORDER BY code")
             .bind(order.id)
@@ -258,6 +265,11 @@ pub async fn void(
     .bind(order.id)
     .fetch_all(&mut *conn)
     .await?;
+    // The promo row before the quotas: the order a purchase locks them in
+    // (the other order could deadlock with a purchase using the code).
+    if let Some(code) = order.promo_code_id {
+        promo::give_back(&mut *conn, code).await?;
+    }
     for (ticket_type, n) in per_type {
         // People on the waiting list get the freed seats first; the rest go back on sale.
         let unoffered = waitlist::offer_freed(&mut *conn, ticket_type, n).await?;
@@ -267,9 +279,6 @@ pub async fn void(
         .bind(order.id)
         .execute(&mut *conn)
         .await?;
-    if let Some(code) = order.promo_code_id {
-        promo::give_back(&mut *conn, code).await?;
-    }
     set_status(&mut *conn, order.id, OrderStatus::Cancelled).await?;
     let fact = Fact::OrderCancelled(OrderCancelled {
         order_id: order.id,
