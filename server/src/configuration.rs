@@ -20,8 +20,13 @@ pub struct Settings {
     pub public_url: String,
     /// Path of the Leptos runtime options file.
     pub leptos_config: String,
-    /// Seed the demo event when `convene all` starts.
+    /// Seed the demo event when `convene all` starts (with an organiser whose
+    /// password is public: refused on an https site unless
+    /// `allow_demo_over_https`).
     pub demo: bool,
+    /// Lets the demo seed run on an `https://` public URL (a public demo site).
+    #[serde(default)]
+    pub allow_demo_over_https: bool,
     /// Which payment provider takes card payments (none unless configured).
     #[serde(default)]
     pub payments: PaymentsConfig,
@@ -29,7 +34,8 @@ pub struct Settings {
     pub platform_fee_bps: i64,
     /// Fixed platform fee per paid order, in minor units.
     pub platform_fee_fixed_minor: i64,
-    /// Test-only: sell tickets without quota locks, to show the race they prevent.
+    /// Test-only: sell tickets without quota locks, to show the race they
+    /// prevent. Refused unless the public URL is a loopback address.
     pub unsafe_disable_quota_locking: bool,
     /// Kafka-protocol broker; absent means the in-process bus.
     pub kafka: Option<KafkaConfig>,
@@ -108,8 +114,38 @@ impl Settings {
                 ));
             }
         }
+        if self.unsafe_disable_quota_locking && !is_loopback(&self.public_url) {
+            return Err(format!(
+                "unsafe_disable_quota_locking oversells tickets; it exists for tests on this \
+                 machine and is refused on {}",
+                self.public_url
+            ));
+        }
+        if self.demo && self.public_url.starts_with("https://") && !self.allow_demo_over_https {
+            return Err(format!(
+                "the demo seed creates an organiser whose password is public; it is refused on {} \
+                 unless allow_demo_over_https is set",
+                self.public_url
+            ));
+        }
         Ok(())
     }
+}
+
+/// Whether `url`'s host is this machine (127.0.0.0/8, ::1 or localhost).
+fn is_loopback(url: &str) -> bool {
+    let authority = url
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// SMTP part of the settings.
@@ -235,6 +271,11 @@ impl std::fmt::Debug for Settings {
             .field("smtp", &self.smtp)
             .field("payments", &self.payments)
             .field("demo", &self.demo)
+            .field("allow_demo_over_https", &self.allow_demo_over_https)
+            .field(
+                "unsafe_disable_quota_locking",
+                &self.unsafe_disable_quota_locking,
+            )
             .field("platform_fee_bps", &self.platform_fee_bps)
             .field("http", &self.http)
             .finish()
@@ -398,6 +439,47 @@ mod tests {
             "10.0.0.0/99".to_string(),
         )];
         assert!(load_with_env(None, Some(bad.into_iter().collect())).is_err());
+    }
+
+    #[test]
+    fn test_switches_are_refused_on_a_public_site() {
+        let unlocked = ("CONVENE_UNSAFE_DISABLE_QUOTA_LOCKING", "true");
+        for local in [
+            "http://127.0.0.1:3000",
+            "http://localhost",
+            "http://[::1]:8080/",
+        ] {
+            let s = with_env(&[unlocked, ("CONVENE_PUBLIC_URL", local)]);
+            assert_eq!(s.check(), Ok(()), "{local}");
+        }
+        for public in [
+            "https://events.example.org",
+            "http://10.0.0.5:3000",
+            "http://127.0.0.1.evil.test",
+        ] {
+            let s = with_env(&[unlocked, ("CONVENE_PUBLIC_URL", public)]);
+            assert!(
+                s.check()
+                    .unwrap_err()
+                    .contains("unsafe_disable_quota_locking"),
+                "{public}"
+            );
+        }
+        let demo = [
+            ("CONVENE_DEMO", "true"),
+            ("CONVENE_PUBLIC_URL", "https://events.example.org"),
+        ];
+        assert!(with_env(&demo)
+            .check()
+            .unwrap_err()
+            .contains("allow_demo_over_https"));
+        let forced = [demo[0], demo[1], ("CONVENE_ALLOW_DEMO_OVER_HTTPS", "true")];
+        assert_eq!(with_env(&forced).check(), Ok(()));
+        assert_eq!(
+            with_env(&[demo[0]]).check(),
+            Ok(()),
+            "the demo on plain http"
+        );
     }
 
     #[test]

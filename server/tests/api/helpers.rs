@@ -114,6 +114,7 @@ pub async fn test_settings() -> Settings {
         public_url: OWN_ADDRESS.into(),
         leptos_config: String::new(),
         demo: false,
+        allow_demo_over_https: false,
         unsafe_disable_quota_locking: false,
         payments: PaymentsConfig {
             provider: PaymentProviderKind::Test,
