@@ -314,6 +314,50 @@ async fn orders_that_need_approval_hold_their_seat_until_the_organiser_decides()
 }
 
 #[tokio::test]
+async fn someone_whose_order_was_cancelled_can_register_again_with_the_same_email() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let register = |name: &'static str| {
+        let form = [
+            ("slug", slug.clone()),
+            ("name", name.to_owned()),
+            ("email", "back@example.org".to_owned()),
+        ];
+        let app = &app;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call::<fns::Register>(&client(), &form).await
+        }
+    };
+    let (s, first) = register("Bo").await;
+    assert_eq!(s, 200, "{first}");
+    let (s, b) = register("Bo").await;
+    assert_eq!(s, 409, "a live order: still one registration ({b})");
+    let code = first["order_code"].as_str().unwrap();
+    let (s, b) = app
+        .call::<fns::CancelOrder>(&org.client, &[("slug", &slug), ("order_code", code)])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, again) = register("Bo Again").await;
+    assert_eq!(s, 200, "{again}");
+    assert_ne!(again["order_code"], first["order_code"]);
+    let (n, name): (i64, String) = sqlx::query_as(
+        "SELECT count(*) OVER (), name FROM attendees WHERE email = 'back@example.org'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (n, name.as_str()),
+        (1, "Bo Again"),
+        "the same attendee, renamed"
+    );
+    let (s, _) = register("Bo").await;
+    assert_eq!(s, 409, "the new order is live");
+}
+
+#[tokio::test]
 async fn orders_nobody_approves_expire_after_a_week_and_free_their_seat() {
     use services::registrations::{lifecycle, orders::APPROVAL_TTL_DAYS};
     let app = app(false).await;

@@ -13,7 +13,6 @@ use tracing::instrument;
 
 use crate::accounts::sessions::{self, SignedIn};
 use crate::domain::Email;
-use crate::error::is_unique_violation;
 use crate::events::{self, Event};
 use crate::tokens::{hash_token, new_token};
 use crate::{Error, Result};
@@ -43,33 +42,37 @@ const ADMITTED: &str = "EXISTS (SELECT 1 FROM tickets t LEFT JOIN orders o ON o.
                          WHERE t.attendee_id = a.id AND t.voided_at IS NULL
                            AND (o.id IS NULL OR o.status = 'confirmed'))";
 
-/// Registers `email` for the event (inside the purchase's transaction); the
-/// address may register once per event.
+/// Registers `email` for the event (inside the purchase's transaction). An
+/// address registers once per event, except that someone whose every order
+/// was cancelled or refunded may register again: they come back as the same
+/// attendee (keeping any ban), with the name they give now.
 pub async fn insert(
     conn: &mut PgConnection,
     event: EventId,
     email: &Email,
     name: &str,
 ) -> Result<AttendeeId> {
-    let id = AttendeeId::new();
-    sqlx::query("INSERT INTO attendees (id, event_id, email, name) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(event)
-        .bind(email.as_str())
-        .bind(name)
-        .execute(conn)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e, "attendees_event_email_key") {
-                Error::Conflict(format!(
-                    "{} is already registered for this event",
-                    email.as_str()
-                ))
-            } else {
-                e.into()
-            }
-        })?;
-    Ok(id)
+    // The conflicting row is locked by ON CONFLICT, so two returns of one
+    // person cannot both pass the "no live order" check.
+    let id: Option<AttendeeId> = sqlx::query_scalar(
+        "INSERT INTO attendees (id, event_id, email, name) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (event_id, email) DO UPDATE SET name = EXCLUDED.name
+           WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.attendee_id = attendees.id
+                               AND o.status NOT IN ('cancelled', 'refunded'))
+         RETURNING id",
+    )
+    .bind(AttendeeId::new())
+    .bind(event)
+    .bind(email.as_str())
+    .bind(name)
+    .fetch_optional(conn)
+    .await?;
+    id.ok_or_else(|| {
+        Error::Conflict(format!(
+            "{} is already registered for this event",
+            email.as_str()
+        ))
+    })
 }
 
 /// Issues a new single-use sign-in link for an attendee; returns its token.
