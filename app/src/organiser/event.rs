@@ -85,15 +85,10 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
         .await?
         .into_iter()
         .map(|p| {
-            // A fixed discount is in the currency of the ticket it is for.
-            let currency = p
-                .ticket_type_id
-                .and_then(|id| offers.iter().find(|o| o.ticket_type.id == id))
-                .map(|o| o.ticket_type.currency.as_str())
-                .unwrap_or("EUR");
             let mut effect = match p.kind {
                 PromoKind::Percent => format!("{}% off", p.value),
                 PromoKind::Fixed => {
+                    let currency = p.currency.as_deref().unwrap_or_default();
                     format!("{} off", services::domain::format_money(p.value, currency))
                 }
                 PromoKind::Unlock => "unlocks a hidden ticket".to_owned(),

@@ -161,3 +161,57 @@ pub async fn order_with_code(app: &TestApp, slug: &str, tt: String, code: &str) 
     ];
     app.call::<fns::Register>(&client(), &form).await
 }
+
+#[tokio::test]
+async fn a_fixed_discount_is_in_one_currency_and_off_tickets_in_it_only() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let code = |form: Vec<(&'static str, &'static str)>| {
+        let mut full = vec![("slug", slug.clone())];
+        full.extend(form.into_iter().map(|(k, v)| (k, v.to_owned())));
+        let app = &app;
+        let org = &org;
+        async move {
+            let full: Vec<(&str, &str)> = full.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call::<fns::CreatePromoCode>(&org.client, &full).await
+        }
+    };
+    // Only dollar tickets are sold: a fixed code without a ticket type is in USD.
+    let usd = ticket_type(
+        &app,
+        &org,
+        &slug,
+        &[("name", "Dollar"), ("price", "40.00"), ("currency", "USD")],
+    )
+    .await;
+    let (s, b) = code(vec![
+        ("code", "FIVEOFF"),
+        ("kind", "fixed"),
+        ("value", "5.00"),
+    ])
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = order_with_code(&app, &slug, usd.clone(), "FIVEOFF").await;
+    assert_eq!((s, b["total"].as_str()), (200, Some("35.00 USD")), "{b}");
+    // Euro tickets too: a fixed code must now say which ticket it is for.
+    let eur = ticket_type(&app, &org, &slug, &[("name", "Euro"), ("price", "40.00")]).await;
+    let (s, b) = code(vec![
+        ("code", "TENOFF"),
+        ("kind", "fixed"),
+        ("value", "10.00"),
+    ])
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(
+        b["message"],
+        "this event sells tickets in EUR and USD: a fixed discount needs the ticket type it is for"
+    );
+    // The dollar code takes nothing off a euro ticket: the one answer for a
+    // code that does not apply.
+    let (s, b) = order_with_code(&app, &slug, eur, "FIVEOFF").await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (400, Some("this promo code is not valid"))
+    );
+}

@@ -37,10 +37,12 @@ pub struct PromoCode {
     pub valid_from: Option<DateTime<Utc>>,
     /// Valid until.
     pub valid_until: Option<DateTime<Utc>>,
+    /// The currency of a fixed discount (it applies only to tickets priced in it).
+    pub currency: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, code::text AS code, kind, value, ticket_type_id, max_uses, used, valid_from, valid_until";
+const COLUMNS: &str = "id, code::text AS code, kind, value, ticket_type_id, max_uses, used, \
+                       valid_from, valid_until, currency";
 
 /// Organiser input.
 #[derive(Debug, Default)]
@@ -49,7 +51,8 @@ pub struct NewPromoCode<'a> {
     pub code: &'a str,
     /// `percent`, `fixed` or `unlock`.
     pub kind: &'a str,
-    /// Percent, or a decimal amount for `fixed` (in the event's ticket currency).
+    /// Percent, or a decimal amount for `fixed` (in the currency of the ticket
+    /// type it names, or of the event's paid tickets).
     pub value: &'a str,
     /// Ticket type name it is limited to / unlocks.
     pub ticket_type: &'a str,
@@ -59,6 +62,27 @@ pub struct NewPromoCode<'a> {
     pub valid_from: Option<DateTime<Utc>>,
     /// Valid until (None: no end).
     pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// The currency a fixed discount is in: the named ticket type's, else the one
+/// currency of the event's paid tickets (EUR while there are none).
+async fn fixed_currency(
+    pool: &PgPool,
+    event: EventId,
+    ticket_type: Option<&ticket_types::TicketType>,
+) -> Result<Currency> {
+    if let Some(t) = ticket_type {
+        return Currency::parse(&t.currency);
+    }
+    let mut used = ticket_types::paid_currencies(pool, event).await?;
+    match used.len() {
+        0 => Currency::parse("EUR"),
+        1 => Currency::parse(&used.remove(0)),
+        _ => Err(Error::invalid(format!(
+            "this event sells tickets in {}: a fixed discount needs the ticket type it is for",
+            used.join(" and ")
+        ))),
+    }
 }
 
 /// Creates a promo code for one of the organiser's events.
@@ -89,7 +113,7 @@ pub async fn create(
         ),
     };
     let kind: PromoKind = parse_state(input.kind, "kind must be percent, fixed or unlock")?;
-    let value = match kind {
+    let (value, currency) = match kind {
         PromoKind::Percent => {
             let p: i64 = input
                 .value
@@ -99,18 +123,15 @@ pub async fn create(
             if !(1..=100).contains(&p) {
                 return Err(Error::invalid("percent must be between 1 and 100"));
             }
-            p
+            (p, None)
         }
         PromoKind::Fixed => {
-            let currency = ticket_type
-                .as_ref()
-                .map(|t| t.currency.as_str())
-                .unwrap_or("EUR");
-            let v = parse_price(input.value, &Currency::parse(currency)?)?;
+            let currency = fixed_currency(pool, event.id, ticket_type.as_ref()).await?;
+            let v = parse_price(input.value, &currency)?;
             if v == 0 {
                 return Err(Error::invalid("a fixed discount must be more than 0"));
             }
-            v
+            (v, Some(currency.as_str().to_owned()))
         }
         PromoKind::Unlock => {
             if ticket_type.is_none() {
@@ -118,7 +139,7 @@ pub async fn create(
                     "an unlock code needs the ticket type it opens",
                 ));
             }
-            0
+            (0, None)
         }
     };
     if input.max_uses.is_some_and(|m| m < 0) {
@@ -130,8 +151,8 @@ pub async fn create(
         }
     }
     sqlx::query_as(&format!(
-        "INSERT INTO promo_codes (id, event_id, code, kind, value, ticket_type_id, max_uses, valid_from, valid_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+        "INSERT INTO promo_codes (id, event_id, code, kind, value, ticket_type_id, max_uses, valid_from, valid_until, currency)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
     ))
     .bind(PromoCodeId::new())
     .bind(event.id)
@@ -142,6 +163,7 @@ pub async fn create(
     .bind(input.max_uses)
     .bind(input.valid_from)
     .bind(input.valid_until)
+    .bind(currency)
     .fetch_one(pool)
     .await
     .map_err(|e| {
@@ -224,9 +246,17 @@ pub async fn give_back(conn: &mut PgConnection, id: PromoCodeId) -> Result<()> {
     Ok(())
 }
 
-/// The discount `p` gives on `total` of ticket type `ticket_type`.
-pub fn discount(p: &PromoCode, ticket_type: TicketTypeId, total: i64) -> Result<i64> {
+/// The discount `p` gives on `total` (in `currency`) of ticket type `ticket_type`.
+pub fn discount(
+    p: &PromoCode,
+    ticket_type: TicketTypeId,
+    currency: &str,
+    total: i64,
+) -> Result<i64> {
     if p.ticket_type_id.is_some_and(|t| t != ticket_type) {
+        return Err(invalid());
+    }
+    if p.kind == PromoKind::Fixed && p.currency.as_deref() != Some(currency) {
         return Err(invalid());
     }
     Ok(match p.kind {
@@ -251,6 +281,7 @@ mod tests {
             used: 0,
             valid_from: None,
             valid_until: None,
+            currency: (kind == PromoKind::Fixed).then(|| "EUR".into()),
         }
     }
 
@@ -258,15 +289,32 @@ mod tests {
     fn discounts() {
         let t = TicketTypeId::new();
         use PromoKind::*;
-        assert_eq!(discount(&code(Percent, 15, None), t, 4990).unwrap(), 749); // 748.5 rounds up
-        assert_eq!(discount(&code(Fixed, 1000, None), t, 4990).unwrap(), 1000);
         assert_eq!(
-            discount(&code(Fixed, 9000, None), t, 4990).unwrap(),
+            discount(&code(Percent, 15, None), t, "EUR", 4990).unwrap(),
+            749
+        ); // 748.5 rounds up
+        assert_eq!(
+            discount(&code(Fixed, 1000, None), t, "EUR", 4990).unwrap(),
+            1000
+        );
+        assert_eq!(
+            discount(&code(Fixed, 9000, None), t, "EUR", 4990).unwrap(),
             4990,
             "never below zero"
         );
-        assert_eq!(discount(&code(Unlock, 0, Some(t)), t, 4990).unwrap(), 0);
-        assert!(discount(&code(Percent, 10, Some(TicketTypeId::new())), t, 100).is_err());
+        assert_eq!(
+            discount(&code(Unlock, 0, Some(t)), t, "EUR", 4990).unwrap(),
+            0
+        );
+        assert!(discount(&code(Percent, 10, Some(TicketTypeId::new())), t, "EUR", 100).is_err());
+        assert!(
+            discount(&code(Fixed, 1000, None), t, "USD", 4990).is_err(),
+            "a EUR amount off a USD ticket"
+        );
+        assert_eq!(
+            discount(&code(Percent, 10, None), t, "USD", 1000).unwrap(),
+            100
+        );
     }
 
     #[test]

@@ -208,7 +208,7 @@ pub async fn purchase(
     questions::store(&mut tx, attendee_id, &answers).await?;
     let full_price = tt.price_minor * i64::from(p.quantity);
     let discount_minor = match &promo {
-        Some(code) => promo::discount(code, tt.id, full_price)?,
+        Some(code) => promo::discount(code, tt.id, &tt.currency, full_price)?,
         None => 0,
     };
     let total_minor = full_price - discount_minor;

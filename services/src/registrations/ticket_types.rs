@@ -243,6 +243,16 @@ pub async fn by_name(pool: &PgPool, event_id: EventId, name: &str) -> Result<Opt
     .await?)
 }
 
+/// The currencies the event's paid ticket types are priced in, sorted.
+pub async fn paid_currencies(pool: &PgPool, event_id: EventId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT currency FROM ticket_types WHERE event_id = $1 AND price_minor > 0 ORDER BY currency",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The names of the event's ticket types, in the order buyers see them.
 pub async fn names(pool: &PgPool, event_id: EventId) -> Result<Vec<String>> {
     Ok(offers(pool, event_id, true, None)
