@@ -15,12 +15,10 @@ use crate::attendees::{
 };
 use crate::helpers::{fns, spawn_web_only, Organiser, TestApp};
 use crate::live::{closed_within, send, Ws};
-use crate::stage::setup_stage;
+use crate::stage::{self, setup_stage};
 
 async fn install(app: &TestApp, org: &Organiser, slug: &str, app_kind: &str) {
-    let (s, b) = app
-        .call::<fns::InstallApp>(&org.client, &[("slug", slug), ("app", app_kind)])
-        .await;
+    let (s, b) = stage::install(app, org, slug, &[("app", app_kind)]).await;
     assert_eq!(s, 200, "{b}");
 }
 
@@ -187,16 +185,8 @@ async fn a_moderator_who_loses_the_role_stops_seeing_pending_questions() {
     let slug = app.event(&org).await;
     let stage = setup_stage(&app, &org, &slug).await;
     let channel = Channel::Stage(stage.parse::<StageId>().unwrap());
-    let (s, b) = app
-        .call::<fns::InstallApp>(
-            &org.client,
-            &[
-                ("slug", &slug),
-                ("app", "qa"),
-                ("config[premoderate]", "true"),
-            ],
-        )
-        .await;
+    let premoderated = [("app", "qa"), ("config[premoderate]", "true")];
+    let (s, b) = stage::install(&app, &org, &slug, &premoderated).await;
     assert_eq!(s, 200, "{b}");
     let ada = person(&app, &slug, "Ada").await;
     let mo = person(&app, &slug, "Mo").await;
