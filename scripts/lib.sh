@@ -31,6 +31,8 @@ wait_port() { # host port seconds what
 
 # Rust (+ wasm32), cargo-leptos, wasm-bindgen, Chromium, npm tools.
 ensure_toolchain() {
+  # librdkafka is built with TLS against the system OpenSSL.
+  apt_install libssl-dev pkg-config
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v rustup >/dev/null || die "rustup is required (https://rustup.rs)"
   bash "$ROOT/scripts/setup-toolchain.sh" "$ROOT"

@@ -4,7 +4,8 @@
 //! the organiser's event page shows are computed from there.
 
 use protocol::events::{Envelope, Fact, Topic};
-use protocol::ids::EventId;
+use protocol::ids::{EventId, OrderId};
+use protocol::states::OrderStatus;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -38,10 +39,37 @@ fn row_of(fact: &Fact) -> Option<(protocol::ids::AttendeeId, String, &'static st
     }
 }
 
+/// The status an order fact says its order reached, if it is one.
+fn order_state_of(fact: &Fact) -> Option<(OrderId, OrderStatus)> {
+    match fact {
+        Fact::OrderPlaced(f) => Some((f.order_id, f.status)),
+        Fact::OrderApproved(f) => Some((f.order_id, f.status)),
+        Fact::OrderPaid(f) => Some((f.order_id, OrderStatus::Confirmed)),
+        Fact::OrderCancelled(f) => Some((f.order_id, OrderStatus::Cancelled)),
+        Fact::OrderRefunded(f) => Some((f.order_id, OrderStatus::Refunded)),
+        _ => None,
+    }
+}
+
 /// Stores one envelope if analytics keeps its kind; a message stored before
-/// (redelivered) is ignored.
+/// (redelivered) is ignored. Order facts move the order's state (the latest
+/// fact wins, so a redelivered older one changes nothing).
 #[tracing::instrument(skip_all, fields(message = %env.id, kind = env.fact.type_name()))]
 pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
+    if let Some((order, status)) = order_state_of(&env.fact) {
+        sqlx::query(
+            "INSERT INTO analytics.order_states (order_id, event_id, status, occurred_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, occurred_at = EXCLUDED.occurred_at
+               WHERE analytics.order_states.occurred_at <= EXCLUDED.occurred_at",
+        )
+        .bind(order)
+        .bind(env.event_id)
+        .bind(status)
+        .bind(env.occurred_at)
+        .execute(pool)
+        .await?;
+    }
     let Some((attendee, area, action)) = row_of(&env.fact) else {
         return Ok(());
     };
@@ -76,7 +104,8 @@ pub async fn run(pool: PgPool, bus: bus::Bus, shutdown: watch::Receiver<bool>) -
 /// Event figures for the organiser's event page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EventStats {
-    /// Registrations seen by analytics.
+    /// Confirmed orders (paid or free; not unpaid, awaiting approval,
+    /// cancelled or refunded).
     pub registrations: i64,
     /// Times attendees entered Reception.
     pub reception_visits: i64,
@@ -88,12 +117,13 @@ pub struct EventStats {
 pub async fn event_stats(pool: &PgPool, event_id: EventId) -> Result<EventStats> {
     let (registrations, reception_visits, reception_visitors): (i64, i64, i64) = sqlx::query_as(
         "SELECT
-            count(*) FILTER (WHERE area = 'registration' AND action = 'registered'),
+            (SELECT count(*) FROM analytics.order_states WHERE event_id = $1 AND status = $2),
             count(*) FILTER (WHERE area = 'reception' AND action = 'enter'),
             count(DISTINCT attendee_id) FILTER (WHERE area = 'reception' AND action = 'enter')
          FROM analytics.activity_facts WHERE event_id = $1",
     )
     .bind(event_id)
+    .bind(OrderStatus::Confirmed)
     .fetch_one(pool)
     .await?;
     Ok(EventStats {

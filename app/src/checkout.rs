@@ -20,6 +20,8 @@ pub struct PlanView {
     pub current: bool,
     /// Bigger than the current plan (can be bought).
     pub upgrade: bool,
+    /// The current plan's paid period ends then (a date), unless renewed.
+    pub until: Option<String>,
 }
 
 /// The plans, marked against the signed-in organiser's organisation.
@@ -33,6 +35,9 @@ pub async fn checkout_info() -> Result<Vec<PlanView>, AppError> {
         .await
         .map_err(services::Error::from)?;
     let current = services::billing::plans::of_org(&mut conn, me.org_id).await?;
+    let until = services::accounts::orgs::plan_until(&mut conn, me.org_id)
+        .await?
+        .map(|u| u.format("%-d %B %Y").to_string());
     let limit = |n: Option<i32>, what: &str| match n {
         Some(n) => format!("{n} {what}"),
         None => format!("unlimited {what}"),
@@ -50,6 +55,7 @@ pub async fn checkout_info() -> Result<Vec<PlanView>, AppError> {
             price: services::domain::format_money(p.price_minor, &p.currency),
             current: p.id == current.id,
             upgrade: p.rank > current.rank,
+            until: (p.id == current.id).then(|| until.clone()).flatten(),
             id: p.id,
             name: p.name,
         })
@@ -59,13 +65,14 @@ pub async fn checkout_info() -> Result<Vec<PlanView>, AppError> {
 /// The result of buying a plan.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PlanBought {
-    /// The organisation is on this plan now.
-    Done(String),
+    /// The organisation is on this plan now, until this date.
+    Done(String, String),
     /// The bank asks the buyer to confirm at this URL first.
     ConfirmAt(String),
 }
 
-/// Buys a bigger plan with the payment provider (owners only).
+/// Buys a bigger plan, or another period of the current one, with the
+/// payment provider (owners only).
 #[server(prefix = "/fn", endpoint = "buy_plan")]
 pub async fn buy_plan(plan: String, card_number: String) -> Result<PlanBought, AppError> {
     use services::billing::purchases::{self, PlanPurchase};
@@ -73,16 +80,12 @@ pub async fn buy_plan(plan: String, card_number: String) -> Result<PlanBought, A
     let me = crate::organiser::current_organiser().await?;
     let limit = &services::ratelimit::BUY_PLAN_PER_ORG;
     crate::context::limit_subject(&platform, limit, &me.org_id.to_string()).await?;
-    let bought = purchases::buy(
-        &platform.pool,
-        platform.payments.as_ref(),
-        &me,
-        &plan,
-        &card_number,
-    )
-    .await?;
+    let bought =
+        purchases::buy(&platform.pool, &platform.payments, &me, &plan, &card_number).await?;
     Ok(match bought {
-        PlanPurchase::Done(p) => PlanBought::Done(p.name),
+        PlanPurchase::Done(p, until) => {
+            PlanBought::Done(p.name, until.format("%-d %B %Y").to_string())
+        }
         PlanPurchase::ActionRequired(url) => PlanBought::ConfirmAt(url),
     })
 }
@@ -95,8 +98,10 @@ pub fn CheckoutPage() -> impl IntoView {
     view! {
         <h1 class="text-2xl font-bold mb-4">"Plans"</h1>
         {move || buy.value().get().and_then(|r| r.ok()).map(|bought| match bought {
-            PlanBought::Done(name) => view! {
-                <p class="rounded bg-green-50 border border-green-300 p-3 mb-4" data-testid="upgraded">"You are now on " {name} "."</p>
+            PlanBought::Done(name, until) => view! {
+                <p class="rounded bg-green-50 border border-green-300 p-3 mb-4" data-testid="upgraded">
+                    "You are now on " {name} " until " {until} "."
+                </p>
             }.into_any(),
             PlanBought::ConfirmAt(url) => view! {
                 <p class="rounded bg-amber-50 border border-amber-300 p-3 mb-4">
@@ -111,7 +116,7 @@ pub fn CheckoutPage() -> impl IntoView {
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     plans.await.map(|plans| view! {
-                        <div class="grid grid-cols-3 gap-4">
+                        <div class="grid grid-cols-1 sm:grid-cols-3 gap-4">
                             {plans.into_iter().map(|p| {
                                 let (test_id, plan_id, label) = (format!("plan-{}", p.id), p.id.clone(), p.name.clone());
                                 view! {
@@ -120,13 +125,20 @@ pub fn CheckoutPage() -> impl IntoView {
                                     <p>{p.price} " / month"</p>
                                     <p class="text-sm text-slate-600">{p.limits}</p>
                                     {p.current.then(|| view! { <p class="font-semibold">"Your plan"</p> })}
-                                    {p.upgrade.then(|| view! {
+                                    {p.until.clone().map(|until| view! {
+                                        <p class="text-sm" data-testid="plan-until">
+                                            "Paid until " {until} ". It does not renew by itself: renew it before then, or it goes back to Free."
+                                        </p>
+                                    })}
+                                    {(p.upgrade || p.until.is_some()).then(|| view! {
                                         <ActionForm action=buy attr:class="space-y-2">
                                             <input type="hidden" name="plan" value=plan_id.clone()/>
                                             <label class="block">"Card number"
                                                 <input class="input" name="card_number" inputmode="numeric" placeholder="4242 4242 4242 4242" required/>
                                             </label>
-                                            <button class="btn" type="submit">"Upgrade to " {label.clone()}</button>
+                                            <button class="btn" type="submit">
+                                                {if p.upgrade { format!("Upgrade to {label}") } else { "Renew for a month".to_owned() }}
+                                            </button>
                                         </ActionForm>
                                     })}
                                 </div>

@@ -29,6 +29,8 @@ use leptos_router::path;
 
 /// The HTML document around the app (server-side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -46,6 +48,51 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from this site, or
+/// inline with this response's nonce (Leptos puts it on its hydration and
+/// streaming scripts); no plugins, no `<base>`, forms post here only. Media,
+/// images and frames may come from any https site (HLS streams, speaker
+/// photos, embedded players and third-party apps are organisers' URLs).
+/// `frame-ancestors` is a policy of its own, set by the server
+/// (`http::widget`), so the widget's can differ.
+pub fn content_security_policy(nonce: &str, socket_origin: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: https:; \
+         media-src 'self' blob: https:; connect-src 'self' {socket_origin} https:; \
+         frame-src 'self' https:; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'"
+    )
+}
+
+/// The WebSocket origin of a public URL (`https://x` → `wss://x`).
+pub fn socket_origin(public_url: &str) -> String {
+    let url = public_url.trim_end_matches('/');
+    match url.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => String::new(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use axum::http::{header, HeaderValue};
+    let Some(nonce) = leptos::nonce::use_nonce() else {
+        return;
+    };
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let sockets = context::platform()
+        .map(|p| socket_origin(&p.public_url))
+        .unwrap_or_default();
+    let policy = content_security_policy(&nonce.to_string(), &sockets);
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.append_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Kafka-protocol side: an idempotent producer for the relay, topic
 //! creation (brokers here do not auto-create), and consumer-group members.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use protocol::events::Topic;
@@ -14,7 +15,7 @@ use rdkafka::ClientConfig;
 use crate::{Error, Result};
 
 /// Kafka connection settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KafkaSettings {
     /// `bootstrap.servers`, e.g. `127.0.0.1:9092`.
     pub brokers: String,
@@ -22,6 +23,47 @@ pub struct KafkaSettings {
     pub topic_prefix: String,
     /// Partitions of the topics the platform creates.
     pub partitions: i32,
+    /// Further librdkafka properties set on every client: TLS and SASL
+    /// (`security.protocol`, `ssl.ca.location`, `sasl.mechanism`,
+    /// `sasl.username`, `sasl.password`, ...).
+    pub client: BTreeMap<String, String>,
+}
+
+// Passwords and private keys among the client properties never reach the logs.
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let client: BTreeMap<&str, &str> = self
+            .client
+            .iter()
+            .map(|(k, v)| (k.as_str(), if is_secret(k) { "***" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("KafkaSettings")
+            .field("brokers", &self.brokers)
+            .field("topic_prefix", &self.topic_prefix)
+            .field("partitions", &self.partitions)
+            .field("client", &client)
+            .finish()
+    }
+}
+
+/// Whether a librdkafka property holds a secret (`sasl.password`,
+/// `ssl.key.password`, `ssl.key.pem`, `sasl.oauthbearer.client.secret`, ...).
+fn is_secret(key: &str) -> bool {
+    ["password", "secret", "key.pem", "ssl.key", "jaas"]
+        .iter()
+        .any(|s| key.contains(s))
+}
+
+impl KafkaSettings {
+    /// A client configuration with the brokers and every extra property.
+    fn config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (key, value) in &self.client {
+            config.set(key, value);
+        }
+        config
+    }
 }
 
 /// A connected producer and the settings consumers are built from.
@@ -31,19 +73,19 @@ pub struct KafkaBus {
 }
 
 impl KafkaBus {
-    /// Connects an idempotent producer (acks=all) and creates every topic.
+    /// Makes an idempotent producer (acks=all). It connects when first used:
+    /// a web node starts without the broker. Topics are made by the roles
+    /// that use them ([`KafkaBus::ensure_topics`]).
     pub async fn connect(settings: KafkaSettings) -> Result<Self> {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &settings.brokers)
+        let producer: FutureProducer = settings
+            .config()
             .set("acks", "all")
             .set("enable.idempotence", "true")
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
             .set("message.timeout.ms", "15000")
             .create()?;
-        let bus = KafkaBus { settings, producer };
-        bus.ensure_topics().await?;
-        Ok(bus)
+        Ok(KafkaBus { settings, producer })
     }
 
     /// The broker's name of a logical topic.
@@ -69,8 +111,9 @@ impl KafkaBus {
     /// in the background; with the default auto-store, a dropped consumer
     /// commits prefetched messages nobody processed.
     pub fn member(&self, group: &str, topics: &[Topic]) -> Result<StreamConsumer> {
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.settings.brokers)
+        let consumer: StreamConsumer = self
+            .settings
+            .config()
             .set("group.id", format!("{}{group}", self.settings.topic_prefix))
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "500")
@@ -93,10 +136,9 @@ impl KafkaBus {
         Ok(())
     }
 
-    async fn ensure_topics(&self) -> Result<()> {
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.settings.brokers)
-            .create()?;
+    /// Creates every topic the platform uses (idempotent).
+    pub async fn ensure_topics(&self) -> Result<()> {
+        let admin: AdminClient<DefaultClientContext> = self.settings.config().create()?;
         let names: Vec<String> = Topic::ALL
             .iter()
             .map(|t| self.physical(t.as_str()))
@@ -115,5 +157,33 @@ impl KafkaBus {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_passwords_and_keys() {
+        let settings = KafkaSettings {
+            brokers: "b:9093".into(),
+            topic_prefix: String::new(),
+            partitions: 1,
+            client: [
+                ("security.protocol", "SASL_SSL"),
+                ("sasl.password", "hunter2"),
+                ("ssl.key.pem", "PRIVATE"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        };
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("SASL_SSL"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("PRIVATE"),
+            "{shown}"
+        );
     }
 }

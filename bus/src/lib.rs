@@ -61,9 +61,37 @@ impl Bus {
         Bus::Log
     }
 
-    /// Connects to a Kafka-protocol broker and creates the topics.
+    /// A Kafka-protocol broker's client; it connects when first used, so a
+    /// web node starts (and serves registrations) while the broker is away.
     pub async fn kafka(settings: KafkaSettings) -> Result<Self> {
         Ok(Bus::Kafka(Arc::new(KafkaBus::connect(settings).await?)))
+    }
+
+    /// Creates the topics (the broker does not auto-create them); the relay
+    /// and the consumers do it when they start. Nothing to do for the log.
+    pub async fn ensure_topics(&self) -> Result<()> {
+        match self {
+            Bus::Kafka(k) => k.ensure_topics().await,
+            Bus::Log => Ok(()),
+        }
+    }
+
+    /// Like [`Bus::ensure_topics`], retried with back-off until it works;
+    /// false when `shutdown` flipped first.
+    pub async fn ensure_topics_patiently(
+        &self,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> bool {
+        let mut wait = RETRY_START;
+        loop {
+            match self.ensure_topics().await {
+                Ok(()) => return true,
+                Err(e) => tracing::warn!(error = %e, "creating the bus topics failed; retrying"),
+            }
+            if !back_off(&mut wait, shutdown).await {
+                return false;
+            }
+        }
     }
 
     /// A member of consumer group `group` on `topics`.

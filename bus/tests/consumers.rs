@@ -62,10 +62,13 @@ async fn setup(mode: Mode) -> Ctx {
             brokers: env_or("CONVENE_TEST_KAFKA", "127.0.0.1:19092"),
             topic_prefix: format!("b{}.", Uuid::new_v4().simple()),
             partitions: 3,
+            client: Default::default(),
         })
         .await
         .unwrap(),
     };
+    // The broker does not create topics; the relay would.
+    bus.ensure_topics().await.unwrap();
     Ctx {
         pool,
         bus,

@@ -38,6 +38,9 @@ test("the Free plan allows one event; upgrading at /checkout with the test card 
   await page.getByTestId("plan-starter").getByRole("button", { name: "Upgrade to Starter" }).click();
   await expect(page.getByTestId("upgraded")).toContainText("You are now on Starter");
   await expect(page.getByTestId("plan-starter")).toContainText("Your plan");
+  // A month is paid; the owner is told it does not renew by itself.
+  await expect(page.getByTestId("plan-starter").getByTestId("plan-until")).toContainText("Paid until");
+  await expect(page.getByTestId("plan-starter").getByRole("button", { name: "Renew for a month" })).toBeVisible();
 
   await page.goto("/dashboard");
   await hydrated(page);

@@ -1,6 +1,24 @@
 // Steps that several specs take the same way. Each spec still imports `test`
 // from ./fixtures (the console guard).
-import { expect, Page } from "./fixtures";
+import { expect, Page, APIRequestContext } from "./fixtures";
+
+/** The SMTP sink's API (MailDev), where the server's emails land in the tests. */
+export const SINK = process.env.SMTP_SINK_API ?? "http://127.0.0.1:1080";
+
+/** The first word containing `contains` in the newest email to `to` that has it (MailDev API). */
+export async function emailedLink(request: APIRequestContext, to: string, contains: string): Promise<string> {
+  let link: string | undefined;
+  await expect(async () => {
+    const res = await request.get(`${SINK}/api/email`);
+    const mails: any[] = await res.json();
+    const texts = mails
+      .filter((m) => m.to?.[0]?.address === to && String(m.text).includes(contains))
+      .map((m) => String(m.text));
+    link = texts.pop()?.split(/\s+/).find((w) => w.includes(contains));
+    expect(link).toBeTruthy();
+  }).toPass({ timeout: 20_000 });
+  return link!;
+}
 
 /** A short id that differs between runs and between calls (slugs, emails). */
 export const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;

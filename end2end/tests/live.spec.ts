@@ -1,5 +1,5 @@
 import { test, expect, Page, Browser, APIRequestContext } from "./fixtures";
-import { unique, hydrated, signUp } from "./helpers";
+import { unique, hydrated, signUp, emailedLink } from "./helpers";
 import { fnPath } from "./fns";
 
 // Three attendees in three browser contexts, two of them on one server process
@@ -58,10 +58,22 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   const mo = await attendee(browser, process.env.BASE_URL!, slug, "Mo");
   const cy = await attendee(browser, SECOND, slug, "Cy"); // the other server process
 
-  // Mo becomes a moderator.
-  await org.getByLabel("Attendee email").fill(mo.email);
+  // Mo becomes a moderator. Only attendees who opened the link from their
+  // email can: Mo does so first, then the organiser picks Mo from the list.
+  await org.reload();
+  await hydrated(org);
+  await expect(org.getByTestId("no-candidates")).toBeVisible();
+  const moLink = await emailedLink(mo.page.request, mo.email, `/e/${slug}/join?token=`);
+  await mo.page.goto(moLink);
+  await mo.page.getByRole("button", { name: "Enter the event" }).click();
+  await expect(mo.page).toHaveURL(new RegExp(`/e/${slug}/reception$`));
+  await hydrated(mo.page);
+  await org.reload();
+  await hydrated(org);
+  await org.getByTestId("moderator-picker").selectOption({ label: `Mo (${mo.email})` });
   await org.getByRole("button", { name: "Make moderator" }).click();
-  await expect(org.getByRole("status")).toContainText("Moderator set");
+  await expect(org.getByRole("status")).toContainText("Moderators updated");
+  await expect(org.getByTestId("moderators")).toContainText(`Mo (${mo.email})`);
 
   // Everyone opens the stage (Mo after being made moderator, so the page knows it).
   const pages = [ada.page, mo.page, cy.page];
@@ -117,6 +129,30 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
     await expect(p.getByTestId("poll-voters")).toHaveText("2");
     await expect(p.getByTestId("poll-count")).toHaveText(["1", "1"]);
   }
+
+  // A poll with several choices: the ticked boxes are one vote.
+  await mo.page.getByTestId("poll-question").fill("Which talks?");
+  await mo.page.getByTestId("poll-options").fill("Rust\nWasm\nMedia");
+  await mo.page.getByLabel("Several choices").check();
+  await mo.page.getByTestId("poll-create").click();
+  const multi = (p: Page) => p.getByTestId("poll").filter({ hasText: "Which talks?" });
+  for (const p of pages) {
+    await expect(multi(p)).toBeVisible();
+  }
+  await multi(ada.page).getByTestId("poll-choice").nth(0).check();
+  await multi(ada.page).getByTestId("poll-choice").nth(2).check();
+  await multi(ada.page).getByTestId("poll-submit").click();
+  for (const p of pages) {
+    await expect(multi(p).getByTestId("poll-count")).toHaveText(["1", "0", "1"]);
+    await expect(multi(p).getByTestId("poll-voters")).toHaveText("1");
+  }
+
+  // "Message" next to someone on the stage opens a conversation with them.
+  await ada.page.locator("[data-testid=person][data-name=Cy]").getByTestId("dm-open").click();
+  await expect(ada.page.getByTestId("dm")).toContainText("Messages with Cy");
+  await ada.page.getByTestId("dm-input").fill("Hi Cy, from the stage");
+  await ada.page.getByTestId("dm").getByRole("button", { name: "Send" }).click();
+  await expect(ada.page.getByTestId("dm-message")).toHaveText(["Ada: Hi Cy, from the stage"]);
 
   // Q&A: Cy asks, Ada upvotes; the count updates everywhere.
   await cy.page.getByTestId("question-input").fill("Will the slides be shared?");

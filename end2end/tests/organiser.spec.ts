@@ -1,27 +1,10 @@
 import { test, expect, Page, APIRequestContext } from "./fixtures";
-import { unique, hydrated, signUp } from "./helpers";
+import { unique, hydrated, signUp, emailedLink } from "./helpers";
 import { fnPath } from "./fns";
 
 // The organiser's side of issue 3's later parts: team seats and invitations
 // (read back from the SMTP sink), orders that need approval, paying an approved
 // order from the emailed link, and cancelling a paid order with a refund.
-
-const SINK = process.env.SMTP_SINK_API ?? "http://127.0.0.1:1080";
-
-/** The first link starting with `prefix` in the newest email to `to` (MailDev API). */
-async function emailedLink(request: APIRequestContext, to: string, contains: string): Promise<string> {
-  let link: string | undefined;
-  await expect(async () => {
-    const res = await request.get(`${SINK}/api/email`);
-    const mails: any[] = await res.json();
-    const texts = mails
-      .filter((m) => m.to?.[0]?.address === to && String(m.text).includes(contains))
-      .map((m) => String(m.text));
-    link = texts.pop()?.split(/\s+/).find((w) => w.includes(contains));
-    expect(link).toBeTruthy();
-  }).toPass({ timeout: 20_000 });
-  return link!;
-}
 
 test("team seats follow the plan; an emailed invitation lets a colleague join", async ({ browser, request, consoleErrors }) => {
   consoleErrors.expectStatus(fnPath("invite_member"), 402); // the seat limit, provoked below

@@ -114,14 +114,28 @@ states! {
 
     /// A payment attempt's state.
     PaymentStatus {
+        /// Recorded, and the provider asked; its answer is not in yet (or was
+        /// lost: the reconciliation asks the provider again).
+        Processing = "processing",
         /// The buyer must finish a step (3-D Secure); a webhook settles it.
         RequiresAction = "requires_action",
         /// Money taken.
         Succeeded = "succeeded",
         /// Declined or abandoned.
         Failed = "failed",
+        /// Money taken that must go back; its refund is under way.
+        Refunding = "refunding",
         /// Money taken, then given back.
         Refunded = "refunded",
+    }
+
+    /// A refund's state: recorded before the provider is asked, done when it
+    /// answered.
+    RefundStatus {
+        /// The provider has not confirmed it yet (retried with the same key).
+        Pending = "pending",
+        /// The provider gave the money back.
+        Succeeded = "succeeded",
     }
 
     /// The final outcome a payment provider reports for a payment.
@@ -134,12 +148,18 @@ states! {
 
     /// A plan purchase's state.
     PlanPurchaseStatus {
+        /// Recorded, and the provider asked; its answer is not in yet.
+        Processing = "processing",
         /// The buyer must finish a step; a webhook settles it.
         RequiresAction = "requires_action",
-        /// Paid; the organisation moved up to the plan.
+        /// Paid; the organisation is on the plan for the period.
         Succeeded = "succeeded",
-        /// Not paid.
+        /// Not paid (declined, or abandoned for a newer attempt).
         Failed = "failed",
+        /// Paid when it no longer could apply; the money is going back.
+        Refunding = "refunding",
+        /// Paid, then given back.
+        Refunded = "refunded",
     }
 
     /// An organiser's role in their organisation.

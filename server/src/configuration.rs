@@ -233,7 +233,7 @@ fn default_smtp_from() -> String {
 }
 
 /// Kafka part of the settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct KafkaConfig {
     /// `bootstrap.servers`.
     pub brokers: String,
@@ -243,6 +243,11 @@ pub struct KafkaConfig {
     /// Partitions of the topics the platform creates.
     #[serde(default = "default_partitions")]
     pub partitions: i32,
+    /// Further librdkafka properties for TLS and SASL, e.g. `[kafka.client]
+    /// security_protocol = "SASL_SSL"`; `_` stands for `.` so that they can be
+    /// set from the environment (`CONVENE_KAFKA__CLIENT__SASL_PASSWORD`).
+    #[serde(default)]
+    pub client: std::collections::BTreeMap<String, String>,
 }
 
 fn default_partitions() -> i32 {
@@ -256,7 +261,19 @@ impl KafkaConfig {
             brokers: self.brokers.clone(),
             topic_prefix: self.topic_prefix.clone(),
             partitions: self.partitions,
+            client: self
+                .client
+                .iter()
+                .map(|(k, v)| (k.replace('_', "."), v.clone()))
+                .collect(),
         }
+    }
+}
+
+// The client properties are shown as the bus shows them: without secrets.
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_bus().fmt(f)
     }
 }
 
@@ -387,6 +404,27 @@ mod tests {
             ("127.0.0.1:9092", "dev.", 6)
         );
         assert!(s.demo);
+    }
+
+    #[test]
+    fn kafka_client_properties_come_from_the_environment_and_hide_secrets() {
+        let env = [
+            ("CONVENE_KAFKA__BROKERS", "kafka.example.org:9093"),
+            ("CONVENE_KAFKA__CLIENT__SECURITY_PROTOCOL", "SASL_SSL"),
+            ("CONVENE_KAFKA__CLIENT__SASL_MECHANISM", "SCRAM-SHA-512"),
+            ("CONVENE_KAFKA__CLIENT__SASL_PASSWORD", "hunter2"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = load_with_env(None, Some(env)).unwrap();
+        let bus = s.kafka.as_ref().unwrap().to_bus();
+        assert_eq!(bus.client["security.protocol"], "SASL_SSL");
+        assert_eq!(bus.client["sasl.mechanism"], "SCRAM-SHA-512");
+        assert_eq!(bus.client["sasl.password"], "hunter2");
+        let shown = format!("{s:?}");
+        assert!(shown.contains("SCRAM-SHA-512"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]

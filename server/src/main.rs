@@ -63,7 +63,10 @@ async fn run(
             match name {
                 Worker::Relay => startup::relay(deps, shutdown).await?,
                 Worker::Analytics => startup::analytics(deps, shutdown).await?,
-                Worker::Jobs => startup::jobs(deps, settings, shutdown).await?,
+                Worker::Jobs => {
+                    let payments = startup::payment_provider(&settings).0;
+                    startup::jobs(deps, settings, payments, shutdown).await?
+                }
             }
         }
         Command::Serve | Command::All => {
@@ -84,11 +87,13 @@ async fn run(
                 let (relay, analytics, jobs) = (deps.clone(), deps.clone(), deps.clone());
                 let (s1, s2, s3) = (shutdown.clone(), shutdown.clone(), shutdown.clone());
                 let settings = settings.clone();
+                // One provider for both: the test provider's records live in it.
+                let payments = state.platform.payments.clone();
                 let workers = async move {
                     tokio::try_join!(
                         startup::relay(relay, s1),
                         startup::analytics(analytics, s2),
-                        startup::jobs(jobs, settings, s3)
+                        startup::jobs(jobs, settings, payments, s3)
                     )
                 };
                 tokio::try_join!(startup::serve(state, listener, shutdown), workers)?;

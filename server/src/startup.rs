@@ -66,7 +66,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
     let bus = match &settings.kafka {
         Some(k) => Bus::kafka(k.to_bus())
             .await
-            .context("connecting to the Kafka broker")?,
+            .context("setting up the Kafka client")?,
         None => Bus::embedded(),
     };
     tracing::info!(
@@ -227,20 +227,30 @@ pub async fn serve(
     Ok(())
 }
 
-/// Runs the outbox relay until shutdown.
-pub async fn relay(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    bus::relay::run(deps.pool, deps.bus, shutdown).await?;
+/// Runs the outbox relay until shutdown, after creating the bus's topics.
+pub async fn relay(deps: Deps, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    if deps.bus.ensure_topics_patiently(&mut shutdown).await {
+        bus::relay::run(deps.pool, deps.bus, shutdown).await?;
+    }
     Ok(())
 }
 
-/// Runs the analytics consumer until shutdown.
-pub async fn analytics(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    analytics::run(deps.pool, deps.bus, shutdown).await?;
+/// Runs the analytics consumer until shutdown (creating the topics first if
+/// it starts before the relay).
+pub async fn analytics(deps: Deps, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    if deps.bus.ensure_topics_patiently(&mut shutdown).await {
+        analytics::run(deps.pool, deps.bus, shutdown).await?;
+    }
     Ok(())
 }
 
-/// The jobs worker the settings describe. Without SMTP settings, emails are skipped (logged).
-pub fn worker(deps: &Deps, settings: &Settings) -> anyhow::Result<services::worker::Worker> {
+/// The jobs worker the settings describe, reconciling through `payments`.
+/// Without SMTP settings, emails are skipped (logged).
+pub fn worker(
+    deps: &Deps,
+    settings: &Settings,
+    payments: Arc<dyn PaymentProvider>,
+) -> anyhow::Result<services::worker::Worker> {
     let mailer = match &settings.smtp {
         Some(s) => Some(s.mailer()?),
         None => None,
@@ -249,6 +259,7 @@ pub fn worker(deps: &Deps, settings: &Settings) -> anyhow::Result<services::work
         pool: deps.pool.clone(),
         mailer,
         public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        payments,
     })
 }
 
@@ -256,9 +267,10 @@ pub fn worker(deps: &Deps, settings: &Settings) -> anyhow::Result<services::work
 pub async fn jobs(
     deps: Deps,
     settings: Settings,
+    payments: Arc<dyn PaymentProvider>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    worker(&deps, &settings)?
+    worker(&deps, &settings, payments)?
         .run(Duration::from_millis(500), shutdown)
         .await?;
     Ok(())

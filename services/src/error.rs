@@ -62,9 +62,16 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// Redis holds the live event (presence, chat fan-out, sockets): when it
+/// does not answer, those parts say so (503) while the rest of the platform
+/// (pages, registration, payments) keeps working.
 impl From<redis::RedisError> for Error {
     fn from(e: redis::RedisError) -> Self {
-        Error::Internal(format!("redis: {e}"))
+        tracing::warn!(error = %e, "redis unavailable");
+        Error::Busy(
+            "the live part of the event is unavailable right now; please try again in a minute"
+                .into(),
+        )
     }
 }
 

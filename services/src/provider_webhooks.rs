@@ -18,12 +18,9 @@ pub async fn receive(
     body: &[u8],
 ) -> Result<()> {
     let hook = provider.verify_webhook(signature, body)?;
-    if payment::settle(pool, provider, &hook).await? {
-        return Ok(());
-    }
-    let mut tx = pool.begin().await?;
-    if purchases::settle(&mut tx, provider.name(), &hook.provider_ref, hook.status).await? {
-        tx.commit().await?;
+    if payment::settle(pool, provider, &hook).await?
+        || purchases::settle(pool, provider, &hook).await?
+    {
         return Ok(());
     }
     Err(Error::not_found("no such payment"))

@@ -11,6 +11,10 @@
 //! so only failures use up the allowance (the owner is not locked out by their
 //! own log-ins) and someone guessing passwords is stopped whatever address
 //! they come from, however many guesses they send at once.
+//!
+//! When Redis does not answer, limits are counted in this process instead
+//! ([`local`]): each node then enforces them on its own, which is looser by
+//! the number of nodes but never open, and registration keeps working.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -170,16 +174,57 @@ pub async fn record(
 }
 
 /// Counts one hit of `subject`; errors with `RateLimited` past the limit.
+/// Counted in this process while Redis does not answer.
 pub async fn hit(
     redis: &mut ConnectionManager,
     ns: &str,
     limit: &Limit,
     subject: &str,
 ) -> Result<()> {
-    if record(redis, ns, limit, subject).await? > limit.max {
+    let count = match record(redis, ns, limit, subject).await {
+        Ok(count) => count,
+        Err(e) => {
+            tracing::warn!(error = %e, limit = limit.name, "rate limit counted locally: Redis unavailable");
+            local::record(
+                &key(ns, limit, subject),
+                limit.window_secs,
+                std::time::Instant::now(),
+            )
+        }
+    };
+    if count > limit.max {
         return Err(refusal(limit));
     }
     Ok(())
+}
+
+/// Fixed windows counted in this process: the fallback while Redis is away.
+pub mod local {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// Windows kept before expired ones are swept.
+    const SWEEP_ABOVE: usize = 10_000;
+
+    static WINDOWS: Mutex<Option<HashMap<String, (Instant, u64)>>> = Mutex::new(None);
+
+    /// Counts one hit of `key` at `now` in a window of `window_secs`; returns
+    /// the window's count so far.
+    pub fn record(key: &str, window_secs: u64, now: Instant) -> u64 {
+        let window = Duration::from_secs(window_secs);
+        let mut guard = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
+        let windows = guard.get_or_insert_with(HashMap::new);
+        if windows.len() > SWEEP_ABOVE {
+            windows.retain(|_, (started, _)| now.duration_since(*started) < window);
+        }
+        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1
+    }
 }
 
 /// Takes back one hit of `subject` (an attempt that turned out not to count,
@@ -195,7 +240,10 @@ pub async fn forgive(
     let script = redis::Script::new(
         "if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end return 0",
     );
-    let _: i64 = script.key(full).invoke_async(redis).await?;
+    if let Err(e) = script.key(full).invoke_async::<i64>(redis).await {
+        // A hit counted locally stays counted: stricter, never looser.
+        tracing::warn!(error = %e, limit = limit.name, "could not take back a hit");
+    }
     Ok(())
 }
 
@@ -226,6 +274,17 @@ mod tests {
     #[test]
     fn ipv4_mapped_ipv6_counts_as_ipv4() {
         assert_eq!(subject("::ffff:198.51.100.4"), "198.51.100.4");
+    }
+
+    #[test]
+    fn local_windows_count_and_restart() {
+        let t0 = std::time::Instant::now();
+        let key = format!("test:{}", uuid::Uuid::new_v4());
+        assert_eq!(local::record(&key, 60, t0), 1);
+        assert_eq!(local::record(&key, 60, t0), 2);
+        let later = t0 + std::time::Duration::from_secs(61);
+        assert_eq!(local::record(&key, 60, later), 1, "a new window");
+        assert_eq!(local::record(&format!("{key}:other"), 60, t0), 1);
     }
 
     #[test]

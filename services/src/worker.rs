@@ -1,16 +1,25 @@
 //! The jobs worker: the one exhaustive dispatcher from a job's kind to its
 //! handler, the loop that runs due jobs, and the periodic housekeeping
-//! (expired waiting-list offers, unpaid orders).
+//! (expired waiting-list offers, unpaid orders, payments and refunds whose
+//! provider answer was lost, plans whose period ended).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::accounts;
-use crate::jobs::{self, Claimed, Job, JobError, OrderEmail, TeamInviteEmail, WaitlistOfferEmail};
-use crate::notifications::{invite_email, order_email, waitlist_email, Mailer};
-use crate::registrations::{attendees, lifecycle, orders, waitlist};
+use crate::billing::purchases;
+use crate::jobs::{
+    self, Claimed, Job, JobError, OrderEmail, SignInLinkEmail, TeamInviteEmail,
+    WaitlistJoinedEmail, WaitlistOfferEmail,
+};
+use crate::notifications::{
+    budget, invite_email, order_email, sign_in_email, waitlist_email, Mailer,
+};
+use crate::payments::PaymentProvider;
+use crate::registrations::{attendees, lifecycle, orders, payment, waitlist};
 use crate::Result;
 
 /// Days relayed outbox messages and finished jobs are kept (for inspection
@@ -26,7 +35,13 @@ pub struct Worker {
     pub mailer: Option<Mailer>,
     /// Base of the links in emails.
     pub public_url: String,
+    /// The payment provider, asked what became of payments whose answer was lost.
+    pub payments: Arc<dyn PaymentProvider>,
 }
+
+/// How long a payment or refund may wait for its provider's answer before
+/// the reconciliation asks the provider (longer than a provider call may take).
+pub const RECONCILE_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 
 /// Declares every kind of job: the [`AnyJob`] enum, parsed from a claimed row.
 macro_rules! any_job {
@@ -57,7 +72,13 @@ macro_rules! any_job {
     };
 }
 
-any_job!(OrderEmail, WaitlistOfferEmail, TeamInviteEmail);
+any_job!(
+    OrderEmail,
+    WaitlistOfferEmail,
+    TeamInviteEmail,
+    SignInLinkEmail,
+    WaitlistJoinedEmail
+);
 
 impl Worker {
     /// Runs one job.
@@ -71,6 +92,10 @@ impl Worker {
             AnyJob::OrderEmail(j) => order_email::send(pool, mailer, url, j).await,
             AnyJob::WaitlistOfferEmail(j) => waitlist_email::send(pool, mailer, url, j).await,
             AnyJob::TeamInviteEmail(j) => invite_email::send(pool, mailer, url, j).await,
+            AnyJob::SignInLinkEmail(j) => sign_in_email::send(pool, mailer, url, j).await,
+            AnyJob::WaitlistJoinedEmail(j) => {
+                waitlist_email::send_place(pool, mailer, url, j).await
+            }
         }
     }
 
@@ -92,8 +117,20 @@ impl Worker {
     }
 
     /// The periodic housekeeping: expired offers pass their seat on, unpaid
-    /// and unapproved orders release theirs. Each chore runs even when the other fails.
+    /// and unapproved orders release theirs, payments and refunds whose
+    /// answer was lost are reconciled, plans whose period ended lapse. Each
+    /// chore runs even when another fails.
     pub async fn housekeeping(&self) {
+        let provider = self.payments.as_ref();
+        if let Err(e) = payment::reconcile(&self.pool, provider, RECONCILE_AFTER).await {
+            tracing::warn!(error = %e, "reconciling order payments failed");
+        }
+        if let Err(e) = purchases::reconcile(&self.pool, provider, RECONCILE_AFTER).await {
+            tracing::warn!(error = %e, "reconciling plan purchases failed");
+        }
+        if let Err(e) = purchases::lapse(&self.pool).await {
+            tracing::warn!(error = %e, "lapsing ended plans failed");
+        }
         if let Err(e) = waitlist::expire_offers(&self.pool).await {
             tracing::warn!(error = %e, "expiring waiting-list offers failed");
         }
@@ -123,6 +160,7 @@ impl Worker {
                     .map_err(Into::into),
             ),
             ("jobs", jobs::purge(&self.pool, keep).await),
+            ("email log", budget::purge(&self.pool).await),
         ];
         for (what, result) in results {
             match result {
@@ -184,7 +222,7 @@ mod tests {
         let mut kinds = AnyJob::KINDS.to_vec();
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds.len(), 3, "kinds are distinct");
+        assert_eq!(kinds.len(), 5, "kinds are distinct");
         assert!(matches!(
             AnyJob::parse(&claimed("nope")),
             Err(JobError::Permanent(m)) if m.contains("unknown job kind")

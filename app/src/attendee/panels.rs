@@ -29,7 +29,7 @@ pub fn PeopleList(
                 view! {
                     <li class="flex items-center gap-2" data-testid="person" data-name=name.clone()
                         data-online=move || online.get().to_string()>
-                        <span class=move || if online.get() { "h-2.5 w-2.5 rounded-full bg-green-500" } else { "h-2.5 w-2.5 rounded-full bg-slate-300" }
+                        <span class=move || if online.get() { "h-2.5 w-2.5 shrink-0 rounded-full bg-green-500" } else { "h-2.5 w-2.5 shrink-0 rounded-full bg-slate-300" }
                             title=move || if online.get() { "online" } else { "offline" }></span>
                         <span>{name.clone()}</span>
                         {(role == AttendeeRole::Moderator).then(|| view! { <span class="text-xs text-slate-500">"moderator"</span> })}
@@ -163,4 +163,35 @@ pub fn Notice(live: LiveState) -> impl IntoView {
             view! { <p class="rounded bg-amber-50 border border-amber-300 p-2" role="status" data-testid="notice">{m}</p> }
         })
     }
+}
+
+/// What "Message" next to a person does: opens the conversation with them
+/// (its history loaded from the server) in a [`DmPanel`] the page shows
+/// while `talking_to` is set. Reception and Stage share it.
+pub fn dm_opener(
+    slug: String,
+    live: LiveState,
+    talking_to: RwSignal<Option<Person>>,
+) -> Callback<Person> {
+    Callback::new(move |person: Person| {
+        #[cfg(feature = "hydrate")]
+        {
+            let slug = slug.clone();
+            let with = person.id.to_string();
+            leptos::task::spawn_local(async move {
+                if let Ok(page) = super::dm_history(slug, with, None).await {
+                    live.dms.update(|d| {
+                        for m in page {
+                            if !d.iter().any(|x| x.id == m.id) {
+                                d.push(m);
+                            }
+                        }
+                    });
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&slug, live);
+        talking_to.set(Some(person));
+    })
 }

@@ -196,27 +196,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
     live.connect(r.event.slug.clone(), Area::Reception, r.cursor.clone());
     let talking_to = RwSignal::new(None::<Person>);
     let slug = r.event.slug.clone();
-    let open_dm = Callback::new(move |person: Person| {
-        #[cfg(feature = "hydrate")]
-        {
-            let slug = slug.clone();
-            let with = person.id.to_string();
-            leptos::task::spawn_local(async move {
-                if let Ok(page) = super::dm_history(slug, with, None).await {
-                    live.dms.update(|d| {
-                        for m in page {
-                            if !d.iter().any(|x| x.id == m.id) {
-                                d.push(m);
-                            }
-                        }
-                    });
-                }
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &slug;
-        talking_to.set(Some(person));
-    });
+    let open_dm = super::panels::dm_opener(slug, live, talking_to);
     let event_slug = r.event.slug.clone();
     view! {
         <div class="space-y-4">
@@ -279,8 +259,8 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                     }).collect::<Vec<_>>()}
                 </ul>
             })}
-            <div class="grid grid-cols-3 gap-4">
-                <div class="col-span-2 space-y-4">
+            <div class="grid grid-cols-1 md:grid-cols-3 gap-4">
+                <div class="md:col-span-2 space-y-4">
                     <ChatPanel channel=Channel::Reception live=live/>
                     {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
                 </div>

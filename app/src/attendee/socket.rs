@@ -37,6 +37,8 @@ struct Conn {
     cursor: RefCell<Option<String>>,
     stopped: Cell<bool>,
     attempt: Cell<u32>,
+    /// A socket of this page was welcomed before (later ones are reconnects).
+    connected: Cell<bool>,
 }
 
 /// Opens the socket now and again after every drop, until the page is left;
@@ -62,6 +64,7 @@ pub fn connect(
         cursor: RefCell::new(Some(cursor)),
         stopped: Cell::new(false),
         attempt: Cell::new(0),
+        connected: Cell::new(false),
     });
     open(conn.clone());
     let guard = SendWrapper::new(conn);
@@ -81,10 +84,14 @@ fn open(conn: Rc<Conn>) {
     if conn.stopped.get() {
         return;
     }
-    let url = match conn.cursor.borrow().as_ref() {
+    let mut url = match conn.cursor.borrow().as_ref() {
         Some(c) => format!("{}&since={c}", conn.base),
         None => conn.base.clone(),
     };
+    if conn.connected.get() {
+        // A reconnect continues the page's visit (it is not a new one).
+        url.push_str("&resume=1");
+    }
     let Ok(ws) = WebSocket::new(&url) else {
         return;
     };
@@ -99,6 +106,7 @@ fn open(conn: Rc<Conn>) {
         match &msg {
             ServerMsg::Hello { cursor, .. } => {
                 c.attempt.set(0);
+                c.connected.set(true);
                 c.cursor.borrow_mut().get_or_insert_with(|| cursor.clone());
             }
             ServerMsg::Live { cursor, .. } => {

@@ -10,7 +10,7 @@ use protocol::states::{PollStatus, QaStatus, StageSourceKind};
 use protocol::{Area, Channel};
 
 use super::client::LiveState;
-use super::panels::{ChatPanel, Notice, PeopleList};
+use super::panels::{dm_opener, ChatPanel, DmPanel, Notice, PeopleList};
 use super::PersonRow;
 use crate::error::AppError;
 use crate::forms::error_list;
@@ -195,14 +195,16 @@ fn Stage(s: StageData) -> impl IntoView {
         StageSourceKind::None => view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any(),
     };
     let reception = format!("/e/{}/reception", s.slug);
+    let talking_to = RwSignal::new(None::<protocol::live::Person>);
+    let open_dm = dm_opener(s.slug.clone(), live, talking_to);
     view! {
         <div class="space-y-4">
             <p class="text-sm text-slate-500"><a class="underline" href=reception>{s.event.clone()}</a> " · Stage"</p>
             <h1 class="text-2xl font-bold">{s.name.clone()}</h1>
             <p class="text-slate-600"><span data-testid="watching">{move || live.in_area(area)}</span> " watching"</p>
             <Notice live=live/>
-            <div class="grid grid-cols-3 gap-4">
-                <div class="col-span-2 space-y-4">
+            <div class="grid grid-cols-1 md:grid-cols-3 gap-4">
+                <div class="md:col-span-2 space-y-4">
                     {player}
                     {(!s.languages.is_empty()).then(|| view! { <Captions channel=channel languages=s.languages.clone() live=live/> })}
                     {s.polls_app.then(|| view! { <Polls channel=channel live=live/> })}
@@ -216,9 +218,10 @@ fn Stage(s: StageData) -> impl IntoView {
                 </div>
                 <div class="space-y-4">
                     <ChatPanel channel=channel live=live/>
+                    {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
                     <section class="card">
                         <h2 class="font-semibold mb-2">"People"</h2>
-                        <PeopleList people=s.people live=live on_message=Callback::new(|_| ())/>
+                        <PeopleList people=s.people live=live on_message=open_dm/>
                     </section>
                 </div>
             </div>
@@ -275,6 +278,9 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
     let open = p.status == PollStatus::Open;
     let total: i64 = p.counts.iter().sum::<i64>().max(1);
     let id = p.id;
+    // Several choices: ticked boxes, sent together with "Vote".
+    let multi = p.multi;
+    let picked = RwSignal::new(Vec::<u32>::new());
     view! {
         <div class="border rounded p-2" data-testid="poll" data-status=p.status.as_str()>
             <p class="font-semibold">{p.question.clone()}</p>
@@ -284,9 +290,22 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
                     let pct = n * 100 / total;
                     view! {
                         <li class="flex items-center gap-2 my-1">
-                            {open.then(|| view! {
+                            {(open && !multi).then(|| view! {
                                 <button class="btn text-sm" data-testid="poll-vote"
                                     on:click=move |_| live.send(ClientMsg::Vote { poll: id, choices: vec![i as u32] })>{o.clone()}</button>
+                            })}
+                            {(open && multi).then(|| view! {
+                                <label class="flex items-center gap-1">
+                                    <input type="checkbox" data-testid="poll-choice"
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            picked.update(|p| {
+                                                p.retain(|c| *c != i as u32);
+                                                if on { p.push(i as u32); p.sort_unstable(); }
+                                            });
+                                        }/>
+                                    {o.clone()}
+                                </label>
                             })}
                             {(!open).then(|| view! { <span>{o.clone()}</span> })}
                             <span class="text-sm" data-testid="poll-count">{n}</span>
@@ -295,6 +314,11 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
                     }
                 }).collect::<Vec<_>>()}
             </ul>
+            {(open && multi).then(|| view! {
+                <button class="btn text-sm" data-testid="poll-submit"
+                    disabled=move || picked.with(Vec::is_empty)
+                    on:click=move |_| live.send(ClientMsg::Vote { poll: id, choices: picked.get() })>"Vote"</button>
+            })}
             <p class="text-xs text-slate-500"><span data-testid="poll-voters">{p.voters}</span> " voted · " {p.status.as_str()}</p>
             {(open && live.moderator.get_untracked()).then(|| view! {
                 <button class="text-sm underline" data-testid="poll-close" on:click=move |_| live.send(ClientMsg::ClosePoll { poll: id })>"Close poll"</button>

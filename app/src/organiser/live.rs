@@ -141,18 +141,55 @@ pub async fn uninstall_app(slug: String, app: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Makes the attendee with `email` a moderator (`moderator` = "true") or not.
+/// A verified attendee as the moderators list shows them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StaffCandidate {
+    /// Attendee id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Email (the organiser's to see).
+    pub email: String,
+    /// Whether they moderate now.
+    pub moderator: bool,
+}
+
+/// How many verified attendees the moderator picker lists.
+#[cfg(feature = "ssr")]
+const CANDIDATES: i64 = 500;
+
+/// The event's verified attendees: who can be made a moderator, and who is one.
+#[server(prefix = "/fn", endpoint = "staff_candidates")]
+pub async fn staff_candidates(slug: String) -> Result<Vec<StaffCandidate>, AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    let people =
+        services::registrations::attendees::verified(&platform.pool, event.id, CANDIDATES).await?;
+    Ok(people
+        .into_iter()
+        .map(|a| StaffCandidate {
+            id: a.id.to_string(),
+            moderator: a.role == protocol::states::AttendeeRole::Moderator,
+            name: a.name,
+            email: a.email,
+        })
+        .collect())
+}
+
+/// Makes verified attendee `attendee_id` a moderator (`moderator` = "true",
+/// or absent) or not (`moderator` = "false").
 #[server(prefix = "/fn", endpoint = "set_moderator")]
 pub async fn set_moderator(
     slug: String,
-    email: String,
+    attendee_id: String,
     moderator: Option<String>,
 ) -> Result<(), AppError> {
     let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    // Absent means "make moderator" (the dashboard form has no field for it).
+    let id = crate::error::parse_id("attendee_id", &attendee_id)?;
     let on = moderator.is_none() || crate::forms::checked(&moderator);
-    services::live::moderation::set_moderator(&platform.pool, &me, &slug, &email, on).await?;
+    services::live::moderation::set_moderator(&platform.pool, &me, &slug, id, on).await?;
     Ok(())
 }
 
@@ -195,7 +232,6 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let add_stage = ServerAction::<CreateStage>::new();
     let install = ServerAction::<InstallApp>::new();
     let uninstall = ServerAction::<UninstallApp>::new();
-    let moderator = ServerAction::<SetModerator>::new();
     let caption = ServerAction::<PostCaption>::new();
     let source = ServerAction::<SetStageSource>::new();
     let data = Resource::new(
@@ -309,13 +345,68 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             <button class="btn col-span-3" type="submit">"Add stage"</button>
         </ActionForm>
         <super::agenda::AgendaAdmin slug=slug stages_changed=add_stage.version()/>
+        <Moderators slug=slug/>
+    }
+}
+
+/// Moderators: the current ones (each with "Remove") and a picker of the
+/// event's verified attendees.
+#[component]
+fn Moderators(#[prop(into)] slug: Signal<String>) -> impl IntoView {
+    let set = ServerAction::<SetModerator>::new();
+    let people = Resource::new(
+        move || (slug.get(), set.version().get()),
+        |(slug, _)| staff_candidates(slug),
+    );
+    view! {
         <h3 class="text-lg font-semibold mt-4">"Moderators"</h3>
-        <ActionForm action=moderator attr:class="flex gap-2 items-end max-w-xl">
-            <input type="hidden" name="slug" value=slug/>
-            <label class="block flex-1">"Attendee email"<input class="input" type="email" name="email" required/></label>
-            <button class="btn" type="submit">"Make moderator"</button>
-        </ActionForm>
-        <FormError error=error_of(moderator.value())/>
-        {move || moderator.value().get().and_then(|r| r.ok()).map(|_| view! { <p class="text-green-700" role="status">"Moderator set."</p> })}
+        <p class="text-sm text-slate-600 max-w-xl">
+            "Moderators are chosen among attendees who opened the sign-in link from their confirmation email, so that nobody can take a role by registering with someone else's address."
+        </p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    people.await.map(|people| {
+                        let (mods, others): (Vec<_>, Vec<_>) = people.into_iter().partition(|p| p.moderator);
+                        let none_yet = mods.is_empty();
+                        view! {
+                            <ul class="my-2 space-y-1" data-testid="moderators">
+                                {none_yet.then(|| view! { <li class="text-slate-500">"No moderators yet."</li> })}
+                                {mods.into_iter().map(|m| view! {
+                                    <li class="flex gap-2 items-center">
+                                        <span>{m.name} " (" {m.email} ")"</span>
+                                        <ActionForm action=set>
+                                            <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                            <input type="hidden" name="attendee_id" value=m.id/>
+                                            <input type="hidden" name="moderator" value="false"/>
+                                            <button class="text-xs underline text-red-700" type="submit">"Remove"</button>
+                                        </ActionForm>
+                                    </li>
+                                }).collect::<Vec<_>>()}
+                            </ul>
+                            {if others.is_empty() {
+                                view! { <p class="text-sm text-slate-500" data-testid="no-candidates">"No verified attendees yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ActionForm action=set attr:class="flex flex-wrap gap-2 items-end max-w-xl">
+                                        <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                        <label class="block flex-1">"Attendee"
+                                            <select class="input" name="attendee_id" required data-testid="moderator-picker">
+                                                {others.into_iter().map(|p| view! {
+                                                    <option value=p.id>{format!("{} ({})", p.name, p.email)}</option>
+                                                }).collect::<Vec<_>>()}
+                                            </select>
+                                        </label>
+                                        <button class="btn" type="submit">"Make moderator"</button>
+                                    </ActionForm>
+                                }.into_any()
+                            }}
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+        <FormError error=error_of(set.value())/>
+        {move || set.value().get().and_then(|r| r.ok()).map(|_| view! { <p class="text-green-700" role="status">"Moderators updated."</p> })}
     }
 }

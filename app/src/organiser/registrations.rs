@@ -36,15 +36,37 @@ pub struct RegistrationView {
     pub total: String,
     /// Total in minor units.
     pub total_minor: i64,
+    /// Where the next page starts (pass as `after`).
+    pub cursor: String,
 }
 
-/// The event's orders, filtered; organisers of the event only.
+/// Orders per page of the list (the server's `LIST_PAGE`).
+const PAGE: usize = 500;
+
+/// `after` cursors travel as `<RFC 3339 time>~<order code>`.
+#[cfg(feature = "ssr")]
+fn cursor_text(c: &(chrono::DateTime<chrono::Utc>, String)) -> String {
+    format!("{}~{}", c.0.to_rfc3339(), c.1)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, String), AppError> {
+    let bad = || AppError::from(services::Error::invalid("after: not a cursor of this list"));
+    let (time, code) = raw.split_once('~').ok_or_else(bad)?;
+    let time = chrono::DateTime::parse_from_rfc3339(time).map_err(|_| bad())?;
+    Ok((time.with_timezone(&chrono::Utc), code.to_owned()))
+}
+
+/// The event's orders, filtered, newest first, a page at a time (after the
+/// cursor `after` of the previous page's last order); organisers of the
+/// event only.
 #[server(prefix = "/fn", endpoint = "registrations")]
 pub async fn list_registrations(
     slug: String,
     q: Option<String>,
     ticket_type: Option<String>,
     status: Option<String>,
+    after: Option<String>,
 ) -> Result<Vec<RegistrationView>, AppError> {
     use services::registrations::list::{registrations, RegistrationFilter};
     let platform = crate::context::platform()?;
@@ -54,10 +76,15 @@ pub async fn list_registrations(
         ticket_type,
         status,
     };
-    let rows = registrations(&platform.pool, &me, &slug, &filter).await?;
+    let after = match after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => Some(parse_cursor(a)?),
+        None => None,
+    };
+    let rows = registrations(&platform.pool, &me, &slug, &filter, after.as_ref()).await?;
     Ok(rows
         .into_iter()
         .map(|r| RegistrationView {
+            cursor: cursor_text(&r.cursor()),
             total: services::domain::format_money(r.total_minor, &r.currency),
             total_minor: r.total_minor,
             order_code: r.order_code,
@@ -203,9 +230,8 @@ pub async fn ticket_type_names(slug: String) -> Result<Vec<String>, AppError> {
 pub async fn cancel_order(slug: String, order_code: String) -> Result<OrderStatus, AppError> {
     let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
-    let payments = platform.payments.as_ref();
     let cancel = services::registrations::lifecycle::cancel;
-    Ok(cancel(&platform.pool, payments, &me, &slug, &order_code).await?)
+    Ok(cancel(&platform.pool, &platform.payments, &me, &slug, &order_code).await?)
 }
 
 /// Approves an order that awaits approval. Returns the new status.
@@ -236,6 +262,15 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let status = RwSignal::new(String::new());
     let ticket_type = RwSignal::new(String::new());
     let selected = RwSignal::new(None::<String>);
+    // The page shown: the newest, or the one after this cursor.
+    let after = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        // A new search or filter starts from the newest again.
+        q.track();
+        status.track();
+        ticket_type.track();
+        after.set(None);
+    });
     let types = Resource::new(move || slug.get(), ticket_type_names);
     let detail = Resource::new(
         move || (slug.get(), selected.get()),
@@ -255,10 +290,13 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 q.get(),
                 status.get(),
                 ticket_type.get(),
+                after.get(),
                 cancel.version().get() + approve.version().get(),
             )
         },
-        |(slug, q, status, tt, _)| list_registrations(slug, Some(q), Some(tt), Some(status)),
+        |(slug, q, status, tt, after, _)| {
+            list_registrations(slug, Some(q), Some(tt), Some(status), after)
+        },
     );
     let csv = move || {
         format!(
@@ -298,7 +336,17 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
-                    rows.await.map(|rows| view! {
+                    rows.await.map(|rows| {
+                        let next = (rows.len() >= PAGE).then(|| rows.last().map(|r| r.cursor.clone())).flatten();
+                        let paged = after.get_untracked().is_some();
+                        view! {
+                        {(paged || next.is_some()).then(|| view! {
+                            <p class="text-sm text-slate-600 my-2" data-testid="registrations-paging">
+                                {format!("Showing {} orders per page, newest first. ", PAGE)}
+                                {paged.then(|| view! { <button class="underline mr-3" on:click=move |_| after.set(None)>"Newest"</button> })}
+                                {next.map(|c| view! { <button class="underline" on:click=move |_| after.set(Some(c.clone()))>"Older orders"</button> })}
+                            </p>
+                        })}
                         <table class="w-full" data-testid="registrations">
                             <thead><tr class="text-left"><th>"Order"</th><th>"Name"</th><th>"Email"</th><th>"Ticket"</th><th>"Qty"</th><th>"Status"</th><th>"Total"</th><th></th></tr></thead>
                             <tbody>
@@ -338,6 +386,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                 }).collect::<Vec<_>>()}
                             </tbody>
                         </table>
+                        }
                     })
                 })}
             </ErrorBoundary>
@@ -381,5 +430,21 @@ mod tests {
     #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(super::encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod paging_tests {
+    #[test]
+    fn the_page_size_is_the_servers() {
+        assert_eq!(super::PAGE as i64, services::registrations::list::LIST_PAGE);
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = (chrono::Utc::now(), "AB12CD".to_owned());
+        assert_eq!(super::parse_cursor(&super::cursor_text(&c)).unwrap(), c);
+        assert!(super::parse_cursor("yesterday~X").is_err());
+        assert!(super::parse_cursor("nothing").is_err());
     }
 }

@@ -7,7 +7,10 @@ use leptos_router::hooks::use_params_map;
 use protocol::states::{OrderStatus, QuestionKind};
 
 use super::pay::pay_form;
-use super::{public_event, EventPage, JoinWaitlist, OfferView, QuestionView, Register, Registered};
+use super::{
+    public_event, EventPage, JoinWaitlist, OfferView, QuestionView, Register, RegisterAnswer,
+    Registered,
+};
 use crate::forms::{error_list, error_of, FormError};
 
 /// `/e/{slug}`: event information, ticket types and the order form.
@@ -69,7 +72,13 @@ fn EventRegistration(compact: bool) -> impl IntoView {
                             </article>
                             <section class=if compact { "mt-4" } else { "mt-8 max-w-md" }>
                                 {move || match action.value().get() {
-                                    Some(Ok(r)) => receipt(r).into_any(),
+                                    Some(Ok(RegisterAnswer::Registered(r))) => receipt(r).into_any(),
+                                    Some(Ok(RegisterAnswer::CheckInbox { check_inbox })) => view! {
+                                        <div class="card space-y-2" data-testid="check-inbox">
+                                            <h2 class="text-xl font-semibold">"Check your inbox"</h2>
+                                            <p>{check_inbox} " is already registered for this event, so no second order was made. We have emailed that address a new sign-in link."</p>
+                                        </div>
+                                    }.into_any(),
                                     _ => order_form(action, form.clone()).into_any(),
                                 }}
                                 {waitlist}
@@ -219,8 +228,8 @@ fn waitlist_form(slug: String, sold_out: Vec<OfferView>) -> impl IntoView {
         <div class="card mt-6 space-y-2" data-testid="waitlist">
             <h3 class="font-semibold">"Sold out? Join the waiting list"</h3>
             {move || match action.value().get() {
-                Some(Ok(position)) => view! {
-                    <p data-testid="waitlist-joined">"You're on the waiting list (number " {position} " in line). We'll email you when a seat is held for you."</p>
+                Some(Ok(())) => view! {
+                    <p data-testid="waitlist-joined">"Check your inbox: we have emailed you your place in line. When a seat is held for you, we email you again."</p>
                 }.into_any(),
                 _ => {
                     let (slug, sold_out) = (slug.clone(), sold_out.clone());

@@ -123,6 +123,21 @@ pub struct Registered {
     pub replayed: bool,
 }
 
+/// The answer to a registration: the order, or — for an address already
+/// registered — "check your inbox" (a new sign-in link went there). On the
+/// wire, the order as it is, or `{"check_inbox": "<address>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum RegisterAnswer {
+    /// A new order, or the one an earlier request with the key placed.
+    Registered(Registered),
+    /// The address was registered already.
+    CheckInbox {
+        /// The address a new sign-in link was sent to.
+        check_inbox: String,
+    },
+}
+
 /// A public event with its ticket types; a valid unlock `code` adds its hidden ticket type.
 #[server(prefix = "/fn", endpoint = "public_event")]
 pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPage, AppError> {
@@ -171,9 +186,9 @@ pub async fn register(
     answers: Option<std::collections::HashMap<String, String>>,
     promo_code: Option<String>,
     waitlist_offer: Option<String>,
-) -> Result<Registered, AppError> {
+) -> Result<RegisterAnswer, AppError> {
     use services::ratelimit::{REGISTER_PER_CLIENT, REGISTER_PER_CLIENT_EVENT};
-    use services::registrations::purchase::{purchase, Purchase};
+    use services::registrations::purchase::{purchase, Purchase, Purchased};
     use services::registrations::{orders, ticket_types};
     let platform = crate::context::platform()?;
     crate::context::limit_client(&platform, &REGISTER_PER_CLIENT_EVENT, Some(&slug)).await?;
@@ -205,7 +220,14 @@ pub async fn register(
         promo_code: promo_code.as_deref(),
         waitlist_offer: waitlist_offer.as_deref(),
     };
-    let r = purchase(&platform.pool, order, platform.quota_locking).await?;
+    let r = match purchase(&platform.pool, order, platform.quota_locking).await? {
+        Purchased::Order(receipt) => receipt,
+        Purchased::CheckInbox => {
+            return Ok(RegisterAnswer::CheckInbox {
+                check_inbox: services::domain::Email::parse(&email)?.as_str().to_owned(),
+            })
+        }
+    };
     let tickets = r
         .ticket_codes
         .iter()
@@ -216,7 +238,7 @@ pub async fn register(
             })
         })
         .collect::<Result<Vec<_>, services::Error>>()?;
-    Ok(Registered {
+    Ok(RegisterAnswer::Registered(Registered {
         order_code: r.order_code,
         status: r.status,
         total: services::domain::format_money(r.total_minor, &r.currency),
@@ -225,17 +247,18 @@ pub async fn register(
             .sign_in_token
             .map(|token| format!("/e/{}/join?token={token}", slug.trim().to_lowercase())),
         replayed: r.replayed,
-    })
+    }))
 }
 
-/// Joins the waiting list of a sold-out ticket type; returns the position in line.
+/// Joins the waiting list of a sold-out ticket type; the place in line is
+/// emailed (the same answer whether the address was waiting already or not).
 #[server(prefix = "/fn", endpoint = "join_waitlist")]
 pub async fn join_waitlist(
     slug: String,
     ticket_type_id: String,
     name: String,
     email: String,
-) -> Result<i64, AppError> {
+) -> Result<(), AppError> {
     let platform = crate::context::platform()?;
     let limit = &services::ratelimit::WAITLIST_PER_CLIENT_EVENT;
     crate::context::limit_client(&platform, limit, Some(&slug)).await?;

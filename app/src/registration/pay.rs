@@ -38,7 +38,7 @@ pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView,
     crate::context::limit_subject(&platform, &PAY_PER_ORDER, &order).await?;
     let result = pay(
         &platform.pool,
-        platform.payments.as_ref(),
+        &platform.payments,
         platform.fees,
         &order_code,
         &card_number,

@@ -11,7 +11,11 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: PostgreSQL, Redis and the bus answer. 503 with details otherwise.
+/// Readiness of a web node: it can serve when PostgreSQL answers (pages,
+/// registration, payments need nothing else). Redis (the live event, rate
+/// limits shared between nodes) and the bus (read by the workers, not by web
+/// requests) are reported, and their absence marks the node `degraded`, but
+/// does not take it out of the load balancer. 503 with details otherwise.
 pub async fn readyz(State(state): State<Platform>) -> (StatusCode, Json<Value>) {
     let db = sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(&state.pool)
@@ -36,7 +40,8 @@ pub async fn readyz(State(state): State<Platform>) -> (StatusCode, Json<Value>) 
         );
     }
     body.insert("bus_kind".into(), json!(state.bus.kind()));
-    let ready = db.is_ok() && cache.is_ok() && bus.is_ok();
+    body.insert("degraded".into(), json!(cache.is_err() || bus.is_err()));
+    let ready = db.is_ok();
     let status = if ready {
         StatusCode::OK
     } else {

@@ -116,6 +116,9 @@ async fn authorize(
         Choice::Approve => PaymentOutcome::Succeeded,
         Choice::Decline => PaymentOutcome::Failed,
     };
+    // The bank records the answer first, as a real one would: should the
+    // webhook be lost, the reconciliation finds the outcome there.
+    bank.provider.decide(&provider_ref, status);
     let body = serde_json::to_vec(&WebhookEvent {
         provider_ref,
         status,

@@ -1,6 +1,6 @@
 //! The registration widget may be framed only by the sites its organiser lists:
 //! `/e/{slug}/widget` gets `Content-Security-Policy: frame-ancestors 'self' <sites>`;
-//! every other page keeps `frame-ancestors 'none'` (set in `http::router`).
+//! every other response `frame-ancestors 'none'`.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -16,7 +16,9 @@ pub fn widget_slug(path: &str) -> Option<&str> {
     (tail == "widget" && !slug.is_empty()).then_some(slug)
 }
 
-/// Sets the widget's frame-ancestors from the event's allowed sites.
+/// Adds the `frame-ancestors` policy (a policy of its own beside the page's,
+/// both enforced): the event's allowed sites for the widget, none for
+/// every other response.
 pub async fn frame_ancestors(
     State(state): State<Platform>,
     req: Request<Body>,
@@ -24,15 +26,18 @@ pub async fn frame_ancestors(
 ) -> Response {
     let slug = widget_slug(req.uri().path()).map(str::to_owned);
     let mut res = next.run(req).await;
-    if let Some(slug) = slug {
-        let origins = services::events::embed_origins(&state.pool, &slug)
-            .await
-            .unwrap_or_default();
-        // Origins were validated on input (scheme://host[:port]); nothing else can reach the header.
-        let policy = format!("frame-ancestors 'self' {}", origins.join(" "));
-        if let Ok(v) = HeaderValue::from_str(policy.trim_end()) {
-            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    let policy = match slug {
+        Some(slug) => {
+            let origins = services::events::embed_origins(&state.pool, &slug)
+                .await
+                .unwrap_or_default();
+            // Origins were validated on input (scheme://host[:port]); nothing else can reach the header.
+            format!("frame-ancestors 'self' {}", origins.join(" "))
         }
+        None => "frame-ancestors 'none'".to_owned(),
+    };
+    if let Ok(v) = HeaderValue::from_str(policy.trim_end()) {
+        res.headers_mut().append(header::CONTENT_SECURITY_POLICY, v);
     }
     res
 }

@@ -42,9 +42,13 @@ pub struct LiveQuery {
     since: Option<String>,
     /// The area the page shows (`reception`, `stage:<id>`, `people`).
     area: Option<String>,
+    /// `1` when the page reconnects a socket it had: the visit goes on (no
+    /// new "entered" is recorded, so reconnects do not count as visits).
+    resume: Option<u8>,
 }
 
-/// `GET /ws/e/{slug}?v=3[&since=CURSOR][&area=AREA]`: upgrades signed-in attendees of the event.
+/// `GET /ws/e/{slug}?v=3[&since=CURSOR][&area=AREA][&resume=1]`: upgrades
+/// signed-in attendees of the event.
 pub async fn live(
     State(platform): State<Platform>,
     Path(slug): Path<String>,
@@ -100,7 +104,12 @@ pub async fn live(
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             let token = token.unwrap_or_default();
-            session(platform, actor, token, conn, q.since, area, socket)
+            let visit = if q.resume == Some(1) {
+                Visit::Continues
+            } else {
+                Visit::Starts
+            };
+            session(platform, actor, token, conn, q.since, (area, visit), socket)
         }))
 }
 
@@ -181,6 +190,13 @@ async fn must_leave(
 }
 
 /// Records a visit, logging (not failing the socket) when the database is unavailable.
+/// Whether a socket starts a visit to its area or continues one (a reconnect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    Starts,
+    Continues,
+}
+
 async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId, enter: bool) {
     let result = if enter {
         participants::entered(&platform.pool, me, area, conn).await
@@ -225,7 +241,7 @@ async fn session(
     token: String,
     conn: ConnectionId,
     since: Option<String>,
-    mut area: Area,
+    (mut area, visit): (Area, Visit),
     mut socket: WebSocket,
 ) {
     let event = me.event_id;
@@ -233,7 +249,9 @@ async fn session(
     // Subscribe before reading the log, so nothing falls between replay and live.
     let mut changes = platform.presence.subscribe();
     let mut entries = platform.live.subscribe();
-    record(&platform, &me, area, conn, true).await;
+    if visit == Visit::Starts {
+        record(&platform, &me, area, conn, true).await;
+    }
     let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
     let snap = presence::refresh(&mut redis, event)
         .await

@@ -6,7 +6,7 @@ use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use protocol::{Channel, ErrorKind};
 use uuid::Uuid;
 
-use crate::helpers::{client, fns, link_token, Organiser, TestApp};
+use crate::helpers::{client, fns, Organiser, TestApp};
 use crate::live::{connect, recv, wait_for, Ws};
 
 /// A registered, signed-in attendee.
@@ -30,12 +30,14 @@ pub async fn person(app: &TestApp, slug: &str, name: &str) -> Person {
         )
         .await;
     assert_eq!(s, 200, "{body}");
-    let (c, cookie) = app.sign_in(slug, &link_token(&body)).await;
+    assert!(body["sign_in_link"].is_string(), "{body}");
     let id: Uuid = sqlx::query_scalar("SELECT id FROM attendees WHERE email = $1")
         .bind(&email)
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    // Signed in as from the confirmation email: a verified attendee.
+    let (c, cookie) = app.sign_in(slug, &app.emailed_link(id.into()).await).await;
     Person {
         cookie,
         email,
@@ -128,8 +130,9 @@ pub fn chat(body: &str) -> ClientMsg {
 }
 
 pub async fn make_moderator(app: &TestApp, org: &Organiser, slug: &str, p: &Person) {
+    let id = p.id.to_string();
     let (s, b) = app
-        .call::<fns::SetModerator>(&org.client, &[("slug", slug), ("email", &p.email)])
+        .call::<fns::SetModerator>(&org.client, &[("slug", slug), ("attendee_id", &id)])
         .await;
     assert_eq!(s, 200, "{b}");
 }

@@ -63,7 +63,7 @@ async fn plan_limits_are_enforced_and_an_upgrade_lifts_them() {
             &[("plan", "starter"), ("card_number", "4242 4242 4242 4242")],
         )
         .await;
-    assert_eq!((s, b["Done"].as_str()), (200, Some("Starter")), "{b}");
+    assert_eq!((s, b["Done"][0].as_str()), (200, Some("Starter")), "{b}");
     let (s, _) = app
         .call::<fns::CreateEvent>(&org.client, &event_form("second-event"))
         .await;
@@ -90,11 +90,12 @@ async fn plan_limits_are_enforced_and_an_upgrade_lifts_them() {
         )
         .await;
     assert_eq!(s, 401);
-    let purchases: Vec<(String, i64)> =
-        sqlx::query_as("SELECT plan_id, amount_minor FROM plan_purchases")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    let purchases: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT plan_id, amount_minor FROM plan_purchases WHERE status = 'succeeded'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(purchases, vec![("starter".to_string(), 4900)]);
 }
 
@@ -152,4 +153,139 @@ async fn a_plan_bought_with_a_card_needing_confirmation_applies_once_the_bank_co
         .await
         .unwrap();
     assert_eq!(plan().await, "starter");
+}
+
+/// The plan and the end of its paid period.
+async fn plan_of(app: &crate::helpers::TestApp) -> (String, Option<chrono::DateTime<chrono::Utc>>) {
+    sqlx::query_as("SELECT plan_id, plan_until FROM organisations")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_bank_confirmations_never_buy_a_plan_twice() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    sqlx::query("UPDATE organisations SET plan_id = 'free'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let buy = || async {
+        let (s, b) = app
+            .call::<fns::BuyPlan>(
+                &org.client,
+                &[("plan", "starter"), ("card_number", "4000002500003155")],
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["ConfirmAt"].as_str().unwrap().to_owned()
+    };
+    // Two tabs, two bank pages: the second attempt abandons the first.
+    let (first, second) = (buy().await, buy().await);
+    let base = app.base.clone();
+    let approve = |url: String| {
+        let base = base.clone();
+        async move {
+            client()
+                .post(format!("{base}{url}"))
+                .form(&[("decision", "approve")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(approve(second).await, 200);
+    assert_eq!(approve(first).await, 200);
+    let purchases: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, refund_ref FROM plan_purchases ORDER BY created_at")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(purchases.len(), 2);
+    assert_eq!(
+        purchases[0].0, "refunded",
+        "the abandoned attempt's money goes back"
+    );
+    assert!(purchases[0].1.is_some());
+    assert_eq!(purchases[1], ("succeeded".into(), None));
+    let (plan, until) = plan_of(&app).await;
+    assert_eq!(plan, "starter");
+    let month = until.unwrap() - chrono::Utc::now();
+    assert!(
+        month.num_days() >= 27 && month.num_days() <= 31,
+        "one period: {month}"
+    );
+}
+
+#[tokio::test]
+async fn a_paid_period_renews_only_by_purchase_and_otherwise_lapses_to_free() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let buy = |plan: &'static str| {
+        let org = &org;
+        let app = &app;
+        async move {
+            app.call::<fns::BuyPlan>(
+                &org.client,
+                &[("plan", plan), ("card_number", "4242424242424242")],
+            )
+            .await
+        }
+    };
+    // The helper's Growth is a grant without end: nothing to renew or buy below it.
+    let (s, b) = buy("growth").await;
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("granted without an end"),
+        "{b}"
+    );
+    sqlx::query("UPDATE organisations SET plan_id = 'free'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (s, b) = buy("free").await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (409, Some("the Free plan is free; nothing to buy"))
+    );
+
+    let (s, b) = buy("starter").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["Done"][0], "Starter", "{b}");
+    let (_, first_end) = plan_of(&app).await;
+    let first_end = first_end.expect("a paid period ends");
+    // Renewing adds a month to the running period, not to today.
+    let (s, b) = buy("starter").await;
+    assert_eq!(s, 200, "{b}");
+    let (plan, second_end) = plan_of(&app).await;
+    assert_eq!(plan, "starter");
+    let added = second_end.unwrap() - first_end;
+    assert!((28..=31).contains(&added.num_days()), "{added}");
+    let (s, plans) = app.call::<fns::CheckoutInfo>(&org.client, &[]).await;
+    assert_eq!(s, 200);
+    let starter = &plans[1];
+    assert_eq!(starter["current"], true, "{plans}");
+    let shown = second_end.unwrap().format("%-d %B %Y").to_string();
+    assert_eq!(
+        starter["until"],
+        shown.as_str(),
+        "the checkout shows the end"
+    );
+
+    // Nothing renews by itself: once the period is over the plan lapses.
+    let worker =
+        convene_server::startup::worker(&app.deps, &app.settings, app.payments.clone()).unwrap();
+    worker.housekeeping().await;
+    assert_eq!(plan_of(&app).await.0, "starter", "not before the end");
+    sqlx::query("UPDATE organisations SET plan_until = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    worker.housekeeping().await;
+    assert_eq!(plan_of(&app).await, ("free".into(), None));
 }

@@ -46,7 +46,12 @@ async fn order_confirmation_is_emailed_with_tickets_and_a_working_sign_in_link()
     ));
     let app = spawn_with(settings, Workers::NONE).await;
     let (_stop, rx) = watch::channel(false);
-    tokio::spawn(startup::jobs(app.deps.clone(), app.settings.clone(), rx));
+    tokio::spawn(startup::jobs(
+        app.deps.clone(),
+        app.settings.clone(),
+        app.payments.clone(),
+        rx,
+    ));
 
     let org = app.organiser().await;
     let slug = app.event(&org).await;
@@ -130,6 +135,7 @@ async fn failed_sends_are_retried_later_with_the_error_recorded() {
                 .unwrap(),
         ),
         public_url: "http://x".into(),
+        payments: app.payments.clone(),
     };
     assert!(worker.run_one().await.unwrap());
     let (attempts, error, later, done): (i32, Option<String>, bool, bool) = sqlx::query_as(

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use convene_server::configuration::{KafkaConfig, PaymentProviderKind, PaymentsConfig, Settings};
@@ -12,6 +13,7 @@ use convene_server::startup::{self, Deps};
 use leptos::prelude::LeptosOptions;
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
+use services::payments::PaymentProvider;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -34,9 +36,10 @@ pub mod fns {
         CreatePromoCode, CreateTicketType, EventOverview, SetEmbedOrigins,
     };
     pub use app::organiser::live::{
-        CreateStage, InstallApp, LiveAdmin, PostCaption, SetModerator, SetStageSource, UninstallApp,
+        CreateStage, InstallApp, LiveAdmin, PostCaption, SetModerator, SetStageSource,
+        StaffCandidates, UninstallApp,
     };
-    pub use app::organiser::questions::CreateQuestion;
+    pub use app::organiser::questions::{CreateQuestion, ListQuestions};
     pub use app::organiser::registrations::{
         ApproveOrder, CancelOrder, ListRegistrations, RegistrationDetail, TicketTypeNames,
     };
@@ -58,6 +61,10 @@ pub struct TestApp {
     pub settings: Settings,
     /// Connections (shared with the server).
     pub deps: Deps,
+    /// The server's payment provider (the test provider keeps its records in it).
+    pub payments: Arc<dyn PaymentProvider>,
+    /// The same provider as the test provider, when it is the one.
+    test_payments: Option<Arc<services::payments::TestProvider>>,
     /// Stops the server and its workers when dropped or set.
     pub shutdown: watch::Sender<bool>,
     /// Set by tests that leave failing jobs behind on purpose.
@@ -129,6 +136,7 @@ pub async fn test_settings() -> Settings {
             brokers: env_or("CONVENE_TEST_KAFKA", "127.0.0.1:19092"),
             topic_prefix: format!("t{}.", Uuid::new_v4().simple()),
             partitions: 3,
+            client: Default::default(),
         }),
     }
 }
@@ -156,6 +164,8 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
         .build();
     let (tx, rx) = watch::channel(false);
     let state = startup::server_state(&settings, &deps, leptos);
+    let payments = state.platform.payments.clone();
+    let test_payments = state.test_payments.clone();
     tokio::spawn(startup::serve(state, listener, rx.clone()));
     if workers.relay {
         tokio::spawn(startup::relay(deps.clone(), rx.clone()));
@@ -169,6 +179,8 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
         pool: deps.pool.clone(),
         settings,
         deps,
+        payments,
+        test_payments,
         shutdown: tx,
         unfinished_jobs_expected: AtomicBool::new(false),
     }
@@ -224,6 +236,7 @@ impl Drop for TestApp {
                         pool: pool.clone(),
                         mailer: settings.smtp.as_ref().map(|s| s.mailer().expect("mailer")),
                         public_url: settings.public_url.clone(),
+                        payments: Arc::new(services::payments::NoProvider),
                     };
                     // A worker of the test may still hold a job for a moment.
                     let mut left = Vec::new();
@@ -318,11 +331,18 @@ impl TestApp {
     /// Runs every due job now (as the jobs worker would, with the test's SMTP
     /// settings); returns how many ran.
     pub async fn drain_jobs(&self) -> usize {
-        startup::worker(&self.deps, &self.settings)
+        startup::worker(&self.deps, &self.settings, self.payments.clone())
             .expect("worker")
             .drain()
             .await
             .expect("draining jobs")
+    }
+
+    /// The server's test payment provider (its bank's records).
+    pub fn test_provider(&self) -> Arc<services::payments::TestProvider> {
+        self.test_payments
+            .clone()
+            .expect("the test payment provider is on")
     }
 
     /// For tests that leave a failing or rescheduled job behind on purpose.
@@ -380,6 +400,15 @@ impl TestApp {
         let (status, body) = self.register(slug, &email).await;
         assert_eq!(status, 200, "register failed: {body}");
         link_token(&body)
+    }
+
+    /// A sign-in token as the emails carry it (opening it verifies the
+    /// attendee's address), as if read from their inbox.
+    pub async fn emailed_link(&self, attendee: protocol::ids::AttendeeId) -> String {
+        use services::registrations::attendees::{new_sign_in_link, Delivery};
+        new_sign_in_link(&self.pool, attendee, Delivery::ByEmail)
+            .await
+            .unwrap()
     }
 
     /// Redeems a sign-in token of event `slug` in a new browser-like client;

@@ -156,6 +156,18 @@ async fn two_attendees_see_the_live_count_change_and_visits_are_recorded() {
         async move { reception_visits(&pool).await == (3, 2) }
     })
     .await;
+
+    // A page reconnecting its socket continues its visit: no new "entered".
+    let url = format!("ws://{}/ws/e/{slug}?v={v}&resume=1", app.addr);
+    let mut again = connect_url(&url, &a).await;
+    assert!(matches!(recv(&mut again).await, ServerMsg::Hello { .. }));
+    again.close(None).await.unwrap();
+    let pool = app.pool.clone();
+    app.eventually(10, "the reconnect's leave, and no new visit", || {
+        let pool = pool.clone();
+        async move { reception_visits(&pool).await == (3, 3) }
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,6 +1,16 @@
 //! Paid orders through the built-in test provider, including its webhook path.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use protocol::states::PaymentOutcome;
 use serde_json::Value;
+use services::payments::provider::{Charge, ChargeRequest, PaymentProvider, WebhookEvent};
+use services::payments::test_provider::{CARD_REQUIRES_ACTION, CARD_SUCCEEDS};
+use services::payments::{FeePolicy, TestProvider};
+use services::registrations::{lifecycle, payment};
 use uuid::Uuid;
 
 use convene_server::configuration::PaymentsConfig;
@@ -99,12 +109,13 @@ async fn a_declined_card_leaves_the_order_pending_and_says_why() {
     assert_eq!(s, 400, "{body}");
     let (s, _) = pay(&app, "NOSUCHORDER", "4242424242424242").await;
     assert_eq!(s, 404);
-    // The attempt is on record; a good card then works.
+    // Both attempts are on record (each is recorded before the provider
+    // is asked); a good card then works.
     let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'failed'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(failed, 1);
+    assert_eq!(failed, 2);
     assert_eq!(pay(&app, &code, "4242424242424242").await.0, 200);
     assert_eq!(order(&app, &code).await.0, "confirmed");
 }
@@ -189,7 +200,7 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
 /// Each payment of order `code`, oldest first: its status and the amount refunded.
 async fn payments_of(app: &TestApp, code: &str) -> Vec<(String, i64)> {
     sqlx::query_as(
-        "SELECT p.status, (SELECT coalesce(sum(r.amount_minor), 0) FROM refunds r WHERE r.payment_id = p.id)::bigint
+        "SELECT p.status, (SELECT coalesce(sum(r.amount_minor), 0) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded')::bigint
          FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.code = $1 ORDER BY p.created_at",
     )
     .bind(code)
@@ -454,4 +465,274 @@ async fn a_payment_confirmed_after_its_order_expired_is_refunded() {
         (vec!["refunded".to_string()], 4990),
         "the money is given back"
     );
+}
+
+/// The test provider behind an unreliable line, as a real provider can be.
+struct Flaky {
+    inner: TestProvider,
+    line: Line,
+    /// Refund calls to fail before they get through.
+    refund_failures: AtomicUsize,
+}
+
+/// What happens to charge requests on the line.
+#[derive(Clone, Copy)]
+enum Line {
+    /// Requests and answers get through.
+    Fine,
+    /// The provider charges, and its answer is lost.
+    LosesAnswers,
+    /// Requests never reach the provider.
+    Down,
+    /// The provider answers after this long.
+    Slow(Duration),
+}
+
+impl Flaky {
+    fn provider(line: Line, refund_failures: usize) -> Arc<dyn PaymentProvider> {
+        Arc::new(Flaky {
+            inner: TestProvider::new(TEST_PAYMENTS_SECRET),
+            line,
+            refund_failures: AtomicUsize::new(refund_failures),
+        })
+    }
+}
+
+impl PaymentProvider for Flaky {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    fn charge(&self, req: ChargeRequest) -> BoxFuture<'_, services::Result<Charge>> {
+        Box::pin(async move {
+            let lost = || services::Error::Internal("connection reset by peer".into());
+            match self.line {
+                Line::Fine => self.inner.charge(req).await,
+                Line::LosesAnswers => {
+                    self.inner.charge(req).await?;
+                    Err(lost())
+                }
+                Line::Down => Err(lost()),
+                Line::Slow(after) => {
+                    tokio::time::sleep(after).await;
+                    self.inner.charge(req).await
+                }
+            }
+        })
+    }
+
+    fn find_charge(&self, key: &str) -> BoxFuture<'_, services::Result<Option<Charge>>> {
+        self.inner.find_charge(key)
+    }
+
+    fn verify_webhook(&self, signature: &str, body: &[u8]) -> services::Result<WebhookEvent> {
+        self.inner.verify_webhook(signature, body)
+    }
+
+    fn refund(
+        &self,
+        provider_ref: &str,
+        amount_minor: i64,
+        key: &str,
+    ) -> BoxFuture<'_, services::Result<String>> {
+        let fail = self
+            .refund_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            return Box::pin(async {
+                Err(services::Error::Internal("provider unavailable".into()))
+            });
+        }
+        self.inner.refund(provider_ref, amount_minor, key)
+    }
+}
+
+const FEES: FeePolicy = FeePolicy {
+    bps: 250,
+    fixed_minor: 30,
+};
+
+#[tokio::test]
+async fn a_charge_whose_answer_is_lost_is_recorded_first_and_settled_by_the_reconciliation() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let line = Flaky::provider(Line::LosesAnswers, 0);
+    let paid = payment::pay(&app.pool, &line, FEES, &code, CARD_SUCCEEDS).await;
+    assert!(matches!(paid, Err(services::Error::Busy(_))), "{paid:?}");
+    // The attempt was recorded before the provider was asked.
+    assert_eq!(
+        payments_of(&app, &code).await,
+        vec![("processing".into(), 0)]
+    );
+    assert_eq!(order(&app, &code).await.0, "pending");
+    // While its outcome is unknown, a second attempt is refused: it could charge twice.
+    let again = payment::pay(&app.pool, &line, FEES, &code, CARD_SUCCEEDS).await;
+    assert!(
+        matches!(again, Err(services::Error::Conflict(_))),
+        "{again:?}"
+    );
+    // Only attempts older than the threshold are looked at.
+    let later = chrono::Duration::minutes(2);
+    assert_eq!(
+        payment::reconcile(&app.pool, line.as_ref(), later)
+            .await
+            .unwrap(),
+        0
+    );
+    let now = chrono::Duration::zero();
+    assert_eq!(
+        payment::reconcile(&app.pool, line.as_ref(), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(order(&app, &code).await, ("confirmed".into(), 155));
+    assert_eq!(
+        payments_of(&app, &code).await,
+        vec![("succeeded".into(), 0)]
+    );
+    assert_eq!(
+        payment::reconcile(&app.pool, line.as_ref(), now)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_the_provider_never_received_fails_and_the_buyer_can_pay_again() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let down = Flaky::provider(Line::Down, 0);
+    let paid = payment::pay(&app.pool, &down, FEES, &code, CARD_SUCCEEDS).await;
+    assert!(matches!(paid, Err(services::Error::Busy(_))), "{paid:?}");
+    let now = chrono::Duration::zero();
+    assert_eq!(
+        payment::reconcile(&app.pool, down.as_ref(), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(payments_of(&app, &code).await, vec![("failed".into(), 0)]);
+    assert_eq!(order(&app, &code).await.0, "pending");
+    let (s, body) = pay(&app, &code, CARD_SUCCEEDS).await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (200, Some("confirmed")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_buyer_who_leaves_mid_payment_does_not_cut_it_short() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let slow = Flaky::provider(Line::Slow(Duration::from_millis(400)), 0);
+    // The request goes away while the provider is still charging.
+    let request = payment::pay(&app.pool, &slow, FEES, &code, CARD_SUCCEEDS);
+    let gone = tokio::time::timeout(Duration::from_millis(50), request).await;
+    assert!(gone.is_err(), "the provider answered within 50 ms");
+    // The charge completes and is recorded all the same.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while order(&app, &code).await.0 != "confirmed" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the payment was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        payments_of(&app, &code).await,
+        vec![("succeeded".into(), 0)]
+    );
+}
+
+#[tokio::test]
+async fn a_bank_confirmation_whose_webhook_is_lost_is_settled_by_the_reconciliation() {
+    let app = spawn_web_only().await;
+    let code = pending_order(&app).await;
+    let (s, body) = pay(&app, &code, CARD_REQUIRES_ACTION).await;
+    assert_eq!(s, 200, "{body}");
+    let url = body["action_url"].as_str().unwrap();
+    let provider_ref = url.rsplit('/').next().unwrap();
+    // The bank records the approval; its webhook never arrives.
+    let test = app.test_provider();
+    test.decide(provider_ref, PaymentOutcome::Succeeded);
+    assert_eq!(order(&app, &code).await.0, "pending");
+    let now = chrono::Duration::zero();
+    let provider = app.payments.clone();
+    assert_eq!(
+        payment::reconcile(&app.pool, provider.as_ref(), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(order(&app, &code).await.0, "confirmed");
+}
+
+#[tokio::test]
+async fn a_refund_that_fails_stays_pending_and_is_retried_with_the_same_key() {
+    let app = spawn_web_only().await;
+    let (org, slug, code) = pending_order_of(&app).await;
+    assert_eq!(pay(&app, &code, CARD_SUCCEEDS).await.0, 200);
+    let owner = services::accounts::organisers::of_org(&app.pool, org_id(&app, &org).await)
+        .await
+        .unwrap()
+        .remove(0);
+    let line = Flaky::provider(Line::Fine, 1);
+    let cancelled = lifecycle::cancel(&app.pool, &line, &owner, &slug, &code).await;
+    assert!(
+        matches!(&cancelled, Err(services::Error::Conflict(m)) if m.contains("refund failed")),
+        "{cancelled:?}"
+    );
+    assert_eq!(order(&app, &code).await.0, "cancelled");
+    assert_eq!(
+        payments_of(&app, &code).await,
+        vec![("refunding".into(), 0)]
+    );
+    let (status, attempts): (String, i32) = sqlx::query_as("SELECT status, attempts FROM refunds")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((status.as_str(), attempts), ("pending", 1));
+    // The reconciliation retries it; the order ends refunded, once.
+    let now = chrono::Duration::zero();
+    assert_eq!(
+        payment::reconcile(&app.pool, line.as_ref(), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(order(&app, &code).await.0, "refunded");
+    assert_eq!(
+        payments_of(&app, &code).await,
+        vec![("refunded".into(), 4990)]
+    );
+    let refunds: i64 = sqlx::query_scalar("SELECT count(*) FROM refunds")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(refunds, 1);
+    let facts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE payload::text LIKE '%order.refunded%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(facts, 1, "one OrderRefunded fact");
+    assert_eq!(
+        payment::reconcile(&app.pool, line.as_ref(), now)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+async fn org_id(app: &TestApp, org: &Organiser) -> protocol::ids::OrgId {
+    sqlx::query_scalar("SELECT org_id FROM organisers WHERE email = $1")
+        .bind(&org.email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }

@@ -71,18 +71,31 @@ async fn registering_creates_attendee_ticket_qr_and_outbox_message() {
 }
 
 #[tokio::test]
-async fn duplicate_email_is_a_clear_error_not_a_second_ticket() {
+async fn a_registered_address_gets_check_your_inbox_and_a_link_not_a_second_ticket() {
     let app = spawn_web_only().await;
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let (s, _) = app.register(&slug, "dup@example.org").await;
     assert_eq!(s, 200);
     let (s, body) = app.register(&slug, " DUP@example.org ").await;
-    assert_eq!(s, 409, "{body}");
-    assert!(body["message"]
-        .as_str()
-        .unwrap()
-        .contains("already registered"));
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({ "check_inbox": "dup@example.org" })
+    );
+    let link_jobs: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'sign_in_link'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let attendee: uuid::Uuid = sqlx::query_scalar("SELECT id FROM attendees")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        link_jobs,
+        vec![serde_json::json!({ "attendee_id": attendee })]
+    );
     let (s, body) = app.register(&slug, "nonsense").await;
     assert_eq!(s, 400, "{body}");
     let n: (i64, i64, i64) = sqlx::query_as(

@@ -208,7 +208,7 @@ async fn a_moderator_who_loses_the_role_stops_seeing_pending_questions() {
             &org.client,
             &[
                 ("slug", &slug),
-                ("email", &mo.email),
+                ("attendee_id", &mo.id.to_string()),
                 ("moderator", "false"),
             ],
         )

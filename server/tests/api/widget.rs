@@ -8,11 +8,15 @@ async fn only_listed_sites_may_frame_the_widget() {
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let widget = format!("{}/e/{slug}/widget", app.base);
+    // The frame-ancestors policy (the page's own policy is another header).
     let csp = |res: &reqwest::Response| {
-        res.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .to_owned()
+        res.headers()
+            .get_all("content-security-policy")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .filter(|p| p.starts_with("frame-ancestors"))
+            .collect::<Vec<_>>()
+            .join(" | ")
     };
 
     let res = client().get(&widget).send().await.unwrap();

@@ -1,8 +1,9 @@
 //! Organisations (owner of `organisations`): the customer account that owns
 //! events, a team and a plan.
 
+use chrono::{DateTime, Utc};
 use protocol::ids::OrgId;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::Result;
 
@@ -46,12 +47,41 @@ pub async fn plan_id(conn: &mut PgConnection, id: OrgId) -> Result<String> {
     )
 }
 
-/// Puts the organisation on `plan_id`.
-pub async fn set_plan(conn: &mut PgConnection, id: OrgId, plan_id: &str) -> Result<()> {
-    sqlx::query("UPDATE organisations SET plan_id = $2 WHERE id = $1")
+/// Puts the organisation on `plan_id` until `until` (`None`: a grant that
+/// does not lapse).
+pub async fn set_plan(
+    conn: &mut PgConnection,
+    id: OrgId,
+    plan_id: &str,
+    until: Option<DateTime<Utc>>,
+) -> Result<()> {
+    sqlx::query("UPDATE organisations SET plan_id = $2, plan_until = $3 WHERE id = $1")
         .bind(id)
         .bind(plan_id)
+        .bind(until)
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// When the organisation's paid period ends (`None`: it does not).
+pub async fn plan_until(conn: &mut PgConnection, id: OrgId) -> Result<Option<DateTime<Utc>>> {
+    Ok(
+        sqlx::query_scalar("SELECT plan_until FROM organisations WHERE id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// Moves every organisation whose paid period ended back to `free_plan`;
+/// returns them.
+pub async fn lapse_ended(pool: &PgPool, free_plan: &str) -> Result<Vec<OrgId>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE organisations SET plan_id = $1, plan_until = NULL
+         WHERE plan_until IS NOT NULL AND plan_until <= now() RETURNING id",
+    )
+    .bind(free_plan)
+    .fetch_all(pool)
+    .await?)
 }

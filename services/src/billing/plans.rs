@@ -103,11 +103,14 @@ impl Plan {
     }
 }
 
-/// Sets an organisation's plan directly (demo data, operators).
+/// Grants an organisation a plan directly, without end (demo data, operators).
 pub async fn set_plan(pool: &PgPool, org_id: OrgId, plan_id: &str) -> Result<()> {
     let mut conn = pool.acquire().await?;
-    orgs::set_plan(&mut conn, org_id, plan_id).await
+    orgs::set_plan(&mut conn, org_id, plan_id, None).await
 }
+
+/// The plan everyone has without paying.
+pub const FREE: &str = "free";
 
 #[cfg(test)]
 mod tests {

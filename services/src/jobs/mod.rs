@@ -9,12 +9,16 @@
 
 mod order_email;
 mod queue;
+mod sign_in_link_email;
 mod team_invite_email;
+mod waitlist_joined_email;
 mod waitlist_offer_email;
 
 pub use order_email::OrderEmail;
 pub use queue::{
     backoff, enqueue, purge, run_once, unfinished, Claimed, Job, JobError, Unfinished,
 };
+pub use sign_in_link_email::SignInLinkEmail;
 pub use team_invite_email::TeamInviteEmail;
+pub use waitlist_joined_email::WaitlistJoinedEmail;
 pub use waitlist_offer_email::WaitlistOfferEmail;

@@ -179,12 +179,14 @@ pub async fn sanction(
 }
 
 /// Makes an attendee of one of the organiser's events a moderator, or not.
-#[instrument(skip(pool, by, email), fields(org = %by.org_id))]
+/// Moderators are picked from the event's verified attendees (see
+/// [`attendees::verified`]), never named by a typed email.
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
 pub async fn set_moderator(
     pool: &PgPool,
     by: &Organiser,
     slug: &str,
-    email: &str,
+    attendee: AttendeeId,
     moderator: bool,
 ) -> Result<()> {
     let event = events::get_for_org(pool, by, slug).await?;
@@ -194,7 +196,7 @@ pub async fn set_moderator(
         AttendeeRole::Attendee
     };
     let mut tx = pool.begin().await?;
-    let attendee = attendees::set_role(&mut tx, event.id, email, role).await?;
+    attendees::set_role(&mut tx, event.id, attendee, role).await?;
     let fact = Fact::RoleChanged(RoleChanged {
         attendee_id: attendee,
         role,

@@ -4,6 +4,7 @@ use lettre::message::SinglePart;
 use lettre::Message;
 use sqlx::PgPool;
 
+use super::budget;
 use super::mailer::Mailer;
 use crate::jobs::{JobError, TeamInviteEmail};
 use crate::team;
@@ -37,5 +38,5 @@ pub async fn send(
         .subject(format!("Join {} on Convene", invite.org_name))
         .singlepart(SinglePart::plain(text))
         .map_err(|e| JobError::Permanent(format!("email: {e}")))?;
-    mailer.send(message).await
+    budget::send(pool, mailer, budget::Kind::TeamInvite, message).await
 }

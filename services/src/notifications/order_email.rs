@@ -9,6 +9,7 @@ use protocol::ids::OrderId;
 use protocol::states::OrderStatus;
 use sqlx::PgPool;
 
+use super::budget;
 use super::mailer::{mailbox, Mailer};
 use crate::domain::format_money;
 use crate::events;
@@ -37,7 +38,12 @@ pub async fn compose(
                     ContentType::parse("image/svg+xml").expect("valid content type"),
                 ));
             }
-            let token = attendees::new_sign_in_link(pool, o.order.attendee_id).await?;
+            let token = attendees::new_sign_in_link(
+                pool,
+                o.order.attendee_id,
+                attendees::Delivery::ByEmail,
+            )
+            .await?;
             (
                 format!("Your tickets for {event} (order {code})"),
                 format!(
@@ -91,5 +97,5 @@ pub async fn send(
     job: OrderEmail,
 ) -> Result<(), JobError> {
     let message = compose(pool, mailer.from(), public_url, job.order_id).await?;
-    mailer.send(message).await
+    budget::send(pool, mailer, budget::Kind::Order, message).await
 }

@@ -1,5 +1,12 @@
 //! Charge attempts (owner of `payments`): one row per attempt to pay an order,
 //! declined ones included, with the provider's reference and the platform fee.
+//!
+//! ```text
+//! processing ──answer──▶ succeeded ──refund──▶ refunding ──▶ refunded
+//!      │                     ▲
+//!      ├──▶ requires_action ─┴─ webhook / reconciliation
+//!      └──▶ failed (declined, abandoned, never reached the provider)
+//! ```
 
 use chrono::{DateTime, Utc};
 use protocol::ids::{OrderId, PaymentId};
@@ -8,46 +15,128 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::Result;
 
-/// A charge attempt to record.
+/// A charge attempt to record before the provider is asked.
 #[derive(Debug, Clone)]
-pub struct NewCharge<'a> {
+pub struct NewAttempt<'a> {
     /// The order it pays.
     pub order_id: OrderId,
     /// The provider's name.
     pub provider: &'a str,
-    /// The provider's reference.
-    pub provider_ref: &'a str,
     /// Amount in minor units.
     pub amount_minor: i64,
     /// ISO currency.
     pub currency: &'a str,
-    /// Where it stands.
-    pub status: PaymentStatus,
-    /// Why it failed, when it did.
-    pub failure: Option<&'a str>,
     /// The platform's fee.
     pub platform_fee_minor: i64,
 }
 
-/// Records a charge attempt; returns its id.
-pub async fn record(conn: &mut PgConnection, c: NewCharge<'_>) -> Result<PaymentId> {
+/// Records an attempt as `processing`, before the provider is called; its id
+/// is the provider's idempotency key. One attempt per order at a time: while
+/// one waits for the provider's answer, another is refused.
+pub async fn start(conn: &mut PgConnection, a: NewAttempt<'_>) -> Result<PaymentId> {
     let id = PaymentId::new();
-    sqlx::query(
-        "INSERT INTO payments (id, order_id, provider, provider_ref, amount_minor, currency, status, failure, platform_fee_minor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    let inserted = sqlx::query(
+        "INSERT INTO payments (id, order_id, provider, amount_minor, currency, status, platform_fee_minor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
-    .bind(c.order_id)
-    .bind(c.provider)
-    .bind(c.provider_ref)
-    .bind(c.amount_minor)
-    .bind(c.currency)
-    .bind(c.status)
-    .bind(c.failure)
-    .bind(c.platform_fee_minor)
+    .bind(a.order_id)
+    .bind(a.provider)
+    .bind(a.amount_minor)
+    .bind(a.currency)
+    .bind(PaymentStatus::Processing)
+    .bind(a.platform_fee_minor)
+    .execute(conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(id),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("payments_one_processing_per_order") => {
+            Err(crate::Error::Conflict(
+                "a payment of this order is being processed; wait a moment and look at the order again".into(),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records the provider's answer to a `processing` attempt: its reference,
+/// its status and why it failed.
+pub async fn answer(
+    conn: &mut PgConnection,
+    id: PaymentId,
+    provider_ref: Option<&str>,
+    status: PaymentStatus,
+    failure: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE payments SET provider_ref = coalesce($2, provider_ref), status = $3, failure = $4, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(provider_ref)
+    .bind(status)
+    .bind(failure)
     .execute(conn)
     .await?;
-    Ok(id)
+    Ok(())
+}
+
+/// Attempts of `provider` still `processing` after `older_than`: their
+/// answer was lost (a crash, a timeout); the reconciliation asks again.
+pub async fn stale_processing(
+    pool: &PgPool,
+    provider: &str,
+    older_than: chrono::Duration,
+) -> Result<Vec<PaymentId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM payments WHERE status = $1 AND provider = $2 AND updated_at < now() - $3
+         ORDER BY updated_at LIMIT 100",
+    )
+    .bind(PaymentStatus::Processing)
+    .bind(provider)
+    .bind(older_than)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Attempts of `provider` waiting for the buyer's extra step for longer than
+/// `older_than` (up to a day): their webhook may have been lost.
+pub async fn stale_waiting(
+    pool: &PgPool,
+    provider: &str,
+    older_than: chrono::Duration,
+) -> Result<Vec<(PaymentId, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, provider_ref FROM payments
+         WHERE status = $1 AND provider = $2 AND provider_ref IS NOT NULL
+           AND updated_at < now() - $3 AND updated_at > now() - interval '1 day'
+         ORDER BY updated_at LIMIT 100",
+    )
+    .bind(PaymentStatus::RequiresAction)
+    .bind(provider)
+    .bind(older_than)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The order an attempt pays.
+pub async fn order_of(conn: &mut PgConnection, id: PaymentId) -> Result<OrderId> {
+    Ok(
+        sqlx::query_scalar("SELECT order_id FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// The attempt `id`, locked until the transaction ends.
+pub async fn lock(conn: &mut PgConnection, id: PaymentId) -> Result<Payment> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// A recorded charge, locked for settling.
@@ -65,12 +154,14 @@ pub struct Payment {
     pub platform_fee_minor: i64,
     /// The provider that took it (only it can give it back).
     pub provider: String,
-    /// The provider's reference.
-    pub provider_ref: String,
+    /// The provider's reference (none before its answer).
+    pub provider_ref: Option<String>,
+    /// Why it failed, when it did.
+    pub failure: Option<String>,
 }
 
 const COLUMNS: &str =
-    "id, order_id, status, amount_minor, platform_fee_minor, provider, provider_ref";
+    "id, order_id, status, amount_minor, platform_fee_minor, provider, provider_ref, failure";
 
 /// The provider's payment `provider_ref`, locked until the transaction ends.
 pub async fn lock_by_ref(
@@ -132,15 +223,17 @@ pub async fn abandon_waiting(conn: &mut PgConnection, order_id: OrderId) -> Resu
     .rows_affected())
 }
 
-/// How many payments of the order succeeded (and were not refunded).
-pub async fn succeeded_count(conn: &mut PgConnection, order_id: OrderId) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT count(*) FROM payments WHERE order_id = $1 AND status = $2")
-            .bind(order_id)
-            .bind(PaymentStatus::Succeeded)
-            .fetch_one(conn)
-            .await?,
+/// How many payments of the order hold money not yet given back (succeeded,
+/// or being refunded).
+pub async fn unrefunded_count(conn: &mut PgConnection, order_id: OrderId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM payments WHERE order_id = $1 AND status IN ($2, $3)",
     )
+    .bind(order_id)
+    .bind(PaymentStatus::Succeeded)
+    .bind(PaymentStatus::Refunding)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Moves a payment to `status`.

@@ -9,6 +9,9 @@
 //! within [`SIGNATURE_TOLERANCE_SECS`] of the receiver's clock, so a captured
 //! webhook cannot be replayed later.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use futures::future::BoxFuture;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -16,10 +19,25 @@ use uuid::Uuid;
 
 use super::provider::{Charge, ChargeRequest, Outcome, PaymentProvider, WebhookEvent};
 use crate::{Error, Result};
+use protocol::states::PaymentOutcome;
 
 /// The built-in test provider; no credentials, no network.
 pub struct TestProvider {
     webhook_secret: Vec<u8>,
+    /// What it did per idempotency key, like a real provider's records (in
+    /// memory: this provider lives and dies with its process).
+    ledger: Mutex<Ledger>,
+}
+
+/// The test provider's records.
+#[derive(Default)]
+struct Ledger {
+    /// Charges by idempotency key.
+    charges: HashMap<String, Charge>,
+    /// Idempotency key of each charge, by its reference.
+    keys: HashMap<String, String>,
+    /// Refund ids by idempotency key.
+    refunds: HashMap<String, String>,
 }
 
 /// How far a webhook's timestamp may be from the receiver's clock.
@@ -37,6 +55,25 @@ impl TestProvider {
     pub fn new(secret: &str) -> Self {
         TestProvider {
             webhook_secret: secret.as_bytes().to_vec(),
+            ledger: Mutex::default(),
+        }
+    }
+
+    /// Records the buyer's answer on the bank page for the charge
+    /// `provider_ref` (before its webhook is sent): a later
+    /// [`PaymentProvider::find_charge`] reports it.
+    pub fn decide(&self, provider_ref: &str, outcome: PaymentOutcome) {
+        let mut ledger = self.ledger.lock().expect("ledger");
+        let Some(key) = ledger.keys.get(provider_ref).cloned() else {
+            return;
+        };
+        if let Some(charge) = ledger.charges.get_mut(&key) {
+            charge.outcome = match outcome {
+                PaymentOutcome::Succeeded => Outcome::Succeeded,
+                PaymentOutcome::Failed => {
+                    Outcome::Declined("declined at the bank's confirmation step".into())
+                }
+            };
         }
     }
 
@@ -99,6 +136,10 @@ impl PaymentProvider for TestProvider {
             if card.len() < 12 || !card.chars().all(|c| c.is_ascii_digit()) {
                 return Err(Error::invalid("card number must be 12-19 digits"));
             }
+            let mut ledger = self.ledger.lock().expect("ledger");
+            if let Some(earlier) = ledger.charges.get(&req.idempotency_key) {
+                return Ok(earlier.clone());
+            }
             let provider_ref = format!("test_{}", Uuid::new_v4().simple());
             let outcome = match card.as_str() {
                 CARD_SUCCEEDS => Outcome::Succeeded,
@@ -108,34 +149,59 @@ impl PaymentProvider for TestProvider {
                 },
                 _ => Outcome::Declined("unknown test card; use 4242 4242 4242 4242".into()),
             };
-            Ok(Charge {
-                provider_ref,
+            let charge = Charge {
+                provider_ref: provider_ref.clone(),
                 outcome,
-            })
+            };
+            ledger
+                .charges
+                .insert(req.idempotency_key.clone(), charge.clone());
+            ledger.keys.insert(provider_ref, req.idempotency_key);
+            Ok(charge)
         })
+    }
+
+    fn find_charge(&self, idempotency_key: &str) -> BoxFuture<'_, Result<Option<Charge>>> {
+        let found = self
+            .ledger
+            .lock()
+            .expect("ledger")
+            .charges
+            .get(idempotency_key)
+            .cloned();
+        Box::pin(async move { Ok(found) })
     }
 
     fn verify_webhook(&self, signature: &str, body: &[u8]) -> Result<WebhookEvent> {
         self.verify_at(signature, body, chrono::Utc::now().timestamp())
     }
 
-    fn refund(&self, provider_ref: &str, amount_minor: i64) -> BoxFuture<'_, Result<String>> {
+    fn refund(
+        &self,
+        provider_ref: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> BoxFuture<'_, Result<String>> {
         let valid = provider_ref.starts_with("test_") && amount_minor > 0;
-        Box::pin(async move {
-            if !valid {
-                return Err(Error::invalid(
-                    "the test provider cannot refund this payment",
-                ));
-            }
-            Ok(format!("test_re_{}", Uuid::new_v4().simple()))
-        })
+        let result = if valid {
+            let mut ledger = self.ledger.lock().expect("ledger");
+            Ok(ledger
+                .refunds
+                .entry(idempotency_key.to_owned())
+                .or_insert_with(|| format!("test_re_{}", Uuid::new_v4().simple()))
+                .clone())
+        } else {
+            Err(Error::invalid(
+                "the test provider cannot refund this payment",
+            ))
+        };
+        Box::pin(async move { result })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::states::PaymentOutcome;
 
     #[tokio::test]
     async fn test_cards_behave_like_the_big_providers() {
@@ -145,6 +211,7 @@ mod tests {
             currency: "EUR".into(),
             reference: "R".into(),
             card_number: card.into(),
+            idempotency_key: Uuid::new_v4().to_string(),
         };
         assert_eq!(
             p.charge(charge("4242 4242 4242 4242"))
@@ -165,6 +232,34 @@ mod tests {
             Outcome::RequiresAction { .. }
         ));
         assert!(p.charge(charge("abc")).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_key_charges_and_refunds_once_and_the_ledger_remembers_decisions() {
+        let p = TestProvider::new("s");
+        let req = |card: &str, key: &str| ChargeRequest {
+            amount_minor: 100,
+            currency: "EUR".into(),
+            reference: "R".into(),
+            card_number: card.into(),
+            idempotency_key: key.into(),
+        };
+        let first = p.charge(req(CARD_SUCCEEDS, "k1")).await.unwrap();
+        // The same key, even with another card, answers the first charge.
+        let again = p.charge(req(CARD_DECLINED, "k1")).await.unwrap();
+        assert_eq!(again.provider_ref, first.provider_ref);
+        assert_eq!(again.outcome, Outcome::Succeeded);
+        assert!(p.find_charge("never-sent").await.unwrap().is_none());
+
+        let waiting = p.charge(req(CARD_REQUIRES_ACTION, "k2")).await.unwrap();
+        assert!(matches!(waiting.outcome, Outcome::RequiresAction { .. }));
+        p.decide(&waiting.provider_ref, PaymentOutcome::Succeeded);
+        let found = p.find_charge("k2").await.unwrap().unwrap();
+        assert_eq!(found.outcome, Outcome::Succeeded);
+
+        let r1 = p.refund(&first.provider_ref, 100, "r1").await.unwrap();
+        assert_eq!(p.refund(&first.provider_ref, 100, "r1").await.unwrap(), r1);
+        assert_ne!(p.refund(&first.provider_ref, 100, "r2").await.unwrap(), r1);
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! registration for one event, their role there, and the single-use sign-in
 //! links that open an attendee session. Only attendees holding a valid ticket
 //! of a confirmed order are admitted to the live event.
+//!
+//! Whoever submits the registration form gets a link at once (the fast path:
+//! they may enter as they are), but the email address counts as theirs only
+//! once a link *emailed* to it is opened: that verifies the attendee and ends
+//! every session opened before (someone who registered with another
+//! person's address loses it). Privileged roles go to verified attendees only.
 
 use std::collections::HashMap;
 
@@ -33,9 +39,22 @@ pub struct Attendee {
     pub email: String,
     /// Attendee or moderator.
     pub role: AttendeeRole,
+    /// Whether they opened a link emailed to their address.
+    pub verified: bool,
 }
 
-const COLUMNS: &str = "a.id, a.event_id, a.name, a.email::text AS email, a.role";
+const COLUMNS: &str =
+    "a.id, a.event_id, a.name, a.email::text AS email, a.role, a.verified_at IS NOT NULL AS verified";
+
+/// How a sign-in link reaches its holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// In the answer to the browser that registered: it proves nothing about
+    /// the address.
+    ToBrowser,
+    /// By email to the attendee's address: opening it verifies the address.
+    ByEmail,
+}
 
 /// Tickets that admit their holder: not voided, of a confirmed order (or of no order).
 const ADMITTED: &str = "EXISTS (SELECT 1 FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
@@ -75,45 +94,95 @@ pub async fn insert(
     })
 }
 
+/// The attendee registered for the event with this address who holds a live
+/// order (not cancelled or refunded), if any.
+pub async fn with_live_order(
+    conn: &mut PgConnection,
+    event: EventId,
+    email: &Email,
+) -> Result<Option<AttendeeId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT a.id FROM attendees a WHERE a.event_id = $1 AND a.email = $2::citext
+           AND EXISTS (SELECT 1 FROM orders o WHERE o.attendee_id = a.id
+                         AND o.status NOT IN ('cancelled', 'refunded'))",
+    )
+    .bind(event)
+    .bind(email.as_str())
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// Issues a new single-use sign-in link for an attendee; returns its token.
-pub async fn issue_sign_in_link(conn: &mut PgConnection, attendee: AttendeeId) -> Result<String> {
+pub async fn issue_sign_in_link(
+    conn: &mut PgConnection,
+    attendee: AttendeeId,
+    delivery: Delivery,
+) -> Result<String> {
     let token = new_token();
     sqlx::query(
-        "INSERT INTO magic_links (token_hash, attendee_id, expires_at) VALUES ($1, $2, $3)",
+        "INSERT INTO magic_links (token_hash, attendee_id, expires_at, verifies) VALUES ($1, $2, $3, $4)",
     )
     .bind(hash_token(&token))
     .bind(attendee)
     .bind(Utc::now() + LINK_TTL)
+    .bind(delivery == Delivery::ByEmail)
     .execute(conn)
     .await?;
     Ok(token)
 }
 
 /// Like [`issue_sign_in_link`], on a connection of its own.
-pub async fn new_sign_in_link(pool: &PgPool, attendee: AttendeeId) -> Result<String> {
+pub async fn new_sign_in_link(
+    pool: &PgPool,
+    attendee: AttendeeId,
+    delivery: Delivery,
+) -> Result<String> {
     let mut conn = pool.acquire().await?;
-    issue_sign_in_link(&mut conn, attendee).await
+    issue_sign_in_link(&mut conn, attendee, delivery).await
 }
 
-/// Redeems a sign-in link for the event `slug`: marks it used and opens an attendee session.
+/// Redeems a sign-in link for the event `slug`: marks it used and opens an
+/// attendee session. The first emailed link opened verifies the attendee and
+/// ends the sessions opened before it.
 #[instrument(skip(pool, token))]
 pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<SignedIn<Attendee>> {
     let event = events::get_public(pool, slug).await?;
     let mut tx = pool.begin().await?;
-    let attendee: Option<Attendee> = sqlx::query_as(
+    let redeemed: Option<(AttendeeId, bool)> = sqlx::query_as(
         "UPDATE magic_links m SET used_at = now()
          FROM attendees a
          WHERE m.token_hash = $1 AND m.used_at IS NULL AND m.expires_at > now()
            AND a.id = m.attendee_id AND a.event_id = $2
-         RETURNING a.id, a.event_id, a.name, a.email::text AS email, a.role",
+         RETURNING a.id, m.verifies",
     )
     .bind(hash_token(token))
     .bind(event.id)
     .fetch_optional(&mut *tx)
     .await?;
-    let attendee = attendee.ok_or_else(|| {
+    let (id, verifies) = redeemed.ok_or_else(|| {
         Error::Unauthorized("this sign-in link is invalid, expired or already used".into())
     })?;
+    if verifies {
+        // Locks the attendee: of two first verifications, one ends the other's sessions first.
+        let first: bool = sqlx::query_scalar(
+            "UPDATE attendees SET verified_at = coalesce(verified_at, now()) WHERE id = $1
+             RETURNING verified_at = now()",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if first {
+            // Whoever entered before through the registration form may not be
+            // the owner of the address: their sessions end.
+            sessions::end_all(&mut tx, SessionKind::Attendee, id.uuid()).await?;
+        }
+    }
+    let attendee: Attendee = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM attendees a WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
     let session = sessions::insert(&mut tx, SessionKind::Attendee, attendee.id.uuid()).await?;
     tx.commit().await?;
     Ok(SignedIn {
@@ -189,22 +258,50 @@ pub async fn in_event(pool: &PgPool, event: EventId, id: AttendeeId) -> Result<O
     .await?)
 }
 
-/// Gives the attendee of `event` with this email `role`; returns who it was.
+/// Gives attendee `id` of `event` `role`. A privileged role needs a verified
+/// attendee.
 pub async fn set_role(
     conn: &mut PgConnection,
     event: EventId,
-    email: &str,
+    id: AttendeeId,
     role: AttendeeRole,
-) -> Result<AttendeeId> {
-    sqlx::query_scalar(
-        "UPDATE attendees SET role = $3 WHERE event_id = $1 AND email = $2::citext RETURNING id",
+) -> Result<()> {
+    let verified: Option<bool> = sqlx::query_scalar(
+        "SELECT verified_at IS NOT NULL FROM attendees WHERE id = $1 AND event_id = $2 FOR UPDATE",
     )
+    .bind(id)
     .bind(event)
-    .bind(email.trim())
-    .bind(role)
-    .fetch_optional(conn)
-    .await?
-    .ok_or_else(|| Error::not_found("no attendee with this email"))
+    .fetch_optional(&mut *conn)
+    .await?;
+    match verified {
+        None => return Err(Error::not_found("no such attendee")),
+        Some(false) if role != AttendeeRole::Attendee => {
+            return Err(Error::Conflict(
+                "only attendees who opened a sign-in link from their email can get a role; ask them to use the link in their confirmation email".into(),
+            ))
+        }
+        Some(_) => {}
+    }
+    sqlx::query("UPDATE attendees SET role = $2 WHERE id = $1")
+        .bind(id)
+        .bind(role)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The event's admitted, verified attendees, by name: who can be given a
+/// role (at most `limit`).
+pub async fn verified(pool: &PgPool, event: EventId, limit: i64) -> Result<Vec<Attendee>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM attendees a
+         WHERE a.event_id = $1 AND a.verified_at IS NOT NULL AND {ADMITTED}
+         ORDER BY lower(a.name), a.id LIMIT $2"
+    ))
+    .bind(event)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Names of attendees by id (for messages and questions shown with their author).

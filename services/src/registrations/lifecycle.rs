@@ -14,9 +14,10 @@
 //! status emails the buyer and is a domain event. Paying is [`super::payment`].
 
 use std::collections::hash_map::{Entry, HashMap};
+use std::sync::Arc;
 
 use protocol::events::{Fact, OrderApproved, OrderRefunded};
-use protocol::ids::EventId;
+use protocol::ids::{EventId, OrderId};
 use protocol::states::{CancelReason, OrderStatus};
 use sqlx::PgPool;
 use tracing::instrument;
@@ -25,6 +26,7 @@ use super::orders::{self, Order};
 use crate::accounts::Organiser;
 use crate::events::{self, Event};
 use crate::jobs::{self, OrderEmail};
+use crate::payments::provider::detached;
 use crate::payments::{charges, refunds, PaymentProvider};
 use crate::{domain_events, Error, Result};
 
@@ -35,7 +37,7 @@ use crate::{domain_events, Error, Result};
 #[instrument(skip(pool, provider, by), fields(org = %by.org_id))]
 pub async fn cancel(
     pool: &PgPool,
-    provider: &dyn PaymentProvider,
+    provider: &Arc<dyn PaymentProvider>,
     by: &Organiser,
     slug: &str,
     code: &str,
@@ -43,7 +45,7 @@ pub async fn cancel(
     let event = events::get_for_org(pool, by, slug).await?;
     let mut tx = pool.begin().await?;
     let order = orders::lock_by_code(&mut tx, Some(event.id), code).await?;
-    let paid = charges::succeeded_count(&mut tx, order.id).await?;
+    let paid = charges::unrefunded_count(&mut tx, order.id).await?;
     match order.status {
         OrderStatus::Refunded => {
             return Err(Error::Conflict("this order is already refunded".into()))
@@ -63,7 +65,7 @@ pub async fn cancel(
     if paid == 0 {
         return Ok(OrderStatus::Cancelled);
     }
-    refund(pool, provider, &event, &order, "cancelled by the organiser")
+    refund(pool, provider, &order, "cancelled by the organiser")
         .await
         .map_err(|e| {
             Error::Conflict(format!(
@@ -73,23 +75,50 @@ pub async fn cancel(
     Ok(OrderStatus::Refunded)
 }
 
-/// Refunds every succeeded payment of a cancelled order and marks it refunded.
+/// Refunds every payment of a cancelled order that holds money and marks the
+/// order refunded. Each refund is recorded before the provider is asked and
+/// asked outside any transaction, with its own idempotency key; one that
+/// fails stays pending (the reconciliation retries it) without undoing
+/// another that succeeded.
 pub async fn refund(
     pool: &PgPool,
-    provider: &dyn PaymentProvider,
-    event: &Event,
+    provider: &Arc<dyn PaymentProvider>,
     order: &Order,
     reason: &str,
 ) -> Result<()> {
-    let amount = refunds::refund_order(pool, provider, order.id, reason).await?;
     let mut tx = pool.begin().await?;
+    orders::lock_by_id(&mut tx, order.id).await?;
+    for payment in charges::lock_succeeded(&mut tx, order.id).await? {
+        refunds::begin(&mut tx, provider.as_ref(), &payment, reason, true).await?;
+    }
+    tx.commit().await?;
+    for id in refunds::pending_of_order(pool, order.id).await? {
+        let (pool, provider) = (pool.clone(), provider.clone());
+        detached(async move { refunds::execute(&pool, provider.as_ref(), id).await }).await?;
+    }
+    finish_refund(pool, order.id).await
+}
+
+/// Marks a cancelled order `refunded` once none of its money is left to
+/// give back (after the last of its refunds succeeded), telling everyone.
+/// Idempotent.
+pub async fn finish_refund(pool: &PgPool, order_id: OrderId) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let order = orders::lock_by_id(&mut tx, order_id).await?;
+    if order.status != OrderStatus::Cancelled
+        || charges::unrefunded_count(&mut tx, order.id).await? > 0
+    {
+        return Ok(());
+    }
+    let event = events::get(&mut *tx, order.event_id).await?;
     orders::set_status(&mut tx, order.id, OrderStatus::Refunded).await?;
+    let amount = refunds::closing_total(pool, order.id).await?;
     let fact = Fact::OrderRefunded(OrderRefunded {
         order_id: order.id,
         amount_minor: amount,
         currency: order.currency.clone(),
     });
-    domain_events::record(&mut tx, event, fact).await?;
+    domain_events::record(&mut tx, &event, fact).await?;
     tx.commit().await?;
     tracing::info!(order = %order.id, "order refunded");
     Ok(())

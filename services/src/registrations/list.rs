@@ -64,12 +64,29 @@ fn clean(v: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Orders of `event` matching the filter (and the order `code`, when given), newest first.
+/// Where a page of orders ends: its last order's time and code (the next
+/// page starts after it, so pages never overlap or skip, however many rows).
+pub type Cursor = (DateTime<Utc>, String);
+
+impl RegistrationRow {
+    /// The cursor after this row.
+    pub fn cursor(&self) -> Cursor {
+        (self.created_at, self.order_code.clone())
+    }
+}
+
+/// How many orders the dashboard's list shows at once.
+pub const LIST_PAGE: i64 = 500;
+
+/// Orders of `event` matching the filter (and the order `code`, when given),
+/// newest first, after `after`, at most `limit`.
 async fn rows(
     pool: &PgPool,
     event: EventId,
     filter: &RegistrationFilter,
     code: Option<&str>,
+    after: Option<&Cursor>,
+    limit: i64,
 ) -> Result<Vec<RegistrationRow>> {
     let search = clean(&filter.search).map(|s| {
         let escaped = s
@@ -96,29 +113,48 @@ async fn rows(
            AND ($3::text IS NULL OR tt.name = $3)
            AND ($4::text IS NULL OR o.status = $4)
            AND ($5::text IS NULL OR o.code = $5)
+           AND ($6::timestamptz IS NULL OR (o.created_at, o.code) < ($6, $7))
          GROUP BY o.id, a.id
-         ORDER BY o.created_at DESC, o.code
-         LIMIT 5000",
+         ORDER BY o.created_at DESC, o.code DESC
+         LIMIT $8",
     )
     .bind(event)
     .bind(search)
     .bind(clean(&filter.ticket_type))
     .bind(status)
     .bind(code)
+    .bind(after.map(|c| c.0))
+    .bind(after.map(|c| c.1.as_str()))
+    .bind(limit)
     .fetch_all(pool)
     .await?)
 }
 
-/// The orders of one of the organiser's events, newest first.
+/// A page of the orders of `event` (already checked to be the caller's)
+/// matching the filter, newest first, after `after`: for exports that walk
+/// every order a page at a time.
+pub async fn page(
+    pool: &PgPool,
+    event: EventId,
+    filter: &RegistrationFilter,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<RegistrationRow>> {
+    rows(pool, event, filter, None, after, limit).await
+}
+
+/// A page of the orders of one of the organiser's events, newest first
+/// ([`LIST_PAGE`] at most), after `after`.
 #[instrument(skip(pool, by, filter), fields(org = %by.org_id))]
 pub async fn registrations(
     pool: &PgPool,
     by: &Organiser,
     slug: &str,
     filter: &RegistrationFilter,
+    after: Option<&Cursor>,
 ) -> Result<Vec<RegistrationRow>> {
     let event = events::get_for_org(pool, by, slug).await?;
-    rows(pool, event.id, filter, None).await
+    rows(pool, event.id, filter, None, after, LIST_PAGE).await
 }
 
 /// A ticket of an order, as the detail view lists it.
@@ -157,11 +193,18 @@ pub async fn order_detail(
 ) -> Result<OrderDetail> {
     let event = events::get_for_org(pool, by, slug).await?;
     let code = order_code.trim().to_uppercase();
-    let row = rows(pool, event.id, &RegistrationFilter::default(), Some(&code))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::not_found("no such order"))?;
+    let row = rows(
+        pool,
+        event.id,
+        &RegistrationFilter::default(),
+        Some(&code),
+        None,
+        1,
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| Error::not_found("no such order"))?;
     let tickets = sqlx::query_as(
         "SELECT t.code, tt.name AS ticket_type, t.voided_at IS NOT NULL AS voided
          FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id

@@ -1,12 +1,21 @@
 //! Paying a pending order by card, and settling an order's payment from the
-//! provider's webhook (the 3-D Secure step). Declines are `PaymentFailed`; the
-//! order stays pending and the attempt is recorded.
+//! provider's webhook (the 3-D Secure step) or the reconciliation. Declines
+//! are `PaymentFailed`; the order stays pending and the attempt is recorded.
+//!
+//! The provider is never called inside a transaction: the attempt is recorded
+//! `processing` first (one per order at a time), the provider is asked with
+//! the attempt's id as idempotency key on a task of its own (a buyer who
+//! closes the tab does not cut it short), and its answer is recorded in a
+//! second transaction. When the answer is lost, [`reconcile`] asks the
+//! provider what became of the attempt.
 //!
 //! An order is paid at most once (a unique index on its succeeded payments):
 //! a new attempt abandons the ones still waiting for the bank, and a success
 //! that arrives for an abandoned attempt, or for an order that is no longer
-//! pending, is refunded — that payment only. Both paths lock the order before
-//! its payments, so they never deadlock.
+//! pending, is refunded — that payment only. Every path locks the order
+//! before its payments, so they never deadlock.
+
+use std::sync::Arc;
 
 use protocol::events::{Fact, OrderPaid};
 use protocol::ids::PaymentId;
@@ -14,10 +23,14 @@ use protocol::states::{OrderStatus, PaymentOutcome, PaymentStatus};
 use sqlx::{PgConnection, PgPool};
 use tracing::instrument;
 
+use super::lifecycle;
 use super::orders::{self, Order};
 use crate::events;
-use crate::payments::charges::{self, NewCharge};
-use crate::payments::provider::{ChargeRequest, Outcome, PaymentProvider, WebhookEvent};
+use crate::payments::charges::{self, NewAttempt, Payment};
+use crate::payments::provider::{
+    charge_in_time, detached, is_final, outcome_unknown, Charge, ChargeRequest, Outcome,
+    PaymentProvider, WebhookEvent, CALL_TIMEOUT,
+};
 use crate::payments::{refunds, FeePolicy};
 use crate::{domain_events, Error, Result};
 
@@ -60,7 +73,7 @@ async fn confirm(
 #[instrument(skip(pool, provider, fees, card_number))]
 pub async fn pay(
     pool: &PgPool,
-    provider: &dyn PaymentProvider,
+    provider: &Arc<dyn PaymentProvider>,
     fees: FeePolicy,
     order_code: &str,
     card_number: &str,
@@ -74,45 +87,146 @@ pub async fn pay(
         )));
     }
     charges::abandon_waiting(&mut tx, order.id).await?;
-    let charge = provider
-        .charge(ChargeRequest {
-            amount_minor: order.total_minor,
-            currency: order.currency.clone(),
-            reference: order.code.clone(),
-            card_number: card_number.into(),
-        })
-        .await?;
-    let fee = fees.fee(order.total_minor);
-    let (status, failure) = match &charge.outcome {
-        Outcome::Succeeded => (PaymentStatus::Succeeded, None),
-        Outcome::Declined(why) => (PaymentStatus::Failed, Some(why.as_str())),
-        Outcome::RequiresAction { .. } => (PaymentStatus::RequiresAction, None),
-    };
-    let payment = charges::record(
+    let attempt = charges::start(
         &mut tx,
-        NewCharge {
+        NewAttempt {
             order_id: order.id,
             provider: provider.name(),
-            provider_ref: &charge.provider_ref,
             amount_minor: order.total_minor,
             currency: &order.currency,
-            status,
-            failure,
-            platform_fee_minor: fee,
+            platform_fee_minor: fees.fee(order.total_minor),
         },
     )
     .await?;
-    let result = match charge.outcome {
-        Outcome::Succeeded => {
-            confirm(&mut tx, &order, payment, fee).await?;
+    tx.commit().await?;
+    let request = ChargeRequest {
+        amount_minor: order.total_minor,
+        currency: order.currency.clone(),
+        reference: order.code.clone(),
+        card_number: card_number.into(),
+        idempotency_key: attempt.to_string(),
+    };
+    let (pool, provider) = (pool.clone(), provider.clone());
+    detached(async move {
+        let answer = charge_in_time(provider.as_ref(), request).await;
+        record_answer(&pool, provider.as_ref(), attempt, answer).await
+    })
+    .await
+}
+
+/// Records the provider's answer (or its failure to give one) to an attempt.
+async fn record_answer(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    attempt: PaymentId,
+    answer: Result<Charge>,
+) -> Result<PaymentState> {
+    match answer {
+        Ok(charge) => apply(pool, provider, attempt, charge).await,
+        Err(e) if is_final(&e) => {
+            let mut conn = pool.acquire().await?;
+            let why = e.to_string();
+            charges::answer(&mut conn, attempt, None, PaymentStatus::Failed, Some(&why)).await?;
+            Err(e)
+        }
+        Err(e) => {
+            // Charged or not: the reconciliation finds out.
+            tracing::warn!(payment = %attempt, error = %e, "payment outcome unknown");
+            Err(outcome_unknown())
+        }
+    }
+}
+
+/// Applies the provider's answer to a `processing` attempt: confirms the
+/// order, records the decline or the extra step, or — when the order closed
+/// meanwhile — refunds the money at once. An attempt already settled (by a
+/// concurrent reconciliation) is reported as it stands.
+async fn apply(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    attempt: PaymentId,
+    charge: Charge,
+) -> Result<PaymentState> {
+    let mut tx = pool.begin().await?;
+    let order_id = charges::order_of(&mut tx, attempt).await?;
+    let order = orders::lock_by_id(&mut tx, order_id).await?;
+    let payment = charges::lock(&mut tx, attempt).await?;
+    if payment.status != PaymentStatus::Processing {
+        return as_it_stands(&payment, &order, &charge.outcome);
+    }
+    let provider_ref = Some(charge.provider_ref.as_str());
+    match charge.outcome {
+        Outcome::Succeeded if order.status == OrderStatus::Pending => {
+            charges::answer(
+                &mut tx,
+                attempt,
+                provider_ref,
+                PaymentStatus::Succeeded,
+                None,
+            )
+            .await?;
+            confirm(&mut tx, &order, attempt, payment.platform_fee_minor).await?;
+            tx.commit().await?;
             Ok(PaymentState::Confirmed)
         }
-        Outcome::RequiresAction { action_url } => Ok(PaymentState::ActionRequired(action_url)),
-        Outcome::Declined(why) => Err(Error::PaymentFailed(why)),
-    };
-    // The attempt is recorded even when declined.
-    tx.commit().await?;
-    result
+        Outcome::Succeeded => {
+            // Money taken for a closed order: straight to refunding (never a
+            // second `succeeded`).
+            charges::answer(
+                &mut tx,
+                attempt,
+                provider_ref,
+                PaymentStatus::Refunding,
+                None,
+            )
+            .await?;
+            let payment = charges::lock(&mut tx, attempt).await?;
+            let why = "order no longer open when payment completed";
+            let refund = refunds::begin(&mut tx, provider, &payment, why, false).await?;
+            tx.commit().await?;
+            tracing::warn!(order = %order.id, payment = %attempt, reason = why, "late payment refunded");
+            let _ = refunds::execute(pool, provider, refund).await;
+            Err(Error::Conflict(format!(
+                "this order is {} and can no longer be paid; the payment is refunded",
+                order.status
+            )))
+        }
+        Outcome::Declined(why) => {
+            charges::answer(
+                &mut tx,
+                attempt,
+                provider_ref,
+                PaymentStatus::Failed,
+                Some(&why),
+            )
+            .await?;
+            tx.commit().await?;
+            Err(Error::PaymentFailed(why))
+        }
+        Outcome::RequiresAction { action_url } => {
+            let status = PaymentStatus::RequiresAction;
+            charges::answer(&mut tx, attempt, provider_ref, status, None).await?;
+            tx.commit().await?;
+            Ok(PaymentState::ActionRequired(action_url))
+        }
+    }
+}
+
+/// What the buyer hears about an attempt someone else settled first.
+fn as_it_stands(payment: &Payment, order: &Order, outcome: &Outcome) -> Result<PaymentState> {
+    match (payment.status, outcome) {
+        (PaymentStatus::RequiresAction, Outcome::RequiresAction { action_url }) => {
+            Ok(PaymentState::ActionRequired(action_url.clone()))
+        }
+        (PaymentStatus::Failed, _) => Err(Error::PaymentFailed(
+            payment
+                .failure
+                .clone()
+                .unwrap_or_else(|| "the payment failed".into()),
+        )),
+        _ if order.status == OrderStatus::Confirmed => Ok(PaymentState::Confirmed),
+        _ => Err(Error::Conflict(format!("this order is {}", order.status))),
+    }
 }
 
 /// Settles an order's payment that waited for the buyer's extra step, from a
@@ -138,7 +252,8 @@ pub async fn settle(
     };
     let why = match (payment.status, hook.status) {
         (PaymentStatus::RequiresAction, PaymentOutcome::Failed) => {
-            charges::set_status(&mut tx, payment.id, PaymentStatus::Failed).await?;
+            let failure = Some("declined at the bank's confirmation step");
+            charges::answer(&mut tx, payment.id, None, PaymentStatus::Failed, failure).await?;
             tx.commit().await?;
             return Ok(true);
         }
@@ -161,8 +276,78 @@ pub async fn settle(
         _ => return Ok(true),
     };
     // The money must not be kept: refund this payment, and only this one.
-    refunds::refund_payment(&mut tx, provider, &payment, why).await?;
+    let refund = refunds::begin(&mut tx, provider, &payment, why, false).await?;
     tx.commit().await?;
     tracing::warn!(order = %order.id, payment = %payment.id, reason = why, "late payment refunded");
+    // A failure stays pending; the reconciliation retries it.
+    let _ = refunds::execute(pool, provider, refund).await;
     Ok(true)
+}
+
+/// Finds out what became of attempts whose answer never came: `processing`
+/// ones older than `older_than` are asked about with their idempotency key
+/// (settled as answered, or failed when the provider never received them),
+/// and ones waiting for the bank are settled when the provider knows the
+/// outcome but its webhook was lost. Then retries refunds left pending.
+/// Returns how many attempts and refunds it settled.
+pub async fn reconcile(
+    pool: &PgPool,
+    provider: &dyn PaymentProvider,
+    older_than: chrono::Duration,
+) -> Result<usize> {
+    let mut settled = 0;
+    for attempt in charges::stale_processing(pool, provider.name(), older_than).await? {
+        let found = tokio::time::timeout(CALL_TIMEOUT, provider.find_charge(&attempt.to_string()))
+            .await
+            .unwrap_or_else(|_| Err(Error::Internal("no answer in time".into())));
+        match found {
+            Ok(Some(charge)) => {
+                // The buyer's answer (confirmed, declined) is not ours to report.
+                let _ = apply(pool, provider, attempt, charge).await;
+                settled += 1;
+            }
+            Ok(None) => {
+                let mut conn = pool.acquire().await?;
+                let why = Some("the payment provider never received this attempt");
+                charges::answer(&mut conn, attempt, None, PaymentStatus::Failed, why).await?;
+                settled += 1;
+            }
+            Err(e) => {
+                tracing::warn!(payment = %attempt, error = %e, "reconciliation: provider unavailable")
+            }
+        }
+    }
+    for (attempt, provider_ref) in charges::stale_waiting(pool, provider.name(), older_than).await?
+    {
+        let status = match provider.find_charge(&attempt.to_string()).await {
+            Ok(Some(Charge {
+                outcome: Outcome::Succeeded,
+                ..
+            })) => PaymentOutcome::Succeeded,
+            Ok(Some(Charge {
+                outcome: Outcome::Declined(_),
+                ..
+            })) => PaymentOutcome::Failed,
+            _ => continue,
+        };
+        settle(
+            pool,
+            provider,
+            &WebhookEvent {
+                provider_ref,
+                status,
+            },
+        )
+        .await?;
+        settled += 1;
+    }
+    for refund in refunds::stale(pool, provider.name(), older_than).await? {
+        if let Ok(done) = refunds::execute(pool, provider, refund).await {
+            if done.closes_order {
+                lifecycle::finish_refund(pool, done.order_id).await?;
+            }
+            settled += 1;
+        }
+    }
+    Ok(settled)
 }

@@ -24,7 +24,7 @@ use super::{attendees, promo, questions, ticket_types, waitlist};
 use crate::billing::plans;
 use crate::domain::{parse_name, Email};
 use crate::events;
-use crate::jobs::{self, OrderEmail};
+use crate::jobs::{self, OrderEmail, SignInLinkEmail};
 use crate::{domain_events, Error, Result};
 
 /// A purchase request.
@@ -48,6 +48,16 @@ pub struct Purchase<'a> {
     pub promo_code: Option<&'a str>,
     /// Waiting-list offer token: buys the seat held for this person (one ticket).
     pub waitlist_offer: Option<&'a str>,
+}
+
+/// What a purchase request comes to.
+#[derive(Debug, Clone)]
+pub enum Purchased {
+    /// An order (new, or the one an earlier request with the key placed).
+    Order(Receipt),
+    /// The address was already registered: a new sign-in link is emailed to
+    /// it, and the answer says to check the inbox.
+    CheckInbox,
 }
 
 /// What a purchase returns.
@@ -137,7 +147,7 @@ pub async fn purchase(
     pool: &sqlx::PgPool,
     p: Purchase<'_>,
     locking: QuotaLocking,
-) -> Result<Receipt> {
+) -> Result<Purchased> {
     let event = events::get_public(pool, p.slug).await?;
     let key = parse_key(p.idempotency_key)?;
     let name = parse_name("name", p.name, 100)?;
@@ -151,7 +161,21 @@ pub async fn purchase(
         .execute(&mut *tx)
         .await?;
     if let Some(placed) = orders::by_idempotency_key(&mut tx, event.id, key).await? {
-        return replay(placed, &hash);
+        return replay(placed, &hash).map(Purchased::Order);
+    }
+    if let Some(registered) = attendees::with_live_order(&mut tx, event.id, &email).await? {
+        // Nothing of the purchase is kept; the address hears from us.
+        tx.rollback().await?;
+        let mut conn = pool.acquire().await?;
+        jobs::enqueue(
+            &mut conn,
+            &SignInLinkEmail {
+                attendee_id: registered,
+            },
+        )
+        .await?;
+        tracing::info!(event = %event.id, "registration for a registered address: link emailed");
+        return Ok(Purchased::CheckInbox);
     }
 
     // A code is redeemed (and counted) under its row lock; a failed order rolls it back.
@@ -236,7 +260,8 @@ pub async fn purchase(
     .await?;
     let order_id = order.id;
     let ticket_codes = orders::issue_tickets(&mut tx, &order, tt.id, p.quantity).await?;
-    let sign_in_token = attendees::issue_sign_in_link(&mut tx, attendee_id).await?;
+    let sign_in_token =
+        attendees::issue_sign_in_link(&mut tx, attendee_id, attendees::Delivery::ToBrowser).await?;
     let facts = [
         Fact::AttendeeRegistered(AttendeeRegistered {
             attendee_id,
@@ -265,7 +290,7 @@ pub async fn purchase(
     }
     tx.commit().await?;
     tracing::info!(event = %event.id, order = %order_id, tickets = p.quantity, "order placed");
-    Ok(Receipt {
+    Ok(Purchased::Order(Receipt {
         order_id,
         order_code: order.code,
         status,
@@ -275,7 +300,7 @@ pub async fn purchase(
         ticket_codes,
         sign_in_token: Some(sign_in_token),
         replayed: false,
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -181,15 +181,22 @@ pub async fn store(
     Ok(())
 }
 
-/// Every answer of the event's attendees: (attendee, question, value).
-pub async fn answers_of_event(pool: &PgPool, event_id: EventId) -> Result<Vec<AnswerRow>> {
-    Ok(sqlx::query_as(
-        "SELECT an.attendee_id, an.question_id, an.value FROM answers an
-         JOIN attendees a ON a.id = an.attendee_id WHERE a.event_id = $1",
+/// The answers of these attendees, by (attendee, question): a lookup built
+/// once per page of an export.
+pub async fn answers_of_attendees(
+    pool: &PgPool,
+    attendees: &[AttendeeId],
+) -> Result<HashMap<(AttendeeId, QuestionId), String>> {
+    let rows: Vec<AnswerRow> = sqlx::query_as(
+        "SELECT attendee_id, question_id, value FROM answers WHERE attendee_id = ANY($1)",
     )
-    .bind(event_id)
+    .bind(attendees)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| ((a.attendee_id, a.question_id), a.value))
+        .collect())
 }
 
 /// One attendee's answers: question label and value, in form order.

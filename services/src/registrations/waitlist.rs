@@ -14,15 +14,16 @@ use tracing::instrument;
 
 use super::{quotas, ticket_types};
 use crate::domain::{parse_name, Email};
-use crate::error::is_unique_violation;
-use crate::jobs::{self, WaitlistOfferEmail};
+use crate::jobs::{self, WaitlistJoinedEmail, WaitlistOfferEmail};
 use crate::tokens::{hash_token, new_token};
 use crate::{events, Error, Result};
 
 /// How long a held seat waits for its buyer.
 pub const OFFER_TTL: Duration = Duration::hours(24);
 
-/// Joins the waiting list of a sold-out ticket type; returns the position in line.
+/// Joins the waiting list of a sold-out ticket type. The answer is the same
+/// whether the address was already waiting or not (nobody learns who
+/// waits): the address is emailed its place in line.
 #[instrument(skip(pool, name, email))]
 pub async fn join(
     pool: &PgPool,
@@ -30,7 +31,7 @@ pub async fn join(
     ticket_type_id: TicketTypeId,
     name: &str,
     email: &str,
-) -> Result<i64> {
+) -> Result<()> {
     let event = events::get_public(pool, slug).await?;
     let name = parse_name("name", name, 100)?;
     let email = Email::parse(email)?;
@@ -44,41 +45,82 @@ pub async fn join(
             "this ticket is not sold out: you can buy it now".into(),
         ));
     }
-    sqlx::query("INSERT INTO waitlist_entries (id, event_id, ticket_type_id, name, email) VALUES ($1, $2, $3, $4, $5)")
-        .bind(WaitlistEntryId::new())
-        .bind(event.id)
-        .bind(ticket_type_id)
-        .bind(&name)
-        .bind(email.as_str())
-        .execute(pool)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e, "waitlist_type_email_key") {
-                Error::Conflict(format!("{} is already on the waiting list", email.as_str()))
-            } else {
-                e.into()
-            }
-        })?;
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM waitlist_entries WHERE ticket_type_id = $1 AND status = $2",
+    let mut tx = pool.begin().await?;
+    let entry: WaitlistEntryId = sqlx::query_scalar(
+        "INSERT INTO waitlist_entries (id, event_id, ticket_type_id, name, email) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT ON CONSTRAINT waitlist_type_email_key DO UPDATE SET
+             -- Someone whose offer expired goes back to the end of the line.
+             status = CASE WHEN waitlist_entries.status = 'expired' THEN 'waiting' ELSE waitlist_entries.status END,
+             created_at = CASE WHEN waitlist_entries.status = 'expired' THEN now() ELSE waitlist_entries.created_at END,
+             offer_token_hash = CASE WHEN waitlist_entries.status = 'expired' THEN NULL ELSE waitlist_entries.offer_token_hash END,
+             offer_expires_at = CASE WHEN waitlist_entries.status = 'expired' THEN NULL ELSE waitlist_entries.offer_expires_at END
+         RETURNING id",
     )
+    .bind(WaitlistEntryId::new())
+    .bind(event.id)
     .bind(ticket_type_id)
+    .bind(&name)
+    .bind(email.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    jobs::enqueue(&mut tx, &WaitlistJoinedEmail { entry_id: entry }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Someone's place in a waiting list, for the email that tells them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Place {
+    /// The event.
+    pub event_id: EventId,
+    /// The ticket type's name.
+    pub ticket_type: String,
+    /// Their name.
+    pub name: String,
+    /// Their address.
+    pub email: String,
+    /// 1 for the next in line.
+    pub position: i64,
+}
+
+/// The place in line of entry `id`, while it waits.
+pub async fn place(pool: &PgPool, id: WaitlistEntryId) -> Result<Option<Place>> {
+    Ok(sqlx::query_as(
+        "SELECT w.event_id, t.name AS ticket_type, w.name, w.email::text AS email,
+                (SELECT count(*) FROM waitlist_entries o
+                  WHERE o.ticket_type_id = w.ticket_type_id AND o.status = $2
+                    AND (o.created_at, o.id) <= (w.created_at, w.id)) AS position
+         FROM waitlist_entries w JOIN ticket_types t ON t.id = w.ticket_type_id
+         WHERE w.id = $1 AND w.status = $2",
+    )
+    .bind(id)
     .bind(WaitlistStatus::Waiting)
-    .fetch_one(pool)
+    .fetch_optional(pool)
     .await?)
 }
 
-/// Offers up to `seats` freed seats of a ticket type to the people next in line
-/// (inside the transaction that freed them). Returns how many seats were NOT
+/// Offers up to `seats` freed seats of a ticket type to the people next in
+/// line for it or for another type counted in the same quotas (inside the
+/// transaction that freed them). Returns how many seats were NOT
 /// offered, which the caller returns to sale.
 pub async fn offer_freed(
     conn: &mut PgConnection,
     ticket_type_id: TicketTypeId,
     seats: i64,
 ) -> Result<i64> {
+    // The seat counts in exactly the quotas of its ticket type: it can go to
+    // whoever waits for a ticket type counted in the same quotas (types that
+    // share one quota), first come first served.
     let next: Vec<WaitlistEntryId> = sqlx::query_scalar(
-        "SELECT id FROM waitlist_entries WHERE ticket_type_id = $1 AND status = $3
-         ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        "WITH mine AS (SELECT array_agg(quota_id ORDER BY quota_id) AS quotas
+                       FROM ticket_type_quotas WHERE ticket_type_id = $1),
+              alike AS (SELECT q.ticket_type_id FROM ticket_type_quotas q
+                        GROUP BY q.ticket_type_id
+                        HAVING array_agg(q.quota_id ORDER BY q.quota_id) = (SELECT quotas FROM mine))
+         SELECT w.id FROM waitlist_entries w
+         WHERE w.status = $3
+           AND (w.ticket_type_id = $1 OR w.ticket_type_id IN (SELECT ticket_type_id FROM alike))
+         ORDER BY w.created_at, w.id LIMIT $2 FOR UPDATE OF w SKIP LOCKED",
     )
     .bind(ticket_type_id)
     .bind(seats)

@@ -1,0 +1,528 @@
+//! Who may call what: every endpoint (every server function and every plain
+//! HTTP route) called as each of six roles, against one event of one
+//! organisation. The same table is in docs/ARCHITECTURE.md ("Endpoints and
+//! roles"); this test is its proof, and it fails when a server function is
+//! added without a row here.
+//!
+//! Each role calls with its own cookies on a client that keeps them whatever
+//! the server answers, so a call that signs someone in or out as a side
+//! effect does not change who the next call is made as (log-outs run last).
+
+use std::collections::BTreeSet;
+
+use leptos::server_fn::ServerFn;
+use uuid::Uuid;
+
+use crate::helpers::{client, client_with_cookie, fns, TestApp};
+use crate::live::connect;
+
+/// What a role gets from an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Is {
+    /// Served (any answer but 401, 403, a 404 hiding the event, or 5xx; a
+    /// 4xx about the input is still service).
+    Served,
+    /// 401: not signed in as what the endpoint needs.
+    Unauthorised,
+    /// 403: signed in, but not allowed.
+    Forbidden,
+    /// 404 "no such event": another organisation's event does not exist for them.
+    Hidden,
+}
+use Is::*;
+
+/// The roles, in the order of every row: anonymous, attendee of this event,
+/// attendee of another event, organiser (member) of this event's
+/// organisation, organiser of another organisation, owner of this one.
+const ROLES: [&str; 6] = [
+    "anonymous",
+    "attendee",
+    "other attendee",
+    "member",
+    "other organiser",
+    "owner",
+];
+
+const ANYONE: [Is; 6] = [Served; 6];
+/// Needs a credential in the request (a link's token, a signature): a bad one
+/// is refused whoever sends it.
+const TOKEN: [Is; 6] = [Unauthorised; 6];
+const EVENT_ORGANISERS: [Is; 6] = [
+    Unauthorised,
+    Unauthorised,
+    Unauthorised,
+    Served,
+    Hidden,
+    Served,
+];
+const ANY_ORGANISER: [Is; 6] = [
+    Unauthorised,
+    Unauthorised,
+    Unauthorised,
+    Served,
+    Served,
+    Served,
+];
+const OWNERS: [Is; 6] = [
+    Unauthorised,
+    Unauthorised,
+    Unauthorised,
+    Forbidden,
+    Served,
+    Served,
+];
+const EVENT_ATTENDEES: [Is; 6] = [
+    Unauthorised,
+    Served,
+    Forbidden,
+    Unauthorised,
+    Unauthorised,
+    Unauthorised,
+];
+
+/// Classifies an answer.
+fn is(status: u16, body: &str) -> Is {
+    match status {
+        401 => Unauthorised,
+        403 => Forbidden,
+        404 if body.contains("no such event") => Hidden,
+        s if s >= 500 => panic!("{s}: {body}"),
+        _ => Served,
+    }
+}
+
+/// An organiser session cookie (`name=value`) for `email`.
+async fn organiser_cookie(app: &TestApp, email: &str, password: &str) -> String {
+    let res = client()
+        .post(app.url_of::<fns::Login>())
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().as_u16() < 400,
+        "log-in of {email}: {}",
+        res.status()
+    );
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("convene_session=") && !c.starts_with("convene_session=;"))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// One endpoint: how to call it, and what each role gets.
+struct Row {
+    name: String,
+    call: Call,
+    expect: [Is; 6],
+}
+
+enum Call {
+    /// A server function at this path with this form (`{n}` in a value is
+    /// replaced by a number unique to the call).
+    Fn(&'static str, Vec<(&'static str, String)>),
+    /// A plain HTTP request.
+    Get(String),
+    Post(String, Vec<(&'static str, String)>),
+    /// The live socket of the event.
+    Socket(String),
+}
+
+fn f<S: ServerFn>(form: &[(&'static str, &str)]) -> Call {
+    Call::Fn(
+        S::PATH,
+        form.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+    )
+}
+
+#[tokio::test]
+async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
+    let app = crate::helpers::spawn_web_only().await;
+    let owner = app.organiser().await;
+    let slug = app.event(&owner).await;
+    let stranger = app.organiser().await;
+    let elsewhere = app.event(&stranger).await;
+
+    // The event's things the rows point at.
+    let (s, b) = app
+        .call::<fns::CreateStage>(
+            &owner.client,
+            &[("slug", &slug), ("name", "Main"), ("source_kind", "none")],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let stage: Uuid = sqlx::query_scalar("SELECT id FROM stages")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let stage = stage.to_string();
+    let (s, b) = app
+        .call::<fns::CreateTicketType>(
+            &owner.client,
+            &[
+                ("slug", &slug),
+                ("name", "Paid"),
+                ("price", "10"),
+                ("quota", "50"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let paid: Uuid = sqlx::query_scalar("SELECT id FROM ticket_types WHERE name = 'Paid'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let paid = paid.to_string();
+    let (s, pending) = app
+        .call::<fns::Register>(
+            &client(),
+            &[
+                ("slug", &slug),
+                ("name", "Pat"),
+                ("email", "pat@example.org"),
+                ("ticket_type_id", &paid),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{pending}");
+    let pending = pending["order_code"].as_str().unwrap().to_owned();
+    let (s, free) = app.register(&slug, "fay@example.org").await;
+    assert_eq!(s, 200, "{free}");
+    let free = free["order_code"].as_str().unwrap().to_owned();
+
+    // The roles' cookies.
+    let (_, attendee) = app.attendee(&slug).await;
+    let (_, other_attendee) = app.attendee(&elsewhere).await;
+    let attendee_id: Uuid = sqlx::query_scalar(
+        "SELECT a.id FROM attendees a JOIN events e ON e.id = a.event_id
+         WHERE e.slug = $1 AND a.email LIKE 'att-%' LIMIT 1",
+    )
+    .bind(&slug)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let attendee_id = attendee_id.to_string();
+    let member_email = format!("member-{}@example.org", Uuid::new_v4().simple());
+    let (s, b) = app
+        .call::<fns::InviteMember>(&owner.client, &[("email", &member_email)])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let invite: Uuid = sqlx::query_scalar("SELECT id FROM team_invites WHERE email = $1::citext")
+        .bind(&member_email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let token = services::team::issue_invite_token(&app.pool, invite.into())
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
+    let (s, b) = app
+        .call::<fns::AcceptInvite>(
+            &client(),
+            &[
+                ("token", &token),
+                ("name", "Mem"),
+                ("password", "member password"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let cookies = [
+        String::new(),
+        attendee,
+        other_attendee,
+        organiser_cookie(&app, &member_email, "member password").await,
+        organiser_cookie(&app, &stranger.email, "a long password").await,
+        organiser_cookie(&app, &owner.email, "a long password").await,
+    ];
+    // A colleague the owner may remove (each call tries; one succeeds).
+    let bystander = Uuid::new_v4().to_string();
+
+    let e = || slug.clone();
+    // Well formed, and nobody's.
+    let unknown_token = services::tokens::new_token();
+    let rows: Vec<Row> = vec![
+        // The public side.
+        row::<fns::PublicEvent>(ANYONE, &[("slug", &e())]),
+        row::<fns::Register>(
+            ANYONE,
+            &[
+                ("slug", &e()),
+                ("name", "Reg"),
+                ("email", "reg{n}@example.org"),
+            ],
+        ),
+        row::<fns::JoinWaitlist>(
+            ANYONE,
+            &[
+                ("slug", &e()),
+                ("ticket_type_id", &paid),
+                ("name", "W"),
+                ("email", "w{n}@example.org"),
+            ],
+        ),
+        row::<fns::BuyerOrder>(ANYONE, &[("slug", &e()), ("code", &pending)]),
+        row::<fns::Pay>(
+            ANYONE,
+            &[
+                ("order_code", &pending),
+                ("card_number", "4000000000000002"),
+            ],
+        ),
+        row::<fns::Whoami>(ANYONE, &[]),
+        row::<fns::Signup>(
+            ANYONE,
+            &[
+                ("name", "New"),
+                ("organisation", "New {n}"),
+                ("email", "new{n}@example.org"),
+                ("password", "a long password"),
+            ],
+        ),
+        row::<fns::Login>(
+            ANYONE,
+            &[("email", &owner.email), ("password", "a long password")],
+        ),
+        row::<fns::Invitation>(TOKEN, &[("token", &unknown_token)]),
+        row::<fns::AcceptInvite>(
+            TOKEN,
+            &[
+                ("token", &unknown_token),
+                ("name", "X"),
+                ("password", "a long password"),
+            ],
+        ),
+        Row {
+            name: "GET /e/{slug}/join".into(),
+            call: Call::Get(format!("/e/{slug}/join?token=x")),
+            expect: ANYONE,
+        },
+        Row {
+            name: "POST /e/{slug}/join".into(),
+            call: Call::Post(
+                format!("/e/{slug}/join"),
+                vec![("token", unknown_token.clone())],
+            ),
+            expect: TOKEN,
+        },
+        Row {
+            name: "GET /.well-known/jwks.json".into(),
+            call: Call::Get("/.well-known/jwks.json".into()),
+            expect: ANYONE,
+        },
+        Row {
+            name: "GET /readyz".into(),
+            call: Call::Get("/readyz".into()),
+            expect: ANYONE,
+        },
+        Row {
+            name: "POST /webhooks/payments/test".into(),
+            call: Call::Post("/webhooks/payments/test".into(), vec![]),
+            expect: TOKEN,
+        },
+        // The attendee's event.
+        row::<fns::Reception>(EVENT_ATTENDEES, &[("slug", &e())]),
+        row::<fns::StageInfo>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
+        row::<fns::ChatHistory>(EVENT_ATTENDEES, &[("slug", &e()), ("channel", "reception")]),
+        row::<fns::DmHistory>(EVENT_ATTENDEES, &[("slug", &e()), ("with", &attendee_id)]),
+        Row {
+            name: "GET /ws/e/{slug}".into(),
+            call: Call::Socket(slug.clone()),
+            expect: EVENT_ATTENDEES,
+        },
+        // The organisation.
+        row::<fns::Dashboard>(ANY_ORGANISER, &[]),
+        row::<fns::CreateEvent>(
+            ANY_ORGANISER,
+            &[
+                ("name", "Another"),
+                ("slug", "another-{n}"),
+                ("description", ""),
+                ("starts", "2027-05-01T10:00"),
+                ("ends", "2027-05-01T18:00"),
+                ("time_zone", "UTC"),
+            ],
+        ),
+        row::<fns::Team>(ANY_ORGANISER, &[]),
+        row::<fns::CheckoutInfo>(ANY_ORGANISER, &[]),
+        row::<fns::InviteMember>(OWNERS, &[("email", "colleague{n}@example.org")]),
+        row::<fns::RemoveMember>(OWNERS, &[("id", &bystander)]),
+        row::<fns::BuyPlan>(
+            OWNERS,
+            &[("plan", "starter"), ("card_number", "4000000000000002")],
+        ),
+        // The organisation's event.
+        row::<fns::EventOverview>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::CreateTicketType>(EVENT_ORGANISERS, &[("slug", &e()), ("name", "Type {n}")]),
+        row::<fns::CreatePromoCode>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("code", "CODE{n}"),
+                ("kind", "percent"),
+                ("value", "10"),
+            ],
+        ),
+        row::<fns::SetEmbedOrigins>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("origins", "https://shop.example.org")],
+        ),
+        row::<fns::AgendaAdmin>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::AddSpeaker>(EVENT_ORGANISERS, &[("slug", &e()), ("name", "Speaker {n}")]),
+        row::<fns::AddSession>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("title", "Talk {n}"),
+                ("starts", "2027-05-01T10:00"),
+                ("ends", "2027-05-01T11:00"),
+            ],
+        ),
+        row::<fns::AddSponsor>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("name", "Sponsor {n}"), ("tier", "gold")],
+        ),
+        row::<fns::RemoveAgendaItem>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("kind", "speaker"), ("id", &bystander)],
+        ),
+        row::<fns::ListRegistrations>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::RegistrationDetail>(EVENT_ORGANISERS, &[("slug", &e()), ("order_code", &free)]),
+        row::<fns::TicketTypeNames>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::ApproveOrder>(EVENT_ORGANISERS, &[("slug", &e()), ("order_code", &free)]),
+        row::<fns::CancelOrder>(EVENT_ORGANISERS, &[("slug", &e()), ("order_code", &free)]),
+        row::<fns::LiveAdmin>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::CreateStage>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("name", "Stage {n}"),
+                ("source_kind", "none"),
+            ],
+        ),
+        row::<fns::SetStageSource>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("stage", &stage), ("source_kind", "none")],
+        ),
+        row::<fns::InstallApp>(EVENT_ORGANISERS, &[("slug", &e()), ("app", "polls")]),
+        row::<fns::UninstallApp>(EVENT_ORGANISERS, &[("slug", &e()), ("app", "polls")]),
+        row::<fns::PostCaption>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("stage", &stage),
+                ("language", "en"),
+                ("body", "Hello"),
+            ],
+        ),
+        row::<fns::StaffCandidates>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::SetModerator>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("attendee_id", &attendee_id)],
+        ),
+        row::<fns::ListQuestions>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::CreateQuestion>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("label", "Diet {n}"), ("kind", "text")],
+        ),
+        Row {
+            name: "GET /dashboard/events/{slug}/registrations.csv".into(),
+            call: Call::Get(format!("/dashboard/events/{slug}/registrations.csv")),
+            expect: EVENT_ORGANISERS,
+        },
+        // Signing out, last.
+        row::<fns::AttendeeLogout>(ANYONE, &[("slug", &e())]),
+        row::<fns::Logout>(ANYONE, &[]),
+    ];
+
+    // Every server function has its row.
+    let covered: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| match &r.call {
+            Call::Fn(path, _) => Some(*path),
+            _ => None,
+        })
+        .collect();
+    let all: BTreeSet<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .collect();
+    let missing: Vec<_> = all.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "server functions without a row: {missing:?}"
+    );
+
+    let mut n = 0;
+    let mut wrong = Vec::new();
+    for r in &rows {
+        for (role, cookie) in cookies.iter().enumerate() {
+            n += 1;
+            let got = call(&app, &r.call, cookie, n).await;
+            if got.0 != r.expect[role] {
+                wrong.push(format!(
+                    "{} as {}: expected {:?}, got {:?} ({})",
+                    r.name, ROLES[role], r.expect[role], got.0, got.1
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {n} cells wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+fn row<S: ServerFn>(expect: [Is; 6], form: &[(&'static str, &str)]) -> Row {
+    Row {
+        name: S::PATH.rsplit('/').next().unwrap_or(S::PATH).to_owned(),
+        call: f::<S>(form),
+        expect,
+    }
+}
+
+/// Makes the call as the holder of `cookie`; what they got, and the answer.
+async fn call(app: &TestApp, call: &Call, cookie: &str, n: usize) -> (Is, String) {
+    let c = if cookie.is_empty() {
+        client()
+    } else {
+        client_with_cookie(cookie)
+    };
+    let unique = |v: &str| v.replace("{n}", &n.to_string());
+    let res = match call {
+        Call::Fn(path, form) => {
+            let form: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, unique(v))).collect();
+            c.post(format!("{}{path}", app.base))
+                .form(&form)
+                .send()
+                .await
+        }
+        Call::Get(path) => c.get(format!("{}{path}", app.base)).send().await,
+        Call::Post(path, form) => {
+            c.post(format!("{}{path}", app.base))
+                .form(form)
+                .send()
+                .await
+        }
+        Call::Socket(slug) => {
+            let cookie = (!cookie.is_empty()).then_some(cookie);
+            return match connect(app, slug, cookie, &[], protocol::live::PROTOCOL_VERSION).await {
+                Ok(_) => (Served, "upgraded".into()),
+                Err(status) => (is(status, ""), format!("{status}")),
+            };
+        }
+    }
+    .unwrap();
+    let status = res.status().as_u16();
+    let body = res.text().await.unwrap();
+    (
+        is(status, &body),
+        format!("{status} {}", body.chars().take(160).collect::<String>()),
+    )
+}
