@@ -1,5 +1,5 @@
 import { test, expect, Page, Browser } from "./fixtures";
-import { unique, hydrated, signUp } from "./helpers";
+import { unique, hydrated, signUp, emailedLink } from "./helpers";
 import { fnPath } from "./fns";
 
 /** Registers on the landing page and signs in through the sign-in link; returns the page in Reception. */
