@@ -6,13 +6,14 @@ use std::time::Duration;
 use anyhow::Context;
 use bus::Bus;
 use leptos::prelude::LeptosOptions;
+use services::live::fanout::Fanout;
 use services::payments::{NoProvider, PaymentProvider, TestProvider};
 use services::Platform;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use crate::configuration::{PaymentProviderKind, Settings};
 use crate::http::ServerState;
@@ -151,7 +152,7 @@ pub fn payment_provider(
 /// Builds the platform the web roles share and starts this node's presence
 /// and live hubs (Redis pub/sub → local sockets).
 pub fn platform(settings: &Settings, deps: &Deps, payments: Arc<dyn PaymentProvider>) -> Platform {
-    let (presence, _) = broadcast::channel(1024);
+    let presence = Arc::new(Fanout::new(64));
     let hub_tx = presence.clone();
     let client = deps.redis_client.clone();
     tokio::spawn(async move {
@@ -164,7 +165,7 @@ pub fn platform(settings: &Settings, deps: &Deps, payments: Arc<dyn PaymentProvi
         }
     });
     // Live log entries of every event, from every node.
-    let (live, _) = broadcast::channel(8192);
+    let live = Arc::new(Fanout::new(1024));
     let live_tx = live.clone();
     let client = deps.redis_client.clone();
     tokio::spawn(async move {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
-use tokio::sync::broadcast;
 
 use crate::live::actions::LiveDeps;
+use crate::live::fanout::Fanout;
 use crate::live::{log, presence};
 use crate::payments::{FeePolicy, PaymentProvider};
 use crate::registrations::quotas::QuotaLocking;
@@ -23,10 +23,10 @@ pub struct Platform {
     pub redis: ConnectionManager,
     /// The event bus (readiness; producers go through the outbox).
     pub bus: bus::Bus,
-    /// Presence changes of every event, from every node.
-    pub presence: broadcast::Sender<presence::Change>,
-    /// Live log entries of every event, from every node.
-    pub live: broadcast::Sender<Arc<log::Entry>>,
+    /// Presence snapshots, from every node, per event (this node's sockets).
+    pub presence: Arc<Fanout<Arc<presence::Snapshot>>>,
+    /// Live log entries, from every node, per event (this node's sockets).
+    pub live: Arc<Fanout<Arc<log::Entry>>>,
     /// Payment provider for paid orders and plans (configured; "none" refuses charges).
     pub payments: Arc<dyn PaymentProvider>,
     /// Platform fee on paid orders.

@@ -1,5 +1,6 @@
 //! Presence against a real Redis: counting, multiple tabs, expiry.
 
+use futures::StreamExt;
 use protocol::ids::{AttendeeId, ConnectionId, EventId};
 use protocol::live::AreaCount;
 use protocol::Area;
@@ -71,10 +72,14 @@ async fn counts_distinct_attendees_and_forgets_expired_connections() {
 async fn the_hub_forwards_announcements_from_any_node() {
     let url =
         std::env::var("CONVENE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let (tx, mut rx) = tokio::sync::broadcast::channel(16);
-    let hub = tokio::spawn(presence::run_hub(redis::Client::open(url).unwrap(), tx));
-    let mut r = redis().await;
+    let fanout = std::sync::Arc::new(services::live::fanout::Fanout::new(16));
     let event = EventId::new();
+    let mut rx = fanout.subscribe(event);
+    let hub = tokio::spawn(presence::run_hub(
+        redis::Client::open(url).unwrap(),
+        fanout.clone(),
+    ));
+    let mut r = redis().await;
     let snap = presence::Snapshot {
         online: 7,
         people: vec![AttendeeId::new()],
@@ -88,13 +93,58 @@ async fn the_hub_forwards_announcements_from_any_node() {
         loop {
             presence::announce(&mut r, event, &snap).await.unwrap();
             match tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await {
-                Ok(Ok(change)) if change.0 == event => return change,
+                Ok(Ok(change)) => return change,
                 _ => continue,
             }
         }
     })
     .await
     .expect("hub forwarded nothing");
-    assert_eq!((got.0, got.1.as_ref()), (event, &snap));
+    assert_eq!(got.as_ref(), &snap);
     hub.abort();
+}
+
+#[tokio::test]
+async fn a_crowd_of_changes_is_announced_once_per_interval_with_all_of_them() {
+    let url =
+        std::env::var("CONVENE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let client = redis::Client::open(url).unwrap();
+    let event = EventId::new();
+    let mut sub = client.get_async_pubsub().await.unwrap();
+    sub.subscribe(format!("presence-changed:{event}"))
+        .await
+        .unwrap();
+    let mut r = redis().await;
+    // Fifty arrivals within one interval, from any node.
+    let people: Vec<AttendeeId> = (0..50).map(|_| AttendeeId::new()).collect();
+    for p in &people {
+        presence::touch(&mut r, event, *p, ConnectionId::new(), None)
+            .await
+            .unwrap();
+        presence::changed(&r, event).await.unwrap();
+    }
+    let mut messages = sub.on_message();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), messages.next())
+        .await
+        .expect("an announcement")
+        .unwrap();
+    let snap: presence::Snapshot =
+        serde_json::from_str(&first.get_payload::<String>().unwrap()).unwrap();
+    assert_eq!(snap.online, 50, "one announcement covering every arrival");
+    // One more arrival opens a new interval: the next announcement is that
+    // one's (a second announcement of the crowd would show 50).
+    presence::touch(&mut r, event, AttendeeId::new(), ConnectionId::new(), None)
+        .await
+        .unwrap();
+    let next = loop {
+        presence::changed(&r, event).await.unwrap();
+        if let Ok(msg) =
+            tokio::time::timeout(std::time::Duration::from_millis(300), messages.next()).await
+        {
+            break msg.unwrap();
+        }
+    };
+    let snap: presence::Snapshot =
+        serde_json::from_str(&next.get_payload::<String>().unwrap()).unwrap();
+    assert_eq!(snap.online, 51);
 }

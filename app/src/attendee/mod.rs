@@ -84,14 +84,45 @@ pub(crate) async fn people_of(
     platform: &services::Platform,
     event: protocol::ids::EventId,
 ) -> Result<Vec<PersonRow>, AppError> {
-    Ok(services::live::participants::people(&platform.pool, event)
-        .await?
-        .into_iter()
-        .map(|p| PersonRow {
-            person: p.person,
-            role: p.role,
-        })
-        .collect())
+    page_of_people(platform, event, None, None).await
+}
+
+#[cfg(feature = "ssr")]
+async fn page_of_people(
+    platform: &services::Platform,
+    event: protocol::ids::EventId,
+    search: Option<&str>,
+    after: Option<protocol::ids::AttendeeId>,
+) -> Result<Vec<PersonRow>, AppError> {
+    Ok(
+        services::live::participants::people(&platform.pool, event, search, after)
+            .await?
+            .into_iter()
+            .map(|p| PersonRow {
+                person: p.person,
+                role: p.role,
+            })
+            .collect(),
+    )
+}
+
+/// People on one page of the people list (the server's `PEOPLE_PAGE`).
+pub const PEOPLE_PAGE: usize = 100;
+
+/// A page of the event's people by name: those whose name contains `q`,
+/// after the person `after` (an attendee id); attendees of the event only.
+#[leptos::server(prefix = "/fn", endpoint = "people")]
+pub async fn people(
+    slug: String,
+    q: Option<String>,
+    after: Option<String>,
+) -> Result<Vec<PersonRow>, AppError> {
+    let (platform, event, _) = current_attendee(&slug).await?;
+    let after = match after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => Some(crate::error::parse_id("after", a)?),
+        None => None,
+    };
+    page_of_people(&platform, event.id, q.as_deref(), after).await
 }
 
 /// A page of a channel's chat history before `before` (a message `seq`), oldest first.
@@ -120,4 +151,15 @@ pub async fn dm_history(
     let other = crate::error::parse_id("with", &with)?;
     let page = services::live::dm::history(&platform.pool, &me, other, before, 50).await?;
     Ok(page.iter().map(|m| m.view()).collect())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn the_people_page_is_the_servers() {
+        assert_eq!(
+            super::PEOPLE_PAGE as i64,
+            services::live::participants::PEOPLE_PAGE
+        );
+    }
 }

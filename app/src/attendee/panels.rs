@@ -7,43 +7,91 @@ use protocol::states::{AttendeeRole, SanctionKind};
 use protocol::Channel;
 
 use super::client::LiveState;
-use super::PersonRow;
+use super::{PersonRow, PEOPLE_PAGE};
 
-/// The people list with green dots.
+/// The people list with green dots. The first page comes with the page; a
+/// search box and "More people" fetch further pages from the server (the
+/// list is never sent whole).
 #[component]
 pub fn PeopleList(
-    /// Everyone admitted.
+    /// The event.
+    slug: String,
+    /// The first page of people, by name.
     people: Vec<PersonRow>,
     /// Live state.
     live: LiveState,
     /// Called to open a direct conversation.
     on_message: Callback<Person>,
 ) -> impl IntoView {
+    let more = RwSignal::new(people.len() >= PEOPLE_PAGE);
+    let rows = RwSignal::new(people);
+    let query = RwSignal::new(String::new());
+    // (search, after): a page after someone extends the list, a first page replaces it.
+    let fetch = Action::new_local(move |(q, after): &(String, Option<String>)| {
+        let (slug, q, after) = (slug.clone(), q.clone(), after.clone());
+        async move {
+            let page = super::people(slug, Some(q.clone()), after.clone()).await;
+            (q, after.is_some(), page)
+        }
+    });
+    Effect::new(move |_| {
+        if let Some((q, extend, Ok(page))) = fetch.value().get() {
+            // An answer to an older search is dropped.
+            if q != query.get_untracked() {
+                return;
+            }
+            more.set(page.len() >= PEOPLE_PAGE);
+            if extend {
+                rows.update(|r| r.extend(page));
+            } else {
+                rows.set(page);
+            }
+        }
+    });
     view! {
+        <input class="input mb-2" type="search" placeholder="Search people" data-testid="people-search"
+            prop:value=move || query.get()
+            on:input=move |ev| {
+                let q = event_target_value(&ev);
+                query.set(q.clone());
+                fetch.dispatch((q, None));
+            }/>
         <ul class="space-y-1" data-testid="people">
-            {people.into_iter().map(|PersonRow { person, role }| {
-                let id = person.id;
-                let name = person.name.clone();
-                let online = Memo::new(move |_| live.people_online.get().contains(&id));
-                let is_me = move || live.me.get().is_some_and(|m| m.id == id);
-                view! {
-                    <li class="flex items-center gap-2" data-testid="person" data-name=name.clone()
-                        data-online=move || online.get().to_string()>
-                        <span class=move || if online.get() { "h-2.5 w-2.5 shrink-0 rounded-full bg-green-500" } else { "h-2.5 w-2.5 shrink-0 rounded-full bg-slate-300" }
-                            title=move || if online.get() { "online" } else { "offline" }></span>
-                        <span>{name.clone()}</span>
-                        {(role == AttendeeRole::Moderator).then(|| view! { <span class="text-xs text-slate-500">"moderator"</span> })}
-                        <Show when=move || !is_me()>
-                            <button class="text-sm underline ml-auto" data-testid="dm-open"
-                                on:click={
-                                    let person = person.clone();
-                                    move |_| on_message.run(person.clone())
-                                }>"Message"</button>
-                        </Show>
-                    </li>
-                }
-            }).collect::<Vec<_>>()}
+            <For each=move || rows.get() key=|r| r.person.id let:row>
+                {person_row(row, live, on_message)}
+            </For>
         </ul>
+        <Show when=move || more.get()>
+            <button class="text-sm underline mt-2" data-testid="people-more" on:click=move |_| {
+                let after = rows.with_untracked(|r| r.last().map(|p| p.person.id.to_string()));
+                fetch.dispatch((query.get_untracked(), after));
+            }>"More people"</button>
+        </Show>
+    }
+}
+
+/// One person in the list: green dot, name, role, "Message".
+fn person_row(row: PersonRow, live: LiveState, on_message: Callback<Person>) -> impl IntoView {
+    let PersonRow { person, role } = row;
+    let id = person.id;
+    let name = person.name.clone();
+    let online = Memo::new(move |_| live.people_online.get().contains(&id));
+    let is_me = move || live.me.get().is_some_and(|m| m.id == id);
+    view! {
+        <li class="flex items-center gap-2" data-testid="person" data-name=name.clone()
+            data-online=move || online.get().to_string()>
+            <span class=move || if online.get() { "h-2.5 w-2.5 shrink-0 rounded-full bg-green-500" } else { "h-2.5 w-2.5 shrink-0 rounded-full bg-slate-300" }
+                title=move || if online.get() { "online" } else { "offline" }></span>
+            <span>{name.clone()}</span>
+            {(role == AttendeeRole::Moderator).then(|| view! { <span class="text-xs text-slate-500">"moderator"</span> })}
+            <Show when=move || !is_me()>
+                <button class="text-sm underline ml-auto" data-testid="dm-open"
+                    on:click={
+                        let person = person.clone();
+                        move |_| on_message.run(person.clone())
+                    }>"Message"</button>
+            </Show>
+        </li>
     }
 }
 

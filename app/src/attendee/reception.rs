@@ -266,7 +266,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                 </div>
                 <section class="card">
                     <h2 class="font-semibold mb-2">"People"</h2>
-                    <PeopleList people=r.people live=live on_message=open_dm/>
+                    <PeopleList slug=event_slug.clone() people=r.people live=live on_message=open_dm/>
                 </section>
             </div>
         </div>

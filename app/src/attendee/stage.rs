@@ -221,7 +221,7 @@ fn Stage(s: StageData) -> impl IntoView {
                     {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
                     <section class="card">
                         <h2 class="font-semibold mb-2">"People"</h2>
-                        <PeopleList people=s.people live=live on_message=open_dm/>
+                        <PeopleList slug=s.slug.clone() people=s.people live=live on_message=open_dm/>
                     </section>
                 </div>
             </div>

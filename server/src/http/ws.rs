@@ -247,15 +247,18 @@ async fn session(
     let event = me.event_id;
     let mut redis = platform.redis.clone();
     // Subscribe before reading the log, so nothing falls between replay and live.
-    let mut changes = platform.presence.subscribe();
-    let mut entries = platform.live.subscribe();
+    let mut changes = platform.presence.subscribe(event);
+    let mut entries = platform.live.subscribe(event);
     if visit == Visit::Starts {
         record(&platform, &me, area, conn, true).await;
     }
     let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
-    let snap = presence::refresh(&mut redis, event)
+    // This socket's hello needs the presence now; everyone else hears of the
+    // arrival in the event's next announcement.
+    let snap = presence::snapshot(&mut redis, event)
         .await
         .unwrap_or_default();
+    let _ = presence::changed(&redis, event).await;
 
     let (mut cursor, replayed, gap) = match &since {
         Some(since) => match log::replay(&mut redis, event, since).await {
@@ -336,7 +339,7 @@ async fn session(
                                     record(&platform, &me, area, conn, true).await;
                                 }
                                 let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
-                                let _ = presence::refresh(&mut redis, event).await;
+                                let _ = presence::changed(&redis, event).await;
                             }
                             Ok(request) => {
                                 close = must_leave(&platform, &mut me, &mut socket).await;
@@ -378,7 +381,7 @@ async fn session(
                     if let Ok(n) = presence::touch(&mut redis, event, me.id, conn, None).await {
                         if n != online {
                             // Someone's connection expired: tell everyone.
-                            let _ = presence::refresh(&mut redis, event).await;
+                            let _ = presence::changed(&redis, event).await;
                         }
                     }
                     open = send_frame(&mut socket, Message::Ping(Vec::new().into())).await;
@@ -386,11 +389,10 @@ async fn session(
             }
             change = changes.recv() => match change {
                 // Keep only the newest snapshot; it goes out on the next presence tick.
-                Ok((id, snap)) if id == event => {
+                Ok(snap) => {
                     online = snap.online;
                     pending = Some(snap);
                 }
-                Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
                     if let Ok(snap) = presence::snapshot(&mut redis, event).await {
                         online = snap.online;
@@ -405,7 +407,7 @@ async fn session(
                 }
             },
             entry = entries.recv() => match entry {
-                Ok(entry) if entry.event == event && cursor_lt(&cursor, &entry.cursor) => {
+                Ok(entry) if cursor_lt(&cursor, &entry.cursor) => {
                     cursor = entry.cursor.clone();
                     open = forward(&mut socket, &me, &entry, &mut close).await;
                 }
@@ -431,7 +433,7 @@ async fn session(
 
     match presence::leave(&mut redis, event, me.id, conn).await {
         Ok(_) => {
-            let _ = presence::refresh(&mut redis, event).await;
+            let _ = presence::changed(&redis, event).await;
         }
         Err(e) => tracing::warn!(error = %e, "presence leave failed"),
     }

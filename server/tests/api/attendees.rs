@@ -136,3 +136,82 @@ pub async fn make_moderator(app: &TestApp, org: &Organiser, slug: &str, p: &Pers
         .await;
     assert_eq!(s, 200, "{b}");
 }
+
+#[tokio::test]
+async fn the_people_list_comes_a_page_at_a_time_and_can_be_searched() {
+    let app = crate::helpers::spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let me = person(&app, &slug, "Zed").await;
+    // 250 more people, admitted with a confirmed free ticket.
+    sqlx::query(
+        "WITH e AS (SELECT id FROM events WHERE slug = $1),
+              tt AS (SELECT t.id FROM ticket_types t, e WHERE t.event_id = e.id LIMIT 1),
+              a AS (INSERT INTO attendees (id, event_id, email, name)
+                    SELECT gen_random_uuid(), e.id, 'p' || g || '@example.org', 'Person ' || lpad(g::text, 3, '0')
+                    FROM e, generate_series(1, 250) g RETURNING id, event_id, name),
+              o AS (INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key)
+                    SELECT gen_random_uuid(), a.event_id, a.id, 'P' || substr(a.name, 8), 'confirmed', 0, 'EUR', 'p-' || a.id
+                    FROM a RETURNING id, event_id, attendee_id, code)
+         INSERT INTO tickets (id, event_id, attendee_id, ticket_type_id, code, order_id)
+         SELECT gen_random_uuid(), o.event_id, o.attendee_id, tt.id, 'T' || o.code, o.id FROM o, tt",
+    )
+    .bind(&slug)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let page = |q: &str, after: &str| {
+        let form = [
+            ("slug", slug.clone()),
+            ("q", q.to_owned()),
+            ("after", after.to_owned()),
+        ];
+        let (app, c) = (&app, me.client.clone());
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (s, b) = app.call::<fns::People>(&c, &form).await;
+            assert_eq!(s, 200, "{b}");
+            b.as_array().unwrap().clone()
+        }
+    };
+    let names = |rows: &[serde_json::Value]| -> Vec<String> {
+        rows.iter()
+            .map(|r| r["person"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // By name, 100 at a time, every person once.
+    let mut all = Vec::new();
+    let mut after = String::new();
+    loop {
+        let rows = page("", &after).await;
+        assert!(rows.len() <= 100);
+        all.extend(names(&rows));
+        if rows.len() < 100 {
+            break;
+        }
+        after = rows.last().unwrap()["person"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    assert_eq!(all.len(), 251);
+    assert_eq!(all[0], "Person 001");
+    assert_eq!(all[250], "Zed");
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(all, sorted);
+    // The page the Reception carries is the first one.
+    let (s, r) = app
+        .call::<fns::Reception>(&me.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["people"].as_array().unwrap().len(), 100);
+    // Search, any case; no match is an empty page.
+    let want: Vec<String> = (120..130).map(|n| format!("Person {n}")).collect();
+    assert_eq!(names(&page("PERSON 12", "").await), want);
+    assert!(page("nobody-by-this-name", "").await.is_empty());
+    let (s, _) = app
+        .call::<fns::People>(&me.client, &[("slug", &slug), ("after", "not-an-id")])
+        .await;
+    assert_eq!(s, 400);
+}

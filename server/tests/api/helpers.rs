@@ -25,7 +25,7 @@ use uuid::Uuid;
 pub mod fns {
     pub use app::attendee::reception::Reception;
     pub use app::attendee::stage::StageInfo;
-    pub use app::attendee::{AttendeeLogout, ChatHistory, DmHistory};
+    pub use app::attendee::{AttendeeLogout, ChatHistory, DmHistory, People};
     pub use app::checkout::{BuyPlan, CheckoutInfo};
     pub use app::organiser::agenda::{
         AddSession, AddSpeaker, AddSponsor, AgendaAdmin, RemoveAgendaItem,

@@ -328,6 +328,7 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         // The attendee's event.
         row::<fns::Reception>(EVENT_ATTENDEES, &[("slug", &e())]),
         row::<fns::StageInfo>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
+        row::<fns::People>(EVENT_ATTENDEES, &[("slug", &e()), ("q", "a")]),
         row::<fns::ChatHistory>(EVENT_ATTENDEES, &[("slug", &e()), ("channel", "reception")]),
         row::<fns::DmHistory>(EVENT_ATTENDEES, &[("slug", &e()), ("with", &attendee_id)]),
         Row {

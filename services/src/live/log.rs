@@ -15,8 +15,9 @@ use futures::StreamExt;
 use protocol::ids::{AttendeeId, EventId};
 use protocol::live::{LiveItem, ServerMsg};
 use redis::aio::ConnectionManager;
+
+use super::fanout::Fanout;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
 
 use crate::{Error, Result};
 
@@ -226,9 +227,10 @@ pub fn cursor_lt(a: &str, b: &str) -> bool {
     parse(a) < parse(b)
 }
 
-/// Subscribes to every event's entries and forwards them to local sockets via `tx`.
-/// Returns when the Redis connection drops (the caller restarts it).
-pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Arc<Entry>>) -> Result<()> {
+/// Subscribes to every event's entries and hands each to the sockets of its
+/// event on this node. Returns when the Redis connection drops (the caller
+/// restarts it).
+pub async fn run_hub(client: redis::Client, fanout: Arc<Fanout<Arc<Entry>>>) -> Result<()> {
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.psubscribe(format!("{CHANNEL_PREFIX}*")).await?;
     let mut stream = pubsub.on_message();
@@ -248,7 +250,10 @@ pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Arc<Entry>>) -
         };
         match serde_json::from_str::<Stored>(raw) {
             Ok(stored) => {
-                let _ = tx.send(Arc::new(Entry::new(event, cursor.to_owned(), stored)?));
+                fanout.send(
+                    event,
+                    Arc::new(Entry::new(event, cursor.to_owned(), stored)?),
+                );
             }
             Err(e) => tracing::warn!(%event, error = %e, "skipping an unreadable live entry"),
         }

@@ -10,6 +10,7 @@ pub mod apps;
 pub mod captions;
 pub mod chat;
 pub mod dm;
+pub mod fanout;
 pub mod log;
 pub mod moderation;
 pub mod participants;

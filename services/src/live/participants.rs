@@ -80,9 +80,18 @@ pub struct Participant {
     pub role: AttendeeRole,
 }
 
-/// The event's people: attendees with a confirmed ticket, by name.
-pub async fn people(pool: &PgPool, event: EventId) -> Result<Vec<Participant>> {
-    Ok(attendees::admitted(pool, event)
+/// How many people one page of the people list holds.
+pub const PEOPLE_PAGE: i64 = 100;
+
+/// A page of the event's people (attendees with a confirmed ticket) by
+/// name, matching `search`, after `after`: the list is never sent whole.
+pub async fn people(
+    pool: &PgPool,
+    event: EventId,
+    search: Option<&str>,
+    after: Option<AttendeeId>,
+) -> Result<Vec<Participant>> {
+    Ok(attendees::admitted(pool, event, search, after, PEOPLE_PAGE)
         .await?
         .into_iter()
         .map(|a| Participant {

@@ -15,7 +15,8 @@ use protocol::ids::{AttendeeId, ConnectionId, EventId};
 use protocol::live::AreaCount;
 use protocol::Area;
 use redis::aio::ConnectionManager;
-use tokio::sync::broadcast;
+
+use super::fanout::Fanout;
 
 use crate::Result;
 
@@ -218,6 +219,36 @@ pub async fn announce(
     Ok(())
 }
 
+/// How often an event's presence is announced at most, across all nodes.
+pub const ANNOUNCE_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Says that the event's presence changed (a join, a move, a leave, an
+/// expiry). The first change of an interval, on any node, claims the
+/// interval (`SET NX PX` in Redis) and announces one snapshot when it ends,
+/// covering every change made meanwhile (each was written before its claim
+/// was tried): a crowd arriving at once costs one O(N) snapshot and one
+/// pub/sub message per event per [`ANNOUNCE_EVERY`], not one per arrival.
+pub async fn changed(redis: &ConnectionManager, event: EventId) -> Result<()> {
+    let mut redis = redis.clone();
+    let claimed: Option<String> = redis::cmd("SET")
+        .arg(format!("presence-announce:{event}"))
+        .arg(1)
+        .arg("NX")
+        .arg("PX")
+        .arg(ANNOUNCE_EVERY.as_millis() as u64)
+        .query_async(&mut redis)
+        .await?;
+    if claimed.is_some() {
+        tokio::spawn(async move {
+            tokio::time::sleep(ANNOUNCE_EVERY).await;
+            if let Err(e) = refresh(&mut redis, event).await {
+                tracing::warn!(%event, error = %e, "announcing presence failed");
+            }
+        });
+    }
+    Ok(())
+}
+
 /// Takes a snapshot and announces it; returns it.
 pub async fn refresh(redis: &mut ConnectionManager, event: EventId) -> Result<Snapshot> {
     let snap = snapshot(redis, event).await?;
@@ -225,12 +256,10 @@ pub async fn refresh(redis: &mut ConnectionManager, event: EventId) -> Result<Sn
     Ok(snap)
 }
 
-/// A presence change: event id and its new snapshot.
-pub type Change = (EventId, Arc<Snapshot>);
-
-/// Subscribes to every event's changes and forwards them to local sockets via `tx`.
-/// Returns when the Redis connection drops (the caller restarts it).
-pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Change>) -> Result<()> {
+/// Subscribes to every event's changes and hands each to the sockets of its
+/// event on this node. Returns when the Redis connection drops (the caller
+/// restarts it).
+pub async fn run_hub(client: redis::Client, fanout: Arc<Fanout<Arc<Snapshot>>>) -> Result<()> {
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.psubscribe("presence-changed:*").await?;
     let mut stream = pubsub.on_message();
@@ -247,7 +276,7 @@ pub async fn run_hub(client: redis::Client, tx: broadcast::Sender<Change>) -> Re
             .map_err(crate::Error::from)
             .and_then(|p| serde_json::from_str::<Snapshot>(&p).map_err(crate::Error::from))
         {
-            let _ = tx.send((id, Arc::new(snap)));
+            fanout.send(id, Arc::new(snap));
         }
     }
     Ok(())

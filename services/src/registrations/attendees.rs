@@ -331,13 +331,35 @@ pub async fn mentioned(pool: &PgPool, event: EventId, words: &[String]) -> Resul
     .await?)
 }
 
-/// The event's admitted attendees, by name.
-pub async fn admitted(pool: &PgPool, event: EventId) -> Result<Vec<Attendee>> {
+/// A page of the event's admitted attendees by name: those whose name
+/// contains `search` (any case), after attendee `after` in that order, at
+/// most `limit`.
+pub async fn admitted(
+    pool: &PgPool,
+    event: EventId,
+    search: Option<&str>,
+    after: Option<AttendeeId>,
+    limit: i64,
+) -> Result<Vec<Attendee>> {
+    let pattern = search.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+        format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM attendees a WHERE a.event_id = $1 AND {ADMITTED}
-         ORDER BY lower(a.name), a.id LIMIT 5000"
+           AND ($2::text IS NULL OR a.name ILIKE $2)
+           AND ($3::uuid IS NULL OR (lower(a.name), a.id) >
+                (SELECT lower(name), id FROM attendees WHERE id = $3 AND event_id = $1))
+         ORDER BY lower(a.name), a.id LIMIT $4"
     ))
     .bind(event)
+    .bind(pattern)
+    .bind(after)
+    .bind(limit)
     .fetch_all(pool)
     .await?)
 }
