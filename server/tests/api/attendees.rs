@@ -144,22 +144,7 @@ async fn the_people_list_comes_a_page_at_a_time_and_can_be_searched() {
     let slug = app.event(&org).await;
     let me = person(&app, &slug, "Zed").await;
     // 250 more people, admitted with a confirmed free ticket.
-    sqlx::query(
-        "WITH e AS (SELECT id FROM events WHERE slug = $1),
-              tt AS (SELECT t.id FROM ticket_types t, e WHERE t.event_id = e.id LIMIT 1),
-              a AS (INSERT INTO attendees (id, event_id, email, name)
-                    SELECT gen_random_uuid(), e.id, 'p' || g || '@example.org', 'Person ' || lpad(g::text, 3, '0')
-                    FROM e, generate_series(1, 250) g RETURNING id, event_id, name),
-              o AS (INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key)
-                    SELECT gen_random_uuid(), a.event_id, a.id, 'P' || substr(a.name, 8), 'confirmed', 0, 'EUR', 'p-' || a.id
-                    FROM a RETURNING id, event_id, attendee_id, code)
-         INSERT INTO tickets (id, event_id, attendee_id, ticket_type_id, code, order_id)
-         SELECT gen_random_uuid(), o.event_id, o.attendee_id, tt.id, 'T' || o.code, o.id FROM o, tt",
-    )
-    .bind(&slug)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.bulk_attendees(&slug, 250).await;
     let page = |q: &str, after: &str| {
         let form = [
             ("slug", slug.clone()),

@@ -15,24 +15,7 @@ async fn every_order_is_exported_and_the_list_pages_through_them_all() {
     // Many more orders than a page (and than the 5 000 the list once stopped
     // at), several at the same instant: the cursor must tell them apart.
     const BULK: i64 = 5_300;
-    sqlx::query(
-        "WITH e AS (SELECT id FROM events WHERE slug = $1),
-              tt AS (SELECT t.id FROM ticket_types t, e WHERE t.event_id = e.id LIMIT 1),
-              a AS (INSERT INTO attendees (id, event_id, email, name)
-                    SELECT gen_random_uuid(), e.id, 'bulk' || g || '@example.org', 'Bulk ' || g
-                    FROM e, generate_series(1, $2) g RETURNING id, event_id, name),
-              o AS (INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key, created_at)
-                    SELECT gen_random_uuid(), a.event_id, a.id, 'BULK' || lpad(substr(a.name, 6), 6, '0'), 'confirmed', 0, 'EUR',
-                           'bulk-' || a.id, now() - (substr(a.name, 6)::int / 10) * interval '1 second'
-                    FROM a RETURNING id, event_id, attendee_id, code)
-         INSERT INTO tickets (id, event_id, attendee_id, ticket_type_id, code, order_id)
-         SELECT gen_random_uuid(), o.event_id, o.attendee_id, tt.id, 'T' || o.code, o.id FROM o, tt",
-    )
-    .bind(&slug)
-    .bind(BULK)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.bulk_attendees(&slug, BULK).await;
 
     let res = org
         .client

@@ -440,6 +440,34 @@ impl TestApp {
         self.sign_in(slug, &token).await
     }
 
+    /// Adds `n` attendees to event `slug` straight in the database, each with
+    /// a confirmed free order and ticket (for lists far longer than a page):
+    /// named `Person 001`, `Person 002`, ... (as many digits as `n` has),
+    /// ordered ten per second over the last `n / 10` seconds, so several
+    /// share an instant.
+    pub async fn bulk_attendees(&self, slug: &str, n: i64) {
+        sqlx::query(
+            "WITH e AS (SELECT id FROM events WHERE slug = $1),
+                  tt AS (SELECT t.id FROM ticket_types t, e WHERE t.event_id = e.id LIMIT 1),
+                  a AS (INSERT INTO attendees (id, event_id, email, name)
+                        SELECT gen_random_uuid(), e.id, 'bulk' || g || '@example.org',
+                               'Person ' || lpad(g::text, length($2::text), '0')
+                        FROM e, generate_series(1, $2) g RETURNING id, event_id, email),
+                  o AS (INSERT INTO orders (id, event_id, attendee_id, code, status, total_minor, currency, idempotency_key, created_at)
+                        SELECT gen_random_uuid(), a.event_id, a.id, 'BULK' || lpad(split_part(substr(a.email, 5), '@', 1), 6, '0'),
+                               'confirmed', 0, 'EUR', 'bulk-' || a.id,
+                               now() - (split_part(substr(a.email, 5), '@', 1)::int / 10) * interval '1 second'
+                        FROM a RETURNING id, event_id, attendee_id, code)
+             INSERT INTO tickets (id, event_id, attendee_id, ticket_type_id, code, order_id)
+             SELECT gen_random_uuid(), o.event_id, o.attendee_id, tt.id, 'T' || o.code, o.id FROM o, tt",
+        )
+        .bind(slug)
+        .bind(n)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
     /// Waits until `f` returns true (polling), or panics after `secs`.
     pub async fn eventually<F, Fut>(&self, secs: u64, what: &str, mut f: F)
     where

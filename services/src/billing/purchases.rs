@@ -457,10 +457,8 @@ pub async fn reconcile(
                 settled += 1;
             }
             (PlanPurchaseStatus::RequiresAction, Ok(Some(charge))) => {
-                let status = match charge.outcome {
-                    Outcome::Succeeded => PaymentOutcome::Succeeded,
-                    Outcome::Declined(_) => PaymentOutcome::Failed,
-                    Outcome::RequiresAction { .. } => continue,
+                let Some(status) = charge.outcome.settled() else {
+                    continue;
                 };
                 let Some(provider_ref) = provider_ref else {
                     continue;

@@ -42,6 +42,17 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The final outcome this is, if it is one (not while a step is pending).
+    pub fn settled(&self) -> Option<PaymentOutcome> {
+        match self {
+            Outcome::Succeeded => Some(PaymentOutcome::Succeeded),
+            Outcome::Declined(_) => Some(PaymentOutcome::Failed),
+            Outcome::RequiresAction { .. } => None,
+        }
+    }
+}
+
 /// A charge attempt's result.
 #[derive(Debug, Clone)]
 pub struct Charge {

@@ -319,16 +319,9 @@ pub async fn reconcile(
     }
     for (attempt, provider_ref) in charges::stale_waiting(pool, provider.name(), older_than).await?
     {
-        let status = match provider.find_charge(&attempt.to_string()).await {
-            Ok(Some(Charge {
-                outcome: Outcome::Succeeded,
-                ..
-            })) => PaymentOutcome::Succeeded,
-            Ok(Some(Charge {
-                outcome: Outcome::Declined(_),
-                ..
-            })) => PaymentOutcome::Failed,
-            _ => continue,
+        let found = provider.find_charge(&attempt.to_string()).await;
+        let Some(status) = found.ok().flatten().and_then(|c| c.outcome.settled()) else {
+            continue;
         };
         settle(
             pool,
