@@ -30,7 +30,7 @@ use leptos_router::path;
 /// The HTML document around the app (server-side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    set_content_security_policy();
+    set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -79,7 +79,7 @@ pub fn socket_origin(public_url: &str) -> String {
 }
 
 #[cfg(feature = "ssr")]
-fn set_content_security_policy() {
+fn set_content_security_policy(options: &LeptosOptions) {
     use axum::http::{header, HeaderValue};
     let Some(nonce) = leptos::nonce::use_nonce() else {
         return;
@@ -87,9 +87,17 @@ fn set_content_security_policy() {
     let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    let sockets = context::platform()
+    let mut sockets = context::platform()
         .map(|p| socket_origin(&p.public_url))
         .unwrap_or_default();
+    // `cargo leptos watch` reloads the page over a socket of its own.
+    if std::env::var_os("LEPTOS_WATCH").is_some() {
+        sockets.push_str(&format!(
+            " ws://{}:{}",
+            options.site_addr.ip(),
+            options.reload_port
+        ));
+    }
     let policy = content_security_policy(&nonce.to_string(), &sockets);
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response.append_header(header::CONTENT_SECURITY_POLICY, value);

@@ -64,13 +64,14 @@ const ADMITTED: &str = "EXISTS (SELECT 1 FROM tickets t LEFT JOIN orders o ON o.
 /// Registers `email` for the event (inside the purchase's transaction). An
 /// address registers once per event, except that someone whose every order
 /// was cancelled or refunded may register again: they come back as the same
-/// attendee (keeping any ban), with the name they give now.
+/// attendee (keeping any ban), with the name they give now. `None` when the
+/// address holds a live order already.
 pub async fn insert(
     conn: &mut PgConnection,
     event: EventId,
     email: &Email,
     name: &str,
-) -> Result<AttendeeId> {
+) -> Result<Option<AttendeeId>> {
     // The conflicting row is locked by ON CONFLICT, so two returns of one
     // person cannot both pass the "no live order" check.
     let id: Option<AttendeeId> = sqlx::query_scalar(
@@ -86,12 +87,7 @@ pub async fn insert(
     .bind(name)
     .fetch_optional(conn)
     .await?;
-    id.ok_or_else(|| {
-        Error::Conflict(format!(
-            "{} is already registered for this event",
-            email.as_str()
-        ))
-    })
+    Ok(id)
 }
 
 /// The attendee registered for the event with this address who holds a live

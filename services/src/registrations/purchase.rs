@@ -163,20 +163,6 @@ pub async fn purchase(
     if let Some(placed) = orders::by_idempotency_key(&mut tx, event.id, key).await? {
         return replay(placed, &hash).map(Purchased::Order);
     }
-    if let Some(registered) = attendees::with_live_order(&mut tx, event.id, &email).await? {
-        // Nothing of the purchase is kept; the address hears from us.
-        tx.rollback().await?;
-        let mut conn = pool.acquire().await?;
-        jobs::enqueue(
-            &mut conn,
-            &SignInLinkEmail {
-                attendee_id: registered,
-            },
-        )
-        .await?;
-        tracing::info!(event = %event.id, "registration for a registered address: link emailed");
-        return Ok(Purchased::CheckInbox);
-    }
 
     // A code is redeemed (and counted) under its row lock; a failed order rolls it back.
     let promo = match p.promo_code.map(str::trim).filter(|c| !c.is_empty()) {
@@ -228,7 +214,24 @@ pub async fn purchase(
     let plan = plans::of_org(&mut tx, event.org_id).await?;
     plan.check_registrations(orders::active_tickets(&mut tx, event.id).await?, p.quantity)?;
 
-    let attendee_id = attendees::insert(&mut tx, event.id, &email, &name).await?;
+    let Some(attendee_id) = attendees::insert(&mut tx, event.id, &email, &name).await? else {
+        // Registered already (found by the insert itself, no query of its own
+        // on the hot path): nothing of this purchase is kept, and the address
+        // hears from us.
+        tx.rollback().await?;
+        let mut conn = pool.acquire().await?;
+        if let Some(registered) = attendees::with_live_order(&mut conn, event.id, &email).await? {
+            jobs::enqueue(
+                &mut conn,
+                &SignInLinkEmail {
+                    attendee_id: registered,
+                },
+            )
+            .await?;
+        }
+        tracing::info!(event = %event.id, "registration for a registered address: link emailed");
+        return Ok(Purchased::CheckInbox);
+    };
     questions::store(&mut tx, attendee_id, &answers).await?;
     let full_price = tt.price_minor * i64::from(p.quantity);
     let discount_minor = match &promo {
