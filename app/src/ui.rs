@@ -32,7 +32,7 @@ pub fn Nav() -> impl IntoView {
     view! {
         <Show when=move || !in_widget()>
         <header class="bg-indigo-700 text-white">
-            <nav class="mx-auto max-w-4xl flex items-center gap-6 p-4">
+            <nav class="mx-auto max-w-4xl flex flex-wrap items-center gap-x-4 gap-y-2 sm:gap-x-6 p-4">
                 <A href="/"><span class="font-bold text-lg">"Convene"</span></A>
                 <A href="/dashboard">"Dashboard"</A>
                 <A href="/dashboard/team">"Team"</A>
