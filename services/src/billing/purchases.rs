@@ -25,8 +25,8 @@ use tracing::instrument;
 use super::plans::{self, Plan};
 use crate::accounts::{orgs, Organiser};
 use crate::payments::provider::{
-    charge_in_time, detached, is_final, outcome_unknown, Charge, ChargeRequest, Outcome,
-    PaymentProvider, WebhookEvent, CALL_TIMEOUT,
+    check_taken_by, detached, in_time, is_final, outcome_unknown, Charge, ChargeRequest, Outcome,
+    PaymentProvider, WebhookEvent,
 };
 use crate::{Error, Result};
 
@@ -137,7 +137,7 @@ pub async fn buy(
     };
     let (pool, provider) = (pool.clone(), provider.clone());
     detached(async move {
-        match charge_in_time(provider.as_ref(), request).await {
+        match in_time(provider.charge(request)).await {
             Ok(charge) => apply(&pool, provider.as_ref(), id, charge).await,
             Err(e) if is_final(&e) => {
                 set_status(&pool, id, PlanPurchaseStatus::Failed, Some(&e.to_string())).await?;
@@ -374,21 +374,14 @@ async fn refund(pool: &PgPool, provider: &dyn PaymentProvider, id: PlanPurchaseI
     if p.status != PlanPurchaseStatus::Refunding {
         return Ok(());
     }
-    let answer = match (&p.provider_ref, p.provider == provider.name()) {
-        (Some(r), true) => tokio::time::timeout(
-            CALL_TIMEOUT,
-            provider.refund(r, p.amount_minor, &format!("{id}-refund")),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(Error::Internal(
-                "the payment provider did not answer in time".into(),
-            ))
-        }),
-        _ => Err(Error::Conflict(format!(
-            "this purchase was paid through the '{}' provider; refund it there",
-            p.provider
-        ))),
+    let answer = match (check_taken_by(&p.provider, provider), &p.provider_ref) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Some(r)) => {
+            in_time(provider.refund(r, p.amount_minor, &format!("{id}-refund"))).await
+        }
+        (Ok(()), None) => Err(Error::Internal(
+            "the purchase has no provider reference".into(),
+        )),
     };
     match answer {
         Ok(refund_ref) => {
@@ -443,9 +436,7 @@ pub async fn reconcile(
             }
             continue;
         }
-        let found = tokio::time::timeout(CALL_TIMEOUT, provider.find_charge(&id.to_string()))
-            .await
-            .unwrap_or_else(|_| Err(Error::Internal("no answer in time".into())));
+        let found = in_time(provider.find_charge(&id.to_string())).await;
         match (status, found) {
             (PlanPurchaseStatus::Processing, Ok(Some(charge))) => {
                 let _ = apply(pool, provider, id, charge).await;

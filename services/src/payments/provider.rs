@@ -111,16 +111,28 @@ pub async fn detached<T: Send + 'static>(
         .map_err(|e| crate::Error::Internal(format!("payment task: {e}")))?
 }
 
-/// Asks the provider for a charge, giving up after [`CALL_TIMEOUT`] (an
-/// unknown outcome).
-pub async fn charge_in_time(provider: &dyn PaymentProvider, req: ChargeRequest) -> Result<Charge> {
-    tokio::time::timeout(CALL_TIMEOUT, provider.charge(req))
+/// A provider call (charge, lookup, refund), given up after
+/// [`CALL_TIMEOUT`]: its outcome is then unknown, and asked about again.
+pub async fn in_time<T>(call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
         .await
         .unwrap_or_else(|_| {
             Err(crate::Error::Internal(
                 "the payment provider did not answer in time".into(),
             ))
         })
+}
+
+/// Refuses to move money the configured provider did not take (the
+/// platform's provider changed since): only `taken_by` can give it back.
+pub fn check_taken_by(taken_by: &str, provider: &dyn PaymentProvider) -> Result<()> {
+    if taken_by == provider.name() {
+        return Ok(());
+    }
+    Err(crate::Error::Conflict(format!(
+        "this payment was taken by the '{taken_by}' provider, not the configured '{}'; refund it there",
+        provider.name()
+    )))
 }
 
 /// The answer to a buyer whose charge has an unknown outcome.

@@ -13,7 +13,7 @@ use protocol::states::{PaymentStatus, RefundStatus};
 use sqlx::{PgConnection, PgPool};
 
 use super::charges::{self, Payment};
-use super::provider::{PaymentProvider, CALL_TIMEOUT};
+use super::provider::{check_taken_by, in_time, PaymentProvider};
 use crate::{Error, Result};
 
 /// Starts giving back a payment the caller has locked: the payment becomes
@@ -28,13 +28,7 @@ pub async fn begin(
     reason: &str,
     closes_order: bool,
 ) -> Result<RefundId> {
-    if payment.provider != provider.name() {
-        return Err(Error::Conflict(format!(
-            "this payment was taken by the '{}' provider, not the configured '{}'; refund it there",
-            payment.provider,
-            provider.name()
-        )));
-    }
+    check_taken_by(&payment.provider, provider)?;
     charges::set_status(&mut *conn, payment.id, PaymentStatus::Refunding).await?;
     Ok(sqlx::query_scalar(
         "INSERT INTO refunds (id, payment_id, amount_minor, reason, status, closes_order)
@@ -94,25 +88,14 @@ pub async fn execute(
     if r.status == RefundStatus::Succeeded {
         return Ok(done);
     }
-    let answer = match (&r.payment_ref, r.provider == provider.name()) {
-        (Some(payment_ref), true) => tokio::time::timeout(
-            CALL_TIMEOUT,
-            provider.refund(payment_ref, r.amount_minor, &id.to_string()),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(Error::Internal(
-                "the payment provider did not answer in time".into(),
-            ))
-        }),
-        (None, _) => Err(Error::Internal(
+    let answer = match (check_taken_by(&r.provider, provider), &r.payment_ref) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Some(payment_ref)) => {
+            in_time(provider.refund(payment_ref, r.amount_minor, &id.to_string())).await
+        }
+        (Ok(()), None) => Err(Error::Internal(
             "the payment has no provider reference".into(),
         )),
-        (_, false) => Err(Error::Conflict(format!(
-            "this payment was taken by the '{}' provider, not the configured '{}'; refund it there",
-            r.provider,
-            provider.name()
-        ))),
     };
     match answer {
         Ok(refund_ref) => {

@@ -28,8 +28,8 @@ use super::orders::{self, Order};
 use crate::events;
 use crate::payments::charges::{self, NewAttempt, Payment};
 use crate::payments::provider::{
-    charge_in_time, detached, is_final, outcome_unknown, Charge, ChargeRequest, Outcome,
-    PaymentProvider, WebhookEvent, CALL_TIMEOUT,
+    detached, in_time, is_final, outcome_unknown, Charge, ChargeRequest, Outcome, PaymentProvider,
+    WebhookEvent,
 };
 use crate::payments::{refunds, FeePolicy};
 use crate::{domain_events, Error, Result};
@@ -108,7 +108,7 @@ pub async fn pay(
     };
     let (pool, provider) = (pool.clone(), provider.clone());
     detached(async move {
-        let answer = charge_in_time(provider.as_ref(), request).await;
+        let answer = in_time(provider.charge(request)).await;
         record_answer(&pool, provider.as_ref(), attempt, answer).await
     })
     .await
@@ -297,9 +297,7 @@ pub async fn reconcile(
 ) -> Result<usize> {
     let mut settled = 0;
     for attempt in charges::stale_processing(pool, provider.name(), older_than).await? {
-        let found = tokio::time::timeout(CALL_TIMEOUT, provider.find_charge(&attempt.to_string()))
-            .await
-            .unwrap_or_else(|_| Err(Error::Internal("no answer in time".into())));
+        let found = in_time(provider.find_charge(&attempt.to_string())).await;
         match found {
             Ok(Some(charge)) => {
                 // The buyer's answer (confirmed, declined) is not ours to report.
@@ -319,7 +317,7 @@ pub async fn reconcile(
     }
     for (attempt, provider_ref) in charges::stale_waiting(pool, provider.name(), older_than).await?
     {
-        let found = provider.find_charge(&attempt.to_string()).await;
+        let found = in_time(provider.find_charge(&attempt.to_string())).await;
         let Some(status) = found.ok().flatten().and_then(|c| c.outcome.settled()) else {
             continue;
         };
