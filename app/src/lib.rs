@@ -25,7 +25,7 @@ pub use protocol;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app (server-side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -122,19 +122,25 @@ pub fn App() -> impl IntoView {
             <ui::Nav/>
             <main class="mx-auto max-w-4xl p-6">
                 <Routes fallback=|| view! { <ui::NotFound/> }>
-                    <Route path=path!("/") view=ui::Home/>
-                    <Route path=path!("/signup") view=organiser::auth::SignupPage/>
-                    <Route path=path!("/login") view=organiser::auth::LoginPage/>
-                    <Route path=path!("/dashboard") view=organiser::dashboard::DashboardPage/>
-                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
-                    <Route path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminPage/>
-                    <Route path=path!("/e/:slug") view=registration::LandingPage/>
-                    <Route path=path!("/e/:slug/reception") view=attendee::reception::ReceptionPage/>
-                    <Route path=path!("/e/:slug/widget") view=registration::WidgetPage/>
-                    <Route path=path!("/e/:slug/pay/:code") view=registration::PayPage/>
-                    <Route path=path!("/e/:slug/stage/:id") view=attendee::stage::StagePage/>
-                    <Route path=path!("/dashboard/team") view=organiser::team::TeamPage/>
-                    <Route path=path!("/team/join") view=organiser::team::JoinTeamPage/>
+                    // Every page renders whole before it is sent (`Async`): pages
+                    // work without JavaScript, and a refusal known only once the
+                    // data is read (404, 401) is the response's status.
+                    <Route path=path!("/") view=ui::Home ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=organiser::auth::SignupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=organiser::auth::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard") view=organiser::dashboard::DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/checkout") view=checkout::CheckoutPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug") view=registration::LandingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/access") view=registration::AccessPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/order/:code") view=registration::OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/pay/:code") view=registration::OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/reception") view=attendee::reception::ReceptionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/widget") view=registration::WidgetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/widget/order/:code") view=registration::WidgetOrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/stage/:id") view=attendee::stage::StagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/team") view=organiser::team::TeamPage ssr=SsrMode::Async/>
+                    <Route path=path!("/team/join") view=organiser::team::JoinTeamPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -21,18 +21,58 @@ pub async fn whoami() -> Result<Option<String>, AppError> {
     )
 }
 
+/// Which bar a page gets: none inside the widget's frame, the attendee's on
+/// an event's pages (no organiser navigation), the organiser's elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bar {
+    /// The embeddable widget: no platform bar at all.
+    None,
+    /// An event's public and attendee pages.
+    Attendee,
+    /// The platform's own and the organisers' pages.
+    Organiser,
+}
+
+impl Bar {
+    /// The bar for a path.
+    pub fn of(path: &str) -> Bar {
+        match path.strip_prefix("/e/").map(|rest| rest.split('/').nth(1)) {
+            Some(Some("widget")) => Bar::None,
+            Some(_) => Bar::Attendee,
+            None => Bar::Organiser,
+        }
+    }
+}
+
 /// Top navigation bar.
 #[component]
 pub fn Nav() -> impl IntoView {
-    // The embeddable widget shows no platform navigation.
     let location = leptos_router::hooks::use_location();
-    let in_widget = move || location.pathname.get().ends_with("/widget");
+    let bar = Memo::new(move |_| Bar::of(&location.pathname.get()));
+    view! {
+        {move || match bar.get() {
+            Bar::None => ().into_any(),
+            Bar::Attendee => view! {
+                <header class="bg-indigo-700 text-white">
+                    <nav class="mx-auto max-w-4xl flex items-center gap-4 p-4" aria-label="Convene">
+                        <a href="/"><span class="font-bold text-lg">"Convene"</span></a>
+                    </nav>
+                </header>
+            }.into_any(),
+            Bar::Organiser => view! { <OrganiserNav/> }.into_any(),
+        }}
+    }
+}
+
+/// The organisers' bar: their pages, and who is signed in.
+#[component]
+fn OrganiserNav() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
     // Who is signed in, checked again on every navigation (log-in and log-out navigate).
     let me = Resource::new(move || location.pathname.get(), |_| whoami());
     view! {
-        <Show when=move || !in_widget()>
         <header class="bg-indigo-700 text-white">
-            <nav class="mx-auto max-w-4xl flex flex-wrap items-center gap-x-4 gap-y-2 sm:gap-x-6 p-4">
+            <nav class="mx-auto max-w-4xl flex flex-wrap items-center gap-x-4 gap-y-2 sm:gap-x-6 p-4" aria-label="Main">
                 <A href="/"><span class="font-bold text-lg">"Convene"</span></A>
                 <A href="/dashboard">"Dashboard"</A>
                 <A href="/dashboard/team">"Team"</A>
@@ -54,7 +94,6 @@ pub fn Nav() -> impl IntoView {
                 </Transition>
             </nav>
         </header>
-        </Show>
     }
 }
 
@@ -82,5 +121,21 @@ pub fn NotFound() -> impl IntoView {
     if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
         opts.set_status(axum::http::StatusCode::NOT_FOUND);
     }
-    view! { <h1 class="text-2xl font-bold">"Page not found"</h1> }
+    view! { <crate::forms::NotFoundMessage message="There is no page at this address."/> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bar;
+
+    #[test]
+    fn attendees_never_get_the_organiser_bar() {
+        assert_eq!(Bar::of("/e/demo"), Bar::Attendee);
+        assert_eq!(Bar::of("/e/demo/reception"), Bar::Attendee);
+        assert_eq!(Bar::of("/e/demo/order/AB12"), Bar::Attendee);
+        assert_eq!(Bar::of("/e/demo/widget"), Bar::None);
+        assert_eq!(Bar::of("/e/demo/widget/order/AB12"), Bar::None);
+        assert_eq!(Bar::of("/dashboard"), Bar::Organiser);
+        assert_eq!(Bar::of("/"), Bar::Organiser);
+    }
 }

@@ -49,8 +49,7 @@ test("organiser fills the Reception with a speaker, a session and a sponsor; the
   await page.getByLabel("Name").fill("Alan");
   await page.getByLabel("Email").fill(`alan-${unique()}@example.org`);
   await page.getByRole("button", { name: "Get tickets" }).click();
-  await page.getByTestId("sign-in-link").click();
-  await page.getByRole("button", { name: "Enter the event" }).click();
+  await page.getByTestId("enter-event").click();
   await expect(page).toHaveURL(new RegExp(`/e/${slug}/reception$`));
   const session = page.getByTestId("session");
   await expect(session).toHaveCount(1);

@@ -56,9 +56,9 @@ test("an order that needs approval is approved, paid from the emailed link, then
   await org.getByRole("button", { name: "Create event" }).click();
   await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
   await hydrated(org);
-  await org.getByLabel("Ticket name").fill("Press");
-  await org.getByLabel("Price").fill("20.00");
-  await org.getByRole("checkbox", { name: "Orders need my approval" }).check();
+  await org.getByTestId("add-ticket-type").getByLabel("Ticket name").fill("Press");
+  await org.getByTestId("add-ticket-type").getByLabel("Price").fill("20.00");
+  await org.getByTestId("add-ticket-type").getByRole("checkbox", { name: "Orders need my approval" }).check();
   await org.getByRole("button", { name: "Add ticket type" }).click();
   await expect(org.getByTestId("ticket-types").getByRole("row", { name: /Press/ })).toContainText("needs approval");
 

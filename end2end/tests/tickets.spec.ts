@@ -19,13 +19,13 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await hydrated(org);
 
   // A bad price is refused with a readable message.
-  await org.getByLabel("Ticket name").fill("VIP");
-  await org.getByLabel("Price").fill("12.345");
+  await org.getByTestId("add-ticket-type").getByLabel("Ticket name").fill("VIP");
+  await org.getByTestId("add-ticket-type").getByLabel("Price").fill("12.345");
   await org.getByRole("button", { name: "Add ticket type" }).click();
   await expect(org.getByRole("alert")).toContainText("decimal places");
 
-  await org.getByLabel("Price").fill("49.90");
-  await org.getByLabel("Seats (empty = unlimited)").fill("1");
+  await org.getByTestId("add-ticket-type").getByLabel("Price").fill("49.90");
+  await org.getByTestId("add-ticket-type").getByLabel("Seats (empty = unlimited)").fill("1");
   await org.getByRole("button", { name: "Add ticket type" }).click();
   const vipRow = org.getByTestId("ticket-types").getByRole("row", { name: /VIP/ });
   await expect(vipRow.getByRole("cell").nth(1)).toHaveText("49.90 EUR");

@@ -48,6 +48,10 @@ test("the registration widget on another site sells a paid ticket and resizes it
   await expect(frame.getByTestId("event-name")).toHaveText("Widget Week");
   await expect(frame.locator("body[data-hydrated=true]")).toHaveCount(1);
   await expect(frame.getByRole("link", { name: "Dashboard" })).toHaveCount(0); // no platform navigation
+  // The iframe grew to its content (the order form) through postMessage.
+  await expect
+    .poll(async () => (await iframe.boundingBox())?.height ?? 0, { timeout: 10_000 })
+    .toBeGreaterThan(400);
   await frame.getByRole("radio", { name: /Supporter/ }).check();
   await frame.getByLabel("Name", { exact: true }).fill("Wendy");
   await frame.getByLabel("Email").fill(`wendy-${unique()}@example.org`);
@@ -56,10 +60,6 @@ test("the registration widget on another site sells a paid ticket and resizes it
   await frame.getByLabel("Card number").fill("4242 4242 4242 4242");
   await frame.getByRole("button", { name: "Pay 20.00 EUR" }).click();
   await expect(frame.getByTestId("paid")).toContainText("confirmed");
-  // The iframe grew to its content through postMessage.
-  await expect
-    .poll(async () => (await iframe.boundingBox())?.height ?? 0, { timeout: 10_000 })
-    .toBeGreaterThan(400);
   await expect(page).toHaveURL(`${partner}/tickets`); // never left the host page
 
   // An unlisted site cannot frame it.

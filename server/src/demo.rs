@@ -63,7 +63,13 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         ("Grace Hopper", "Rear Admiral, computer scientist"),
         ("Ada Lovelace", "Mathematician"),
     ] {
-        agenda::add_speaker(pool, &organiser, SLUG, name, headline, "", "").await?;
+        let speaker = agenda::SpeakerInput {
+            name,
+            headline,
+            bio: "",
+            photo_url: "",
+        };
+        agenda::add_speaker(pool, &organiser, SLUG, speaker).await?;
     }
     let day = (Utc::now() + Duration::days(7))
         .format("%Y-%m-%d")
@@ -87,16 +93,13 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         };
         agenda::add_session(pool, &organiser, SLUG, session).await?;
     }
-    agenda::add_sponsor(
-        pool,
-        &organiser,
-        SLUG,
-        "Convene",
-        "gold",
-        "https://example.org",
-        "",
-    )
-    .await?;
+    let sponsor = agenda::SponsorInput {
+        name: "Convene",
+        tier: "gold",
+        url: "https://example.org",
+        logo_url: "",
+    };
+    agenda::add_sponsor(pool, &organiser, SLUG, sponsor).await?;
     tracing::info!("demo event seeded at /e/{SLUG}; organiser {EMAIL}");
     Ok(())
 }

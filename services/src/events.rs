@@ -125,6 +125,37 @@ pub async fn insert(conn: &mut PgConnection, event: &Event) -> Result<()> {
     Ok(())
 }
 
+/// Changes one of the organiser's events: name, description, times and time
+/// zone (`input.slug` is ignored: the address stays, as links to it are out).
+#[instrument(skip(pool, by, input), fields(org = %by.org_id))]
+pub async fn update(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    input: &NewEvent<'_>,
+) -> Result<Event> {
+    let current = get_for_org(pool, by, slug).await?;
+    let checked = parse(
+        current.org_id,
+        &NewEvent {
+            slug: &current.slug,
+            ..*input
+        },
+    )?;
+    Ok(sqlx::query_as(&format!(
+        "UPDATE events SET name = $2, description = $3, starts_at = $4, ends_at = $5, time_zone = $6
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(current.id)
+    .bind(&checked.name)
+    .bind(&checked.description)
+    .bind(checked.starts_at)
+    .bind(checked.ends_at)
+    .bind(&checked.time_zone)
+    .fetch_one(pool)
+    .await?)
+}
+
 /// How many events the organisation has.
 pub async fn count_for_org(conn: &mut PgConnection, org_id: OrgId) -> Result<i64> {
     Ok(

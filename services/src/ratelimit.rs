@@ -70,6 +70,13 @@ pub const WAITLIST_PER_CLIENT_EVENT: Limit = Limit {
     max: 10,
     window_secs: 600,
 };
+/// "Send me my sign-in link" requests per client address per event (each
+/// recipient's own email budget caps what one address receives).
+pub const SIGN_IN_LINK_PER_CLIENT_EVENT: Limit = Limit {
+    name: "sign-in-link:client-event",
+    max: 10,
+    window_secs: 600,
+};
 /// Promo and unlock code lookups per client address per event (enumeration).
 pub const PROMO_PER_CLIENT_EVENT: Limit = Limit {
     name: "promo:client-event",

@@ -44,6 +44,15 @@ pub fn local_time(at: DateTime<Utc>, tz_name: &str) -> String {
     }
 }
 
+/// An instant as a `datetime-local` form value in the event's zone
+/// (`2026-07-01T09:00`), the inverse of [`parse_local`].
+pub fn local_input(at: DateTime<Utc>, tz_name: &str) -> String {
+    match tz_name.parse::<Tz>() {
+        Ok(tz) => at.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string(),
+        Err(_) => at.format("%Y-%m-%dT%H:%M").to_string(),
+    }
+}
+
 /// "from … until …" in the event's time zone (empty when unbounded).
 pub fn window_words(from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, tz: &str) -> String {
     let at = |t| local_time(t, tz);
@@ -65,6 +74,7 @@ mod tests {
         let at = parse_local("start", "2026-07-01T09:00", tz).unwrap();
         assert_eq!(at.to_rfc3339(), "2026-07-01T07:00:00+00:00");
         assert!(local_time(at, "Europe/Berlin").contains("09:00 CEST"));
+        assert_eq!(local_input(at, "Europe/Berlin"), "2026-07-01T09:00");
         assert!(parse_tz("Mars/Olympus").is_err());
         assert!(parse_local("start", "tomorrow", tz).is_err());
         // 02:30 does not exist on the spring-forward night in Berlin.

@@ -226,6 +226,26 @@ pub async fn set_stage_source(
     Ok(())
 }
 
+/// Renames stage `stage`.
+#[server(prefix = "/fn", endpoint = "rename_stage")]
+pub async fn rename_stage(slug: String, stage: String, name: String) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let stage = crate::error::parse_id("stage", &stage)?;
+    services::live::stages::rename(&platform.pool, &me, &slug, stage, &name).await?;
+    Ok(())
+}
+
+/// Removes stage `stage` (agenda sessions on it stay, without a stage).
+#[server(prefix = "/fn", endpoint = "remove_stage")]
+pub async fn remove_stage(slug: String, stage: String) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let stage = crate::error::parse_id("stage", &stage)?;
+    services::live::stages::remove(&platform.pool, &me, &slug, stage).await?;
+    Ok(())
+}
+
 /// The live setup section of the event page.
 #[component]
 pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
@@ -234,6 +254,8 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let uninstall = ServerAction::<UninstallApp>::new();
     let caption = ServerAction::<PostCaption>::new();
     let source = ServerAction::<SetStageSource>::new();
+    let rename = ServerAction::<RenameStage>::new();
+    let remove = ServerAction::<RemoveStage>::new();
     let data = Resource::new(
         move || {
             (
@@ -241,7 +263,9 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 add_stage.version().get()
                     + install.version().get()
                     + uninstall.version().get()
-                    + source.version().get(),
+                    + source.version().get()
+                    + rename.version().get()
+                    + remove.version().get(),
             )
         },
         |(slug, _)| live_admin(slug),
@@ -253,12 +277,15 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {
                         <ul class="my-2 list-disc pl-6" data-testid="stage-list">
-                            {d.stages.clone().into_iter().map(|s| view! {
-                                <li>{s.name} " · " {s.source_kind.as_str()} " " <code class="text-sm">{s.source_url}</code>
+                            {d.stages.clone().into_iter().map(|s| {
+                                let (source_id, rename_id, remove_id) = (s.id.clone(), s.id.clone(), s.id.clone());
+                                let (rename_name, remove_name) = (s.name.clone(), s.name.clone());
+                                view! {
+                                <li>{s.name.clone()} " · " {s.source_kind.as_str()} " " <code class="text-sm">{s.source_url.clone()}</code>
                                     " · " <a class="underline" href=format!("/e/{}/stage/{}", slug.get_untracked(), s.id)>"open"</a>
                                     <ActionForm action=source attr:class="inline-flex gap-1 ml-2">
                                         <input type="hidden" name="slug" value=slug.get_untracked()/>
-                                        <input type="hidden" name="stage" value=s.id/>
+                                        <input type="hidden" name="stage" value=source_id.clone()/>
                                         <select class="input text-sm w-auto" name="source_kind" aria-label="New source">
                                             <option value="hls">"HLS"</option>
                                             <option value="embed">"Embed"</option>
@@ -267,8 +294,25 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                         <input class="input text-sm" name="source_url" aria-label="New source URL" placeholder="https://…"/>
                                         <button class="text-sm underline" type="submit">"Change source"</button>
                                     </ActionForm>
+                                    <details class="inline-block ml-2" data-testid="edit-stage">
+                                        <summary class="cursor-pointer text-sm underline">"Rename or remove…"<span class="sr-only">" " {s.name.clone()}</span></summary>
+                                        <div class="flex flex-wrap gap-3 p-2">
+                                            <ActionForm action=rename attr:class="flex items-end gap-2">
+                                                <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                                <input type="hidden" name="stage" value=rename_id.clone()/>
+                                                <label class="block text-sm">"Rename to"<input class="input" name="name" value=rename_name.clone() required/></label>
+                                                <button class="btn text-sm" type="submit">"Rename"</button>
+                                            </ActionForm>
+                                            <ActionForm action=remove attr:class="flex items-end gap-2">
+                                                <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                                <input type="hidden" name="stage" value=remove_id.clone()/>
+                                                <span class="text-sm">{format!("Remove {}? Its agenda sessions stay, without a stage.", remove_name)}</span>
+                                                <button class="btn text-sm bg-red-700 hover:bg-red-800" type="submit">"Yes, remove the stage"</button>
+                                            </ActionForm>
+                                        </div>
+                                    </details>
                                 </li>
-                            }).collect::<Vec<_>>()}
+                            }}).collect::<Vec<_>>()}
                         </ul>
                         {(!d.stages.is_empty()).then(|| {
                             let stages = d.stages.clone();
@@ -287,6 +331,8 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                             <FormError error=error_of(caption.value())/>
                         }})}
                         <FormError error=error_of(source.value())/>
+                        <FormError error=error_of(rename.value())/>
+                        <FormError error=error_of(remove.value())/>
                         <h2 class="text-xl font-semibold mt-6">"App store"</h2>
                         <div class="grid grid-cols-2 gap-3 my-2" data-testid="app-store">
                             {d.apps.into_iter().map(|a| {
@@ -298,7 +344,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                         <h3 class="font-semibold">{a.name.clone()} {installed.then_some(" ✓ installed")}</h3>
                                         <p class="text-sm">{a.description.clone()}</p>
                                         <p class="text-xs text-slate-500">"Appears on: " {a.placements.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")}</p>
-                                        {a.config.clone().map(|c| view! { <p class="text-xs"><code>{c}</code></p> })}
+                                        {a.config.clone().filter(|c| c != "{}").map(|c| view! { <p class="text-xs">"Settings: " <code>{c}</code></p> })}
                                         <ActionForm action=install attr:class="space-y-1">
                                             <input type="hidden" name="slug" value=slug.get_untracked()/>
                                             <input type="hidden" name="app" value=app_id/>

@@ -3,10 +3,10 @@
 //! custom questions and the waiting list.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use protocol::states::{OrderStatus, QuestionKind};
+use protocol::states::QuestionKind;
 
-use super::pay::pay_form;
 use super::{
     public_event, EventPage, JoinWaitlist, OfferView, QuestionView, Register, RegisterAnswer,
     Registered,
@@ -20,9 +20,15 @@ pub fn LandingPage() -> impl IntoView {
 }
 
 /// `/e/{slug}/widget`: the order form alone, for the embeddable widget (`/embed.js`).
-/// It reports its height to the embedding page so the iframe fits its content.
 #[component]
 pub fn WidgetPage() -> impl IntoView {
+    report_height();
+    view! { <EventRegistration compact=true/> }
+}
+
+/// Inside the widget's frame: reports the page's height to the embedding
+/// page so the iframe fits its content, again as the content changes.
+pub(super) fn report_height() {
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
         let report = || {
@@ -36,10 +42,9 @@ pub fn WidgetPage() -> impl IntoView {
             }
         };
         report();
-        // Content changes (errors, receipt) change the height: keep reporting.
+        // Content changes (errors, the order's state) change the height: keep reporting.
         let _ = set_interval_with_handle(report, std::time::Duration::from_millis(300));
     });
-    view! { <EventRegistration compact=true/> }
 }
 
 /// The event's registration: full landing page, or just the form (`compact`).
@@ -62,8 +67,10 @@ fn EventRegistration(compact: bool) -> impl IntoView {
                         let offer = query.read_untracked().get("offer");
                         let sold_out: Vec<OfferView> = offers.iter().filter(|o| o.available == Some(0)).cloned().collect();
                         let waitlist = (!sold_out.is_empty() && offer.is_none()).then(|| waitlist_form(e.slug.clone(), sold_out));
-                        let form = OrderForm { slug: e.slug.clone(), offers, questions, key: idempotency_key, promo_code, offer };
+                        let event_slug = e.slug.clone();
+                        let form = OrderForm { slug: e.slug.clone(), offers, questions, key: idempotency_key, promo_code, offer, compact };
                         view! {
+                            <Title text=e.name.clone()/>
                             <article class="space-y-3">
                                 <h1 class=if compact { "text-xl font-bold" } else { "text-3xl font-bold" } data-testid="event-name">{e.name}</h1>
                                 <p class="text-slate-600">{e.starts} " – " {e.ends}</p>
@@ -72,7 +79,12 @@ fn EventRegistration(compact: bool) -> impl IntoView {
                             </article>
                             <section class=if compact { "mt-4" } else { "mt-8 max-w-md" }>
                                 {move || match action.value().get() {
-                                    Some(Ok(RegisterAnswer::Registered(r))) => receipt(r).into_any(),
+                                    // The server sends the browser on to the order's page.
+                                    Some(Ok(RegisterAnswer::Registered(r))) => opening(&event_slug, r, compact).into_any(),
+                                    // Outside the widget the server sends the browser on to "check your inbox".
+                                    Some(Ok(RegisterAnswer::CheckInbox { .. })) if !compact => view! {
+                                        <p class="card" role="status">"Check your inbox…"</p>
+                                    }.into_any(),
                                     Some(Ok(RegisterAnswer::CheckInbox { check_inbox })) => view! {
                                         <div class="card space-y-2" data-testid="check-inbox">
                                             <h2 class="text-xl font-semibold">"Check your inbox"</h2>
@@ -100,6 +112,8 @@ struct OrderForm {
     key: String,
     promo_code: Option<String>,
     offer: Option<String>,
+    /// Inside the widget.
+    compact: bool,
 }
 
 fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView {
@@ -110,7 +124,9 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
         key,
         promo_code,
         offer,
+        compact,
     } = form;
+    let access = format!("/e/{slug}/access");
     let held = offer.is_some();
     let all_sold_out = !offers.is_empty() && offers.iter().all(|o| o.available == Some(0));
     view! {
@@ -118,6 +134,7 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
         <ActionForm action=action attr:class="space-y-3">
             <input type="hidden" name="slug" value=slug/>
             <input type="hidden" name="idempotency_key" value=key/>
+            {compact.then(|| view! { <input type="hidden" name="widget" value="true"/> })}
             {offer.map(|token| view! {
                 <input type="hidden" name="waitlist_offer" value=token/>
                 <p class="rounded bg-green-50 border border-green-300 p-3" data-testid="held-seat">
@@ -153,45 +170,18 @@ fn order_form(action: ServerAction<Register>, form: OrderForm) -> impl IntoView 
             <FormError error=error_of(action.value())/>
             <button class="btn" type="submit" disabled=all_sold_out && !held>"Get tickets"</button>
         </ActionForm>
+        <p class="mt-3 text-sm">"Registered already? "
+            <a class="underline" href=access target=if compact { "_blank" } else { "_self" } data-testid="lost-link">"Get your sign-in link"</a></p>
     }
 }
 
-fn receipt(r: Registered) -> impl IntoView {
-    if r.status == OrderStatus::AwaitingApproval {
-        return view! {
-            <div class="card space-y-3" data-testid="registered">
-                <h2 class="text-xl font-semibold" data-testid="awaiting-approval">"Thanks! Your order awaits approval."</h2>
-                <p>"Order " <code data-testid="order-code">{r.order_code}</code> " · " {r.total}</p>
-                <p>"The organiser reviews orders for this ticket. We will email you when it is approved."</p>
-            </div>
-        }
-        .into_any();
-    }
-    let payment =
-        (r.status == OrderStatus::Pending).then(|| pay_form(r.order_code.clone(), r.total.clone()));
+/// Shown for the moment between a registration and its order page.
+fn opening(slug: &str, r: Registered, compact: bool) -> impl IntoView {
+    let page = if compact { "widget/order" } else { "order" };
     view! {
-        <div class="card space-y-3" data-testid="registered">
-            <h2 class="text-xl font-semibold">"You're registered!"</h2>
-            <p>"Order " <code data-testid="order-code">{r.order_code}</code> " · " {r.total} " · " {r.status.as_str()}</p>
-            {payment}
-            {r.tickets.into_iter().map(|t| view! {
-                <div class="space-y-1">
-                    <div class="w-48" inner_html=t.qr_svg></div>
-                    <p class="text-sm">"Ticket " <code>{t.code}</code></p>
-                </div>
-            }).collect::<Vec<_>>()}
-            {match r.sign_in_link {
-                Some(link) => view! {
-                    <p>"Your personal sign-in link (single use):"</p>
-                    <a class="btn" rel="external" href=link data-testid="sign-in-link">"Enter the event"</a>
-                }.into_any(),
-                None => view! {
-                    <p>"This order was placed before. Your sign-in link is in the confirmation email."</p>
-                }.into_any(),
-            }}
-        </div>
+        <p class="card" role="status">"Registered: "
+            <a class="underline" href=format!("/e/{slug}/{page}/{}", r.order_code)>"open your order " {r.order_code.clone()}</a></p>
     }
-    .into_any()
 }
 
 fn question_field(q: QuestionView) -> impl IntoView {

@@ -1,16 +1,21 @@
 //! Registration (the seed's Registrations, attendee side): an event's public
 //! landing page with its ticket types and the order form, the same form as the
-//! embeddable widget, the waiting list, and paying an approved order.
-//! The page data and the purchase live here; [`form`] and [`pay`] are the pages.
+//! embeddable widget, the waiting list, the buyer's order page (paying it,
+//! its tickets, the way in) and "send me my sign-in link".
+//! The page data and the purchase live here; [`form`], [`order`] and
+//! [`access`] are the pages, [`pay`] the card payment.
 
+pub mod access;
 pub mod form;
+pub mod order;
 pub mod pay;
 
 use leptos::prelude::*;
 use protocol::states::{OrderStatus, QuestionKind};
 
+pub use access::AccessPage;
 pub use form::{LandingPage, WidgetPage};
-pub use pay::PayPage;
+pub use order::{OrderPage, WidgetOrderPage};
 
 use crate::error::AppError;
 use crate::views::EventView;
@@ -138,6 +143,24 @@ pub enum RegisterAnswer {
     },
 }
 
+/// Why the page says "check your inbox".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// The visitor asked for a link.
+    OnRequest,
+    /// The visitor registered an address that holds an order already.
+    Registered,
+}
+
+/// Where the "check your inbox" answer is shown.
+pub fn sent_path(slug: &str, why: Sent) -> String {
+    let why = match why {
+        Sent::OnRequest => "link",
+        Sent::Registered => "registered",
+    };
+    format!("/e/{}/access?sent={why}", slug.trim().to_lowercase())
+}
+
 /// A public event with its ticket types; a valid unlock `code` adds its hidden ticket type.
 #[server(prefix = "/fn", endpoint = "public_event")]
 pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPage, AppError> {
@@ -175,6 +198,12 @@ pub async fn public_event(slug: String, code: Option<String>) -> Result<EventPag
 
 /// Orders tickets: `ticket_type_id` (default: the free ticket), `quantity` (default 1),
 /// `idempotency_key` (a retry with the same key returns the same order).
+///
+/// The browser that registers is signed in to its attendee session at once
+/// (it admits them once the order is confirmed) and is sent to the order's
+/// page (`widget`: the widget's), so a form posted before or without
+/// JavaScript lands there too. An address registered already is sent to
+/// "check your inbox" instead.
 #[server(prefix = "/fn", endpoint = "register")]
 pub async fn register(
     slug: String,
@@ -186,10 +215,11 @@ pub async fn register(
     answers: Option<std::collections::HashMap<String, String>>,
     promo_code: Option<String>,
     waitlist_offer: Option<String>,
+    widget: Option<String>,
 ) -> Result<RegisterAnswer, AppError> {
     use services::ratelimit::{REGISTER_PER_CLIENT, REGISTER_PER_CLIENT_EVENT};
     use services::registrations::purchase::{purchase, Purchase, Purchased};
-    use services::registrations::{orders, ticket_types};
+    use services::registrations::{attendees, orders, ticket_types};
     let platform = crate::context::platform()?;
     crate::context::limit_client(&platform, &REGISTER_PER_CLIENT_EVENT, Some(&slug)).await?;
     crate::context::limit_client(&platform, &REGISTER_PER_CLIENT, None).await?;
@@ -220,14 +250,27 @@ pub async fn register(
         promo_code: promo_code.as_deref(),
         waitlist_offer: waitlist_offer.as_deref(),
     };
+    let in_widget = crate::forms::checked(&widget);
+    let slug = slug.trim().to_lowercase();
     let r = match purchase(&platform.pool, order, platform.quota_locking).await? {
         Purchased::Order(receipt) => receipt,
         Purchased::CheckInbox => {
-            return Ok(RegisterAnswer::CheckInbox {
-                check_inbox: services::domain::Email::parse(&email)?.as_str().to_owned(),
-            })
+            let check_inbox = services::domain::Email::parse(&email)?.as_str().to_owned();
+            if !in_widget {
+                leptos_axum::redirect(&sent_path(&slug, Sent::Registered));
+            }
+            return Ok(RegisterAnswer::CheckInbox { check_inbox });
         }
     };
+    let session = attendees::open_session(&platform.pool, r.attendee_id).await?;
+    crate::context::cookies::set(
+        crate::context::cookies::ATTENDEE,
+        &session,
+        services::accounts::SESSION_TTL.num_seconds(),
+        platform.serves_https(),
+    );
+    let page = if in_widget { "widget/order" } else { "order" };
+    leptos_axum::redirect(&format!("/e/{slug}/{page}/{}", r.order_code));
     let tickets = r
         .ticket_codes
         .iter()
@@ -245,7 +288,7 @@ pub async fn register(
         tickets,
         sign_in_link: r
             .sign_in_token
-            .map(|token| format!("/e/{}/join?token={token}", slug.trim().to_lowercase())),
+            .map(|token| format!("/e/{slug}/join?token={token}")),
         replayed: r.replayed,
     }))
 }

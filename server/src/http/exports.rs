@@ -65,7 +65,7 @@ pub async fn registrations_csv(
         ticket_type: f.ticket_type,
         status: f.status,
     };
-    let questions = questions::list(&state.pool, event.id).await?;
+    let questions = questions::ever_asked(&state.pool, event.id).await?;
     // The first page is read before answering, so a bad filter is a 400, not a cut download.
     let first = list::page(&state.pool, event.id, &filter, None, EXPORT_PAGE).await?;
     let mut header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();

@@ -1,6 +1,7 @@
 //! The registration widget may be framed only by the sites its organiser lists:
-//! `/e/{slug}/widget` gets `Content-Security-Policy: frame-ancestors 'self' <sites>`;
-//! every other response `frame-ancestors 'none'`.
+//! `/e/{slug}/widget` and the widget's order pages `/e/{slug}/widget/order/{code}`
+//! get `Content-Security-Policy: frame-ancestors 'self' <sites>`; every other
+//! response `frame-ancestors 'none'`.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -13,7 +14,11 @@ use services::Platform;
 pub fn widget_slug(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/e/")?;
     let (slug, tail) = rest.split_once('/')?;
-    (tail == "widget" && !slug.is_empty()).then_some(slug)
+    let widget = tail == "widget"
+        || tail
+            .strip_prefix("widget/order/")
+            .is_some_and(|code| !code.is_empty() && !code.contains('/'));
+    (widget && !slug.is_empty()).then_some(slug)
 }
 
 /// Adds the `frame-ancestors` policy (a policy of its own beside the page's,
@@ -50,5 +55,11 @@ mod tests {
         assert_eq!(super::widget_slug("/e/launch"), None);
         assert_eq!(super::widget_slug("/e/launch/reception"), None);
         assert_eq!(super::widget_slug("/e//widget"), None);
+        assert_eq!(
+            super::widget_slug("/e/launch/widget/order/AB12"),
+            Some("launch")
+        );
+        assert_eq!(super::widget_slug("/e/launch/widget/order/"), None);
+        assert_eq!(super::widget_slug("/e/launch/widget/other"), None);
     }
 }

@@ -252,3 +252,129 @@ async fn organisers_remove_agenda_items_and_change_a_stage_source() {
         (Some("embed"), Some("https://player.example.org/embed/1"))
     );
 }
+
+#[tokio::test]
+async fn organisers_edit_sessions_speakers_and_sponsors_in_place() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let stage = setup_stage(&app, &org, &slug).await;
+    for name in ["Grace", "Ada"] {
+        let (s, b) = call::<fns::AddSpeaker>(&app, &org, &slug, vec![("name", name.into())]).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let session = vec![
+        ("title", "Keynote".into()),
+        ("starts", "2027-05-01T10:00".into()),
+        ("ends", "2027-05-01T11:00".into()),
+        ("speakers", "Grace".into()),
+    ];
+    assert_eq!(
+        call::<fns::AddSession>(&app, &org, &slug, session).await.0,
+        200
+    );
+    let sponsor = vec![("name", "Acme".into()), ("tier", "gold".into())];
+    assert_eq!(
+        call::<fns::AddSponsor>(&app, &org, &slug, sponsor).await.0,
+        200
+    );
+    let (_, admin) = call::<fns::AgendaAdmin>(&app, &org, &slug, vec![]).await;
+    let id = |list: &str, i: usize| admin[list][i]["id"].as_str().unwrap().to_owned();
+    let (session_id, grace, sponsor_id) = (id("agenda", 0), id("speakers", 1), id("sponsors", 0));
+    assert_eq!(admin["speakers"][1]["label"], "Grace", "{admin}");
+
+    // The session moves, gets a stage and another speaker.
+    let edit = vec![
+        ("id", session_id.clone()),
+        ("title", "Opening keynote".into()),
+        ("starts", "2027-05-01T09:30".into()),
+        ("ends", "2027-05-01T10:15".into()),
+        ("stage", stage.clone()),
+        ("speakers", "Ada, Grace".into()),
+        ("description", "Welcome.".into()),
+    ];
+    let (s, b) = call::<fns::UpdateSession>(&app, &org, &slug, edit).await;
+    assert_eq!(s, 200, "{b}");
+    // A speaker renamed keeps their sessions; a sponsor changes tier.
+    let edit = vec![
+        ("id", grace.clone()),
+        ("name", "Grace Hopper".into()),
+        ("headline", "Rear Admiral".into()),
+    ];
+    assert_eq!(
+        call::<fns::UpdateSpeaker>(&app, &org, &slug, edit).await.0,
+        200
+    );
+    let edit = vec![
+        ("id", sponsor_id.clone()),
+        ("name", "Acme Corp".into()),
+        ("tier", "silver".into()),
+        ("url", "https://acme.example".into()),
+    ];
+    assert_eq!(
+        call::<fns::UpdateSponsor>(&app, &org, &slug, edit).await.0,
+        200
+    );
+
+    let (_, admin) = call::<fns::AgendaAdmin>(&app, &org, &slug, vec![]).await;
+    let row = &admin["agenda"][0];
+    assert_eq!(
+        (
+            &row["title"],
+            &row["starts"],
+            &row["ends"],
+            &row["stage"],
+            &row["speakers"]
+        ),
+        (
+            &Value::from("Opening keynote"),
+            &Value::from("2027-05-01T09:30"),
+            &Value::from("2027-05-01T10:15"),
+            &Value::from(stage.as_str()),
+            &Value::from("Ada, Grace Hopper")
+        ),
+        "{row}"
+    );
+    assert_eq!(admin["sponsors"][0]["label"], "Acme Corp (silver)");
+
+    // Refusals: bad input, a name taken, a wrong id, another organisation.
+    let backwards = vec![
+        ("id", session_id.clone()),
+        ("title", "X".into()),
+        ("starts", "2027-05-01T11:00".into()),
+        ("ends", "2027-05-01T10:00".into()),
+    ];
+    assert_eq!(
+        call::<fns::UpdateSession>(&app, &org, &slug, backwards)
+            .await
+            .0,
+        400
+    );
+    let taken = vec![("id", grace.clone()), ("name", "Ada".into())];
+    assert_eq!(
+        call::<fns::UpdateSpeaker>(&app, &org, &slug, taken).await.0,
+        409
+    );
+    let unknown = vec![
+        ("id", uuid::Uuid::new_v4().to_string()),
+        ("name", "Nobody".into()),
+        ("tier", "gold".into()),
+    ];
+    assert_eq!(
+        call::<fns::UpdateSponsor>(&app, &org, &slug, unknown)
+            .await
+            .0,
+        404
+    );
+    let other = app.organiser().await;
+    let mine = vec![("id", grace), ("name", "Mallory".into())];
+    assert_eq!(
+        call::<fns::UpdateSpeaker>(&app, &other, &slug, mine)
+            .await
+            .0,
+        404
+    );
+    let (_, admin) = call::<fns::AgendaAdmin>(&app, &org, &slug, vec![]).await;
+    assert_eq!(admin["agenda"][0]["title"], "Opening keynote");
+    assert_eq!(admin["speakers"][1]["label"], "Grace Hopper");
+}

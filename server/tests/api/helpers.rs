@@ -28,23 +28,29 @@ pub mod fns {
     pub use app::attendee::{AttendeeLogout, ChatHistory, DmHistory, People};
     pub use app::checkout::{BuyPlan, CheckoutInfo};
     pub use app::organiser::agenda::{
-        AddSession, AddSpeaker, AddSponsor, AgendaAdmin, RemoveAgendaItem,
+        AddSession, AddSpeaker, AddSponsor, AgendaAdmin, RemoveAgendaItem, UpdateSession,
+        UpdateSpeaker, UpdateSponsor,
     };
     pub use app::organiser::auth::{Login, Logout, Signup};
     pub use app::organiser::dashboard::{CreateEvent, Dashboard};
     pub use app::organiser::event::{
-        CreatePromoCode, CreateTicketType, EventOverview, SetEmbedOrigins,
+        CreatePromoCode, CreateTicketType, EnterAsHost, EventOverview, RemoveTicketType,
+        SetEmbedOrigins, UpdateEvent, UpdateTicketType, WithdrawPromoCode,
     };
     pub use app::organiser::live::{
-        CreateStage, InstallApp, LiveAdmin, PostCaption, SetModerator, SetStageSource,
-        StaffCandidates, UninstallApp,
+        CreateStage, InstallApp, LiveAdmin, PostCaption, RemoveStage, RenameStage, SetModerator,
+        SetStageSource, StaffCandidates, UninstallApp,
     };
-    pub use app::organiser::questions::{CreateQuestion, ListQuestions};
+    pub use app::organiser::questions::{
+        CreateQuestion, ListQuestions, RemoveQuestion, UpdateQuestion,
+    };
     pub use app::organiser::registrations::{
         ApproveOrder, CancelOrder, ListRegistrations, RegistrationDetail, TicketTypeNames,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
-    pub use app::registration::pay::{BuyerOrder, Pay};
+    pub use app::registration::access::SendSignInLink;
+    pub use app::registration::order::BuyerOrder;
+    pub use app::registration::pay::Pay;
     pub use app::registration::{JoinWaitlist, PublicEvent, Register};
     pub use app::ui::Whoami;
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the `convene` server against real PostgreSQL, Redis and
 //! a Kafka-protocol broker. Each test gets a fresh database.
 
+mod access;
 mod agenda;
 mod attendees;
 mod auth;
@@ -8,6 +9,7 @@ mod billing;
 mod chat;
 mod degraded;
 mod edge;
+mod editing;
 mod email;
 mod events;
 mod exports;

@@ -190,6 +190,28 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         .await;
     assert_eq!(s, 200, "{pending}");
     let pending = pending["order_code"].as_str().unwrap().to_owned();
+    // A ticket type with a sale: removing it hides it, again and again.
+    let (s, b) = app
+        .call::<fns::CreateTicketType>(&owner.client, &[("slug", &slug), ("name", "Extra")])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let extra: Uuid = sqlx::query_scalar("SELECT id FROM ticket_types WHERE name = 'Extra'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let extra = extra.to_string();
+    let (s, b) = app
+        .call::<fns::Register>(
+            &client(),
+            &[
+                ("slug", &slug),
+                ("name", "Xen"),
+                ("email", "xen@example.org"),
+                ("ticket_type_id", &extra),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
     let (s, free) = app.register(&slug, "fay@example.org").await;
     assert_eq!(s, 200, "{free}");
     let free = free["order_code"].as_str().unwrap().to_owned();
@@ -267,6 +289,7 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             ],
         ),
         row::<fns::BuyerOrder>(ANYONE, &[("slug", &e()), ("code", &pending)]),
+        row::<fns::SendSignInLink>(ANYONE, &[("slug", &e()), ("email", "lost{n}@example.org")]),
         row::<fns::Pay>(
             ANYONE,
             &[
@@ -360,6 +383,17 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         // The organisation's event.
         row::<fns::EventOverview>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::CreateTicketType>(EVENT_ORGANISERS, &[("slug", &e()), ("name", "Type {n}")]),
+        row::<fns::UpdateTicketType>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("id", &paid),
+                ("name", "Paid"),
+                ("price", "10"),
+                ("quota", "50"),
+            ],
+        ),
+        row::<fns::RemoveTicketType>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &extra)]),
         row::<fns::CreatePromoCode>(
             EVENT_ORGANISERS,
             &[
@@ -367,6 +401,19 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
                 ("code", "CODE{n}"),
                 ("kind", "percent"),
                 ("value", "10"),
+            ],
+        ),
+        row::<fns::EnterAsHost>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::WithdrawPromoCode>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &bystander)]),
+        row::<fns::UpdateEvent>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("name", "Renamed {n}"),
+                ("description", ""),
+                ("starts", "2027-09-01T10:00"),
+                ("ends", "2027-09-02T18:00"),
+                ("time_zone", "Europe/Madrid"),
             ],
         ),
         row::<fns::SetEmbedOrigins>(
@@ -387,6 +434,29 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         row::<fns::AddSponsor>(
             EVENT_ORGANISERS,
             &[("slug", &e()), ("name", "Sponsor {n}"), ("tier", "gold")],
+        ),
+        row::<fns::UpdateSpeaker>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("id", &bystander), ("name", "Speaker")],
+        ),
+        row::<fns::UpdateSession>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("id", &bystander),
+                ("title", "Talk"),
+                ("starts", "2027-05-01T10:00"),
+                ("ends", "2027-05-01T11:00"),
+            ],
+        ),
+        row::<fns::UpdateSponsor>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("id", &bystander),
+                ("name", "Sponsor"),
+                ("tier", "gold"),
+            ],
         ),
         row::<fns::RemoveAgendaItem>(
             EVENT_ORGANISERS,
@@ -410,6 +480,11 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             EVENT_ORGANISERS,
             &[("slug", &e()), ("stage", &stage), ("source_kind", "none")],
         ),
+        row::<fns::RenameStage>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("stage", &stage), ("name", "Main")],
+        ),
+        row::<fns::RemoveStage>(EVENT_ORGANISERS, &[("slug", &e()), ("stage", &bystander)]),
         row::<fns::InstallApp>(EVENT_ORGANISERS, &[("slug", &e()), ("app", "polls")]),
         row::<fns::UninstallApp>(EVENT_ORGANISERS, &[("slug", &e()), ("app", "polls")]),
         row::<fns::PostCaption>(
@@ -431,6 +506,11 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             EVENT_ORGANISERS,
             &[("slug", &e()), ("label", "Diet {n}"), ("kind", "text")],
         ),
+        row::<fns::UpdateQuestion>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("id", &bystander), ("label", "Diet")],
+        ),
+        row::<fns::RemoveQuestion>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &bystander)]),
         Row {
             name: "GET /dashboard/events/{slug}/registrations.csv".into(),
             call: Call::Get(format!("/dashboard/events/{slug}/registrations.csv")),

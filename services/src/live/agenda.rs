@@ -97,38 +97,78 @@ fn text(field: &str, raw: &str, max: usize) -> Result<String> {
         .collect())
 }
 
+/// A speaker as the organiser types them.
+#[derive(Debug, Clone, Copy)]
+pub struct SpeakerInput<'a> {
+    /// Name (unique in the event).
+    pub name: &'a str,
+    /// One line, e.g. "CTO at Example".
+    pub headline: &'a str,
+    /// Plain-text bio.
+    pub bio: &'a str,
+    /// Photo URL (https) or empty.
+    pub photo_url: &'a str,
+}
+
 /// Adds a speaker to one of the organiser's events.
-#[instrument(skip(pool, by, headline, bio, photo_url), fields(org = %by.org_id))]
+#[instrument(skip(pool, by, s), fields(org = %by.org_id))]
 pub async fn add_speaker(
     pool: &PgPool,
     by: &Organiser,
     slug: &str,
-    name: &str,
-    headline: &str,
-    bio: &str,
-    photo_url: &str,
+    s: SpeakerInput<'_>,
+) -> Result<Speaker> {
+    save_speaker(pool, by, slug, None, s).await
+}
+
+/// Changes a speaker of one of the organiser's events (their sessions keep them).
+#[instrument(skip(pool, by, s), fields(org = %by.org_id))]
+pub async fn update_speaker(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: SpeakerId,
+    s: SpeakerInput<'_>,
+) -> Result<Speaker> {
+    save_speaker(pool, by, slug, Some(id), s).await
+}
+
+async fn save_speaker(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: Option<SpeakerId>,
+    s: SpeakerInput<'_>,
 ) -> Result<Speaker> {
     let event = events::get_for_org(pool, by, slug).await?;
-    let name = parse_name("speaker name", name, 100)?;
-    sqlx::query_as(
-        "INSERT INTO speakers (id, event_id, name, headline, bio, photo_url) VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, name, headline, bio, photo_url",
-    )
-    .bind(SpeakerId::new())
-    .bind(event.id)
-    .bind(&name)
-    .bind(text("headline", headline, 200)?)
-    .bind(text("bio", bio, 4000)?)
-    .bind(parse_url("photo", photo_url)?)
-    .fetch_one(pool)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e, "speakers_event_name_key") {
-            Error::Conflict(format!("{name} is already a speaker"))
-        } else {
-            e.into()
+    let name = parse_name("speaker name", s.name, 100)?;
+    let sql = match id {
+        None => {
+            "INSERT INTO speakers (id, event_id, name, headline, bio, photo_url) VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING id, name, headline, bio, photo_url"
         }
-    })
+        Some(_) => {
+            "UPDATE speakers SET name = $3, headline = $4, bio = $5, photo_url = $6
+             WHERE id = $1 AND event_id = $2 RETURNING id, name, headline, bio, photo_url"
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(id.unwrap_or_default())
+        .bind(event.id)
+        .bind(&name)
+        .bind(text("headline", s.headline, 200)?)
+        .bind(text("bio", s.bio, 4000)?)
+        .bind(parse_url("photo", s.photo_url)?)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e, "speakers_event_name_key") {
+                Error::Conflict(format!("{name} is already a speaker"))
+            } else {
+                e.into()
+            }
+        })?
+        .ok_or_else(|| Error::not_found("no such speaker"))
 }
 
 /// Input for a new agenda session.
@@ -154,6 +194,28 @@ pub async fn add_session(
     pool: &PgPool,
     by: &Organiser,
     slug: &str,
+    s: NewSession<'_>,
+) -> Result<AgendaSessionId> {
+    save_session(pool, by, slug, None, s).await
+}
+
+/// Changes a session of the agenda of one of the organiser's events.
+#[instrument(skip(pool, by, s), fields(org = %by.org_id))]
+pub async fn update_session(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: AgendaSessionId,
+    s: NewSession<'_>,
+) -> Result<AgendaSessionId> {
+    save_session(pool, by, slug, Some(id), s).await
+}
+
+async fn save_session(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    existing: Option<AgendaSessionId>,
     s: NewSession<'_>,
 ) -> Result<AgendaSessionId> {
     let event = events::get_for_org(pool, by, slug).await?;
@@ -184,21 +246,50 @@ pub async fn add_session(
             "every speaker must be added as a speaker first",
         ));
     }
-    let id = AgendaSessionId::new();
+    let description = text("description", s.description, 4000)?;
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO agenda_sessions (id, event_id, title, description, starts_at, ends_at, stage_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id)
-    .bind(event.id)
-    .bind(&title)
-    .bind(text("description", s.description, 4000)?)
-    .bind(starts)
-    .bind(ends)
-    .bind(s.stage)
-    .execute(&mut *tx)
-    .await?;
+    let id = match existing {
+        None => {
+            let id = AgendaSessionId::new();
+            sqlx::query(
+                "INSERT INTO agenda_sessions (id, event_id, title, description, starts_at, ends_at, stage_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(event.id)
+            .bind(&title)
+            .bind(&description)
+            .bind(starts)
+            .bind(ends)
+            .bind(s.stage)
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+        Some(id) => {
+            let done = sqlx::query(
+                "UPDATE agenda_sessions SET title = $3, description = $4, starts_at = $5, ends_at = $6, stage_id = $7
+                 WHERE id = $1 AND event_id = $2",
+            )
+            .bind(id)
+            .bind(event.id)
+            .bind(&title)
+            .bind(&description)
+            .bind(starts)
+            .bind(ends)
+            .bind(s.stage)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::not_found("no such session"));
+            }
+            sqlx::query("DELETE FROM agenda_session_speakers WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            id
+        }
+    };
     sqlx::query("INSERT INTO agenda_session_speakers (session_id, speaker_id) SELECT $1, unnest($2::uuid[])")
         .bind(id)
         .bind(&speaker_ids)
@@ -208,32 +299,72 @@ pub async fn add_session(
     Ok(id)
 }
 
+/// A sponsor as the organiser types it.
+#[derive(Debug, Clone, Copy)]
+pub struct SponsorInput<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Tier: gold, silver, bronze or partner.
+    pub tier: &'a str,
+    /// Website (https) or empty.
+    pub url: &'a str,
+    /// Logo URL (https) or empty.
+    pub logo_url: &'a str,
+}
+
 /// Adds a sponsor to one of the organiser's events.
-#[instrument(skip(pool, by, url, logo_url), fields(org = %by.org_id))]
+#[instrument(skip(pool, by, s), fields(org = %by.org_id))]
 pub async fn add_sponsor(
     pool: &PgPool,
     by: &Organiser,
     slug: &str,
-    name: &str,
-    tier: &str,
-    url: &str,
-    logo_url: &str,
+    s: SponsorInput<'_>,
+) -> Result<Sponsor> {
+    save_sponsor(pool, by, slug, None, s).await
+}
+
+/// Changes a sponsor of one of the organiser's events.
+#[instrument(skip(pool, by, s), fields(org = %by.org_id))]
+pub async fn update_sponsor(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: SponsorId,
+    s: SponsorInput<'_>,
+) -> Result<Sponsor> {
+    save_sponsor(pool, by, slug, Some(id), s).await
+}
+
+async fn save_sponsor(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: Option<SponsorId>,
+    s: SponsorInput<'_>,
 ) -> Result<Sponsor> {
     let event = events::get_for_org(pool, by, slug).await?;
-    let name = parse_name("sponsor name", name, 100)?;
-    let tier: SponsorTier = parse_state(tier, "tier must be gold, silver, bronze or partner")?;
-    Ok(sqlx::query_as(
-        "INSERT INTO sponsors (id, event_id, name, tier, url, logo_url) VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, name, tier, url, logo_url",
-    )
-    .bind(SponsorId::new())
-    .bind(event.id)
-    .bind(&name)
-    .bind(tier)
-    .bind(parse_url("website", url)?)
-    .bind(parse_url("logo", logo_url)?)
-    .fetch_one(pool)
-    .await?)
+    let name = parse_name("sponsor name", s.name, 100)?;
+    let tier: SponsorTier = parse_state(s.tier, "tier must be gold, silver, bronze or partner")?;
+    let sql = match id {
+        None => {
+            "INSERT INTO sponsors (id, event_id, name, tier, url, logo_url) VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING id, name, tier, url, logo_url"
+        }
+        Some(_) => {
+            "UPDATE sponsors SET name = $3, tier = $4, url = $5, logo_url = $6
+             WHERE id = $1 AND event_id = $2 RETURNING id, name, tier, url, logo_url"
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(id.unwrap_or_default())
+        .bind(event.id)
+        .bind(&name)
+        .bind(tier)
+        .bind(parse_url("website", s.url)?)
+        .bind(parse_url("logo", s.logo_url)?)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("no such sponsor"))
 }
 
 /// The event's agenda, by start time.

@@ -99,6 +99,45 @@ pub async fn set_source(
     Ok(())
 }
 
+/// Renames a stage of one of the organiser's events.
+#[instrument(skip(pool, by, name), fields(org = %by.org_id))]
+pub async fn rename(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    stage: StageId,
+    name: &str,
+) -> Result<()> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let name = crate::domain::parse_name("stage name", name, 100)?;
+    let done = sqlx::query("UPDATE stages SET name = $3 WHERE id = $1 AND event_id = $2")
+        .bind(stage)
+        .bind(event.id)
+        .bind(&name)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found("no such stage"));
+    }
+    Ok(())
+}
+
+/// Removes a stage of one of the organiser's events. Agenda sessions on it
+/// stay, without a stage; its chat history stays in the moderation record.
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn remove(pool: &PgPool, by: &Organiser, slug: &str, stage: StageId) -> Result<()> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let done = sqlx::query("DELETE FROM stages WHERE id = $1 AND event_id = $2")
+        .bind(stage)
+        .bind(event.id)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found("no such stage"));
+    }
+    Ok(())
+}
+
 /// The event's stages in order.
 pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<Stage>> {
     Ok(sqlx::query_as(

@@ -20,6 +20,7 @@ use tracing::instrument;
 use crate::accounts::sessions::{self, SignedIn};
 use crate::domain::Email;
 use crate::events::{self, Event};
+use crate::jobs::{self, SignInLinkEmail};
 use crate::tokens::{hash_token, new_token};
 use crate::{Error, Result};
 
@@ -43,6 +44,14 @@ pub struct Attendee {
     pub verified: bool,
 }
 
+/// An attendee and whether a ticket admits them.
+#[derive(sqlx::FromRow)]
+struct AttendeeAdmitted {
+    #[sqlx(flatten)]
+    attendee: Attendee,
+    admitted: bool,
+}
+
 const COLUMNS: &str =
     "a.id, a.event_id, a.name, a.email::text AS email, a.role, a.verified_at IS NOT NULL AS verified";
 
@@ -56,10 +65,12 @@ pub enum Delivery {
     ByEmail,
 }
 
-/// Tickets that admit their holder: not voided, of a confirmed order (or of no order).
-const ADMITTED: &str = "EXISTS (SELECT 1 FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
+/// Who is admitted: a host (an organiser of the event, see [`enter_as_host`]),
+/// or the holder of a ticket not voided, of a confirmed order (or of no order).
+const ADMITTED: &str =
+    "(a.host OR EXISTS (SELECT 1 FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
                          WHERE t.attendee_id = a.id AND t.voided_at IS NULL
-                           AND (o.id IS NULL OR o.status = 'confirmed'))";
+                           AND (o.id IS NULL OR o.status = 'confirmed')))";
 
 /// Registers `email` for the event (inside the purchase's transaction). An
 /// address registers once per event, except that someone whose every order
@@ -144,20 +155,42 @@ pub async fn new_sign_in_link(
 pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<SignedIn<Attendee>> {
     let event = events::get_public(pool, slug).await?;
     let mut tx = pool.begin().await?;
-    let redeemed: Option<(AttendeeId, bool)> = sqlx::query_as(
+    let redeemed: Option<(AttendeeId, bool)> = sqlx::query_as(&format!(
         "UPDATE magic_links m SET used_at = now()
          FROM attendees a
          WHERE m.token_hash = $1 AND m.used_at IS NULL AND m.expires_at > now()
-           AND a.id = m.attendee_id AND a.event_id = $2
-         RETURNING a.id, m.verifies",
-    )
+           AND a.id = m.attendee_id AND a.event_id = $2 AND {ADMITTED}
+         RETURNING a.id, m.verifies"
+    ))
     .bind(hash_token(token))
     .bind(event.id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (id, verifies) = redeemed.ok_or_else(|| {
-        Error::Unauthorized("this sign-in link is invalid, expired or already used".into())
-    })?;
+    let (id, verifies) = match redeemed {
+        Some(r) => r,
+        None => {
+            // A valid link of an attendee whose order is not confirmed yet is
+            // kept for later, so that pressing "Enter" before paying costs nothing.
+            let waiting: bool = sqlx::query_scalar(&format!(
+                "SELECT EXISTS (SELECT 1 FROM magic_links m JOIN attendees a ON a.id = m.attendee_id
+                 WHERE m.token_hash = $1 AND m.used_at IS NULL AND m.expires_at > now()
+                   AND a.event_id = $2 AND NOT {ADMITTED})"
+            ))
+            .bind(hash_token(token))
+            .bind(event.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            return Err(if waiting {
+                Error::Conflict(
+                    "your order is not confirmed yet: complete its payment (or wait for the \
+                     organiser's approval), then use this link again"
+                        .into(),
+                )
+            } else {
+                Error::Unauthorized("this sign-in link is invalid, expired or already used".into())
+            });
+        }
+    };
     if verifies {
         // Locks the attendee: of two first verifications, one ends the other's sessions first.
         let first: bool = sqlx::query_scalar(
@@ -187,6 +220,78 @@ pub async fn redeem_link(pool: &PgPool, slug: &str, token: &str) -> Result<Signe
     })
 }
 
+/// Lets an organiser of the event's organisation (the caller checked that)
+/// into the live event as a host: their attendee record there, made on first
+/// entry with their organiser name and address, is a moderator admitted
+/// without a ticket, and verified (their organiser session proves the
+/// address). Opens an attendee session for them.
+#[instrument(skip(pool, email, name))]
+pub async fn enter_as_host(
+    pool: &PgPool,
+    event: EventId,
+    email: &str,
+    name: &str,
+) -> Result<SignedIn<Attendee>> {
+    let email = Email::parse(email)?;
+    let mut tx = pool.begin().await?;
+    let attendee: Attendee = sqlx::query_as(&format!(
+        "INSERT INTO attendees AS a (id, event_id, email, name, role, host, verified_at)
+         VALUES ($1, $2, $3, $4, $5, true, now())
+         ON CONFLICT (event_id, email) DO UPDATE
+           SET role = EXCLUDED.role, host = true, verified_at = coalesce(a.verified_at, now())
+         RETURNING {COLUMNS}"
+    ))
+    .bind(AttendeeId::new())
+    .bind(event)
+    .bind(email.as_str())
+    .bind(name)
+    .bind(AttendeeRole::Moderator)
+    .fetch_one(&mut *tx)
+    .await?;
+    let session = sessions::insert(&mut tx, SessionKind::Attendee, attendee.id.uuid()).await?;
+    tx.commit().await?;
+    Ok(SignedIn {
+        who: attendee,
+        token: session,
+    })
+}
+
+/// Opens an attendee session for the browser that just registered (the
+/// fast path: it proves nothing about the address, like a link shown to that
+/// browser). The session admits them once their order is confirmed.
+pub async fn open_session(pool: &PgPool, attendee: AttendeeId) -> Result<String> {
+    let mut conn = pool.acquire().await?;
+    sessions::insert(&mut conn, SessionKind::Attendee, attendee.uuid()).await
+}
+
+/// The attendee an attendee session belongs to, admitted or not (None for
+/// an unknown or ended session).
+pub async fn signed_in_as(pool: &PgPool, token: Option<&str>) -> Result<Option<AttendeeId>> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    Ok(sessions::subject(pool, SessionKind::Attendee, token)
+        .await?
+        .map(AttendeeId::from))
+}
+
+/// "Send me my link": emails a new sign-in link to `email` when it holds a
+/// live order for the event `slug`, and does nothing otherwise. The caller
+/// answers the same either way, so the form tells nobody who is registered.
+#[instrument(skip(pool, email))]
+pub async fn email_sign_in_link(pool: &PgPool, slug: &str, email: &str) -> Result<()> {
+    let event = events::get_public(pool, slug).await?;
+    let email = Email::parse(email)?;
+    let mut conn = pool.acquire().await?;
+    if let Some(attendee_id) = with_live_order(&mut conn, event.id, &email).await? {
+        jobs::enqueue(&mut conn, &SignInLinkEmail { attendee_id }).await?;
+        tracing::info!(event = %event.id, "sign-in link requested: emailed");
+    } else {
+        tracing::info!(event = %event.id, "sign-in link requested for an address without an order");
+    }
+    Ok(())
+}
+
 /// Deletes sign-in links that can no longer be used (used or expired) once a
 /// day has passed, so "already used" can still be told apart from "unknown"
 /// meanwhile; returns how many.
@@ -208,15 +313,25 @@ pub async fn from_session(pool: &PgPool, event: &Event, token: Option<&str>) -> 
     let id = sessions::subject(pool, SessionKind::Attendee, token)
         .await?
         .ok_or_else(unauth)?;
-    let attendee: Attendee = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM attendees a WHERE a.id = $1 AND {ADMITTED}"
+    let (attendee, admitted): (Attendee, bool) = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, {ADMITTED} AS admitted FROM attendees a WHERE a.id = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
     .await?
+    .map(|row: AttendeeAdmitted| (row.attendee, row.admitted))
     .ok_or_else(unauth)?;
     if attendee.event_id != event.id {
         return Err(Error::Forbidden("your ticket is for another event".into()));
+    }
+    if !admitted {
+        // Signed in by registering, before the order was paid or approved
+        // (or after it was cancelled).
+        return Err(Error::Forbidden(
+            "your order does not admit you yet: it needs to be paid or approved first \
+             (see your order's page or your email)"
+                .into(),
+        ));
     }
     Ok(attendee)
 }

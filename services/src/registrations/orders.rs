@@ -331,6 +331,25 @@ pub struct OrderSummary {
     pub currency: String,
     /// Event name.
     pub event_name: String,
+    /// The buyer.
+    pub attendee_id: AttendeeId,
+    /// What was bought, one line per ticket type.
+    pub lines: Vec<OrderLine>,
+    /// Discount from a promo code, in minor units.
+    pub discount_minor: i64,
+    /// Codes of its tickets that still count.
+    pub tickets: Vec<String>,
+}
+
+/// One line of an order: tickets of one type.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderLine {
+    /// Ticket type name.
+    pub name: String,
+    /// How many.
+    pub quantity: i64,
+    /// Price of one, in minor units.
+    pub unit_minor: i64,
 }
 
 /// The order `code` of the event `slug`.
@@ -344,12 +363,34 @@ pub async fn summary(pool: &PgPool, slug: &str, code: &str) -> Result<OrderSumma
     .fetch_optional(pool)
     .await?
     .ok_or_else(|| Error::not_found("no such order"))?;
+    let lines: Vec<OrderLine> = sqlx::query_as(
+        "SELECT tt.name, count(*) AS quantity, tt.price_minor AS unit_minor
+         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
+         WHERE t.order_id = $1 GROUP BY tt.id, tt.name, tt.price_minor ORDER BY tt.name",
+    )
+    .bind(order.id)
+    .fetch_all(pool)
+    .await?;
+    let tickets: Vec<String> = sqlx::query_scalar(
+        "SELECT code FROM tickets WHERE order_id = $1 AND voided_at IS NULL ORDER BY created_at, code",
+    )
+    .bind(order.id)
+    .fetch_all(pool)
+    .await?;
+    let discount_minor: i64 = sqlx::query_scalar("SELECT discount_minor FROM orders WHERE id = $1")
+        .bind(order.id)
+        .fetch_one(pool)
+        .await?;
     Ok(OrderSummary {
         code: order.code,
         status: order.status,
         total_minor: order.total_minor,
         currency: order.currency,
         event_name: event.name,
+        attendee_id: order.attendee_id,
+        lines,
+        discount_minor,
+        tickets,
     })
 }
 

@@ -185,6 +185,58 @@ pub async fn list(pool: &PgPool, event_id: EventId) -> Result<Vec<PromoCode>> {
     .await?)
 }
 
+/// What withdrawing a promo code did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawn {
+    /// Never used: it is gone.
+    Deleted,
+    /// Used by orders, which keep naming it: it ends now instead.
+    Ended,
+}
+
+/// Withdraws a code of one of the organiser's events: deleted if nobody used
+/// it, else ended now (the orders that used it keep it and their discount).
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn withdraw(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: PromoCodeId,
+) -> Result<Withdrawn> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let mut tx = pool.begin().await?;
+    let used: i32 = sqlx::query_scalar(
+        "SELECT used FROM promo_codes WHERE id = $1 AND event_id = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(event.id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found("no such promo code"))?;
+    let ordered: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orders WHERE promo_code_id = $1)")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let done = if used > 0 || ordered {
+        sqlx::query(
+            "UPDATE promo_codes SET valid_until = least(coalesce(valid_until, now()), now()) WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        Withdrawn::Ended
+    } else {
+        sqlx::query("DELETE FROM promo_codes WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Withdrawn::Deleted
+    };
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// The one answer for a code that cannot be used, whatever the reason (no
 /// such code, not yet or no longer valid, used up, for another ticket): a
 /// different answer would tell someone guessing codes that one exists.

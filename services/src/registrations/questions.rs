@@ -30,6 +30,27 @@ pub struct Question {
     pub required: bool,
 }
 
+/// Checks a choice question's comma-separated `options` (none for other kinds).
+fn parse_options(kind: QuestionKind, options: &str) -> Result<Vec<String>> {
+    if kind != QuestionKind::Choice {
+        return Ok(Vec::new());
+    }
+    let opts: Vec<String> = options
+        .split(',')
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if opts.len() < 2 {
+        return Err(Error::invalid(
+            "a choice question needs at least two comma-separated options",
+        ));
+    }
+    if opts.iter().any(|o| o.chars().count() > 100) {
+        return Err(Error::invalid("options must be at most 100 characters"));
+    }
+    Ok(opts)
+}
+
 /// Adds a question to one of the organiser's events. `options` is comma-separated.
 #[instrument(skip(pool, by, label, options), fields(org = %by.org_id))]
 pub async fn create(
@@ -44,24 +65,7 @@ pub async fn create(
     let event = events::get_for_org(pool, by, slug).await?;
     let label = parse_name("question", label, 200)?;
     let kind: QuestionKind = parse_state(kind, "question type must be text, choice or checkbox")?;
-    let options: Vec<String> = if kind == QuestionKind::Choice {
-        let opts: Vec<String> = options
-            .split(',')
-            .map(|o| o.trim().to_owned())
-            .filter(|o| !o.is_empty())
-            .collect();
-        if opts.len() < 2 {
-            return Err(Error::invalid(
-                "a choice question needs at least two comma-separated options",
-            ));
-        }
-        if opts.iter().any(|o| o.chars().count() > 100) {
-            return Err(Error::invalid("options must be at most 100 characters"));
-        }
-        opts
-    } else {
-        Vec::new()
-    };
+    let options = parse_options(kind, options)?;
     Ok(sqlx::query_as(
         "INSERT INTO questions (id, event_id, label, kind, options, required, position)
          VALUES ($1, $2, $3, $4, $5, $6, (SELECT count(*) FROM questions WHERE event_id = $2))
@@ -77,10 +81,100 @@ pub async fn create(
     .await?)
 }
 
-/// The event's questions in form order.
+/// Changes a question's label, options and whether it is required (its
+/// type stays: earlier answers were given to it). Applies to registrations
+/// from now on.
+#[instrument(skip(pool, by, label, options), fields(org = %by.org_id))]
+pub async fn update(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: QuestionId,
+    label: &str,
+    options: &str,
+    required: bool,
+) -> Result<Question> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let label = parse_name("question", label, 200)?;
+    let kind: QuestionKind = sqlx::query_scalar(
+        "SELECT kind FROM questions WHERE id = $1 AND event_id = $2 AND retired_at IS NULL",
+    )
+    .bind(id)
+    .bind(event.id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such question"))?;
+    let options = parse_options(kind, options)?;
+    Ok(sqlx::query_as(
+        "UPDATE questions SET label = $2, options = $3, required = $4 WHERE id = $1
+         RETURNING id, label, kind, options, required",
+    )
+    .bind(id)
+    .bind(&label)
+    .bind(&options)
+    .bind(required)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// What removing a question did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    /// Nobody had answered it: it is gone.
+    Deleted,
+    /// It has answers, which stay in registrations and exports: it only
+    /// leaves the form.
+    Retired,
+}
+
+/// Removes a question from the registration form of one of the organiser's events.
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn remove(pool: &PgPool, by: &Organiser, slug: &str, id: QuestionId) -> Result<Removed> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let mut tx = pool.begin().await?;
+    let answered: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM answers WHERE question_id = q.id) FROM questions q
+         WHERE q.id = $1 AND q.event_id = $2 AND q.retired_at IS NULL FOR UPDATE",
+    )
+    .bind(id)
+    .bind(event.id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found("no such question"))?;
+    let removed = if answered {
+        sqlx::query("UPDATE questions SET retired_at = now() WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Removed::Retired
+    } else {
+        sqlx::query("DELETE FROM questions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Removed::Deleted
+    };
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// The questions of the event's registration form, in form order.
 pub async fn list(pool: &PgPool, event_id: EventId) -> Result<Vec<Question>> {
     Ok(sqlx::query_as(
-        "SELECT id, label, kind, options, required FROM questions WHERE event_id = $1 ORDER BY position, created_at",
+        "SELECT id, label, kind, options, required FROM questions
+         WHERE event_id = $1 AND retired_at IS NULL ORDER BY position, created_at",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Every question the event ever asked, retired ones too (for exports of
+/// the answers), in form order.
+pub async fn ever_asked(pool: &PgPool, event_id: EventId) -> Result<Vec<Question>> {
+    Ok(sqlx::query_as(
+        "SELECT id, label, kind, options, required FROM questions
+         WHERE event_id = $1 ORDER BY position, created_at",
     )
     .bind(event_id)
     .fetch_all(pool)

@@ -49,8 +49,100 @@ pub async fn attach(
     Ok(())
 }
 
+/// Sets the seats of a ticket type's quota (`None`: unlimited, the type
+/// leaves its quota; a type without one gets a quota of its own, named
+/// `name`). Under the quota's lock, never below the seats sold.
+pub async fn resize(
+    conn: &mut PgConnection,
+    event: EventId,
+    ticket_type: TicketTypeId,
+    name: &str,
+    size: Option<i32>,
+) -> Result<()> {
+    let current: Option<(QuotaId, i32)> = sqlx::query_as(
+        "SELECT q.id, q.sold FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
+         WHERE tq.ticket_type_id = $1 ORDER BY q.id LIMIT 1 FOR UPDATE OF q",
+    )
+    .bind(ticket_type)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match (current, size) {
+        (None, None) => Ok(()),
+        (None, Some(size)) => attach(conn, event, ticket_type, name, size).await,
+        (Some(_), None) => detach(conn, ticket_type).await,
+        (Some((id, sold)), Some(size)) => {
+            if size < sold {
+                return Err(Error::Conflict(format!(
+                    "{sold} seats are sold already: the quota cannot be smaller"
+                )));
+            }
+            sqlx::query("UPDATE quotas SET size = $2 WHERE id = $1")
+                .bind(id)
+                .bind(size)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+/// Seats of a ticket type on sale now (the tightest of its quotas), under
+/// the quotas' locks; None when it is unlimited.
+pub async fn lock_available(
+    conn: &mut PgConnection,
+    ticket_type: TicketTypeId,
+) -> Result<Option<i64>> {
+    let left: Vec<i32> = sqlx::query_scalar(
+        "SELECT q.size - q.sold FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
+         WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE OF q",
+    )
+    .bind(ticket_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(left.into_iter().min().map(|n| i64::from(n.max(0))))
+}
+
+/// Counts `seats` of a ticket type as taken in every quota it draws from
+/// (seats held for people on the waiting list), under their locks.
+pub async fn hold(conn: &mut PgConnection, ticket_type: TicketTypeId, seats: i64) -> Result<()> {
+    if seats <= 0 {
+        return Ok(());
+    }
+    let quotas: Vec<QuotaId> = sqlx::query_scalar(
+        "SELECT q.id FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
+         WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE",
+    )
+    .bind(ticket_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE quotas SET sold = sold + $2 WHERE id = ANY($1)")
+        .bind(&quotas)
+        .bind(seats as i32)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Unlinks a ticket type from its quotas, deleting those no other type uses.
+pub async fn detach(conn: &mut PgConnection, ticket_type: TicketTypeId) -> Result<()> {
+    let left: Vec<QuotaId> = sqlx::query_scalar(
+        "DELETE FROM ticket_type_quotas WHERE ticket_type_id = $1 RETURNING quota_id",
+    )
+    .bind(ticket_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM quotas q WHERE q.id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM ticket_type_quotas tq WHERE tq.quota_id = q.id)",
+    )
+    .bind(&left)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// What is left of a ticket type's quotas.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Limit {
     /// The ticket type.
     pub ticket_type_id: TicketTypeId,
@@ -58,12 +150,17 @@ pub struct Limit {
     pub available: i64,
     /// Seats sold of its fullest quota.
     pub sold: i64,
+    /// Seats of its smallest quota.
+    pub size: i64,
+    /// Name of its quota (the first, when it has several).
+    pub quota_name: String,
 }
 
 /// The limits of every limited ticket type of the event.
 pub async fn limits(pool: &PgPool, event: EventId) -> Result<Vec<Limit>> {
     Ok(sqlx::query_as(
-        "SELECT tq.ticket_type_id, min(q.size - q.sold)::bigint AS available, max(q.sold)::bigint AS sold
+        "SELECT tq.ticket_type_id, min(q.size - q.sold)::bigint AS available, max(q.sold)::bigint AS sold,
+                min(q.size)::bigint AS size, min(q.name) AS quota_name
          FROM ticket_type_quotas tq JOIN quotas q ON q.id = tq.quota_id
          WHERE q.event_id = $1 GROUP BY tq.ticket_type_id",
     )

@@ -63,6 +63,8 @@ pub struct Offer {
     pub available: Option<i64>,
     /// Seats sold (from its tightest quota), when limited.
     pub sold: Option<i64>,
+    /// Its quota's name and seats, when limited.
+    pub quota: Option<(String, i64)>,
 }
 
 /// Organiser input for a new ticket type.
@@ -97,15 +99,15 @@ pub struct NewTicketType<'a> {
 const COLUMNS: &str = "id, event_id, name, description, price_minor, currency, visibility,
      sales_open_at, sales_close_at, min_per_order, max_per_order, requires_approval";
 
-/// Adds a ticket type to one of the organiser's events.
-#[instrument(skip(pool, by, input), fields(org = %by.org_id))]
-pub async fn create(
-    pool: &PgPool,
-    by: &Organiser,
-    slug: &str,
-    input: NewTicketType<'_>,
-) -> Result<TicketType> {
-    let event = events::get_for_org(pool, by, slug).await?;
+/// A ticket type's settings, checked.
+struct Checked {
+    name: String,
+    price_minor: i64,
+    currency: Currency,
+}
+
+/// Checks the organiser's input (names, price, limits, window).
+fn check(input: &NewTicketType<'_>) -> Result<Checked> {
     let name = parse_name("ticket name", input.name, 100)?;
     let currency = Currency::parse(if input.currency.trim().is_empty() {
         "EUR"
@@ -131,6 +133,27 @@ pub async fn create(
             return Err(Error::invalid("sales must close after they open"));
         }
     }
+    Ok(Checked {
+        name,
+        price_minor,
+        currency,
+    })
+}
+
+/// Adds a ticket type to one of the organiser's events.
+#[instrument(skip(pool, by, input), fields(org = %by.org_id))]
+pub async fn create(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    input: NewTicketType<'_>,
+) -> Result<TicketType> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let Checked {
+        name,
+        price_minor,
+        currency,
+    } = check(&input)?;
     let mut tx = pool.begin().await?;
     let tt: TicketType = sqlx::query_as(&format!(
         "INSERT INTO ticket_types (id, event_id, name, description, price_minor, currency, visibility, min_per_order,
@@ -160,6 +183,119 @@ pub async fn create(
     }
     tx.commit().await?;
     Ok(tt)
+}
+
+/// Changes a ticket type of one of the organiser's events. A new price
+/// applies to orders placed from now on; the currency cannot change once
+/// the type has sold. `quota_size` resizes its quota (shared with other types
+/// if it is shared; never below the seats sold), `None` makes it unlimited.
+/// `quota_name` is kept (a type does not move between quotas). Seats a larger
+/// quota opens go to the waiting list with [`super::waitlist::offer_open_seats`].
+#[instrument(skip(pool, by, input), fields(org = %by.org_id))]
+pub async fn update(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: TicketTypeId,
+    input: NewTicketType<'_>,
+) -> Result<TicketType> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let Checked {
+        name,
+        price_minor,
+        currency,
+    } = check(&input)?;
+    let mut tx = pool.begin().await?;
+    let before = lock(&mut tx, event.id, id).await?;
+    if before.currency != currency.as_str() && has_sold(&mut tx, id).await? {
+        return Err(Error::Conflict(
+            "the currency of a ticket that has sold cannot change".into(),
+        ));
+    }
+    let tt: TicketType = sqlx::query_as(&format!(
+        "UPDATE ticket_types SET name = $2, description = $3, price_minor = $4, currency = $5,
+             visibility = $6, min_per_order = $7, max_per_order = $8, sales_open_at = $9,
+             sales_close_at = $10, requires_approval = $11
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(&name)
+    .bind(input.description.trim())
+    .bind(price_minor)
+    .bind(currency.as_str())
+    .bind(input.visibility)
+    .bind(input.min_per_order)
+    .bind(input.max_per_order)
+    .bind(input.sales_open_at)
+    .bind(input.sales_close_at)
+    .bind(input.requires_approval)
+    .fetch_one(&mut *tx)
+    .await?;
+    quotas::resize(&mut tx, event.id, id, &name, input.quota_size).await?;
+    tx.commit().await?;
+    Ok(tt)
+}
+
+/// What removing a ticket type did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    /// It had never sold: it is gone (with promo codes made for it alone).
+    Deleted,
+    /// It has orders, which keep it: it is hidden from buyers instead.
+    Hidden,
+}
+
+/// Removes a ticket type of one of the organiser's events: deleted when it
+/// never sold, hidden otherwise (its orders and tickets keep naming it).
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn remove(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: TicketTypeId,
+) -> Result<Removed> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let mut tx = pool.begin().await?;
+    lock(&mut tx, event.id, id).await?;
+    let removed = if has_sold(&mut tx, id).await? {
+        sqlx::query("UPDATE ticket_types SET visibility = $2 WHERE id = $1")
+            .bind(id)
+            .bind(Visibility::Hidden)
+            .execute(&mut *tx)
+            .await?;
+        Removed::Hidden
+    } else {
+        quotas::detach(&mut tx, id).await?;
+        sqlx::query("DELETE FROM ticket_types WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Removed::Deleted
+    };
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Locks a ticket type of the event (purchases of it wait), or "no such ticket".
+async fn lock(conn: &mut PgConnection, event_id: EventId, id: TicketTypeId) -> Result<TicketType> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM ticket_types WHERE id = $1 AND event_id = $2 FOR UPDATE"
+    ))
+    .bind(id)
+    .bind(event_id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::not_found("no such ticket"))
+}
+
+/// Whether any ticket of the type was ever issued (void or not).
+async fn has_sold(conn: &mut PgConnection, id: TicketTypeId) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tickets WHERE ticket_type_id = $1)")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// Adds the free, unlimited "General admission" ticket type every new event starts with.
@@ -199,6 +335,7 @@ pub async fn offers(
             Offer {
                 available: limit.map(|l| l.available.max(0)),
                 sold: limit.map(|l| l.sold),
+                quota: limit.map(|l| (l.quota_name.clone(), l.size)),
                 ticket_type: t,
             }
         })

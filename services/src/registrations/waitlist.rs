@@ -143,6 +143,24 @@ pub async fn offer_freed(
     Ok(seats - next.len() as i64)
 }
 
+/// Offers the seats of a ticket type that are on sale while people wait for
+/// it (its quota grew): each goes to the next in line and is held for them,
+/// as [`offer_freed`] does with a freed seat. Returns how many were offered.
+#[instrument(skip(pool))]
+pub async fn offer_open_seats(pool: &PgPool, ticket_type_id: TicketTypeId) -> Result<i64> {
+    let mut tx = pool.begin().await?;
+    let offered = match quotas::lock_available(&mut tx, ticket_type_id).await? {
+        Some(open) if open > 0 => {
+            let offered = open - offer_freed(&mut tx, ticket_type_id, open).await?;
+            quotas::hold(&mut tx, ticket_type_id, offered).await?;
+            offered
+        }
+        _ => 0,
+    };
+    tx.commit().await?;
+    Ok(offered)
+}
+
 /// An open offer with a fresh token, made as its email is sent (a resend
 /// replaces the token of an earlier attempt).
 #[derive(Debug, Clone)]
