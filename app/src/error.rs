@@ -28,9 +28,23 @@ impl AppError {
         e
     }
 
-    /// On the server, inside a request, sets the response status to this error's.
+    /// On the server, inside a request, sets the response status to this
+    /// error's. Not for a plain HTML form posted to a server function (no
+    /// JavaScript): that is answered with a redirect back to the form, which
+    /// carries the error, and a status here would replace the redirect.
     #[cfg(feature = "ssr")]
     pub fn set_response_status(&self) {
+        use axum::http::{header, request::Parts, Method};
+        if let Some(parts) = leptos::prelude::use_context::<Parts>() {
+            let accepts_html = parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            if parts.method == Method::POST && accepts_html {
+                return;
+            }
+        }
         if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             if let Ok(code) = axum::http::StatusCode::from_u16(self.kind.status()) {
                 opts.set_status(code);

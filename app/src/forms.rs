@@ -30,20 +30,53 @@ pub fn error_of<T: Clone + Send + Sync + 'static>(
     Signal::derive(move || value.get().and_then(|r| r.err()).map(|e| e.message))
 }
 
-/// A counter that goes up after each successful submission whose result
-/// `value` holds: a form drawn inside `move || { counter.get(); … }` comes
-/// back empty after a success (no ticked box carried over to the next
-/// entry), and keeps what was typed after an error. (In the browser only:
-/// without JavaScript every submission loads a fresh page anyway.)
-pub fn after_success<T: Clone + Send + Sync + 'static>(
+/// Clears the form `form` after each successful submission whose result
+/// `value` holds (no ticked box carried over to the next entry); after an
+/// error it keeps what was typed. In the browser only: without JavaScript
+/// every submission loads a fresh page anyway.
+pub fn reset_on_success<T: Clone + Send + Sync + 'static>(
+    form: NodeRef<leptos::html::Form>,
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = value.get() {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (form, value);
+}
+
+/// A list of editable rows, each drawn anew when its content changes and
+/// kept as it is otherwise: after a save, the changed row comes back with its
+/// "Edit" panel closed, and a removed row never hands an open panel to the
+/// row that takes its place.
+pub fn rows<T, V>(items: Vec<T>, row: impl Fn(T) -> V + Send + Clone + 'static) -> impl IntoView
+where
+    T: Clone + Eq + std::hash::Hash + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! { <For each=move || items.clone() key=|item: &T| item.clone() children=row/> }
+}
+
+/// How many submissions of an action have succeeded (counted in the
+/// browser). A list that reloads on this, rather than on every submission,
+/// stays as it is after a refusal, with the open form and its message.
+pub fn successes<T: Clone + Send + Sync + 'static>(
     value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
 ) -> ReadSignal<usize> {
     let (count, set_count) = signal(0usize);
+    #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(Ok(_)) = value.get() {
             set_count.update(|n| *n += 1);
         }
     });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (value, set_count);
     count
 }
 

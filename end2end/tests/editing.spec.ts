@@ -133,6 +133,7 @@ test("the organiser edits and removes the event's details, codes, questions, sta
 
   // A stage, renamed, then removed.
   await org.getByLabel("Stage name").fill("Main stage");
+  await org.locator('select[name="source_kind"]').selectOption("none"); // no stream yet
   await org.getByRole("button", { name: "Add stage" }).click();
   const stages = org.getByTestId("stage-list");
   await expect(stages).toContainText("Main stage");

@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::forms::{error_list, error_of, succeeded, FormError, Saved};
+use crate::forms::{error_list, error_of, rows, succeeded, successes, FormError, Saved};
 
 /// An agenda session as the organiser sees and edits it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SessionRow {
     /// Its id.
     pub id: String,
@@ -28,7 +28,7 @@ pub struct SessionRow {
 }
 
 /// A speaker as the organiser sees and edits them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SpeakerRow {
     /// Their id.
     pub id: String,
@@ -43,7 +43,7 @@ pub struct SpeakerRow {
 }
 
 /// A sponsor as the organiser sees and edits it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SponsorRow {
     /// Its id.
     pub id: String,
@@ -60,7 +60,7 @@ pub struct SponsorRow {
 }
 
 /// A stage a session can run on.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct StageOption {
     /// Stage id.
     pub id: String,
@@ -391,18 +391,25 @@ pub fn AgendaAdmin(
         speaker: ServerAction::<UpdateSpeaker>::new(),
         sponsor: ServerAction::<UpdateSponsor>::new(),
     };
+    let done_speaker = successes(speaker.value());
+    let done_session = successes(session.value());
+    let done_sponsor = successes(sponsor.value());
+    let done_remove = successes(remove.value());
+    let done_edit_session = successes(edit.session.value());
+    let done_edit_speaker = successes(edit.speaker.value());
+    let done_edit_sponsor = successes(edit.sponsor.value());
     let data = Resource::new(
         move || {
             (
                 slug.get(),
                 stages_changed.get()
-                    + speaker.version().get()
-                    + session.version().get()
-                    + sponsor.version().get()
-                    + remove.version().get()
-                    + edit.session.version().get()
-                    + edit.speaker.version().get()
-                    + edit.sponsor.version().get(),
+                    + done_speaker.get()
+                    + done_session.get()
+                    + done_sponsor.get()
+                    + done_remove.get()
+                    + done_edit_session.get()
+                    + done_edit_speaker.get()
+                    + done_edit_sponsor.get(),
             )
         },
         |(slug, _)| agenda_admin(slug),
@@ -420,16 +427,18 @@ pub fn AgendaAdmin(
                         <h2 class="text-xl font-semibold mt-6">"Agenda"</h2>
                         <Saved when=saved text="Saved."/>
                         <ul class="my-2 list-disc pl-6" data-testid="agenda-admin">
-                            {d.agenda.iter().map(|a| view! { <li>{a.label.clone()} {remove_button(remove, slug.get_untracked(), "session", a.id.clone())}
-                                {edit_session(edit.session, slug.get_untracked(), a.clone(), &d.stages)}</li> }).collect::<Vec<_>>()}
+                            // A session's edit form lists the stages: a new stage redraws it.
+                            {rows(d.agenda.iter().map(|a| (a.clone(), d.stages.clone())).collect(), move |(a, stages)| view! {
+                                <li>{a.label.clone()} {remove_button(remove, slug.get_untracked(), "session", a.id.clone())}
+                                {edit_session(edit.session, slug.get_untracked(), a, &stages)}</li> })}
                         </ul>
                         <div class="text-sm" data-testid="speakers-admin">"Speakers: "
-                            {d.speakers.iter().map(|s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "speaker", s.id.clone())}
-                                {edit_speaker(edit.speaker, slug.get_untracked(), s.clone())}</span> }).collect::<Vec<_>>()}
+                            {rows(d.speakers.clone(), move |s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "speaker", s.id.clone())}
+                                {edit_speaker(edit.speaker, slug.get_untracked(), s)}</span> })}
                         </div>
                         <div class="text-sm" data-testid="sponsors-admin">"Sponsors: "
-                            {d.sponsors.iter().map(|s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "sponsor", s.id.clone())}
-                                {edit_sponsor(edit.sponsor, slug.get_untracked(), s.clone())}</span> }).collect::<Vec<_>>()}
+                            {rows(d.sponsors.clone(), move |s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "sponsor", s.id.clone())}
+                                {edit_sponsor(edit.sponsor, slug.get_untracked(), s)}</span> })}
                         </div>
                         <FormError error=error_of(remove.value())/>
                         <FormError error=error_of(edit.session.value())/>

@@ -4,12 +4,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::error::AppError;
-use crate::forms::{after_success, error_list, error_of, succeeded, FormError, Saved};
+use crate::forms::{
+    error_list, error_of, reset_on_success, rows, succeeded, successes, FormError, Saved,
+};
 use crate::views::EventView;
 
 /// A ticket type as the organiser sees it, with its settings as the edit
 /// form shows them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TicketTypeRow {
     /// Ticket type id.
     pub id: String,
@@ -48,7 +50,7 @@ pub struct TicketTypeRow {
 }
 
 /// A promo code as the organiser sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PromoCodeRow {
     /// Promo code id.
     pub id: String,
@@ -483,23 +485,31 @@ pub fn EventAdminPage() -> impl IntoView {
     let details = ServerAction::<UpdateEvent>::new();
     let withdraw = ServerAction::<WithdrawPromoCode>::new();
     let host = ServerAction::<EnterAsHost>::new();
+    let done_add = successes(add.value());
+    let done_update = successes(update.value());
+    let done_remove = successes(remove.value());
+    let done_add_code = successes(add_code.value());
+    let done_embed = successes(embed.value());
+    let done_details = successes(details.value());
+    let done_withdraw = successes(withdraw.value());
     let data = Resource::new(
         move || {
             (
                 slug(),
-                add.version().get(),
-                update.version().get(),
-                remove.version().get(),
-                add_code.version().get(),
-                embed.version().get(),
-                details.version().get(),
-                withdraw.version().get(),
+                done_add.get(),
+                done_update.get(),
+                done_remove.get(),
+                done_add_code.get(),
+                done_embed.get(),
+                done_details.get(),
+                done_withdraw.get(),
             )
         },
         |(slug, ..)| event_overview(slug),
     );
-    let added = after_success(add.value());
-    let codes_added = after_success(add_code.value());
+    let (add_form, code_form) = (NodeRef::new(), NodeRef::new());
+    reset_on_success(add_form, add.value());
+    reset_on_success(code_form, add_code.value());
     let removed = Signal::derive(move || match remove.value().get() {
         Some(Ok(how)) if how == "hidden" => {
             Some("Hidden from buyers: it has orders, which keep it.")
@@ -544,7 +554,9 @@ pub fn EventAdminPage() -> impl IntoView {
                             <table class="w-full my-3" data-testid="ticket-types">
                                 <thead><tr class="text-left"><th>"Ticket"</th><th>"Price"</th><th>"Sold"</th><th>"Left"</th><th>"Rules"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
                                 <tbody>
-                                    {o.tickets.into_iter().map(|t| {
+                                    {rows(o.tickets.clone(), {
+                                        let slug = slug.clone();
+                                        move |t| {
                                         let slug = slug.clone();
                                         view! {
                                         <tr class="align-top">
@@ -555,7 +567,7 @@ pub fn EventAdminPage() -> impl IntoView {
                                             <td class="text-sm">{t.rules.clone()}</td>
                                             <td class="text-sm">{ticket_actions(slug, t, update, remove)}</td>
                                         </tr>
-                                    }}).collect::<Vec<_>>()}
+                                    }}})}
                                 </tbody>
                             </table>
                             </div>
@@ -582,7 +594,9 @@ pub fn EventAdminPage() -> impl IntoView {
                             })}
                             <FormError error=error_of(withdraw.value())/>
                             <ul class="my-2 space-y-1" data-testid="promo-codes">
-                                {o.promo_codes.into_iter().map(|p| {
+                                {rows(o.promo_codes.clone(), {
+                                    let slug = slug.clone();
+                                    move |p| {
                                     let slug = slug.clone();
                                     view! {
                                     <li class="flex flex-wrap items-start gap-x-3">
@@ -597,7 +611,7 @@ pub fn EventAdminPage() -> impl IntoView {
                                             </ActionForm>
                                         </details>
                                     </li>
-                                }}).collect::<Vec<_>>()}
+                                }}})}
                             </ul>
                         }
                     })
@@ -606,8 +620,7 @@ pub fn EventAdminPage() -> impl IntoView {
         </Transition>
         <h3 class="text-lg font-semibold mt-4">"Add a ticket type"</h3>
         <Saved when=succeeded(add.value()) text="Ticket type added."/>
-        {move || { added.get(); view! {
-        <ActionForm action=add attr:class="grid grid-cols-2 gap-3 max-w-xl" attr:data-testid="add-ticket-type">
+        <ActionForm action=add node_ref=add_form attr:class="grid grid-cols-2 gap-3 max-w-xl" attr:data-testid="add-ticket-type">
             <input type="hidden" name="slug" value=slug/>
             <label class="block col-span-2">"Ticket name"<input class="input" name="name" required/></label>
             <label class="block col-span-2">"Ticket description"<input class="input" name="description"/></label>
@@ -624,11 +637,9 @@ pub fn EventAdminPage() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add.value())/></div>
             <button class="btn col-span-2" type="submit">"Add ticket type"</button>
         </ActionForm>
-        }}}
         <h3 class="text-lg font-semibold mt-4">"Add a promo code"</h3>
         <Saved when=succeeded(add_code.value()) text="Promo code added."/>
-        {move || { codes_added.get(); view! {
-        <ActionForm action=add_code attr:class="grid grid-cols-2 gap-3 max-w-xl">
+        <ActionForm action=add_code node_ref=code_form attr:class="grid grid-cols-2 gap-3 max-w-xl">
             <input type="hidden" name="slug" value=slug/>
             <label class="block">"Code"<input class="input" name="code" required/></label>
             <label class="block">"Kind"
@@ -646,7 +657,6 @@ pub fn EventAdminPage() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add_code.value())/></div>
             <button class="btn col-span-2" type="submit">"Add promo code"</button>
         </ActionForm>
-        }}}
         <super::live::LiveAdmin slug=Signal::derive(slug)/>
         <super::questions::QuestionsEditor slug=Signal::derive(slug)/>
         <super::registrations::RegistrationsList slug=Signal::derive(slug)/>

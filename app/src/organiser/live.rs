@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use protocol::states::{AppKind, Placement, SettingKind, StageSourceKind};
 
 use crate::error::AppError;
-use crate::forms::{error_list, error_of, FormError};
+use crate::forms::{error_list, error_of, rows, successes, FormError};
 
 /// A stage as the organiser sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct StageRow {
     /// Id.
     pub id: String,
@@ -256,16 +256,22 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let source = ServerAction::<SetStageSource>::new();
     let rename = ServerAction::<RenameStage>::new();
     let remove = ServerAction::<RemoveStage>::new();
+    let done_add_stage = successes(add_stage.value());
+    let done_install = successes(install.value());
+    let done_uninstall = successes(uninstall.value());
+    let done_source = successes(source.value());
+    let done_rename = successes(rename.value());
+    let done_remove = successes(remove.value());
     let data = Resource::new(
         move || {
             (
                 slug.get(),
-                add_stage.version().get()
-                    + install.version().get()
-                    + uninstall.version().get()
-                    + source.version().get()
-                    + rename.version().get()
-                    + remove.version().get(),
+                done_add_stage.get()
+                    + done_install.get()
+                    + done_uninstall.get()
+                    + done_source.get()
+                    + done_rename.get()
+                    + done_remove.get(),
             )
         },
         |(slug, _)| live_admin(slug),
@@ -277,7 +283,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {
                         <ul class="my-2 list-disc pl-6" data-testid="stage-list">
-                            {d.stages.clone().into_iter().map(|s| {
+                            {rows(d.stages.clone(), move |s| {
                                 let (source_id, rename_id, remove_id) = (s.id.clone(), s.id.clone(), s.id.clone());
                                 let (rename_name, remove_name) = (s.name.clone(), s.name.clone());
                                 view! {
@@ -312,7 +318,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                         </div>
                                     </details>
                                 </li>
-                            }}).collect::<Vec<_>>()}
+                            }})}
                         </ul>
                         {(!d.stages.is_empty()).then(|| {
                             let stages = d.stages.clone();
@@ -390,7 +396,9 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             <div class="col-span-3"><FormError error=error_of(add_stage.value())/></div>
             <button class="btn col-span-3" type="submit">"Add stage"</button>
         </ActionForm>
-        <super::agenda::AgendaAdmin slug=slug stages_changed=add_stage.version()/>
+        <super::agenda::AgendaAdmin slug=slug stages_changed=Signal::derive(move || {
+            done_add_stage.get() + done_rename.get() + done_remove.get()
+        })/>
         <Moderators slug=slug/>
     }
 }

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::forms::{after_success, error_list, error_of, succeeded, FormError, Saved};
+use crate::forms::{
+    error_list, error_of, reset_on_success, rows, succeeded, successes, FormError, Saved,
+};
 use crate::registration::QuestionView;
 
 /// The event's questions; organisers of the event only.
@@ -89,18 +91,22 @@ pub fn QuestionsEditor(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let add = ServerAction::<CreateQuestion>::new();
     let update = ServerAction::<UpdateQuestion>::new();
     let remove = ServerAction::<RemoveQuestion>::new();
+    let done_add = successes(add.value());
+    let done_update = successes(update.value());
+    let done_remove = successes(remove.value());
     let questions = Resource::new(
         move || {
             (
                 slug.get(),
-                add.version().get(),
-                update.version().get(),
-                remove.version().get(),
+                done_add.get(),
+                done_update.get(),
+                done_remove.get(),
             )
         },
         |(slug, ..)| list_questions(slug),
     );
-    let added = after_success(add.value());
+    let add_form = NodeRef::new();
+    reset_on_success(add_form, add.value());
     view! {
         <h2 class="text-xl font-semibold mt-8">"Registration questions"</h2>
         <Saved when=succeeded(update.value()) text="Question saved."/>
@@ -117,15 +123,14 @@ pub fn QuestionsEditor(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     questions.await.map(|qs| view! {
                         <ul class="my-2 space-y-1" data-testid="questions">
-                            {qs.into_iter().map(|q| question_row(slug.get_untracked(), q, update, remove)).collect::<Vec<_>>()}
+                            {rows(qs, move |q| question_row(slug.get_untracked(), q, update, remove))}
                         </ul>
                     })
                 })}
             </ErrorBoundary>
         </Transition>
         <Saved when=succeeded(add.value()) text="Question added."/>
-        {move || { added.get(); view! {
-        <ActionForm action=add attr:class="grid grid-cols-2 gap-3 max-w-xl" attr:data-testid="add-question">
+        <ActionForm action=add node_ref=add_form attr:class="grid grid-cols-2 gap-3 max-w-xl" attr:data-testid="add-question">
             <input type="hidden" name="slug" value=slug/>
             <label class="block col-span-2">"Question"<input class="input" name="label" required/></label>
             <label class="block">"Type"
@@ -140,7 +145,6 @@ pub fn QuestionsEditor(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add.value())/></div>
             <button class="btn col-span-2" type="submit">"Add question"</button>
         </ActionForm>
-        }}}
     }
 }
 

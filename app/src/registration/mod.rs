@@ -56,7 +56,7 @@ impl From<&services::registrations::ticket_types::Offer> for OfferView {
 }
 
 /// A custom question on the order form.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct QuestionView {
     /// Question id. The form field is `answers[q<id>]`: the `q` keeps the
     /// form decoder from reading ids that start with a digit as list indices.
