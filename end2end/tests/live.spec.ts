@@ -129,6 +129,10 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
     await expect(p.getByTestId("poll-voters")).toHaveText("2");
     await expect(p.getByTestId("poll-count")).toHaveText(["1", "1"]);
   }
+  // Voters see that they voted, and vote once; the others still may.
+  await expect(ada.page.getByTestId("poll-voted")).toHaveText("You voted");
+  await expect(ada.page.getByTestId("poll-vote")).toHaveCount(0);
+  await expect(mo.page.getByTestId("poll-vote")).toHaveCount(2);
 
   // A poll with several choices: the ticked boxes are one vote.
   await mo.page.getByTestId("poll-question").fill("Which talks?");
@@ -153,6 +157,14 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   await ada.page.getByTestId("dm-input").fill("Hi Cy, from the stage");
   await ada.page.getByTestId("dm").getByRole("button", { name: "Send" }).click();
   await expect(ada.page.getByTestId("dm-message")).toHaveText(["Ada: Hi Cy, from the stage"]);
+  // Cy, on the other server, is told, and answers from the notice.
+  const note = cy.page.getByTestId("dm-notification");
+  await expect(note).toContainText("New message from Ada:");
+  await expect(note).toContainText("Hi Cy, from the stage");
+  await note.getByRole("button", { name: "Reply" }).click();
+  await expect(cy.page.getByTestId("dm")).toContainText("Messages with Ada");
+  await expect(cy.page.getByTestId("dm-message")).toHaveText(["Ada: Hi Cy, from the stage"]);
+  await expect(cy.page.getByTestId("dm-notification")).toHaveCount(0);
 
   // Q&A: Cy asks, Ada upvotes; the count updates everywhere.
   await cy.page.getByTestId("question-input").fill("Will the slides be shared?");
@@ -164,6 +176,9 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   for (const p of pages) {
     await expect(p.getByTestId("question-votes")).toHaveText("1");
   }
+  await expect(ada.page.getByTestId("question-upvote")).toHaveAttribute("aria-pressed", "true");
+  await expect(ada.page.getByTestId("question-upvote")).toBeDisabled();
+  await expect(cy.page.getByTestId("question-upvote")).toHaveAttribute("aria-pressed", "false");
 
   // The moderator deletes Ada's message: it disappears for everyone.
   await mo.page.getByTestId("chat-message").filter({ hasText: "Hello from" }).getByTestId("chat-delete").click();

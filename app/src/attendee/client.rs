@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
-use protocol::ids::AttendeeId;
+use protocol::ids::{AttendeeId, PollId, QaQuestionId};
 use protocol::live::{
     AreaCount, ChatView, ClientMsg, DmView, LiveItem, Person, PollView, QuestionView, ServerMsg,
 };
@@ -50,6 +50,12 @@ pub struct LiveState {
     pub polls: RwSignal<Vec<PollView>>,
     /// Questions.
     pub questions: RwSignal<Vec<QuestionView>>,
+    /// Polls I voted in.
+    pub voted: RwSignal<HashSet<PollId>>,
+    /// Questions I upvoted.
+    pub upvoted: RwSignal<HashSet<QaQuestionId>>,
+    /// Direct messages to me that I have not opened yet, oldest first.
+    pub unread: RwSignal<Vec<DmView>>,
     /// Caption lines, oldest first (at most 200).
     pub captions: RwSignal<Vec<CaptionLine>>,
     /// The last refusal or notice from the server.
@@ -70,6 +76,9 @@ impl LiveState {
             dms: RwSignal::new(Vec::new()),
             polls: RwSignal::new(Vec::new()),
             questions: RwSignal::new(Vec::new()),
+            voted: RwSignal::new(HashSet::new()),
+            upvoted: RwSignal::new(HashSet::new()),
+            unread: RwSignal::new(Vec::new()),
             captions: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
         }
@@ -128,11 +137,21 @@ impl LiveState {
                 }
             }),
             LiveItem::ChatDeleted { id } => self.chat.update(|c| c.retain(|m| m.id != id)),
-            LiveItem::Dm { msg } => self.dms.update(|d| {
-                if !d.iter().any(|m| m.id == msg.id) {
-                    d.push(msg);
+            LiveItem::Dm { msg } => {
+                if self
+                    .dms
+                    .with_untracked(|d| d.iter().any(|m| m.id == msg.id))
+                {
+                    return;
                 }
-            }),
+                let to_me = self
+                    .me
+                    .with_untracked(|me| me.as_ref().is_some_and(|me| me.id != msg.from.id));
+                if to_me {
+                    self.unread.update(|u| u.push(msg.clone()));
+                }
+                self.dms.update(|d| d.push(msg));
+            }
             LiveItem::Poll { poll } => {
                 self.polls
                     .update(|ps| match ps.iter_mut().find(|p| p.id == poll.id) {

@@ -203,6 +203,59 @@ pub fn DmPanel(
     }
 }
 
+/// New direct messages: who wrote, the latest line, and "Reply" (which opens
+/// the conversation). Announced politely to screen readers. Messages from
+/// the person whose conversation is open count as read.
+#[component]
+pub fn DmInbox(
+    /// Live state.
+    live: LiveState,
+    /// Whose conversation is open.
+    talking_to: RwSignal<Option<Person>>,
+    /// Opens a conversation.
+    open: Callback<Person>,
+) -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(with) = talking_to.get() {
+            if live.unread.with(|u| u.iter().any(|m| m.from.id == with.id)) {
+                live.unread.update(|u| u.retain(|m| m.from.id != with.id));
+            }
+        }
+    });
+    // One line per sender: their latest message and how many are new.
+    let senders = move || {
+        let mut by: Vec<(Person, String, usize)> = Vec::new();
+        for m in live.unread.get() {
+            match by.iter_mut().find(|(p, ..)| p.id == m.from.id) {
+                Some(entry) => {
+                    entry.1 = m.body.clone();
+                    entry.2 += 1;
+                }
+                None => by.push((m.from.clone(), m.body.clone(), 1)),
+            }
+        }
+        by
+    };
+    view! {
+        <div aria-live="polite" data-testid="dm-inbox">
+            {move || senders().into_iter().map(|(from, last, n)| {
+                let name = from.name.clone();
+                view! {
+                    <p class="notice-ok flex flex-wrap items-center gap-2" data-testid="dm-notification">
+                        <span class="font-semibold">{if n == 1 {
+                            format!("New message from {name}:")
+                        } else {
+                            format!("{n} new messages from {name}:")
+                        }}</span>
+                        <span class="flex-1 truncate">{last}</span>
+                        <button class="btn text-sm" type="button" on:click=move |_| open.run(from.clone())>"Reply"</button>
+                    </p>
+                }
+            }).collect::<Vec<_>>()}
+        </div>
+    }
+}
+
 /// The server's latest notice (refusals, sanctions).
 #[component]
 pub fn Notice(live: LiveState) -> impl IntoView {

@@ -10,7 +10,7 @@ use protocol::states::SponsorTier;
 use protocol::{Area, Channel};
 
 use super::client::LiveState;
-use super::panels::{ChatPanel, DmPanel, Notice, PeopleList};
+use super::panels::{ChatPanel, DmInbox, DmPanel, Notice, PeopleList};
 use super::PersonRow;
 use crate::error::AppError;
 use crate::forms::error_list;
@@ -261,6 +261,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
             })}
             <div class="grid grid-cols-1 md:grid-cols-3 gap-4">
                 <div class="md:col-span-2 space-y-4">
+                    <DmInbox live=live talking_to=talking_to open=open_dm/>
                     <ChatPanel channel=Channel::Reception live=live/>
                     {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
                 </div>

@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use protocol::ids::StageId;
+use protocol::ids::{PollId, QaQuestionId, StageId};
 use protocol::live::{ChatView, ClientMsg, PollView, QuestionView};
 use protocol::states::{PollStatus, QaStatus, StageSourceKind};
 use protocol::{Area, Channel};
 
 use super::client::LiveState;
-use super::panels::{dm_opener, ChatPanel, DmPanel, Notice, PeopleList};
+use super::panels::{dm_opener, ChatPanel, DmInbox, DmPanel, Notice, PeopleList};
 use super::PersonRow;
 use crate::error::AppError;
 use crate::forms::error_list;
@@ -55,6 +55,10 @@ pub struct StageData {
     pub qa_app: bool,
     /// Questions the viewer may see.
     pub questions: Vec<QuestionView>,
+    /// Polls the viewer voted in.
+    pub my_votes: Vec<PollId>,
+    /// Questions the viewer upvoted.
+    pub my_upvotes: Vec<QaQuestionId>,
     /// Caption languages (Translations app).
     pub languages: Vec<String>,
     /// Third-party apps.
@@ -125,6 +129,8 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
     } else {
         Vec::new()
     };
+    let my_votes = polls::voted_in(&platform.pool, event.id, channel, me.id).await?;
+    let my_upvotes = qa::upvoted_by(&platform.pool, event.id, channel, me.id).await?;
     Ok(StageData {
         people: super::people_of(&platform, event.id).await?,
         slug: event.slug.clone(),
@@ -140,6 +146,8 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         polls_app: has(AppKind::Polls),
         polls: polls.iter().map(|p| p.view()).collect(),
         qa_app: has(AppKind::Qa),
+        my_votes,
+        my_upvotes,
         questions: questions.iter().map(|q| q.view()).collect(),
         languages,
         embeds,
@@ -177,6 +185,8 @@ fn Stage(s: StageData) -> impl IntoView {
     live.chat.set(s.chat.clone());
     live.polls.set(s.polls.clone());
     live.questions.set(s.questions.clone());
+    live.voted.set(s.my_votes.iter().copied().collect());
+    live.upvoted.set(s.my_upvotes.iter().copied().collect());
     let channel = Channel::Stage(s.id);
     let area = Area::Stage(s.id);
     live.connect(s.slug.clone(), area, s.cursor.clone());
@@ -217,6 +227,7 @@ fn Stage(s: StageData) -> impl IntoView {
                     }).collect::<Vec<_>>()}
                 </div>
                 <div class="space-y-4">
+                    <DmInbox live=live talking_to=talking_to open=open_dm/>
                     <ChatPanel channel=channel live=live/>
                     {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
                     <section class="card">
@@ -236,6 +247,8 @@ fn Polls(channel: Channel, live: LiveState) -> impl IntoView {
     let options = RwSignal::new(String::new());
     let multi = RwSignal::new(false);
     let polls = move || {
+        // A vote redraws its poll at once ("You voted"), before the new count arrives.
+        live.voted.track();
         live.polls
             .get()
             .into_iter()
@@ -256,7 +269,7 @@ fn Polls(channel: Channel, live: LiveState) -> impl IntoView {
     view! {
         <section class="card space-y-3" data-testid="polls">
             <h2 class="font-semibold">"Polls"</h2>
-            <For each=polls key=|p| format!("{}:{}:{}", p.id, p.status, p.voters) let:p>
+            <For each=polls key=move |p| format!("{}:{}:{}:{}", p.id, p.status, p.voters, live.voted.with_untracked(|v| v.contains(&p.id))) let:p>
                 <PollCard p=p live=live/>
             </For>
             <Show when=move || live.moderator.get()>
@@ -281,9 +294,19 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
     // Several choices: ticked boxes, sent together with "Vote".
     let multi = p.multi;
     let picked = RwSignal::new(Vec::<u32>::new());
+    // One vote per person: once cast, the choices give way to "You voted".
+    let voted = live.voted.with_untracked(|v| v.contains(&id));
+    let open = open && !voted;
+    let vote = move |choices: Vec<u32>| {
+        live.send(ClientMsg::Vote { poll: id, choices });
+        live.voted.update(|v| {
+            v.insert(id);
+        });
+    };
     view! {
         <div class="border rounded p-2" data-testid="poll" data-status=p.status.as_str()>
             <p class="font-semibold">{p.question.clone()}</p>
+            {voted.then(|| view! { <p class="text-sm text-green-800" data-testid="poll-voted">"You voted"</p> })}
             <ul>
                 {p.options.iter().enumerate().map(|(i, o)| {
                     let n = p.counts.get(i).copied().unwrap_or(0);
@@ -292,7 +315,7 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
                         <li class="flex items-center gap-2 my-1">
                             {(open && !multi).then(|| view! {
                                 <button class="btn text-sm" data-testid="poll-vote"
-                                    on:click=move |_| live.send(ClientMsg::Vote { poll: id, choices: vec![i as u32] })>{o.clone()}</button>
+                                    on:click=move |_| vote(vec![i as u32])>{o.clone()}</button>
                             })}
                             {(open && multi).then(|| view! {
                                 <label class="flex items-center gap-1">
@@ -317,10 +340,10 @@ fn PollCard(p: PollView, live: LiveState) -> impl IntoView {
             {(open && multi).then(|| view! {
                 <button class="btn text-sm" data-testid="poll-submit"
                     disabled=move || picked.with(Vec::is_empty)
-                    on:click=move |_| live.send(ClientMsg::Vote { poll: id, choices: picked.get() })>"Vote"</button>
+                    on:click=move |_| vote(picked.get())>"Vote"</button>
             })}
             <p class="text-xs text-slate-500"><span data-testid="poll-voters">{p.voters}</span> " voted · " {p.status.as_str()}</p>
-            {(open && live.moderator.get_untracked()).then(|| view! {
+            {(p.status == PollStatus::Open && live.moderator.get_untracked()).then(|| view! {
                 <button class="text-sm underline" data-testid="poll-close" on:click=move |_| live.send(ClientMsg::ClosePoll { poll: id })>"Close poll"</button>
             })}
         </div>
@@ -358,8 +381,16 @@ fn QandA(channel: Channel, live: LiveState) -> impl IntoView {
                         let moderate = move |status| live.send(ClientMsg::ModerateQuestion { question: id, status });
                         view! {
                             <li class="flex items-center gap-2" data-testid="question" data-status=q.status.as_str()>
-                                <button class="btn text-sm" data-testid="question-upvote" disabled={q.status != QaStatus::Open}
-                                    on:click=move |_| live.send(ClientMsg::Upvote { question: id })>
+                                <button class="btn text-sm" data-testid="question-upvote"
+                                    disabled=move || q.status != QaStatus::Open || live.upvoted.with(|u| u.contains(&id))
+                                    aria-pressed=move || live.upvoted.with(|u| u.contains(&id)).to_string()
+                                    title=move || if live.upvoted.with(|u| u.contains(&id)) { "You upvoted this" } else { "Upvote" }
+                                    on:click=move |_| {
+                                        live.send(ClientMsg::Upvote { question: id });
+                                        live.upvoted.update(|u| {
+                                            u.insert(id);
+                                        });
+                                    }>
                                     "▲ " <span data-testid="question-votes">{q.votes}</span>
                                 </button>
                                 <span data-testid="question-body">{q.body.clone()}</span>

@@ -1,7 +1,7 @@
 //! The Polls app (owner of `polls` and `poll_votes`): single- or multi-choice
 //! polls in a channel, opened and closed by moderators, with live results.
 
-use protocol::ids::{EventId, PollId};
+use protocol::ids::{AttendeeId, EventId, PollId};
 use protocol::live::PollView;
 use protocol::states::{AppKind, PollStatus};
 use protocol::Channel;
@@ -162,6 +162,25 @@ pub async fn close(pool: &PgPool, by: &Actor, id: PollId) -> Result<Poll> {
         .await?;
     poll.status = PollStatus::Closed;
     with_results(pool, poll).await
+}
+
+/// The polls of a channel that `attendee` has voted in (their page shows
+/// "You voted" there).
+pub async fn voted_in(
+    pool: &PgPool,
+    event: EventId,
+    channel: Channel,
+    attendee: AttendeeId,
+) -> Result<Vec<PollId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT v.poll_id FROM poll_votes v JOIN polls p ON p.id = v.poll_id
+         WHERE p.event_id = $1 AND p.channel = $2 AND v.attendee_id = $3",
+    )
+    .bind(event)
+    .bind(channel)
+    .bind(attendee)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The event's polls in a channel, oldest first.

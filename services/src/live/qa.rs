@@ -157,6 +157,24 @@ pub async fn moderate(
     get(pool, by.event_id, id).await
 }
 
+/// The questions of a channel that `attendee` has upvoted.
+pub async fn upvoted_by(
+    pool: &PgPool,
+    event: EventId,
+    channel: Channel,
+    attendee: AttendeeId,
+) -> Result<Vec<QaQuestionId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT v.question_id FROM qa_votes v JOIN qa_questions q ON q.id = v.question_id
+         WHERE q.event_id = $1 AND q.channel = $2 AND v.attendee_id = $3",
+    )
+    .bind(event)
+    .bind(channel)
+    .bind(attendee)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The questions `viewer` may see in a channel, most votes first.
 pub async fn list(pool: &PgPool, viewer: &Actor, channel: Channel) -> Result<Vec<Question>> {
     let qs = sqlx::query_as(&format!(
