@@ -119,8 +119,11 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/convene.css"/>
         <Title text="Convene"/>
         <Router>
+            <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2 focus:text-indigo-800">
+                "Skip to content"
+            </a>
             <ui::Nav/>
-            <main class="mx-auto max-w-4xl p-6">
+            <main id="main" class="mx-auto max-w-4xl p-6">
                 <Routes fallback=|| view! { <ui::NotFound/> }>
                     // Every page renders whole before it is sent (`Async`): pages
                     // work without JavaScript, and a refusal known only once the

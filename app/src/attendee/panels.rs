@@ -49,7 +49,7 @@ pub fn PeopleList(
         }
     });
     view! {
-        <input class="input mb-2" type="search" placeholder="Search people" data-testid="people-search"
+        <input class="input mb-2" type="search" placeholder="Search people" aria-label="Search people" data-testid="people-search"
             prop:value=move || query.get()
             on:input=move |ev| {
                 let q = event_target_value(&ev);
@@ -123,7 +123,7 @@ pub fn ChatPanel(
     view! {
         <section class="card flex flex-col gap-2" data-testid="chat">
             <h2 class="font-semibold">"Chat"</h2>
-            <ul class="space-y-1 max-h-96 overflow-y-auto" data-testid="chat-messages">
+            <ul class="space-y-1 max-h-96 overflow-y-auto" data-testid="chat-messages" aria-live="polite" aria-relevant="additions" aria-label="Chat messages">
                 <For each=messages key=|m| m.id let:m>
                     {
                         let me_mentioned = {
@@ -151,7 +151,7 @@ pub fn ChatPanel(
                 </For>
             </ul>
             <form class="flex gap-2" on:submit=submit>
-                <input class="input flex-1" data-testid="chat-input" placeholder="Say something (mention with @name)" maxlength="2000"
+                <input class="input flex-1" data-testid="chat-input" placeholder="Say something (mention with @name)" aria-label="Chat message" maxlength="2000"
                     prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
                 <button class="btn" type="submit" data-testid="chat-send">"Send"</button>
             </form>
@@ -188,14 +188,14 @@ pub fn DmPanel(
     view! {
         <section class="card flex flex-col gap-2" data-testid="dm">
             <h2 class="font-semibold">"Messages with " {name}</h2>
-            <ul class="space-y-1 max-h-64 overflow-y-auto">
+            <ul class="space-y-1 max-h-64 overflow-y-auto" aria-live="polite" aria-relevant="additions" aria-label="Direct messages">
                 <For each=messages key=|m| m.id let:m>
                     <li data-testid="dm-message"><span class="font-semibold">{m.from.name.clone()}</span>": "
                         <span class="whitespace-pre-wrap">{m.body.clone()}</span></li>
                 </For>
             </ul>
             <form class="flex gap-2" on:submit=submit>
-                <input class="input flex-1" data-testid="dm-input" maxlength="2000"
+                <input class="input flex-1" data-testid="dm-input" aria-label="Direct message" maxlength="2000"
                     prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
                 <button class="btn" type="submit">"Send"</button>
             </form>

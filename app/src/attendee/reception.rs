@@ -199,6 +199,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
     let open_dm = super::panels::dm_opener(slug, live, talking_to);
     let event_slug = r.event.slug.clone();
     view! {
+        <leptos_meta::Title text=format!("Reception · {}", r.event.name)/>
         <div class="space-y-4">
             <p class="text-sm text-slate-500">"Reception"</p>
             <h1 class="text-3xl font-bold">{r.event.name.clone()}</h1>
@@ -206,7 +207,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                 <p>"Welcome, " <span data-testid="attendee-name">{r.attendee}</span></p>
                 <super::SignOutButton slug=event_slug.clone()/>
             </div>
-            <p class="card inline-flex items-center gap-2">
+            <p class="card inline-flex items-center gap-2" aria-live="polite">
                 <span class=move || if live.connected.get() { "h-3 w-3 rounded-full bg-green-500" } else { "h-3 w-3 rounded-full bg-slate-400" }></span>
                 <span data-testid="online-count">{move || live.online.get()}</span>
                 " in the event right now"

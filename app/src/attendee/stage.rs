@@ -208,10 +208,11 @@ fn Stage(s: StageData) -> impl IntoView {
     let talking_to = RwSignal::new(None::<protocol::live::Person>);
     let open_dm = dm_opener(s.slug.clone(), live, talking_to);
     view! {
+        <leptos_meta::Title text=format!("{} · {}", s.name, s.event)/>
         <div class="space-y-4">
             <p class="text-sm text-slate-500"><a class="underline" href=reception>{s.event.clone()}</a> " · Stage"</p>
             <h1 class="text-2xl font-bold">{s.name.clone()}</h1>
-            <p class="text-slate-600"><span data-testid="watching">{move || live.in_area(area)}</span> " watching"</p>
+            <p class="text-slate-600" aria-live="polite"><span data-testid="watching">{move || live.in_area(area)}</span> " watching"</p>
             <Notice live=live/>
             <div class="grid grid-cols-1 md:grid-cols-3 gap-4">
                 <div class="md:col-span-2 space-y-4">
@@ -267,16 +268,16 @@ fn Polls(channel: Channel, live: LiveState) -> impl IntoView {
         options.set(String::new());
     };
     view! {
-        <section class="card space-y-3" data-testid="polls">
+        <section class="card space-y-3" data-testid="polls" aria-live="polite">
             <h2 class="font-semibold">"Polls"</h2>
             <For each=polls key=move |p| format!("{}:{}:{}:{}", p.id, p.status, p.voters, live.voted.with_untracked(|v| v.contains(&p.id))) let:p>
                 <PollCard p=p live=live/>
             </For>
             <Show when=move || live.moderator.get()>
                 <form class="space-y-2" on:submit=create>
-                    <input class="input" placeholder="Question" data-testid="poll-question"
+                    <input class="input" placeholder="Question" aria-label="Poll question" data-testid="poll-question"
                         prop:value=move || question.get() on:input=move |ev| question.set(event_target_value(&ev))/>
-                    <textarea class="input" rows="3" placeholder="One option per line" data-testid="poll-options"
+                    <textarea class="input" rows="3" placeholder="One option per line" aria-label="Poll options, one per line" data-testid="poll-options"
                         prop:value=move || options.get() on:input=move |ev| options.set(event_target_value(&ev))></textarea>
                     <label><input type="checkbox" on:change=move |ev| multi.set(event_target_checked(&ev))/>" Several choices"</label>
                     <button class="btn" type="submit" data-testid="poll-create">"Start poll"</button>
@@ -373,7 +374,7 @@ fn QandA(channel: Channel, live: LiveState) -> impl IntoView {
     view! {
         <section class="card space-y-2" data-testid="qa">
             <h2 class="font-semibold">"Q&A"</h2>
-            <ul class="space-y-1">
+            <ul class="space-y-1" aria-live="polite" aria-label="Questions">
                 <For each=questions key=|q| format!("{}:{}:{}", q.id, q.status, q.votes) let:q>
                     {
                         let id = q.id;
@@ -406,7 +407,7 @@ fn QandA(channel: Channel, live: LiveState) -> impl IntoView {
                 </For>
             </ul>
             <form class="flex gap-2" on:submit=ask>
-                <input class="input flex-1" data-testid="question-input" placeholder="Ask the speakers" maxlength="500"
+                <input class="input flex-1" data-testid="question-input" placeholder="Ask the speakers" aria-label="Your question for the speakers" maxlength="500"
                     prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
                 <button class="btn" type="submit" data-testid="question-ask">"Ask"</button>
             </form>

@@ -517,7 +517,7 @@ fn edit_session(
     view! {
         <details class="inline-block ml-2" data-testid="edit-session">
             <summary class="cursor-pointer text-xs underline">"Edit"<span class="sr-only">" " {a.title.clone()}</span></summary>
-            <ActionForm action=action attr:class="grid grid-cols-2 gap-2 p-2 min-w-[24rem]">
+            <ActionForm action=action attr:class="grid grid-cols-2 gap-2 p-2 sm:min-w-[24rem]">
                 <input type="hidden" name="slug" value=slug/>
                 <input type="hidden" name="id" value=a.id/>
                 <label class="block col-span-2">"Title"<input class="input" name="title" value=a.title required/></label>
@@ -542,7 +542,7 @@ fn edit_speaker(action: ServerAction<UpdateSpeaker>, slug: String, s: SpeakerRow
     view! {
         <details class="inline-block ml-1" data-testid="edit-speaker">
             <summary class="cursor-pointer text-xs underline">"Edit"<span class="sr-only">" " {s.label.clone()}</span></summary>
-            <ActionForm action=action attr:class="grid gap-2 p-2 min-w-[18rem]">
+            <ActionForm action=action attr:class="grid gap-2 p-2 sm:min-w-[18rem]">
                 <input type="hidden" name="slug" value=slug/>
                 <input type="hidden" name="id" value=s.id/>
                 <label class="block">"Full name"<input class="input" name="name" value=s.label required/></label>
@@ -561,7 +561,7 @@ fn edit_sponsor(action: ServerAction<UpdateSponsor>, slug: String, s: SponsorRow
     view! {
         <details class="inline-block ml-1" data-testid="edit-sponsor">
             <summary class="cursor-pointer text-xs underline">"Edit"<span class="sr-only">" " {s.name.clone()}</span></summary>
-            <ActionForm action=action attr:class="grid gap-2 p-2 min-w-[18rem]">
+            <ActionForm action=action attr:class="grid gap-2 p-2 sm:min-w-[18rem]">
                 <input type="hidden" name="slug" value=slug/>
                 <input type="hidden" name="id" value=s.id/>
                 <label class="block">"Company name"<input class="input" name="name" value=s.name required/></label>

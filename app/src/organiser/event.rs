@@ -1,6 +1,7 @@
 //! One event's page in the organiser's dashboard: figures and tickets.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::error::AppError;
@@ -527,6 +528,7 @@ pub fn EventAdminPage() -> impl IntoView {
                         let (host_slug, embed_slug) = (slug.clone(), slug.clone());
                         let details_form = event_details_form(details, &o);
                         view! {
+                            <Title text=format!("{} · Dashboard", o.event.name)/>
                             <h1 class="text-2xl font-bold">{o.event.name.clone()}</h1>
                             <p class="text-slate-600">{o.event.starts} " – " {o.event.ends}</p>
                             <div class="my-2 flex flex-wrap items-center gap-4">
@@ -550,7 +552,7 @@ pub fn EventAdminPage() -> impl IntoView {
                             <Saved when=succeeded(update.value()) text="Ticket type saved."/>
                             {move || removed.get().map(|m| view! { <p class="notice-ok" role="status">{m}</p> })}
                             <FormError error=error_of(remove.value())/>
-                            <div class="overflow-x-auto">
+                            <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Ticket types">
                             <table class="w-full my-3" data-testid="ticket-types">
                                 <thead><tr class="text-left"><th>"Ticket"</th><th>"Price"</th><th>"Sold"</th><th>"Left"</th><th>"Rules"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
                                 <tbody>
@@ -575,7 +577,7 @@ pub fn EventAdminPage() -> impl IntoView {
                             <Saved when=succeeded(details.value()) text="Event details saved."/>
                             <h2 class="text-xl font-semibold mt-6">"Registration widget"</h2>
                             <p>"Paste this on your site:"</p>
-                            <pre class="card text-sm overflow-x-auto" data-testid="embed-snippet">{o.embed_snippet}</pre>
+                            <pre class="card text-sm overflow-x-auto" tabindex="0" aria-label="Embed code" data-testid="embed-snippet">{o.embed_snippet}</pre>
                             <ActionForm action=embed attr:class="space-y-2 max-w-xl">
                                 <input type="hidden" name="slug" value=embed_slug.clone()/>
                                 <label class="block">"Sites allowed to embed it (one per line)"
@@ -691,7 +693,7 @@ fn ticket_actions(
     view! {
         <details data-testid="edit-ticket">
             <summary class="cursor-pointer underline">"Edit"<span class="sr-only">" " {name.clone()}</span></summary>
-            <ActionForm action=update attr:class="grid grid-cols-2 gap-2 min-w-[22rem] p-2">
+            <ActionForm action=update attr:class="grid grid-cols-2 gap-2 sm:min-w-[22rem] p-2">
                 <input type="hidden" name="slug" value=slug.clone()/>
                 <input type="hidden" name="id" value=t.id.clone()/>
                 <label class="block col-span-2">"Ticket name"<input class="input" name="name" value=t.name.clone() required/></label>
@@ -712,7 +714,7 @@ fn ticket_actions(
         </details>
         <details data-testid="remove-ticket">
             <summary class="cursor-pointer underline">"Remove…"<span class="sr-only">" " {name.clone()}</span></summary>
-            <div class="p-2 space-y-2 min-w-[16rem]">
+            <div class="p-2 space-y-2 sm:min-w-[16rem]">
                 <p>{question}</p>
                 <ActionForm action=remove>
                     <input type="hidden" name="slug" value=slug2.clone()/>

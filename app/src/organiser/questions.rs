@@ -168,7 +168,7 @@ fn question_row(
                 {(!q.options.is_empty()).then(|| format!(": {}", q.options.join(" / ")))}</span>
             <details data-testid="edit-question">
                 <summary class="cursor-pointer underline text-sm">"Edit"<span class="sr-only">" " {q.label.clone()}</span></summary>
-                <ActionForm action=update attr:class="grid gap-2 p-2 min-w-[18rem]">
+                <ActionForm action=update attr:class="grid gap-2 p-2 sm:min-w-[18rem]">
                     <input type="hidden" name="slug" value=slug.clone()/>
                     <input type="hidden" name="id" value=q.id.clone()/>
                     <label class="block">"Question text"<input class="input" name="label" value=label.clone() required/></label>

@@ -347,6 +347,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                 {next.map(|c| view! { <button class="underline" on:click=move |_| after.set(Some(c.clone()))>"Older orders"</button> })}
                             </p>
                         })}
+                        <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Registrations">
                         <table class="w-full" data-testid="registrations">
                             <thead><tr class="text-left"><th>"Order"</th><th>"Name"</th><th>"Email"</th><th>"Ticket"</th><th>"Qty"</th><th>"Status"</th><th>"Total"</th><th></th></tr></thead>
                             <tbody>
@@ -386,6 +387,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                 }).collect::<Vec<_>>()}
                             </tbody>
                         </table>
+                        </div>
                         }
                     })
                 })}
