@@ -91,6 +91,9 @@ test("an order that needs approval is approved, paid from the emailed link, then
   await hydrated(org);
   const paid = org.getByTestId("registrations").getByRole("row", { name: /Rita/ });
   await expect(paid).toContainText("confirmed");
-  await paid.getByRole("button", { name: "Cancel and refund" }).click();
+  // A confirmation first, saying what it does.
+  await paid.getByText("Cancel and refund…").click();
+  await expect(paid.getByTestId("cancel-order")).toContainText("payment goes back to the buyer's card");
+  await paid.getByRole("button", { name: "Yes, cancel and refund" }).click();
   await expect(org.getByTestId("registrations").getByRole("row", { name: /Rita/ })).toContainText("refunded");
 });

@@ -464,6 +464,76 @@ pub async fn enter_as_host(slug: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The event's figures (from the analytics consumer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Figures {
+    /// Registrations (confirmed orders).
+    pub registrations: i64,
+    /// Reception visits (entries).
+    pub reception_visits: i64,
+    /// Distinct attendees who visited Reception.
+    pub reception_visitors: i64,
+}
+
+/// The figures of one of the organiser's events, for the dashboard to poll.
+#[server(prefix = "/fn", endpoint = "event_figures")]
+pub async fn event_figures(slug: String) -> Result<Figures, AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    let stats = analytics::event_stats(&platform.pool, event.id).await?;
+    Ok(Figures {
+        registrations: stats.registrations,
+        reception_visits: stats.reception_visits,
+        reception_visitors: stats.reception_visitors,
+    })
+}
+
+/// How often the dashboard's figures are fetched again.
+#[cfg(feature = "hydrate")]
+const FIGURES_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The figures, fetched again every few seconds while the page is open.
+#[component]
+fn LiveFigures(slug: String, initial: Figures) -> impl IntoView {
+    let figures = RwSignal::new(initial);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                let slug = slug.clone();
+                leptos::task::spawn_local(async move {
+                    if let Ok(now) = event_figures(slug).await {
+                        figures.set(now);
+                    }
+                });
+            },
+            FIGURES_EVERY,
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = slug;
+    let card = |label: &'static str, id: &'static str, value: Signal<i64>| {
+        view! {
+            <div class="card"><p class="text-sm">{label}</p>
+                <p class="text-3xl font-bold" data-testid=id>{value}</p></div>
+        }
+    };
+    view! {
+        <div class="grid grid-cols-1 sm:grid-cols-3 gap-4 my-6" aria-live="polite">
+            {card("Registrations", "stat-registrations", Signal::derive(move || figures.get().registrations))}
+            {card("Reception visits", "stat-visits", Signal::derive(move || figures.get().reception_visits))}
+            {card("Reception visitors", "stat-visitors", Signal::derive(move || figures.get().reception_visitors))}
+        </div>
+        <p class="text-sm text-slate-500">"Figures come from the analytics pipeline and update by themselves every few seconds."</p>
+    }
+}
+
 /// Sets the sites (one per line) allowed to embed the registration widget.
 #[server(prefix = "/fn", endpoint = "set_embed_origins")]
 pub async fn set_embed_origins(slug: String, origins: String) -> Result<(), AppError> {
@@ -539,15 +609,11 @@ pub fn EventAdminPage() -> impl IntoView {
                                 </ActionForm>
                             </div>
                             <FormError error=error_of(host.value())/>
-                            <div class="grid grid-cols-3 gap-4 my-6">
-                                <div class="card"><p class="text-sm">"Registrations"</p>
-                                    <p class="text-3xl font-bold" data-testid="stat-registrations">{o.registrations}</p></div>
-                                <div class="card"><p class="text-sm">"Reception visits"</p>
-                                    <p class="text-3xl font-bold" data-testid="stat-visits">{o.reception_visits}</p></div>
-                                <div class="card"><p class="text-sm">"Reception visitors"</p>
-                                    <p class="text-3xl font-bold" data-testid="stat-visitors">{o.reception_visitors}</p></div>
-                            </div>
-                            <p class="text-sm text-slate-500">"Figures come from the analytics pipeline and update within seconds."</p>
+                            <LiveFigures slug=slug.clone() initial=Figures {
+                                registrations: o.registrations,
+                                reception_visits: o.reception_visits,
+                                reception_visitors: o.reception_visitors,
+                            }/>
                             <h2 class="text-xl font-semibold mt-6">"Tickets"</h2>
                             <Saved when=succeeded(update.value()) text="Ticket type saved."/>
                             {move || removed.get().map(|m| view! { <p class="notice-ok" role="status">{m}</p> })}

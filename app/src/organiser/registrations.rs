@@ -374,13 +374,23 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                                 <button type="submit" class="underline text-green-700">"Approve"</button>
                                             </ActionForm>
                                         })}
-                                        {open.then(|| view! {
-                                            <ActionForm action=cancel>
-                                                <input type="hidden" name="slug" value=slug.get_untracked()/>
-                                                <input type="hidden" name="order_code" value=cancel_code/>
-                                                <button type="submit" class="underline text-red-700">{label}</button>
-                                            </ActionForm>
-                                        })}
+                                        {open.then(|| {
+                                            let warning = match r.status {
+                                                OrderStatus::AwaitingApproval => "The buyer is told, and the seat goes back on sale.",
+                                                OrderStatus::Confirmed if r.total_minor > 0 => "The tickets stop working and the payment goes back to the buyer's card. This cannot be undone.",
+                                                _ => "The tickets stop working and the seats go back on sale. This cannot be undone.",
+                                            };
+                                            view! {
+                                            <details data-testid="cancel-order">
+                                                <summary class="cursor-pointer underline text-red-700">{label} "…"</summary>
+                                                <ActionForm action=cancel attr:class="space-y-1 p-2 sm:min-w-[16rem]">
+                                                    <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                                    <input type="hidden" name="order_code" value=cancel_code.clone()/>
+                                                    <p class="text-sm">{warning}</p>
+                                                    <button type="submit" class="btn bg-red-700 hover:bg-red-800">"Yes, " {label.to_lowercase()}</button>
+                                                </ActionForm>
+                                            </details>
+                                        }})}
                                         </td>
                                     </tr>
                                     }

@@ -34,8 +34,8 @@ pub mod fns {
     pub use app::organiser::auth::{Login, Logout, Signup};
     pub use app::organiser::dashboard::{CreateEvent, Dashboard};
     pub use app::organiser::event::{
-        CreatePromoCode, CreateTicketType, EnterAsHost, EventOverview, RemoveTicketType,
-        SetEmbedOrigins, UpdateEvent, UpdateTicketType, WithdrawPromoCode,
+        CreatePromoCode, CreateTicketType, EnterAsHost, EventFigures, EventOverview,
+        RemoveTicketType, SetEmbedOrigins, UpdateEvent, UpdateTicketType, WithdrawPromoCode,
     };
     pub use app::organiser::live::{
         CreateStage, InstallApp, LiveAdmin, PostCaption, RemoveStage, RenameStage, SetModerator,
