@@ -24,7 +24,7 @@ pub use protocol;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app (server-side only).
@@ -133,7 +133,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=organiser::auth::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard") view=organiser::dashboard::DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=checkout::CheckoutPage ssr=SsrMode::Async/>
-                    <Route path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminPage ssr=SsrMode::Async/>
+                    <ParentRoute path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=organiser::event::OverviewSection ssr=SsrMode::Async/>
+                        <Route path=path!("tickets") view=organiser::event::TicketsSection ssr=SsrMode::Async/>
+                        <Route path=path!("questions") view=organiser::event::QuestionsSection ssr=SsrMode::Async/>
+                        <Route path=path!("orders") view=organiser::event::OrdersSection ssr=SsrMode::Async/>
+                        <Route path=path!("stages") view=organiser::event::StagesSection ssr=SsrMode::Async/>
+                        <Route path=path!("agenda") view=organiser::event::AgendaSection ssr=SsrMode::Async/>
+                        <Route path=path!("moderators") view=organiser::event::ModeratorsSection ssr=SsrMode::Async/>
+                    </ParentRoute>
                     <Route path=path!("/e/:slug") view=registration::LandingPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/access") view=registration::AccessPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/order/:code") view=registration::OrderPage ssr=SsrMode::Async/>

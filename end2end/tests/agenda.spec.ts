@@ -1,5 +1,5 @@
 import { test, expect, Page } from "./fixtures";
-import { unique, hydrated, signUp } from "./helpers";
+import { unique, hydrated, signUp, section } from "./helpers";
 
 /** datetime-local value `minutes` from now (the event's zone is UTC). */
 function local(minutes: number): string {
@@ -19,6 +19,7 @@ test("organiser fills the Reception with a speaker, a session and a sponsor; the
   await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
   await hydrated(org);
 
+  await section(org, "Agenda");
   await org.getByLabel("Speaker name").fill("Grace Hopper");
   await org.getByLabel("Headline").fill("Rear Admiral");
   await org.getByRole("button", { name: "Add speaker" }).click();

@@ -85,6 +85,16 @@ for (const size of SIZES) {
     await hydrated(page);
     await audit(page, "the dashboard");
     await visit(page, "/dashboard/events/demo", "the event's dashboard");
+    for (const [path, name] of [
+      ["tickets", "tickets"],
+      ["questions", "questions"],
+      ["orders", "orders"],
+      ["stages", "stages and apps"],
+      ["agenda", "agenda"],
+      ["moderators", "moderators"],
+    ]) {
+      await visit(page, `/dashboard/events/demo/${path}`, `the event dashboard's ${name}`);
+    }
     await visit(page, "/dashboard/team", "the team page");
     await visit(page, "/checkout", "the plans page");
   });

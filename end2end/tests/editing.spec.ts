@@ -1,6 +1,6 @@
 // Organisers change what they made, and buyers see the change.
 import { test, expect } from "./fixtures";
-import { unique, hydrated, signUp } from "./helpers";
+import { unique, hydrated, signUp, section } from "./helpers";
 import { fnPath } from "./fns";
 
 test("a paid-only event: the free ticket is deleted, a sold one hidden, a price edited", async ({ browser, consoleErrors }) => {
@@ -15,6 +15,7 @@ test("a paid-only event: the free ticket is deleted, a sold one hidden, a price 
   await org.getByRole("button", { name: "Create event" }).click();
   await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
   await hydrated(org);
+  await section(org, "Tickets");
 
   const add = org.getByTestId("add-ticket-type");
   await add.getByLabel("Ticket name").fill("Pass");
@@ -105,6 +106,7 @@ test("the organiser edits and removes the event's details, codes, questions, sta
   await expect(org.getByRole("heading", { level: 1 })).toHaveText("Final Name");
 
   // A promo code, withdrawn before anyone used it.
+  await section(org, "Tickets");
   await org.getByLabel("Code", { exact: true }).fill("EARLY10");
   await org.getByLabel("Value").fill("10");
   await org.getByRole("button", { name: "Add promo code" }).click();
@@ -116,6 +118,7 @@ test("the organiser edits and removes the event's details, codes, questions, sta
   await expect(codes).not.toContainText("EARLY10");
 
   // A question, edited, then removed.
+  await section(org, "Questions");
   await org.getByLabel("Question", { exact: true }).fill("Company");
   await org.getByRole("button", { name: "Add question" }).click();
   const questions = org.getByTestId("questions");
@@ -132,6 +135,7 @@ test("the organiser edits and removes the event's details, codes, questions, sta
   await expect(questions.getByRole("listitem")).toHaveCount(0);
 
   // A stage, renamed, then removed.
+  await section(org, "Stages & apps");
   await org.getByLabel("Stage name").fill("Main stage");
   await org.locator('select[name="source_kind"]').selectOption("none"); // no stream yet
   await org.getByRole("button", { name: "Add stage" }).click();
@@ -146,6 +150,7 @@ test("the organiser edits and removes the event's details, codes, questions, sta
   await expect(stages.getByRole("listitem")).toHaveCount(0);
 
   // A speaker, renamed.
+  await section(org, "Agenda");
   await org.getByLabel("Speaker name").fill("Grace");
   await org.getByRole("button", { name: "Add speaker" }).click();
   const speakers = org.getByTestId("speakers-admin");

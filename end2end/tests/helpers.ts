@@ -44,3 +44,10 @@ export async function signUp(page: Page, name: string, organisation = `${name} E
   await expect(page).toHaveURL(/\/dashboard$/);
   return email;
 }
+
+/** Opens a section of the event dashboard the page is on ("Tickets", "Orders", ...). */
+export async function section(page: Page, name: string) {
+  const link = page.getByTestId("event-sections").getByRole("link", { name, exact: true });
+  await link.click();
+  await expect(link).toHaveAttribute("aria-current", "page");
+}

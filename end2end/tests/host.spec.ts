@@ -1,7 +1,7 @@
 // Organisers are hosts in their own events: from the dashboard they enter the
 // venue as a moderator, without registering, and run it where attendees are.
 import { test, expect } from "./fixtures";
-import { unique, hydrated, signUp } from "./helpers";
+import { unique, hydrated, signUp, section } from "./helpers";
 import { fnPath } from "./fns";
 
 test("an organiser enters their own event as host, runs a poll and moderates the chat", async ({ browser }) => {
@@ -15,6 +15,7 @@ test("an organiser enters their own event as host, runs a poll and moderates the
   await org.getByRole("button", { name: "Create event" }).click();
   await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
   await hydrated(org);
+  await section(org, "Stages & apps");
   await org.getByLabel("Stage name").fill("Main stage");
   await org.locator('select[name="source_kind"]').selectOption("none");
   await org.getByRole("button", { name: "Add stage" }).click();
@@ -23,6 +24,7 @@ test("an organiser enters their own event as host, runs a poll and moderates the
   await expect(org.getByTestId("app-polls")).toHaveAttribute("data-installed", "true");
 
   // The organiser enters as host: no registration, no ticket.
+  await section(org, "Overview");
   await org.getByTestId("enter-as-host").click();
   await expect(org).toHaveURL(new RegExp(`/e/${slug}/reception$`));
   await hydrated(org);

@@ -1,5 +1,5 @@
 import { test, expect, Page, Browser, APIRequestContext } from "./fixtures";
-import { unique, hydrated, signUp, emailedLink } from "./helpers";
+import { unique, hydrated, signUp, emailedLink, section } from "./helpers";
 import { fnPath } from "./fns";
 
 // Three attendees in three browser contexts, two of them on one server process
@@ -44,6 +44,7 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   const org = await organiser(browser, slug);
 
   // The organiser sets up a stage and installs Polls and Q&A from the App store.
+  await section(org, "Stages & apps");
   await org.getByLabel("Stage name").fill("Main stage");
   await org.getByLabel("URL", { exact: true }).fill("https://cdn.example.org/live/main.m3u8");
   await org.getByRole("button", { name: "Add stage" }).click();
@@ -60,8 +61,7 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
 
   // Mo becomes a moderator. Only attendees who opened the link from their
   // email can: Mo does so first, then the organiser picks Mo from the list.
-  await org.reload();
-  await hydrated(org);
+  await section(org, "Moderators");
   await expect(org.getByTestId("no-candidates")).toBeVisible();
   const moLink = await emailedLink(mo.page.request, mo.email, `/e/${slug}/join?token=`);
   await mo.page.goto(moLink);

@@ -1,5 +1,5 @@
 import { test, expect, Page, APIRequestContext } from "./fixtures";
-import { unique, hydrated, signUp, emailedLink } from "./helpers";
+import { unique, hydrated, signUp, emailedLink, section } from "./helpers";
 import { fnPath } from "./fns";
 
 // The organiser's side of issue 3's later parts: team seats and invitations
@@ -56,6 +56,7 @@ test("an order that needs approval is approved, paid from the emailed link, then
   await org.getByRole("button", { name: "Create event" }).click();
   await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
   await hydrated(org);
+  await section(org, "Tickets");
   await org.getByTestId("add-ticket-type").getByLabel("Ticket name").fill("Press");
   await org.getByTestId("add-ticket-type").getByLabel("Price").fill("20.00");
   await org.getByTestId("add-ticket-type").getByRole("checkbox", { name: "Orders need my approval" }).check();
@@ -72,8 +73,7 @@ test("an order that needs approval is approved, paid from the emailed link, then
   await buyer.getByRole("button", { name: "Get tickets" }).click();
   await expect(buyer.getByTestId("awaiting-approval")).toBeVisible();
 
-  await org.reload();
-  await hydrated(org);
+  await section(org, "Orders");
   const row = org.getByTestId("registrations").getByRole("row", { name: /Rita/ });
   await expect(row).toContainText("awaiting_approval");
   await row.getByRole("button", { name: "Approve" }).click();

@@ -1,5 +1,5 @@
 import { test, expect, Page } from "./fixtures";
-import { unique, hydrated, signUp } from "./helpers";
+import { unique, hydrated, signUp, section } from "./helpers";
 import { fnPath } from "./fns";
 import * as fs from "fs";
 
@@ -18,6 +18,7 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
   await hydrated(org);
 
+  await section(org, "Tickets");
   // A bad price is refused with a readable message.
   await org.getByTestId("add-ticket-type").getByLabel("Ticket name").fill("VIP");
   await org.getByTestId("add-ticket-type").getByLabel("Price").fill("12.345");
@@ -33,6 +34,7 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await expect(vipRow.getByRole("cell").nth(3)).toHaveText("1"); // left
 
   // A required custom question.
+  await section(org, "Questions");
   await org.getByLabel("Question", { exact: true }).fill("Company");
   await org.getByRole("checkbox", { name: "Required" }).check();
   await org.getByRole("button", { name: "Add question" }).click();
@@ -72,6 +74,7 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await expect(b.getByTestId("waitlist-joined")).toContainText("Check your inbox");
 
   // The organiser sees it sold.
+  await section(org, "Tickets");
   await org.reload();
   const sold = org.getByTestId("ticket-types").getByRole("row", { name: /VIP/ });
   await expect(sold.getByRole("cell").nth(2)).toHaveText("1");
@@ -79,6 +82,7 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
 
   // The registrations list finds the buyer, and the CSV export has the order.
   await hydrated(org);
+  await section(org, "Orders");
   const list = org.getByTestId("registrations");
   await expect(list.getByRole("row", { name: /Ann/ })).toContainText("confirmed");
   await org.getByLabel("Search").fill("nobody-matches-this");

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
 
 use crate::error::AppError;
@@ -543,51 +544,56 @@ pub async fn set_embed_origins(slug: String, origins: String) -> Result<(), AppE
     Ok(())
 }
 
-/// The event page of the dashboard.
+/// The sections of an event's dashboard, each a page of its own:
+/// (path below `/dashboard/events/{slug}`, name).
+pub const SECTIONS: [(&str, &str); 7] = [
+    ("", "Overview"),
+    ("tickets", "Tickets"),
+    ("questions", "Questions"),
+    ("orders", "Orders"),
+    ("stages", "Stages & apps"),
+    ("agenda", "Agenda"),
+    ("moderators", "Moderators"),
+];
+
+/// `/dashboard/events/{slug}/…`: the sections' navigation above the section.
 #[component]
-pub fn EventAdminPage() -> impl IntoView {
+pub fn EventAdminLayout() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
-    let add = ServerAction::<CreateTicketType>::new();
-    let update = ServerAction::<UpdateTicketType>::new();
-    let remove = ServerAction::<RemoveTicketType>::new();
-    let add_code = ServerAction::<CreatePromoCode>::new();
-    let embed = ServerAction::<SetEmbedOrigins>::new();
+    view! {
+        <nav class="mb-6 flex flex-wrap gap-x-1 gap-y-2 border-b border-slate-200 pb-2" aria-label="Event sections" data-testid="event-sections">
+            {SECTIONS.iter().map(|(path, name)| {
+                let href = move || match *path {
+                    "" => format!("/dashboard/events/{}", slug()),
+                    p => format!("/dashboard/events/{}/{p}", slug()),
+                };
+                view! {
+                    <A href=href exact=true attr:class="rounded px-3 py-1 text-sm hover:bg-slate-100 aria-[current=page]:bg-indigo-700 aria-[current=page]:text-white">{*name}</A>
+                }
+            }).collect::<Vec<_>>()}
+        </nav>
+        <Outlet/>
+    }
+}
+
+/// The event's slug from the address.
+fn slug_param() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let params = use_params_map();
+    move || params.read().get("slug").unwrap_or_default()
+}
+
+/// Overview: the event, its figures (live), the way in as host, its details.
+#[component]
+pub fn OverviewSection() -> impl IntoView {
+    let slug = slug_param();
     let details = ServerAction::<UpdateEvent>::new();
-    let withdraw = ServerAction::<WithdrawPromoCode>::new();
     let host = ServerAction::<EnterAsHost>::new();
-    let done_add = successes(add.value());
-    let done_update = successes(update.value());
-    let done_remove = successes(remove.value());
-    let done_add_code = successes(add_code.value());
-    let done_embed = successes(embed.value());
     let done_details = successes(details.value());
-    let done_withdraw = successes(withdraw.value());
     let data = Resource::new(
-        move || {
-            (
-                slug(),
-                done_add.get(),
-                done_update.get(),
-                done_remove.get(),
-                done_add_code.get(),
-                done_embed.get(),
-                done_details.get(),
-                done_withdraw.get(),
-            )
-        },
-        |(slug, ..)| event_overview(slug),
+        move || (slug(), done_details.get()),
+        |(slug, _)| event_overview(slug),
     );
-    let (add_form, code_form) = (NodeRef::new(), NodeRef::new());
-    reset_on_success(add_form, add.value());
-    reset_on_success(code_form, add_code.value());
-    let removed = Signal::derive(move || match remove.value().get() {
-        Some(Ok(how)) if how == "hidden" => {
-            Some("Hidden from buyers: it has orders, which keep it.")
-        }
-        Some(Ok(_)) => Some("Ticket type deleted."),
-        _ => None,
-    });
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=error_list>
@@ -595,7 +601,7 @@ pub fn EventAdminPage() -> impl IntoView {
                     data.await.map(|o| {
                         let public = format!("/e/{}", o.event.slug);
                         let slug = o.event.slug.clone();
-                        let (host_slug, embed_slug) = (slug.clone(), slug.clone());
+                        let host_slug = slug.clone();
                         let details_form = event_details_form(details, &o);
                         view! {
                             <Title text=format!("{} · Dashboard", o.event.name)/>
@@ -614,7 +620,66 @@ pub fn EventAdminPage() -> impl IntoView {
                                 reception_visits: o.reception_visits,
                                 reception_visitors: o.reception_visitors,
                             }/>
-                            <h2 class="text-xl font-semibold mt-6">"Tickets"</h2>
+                            {details_form}
+                            <Saved when=succeeded(details.value()) text="Event details saved."/>
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// Tickets: ticket types, promo codes and the registration widget.
+#[component]
+pub fn TicketsSection() -> impl IntoView {
+    let slug = slug_param();
+    let add = ServerAction::<CreateTicketType>::new();
+    let update = ServerAction::<UpdateTicketType>::new();
+    let remove = ServerAction::<RemoveTicketType>::new();
+    let add_code = ServerAction::<CreatePromoCode>::new();
+    let embed = ServerAction::<SetEmbedOrigins>::new();
+    let withdraw = ServerAction::<WithdrawPromoCode>::new();
+    let done_add = successes(add.value());
+    let done_update = successes(update.value());
+    let done_remove = successes(remove.value());
+    let done_add_code = successes(add_code.value());
+    let done_embed = successes(embed.value());
+    let done_withdraw = successes(withdraw.value());
+    let data = Resource::new(
+        move || {
+            (
+                slug(),
+                done_add.get(),
+                done_update.get(),
+                done_remove.get(),
+                done_add_code.get(),
+                done_embed.get(),
+                done_withdraw.get(),
+            )
+        },
+        |(slug, ..)| event_overview(slug),
+    );
+    let (add_form, code_form) = (NodeRef::new(), NodeRef::new());
+    reset_on_success(add_form, add.value());
+    reset_on_success(code_form, add_code.value());
+    let removed = Signal::derive(move || match remove.value().get() {
+        Some(Ok(how)) if how == "hidden" => {
+            Some("Hidden from buyers: it has orders, which keep it.")
+        }
+        Some(Ok(_)) => Some("Ticket type deleted."),
+        _ => None,
+    });
+    view! {
+        <Title text="Tickets · Dashboard"/>
+        <h1 class="text-2xl font-bold">"Tickets"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    data.await.map(|o| {
+                        let slug = o.event.slug.clone();
+                        let embed_slug = slug.clone();
+                        view! {
                             <Saved when=succeeded(update.value()) text="Ticket type saved."/>
                             {move || removed.get().map(|m| view! { <p class="notice-ok" role="status">{m}</p> })}
                             <FormError error=error_of(remove.value())/>
@@ -639,8 +704,6 @@ pub fn EventAdminPage() -> impl IntoView {
                                 </tbody>
                             </table>
                             </div>
-                            {details_form}
-                            <Saved when=succeeded(details.value()) text="Event details saved."/>
                             <h2 class="text-xl font-semibold mt-6">"Registration widget"</h2>
                             <p>"Paste this on your site:"</p>
                             <pre class="card text-sm overflow-x-auto" tabindex="0" aria-label="Embed code" data-testid="embed-snippet">{o.embed_snippet}</pre>
@@ -725,9 +788,56 @@ pub fn EventAdminPage() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add_code.value())/></div>
             <button class="btn col-span-2" type="submit">"Add promo code"</button>
         </ActionForm>
-        <super::live::LiveAdmin slug=Signal::derive(slug)/>
+    }
+}
+
+/// Questions: the registration form's custom questions.
+#[component]
+pub fn QuestionsSection() -> impl IntoView {
+    let slug = slug_param();
+    view! {
+        <Title text="Questions · Dashboard"/>
         <super::questions::QuestionsEditor slug=Signal::derive(slug)/>
+    }
+}
+
+/// Orders: the registrations list, order details, approval, cancellation.
+#[component]
+pub fn OrdersSection() -> impl IntoView {
+    let slug = slug_param();
+    view! {
+        <Title text="Orders · Dashboard"/>
         <super::registrations::RegistrationsList slug=Signal::derive(slug)/>
+    }
+}
+
+/// Stages & apps: stages, their sources and captions, the App store.
+#[component]
+pub fn StagesSection() -> impl IntoView {
+    let slug = slug_param();
+    view! {
+        <Title text="Stages & apps · Dashboard"/>
+        <super::live::LiveAdmin slug=Signal::derive(slug)/>
+    }
+}
+
+/// Agenda: sessions, speakers and sponsors.
+#[component]
+pub fn AgendaSection() -> impl IntoView {
+    let slug = slug_param();
+    view! {
+        <Title text="Agenda · Dashboard"/>
+        <super::agenda::AgendaAdmin slug=Signal::derive(slug) stages_changed=Signal::derive(|| 0)/>
+    }
+}
+
+/// Moderators: who moderates the live event.
+#[component]
+pub fn ModeratorsSection() -> impl IntoView {
+    let slug = slug_param();
+    view! {
+        <Title text="Moderators · Dashboard"/>
+        <super::live::Moderators slug=Signal::derive(slug)/>
     }
 }
 

@@ -396,17 +396,14 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             <div class="col-span-3"><FormError error=error_of(add_stage.value())/></div>
             <button class="btn col-span-3" type="submit">"Add stage"</button>
         </ActionForm>
-        <super::agenda::AgendaAdmin slug=slug stages_changed=Signal::derive(move || {
-            done_add_stage.get() + done_rename.get() + done_remove.get()
-        })/>
-        <Moderators slug=slug/>
+
     }
 }
 
 /// Moderators: the current ones (each with "Remove") and a picker of the
 /// event's verified attendees.
 #[component]
-fn Moderators(#[prop(into)] slug: Signal<String>) -> impl IntoView {
+pub fn Moderators(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let set = ServerAction::<SetModerator>::new();
     let people = Resource::new(
         move || (slug.get(), set.version().get()),
