@@ -131,6 +131,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=ui::Home ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=organiser::auth::SignupPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=organiser::auth::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=organiser::auth::ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reset-password") view=organiser::auth::ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard") view=organiser::dashboard::DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=checkout::CheckoutPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/dashboard/events/:slug") view=organiser::event::EventAdminLayout ssr=SsrMode::Async>

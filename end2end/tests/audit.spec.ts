@@ -65,6 +65,8 @@ for (const size of SIZES) {
     await visit(page, `/e/demo/order/${order}`, "the order page");
     await visit(page, "/login", "the log-in page");
     await visit(page, "/signup", "the sign-up page");
+    await visit(page, "/forgot-password", "the forgotten-password page");
+    await visit(page, "/reset-password?token=from-the-email", "the new-password page");
     await visit(page, "/no/such/page", "the 404 page");
     await visit(page, "/e/demo/reception", "Reception");
     await expect(page.getByTestId("attendee-name")).toHaveText("Audrey");

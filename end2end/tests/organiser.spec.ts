@@ -97,3 +97,31 @@ test("an order that needs approval is approved, paid from the emailed link, then
   await paid.getByRole("button", { name: "Yes, cancel and refund" }).click();
   await expect(org.getByTestId("registrations").getByRole("row", { name: /Rita/ })).toContainText("refunded");
 });
+
+test("a forgotten password is reset from the log-in page with an emailed link", async ({ browser, request, consoleErrors }) => {
+  consoleErrors.expectStatus("/dashboard", 401); // the old session, signed out below
+  const first = await (await browser.newContext()).newPage();
+  const email = await signUp(first, "Fay", `Forgetful ${unique()}`);
+  const page = await (await browser.newContext()).newPage();
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await expect(page).toHaveURL(/\/forgot-password$/);
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await expect(page.getByTestId("reset-sent")).toContainText("Check your inbox");
+  const link = await emailedLink(request, email, "/reset-password?token=");
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByLabel("New password (at least 10 characters)").fill("a brand new password");
+  await page.getByRole("button", { name: "Set password" }).click();
+  await expect(page).toHaveURL(/\/login\?reset=1$/);
+  await expect(page.getByTestId("password-changed")).toBeVisible();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a brand new password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  // The session that knew the old password is over.
+  await first.goto("/dashboard");
+  await expect(first.getByRole("link", { name: "Log in" }).first()).toBeVisible();
+});

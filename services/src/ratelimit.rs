@@ -77,6 +77,18 @@ pub const SIGN_IN_LINK_PER_CLIENT_EVENT: Limit = Limit {
     max: 10,
     window_secs: 600,
 };
+/// "Forgot your password?" requests per client address.
+pub const PASSWORD_RESET_PER_CLIENT: Limit = Limit {
+    name: "password-reset:client",
+    max: 10,
+    window_secs: 600,
+};
+/// New passwords set with reset links, per client address (each is a hash).
+pub const PASSWORD_SET_PER_CLIENT: Limit = Limit {
+    name: "password-set:client",
+    max: 20,
+    window_secs: 600,
+};
 /// Promo and unlock code lookups per client address per event (enumeration).
 pub const PROMO_PER_CLIENT_EVENT: Limit = Limit {
     name: "promo:client-event",

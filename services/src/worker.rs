@@ -12,11 +12,11 @@ use tokio::sync::watch;
 use crate::accounts;
 use crate::billing::purchases;
 use crate::jobs::{
-    self, Claimed, Job, JobError, OrderEmail, SignInLinkEmail, TeamInviteEmail,
+    self, Claimed, Job, JobError, OrderEmail, PasswordResetEmail, SignInLinkEmail, TeamInviteEmail,
     WaitlistJoinedEmail, WaitlistOfferEmail,
 };
 use crate::notifications::{
-    budget, invite_email, order_email, sign_in_email, waitlist_email, Mailer,
+    budget, invite_email, order_email, password_reset_email, sign_in_email, waitlist_email, Mailer,
 };
 use crate::payments::PaymentProvider;
 use crate::registrations::{attendees, lifecycle, orders, payment, waitlist};
@@ -77,7 +77,8 @@ any_job!(
     WaitlistOfferEmail,
     TeamInviteEmail,
     SignInLinkEmail,
-    WaitlistJoinedEmail
+    WaitlistJoinedEmail,
+    PasswordResetEmail
 );
 
 impl Worker {
@@ -93,6 +94,7 @@ impl Worker {
             AnyJob::WaitlistOfferEmail(j) => waitlist_email::send(pool, mailer, url, j).await,
             AnyJob::TeamInviteEmail(j) => invite_email::send(pool, mailer, url, j).await,
             AnyJob::SignInLinkEmail(j) => sign_in_email::send(pool, mailer, url, j).await,
+            AnyJob::PasswordResetEmail(j) => password_reset_email::send(pool, mailer, url, j).await,
             AnyJob::WaitlistJoinedEmail(j) => {
                 waitlist_email::send_place(pool, mailer, url, j).await
             }

@@ -1,7 +1,9 @@
-//! Organiser sign-up, log-in and log-out.
+//! Organiser sign-up, log-in, log-out, and resetting a forgotten password.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
 use crate::forms::{error_of, FormError};
@@ -96,14 +98,93 @@ pub fn SignupPage() -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let reset = move || query.read().get("reset").is_some();
     view! {
+        <Title text="Log in"/>
         <h1 class="text-2xl font-bold mb-4">"Log in"</h1>
+        <Show when=reset>
+            <p class="notice-ok max-w-md mb-3" role="status" data-testid="password-changed">
+                "Your password is changed, and every other session of your account has ended. Log in with the new one."
+            </p>
+        </Show>
         <ActionForm action=action attr:class="space-y-3 max-w-md">
             <label class="block">"Email"<input class="input" type="email" name="email" required autocomplete="email"/></label>
             <label class="block">"Password"<input class="input" type="password" name="password" required autocomplete="current-password"/></label>
             <FormError error=error_of(action.value())/>
             <button class="btn" type="submit" disabled=move || action.pending().get()>"Log in"</button>
         </ActionForm>
+        <p class="mt-4"><A href="/forgot-password"><span class="underline">"Forgot your password?"</span></A></p>
+    }
+}
+
+/// "Forgot your password?": emails a reset link if an account uses the
+/// address (the answer is the same either way); limited per client address,
+/// and each address has its email budget.
+#[server(prefix = "/fn", endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use services::ratelimit::PASSWORD_RESET_PER_CLIENT;
+    let platform = crate::context::platform()?;
+    crate::context::limit_client(&platform, &PASSWORD_RESET_PER_CLIENT, None).await?;
+    services::accounts::resets::request(&platform.pool, &email).await?;
+    leptos_axum::redirect("/forgot-password?sent=1");
+    Ok(())
+}
+
+/// Sets a new password with the token of an emailed reset link; every
+/// session of the account ends, and the browser goes to the log-in page.
+#[server(prefix = "/fn", endpoint = "reset_password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    use services::ratelimit::PASSWORD_SET_PER_CLIENT;
+    let platform = crate::context::platform()?;
+    crate::context::limit_client(&platform, &PASSWORD_SET_PER_CLIENT, None).await?;
+    services::accounts::resets::reset(&platform.pool, &token, &password).await?;
+    leptos_axum::redirect("/login?reset=1");
+    Ok(())
+}
+
+/// `/forgot-password`.
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<RequestPasswordReset>::new();
+    let query = use_query_map();
+    let sent = move || query.read().get("sent").is_some();
+    view! {
+        <Title text="Forgot your password?"/>
+        <h1 class="text-2xl font-bold mb-4">"Forgot your password?"</h1>
+        <Show when=sent>
+            <div class="notice-ok max-w-md mb-3" role="status" data-testid="reset-sent">
+                <p class="font-semibold">"Check your inbox"</p>
+                <p>"If an account uses that address, a link to set a new password is on its way. It works once, for an hour."</p>
+            </div>
+        </Show>
+        <p class="mb-3 max-w-md">"Enter the address you log in with. We will email you a link to set a new password."</p>
+        <ActionForm action=action attr:class="space-y-3 max-w-md">
+            <label class="block">"Email"<input class="input" type="email" name="email" required autocomplete="email"/></label>
+            <FormError error=error_of(action.value())/>
+            <button class="btn" type="submit">"Email me a link"</button>
+        </ActionForm>
+    }
+}
+
+/// `/reset-password?token=`: the form that sets the new password.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    view! {
+        <Title text="Set a new password"/>
+        <h1 class="text-2xl font-bold mb-4">"Set a new password"</h1>
+        <ActionForm action=action attr:class="space-y-3 max-w-md">
+            <input type="hidden" name="token" value=token/>
+            <label class="block">"New password (at least 10 characters)"
+                <input class="input" type="password" name="password" required minlength="10" autocomplete="new-password"/>
+            </label>
+            <FormError error=error_of(action.value())/>
+            <button class="btn" type="submit">"Set password"</button>
+        </ActionForm>
+        <p class="mt-4"><A href="/forgot-password"><span class="underline">"Ask for a new link"</span></A></p>
     }
 }
 

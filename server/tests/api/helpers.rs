@@ -31,7 +31,7 @@ pub mod fns {
         AddSession, AddSpeaker, AddSponsor, AgendaAdmin, RemoveAgendaItem, UpdateSession,
         UpdateSpeaker, UpdateSponsor,
     };
-    pub use app::organiser::auth::{Login, Logout, Signup};
+    pub use app::organiser::auth::{Login, Logout, RequestPasswordReset, ResetPassword, Signup};
     pub use app::organiser::dashboard::{CreateEvent, Dashboard};
     pub use app::organiser::event::{
         CreatePromoCode, CreateTicketType, EnterAsHost, EventFigures, EventOverview,

@@ -25,6 +25,7 @@ mod pipeline;
 mod promo;
 mod questions;
 mod registration;
+mod resets;
 mod roles;
 mod sessions;
 mod socket_limits;

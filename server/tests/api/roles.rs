@@ -311,6 +311,14 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             ANYONE,
             &[("email", &owner.email), ("password", "a long password")],
         ),
+        row::<fns::RequestPasswordReset>(ANYONE, &[("email", "forgot{n}@example.org")]),
+        row::<fns::ResetPassword>(
+            TOKEN,
+            &[
+                ("token", &unknown_token),
+                ("password", "a new long password"),
+            ],
+        ),
         row::<fns::Invitation>(TOKEN, &[("token", &unknown_token)]),
         row::<fns::AcceptInvite>(
             TOKEN,

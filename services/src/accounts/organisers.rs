@@ -142,6 +142,29 @@ pub async fn log_in(pool: &PgPool, email: &str, password: &str) -> Result<Signed
     })
 }
 
+/// Replaces an organiser's password hash (inside a reset's transaction).
+pub async fn set_password_hash(
+    conn: &mut PgConnection,
+    id: OrganiserId,
+    password_hash: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE organisers SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// An organiser by id.
+pub async fn get(pool: &PgPool, id: OrganiserId) -> Result<Organiser> {
+    sqlx::query_as::<_, Organiser>(&format!("SELECT {COLUMNS} FROM organisers WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("no such organiser"))
+}
+
 /// The organiser behind a session token, or `Unauthorized`.
 pub async fn from_session(pool: &PgPool, token: Option<&str>) -> Result<Organiser> {
     let unauth = || Error::Unauthorized("please log in".into());

@@ -8,6 +8,7 @@
 //! dispatcher from kinds to handlers.
 
 mod order_email;
+mod password_reset_email;
 mod queue;
 mod sign_in_link_email;
 mod team_invite_email;
@@ -15,6 +16,7 @@ mod waitlist_joined_email;
 mod waitlist_offer_email;
 
 pub use order_email::OrderEmail;
+pub use password_reset_email::PasswordResetEmail;
 pub use queue::{
     backoff, enqueue, purge, run_once, unfinished, Claimed, Job, JobError, Unfinished,
 };

@@ -29,6 +29,8 @@ pub enum Kind {
     SignInLink,
     /// A place in a waiting list (caused by anyone joining with the address).
     WaitlistPlace,
+    /// A password reset link (caused by anyone asking for the address).
+    PasswordReset,
 }
 
 impl Kind {
@@ -39,13 +41,14 @@ impl Kind {
             Kind::WaitlistOffer => "waitlist_offer",
             Kind::SignInLink => "sign_in_link",
             Kind::WaitlistPlace => "waitlist_place",
+            Kind::PasswordReset => "password_reset",
         }
     }
 
     /// The kind's own cap per recipient per hour, if any.
     fn per_hour(self) -> Option<i64> {
         match self {
-            Kind::SignInLink | Kind::WaitlistPlace => Some(3),
+            Kind::SignInLink | Kind::WaitlistPlace | Kind::PasswordReset => Some(3),
             Kind::TeamInvite => Some(5),
             Kind::Order | Kind::WaitlistOffer => None,
         }

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod invite_email;
 pub mod mailer;
 pub mod order_email;
+pub mod password_reset_email;
 pub mod sign_in_email;
 pub mod waitlist_email;
 
