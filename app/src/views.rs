@@ -17,6 +17,28 @@ pub struct EventView {
     pub ends: String,
     /// IANA time zone.
     pub time_zone: String,
+    /// Logo address, or empty.
+    pub logo_url: String,
+    /// Cover image address, or empty.
+    pub cover_url: String,
+    /// Accent colour `#rrggbb`, or empty.
+    pub accent: String,
+    /// Text colour readable on the accent (black or white).
+    pub accent_text: String,
+}
+
+impl EventView {
+    /// The inline style that gives a `.branded` element the event's accent
+    /// (buttons in it take the colour, with text that stays readable); None
+    /// for the platform's own colours.
+    pub fn brand_style(&self) -> Option<String> {
+        (!self.accent.is_empty()).then(|| {
+            format!(
+                "--accent: {}; --accent-text: {}",
+                self.accent, self.accent_text
+            )
+        })
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -30,6 +52,10 @@ impl From<&services::events::Event> for EventView {
             starts: local_time(e.starts_at, &e.time_zone),
             ends: local_time(e.ends_at, &e.time_zone),
             time_zone: e.time_zone.clone(),
+            logo_url: e.branding.logo_url.clone(),
+            cover_url: e.branding.cover_url.clone(),
+            accent: e.branding.accent.clone(),
+            accent_text: services::domain::text_on(&e.branding.accent).to_owned(),
         }
     }
 }

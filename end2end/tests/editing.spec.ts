@@ -105,6 +105,14 @@ test("the organiser edits and removes the event's details, codes, questions, sta
   await expect(org.getByText("Event details saved.")).toBeVisible();
   await expect(org.getByRole("heading", { level: 1 })).toHaveText("Final Name");
 
+  // The event's look: a logo and an accent colour.
+  const look = org.getByTestId("event-branding");
+  await look.getByText("The event's look").click();
+  await look.getByLabel("Logo (https:// address or a path on this site)").fill("/favicon.svg");
+  await look.getByLabel("Accent colour (#rrggbb; empty for Convene's)").fill("#be123c");
+  await look.getByRole("button", { name: "Save the look" }).click();
+  await expect(org.getByText("The event's look is saved.")).toBeVisible();
+
   // A promo code, withdrawn before anyone used it.
   await section(org, "Tickets");
   await org.getByLabel("Code", { exact: true }).fill("EARLY10");
@@ -165,4 +173,7 @@ test("the organiser edits and removes the event's details, codes, questions, sta
   const visitor = await (await browser.newContext()).newPage();
   await visitor.goto(`/e/${slug}`);
   await expect(visitor.getByTestId("event-name")).toHaveText("Final Name");
+  await expect(visitor.getByRole("img", { name: "Final Name logo" })).toBeVisible();
+  await expect(visitor.getByRole("button", { name: "Get tickets" })).toHaveCSS("background-color", "rgb(190, 18, 60)");
+  await expect(visitor.getByRole("button", { name: "Get tickets" })).toHaveCSS("color", "rgb(255, 255, 255)");
 });

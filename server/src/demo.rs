@@ -51,6 +51,8 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
     services::billing::plans::set_plan(pool, organiser.org_id, "growth").await?;
     services::event_setup::create_event(pool, &organiser, input).await?;
     // A stage with the live apps, speakers, an agenda and a sponsor.
+    // Its own look: a logo from this site and a teal accent.
+    services::events::set_branding(pool, &organiser, SLUG, "/favicon.svg", "", "#0f766e").await?;
     let stage = stages::create(pool, &organiser, SLUG, "Main stage", "none", "").await?;
     for (app, config) in [
         ("polls", serde_json::json!({})),

@@ -58,6 +58,59 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// An image address an organiser gives: empty, `https://…`, or a path on this
+/// site (`/…`, not `//…`); no spaces, quotes or angle brackets.
+pub fn parse_image_url(field: &str, raw: &str) -> Result<String> {
+    let url = raw.trim();
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    let site_path = url.starts_with('/') && !url.starts_with("//");
+    if !(url.starts_with("https://") || site_path)
+        || url.len() > 1000
+        || url.contains(char::is_whitespace)
+        || url.contains(['"', '<', '>', '\\'])
+    {
+        return Err(Error::invalid(format!(
+            "{field} must be an https:// address or a path on this site"
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+/// An accent colour, `#rrggbb` (stored lowercase); empty for the default.
+pub fn parse_accent(raw: &str) -> Result<String> {
+    let c = raw.trim().to_ascii_lowercase();
+    let ok = c.is_empty()
+        || (c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|d| d.is_ascii_hexdigit()));
+    if ok {
+        Ok(c)
+    } else {
+        Err(Error::invalid("accent colour must look like #1d4ed8"))
+    }
+}
+
+/// The text colour readable on `accent` (`#rrggbb`): black or white,
+/// whichever contrasts more (WCAG relative luminance).
+pub fn text_on(accent: &str) -> &'static str {
+    let channel = |i: usize| {
+        let v = u8::from_str_radix(accent.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
+        let c = f64::from(v) / 255.0;
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    // Contrast with black is (l + 0.05) / 0.05, with white 1.05 / (l + 0.05).
+    if (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) {
+        "#000000"
+    } else {
+        "#ffffff"
+    }
+}
+
 /// A display name: invisible formatting characters dropped, trimmed,
 /// non-empty, at most `max` characters, no control characters.
 pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String> {
@@ -221,6 +274,29 @@ pub fn parse_price(raw: &str, currency: &Currency) -> Result<i64> {
         format!("{frac:0<exp$}").parse().map_err(|_| bad())?
     };
     Ok(units * 10i64.pow(exp as u32) + frac)
+}
+
+#[cfg(test)]
+mod branding_tests {
+    use super::*;
+
+    #[test]
+    fn brand_inputs_are_checked_and_text_stays_readable() {
+        assert_eq!(parse_accent(" #1D4ED8 ").unwrap(), "#1d4ed8");
+        assert_eq!(parse_accent("").unwrap(), "");
+        assert!(parse_accent("red").is_err());
+        assert!(parse_accent("#12345g").is_err());
+        assert_eq!(text_on("#1d4ed8"), "#ffffff");
+        assert_eq!(text_on("#fde047"), "#000000");
+        assert_eq!(
+            parse_image_url("logo", "/favicon.svg").unwrap(),
+            "/favicon.svg"
+        );
+        assert!(parse_image_url("logo", "//evil.example/x.png").is_err());
+        assert!(parse_image_url("logo", "javascript:alert(1)").is_err());
+        assert!(parse_image_url("logo", "https://x.example/a b.png").is_err());
+        assert!(parse_image_url("logo", "https://x.example/\"onerror=").is_err());
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgPool};
 use tracing::instrument;
 
 use crate::accounts::Organiser;
-use crate::domain::{parse_name, Slug};
+use crate::domain::{parse_accent, parse_image_url, parse_name, Slug};
 use crate::error::is_unique_violation;
 use crate::time::{parse_local, parse_tz};
 use crate::{Error, Result};
@@ -32,6 +32,20 @@ pub struct Event {
     pub ends_at: DateTime<Utc>,
     /// IANA time zone the event is held in.
     pub time_zone: String,
+    /// Its own look.
+    #[sqlx(flatten)]
+    pub branding: Branding,
+}
+
+/// An event's own look on its landing page, Reception and widget.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Branding {
+    /// Logo address (`https://…` or a path on this site), or empty.
+    pub logo_url: String,
+    /// Cover image address, or empty.
+    pub cover_url: String,
+    /// Accent colour `#rrggbb`, or empty for the platform's.
+    pub accent: String,
 }
 
 /// Event input as typed in the form: local date-times in the event's time zone.
@@ -51,7 +65,8 @@ pub struct NewEvent<'a> {
     pub time_zone: &'a str,
 }
 
-const COLUMNS: &str = "id, org_id, slug, name, description, starts_at, ends_at, time_zone";
+const COLUMNS: &str = "id, org_id, slug, name, description, starts_at, ends_at, time_zone, \
+                       logo_url, cover_url, accent";
 
 /// Checks the form: name, slug, description, times in the zone.
 pub fn parse(org_id: OrgId, input: &NewEvent<'_>) -> Result<Event> {
@@ -78,6 +93,7 @@ pub fn parse(org_id: OrgId, input: &NewEvent<'_>) -> Result<Event> {
         starts_at,
         ends_at,
         time_zone: tz.name().to_owned(),
+        branding: Branding::default(),
     })
 }
 
@@ -154,6 +170,32 @@ pub async fn update(
     .bind(&checked.time_zone)
     .fetch_one(pool)
     .await?)
+}
+
+/// Sets the look of one of the organiser's events (each part may be empty).
+#[instrument(skip(pool, by, logo_url, cover_url), fields(org = %by.org_id))]
+pub async fn set_branding(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    logo_url: &str,
+    cover_url: &str,
+    accent: &str,
+) -> Result<Branding> {
+    let event = get_for_org(pool, by, slug).await?;
+    let branding = Branding {
+        logo_url: parse_image_url("logo", logo_url)?,
+        cover_url: parse_image_url("cover image", cover_url)?,
+        accent: parse_accent(accent)?,
+    };
+    sqlx::query("UPDATE events SET logo_url = $2, cover_url = $3, accent = $4 WHERE id = $1")
+        .bind(event.id)
+        .bind(&branding.logo_url)
+        .bind(&branding.cover_url)
+        .bind(&branding.accent)
+        .execute(pool)
+        .await?;
+    Ok(branding)
 }
 
 /// How many events the organisation has.

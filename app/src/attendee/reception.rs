@@ -198,9 +198,16 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
     let slug = r.event.slug.clone();
     let open_dm = super::panels::dm_opener(slug, live, talking_to);
     let event_slug = r.event.slug.clone();
+    let brand = r.event.brand_style();
+    let logo = (!r.event.logo_url.is_empty()).then(|| {
+        view! {
+            <img class="h-12 w-auto" src=r.event.logo_url.clone() alt=format!("{} logo", r.event.name) data-testid="event-logo"/>
+        }
+    });
     view! {
         <leptos_meta::Title text=format!("Reception · {}", r.event.name)/>
-        <div class="space-y-4">
+        <div class="branded space-y-4" style=brand>
+            {logo}
             <p class="text-sm text-slate-500">"Reception"</p>
             <h1 class="text-3xl font-bold">{r.event.name.clone()}</h1>
             <div class="flex items-center gap-4">

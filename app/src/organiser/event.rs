@@ -535,6 +535,29 @@ fn LiveFigures(slug: String, initial: Figures) -> impl IntoView {
     }
 }
 
+/// Sets the event's look: its logo and cover image (`https://…` or a path on
+/// this site) and accent colour (`#rrggbb`); empty parts take the defaults.
+#[server(prefix = "/fn", endpoint = "set_branding")]
+pub async fn set_branding(
+    slug: String,
+    logo_url: Option<String>,
+    cover_url: Option<String>,
+    accent: Option<String>,
+) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    services::events::set_branding(
+        &platform.pool,
+        &me,
+        &slug,
+        logo_url.as_deref().unwrap_or(""),
+        cover_url.as_deref().unwrap_or(""),
+        accent.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Sets the sites (one per line) allowed to embed the registration widget.
 #[server(prefix = "/fn", endpoint = "set_embed_origins")]
 pub async fn set_embed_origins(slug: String, origins: String) -> Result<(), AppError> {
@@ -588,11 +611,13 @@ fn slug_param() -> impl Fn() -> String + Copy + Send + Sync + 'static {
 pub fn OverviewSection() -> impl IntoView {
     let slug = slug_param();
     let details = ServerAction::<UpdateEvent>::new();
+    let brand = ServerAction::<SetBranding>::new();
     let host = ServerAction::<EnterAsHost>::new();
     let done_details = successes(details.value());
+    let done_brand = successes(brand.value());
     let data = Resource::new(
-        move || (slug(), done_details.get()),
-        |(slug, _)| event_overview(slug),
+        move || (slug(), done_details.get(), done_brand.get()),
+        |(slug, ..)| event_overview(slug),
     );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -603,6 +628,7 @@ pub fn OverviewSection() -> impl IntoView {
                         let slug = o.event.slug.clone();
                         let host_slug = slug.clone();
                         let details_form = event_details_form(details, &o);
+                        let brand_form = branding_form(brand, &o);
                         view! {
                             <Title text=format!("{} · Dashboard", o.event.name)/>
                             <h1 class="text-2xl font-bold">{o.event.name.clone()}</h1>
@@ -622,6 +648,8 @@ pub fn OverviewSection() -> impl IntoView {
                             }/>
                             {details_form}
                             <Saved when=succeeded(details.value()) text="Event details saved."/>
+                            {brand_form}
+                            <Saved when=succeeded(brand.value()) text="The event's look is saved."/>
                         }
                     })
                 })}
@@ -898,6 +926,28 @@ fn ticket_actions(
                     <button class="btn bg-red-700 hover:bg-red-800" type="submit">{if sold { "Yes, hide it" } else { "Yes, remove it" }}</button>
                 </ActionForm>
             </div>
+        </details>
+    }
+}
+
+/// "The event's look": logo, cover image and accent colour, behind a disclosure.
+fn branding_form(brand: ServerAction<SetBranding>, o: &EventOverviewData) -> impl IntoView {
+    let e = o.event.clone();
+    view! {
+        <details class="card my-4" data-testid="event-branding">
+            <summary class="cursor-pointer font-semibold">"The event's look"</summary>
+            <p class="text-sm text-slate-600 mt-2">"Shown on the event's page, in Reception and in the registration widget."</p>
+            <ActionForm action=brand attr:class="grid gap-3 max-w-xl mt-3">
+                <input type="hidden" name="slug" value=e.slug.clone()/>
+                <label class="block">"Logo (https:// address or a path on this site)"
+                    <input class="input" name="logo_url" value=e.logo_url.clone() placeholder="https://…"/></label>
+                <label class="block">"Cover image (https:// address or a path on this site)"
+                    <input class="input" name="cover_url" value=e.cover_url.clone() placeholder="https://…"/></label>
+                <label class="block">"Accent colour (#rrggbb; empty for Convene's)"
+                    <input class="input" name="accent" value=e.accent.clone() placeholder="#1d4ed8" pattern="#[0-9a-fA-F]{6}"/></label>
+                <FormError error=error_of(brand.value())/>
+                <button class="btn" type="submit">"Save the look"</button>
+            </ActionForm>
         </details>
     }
 }

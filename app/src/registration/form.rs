@@ -69,9 +69,19 @@ fn EventRegistration(compact: bool) -> impl IntoView {
                         let waitlist = (!sold_out.is_empty() && offer.is_none()).then(|| waitlist_form(e.slug.clone(), sold_out));
                         let event_slug = e.slug.clone();
                         let form = OrderForm { slug: e.slug.clone(), offers, questions, key: idempotency_key, promo_code, offer, compact };
+                        let brand = e.brand_style();
+                        let cover = (!compact && !e.cover_url.is_empty()).then(|| view! {
+                            <img class="w-full max-h-64 object-cover rounded-lg" src=e.cover_url.clone() alt="" data-testid="event-cover"/>
+                        });
+                        let logo = (!e.logo_url.is_empty()).then(|| view! {
+                            <img class="h-12 w-auto" src=e.logo_url.clone() alt=format!("{} logo", e.name) data-testid="event-logo"/>
+                        });
                         view! {
                             <Title text=e.name.clone()/>
+                            <div class="branded space-y-3" style=brand>
+                            {cover}
                             <article class="space-y-3">
+                                {logo}
                                 <h1 class=if compact { "text-xl font-bold" } else { "text-3xl font-bold" } data-testid="event-name">{e.name}</h1>
                                 <p class="text-slate-600">{e.starts} " – " {e.ends}</p>
                                 {(!compact).then(|| view! { <p class="whitespace-pre-line">{e.description.clone()}</p> })}
@@ -95,6 +105,7 @@ fn EventRegistration(compact: bool) -> impl IntoView {
                                 }}
                                 {waitlist}
                             </section>
+                            </div>
                         }
                     })
                 })}

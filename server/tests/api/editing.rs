@@ -554,3 +554,73 @@ async fn stages_are_renamed_and_removed_and_their_sessions_stay() {
             .unwrap();
     assert_eq!(sessions, 1, "the session stays, without a stage");
 }
+
+#[tokio::test]
+async fn the_events_look_is_checked_and_shown_on_its_pages() {
+    let app = app(false).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let set = |logo: &'static str, cover: &'static str, accent: &'static str| {
+        let (app, org, slug) = (&app, &org, slug.clone());
+        async move {
+            let form = [
+                ("slug", slug.as_str()),
+                ("logo_url", logo),
+                ("cover_url", cover),
+                ("accent", accent),
+            ];
+            app.call::<fns::SetBranding>(&org.client, &form).await
+        }
+    };
+    for (logo, cover, accent) in [
+        ("javascript:alert(1)", "", ""),
+        ("//evil.example/logo.png", "", ""),
+        ("", "https://cdn.example/a b.png", ""),
+        ("", "", "red"),
+    ] {
+        let (s, b) = set(logo, cover, accent).await;
+        assert_eq!(s, 400, "{logo} {cover} {accent}: {b}");
+    }
+    let (s, b) = set("/favicon.svg", "https://cdn.example/cover.jpg", "#FDE047").await;
+    assert_eq!(s, 200, "{b}");
+    let (_, b) = app
+        .call::<fns::PublicEvent>(&client(), &[("slug", &slug)])
+        .await;
+    let e = &b["event"];
+    assert_eq!(
+        (
+            &e["logo_url"],
+            &e["cover_url"],
+            &e["accent"],
+            &e["accent_text"]
+        ),
+        (
+            &Value::from("/favicon.svg"),
+            &Value::from("https://cdn.example/cover.jpg"),
+            &Value::from("#fde047"),
+            &Value::from("#000000")
+        ),
+        "a light accent gets dark text"
+    );
+    let html = client()
+        .get(format!("{}/e/{slug}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("--accent: #fde047; --accent-text: #000000"),
+        "{html}"
+    );
+    assert!(html.contains(r#"src="/favicon.svg""#), "{html}");
+    let stranger = app.organiser().await;
+    let form = [("slug", slug.as_str()), ("accent", "#000000")];
+    assert_eq!(
+        app.call::<fns::SetBranding>(&stranger.client, &form)
+            .await
+            .0,
+        404
+    );
+}

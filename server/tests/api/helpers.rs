@@ -35,7 +35,8 @@ pub mod fns {
     pub use app::organiser::dashboard::{CreateEvent, Dashboard};
     pub use app::organiser::event::{
         CreatePromoCode, CreateTicketType, EnterAsHost, EventFigures, EventOverview,
-        RemoveTicketType, SetEmbedOrigins, UpdateEvent, UpdateTicketType, WithdrawPromoCode,
+        RemoveTicketType, SetBranding, SetEmbedOrigins, UpdateEvent, UpdateTicketType,
+        WithdrawPromoCode,
     };
     pub use app::organiser::live::{
         CreateStage, InstallApp, LiveAdmin, PostCaption, RemoveStage, RenameStage, SetModerator,
