@@ -70,9 +70,15 @@ for (const size of SIZES) {
     await visit(page, "/no/such/page", "the 404 page");
     await visit(page, "/e/demo/reception", "Reception");
     await expect(page.getByTestId("attendee-name")).toHaveText("Audrey");
-    await page.getByRole("link", { name: "Main stage" }).first().click();
+    // People have avatars with their initials.
+    await expect(page.locator("[data-testid=person][data-name=Audrey] [data-testid=avatar]").first()).toHaveText("A");
+    // The venue's areas are at hand on every attendee page.
+    const venue = page.getByTestId("venue");
+    await expect(venue.getByRole("link", { name: "Reception" })).toHaveAttribute("aria-current", "page");
+    await venue.getByRole("link", { name: /Main stage/ }).click();
     await hydrated(page);
     await expect(page.getByRole("heading", { name: "Main stage" })).toBeVisible();
+    await expect(venue.getByRole("link", { name: /Main stage/ })).toHaveAttribute("aria-current", "page");
     await audit(page, "the stage");
   });
 

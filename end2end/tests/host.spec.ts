@@ -42,7 +42,7 @@ test("an organiser enters their own event as host, runs a poll and moderates the
   await hydrated(page);
 
   for (const p of [org, page]) {
-    await p.getByRole("link", { name: "Main stage" }).click();
+    await p.getByTestId("stages").getByRole("link", { name: "Main stage" }).click();
     await expect(p.getByRole("heading", { name: "Main stage" })).toBeVisible();
     await hydrated(p);
   }

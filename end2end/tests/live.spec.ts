@@ -80,7 +80,7 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   for (const p of pages) {
     await p.reload();
     await hydrated(p);
-    await p.getByRole("link", { name: "Main stage" }).click();
+    await p.getByTestId("stages").getByRole("link", { name: "Main stage" }).click();
     await expect(p.getByRole("heading", { name: "Main stage" })).toBeVisible();
     await hydrated(p);
   }

@@ -70,7 +70,69 @@ pub fn PeopleList(
     }
 }
 
-/// One person in the list: green dot, name, role, "Message".
+/// The venue's areas, always at hand: Reception and every stage, with how
+/// many people are in each and the one the visitor is in marked.
+#[component]
+pub fn VenueNav(
+    /// Event slug.
+    slug: String,
+    /// The event's stages.
+    stages: Vec<super::reception::StageLink>,
+    /// The stage the visitor is on (None: Reception).
+    here: Option<protocol::ids::StageId>,
+    /// Live state (people per area).
+    live: LiveState,
+) -> impl IntoView {
+    let link = "rounded-full px-3 py-1 text-sm border border-slate-300 hover:bg-slate-100 aria-[current=page]:bg-indigo-700 aria-[current=page]:text-white aria-[current=page]:border-indigo-700";
+    let current = |yes: bool| yes.then_some("page");
+    view! {
+        <nav class="mb-4 flex flex-wrap gap-2" aria-label="Venue" data-testid="venue">
+            <a class=link href=format!("/e/{slug}/reception") aria-current=current(here.is_none())>
+                "Reception"
+            </a>
+            {stages.into_iter().map(|s| {
+                let area = protocol::Area::Stage(s.id);
+                view! {
+                    <a class=link href=format!("/e/{slug}/stage/{}", s.id) aria-current=current(here == Some(s.id))>
+                        {s.name} <span class="sr-only">", people there: "</span>
+                        <span class="ml-1 text-xs opacity-80">{move || live.in_area(area)}</span>
+                    </a>
+                }
+            }).collect::<Vec<_>>()}
+        </nav>
+    }
+}
+
+/// Up to two initials of a name ("Ada Lovelace" → "AL", "grace" → "G").
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A person's avatar: their initials on a colour of their own (the same for
+/// them everywhere; every colour keeps white text readable).
+pub fn avatar(id: protocol::ids::AttendeeId, name: &str) -> impl IntoView {
+    const COLOURS: [&str; 8] = [
+        "bg-indigo-700",
+        "bg-teal-700",
+        "bg-rose-700",
+        "bg-amber-800",
+        "bg-sky-800",
+        "bg-emerald-800",
+        "bg-fuchsia-800",
+        "bg-slate-700",
+    ];
+    let colour = COLOURS[(id.uuid().as_u128() % COLOURS.len() as u128) as usize];
+    view! {
+        <span class=format!("{colour} grid h-8 w-8 shrink-0 place-items-center rounded-full text-xs font-semibold text-white")
+            aria-hidden="true" data-testid="avatar">{initials(name)}</span>
+    }
+}
+
+/// One person in the list: avatar with a green dot, name, role, "Message".
 fn person_row(row: PersonRow, live: LiveState, on_message: Callback<Person>) -> impl IntoView {
     let PersonRow { person, role } = row;
     let id = person.id;
@@ -80,9 +142,12 @@ fn person_row(row: PersonRow, live: LiveState, on_message: Callback<Person>) -> 
     view! {
         <li class="flex items-center gap-2" data-testid="person" data-name=name.clone()
             data-online=move || online.get().to_string()>
-            <span class=move || if online.get() { "h-2.5 w-2.5 shrink-0 rounded-full bg-green-500" } else { "h-2.5 w-2.5 shrink-0 rounded-full bg-slate-300" }
-                title=move || if online.get() { "online" } else { "offline" }></span>
-            <span>{name.clone()}</span>
+            <span class="relative">
+                {avatar(id, &name)}
+                <span class=move || if online.get() { "absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-green-500" } else { "absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-slate-300" }
+                    title=move || if online.get() { "online" } else { "offline" }></span>
+            </span>
+            <span>{name.clone()}<span class="sr-only">{move || if online.get() { " (online)" } else { " (offline)" }}</span></span>
             {(role == AttendeeRole::Moderator).then(|| view! { <span class="text-xs text-slate-500">"moderator"</span> })}
             <Show when=move || !is_me()>
                 <button class="text-sm underline ml-auto" data-testid="dm-open"
@@ -295,4 +360,16 @@ pub fn dm_opener(
         let _ = (&slug, live);
         talking_to.set(Some(person));
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn initials_take_the_first_letters_of_two_words() {
+        assert_eq!(super::initials("Ada Lovelace"), "AL");
+        assert_eq!(super::initials("grace"), "G");
+        assert_eq!(super::initials("  Jean-Luc  Picard  Jr "), "JP");
+        assert_eq!(super::initials("(Ö) Über"), "ÖÜ");
+        assert_eq!(super::initials(""), "");
+    }
 }

@@ -206,6 +206,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
     });
     view! {
         <leptos_meta::Title text=format!("Reception · {}", r.event.name)/>
+        <super::panels::VenueNav slug=event_slug.clone() stages=r.stages.clone() here=None live=live/>
         <div class="branded space-y-4" style=brand>
             {logo}
             <p class="text-sm text-slate-500">"Reception"</p>

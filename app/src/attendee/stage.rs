@@ -57,6 +57,8 @@ pub struct StageData {
     pub questions: Vec<QuestionView>,
     /// Polls the viewer voted in.
     pub my_votes: Vec<PollId>,
+    /// The event's stages (the venue's areas).
+    pub stages: Vec<super::reception::StageLink>,
     /// Questions the viewer upvoted.
     pub my_upvotes: Vec<QaQuestionId>,
     /// Caption languages (Translations app).
@@ -148,6 +150,14 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         qa_app: has(AppKind::Qa),
         my_votes,
         my_upvotes,
+        stages: stages::list(&platform.pool, event.id)
+            .await?
+            .into_iter()
+            .map(|s| super::reception::StageLink {
+                id: s.id,
+                name: s.name,
+            })
+            .collect(),
         questions: questions.iter().map(|q| q.view()).collect(),
         languages,
         embeds,
@@ -209,6 +219,7 @@ fn Stage(s: StageData) -> impl IntoView {
     let open_dm = dm_opener(s.slug.clone(), live, talking_to);
     view! {
         <leptos_meta::Title text=format!("{} · {}", s.name, s.event)/>
+        <super::panels::VenueNav slug=s.slug.clone() stages=s.stages.clone() here=Some(s.id) live=live/>
         <div class="space-y-4">
             <p class="text-sm text-slate-500"><a class="underline" href=reception>{s.event.clone()}</a> " · Stage"</p>
             <h1 class="text-2xl font-bold">{s.name.clone()}</h1>
