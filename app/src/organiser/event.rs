@@ -706,7 +706,6 @@ pub fn TicketsSection() -> impl IntoView {
                 {move || Suspend::new(async move {
                     data.await.map(|o| {
                         let slug = o.event.slug.clone();
-                        let embed_slug = slug.clone();
                         view! {
                             <Saved when=succeeded(update.value()) text="Ticket type saved."/>
                             {move || removed.get().map(|m| view! { <p class="notice-ok" role="status">{m}</p> })}
@@ -732,18 +731,37 @@ pub fn TicketsSection() -> impl IntoView {
                                 </tbody>
                             </table>
                             </div>
-                            <h2 class="text-xl font-semibold mt-6">"Registration widget"</h2>
-                            <p>"Paste this on your site:"</p>
-                            <pre class="card text-sm overflow-x-auto" tabindex="0" aria-label="Embed code" data-testid="embed-snippet">{o.embed_snippet}</pre>
-                            <ActionForm action=embed attr:class="space-y-2 max-w-xl">
-                                <input type="hidden" name="slug" value=embed_slug.clone()/>
-                                <label class="block">"Sites allowed to embed it (one per line)"
-                                    <textarea class="input" name="origins" rows="3">{o.embed_origins.join("\n")}</textarea>
-                                </label>
-                                <FormError error=error_of(embed.value())/>
-                                <button class="btn" type="submit">"Save sites"</button>
-                            </ActionForm>
-                            <h2 class="text-xl font-semibold mt-6">"Promo codes"</h2>
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+        <h3 class="text-lg font-semibold mt-4">"Add a ticket type"</h3>
+        <Saved when=succeeded(add.value()) text="Ticket type added."/>
+        <ActionForm action=add node_ref=add_form attr:class="grid grid-cols-2 gap-3 max-w-xl" attr:data-testid="add-ticket-type">
+            <input type="hidden" name="slug" value=slug/>
+            <label class="block col-span-2">"Ticket name"<input class="input" name="name" required/></label>
+            <label class="block col-span-2">"Ticket description"<input class="input" name="description"/></label>
+            <label class="block">"Price"<input class="input" name="price" placeholder="0.00" inputmode="decimal"/></label>
+            <label class="block">"Currency"<input class="input" name="currency" value="EUR"/></label>
+            <label class="block">"Seats (empty = unlimited)"<input class="input" name="quota" inputmode="numeric"/></label>
+            <label class="block">"Shared quota name (optional)"<input class="input" name="quota_name"/></label>
+            <label class="block">"Minimum per order"<input class="input" name="min_per_order" value="1"/></label>
+            <label class="block">"Maximum per order"<input class="input" name="max_per_order" value="10"/></label>
+            <label class="block">"Sales open (event time)"<input class="input" type="datetime-local" name="sales_open"/></label>
+            <label class="block">"Sales close (event time)"<input class="input" type="datetime-local" name="sales_close"/></label>
+            <label class="block col-span-2"><input type="checkbox" name="hidden"/>" Hidden (not sold publicly)"</label>
+            <label class="block col-span-2"><input type="checkbox" name="requires_approval"/>" Orders need my approval"</label>
+            <div class="col-span-2"><FormError error=error_of(add.value())/></div>
+            <button class="btn col-span-2" type="submit">"Add ticket type"</button>
+        </ActionForm>
+        <h2 class="text-xl font-semibold mt-8">"Promo codes"</h2>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    data.await.map(|o| {
+                        let slug = o.event.slug.clone();
+                        view! {
                             {move || withdraw.value().get().and_then(Result::ok).map(|how| view! {
                                 <p class="notice-ok" role="status">{if how == "ended" {
                                     "Promo code ended: the orders that used it keep their discount."
@@ -777,25 +795,6 @@ pub fn TicketsSection() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Transition>
-        <h3 class="text-lg font-semibold mt-4">"Add a ticket type"</h3>
-        <Saved when=succeeded(add.value()) text="Ticket type added."/>
-        <ActionForm action=add node_ref=add_form attr:class="grid grid-cols-2 gap-3 max-w-xl" attr:data-testid="add-ticket-type">
-            <input type="hidden" name="slug" value=slug/>
-            <label class="block col-span-2">"Ticket name"<input class="input" name="name" required/></label>
-            <label class="block col-span-2">"Ticket description"<input class="input" name="description"/></label>
-            <label class="block">"Price"<input class="input" name="price" placeholder="0.00" inputmode="decimal"/></label>
-            <label class="block">"Currency"<input class="input" name="currency" value="EUR"/></label>
-            <label class="block">"Seats (empty = unlimited)"<input class="input" name="quota" inputmode="numeric"/></label>
-            <label class="block">"Shared quota name (optional)"<input class="input" name="quota_name"/></label>
-            <label class="block">"Minimum per order"<input class="input" name="min_per_order" value="1"/></label>
-            <label class="block">"Maximum per order"<input class="input" name="max_per_order" value="10"/></label>
-            <label class="block">"Sales open (event time)"<input class="input" type="datetime-local" name="sales_open"/></label>
-            <label class="block">"Sales close (event time)"<input class="input" type="datetime-local" name="sales_close"/></label>
-            <label class="block col-span-2"><input type="checkbox" name="hidden"/>" Hidden (not sold publicly)"</label>
-            <label class="block col-span-2"><input type="checkbox" name="requires_approval"/>" Orders need my approval"</label>
-            <div class="col-span-2"><FormError error=error_of(add.value())/></div>
-            <button class="btn col-span-2" type="submit">"Add ticket type"</button>
-        </ActionForm>
         <h3 class="text-lg font-semibold mt-4">"Add a promo code"</h3>
         <Saved when=succeeded(add_code.value()) text="Promo code added."/>
         <ActionForm action=add_code node_ref=code_form attr:class="grid grid-cols-2 gap-3 max-w-xl">
@@ -816,6 +815,28 @@ pub fn TicketsSection() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add_code.value())/></div>
             <button class="btn col-span-2" type="submit">"Add promo code"</button>
         </ActionForm>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    data.await.map(|o| {
+                        let embed_slug = o.event.slug.clone();
+                        view! {
+                            <h2 class="text-xl font-semibold mt-6">"Registration widget"</h2>
+                            <p>"Paste this on your site:"</p>
+                            <pre class="card text-sm overflow-x-auto" tabindex="0" aria-label="Embed code" data-testid="embed-snippet">{o.embed_snippet}</pre>
+                            <ActionForm action=embed attr:class="space-y-2 max-w-xl">
+                                <input type="hidden" name="slug" value=embed_slug.clone()/>
+                                <label class="block">"Sites allowed to embed it (one per line)"
+                                    <textarea class="input" name="origins" rows="3">{o.embed_origins.join("\n")}</textarea>
+                                </label>
+                                <FormError error=error_of(embed.value())/>
+                                <button class="btn" type="submit">"Save sites"</button>
+                            </ActionForm>
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
     }
 }
 
