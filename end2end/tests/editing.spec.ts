@@ -1,6 +1,6 @@
 // Organisers change what they made, and buyers see the change.
 import { test, expect } from "./fixtures";
-import { unique, hydrated, signUp, section } from "./helpers";
+import { unique, hydrated, signUp, section, createEvent } from "./helpers";
 import { fnPath } from "./fns";
 
 test("a paid-only event: the free ticket is deleted, a sold one hidden, a price edited", async ({ browser, consoleErrors }) => {
@@ -8,13 +8,7 @@ test("a paid-only event: the free ticket is deleted, a sold one hidden, a price 
   const slug = `edit-${unique()}`;
   const org = await (await browser.newContext()).newPage();
   await signUp(org, "Eda", "Edit Co");
-  await org.getByLabel("Name", { exact: true }).fill("Edit Summit");
-  await org.getByLabel("Address: /e/").fill(slug);
-  await org.getByLabel("Starts").fill("2027-06-01T10:00");
-  await org.getByLabel("Ends").fill("2027-06-01T18:00");
-  await org.getByRole("button", { name: "Create event" }).click();
-  await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
-  await hydrated(org);
+  await createEvent(org, "Edit Summit", slug, "2027-06-01T10:00", "2027-06-01T18:00");
   await section(org, "Tickets");
 
   const add = org.getByTestId("add-ticket-type");
@@ -88,13 +82,7 @@ test("the organiser edits and removes the event's details, codes, questions, sta
   const slug = `edit2-${unique()}`;
   const org = await (await browser.newContext()).newPage();
   await signUp(org, "Eli", "Edit Two");
-  await org.getByLabel("Name", { exact: true }).fill("Draft Name");
-  await org.getByLabel("Address: /e/").fill(slug);
-  await org.getByLabel("Starts").fill("2027-06-01T10:00");
-  await org.getByLabel("Ends").fill("2027-06-01T18:00");
-  await org.getByRole("button", { name: "Create event" }).click();
-  await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
-  await hydrated(org);
+  await createEvent(org, "Draft Name", slug, "2027-06-01T10:00", "2027-06-01T18:00");
 
   // The event's details.
   const details = org.getByTestId("event-details");

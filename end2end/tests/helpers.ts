@@ -51,3 +51,17 @@ export async function section(page: Page, name: string) {
   await link.click();
   await expect(link).toHaveAttribute("aria-current", "page");
 }
+
+/**
+ * Creates an event from the dashboard the page is on (after signUp) and
+ * waits for its own dashboard, hydrated.
+ */
+export async function createEvent(page: Page, name: string, slug: string, starts = "2027-06-01T10:00", ends = "2027-06-01T18:00") {
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Address: /e/").fill(slug);
+  await page.getByLabel("Starts").fill(starts);
+  await page.getByLabel("Ends").fill(ends);
+  await page.getByRole("button", { name: "Create event" }).click();
+  await expect(page).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
+  await hydrated(page);
+}

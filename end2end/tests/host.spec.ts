@@ -1,20 +1,14 @@
 // Organisers are hosts in their own events: from the dashboard they enter the
 // venue as a moderator, without registering, and run it where attendees are.
 import { test, expect } from "./fixtures";
-import { unique, hydrated, signUp, section } from "./helpers";
+import { unique, hydrated, signUp, section, createEvent } from "./helpers";
 import { fnPath } from "./fns";
 
 test("an organiser enters their own event as host, runs a poll and moderates the chat", async ({ browser }) => {
   const slug = `host-${unique()}`;
   const org = await (await browser.newContext()).newPage();
   await signUp(org, "Hana", "Host Co");
-  await org.getByLabel("Name", { exact: true }).fill("Host Day");
-  await org.getByLabel("Address: /e/").fill(slug);
-  await org.getByLabel("Starts").fill("2027-09-01T10:00");
-  await org.getByLabel("Ends").fill("2027-09-01T18:00");
-  await org.getByRole("button", { name: "Create event" }).click();
-  await expect(org).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
-  await hydrated(org);
+  await createEvent(org, "Host Day", slug, "2027-09-01T10:00", "2027-09-01T18:00");
   await section(org, "Stages & apps");
   await org.getByLabel("Stage name").fill("Main stage");
   await org.locator('select[name="source_kind"]').selectOption("none");

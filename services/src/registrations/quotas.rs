@@ -108,19 +108,25 @@ pub async fn hold(conn: &mut PgConnection, ticket_type: TicketTypeId, seats: i64
     if seats <= 0 {
         return Ok(());
     }
-    let quotas: Vec<QuotaId> = sqlx::query_scalar(
-        "SELECT q.id FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
-         WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE",
-    )
-    .bind(ticket_type)
-    .fetch_all(&mut *conn)
-    .await?;
+    let quotas = lock_ids(conn, ticket_type).await?;
     sqlx::query("UPDATE quotas SET sold = sold + $2 WHERE id = ANY($1)")
         .bind(&quotas)
         .bind(seats as i32)
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Locks every quota of a ticket type, in id order (the order purchases
+/// lock them in, so the two never deadlock); returns their ids.
+async fn lock_ids(conn: &mut PgConnection, ticket_type: TicketTypeId) -> Result<Vec<QuotaId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT q.id FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
+         WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE",
+    )
+    .bind(ticket_type)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Unlinks a ticket type from its quotas, deleting those no other type uses.
@@ -226,13 +232,7 @@ pub async fn release(conn: &mut PgConnection, ticket_type: TicketTypeId, seats: 
     if seats <= 0 {
         return Ok(());
     }
-    let quotas: Vec<QuotaId> = sqlx::query_scalar(
-        "SELECT q.id FROM quotas q JOIN ticket_type_quotas tq ON tq.quota_id = q.id
-         WHERE tq.ticket_type_id = $1 ORDER BY q.id FOR UPDATE",
-    )
-    .bind(ticket_type)
-    .fetch_all(&mut *conn)
-    .await?;
+    let quotas = lock_ids(conn, ticket_type).await?;
     sqlx::query("UPDATE quotas SET sold = greatest(sold - $2, 0) WHERE id = ANY($1)")
         .bind(&quotas)
         .bind(seats as i32)
