@@ -163,3 +163,12 @@ mod tests {
         );
     }
 }
+
+/// A stage as Reception and the venue's bar list it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StageLink {
+    /// Stage id.
+    pub id: protocol::ids::StageId,
+    /// Name.
+    pub name: String,
+}

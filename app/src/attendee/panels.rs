@@ -77,7 +77,7 @@ pub fn VenueNav(
     /// Event slug.
     slug: String,
     /// The event's stages.
-    stages: Vec<super::reception::StageLink>,
+    stages: Vec<super::StageLink>,
     /// The stage the visitor is on (None: Reception).
     here: Option<protocol::ids::StageId>,
     /// Live state (people per area).

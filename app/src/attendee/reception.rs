@@ -4,26 +4,16 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use protocol::ids::StageId;
 use protocol::live::{ChatView, Person};
 use protocol::states::SponsorTier;
 use protocol::{Area, Channel};
 
 use super::client::LiveState;
 use super::panels::{ChatPanel, DmInbox, DmPanel, Notice, PeopleList};
-use super::PersonRow;
+use super::{PersonRow, StageLink};
 use crate::error::AppError;
 use crate::forms::error_list;
 use crate::views::EventView;
-
-/// A stage as listed in Reception.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StageLink {
-    /// Stage id.
-    pub id: StageId,
-    /// Name.
-    pub name: String,
-}
 
 /// A session of the agenda.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

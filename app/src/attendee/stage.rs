@@ -58,7 +58,7 @@ pub struct StageData {
     /// Polls the viewer voted in.
     pub my_votes: Vec<PollId>,
     /// The event's stages (the venue's areas).
-    pub stages: Vec<super::reception::StageLink>,
+    pub stages: Vec<super::StageLink>,
     /// Questions the viewer upvoted.
     pub my_upvotes: Vec<QaQuestionId>,
     /// Caption languages (Translations app).
@@ -153,7 +153,7 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         stages: stages::list(&platform.pool, event.id)
             .await?
             .into_iter()
-            .map(|s| super::reception::StageLink {
+            .map(|s| super::StageLink {
                 id: s.id,
                 name: s.name,
             })
