@@ -7,11 +7,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use convene_server::configuration::SmtpConfig;
-
-use crate::helpers::{
-    client, env_or, fns, link_token, spawn_web_only, spawn_with, test_settings, TestApp, Workers,
-};
+use crate::helpers::{client, fns, link_token, spawn_web_only, spawn_with_smtp, TestApp};
 
 /// An event with a 20.00 EUR ticket type; returns its slug and the type's id.
 async fn paid_event(app: &TestApp) -> (String, String) {
@@ -197,15 +193,7 @@ async fn a_link_pressed_before_paying_still_opens_the_event_after_paying() {
 
 #[tokio::test]
 async fn send_me_my_link_emails_registered_addresses_and_answers_everyone_alike() {
-    let smtp = env_or("CONVENE_TEST_SMTP", "127.0.0.1:1025");
-    let (host, port) = smtp.split_once(':').unwrap();
-    let mut settings = test_settings().await;
-    settings.smtp = Some(SmtpConfig::plain(
-        host,
-        port.parse().unwrap(),
-        "Convene Test <tickets@convene.test>",
-    ));
-    let app = spawn_with(settings, Workers::NONE).await;
+    let app = spawn_with_smtp("Convene Test <tickets@convene.test>").await;
     let org = app.organiser().await;
     let slug = app.event(&org).await;
     let (s, _) = app.register(&slug, "lost@example.org").await;

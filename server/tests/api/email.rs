@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use convene_server::configuration::SmtpConfig;
 use convene_server::startup;
 use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::helpers::{client, env_or, fns, spawn_with, test_settings, Workers};
+use crate::helpers::{client, env_or, fns, spawn_with_smtp};
 
 /// Waits (10 s at most) for the sink's message to `to`.
 async fn message_to(api: &str, to: &str) -> Value {
@@ -35,16 +34,8 @@ async fn sink_messages(api: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn order_confirmation_is_emailed_with_tickets_and_a_working_sign_in_link() {
-    let smtp = env_or("CONVENE_TEST_SMTP", "127.0.0.1:1025");
     let api = env_or("CONVENE_TEST_SMTP_API", "http://127.0.0.1:1080");
-    let (host, port) = smtp.split_once(':').unwrap();
-    let mut settings = test_settings().await;
-    settings.smtp = Some(SmtpConfig::plain(
-        host,
-        port.parse().unwrap(),
-        "Convene Test <tickets@convene.test>",
-    ));
-    let app = spawn_with(settings, Workers::NONE).await;
+    let app = spawn_with_smtp("Convene Test <tickets@convene.test>").await;
     let (_stop, rx) = watch::channel(false);
     tokio::spawn(startup::jobs(
         app.deps.clone(),
@@ -216,16 +207,8 @@ async fn tls_relays_with_authentication_are_supported() {
 
 #[tokio::test]
 async fn team_invitations_are_emailed_with_a_link_that_lets_the_colleague_join() {
-    let smtp = env_or("CONVENE_TEST_SMTP", "127.0.0.1:1025");
     let api = env_or("CONVENE_TEST_SMTP_API", "http://127.0.0.1:1080");
-    let (host, port) = smtp.split_once(':').unwrap();
-    let mut settings = test_settings().await;
-    settings.smtp = Some(SmtpConfig::plain(
-        host,
-        port.parse().unwrap(),
-        "Convene <team@convene.test>",
-    ));
-    let app = spawn_with(settings, Workers::NONE).await;
+    let app = spawn_with_smtp("Convene <team@convene.test>").await;
     let owner = app.organiser().await;
     let email = format!("colleague-{}@example.org", Uuid::new_v4().simple());
     let (s, b) = app

@@ -193,6 +193,22 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
     }
 }
 
+/// A web-only server whose emails go to the SMTP sink (MailDev), sent by
+/// `from`; the test runs the jobs (`drain_jobs`) or a worker of its own.
+pub async fn spawn_with_smtp(from: &str) -> TestApp {
+    let smtp = env_or("CONVENE_TEST_SMTP", "127.0.0.1:1025");
+    let (host, port) = smtp
+        .split_once(':')
+        .expect("CONVENE_TEST_SMTP is host:port");
+    let mut settings = test_settings().await;
+    settings.smtp = Some(convene_server::configuration::SmtpConfig::plain(
+        host,
+        port.parse().expect("SMTP port"),
+        from,
+    ));
+    spawn_with(settings, Workers::NONE).await
+}
+
 /// Connects `settings` (fresh database, migrated) and starts a server with `workers`.
 pub async fn spawn_with(settings: Settings, workers: Workers) -> TestApp {
     let deps = connect(&settings).await;

@@ -2,10 +2,9 @@
 //! emailed link sets a new password once, within the hour, and signs every
 //! session of the account out.
 
-use convene_server::configuration::SmtpConfig;
 use serde_json::Value;
 
-use crate::helpers::{client, env_or, fns, spawn_with, test_settings, TestApp, Workers};
+use crate::helpers::{client, fns, spawn_with_smtp, TestApp};
 
 async fn reset_jobs(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'password_reset'")
@@ -29,15 +28,7 @@ async fn emailed_token(app: &TestApp, email: &str) -> String {
 
 #[tokio::test]
 async fn a_forgotten_password_is_reset_by_an_emailed_link_once() {
-    let smtp = env_or("CONVENE_TEST_SMTP", "127.0.0.1:1025");
-    let (host, port) = smtp.split_once(':').unwrap();
-    let mut settings = test_settings().await;
-    settings.smtp = Some(SmtpConfig::plain(
-        host,
-        port.parse().unwrap(),
-        "Convene Test <tickets@convene.test>",
-    ));
-    let app = spawn_with(settings, Workers::NONE).await;
+    let app = spawn_with_smtp("Convene Test <tickets@convene.test>").await;
     let org = app.organiser().await;
 
     // The same answer for an account and for a stranger; one email, to the account.
