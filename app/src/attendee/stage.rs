@@ -121,18 +121,22 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
     // Read before the history and apps' state, so nothing falls between the two.
     let cursor = log::head(&mut redis, event.id).await?;
     let chat = chat::history(&platform.pool, event.id, channel, None, 50).await?;
-    let polls = if has(AppKind::Polls) {
-        polls::list(&platform.pool, event.id, channel).await?
+    let (polls, my_votes) = if has(AppKind::Polls) {
+        (
+            polls::list(&platform.pool, event.id, channel).await?,
+            polls::voted_in(&platform.pool, event.id, channel, me.id).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    let questions = if has(AppKind::Qa) {
-        qa::list(&platform.pool, &me, channel).await?
+    let (questions, my_upvotes) = if has(AppKind::Qa) {
+        (
+            qa::list(&platform.pool, &me, channel).await?,
+            qa::upvoted_by(&platform.pool, event.id, channel, me.id).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    let my_votes = polls::voted_in(&platform.pool, event.id, channel, me.id).await?;
-    let my_upvotes = qa::upvoted_by(&platform.pool, event.id, channel, me.id).await?;
     Ok(StageData {
         people: super::people_of(&platform, event.id).await?,
         slug: event.slug.clone(),

@@ -355,8 +355,17 @@ pub struct OrderLine {
 /// The order `code` of the event `slug`.
 pub async fn summary(pool: &PgPool, slug: &str, code: &str) -> Result<OrderSummary> {
     let event = events::get_public(pool, slug).await?;
-    let order: Order = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE event_id = $1 AND code = $2"
+    #[derive(sqlx::FromRow)]
+    struct WithDiscount {
+        #[sqlx(flatten)]
+        order: Order,
+        discount_minor: i64,
+    }
+    let WithDiscount {
+        order,
+        discount_minor,
+    } = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, discount_minor FROM orders WHERE event_id = $1 AND code = $2"
     ))
     .bind(event.id)
     .bind(code.trim().to_uppercase())
@@ -377,10 +386,6 @@ pub async fn summary(pool: &PgPool, slug: &str, code: &str) -> Result<OrderSumma
     .bind(order.id)
     .fetch_all(pool)
     .await?;
-    let discount_minor: i64 = sqlx::query_scalar("SELECT discount_minor FROM orders WHERE id = $1")
-        .bind(order.id)
-        .fetch_one(pool)
-        .await?;
     Ok(OrderSummary {
         code: order.code,
         status: order.status,
