@@ -27,7 +27,9 @@ pub fn PeopleList(
     let rows = RwSignal::new(people);
     let query = RwSignal::new(String::new());
     // (search, after): a page after someone extends the list, a first page replaces it.
-    let fetch = Action::new_local(move |(q, after): &(String, Option<String>)| {
+    // A thread-safe action: with whole-page (Async) rendering the server may
+    // drop it on another thread than the one that made it.
+    let fetch = Action::new(move |(q, after): &(String, Option<String>)| {
         let (slug, q, after) = (slug.clone(), q.clone(), after.clone());
         async move {
             let page = super::people(slug, Some(q.clone()), after.clone()).await;
