@@ -149,6 +149,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/e/:slug/order/:code") view=registration::OrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/pay/:code") view=registration::OrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/reception") view=attendee::reception::ReceptionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/profile") view=attendee::profile::ProfilePage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/widget") view=registration::WidgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/widget/order/:code") view=registration::WidgetOrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/stage/:id") view=attendee::stage::StagePage ssr=SsrMode::Async/>

@@ -122,6 +122,37 @@ test("a paid order: summary first, no ticket before paying, a link pressed early
   await expect(early).toHaveURL(new RegExp(`/e/${slug}/reception$`));
 });
 
+test("a card that needs the bank's confirmation: the step survives a reload and the page updates by itself", async ({ browser }) => {
+  const slug = await paidEvent(browser);
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`/e/${slug}`);
+  await hydrated(page);
+  await page.getByRole("radio", { name: /Conference pass/ }).check();
+  await page.getByLabel("Name", { exact: true }).fill("Tess");
+  await page.getByLabel("Email").fill(`tess-${unique()}@example.org`);
+  await page.getByRole("button", { name: "Get tickets" }).click();
+  await expect(page.getByTestId("order-heading")).toHaveText("Complete your payment");
+  await hydrated(page);
+  await page.getByLabel("Card number").fill("4000 0025 0000 3155");
+  await page.getByRole("button", { name: "Pay 25.00 EUR" }).click();
+  await expect(page.getByTestId("waiting-for-bank")).toContainText("Waiting for your bank");
+
+  // A reload keeps the step: no card form again, the bank's link still there.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("waiting-for-bank")).toContainText("Waiting for your bank");
+  await expect(page.getByLabel("Card number")).toHaveCount(0);
+
+  // The bank opens in another tab; once approved there, this tab shows the tickets.
+  const [bank] = await Promise.all([
+    page.waitForEvent("popup"),
+    page.getByTestId("payment-action").click(),
+  ]);
+  await bank.getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByTestId("order-heading")).toHaveText("You're registered!");
+  await expect(page.locator("[data-testid=registered] svg")).toBeVisible();
+});
+
 /** The id of the event's "Conference pass" ticket type, from its public page data. */
 async function passId(request: import("./fixtures").APIRequestContext, slug: string): Promise<string> {
   const res = await request.post(fnPath("public_event"), { form: { slug } });

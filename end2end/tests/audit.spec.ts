@@ -80,6 +80,13 @@ for (const size of SIZES) {
     await expect(page.getByRole("heading", { name: "Main stage" })).toBeVisible();
     await expect(venue.getByRole("link", { name: /Main stage/ })).toHaveAttribute("aria-current", "page");
     await audit(page, "the stage");
+    // Its side panel, on each tab (on a phone, the open bottom sheet).
+    for (const tab of ["chat", "polls", "qa", "people"]) {
+      await page.getByTestId(`tab-${tab}`).click();
+      await expect(page.getByTestId(`panel-${tab}`)).toBeVisible();
+      await audit(page, `the stage's ${tab} tab`);
+    }
+    await visit(page, "/e/demo/profile", "the profile page");
   });
 
   test(`organiser pages at ${size.name} size`, async ({ browser }) => {

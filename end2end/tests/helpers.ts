@@ -1,6 +1,7 @@
 // Steps that several specs take the same way. Each spec still imports `test`
 // from ./fixtures (the console guard).
-import { expect, Page, APIRequestContext } from "./fixtures";
+import { expect, Page, APIRequestContext, Browser } from "./fixtures";
+import { fnPath } from "./fns";
 
 /** The SMTP sink's API (MailDev), where the server's emails land in the tests. */
 export const SINK = process.env.SMTP_SINK_API ?? "http://127.0.0.1:1080";
@@ -64,4 +65,23 @@ export async function createEvent(page: Page, name: string, slug: string, starts
   await page.getByRole("button", { name: "Create event" }).click();
   await expect(page).toHaveURL(new RegExp(`/dashboard/events/${slug}$`));
   await hydrated(page);
+}
+
+/**
+ * A new attendee of event `slug` on server `base`: registers through the API,
+ * signs in with the returned link and waits for Reception, hydrated. Returns
+ * the page and the email used. `viewport` sets the screen (a phone, say).
+ */
+export async function attendee(browser: Browser, base: string, slug: string, name: string, viewport?: { width: number; height: number }) {
+  const context = await browser.newContext({ baseURL: base, ...(viewport ? { viewport } : {}) });
+  const page = await context.newPage();
+  const email = `${name.toLowerCase()}-${unique()}@example.org`;
+  const res = await page.request.post(`${base}${fnPath("register")}`, { form: { slug, name, email } });
+  expect(res.status(), await res.text()).toBe(200);
+  const link: string = (await res.json()).sign_in_link;
+  await page.goto(`${base}${link}`);
+  await page.getByRole("button", { name: "Enter the event" }).click();
+  await expect(page).toHaveURL(new RegExp(`/e/${slug}/reception$`));
+  await hydrated(page);
+  return { page, email };
 }

@@ -1,5 +1,5 @@
 import { test, expect, Page, Browser, APIRequestContext } from "./fixtures";
-import { unique, hydrated, signUp, emailedLink, section } from "./helpers";
+import { unique, hydrated, signUp, emailedLink, section, attendee } from "./helpers";
 import { fnPath } from "./fns";
 
 // Three attendees in three browser contexts, two of them on one server process
@@ -7,21 +7,6 @@ import { fnPath } from "./fns";
 // dots, live chat, a poll, Q&A, and a moderator deleting a message for everyone.
 
 const SECOND = process.env.BASE_URL_2 ?? process.env.BASE_URL ?? "http://127.0.0.1:3000";
-
-/** Registers through the API of `base` and signs in with the returned link; returns the page and email. */
-async function attendee(browser: Browser, base: string, slug: string, name: string) {
-  const context = await browser.newContext({ baseURL: base });
-  const page = await context.newPage();
-  const email = `${name.toLowerCase()}-${unique()}@example.org`;
-  const res = await page.request.post(`${base}${fnPath("register")}`, { form: { slug, name, email } });
-  expect(res.status(), await res.text()).toBe(200);
-  const link: string = (await res.json()).sign_in_link;
-  await page.goto(`${base}${link}`);
-  await page.getByRole("button", { name: "Enter the event" }).click();
-  await expect(page).toHaveURL(new RegExp(`/e/${slug}/reception$`));
-  await hydrated(page);
-  return { page, email };
-}
 
 async function organiser(browser: Browser, slug: string) {
   const org = await (await browser.newContext()).newPage();
@@ -116,12 +101,22 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   await expect(ada.page.getByTestId("chat-delete")).toHaveCount(0);
   await expect(mo.page.getByTestId("chat-delete")).toHaveCount(2);
 
+  // The side panel's tabs: Chat shows; Polls, Q&A and People wait beside it.
+  await expect(ada.page.getByRole("tab", { name: "Chat" })).toHaveAttribute("aria-selected", "true");
+  await expect(ada.page.getByTestId("poll-question")).toHaveCount(0);
+
   // A poll: the moderator starts it, two people vote, everyone sees the results.
+  await mo.page.getByTestId("tab-polls").click();
   await mo.page.getByTestId("poll-question").fill("Lunch?");
   await mo.page.getByTestId("poll-options").fill("Pizza\nSalad");
   await mo.page.getByTestId("poll-create").click();
   for (const p of pages) {
     await expect(p.getByTestId("poll")).toContainText("Lunch?");
+  }
+  // Those on the Chat tab see that a poll waits for their vote.
+  for (const p of [ada.page, cy.page]) {
+    await expect(p.getByTestId("tab-polls").getByTestId("tab-unread")).toHaveText("1 new");
+    await p.getByTestId("tab-polls").click();
   }
   await ada.page.getByTestId("poll").getByRole("button", { name: "Pizza" }).click();
   await cy.page.getByTestId("poll").getByRole("button", { name: "Salad" }).click();
@@ -133,6 +128,7 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   await expect(ada.page.getByTestId("poll-voted")).toHaveText("You voted");
   await expect(ada.page.getByTestId("poll-vote")).toHaveCount(0);
   await expect(mo.page.getByTestId("poll-vote")).toHaveCount(2);
+  await expect(ada.page.getByTestId("tab-polls").getByTestId("tab-unread")).toHaveCount(0);
 
   // A poll with several choices: the ticked boxes are one vote.
   await mo.page.getByTestId("poll-question").fill("Which talks?");
@@ -152,8 +148,10 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   }
 
   // "Message" next to someone on the stage opens a conversation with them.
+  await ada.page.getByTestId("tab-people").click();
   await ada.page.locator("[data-testid=person][data-name=Cy]").getByTestId("dm-open").click();
   await expect(ada.page.getByTestId("dm")).toContainText("Messages with Cy");
+  await expect(ada.page.getByTestId("dm-input")).toBeFocused();
   await ada.page.getByTestId("dm-input").fill("Hi Cy, from the stage");
   await ada.page.getByTestId("dm").getByRole("button", { name: "Send" }).click();
   await expect(ada.page.getByTestId("dm-message")).toHaveText(["Ada: Hi Cy, from the stage"]);
@@ -161,17 +159,24 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   const note = cy.page.getByTestId("dm-notification");
   await expect(note).toContainText("New message from Ada:");
   await expect(note).toContainText("Hi Cy, from the stage");
+  await expect(cy.page.getByTestId("tab-people").getByTestId("tab-unread")).toHaveText("1 new");
   await note.getByRole("button", { name: "Reply" }).click();
   await expect(cy.page.getByTestId("dm")).toContainText("Messages with Ada");
   await expect(cy.page.getByTestId("dm-message")).toHaveText(["Ada: Hi Cy, from the stage"]);
   await expect(cy.page.getByTestId("dm-notification")).toHaveCount(0);
+  await expect(cy.page.getByRole("tab", { name: "People" })).toHaveAttribute("aria-selected", "true");
+  await expect(cy.page.getByTestId("tab-people").getByTestId("tab-unread")).toHaveCount(0);
 
   // Q&A: Cy asks, Ada upvotes; the count updates everywhere.
+  await cy.page.getByTestId("tab-qa").click();
   await cy.page.getByTestId("question-input").fill("Will the slides be shared?");
   await cy.page.getByTestId("question-ask").click();
   for (const p of pages) {
     await expect(p.getByTestId("question-body")).toHaveText(["Will the slides be shared?"]);
   }
+  await expect(ada.page.getByTestId("tab-qa").getByTestId("tab-unread")).toHaveText("1 new");
+  await ada.page.getByTestId("tab-qa").click();
+  await expect(ada.page.getByTestId("tab-qa").getByTestId("tab-unread")).toHaveCount(0);
   await ada.page.getByTestId("question-upvote").click();
   for (const p of pages) {
     await expect(p.getByTestId("question-votes")).toHaveText("1");
@@ -180,10 +185,26 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   await expect(ada.page.getByTestId("question-upvote")).toBeDisabled();
   await expect(cy.page.getByTestId("question-upvote")).toHaveAttribute("aria-pressed", "false");
 
+  // Chat said while Ada reads Q&A counts on the Chat tab, until she opens it.
+  await cy.page.getByTestId("tab-chat").click();
+  await cy.page.getByTestId("chat-input").fill("Thanks all");
+  await cy.page.getByTestId("chat-send").click();
+  await expect(ada.page.getByTestId("tab-chat").getByTestId("tab-unread")).toHaveText("1 new");
+  await expect(cy.page.getByTestId("tab-chat").getByTestId("tab-unread")).toHaveCount(0);
+  // The keyboard moves along the tabs.
+  await ada.page.getByTestId("tab-qa").focus();
+  await ada.page.keyboard.press("ArrowLeft");
+  await expect(ada.page.getByTestId("tab-polls")).toBeFocused();
+  await ada.page.keyboard.press("Home");
+  await expect(ada.page.getByTestId("tab-chat")).toBeFocused();
+  await expect(ada.page.getByRole("tab", { name: /Chat/ })).toHaveAttribute("aria-selected", "true");
+  await expect(ada.page.getByTestId("tab-chat").getByTestId("tab-unread")).toHaveCount(0);
+
   // The moderator deletes Ada's message: it disappears for everyone.
+  await mo.page.getByTestId("tab-chat").click();
   await mo.page.getByTestId("chat-message").filter({ hasText: "Hello from" }).getByTestId("chat-delete").click();
   for (const p of pages) {
-    await expect(p.getByTestId("chat-body")).toHaveText(["Hi @Ada, from the other server"]);
+    await expect(p.getByTestId("chat-body")).toHaveText(["Hi @Ada, from the other server", "Thanks all"]);
   }
 
   // Cy leaves: the green dot goes grey for the others.

@@ -23,6 +23,19 @@ pub struct Person {
     pub id: AttendeeId,
     /// Display name.
     pub name: String,
+    /// Version of their uploaded photo (None: their initials show); the
+    /// photo is at `/e/{slug}/avatars/{id}/{version}`. Sent only when set,
+    /// so v3 clients that predate it read the same shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<i64>,
+}
+
+impl Person {
+    /// The address of their photo in event `slug`, if they uploaded one.
+    pub fn avatar_url(&self, slug: &str) -> Option<String> {
+        self.avatar
+            .map(|v| format!("/e/{slug}/avatars/{}/{v}", self.id))
+    }
 }
 
 /// How many distinct attendees are in one area now.

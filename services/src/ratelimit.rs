@@ -126,6 +126,12 @@ pub const VOTES_PER_SENDER: Limit = Limit {
     max: 10,
     window_secs: 60,
 };
+/// New photos an attendee may upload (each is decoded and re-encoded).
+pub const PHOTOS_PER_ATTENDEE: Limit = Limit {
+    name: "photos:attendee",
+    max: 10,
+    window_secs: 600,
+};
 /// Question upvotes a person may give.
 pub const UPVOTES_PER_SENDER: Limit = Limit {
     name: "qa:upvote",

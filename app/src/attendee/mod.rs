@@ -3,7 +3,9 @@
 
 pub mod client;
 pub mod panels;
+pub mod profile;
 pub mod reception;
+pub mod side;
 #[cfg(feature = "hydrate")]
 mod socket;
 pub mod stage;

@@ -23,6 +23,7 @@ pub fn PeopleList(
     /// Called to open a direct conversation.
     on_message: Callback<Person>,
 ) -> impl IntoView {
+    let slug_for_rows = slug.clone();
     let more = RwSignal::new(people.len() >= PEOPLE_PAGE);
     let rows = RwSignal::new(people);
     let query = RwSignal::new(String::new());
@@ -60,9 +61,15 @@ pub fn PeopleList(
             }/>
         <ul class="space-y-1" data-testid="people">
             <For each=move || rows.get() key=|r| r.person.id let:row>
-                {person_row(row, live, on_message)}
+                {person_row(&slug_for_rows, row, live, on_message)}
             </For>
         </ul>
+        {move || rows.with(Vec::is_empty).then(|| view! {
+            <p class="empty" data-testid="people-empty">{move || match query.get() {
+                q if q.trim().is_empty() => "Nobody is here yet.".to_owned(),
+                q => format!("Nobody matches “{}”.", q.trim()),
+            }}</p>
+        })}
         <Show when=move || more.get()>
             <button class="text-sm underline mt-2" data-testid="people-more" on:click=move |_| {
                 let after = rows.with_untracked(|r| r.last().map(|p| p.person.id.to_string()));
@@ -114,9 +121,17 @@ pub fn initials(name: &str) -> String {
         .collect()
 }
 
-/// A person's avatar: their initials on a colour of their own (the same for
-/// them everywhere; every colour keeps white text readable).
-pub fn avatar(id: protocol::ids::AttendeeId, name: &str) -> impl IntoView {
+/// A person's avatar: their photo if they uploaded one, else their initials
+/// on a colour of their own (the same for them everywhere; every colour
+/// keeps white text readable).
+pub fn avatar(person: &Person, slug: &str) -> impl IntoView {
+    if let Some(url) = person.avatar_url(slug) {
+        return view! {
+            <img class="h-8 w-8 shrink-0 rounded-full object-cover" src=url alt="" loading="lazy" data-testid="avatar-photo"/>
+        }
+        .into_any();
+    }
+    let (id, name) = (person.id, person.name.as_str());
     const COLOURS: [&str; 8] = [
         "bg-indigo-700",
         "bg-teal-700",
@@ -132,10 +147,16 @@ pub fn avatar(id: protocol::ids::AttendeeId, name: &str) -> impl IntoView {
         <span class=format!("{colour} grid h-8 w-8 shrink-0 place-items-center rounded-full text-xs font-semibold text-white")
             aria-hidden="true" data-testid="avatar">{initials(name)}</span>
     }
+    .into_any()
 }
 
 /// One person in the list: avatar with a green dot, name, role, "Message".
-fn person_row(row: PersonRow, live: LiveState, on_message: Callback<Person>) -> impl IntoView {
+fn person_row(
+    slug: &str,
+    row: PersonRow,
+    live: LiveState,
+    on_message: Callback<Person>,
+) -> impl IntoView {
     let PersonRow { person, role } = row;
     let id = person.id;
     let name = person.name.clone();
@@ -145,7 +166,7 @@ fn person_row(row: PersonRow, live: LiveState, on_message: Callback<Person>) -> 
         <li class="flex items-center gap-2" data-testid="person" data-name=name.clone()
             data-online=move || online.get().to_string()>
             <span class="relative">
-                {avatar(id, &name)}
+                {avatar(&person, slug)}
                 <span class=move || if online.get() { "absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-green-500" } else { "absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-slate-300" }
                     title=move || if online.get() { "online" } else { "offline" }></span>
             </span>
@@ -190,6 +211,9 @@ pub fn ChatPanel(
     view! {
         <section class="card flex flex-col gap-2" data-testid="chat">
             <h2 class="font-semibold">"Chat"</h2>
+            {move || live.chat.with(|c| !c.iter().any(|m| m.channel == channel)).then(|| view! {
+                <p class="empty" data-testid="chat-empty">"No messages yet. Say hello!"</p>
+            })}
             <ul class="space-y-1 max-h-96 overflow-y-auto" data-testid="chat-messages" aria-live="polite" aria-relevant="additions" aria-label="Chat messages">
                 <For each=messages key=|m| m.id let:m>
                     {
@@ -233,9 +257,20 @@ pub fn DmPanel(
     with: Person,
     /// Live state.
     live: LiveState,
+    /// Closes the conversation.
+    on_close: Callback<()>,
 ) -> impl IntoView {
     let draft = RwSignal::new(String::new());
-    let Person { id: other, name } = with;
+    let Person {
+        id: other, name, ..
+    } = with;
+    // Opening a conversation puts the cursor where the reply goes.
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
     let messages = move || {
         live.dms
             .get()
@@ -254,7 +289,11 @@ pub fn DmPanel(
     };
     view! {
         <section class="card flex flex-col gap-2" data-testid="dm">
-            <h2 class="font-semibold">"Messages with " {name}</h2>
+            <div class="flex items-center gap-2">
+                <h2 class="font-semibold flex-1">"Messages with " {name.clone()}</h2>
+                <button type="button" class="text-sm underline" data-testid="dm-close"
+                    on:click=move |_| on_close.run(())>"Close"<span class="sr-only">" the conversation with " {name.clone()}</span></button>
+            </div>
             <ul class="space-y-1 max-h-64 overflow-y-auto" aria-live="polite" aria-relevant="additions" aria-label="Direct messages">
                 <For each=messages key=|m| m.id let:m>
                     <li data-testid="dm-message"><span class="font-semibold">{m.from.name.clone()}</span>": "
@@ -262,7 +301,7 @@ pub fn DmPanel(
                 </For>
             </ul>
             <form class="flex gap-2" on:submit=submit>
-                <input class="input flex-1" data-testid="dm-input" aria-label="Direct message" maxlength="2000"
+                <input class="input flex-1" data-testid="dm-input" aria-label="Direct message" maxlength="2000" node_ref=input
                     prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
                 <button class="btn" type="submit">"Send"</button>
             </form>

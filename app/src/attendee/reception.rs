@@ -10,6 +10,7 @@ use protocol::{Area, Channel};
 
 use super::client::LiveState;
 use super::panels::{ChatPanel, DmInbox, DmPanel, Notice, PeopleList};
+use super::side::{PanelState, SidePanel, Tab, TabPanel};
 use super::{PersonRow, StageLink};
 use crate::error::AppError;
 use crate::forms::error_list;
@@ -169,7 +170,7 @@ pub fn ReceptionPage() -> impl IntoView {
         reception,
     );
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|r| view! { <Reception r=r/> })
@@ -194,80 +195,107 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
             <img class="h-12 w-auto" src=r.event.logo_url.clone() alt=format!("{} logo", r.event.name) data-testid="event-logo"/>
         }
     });
+    let cover = (!r.event.cover_url.is_empty()).then(|| {
+        view! { <img class="h-40 w-full rounded-lg object-cover md:h-56" src=r.event.cover_url.clone() alt="" data-testid="event-cover"/> }
+    });
+    let panel = PanelState::new();
+    // A conversation opens in the People tab.
+    Effect::new(move |_| {
+        if talking_to.get().is_some() {
+            panel.show(Tab::People);
+        }
+    });
     view! {
         <leptos_meta::Title text=format!("Reception · {}", r.event.name)/>
         <super::panels::VenueNav slug=event_slug.clone() stages=r.stages.clone() here=None live=live/>
-        <div class="branded space-y-4" style=brand>
-            {logo}
-            <p class="text-sm text-slate-500">"Reception"</p>
-            <h1 class="text-3xl font-bold">{r.event.name.clone()}</h1>
-            <div class="flex items-center gap-4">
+        <div class="branded space-y-4 pb-16 md:pb-0" style=brand>
+            {cover}
+            <div class="flex flex-wrap items-center gap-4">
+                {logo}
+                <div class="flex-1 min-w-0">
+                    <p class="text-sm text-slate-500">"Reception"</p>
+                    <h1 class="text-3xl font-bold">{r.event.name.clone()}</h1>
+                </div>
+            </div>
+            <div class="flex flex-wrap items-center gap-4">
                 <p>"Welcome, " <span data-testid="attendee-name">{r.attendee}</span></p>
+                <a class="underline text-sm" href=format!("/e/{event_slug}/profile") data-testid="profile-link">"Your profile and photo"</a>
+                <p class="inline-flex items-center gap-2 rounded-full border border-slate-200 bg-white px-3 py-1 text-sm" aria-live="polite">
+                    <span class=move || if live.connected.get() { "h-2.5 w-2.5 rounded-full bg-green-500" } else { "h-2.5 w-2.5 rounded-full bg-slate-400" }></span>
+                    <span data-testid="online-count">{move || live.online.get()}</span>
+                    " in the event right now"
+                </p>
                 <super::SignOutButton slug=event_slug.clone()/>
             </div>
-            <p class="card inline-flex items-center gap-2" aria-live="polite">
-                <span class=move || if live.connected.get() { "h-3 w-3 rounded-full bg-green-500" } else { "h-3 w-3 rounded-full bg-slate-400" }></span>
-                <span data-testid="online-count">{move || live.online.get()}</span>
-                " in the event right now"
-            </p>
-            <p class="text-slate-600">{r.event.starts} " – " {r.event.ends} " (" {r.event.time_zone} ")"</p>
-            <p class="whitespace-pre-line">{r.event.description}</p>
             <Notice live=live/>
-            {(!r.stages.is_empty()).then(|| view! {
-                <h2 class="text-xl font-semibold">"Stages"</h2>
-                <ul class="flex gap-3" data-testid="stages">
-                    {r.stages.into_iter().map(|s| {
-                        let href = format!("/e/{}/stage/{}", event_slug, s.id);
-                        let area = Area::Stage(s.id);
-                        view! {
-                            <li class="card">
-                                <a class="underline font-semibold" href=href>{s.name}</a>
-                                <span class="text-sm text-slate-500 ml-2">{move || live.in_area(area)} " watching"</span>
-                            </li>
-                        }
-                    }).collect::<Vec<_>>()}
-                </ul>
-            })}
-            {(!r.agenda.is_empty()).then(|| view! { <Agenda sessions=r.agenda.clone()/> })}
-            {(!r.speakers.is_empty()).then(|| view! {
-                <h2 class="text-xl font-semibold">"Speakers"</h2>
-                <div class="grid grid-cols-3 gap-3" data-testid="speakers">
-                    {r.speakers.clone().into_iter().map(|s| view! {
-                        <div class="card flex gap-3" data-testid="speaker">
-                            {(!s.photo_url.is_empty()).then(|| view! { <img class="h-16 w-16 rounded-full object-cover" src=s.photo_url.clone() alt=s.name.clone()/> })}
-                            <div>
-                                <p class="font-semibold">{s.name.clone()}</p>
-                                <p class="text-sm text-slate-600">{s.headline.clone()}</p>
-                                <p class="text-sm whitespace-pre-line">{s.bio.clone()}</p>
-                            </div>
-                        </div>
-                    }).collect::<Vec<_>>()}
-                </div>
-            })}
-            {(!r.sponsors.is_empty()).then(|| view! {
-                <h2 class="text-xl font-semibold">"Sponsors"</h2>
-                <ul class="flex flex-wrap gap-3" data-testid="sponsors">
-                    {r.sponsors.clone().into_iter().map(|s| view! {
-                        <li class="card">
-                            <a href=s.url.clone() rel="noopener noreferrer" target="_blank" class="flex items-center gap-2">
-                                {(!s.logo_url.is_empty()).then(|| view! { <img class="h-8" src=s.logo_url.clone() alt=""/> })}
-                                <span class="font-semibold">{s.name.clone()}</span>
-                                <span class="text-xs uppercase text-slate-500">{s.tier.as_str()}</span>
-                            </a>
-                        </li>
-                    }).collect::<Vec<_>>()}
-                </ul>
-            })}
-            <div class="grid grid-cols-1 md:grid-cols-3 gap-4">
+            <DmInbox live=live talking_to=talking_to open=open_dm/>
+            <div class="grid grid-cols-1 md:grid-cols-3 gap-4 items-start">
                 <div class="md:col-span-2 space-y-4">
-                    <DmInbox live=live talking_to=talking_to open=open_dm/>
-                    <ChatPanel channel=Channel::Reception live=live/>
-                    {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
+                    <section class="card space-y-2">
+                        <p class="text-slate-600">{r.event.starts} " – " {r.event.ends} " (" {r.event.time_zone} ")"</p>
+                        <p class="whitespace-pre-line">{r.event.description}</p>
+                    </section>
+                    {(!r.stages.is_empty()).then(|| view! {
+                        <h2 class="text-xl font-semibold">"Stages"</h2>
+                        <ul class="grid gap-3 sm:grid-cols-2" data-testid="stages">
+                            {r.stages.into_iter().map(|s| {
+                                let href = format!("/e/{}/stage/{}", event_slug, s.id);
+                                let area = Area::Stage(s.id);
+                                view! {
+                                    <li>
+                                        <a class="card flex items-center gap-3 hover:border-slate-400" href=href>
+                                            <span class="grid h-10 w-10 place-items-center rounded bg-slate-800 text-white" aria-hidden="true">"▶"</span>
+                                            <span class="flex-1 font-semibold underline">{s.name}</span>
+                                            <span class="text-sm text-slate-500">{move || live.in_area(area)} " watching"</span>
+                                        </a>
+                                    </li>
+                                }
+                            }).collect::<Vec<_>>()}
+                        </ul>
+                    })}
+                    {(!r.agenda.is_empty()).then(|| view! { <Agenda sessions=r.agenda.clone()/> })}
+                    {(!r.speakers.is_empty()).then(|| view! {
+                        <h2 class="text-xl font-semibold">"Speakers"</h2>
+                        <div class="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" data-testid="speakers">
+                            {r.speakers.clone().into_iter().map(|s| view! {
+                                <div class="card flex gap-3" data-testid="speaker">
+                                    {(!s.photo_url.is_empty()).then(|| view! { <img class="h-16 w-16 rounded-full object-cover" src=s.photo_url.clone() alt=s.name.clone()/> })}
+                                    <div>
+                                        <p class="font-semibold">{s.name.clone()}</p>
+                                        <p class="text-sm text-slate-600">{s.headline.clone()}</p>
+                                        <p class="text-sm whitespace-pre-line">{s.bio.clone()}</p>
+                                    </div>
+                                </div>
+                            }).collect::<Vec<_>>()}
+                        </div>
+                    })}
+                    {(!r.sponsors.is_empty()).then(|| view! {
+                        <h2 class="text-xl font-semibold">"Sponsors"</h2>
+                        <ul class="flex flex-wrap gap-3" data-testid="sponsors">
+                            {r.sponsors.clone().into_iter().map(|s| view! {
+                                <li class="card">
+                                    <a href=s.url.clone() rel="noopener noreferrer" target="_blank" class="flex items-center gap-2">
+                                        {(!s.logo_url.is_empty()).then(|| view! { <img class="h-8" src=s.logo_url.clone() alt=""/> })}
+                                        <span class="font-semibold">{s.name.clone()}</span>
+                                        <span class="text-xs uppercase text-slate-500">{s.tier.as_str()}</span>
+                                    </a>
+                                </li>
+                            }).collect::<Vec<_>>()}
+                        </ul>
+                    })}
                 </div>
-                <section class="card">
-                    <h2 class="font-semibold mb-2">"People"</h2>
-                    <PeopleList slug=event_slug.clone() people=r.people live=live on_message=open_dm/>
-                </section>
+                <SidePanel tabs=vec![Tab::Chat, Tab::People] panel=panel live=live channel=Channel::Reception>
+                    <TabPanel tab=Tab::Chat panel=panel>
+                        <ChatPanel channel=Channel::Reception live=live/>
+                    </TabPanel>
+                    <TabPanel tab=Tab::People panel=panel>
+                        {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live on_close=Callback::new(move |()| talking_to.set(None))/> })}
+                        <section class="card">
+                            <h2 class="font-semibold mb-2">"People"</h2>
+                            <PeopleList slug=event_slug.clone() people=r.people live=live on_message=open_dm/>
+                        </section>
+                    </TabPanel>
+                </SidePanel>
             </div>
         </div>
     }

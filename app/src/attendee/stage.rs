@@ -11,6 +11,7 @@ use protocol::{Area, Channel};
 
 use super::client::LiveState;
 use super::panels::{dm_opener, ChatPanel, DmInbox, DmPanel, Notice, PeopleList};
+use super::side::{PanelState, SidePanel, Tab, TabPanel};
 use super::PersonRow;
 use crate::error::AppError;
 use crate::forms::error_list;
@@ -183,7 +184,7 @@ pub fn StagePage() -> impl IntoView {
         |(slug, id)| stage_info(slug, id),
     );
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|s| view! { <Stage s=s/> })
@@ -221,20 +222,30 @@ fn Stage(s: StageData) -> impl IntoView {
     let reception = format!("/e/{}/reception", s.slug);
     let talking_to = RwSignal::new(None::<protocol::live::Person>);
     let open_dm = dm_opener(s.slug.clone(), live, talking_to);
+    let panel = PanelState::new();
+    // A conversation opens in the People tab.
+    Effect::new(move |_| {
+        if talking_to.get().is_some() {
+            panel.show(Tab::People);
+        }
+    });
+    let mut tabs = vec![Tab::Chat];
+    tabs.extend(s.polls_app.then_some(Tab::Polls));
+    tabs.extend(s.qa_app.then_some(Tab::Qa));
+    tabs.push(Tab::People);
     view! {
         <leptos_meta::Title text=format!("{} · {}", s.name, s.event)/>
         <super::panels::VenueNav slug=s.slug.clone() stages=s.stages.clone() here=Some(s.id) live=live/>
-        <div class="space-y-4">
+        <div class="space-y-4 pb-16 md:pb-0">
             <p class="text-sm text-slate-500"><a class="underline" href=reception>{s.event.clone()}</a> " · Stage"</p>
             <h1 class="text-2xl font-bold">{s.name.clone()}</h1>
             <p class="text-slate-600" aria-live="polite"><span data-testid="watching">{move || live.in_area(area)}</span> " watching"</p>
             <Notice live=live/>
-            <div class="grid grid-cols-1 md:grid-cols-3 gap-4">
+            <DmInbox live=live talking_to=talking_to open=open_dm/>
+            <div class="grid grid-cols-1 md:grid-cols-3 gap-4 items-start">
                 <div class="md:col-span-2 space-y-4">
                     {player}
                     {(!s.languages.is_empty()).then(|| view! { <Captions channel=channel languages=s.languages.clone() live=live/> })}
-                    {s.polls_app.then(|| view! { <Polls channel=channel live=live/> })}
-                    {s.qa_app.then(|| view! { <QandA channel=channel live=live/> })}
                     {s.embeds.into_iter().map(|e| view! {
                         <section class="card">
                             <h2 class="font-semibold">{e.name}</h2>
@@ -242,15 +253,20 @@ fn Stage(s: StageData) -> impl IntoView {
                         </section>
                     }).collect::<Vec<_>>()}
                 </div>
-                <div class="space-y-4">
-                    <DmInbox live=live talking_to=talking_to open=open_dm/>
-                    <ChatPanel channel=channel live=live/>
-                    {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live/> })}
-                    <section class="card">
-                        <h2 class="font-semibold mb-2">"People"</h2>
-                        <PeopleList slug=s.slug.clone() people=s.people live=live on_message=open_dm/>
-                    </section>
-                </div>
+                <SidePanel tabs=tabs panel=panel live=live channel=channel>
+                    <TabPanel tab=Tab::Chat panel=panel>
+                        <ChatPanel channel=channel live=live/>
+                    </TabPanel>
+                    {s.polls_app.then(|| view! { <TabPanel tab=Tab::Polls panel=panel><Polls channel=channel live=live/></TabPanel> })}
+                    {s.qa_app.then(|| view! { <TabPanel tab=Tab::Qa panel=panel><QandA channel=channel live=live/></TabPanel> })}
+                    <TabPanel tab=Tab::People panel=panel>
+                        {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live on_close=Callback::new(move |()| talking_to.set(None))/> })}
+                        <section class="card">
+                            <h2 class="font-semibold mb-2">"People"</h2>
+                            <PeopleList slug=s.slug.clone() people=s.people live=live on_message=open_dm/>
+                        </section>
+                    </TabPanel>
+                </SidePanel>
             </div>
         </div>
     }

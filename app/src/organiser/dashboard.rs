@@ -60,12 +60,15 @@ pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| dashboard());
     let create = ServerAction::<CreateEvent>::new();
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {
                         <h1 class="text-2xl font-bold mb-4">"Welcome, " {d.organiser}</h1>
                         <h2 class="text-xl font-semibold">"Your events"</h2>
+                        {d.events.is_empty().then(|| view! {
+                            <p class="empty my-3" data-testid="no-events">"No events yet. Create your first one below: it gets a page, tickets and a Reception of its own."</p>
+                        })}
                         <ul class="my-3 space-y-2" data-testid="event-list">
                             {d.events.into_iter().map(|e| {
                                 let href = format!("/dashboard/events/{}", e.slug);

@@ -620,7 +620,7 @@ pub fn OverviewSection() -> impl IntoView {
         |(slug, ..)| event_overview(slug),
     );
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {
@@ -701,7 +701,7 @@ pub fn TicketsSection() -> impl IntoView {
     view! {
         <Title text="Tickets · Dashboard"/>
         <h1 class="text-2xl font-bold">"Tickets"</h1>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {
@@ -756,7 +756,7 @@ pub fn TicketsSection() -> impl IntoView {
             <button class="btn col-span-2" type="submit">"Add ticket type"</button>
         </ActionForm>
         <h2 class="text-xl font-semibold mt-8">"Promo codes"</h2>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {
@@ -770,6 +770,9 @@ pub fn TicketsSection() -> impl IntoView {
                                 }}</p>
                             })}
                             <FormError error=error_of(withdraw.value())/>
+                            {o.promo_codes.is_empty().then(|| view! {
+                                <p class="empty my-2" data-testid="no-promo-codes">"No promo codes yet."</p>
+                            })}
                             <ul class="my-2 space-y-1" data-testid="promo-codes">
                                 {rows(o.promo_codes.clone(), {
                                     let slug = slug.clone();
@@ -815,7 +818,7 @@ pub fn TicketsSection() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add_code.value())/></div>
             <button class="btn col-span-2" type="submit">"Add promo code"</button>
         </ActionForm>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {

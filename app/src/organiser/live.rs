@@ -278,10 +278,13 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     );
     view! {
         <h2 class="text-xl font-semibold mt-8">"Stages"</h2>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {
+                        {d.stages.is_empty().then(|| view! {
+                            <p class="empty my-2" data-testid="no-stages">"No stages yet. Add one below for your talks and streams."</p>
+                        })}
                         <ul class="my-2 list-disc pl-6" data-testid="stage-list">
                             {rows(d.stages.clone(), move |s| {
                                 let (source_id, rename_id, remove_id) = (s.id.clone(), s.id.clone(), s.id.clone());
@@ -414,7 +417,7 @@ pub fn Moderators(#[prop(into)] slug: Signal<String>) -> impl IntoView {
         <p class="text-sm text-slate-600 max-w-xl">
             "Moderators are chosen among attendees who opened the sign-in link from their confirmation email, so that nobody can take a role by registering with someone else's address."
         </p>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     people.await.map(|people| {

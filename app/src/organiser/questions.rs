@@ -118,10 +118,13 @@ pub fn QuestionsEditor(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             }}</p>
         })}
         <FormError error=error_of(remove.value())/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     questions.await.map(|qs| view! {
+                        {qs.is_empty().then(|| view! {
+                            <p class="empty my-2" data-testid="no-questions">"No questions yet: buyers give their name and email only."</p>
+                        })}
                         <ul class="my-2 space-y-1" data-testid="questions">
                             {rows(qs, move |q| question_row(slug.get_untracked(), q, update, remove))}
                         </ul>

@@ -333,7 +333,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
         </div>
         <FormError error=error_of(cancel.value())/>
         <FormError error=error_of(approve.value())/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     rows.await.map(|rows| {
@@ -346,6 +346,9 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                 {paged.then(|| view! { <button class="underline mr-3" on:click=move |_| after.set(None)>"Newest"</button> })}
                                 {next.map(|c| view! { <button class="underline" on:click=move |_| after.set(Some(c.clone()))>"Older orders"</button> })}
                             </p>
+                        })}
+                        {(rows.is_empty() && !paged).then(|| view! {
+                            <p class="empty my-2" data-testid="no-registrations">"No orders match. Orders show here as soon as people register."</p>
                         })}
                         <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Registrations">
                         <table class="w-full" data-testid="registrations">

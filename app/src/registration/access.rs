@@ -34,7 +34,7 @@ pub fn AccessPage() -> impl IntoView {
     let sent = move || query.read().get("sent");
     view! {
         <Title text="Get your sign-in link"/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     event.await.map(|p| {

@@ -54,6 +54,8 @@ pub struct OrderView {
     pub tickets: Vec<TicketView>,
     /// This browser is signed in as the buyer.
     pub signed_in: bool,
+    /// Where to confirm a payment the bank holds (3-D Secure), while pending.
+    pub bank_step: Option<String>,
 }
 
 /// The order `code` of event `slug` (the code is the buyer's secret; the
@@ -104,6 +106,7 @@ pub async fn buyer_order(slug: String, code: String) -> Result<OrderView, AppErr
         event: o.event_name,
         tickets,
         signed_in,
+        bank_step: o.bank_step,
     })
 }
 
@@ -142,9 +145,13 @@ fn Order(compact: bool) -> impl IntoView {
     {
         let handle = set_interval_with_handle(
             move || {
+                // Just asked by the bank, or (after a reload) still waiting for it.
                 let waiting = matches!(
                     pay.value().get_untracked(),
                     Some(Ok(ref p)) if p.status == super::pay::PayOutcome::RequiresAction
+                ) || matches!(
+                    order.get_untracked(),
+                    Some(Ok(ref o)) if o.bank_step.is_some()
                 );
                 if waiting {
                     again.update(|n| *n += 1);
@@ -160,7 +167,7 @@ fn Order(compact: bool) -> impl IntoView {
     }
     view! {
         <Title text="Your order"/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <crate::ui::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     order.await.map(|o| order_view(o, pay, compact))
@@ -183,7 +190,9 @@ fn order_view(o: OrderView, pay: ServerAction<Pay>, compact: bool) -> impl IntoV
         _ => "order-heading",
     };
     let step = match o.status {
-        OrderStatus::Pending => pay_form(pay, o.code.clone(), o.total.clone()).into_any(),
+        OrderStatus::Pending => {
+            pay_form(pay, o.code.clone(), o.total.clone(), o.bank_step.clone()).into_any()
+        }
         OrderStatus::AwaitingApproval => view! {
             <p>"The organiser reviews orders for this ticket. We will email you when it is approved, with a link to pay if it has a price."</p>
         }

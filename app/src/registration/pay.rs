@@ -54,22 +54,29 @@ pub async fn pay(order_code: String, card_number: String) -> Result<PaymentView,
     })
 }
 
+/// The card form of a pending order, or the bank's extra step while it
+/// waits for the buyer (`bank_step` says where, after a reload).
 pub(super) fn pay_form(
     action: ServerAction<Pay>,
     order_code: String,
     total: String,
+    bank_step: Option<String>,
 ) -> impl IntoView {
+    let waiting = |url: String| {
+        view! {
+            <p class="rounded bg-amber-50 border border-amber-300 p-3" role="status" data-testid="waiting-for-bank">
+                "Waiting for your bank: it asks you to confirm this payment. This page updates by itself once you have. "
+                <a class="underline" rel="external" target="_blank" href=url data-testid="payment-action">"Confirm payment"</a>
+            </p>
+        }
+    };
     view! {
         {move || match action.value().get() {
             Some(Ok(p)) if p.status == PayOutcome::Confirmed => view! {
                 <p class="notice-ok" data-testid="paid" role="status">"Payment received: your order is confirmed."</p>
             }.into_any(),
-            Some(Ok(p)) => view! {
-                <p class="rounded bg-amber-50 border border-amber-300 p-3" role="status">
-                    "Your bank asks you to confirm this payment. This page updates by itself once you have. "
-                    <a class="underline" rel="external" target="_blank" href=p.action_url.unwrap_or_default() data-testid="payment-action">"Confirm payment"</a>
-                </p>
-            }.into_any(),
+            Some(Ok(p)) => waiting(p.action_url.unwrap_or_default()).into_any(),
+            None if bank_step.is_some() => waiting(bank_step.clone().unwrap_or_default()).into_any(),
             _ => {
                 let (code, total) = (order_code.clone(), total.clone());
                 view! {

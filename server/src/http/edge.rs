@@ -102,6 +102,12 @@ pub async fn body_limit(State(max): State<usize>, req: Request, next: Next) -> R
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // The photo upload may be larger than any other request.
+    let max = if super::avatars::is_upload(req.uri().path()) {
+        max.max(super::avatars::MAX_REQUEST_BYTES)
+    } else {
+        max
+    };
     if declared.is_some_and(|n| n > max as u64) {
         return refusal(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,9 +1,10 @@
 //! The HTTP edge: Leptos pages and server functions (under `/fn`), health,
-//! sign-in links, the live WebSocket, payment webhooks, exports. Every request
+//! sign-in links, the live WebSocket, attendees' photos, payment webhooks, exports. Every request
 //! gets an `x-request-id` (kept if a proxy set one) that names its tracing span
 //! and comes back on the response.
 
 mod apps;
+mod avatars;
 mod client_addr;
 mod csrf;
 mod edge;
@@ -20,9 +21,9 @@ mod ws;
 pub use client_addr::TrustedProxies;
 pub use edge::{serve, EdgeSettings};
 
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, HeaderName, HeaderValue, Request};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -77,6 +78,12 @@ pub fn router(state: ServerState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/e/{slug}/join", get(join::page).post(join::redeem))
         .route("/ws/e/{slug}", get(ws::live))
+        .route(
+            "/e/{slug}/profile/avatar",
+            post(avatars::upload).layer(DefaultBodyLimit::max(avatars::MAX_REQUEST_BYTES)),
+        )
+        .route("/e/{slug}/profile/avatar/remove", post(avatars::remove))
+        .route("/e/{slug}/avatars/{attendee}/{version}", get(avatars::photo))
         .route("/.well-known/jwks.json", get(apps::jwks))
         .route(
             "/dashboard/events/{slug}/registrations.csv",

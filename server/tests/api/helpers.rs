@@ -23,6 +23,7 @@ use uuid::Uuid;
 /// Every server function, by the type `#[server]` generates for it.
 #[allow(unused_imports)] // not every test calls every function
 pub mod fns {
+    pub use app::attendee::profile::MyProfile;
     pub use app::attendee::reception::Reception;
     pub use app::attendee::stage::StageInfo;
     pub use app::attendee::{AttendeeLogout, ChatHistory, DmHistory, People};

@@ -22,6 +22,7 @@ mod live;
 mod orders;
 mod payments;
 mod pipeline;
+mod profile;
 mod promo;
 mod questions;
 mod registration;

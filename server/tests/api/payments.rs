@@ -123,12 +123,17 @@ async fn a_declined_card_leaves_the_order_pending_and_says_why() {
 #[tokio::test]
 async fn extra_authentication_completes_through_a_signed_webhook() {
     let app = spawn_web_only().await;
-    let code = pending_order(&app).await;
+    let (_, slug, code) = pending_order_of(&app).await;
     let (s, body) = pay(&app, &code, "4000002500003155").await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["status"], "requires_action");
     let url = body["action_url"].as_str().unwrap().to_owned();
     assert_eq!(order(&app, &code).await.0, "pending");
+    // The order page offers the bank's step again (after a reload, say).
+    let summary = [("slug", slug.as_str()), ("code", code.as_str())];
+    let (s, page) = app.call::<fns::BuyerOrder>(&client(), &summary).await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["bank_step"], url.as_str());
     let provider_ref = url.rsplit('/').next().unwrap().to_owned();
 
     // A forged webhook is refused and changes nothing.
@@ -180,6 +185,9 @@ async fn extra_authentication_completes_through_a_signed_webhook() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(order(&app, &code).await.0, "confirmed");
+    let (_, page) = app.call::<fns::BuyerOrder>(&client(), &summary).await;
+    assert_eq!(page["status"], "confirmed");
+    assert!(page["bank_step"].is_null(), "{page}");
 
     // A correctly signed redelivery is accepted and changes nothing.
     let res = client()

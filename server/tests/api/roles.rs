@@ -359,6 +359,22 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         // The attendee's event.
         row::<fns::Reception>(EVENT_ATTENDEES, &[("slug", &e())]),
         row::<fns::StageInfo>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
+        row::<fns::MyProfile>(EVENT_ATTENDEES, &[("slug", &e())]),
+        Row {
+            name: "GET /e/{slug}/avatars/{attendee}/{version}".into(),
+            call: Call::Get(format!("/e/{slug}/avatars/{attendee_id}/1")),
+            expect: EVENT_ATTENDEES,
+        },
+        Row {
+            name: "POST /e/{slug}/profile/avatar".into(),
+            call: Call::Post(format!("/e/{slug}/profile/avatar"), vec![]),
+            expect: EVENT_ATTENDEES,
+        },
+        Row {
+            name: "POST /e/{slug}/profile/avatar/remove".into(),
+            call: Call::Post(format!("/e/{slug}/profile/avatar/remove"), vec![]),
+            expect: EVENT_ATTENDEES,
+        },
         row::<fns::People>(EVENT_ATTENDEES, &[("slug", &e()), ("q", "a")]),
         row::<fns::ChatHistory>(EVENT_ATTENDEES, &[("slug", &e()), ("channel", "reception")]),
         row::<fns::DmHistory>(EVENT_ATTENDEES, &[("slug", &e()), ("with", &attendee_id)]),

@@ -53,6 +53,7 @@ impl ChatMessage {
             author: Person {
                 id: self.author_id,
                 name: self.author_name.clone(),
+                avatar: None,
             },
             body: self.body.clone(),
             mentions: self.mentions.clone(),

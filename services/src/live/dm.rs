@@ -43,6 +43,7 @@ impl DirectMessage {
             from: Person {
                 id: self.sender_id,
                 name: self.sender_name.clone(),
+                avatar: None,
             },
             to: self.recipient_id,
             body: self.body.clone(),

@@ -26,6 +26,8 @@ pub struct Actor {
     pub name: String,
     /// Attendee or moderator.
     pub role: AttendeeRole,
+    /// Version of their photo, if any.
+    pub avatar: Option<i64>,
 }
 
 impl Actor {
@@ -37,6 +39,7 @@ impl Actor {
             org_id: event.org_id,
             name: attendee.name.clone(),
             role: attendee.role,
+            avatar: attendee.avatar,
         }
     }
 
@@ -67,6 +70,7 @@ impl Actor {
         Person {
             id: self.id,
             name: self.name.clone(),
+            avatar: self.avatar,
         }
     }
 }
@@ -98,6 +102,7 @@ pub async fn people(
             person: Person {
                 id: a.id,
                 name: a.name,
+                avatar: a.avatar,
             },
             role: a.role,
         })

@@ -81,6 +81,42 @@ pub async fn answer(
     Ok(())
 }
 
+/// Records that the bank holds attempt `id` until the buyer confirms it at
+/// `action_url` (3-D Secure).
+pub async fn await_action(
+    conn: &mut PgConnection,
+    id: PaymentId,
+    provider_ref: Option<&str>,
+    action_url: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE payments SET provider_ref = coalesce($2, provider_ref), status = $3, action_url = $4,
+                failure = NULL, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(provider_ref)
+    .bind(PaymentStatus::RequiresAction)
+    .bind(action_url)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Where the buyer confirms the newest attempt of order `order_id` that
+/// their bank still holds, if one does.
+pub async fn waiting_action_url(pool: &PgPool, order_id: OrderId) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT action_url FROM payments
+         WHERE order_id = $1 AND status = $2 AND action_url IS NOT NULL
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(PaymentStatus::RequiresAction)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// Attempts of `provider` still `processing` after `older_than`: their
 /// answer was lost (a crash, a timeout); the reconciliation asks again.
 pub async fn stale_processing(

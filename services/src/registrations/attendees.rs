@@ -42,6 +42,8 @@ pub struct Attendee {
     pub role: AttendeeRole,
     /// Whether they opened a link emailed to their address.
     pub verified: bool,
+    /// Version of their uploaded photo, if any (see `avatars`).
+    pub avatar: Option<i64>,
 }
 
 /// An attendee and whether a ticket admits them.
@@ -53,7 +55,8 @@ struct AttendeeAdmitted {
 }
 
 const COLUMNS: &str =
-    "a.id, a.event_id, a.name, a.email::text AS email, a.role, a.verified_at IS NOT NULL AS verified";
+    "a.id, a.event_id, a.name, a.email::text AS email, a.role, a.verified_at IS NOT NULL AS verified,
+     a.avatar_version AS avatar";
 
 /// How a sign-in link reaches its holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

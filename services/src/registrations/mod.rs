@@ -4,6 +4,7 @@
 //! cancellation, refund, expiry), waiting lists, and attendees' sign-in.
 
 pub mod attendees;
+pub mod avatars;
 pub mod lifecycle;
 pub mod list;
 pub mod orders;

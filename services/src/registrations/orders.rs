@@ -339,6 +339,9 @@ pub struct OrderSummary {
     pub discount_minor: i64,
     /// Codes of its tickets that still count.
     pub tickets: Vec<String>,
+    /// Where the buyer confirms a payment their bank holds (3-D Secure),
+    /// while the order awaits payment.
+    pub bank_step: Option<String>,
 }
 
 /// One line of an order: tickets of one type.
@@ -386,7 +389,14 @@ pub async fn summary(pool: &PgPool, slug: &str, code: &str) -> Result<OrderSumma
     .bind(order.id)
     .fetch_all(pool)
     .await?;
+    let bank_step = match order.status {
+        OrderStatus::Pending => {
+            crate::payments::charges::waiting_action_url(pool, order.id).await?
+        }
+        _ => None,
+    };
     Ok(OrderSummary {
+        bank_step,
         code: order.code,
         status: order.status,
         total_minor: order.total_minor,

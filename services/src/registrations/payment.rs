@@ -204,8 +204,7 @@ async fn apply(
             Err(Error::PaymentFailed(why))
         }
         Outcome::RequiresAction { action_url } => {
-            let status = PaymentStatus::RequiresAction;
-            charges::answer(&mut tx, attempt, provider_ref, status, None).await?;
+            charges::await_action(&mut tx, attempt, provider_ref, &action_url).await?;
             tx.commit().await?;
             Ok(PaymentState::ActionRequired(action_url))
         }
