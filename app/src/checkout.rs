@@ -112,7 +112,7 @@ pub fn CheckoutPage() -> impl IntoView {
             }.into_any(),
         })}
         <FormError error=error_of(buy.value())/>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     plans.await.map(|plans| view! {

@@ -15,6 +15,7 @@ pub mod checkout;
 pub mod context;
 pub mod error;
 pub mod forms;
+pub mod look;
 pub mod organiser;
 pub mod registration;
 pub mod ui;

@@ -55,7 +55,7 @@ pub fn Nav() -> impl IntoView {
             Bar::Attendee => view! {
                 <header class="bg-indigo-700 text-white">
                     <nav class="mx-auto max-w-4xl flex items-center gap-4 p-4" aria-label="Convene">
-                        <a href="/" class="flex items-center gap-2"><Logo/><span class="font-bold text-lg">"Convene"</span></a>
+                        <a href="/" class="flex items-center gap-2"><crate::look::Logo/><span class="font-bold text-lg">"Convene"</span></a>
                     </nav>
                 </header>
             }.into_any(),
@@ -73,7 +73,7 @@ fn OrganiserNav() -> impl IntoView {
     view! {
         <header class="bg-indigo-700 text-white">
             <nav class="mx-auto max-w-4xl flex flex-wrap items-center gap-x-4 gap-y-2 sm:gap-x-6 p-4" aria-label="Main">
-                <A href="/"><span class="flex items-center gap-2"><Logo/><span class="font-bold text-lg">"Convene"</span></span></A>
+                <A href="/"><span class="flex items-center gap-2"><crate::look::Logo/><span class="font-bold text-lg">"Convene"</span></span></A>
                 <A href="/dashboard">"Dashboard"</A>
                 <A href="/dashboard/team">"Team"</A>
                 <A href="/checkout">"Plans"</A>
@@ -94,34 +94,6 @@ fn OrganiserNav() -> impl IntoView {
                 </Transition>
             </nav>
         </header>
-    }
-}
-
-/// Convene's mark: a "C" gathered around a meeting point (in the colour of
-/// the text around it).
-#[component]
-pub fn Logo() -> impl IntoView {
-    view! {
-        <svg class="h-7 w-7" viewBox="0 0 32 32" aria-hidden="true" data-testid="convene-logo">
-            <rect width="32" height="32" rx="8" fill="currentColor" fill-opacity="0.15"/>
-            <path d="M22.5 10.5a8 8 0 1 0 0 11" fill="none" stroke="currentColor" stroke-width="3.5" stroke-linecap="round"/>
-            <circle cx="16" cy="16" r="3" fill="#fbbf24"/>
-        </svg>
-    }
-}
-
-/// What a page shows while its data loads: grey blocks where the content
-/// goes, announced once to screen readers.
-#[component]
-pub fn Loading() -> impl IntoView {
-    view! {
-        <div class="space-y-3" aria-busy="true" data-testid="loading">
-            <span class="sr-only" role="status">"Loading…"</span>
-            <div class="skeleton h-8 w-1/2"></div>
-            <div class="skeleton h-4 w-3/4"></div>
-            <div class="skeleton h-4 w-2/3"></div>
-            <div class="skeleton h-32 w-full"></div>
-        </div>
     }
 }
 

@@ -45,6 +45,7 @@ test("an organiser enters their own event as host, runs a poll and moderates the
   }
 
   // The host runs a poll where the attendees are; the attendee votes.
+  for (const p of [org, page]) await p.getByTestId("tab-polls").click();
   await expect(page.getByTestId("poll-create")).toHaveCount(0);
   await org.getByTestId("poll-question").fill("Coffee or tea?");
   await org.getByTestId("poll-options").fill("Coffee\nTea");
@@ -57,6 +58,7 @@ test("an organiser enters their own event as host, runs a poll and moderates the
   }
 
   // The host moderates: a message deleted for everyone.
+  for (const p of [org, page]) await p.getByTestId("tab-chat").click();
   await page.getByTestId("chat-input").fill("Cheap watches at example.org");
   await page.getByTestId("chat-send").click();
   await expect(org.getByTestId("chat-body")).toHaveText(["Cheap watches at example.org"]);

@@ -23,8 +23,9 @@ test("on a phone the side panel is a bottom sheet with unread counts", async ({ 
   const slug = `venue-${unique()}`;
   await signUp(page, "Vera", "Venue Co");
   await createEvent(page, "Venue Days", slug);
-  const phone = (await attendee(browser, BASE, slug, "Pia", PHONE)).page;
+  // Dan first, so he is on the people list Pia's page comes with.
   const desk = (await attendee(browser, BASE, slug, "Dan")).page;
+  const phone = (await attendee(browser, BASE, slug, "Pia", PHONE)).page;
 
   // The sheet starts closed: the tab bar sits at the foot of the screen.
   const chatTab = phone.getByTestId("tab-chat");

@@ -44,7 +44,7 @@ pub fn ProfilePage() -> impl IntoView {
     );
     view! {
         <Title text="Your profile"/>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move { data.await.map(|p| view! { <Profile p=p/> }) })}
             </ErrorBoundary>
@@ -96,7 +96,7 @@ fn Profile(p: ProfileView) -> impl IntoView {
                 {picture}
                 <div>
                     <p class="text-lg font-semibold" data-testid="profile-name">{p.me.name.clone()}</p>
-                    <p class="text-sm text-slate-600">"Your photo shows next to your name in the people list and in conversations."</p>
+                    <p class="text-sm text-slate-600">"Your photo shows next to your name in the people list."</p>
                 </div>
             </div>
             <form method="post" enctype="multipart/form-data" action=format!("/e/{}/profile/avatar", p.slug) class="space-y-2">

@@ -170,7 +170,7 @@ pub fn ReceptionPage() -> impl IntoView {
         reception,
     );
     view! {
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|r| view! { <Reception r=r/> })

@@ -184,7 +184,7 @@ pub fn StagePage() -> impl IntoView {
         |(slug, id)| stage_info(slug, id),
     );
     view! {
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|s| view! { <Stage s=s/> })
@@ -301,6 +301,9 @@ fn Polls(channel: Channel, live: LiveState) -> impl IntoView {
     view! {
         <section class="card space-y-3" data-testid="polls" aria-live="polite">
             <h2 class="font-semibold">"Polls"</h2>
+            {move || polls().is_empty().then(|| view! {
+                <p class="empty" data-testid="polls-empty">{if live.moderator.get() { "No polls yet. Start one below." } else { "No polls yet. They appear here as the speakers start them." }}</p>
+            })}
             <For each=polls key=move |p| format!("{}:{}:{}:{}", p.id, p.status, p.voters, live.voted.with_untracked(|v| v.contains(&p.id))) let:p>
                 <PollCard p=p live=live/>
             </For>
@@ -405,6 +408,9 @@ fn QandA(channel: Channel, live: LiveState) -> impl IntoView {
     view! {
         <section class="card space-y-2" data-testid="qa">
             <h2 class="font-semibold">"Q&A"</h2>
+            {move || questions().is_empty().then(|| view! {
+                <p class="empty" data-testid="qa-empty">"No questions yet. Ask the first one below."</p>
+            })}
             <ul class="space-y-1" aria-live="polite" aria-label="Questions">
                 <For each=questions key=|q| format!("{}:{}:{}", q.id, q.status, q.votes) let:q>
                     {

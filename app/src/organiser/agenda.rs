@@ -420,7 +420,7 @@ pub fn AgendaAdmin(
             || succeeded(edit.sponsor.value()).get()
     });
     view! {
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {

@@ -60,7 +60,7 @@ pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| dashboard());
     let create = ServerAction::<CreateEvent>::new();
     view! {
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {

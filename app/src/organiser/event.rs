@@ -620,7 +620,7 @@ pub fn OverviewSection() -> impl IntoView {
         |(slug, ..)| event_overview(slug),
     );
     view! {
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {
@@ -701,7 +701,7 @@ pub fn TicketsSection() -> impl IntoView {
     view! {
         <Title text="Tickets · Dashboard"/>
         <h1 class="text-2xl font-bold">"Tickets"</h1>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {
@@ -756,7 +756,7 @@ pub fn TicketsSection() -> impl IntoView {
             <button class="btn col-span-2" type="submit">"Add ticket type"</button>
         </ActionForm>
         <h2 class="text-xl font-semibold mt-8">"Promo codes"</h2>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {
@@ -818,7 +818,7 @@ pub fn TicketsSection() -> impl IntoView {
             <div class="col-span-2"><FormError error=error_of(add_code.value())/></div>
             <button class="btn col-span-2" type="submit">"Add promo code"</button>
         </ActionForm>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|o| {

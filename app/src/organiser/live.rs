@@ -278,7 +278,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     );
     view! {
         <h2 class="text-xl font-semibold mt-8">"Stages"</h2>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|d| view! {
@@ -417,7 +417,7 @@ pub fn Moderators(#[prop(into)] slug: Signal<String>) -> impl IntoView {
         <p class="text-sm text-slate-600 max-w-xl">
             "Moderators are chosen among attendees who opened the sign-in link from their confirmation email, so that nobody can take a role by registering with someone else's address."
         </p>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     people.await.map(|people| {

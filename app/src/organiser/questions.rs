@@ -118,7 +118,7 @@ pub fn QuestionsEditor(#[prop(into)] slug: Signal<String>) -> impl IntoView {
             }}</p>
         })}
         <FormError error=error_of(remove.value())/>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     questions.await.map(|qs| view! {

@@ -333,7 +333,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
         </div>
         <FormError error=error_of(cancel.value())/>
         <FormError error=error_of(approve.value())/>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     rows.await.map(|rows| {

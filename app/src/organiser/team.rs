@@ -137,7 +137,7 @@ pub fn TeamPage() -> impl IntoView {
     );
     view! {
         <h1 class="text-2xl font-bold mb-4">"Team"</h1>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     data.await.map(|t| view! {
@@ -188,7 +188,7 @@ pub fn JoinTeamPage() -> impl IntoView {
     let details = Resource::new(token, invitation);
     let accept = ServerAction::<AcceptInvite>::new();
     view! {
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     details.await.map(|i| view! {

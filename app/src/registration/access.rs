@@ -34,7 +34,7 @@ pub fn AccessPage() -> impl IntoView {
     let sent = move || query.read().get("sent");
     view! {
         <Title text="Get your sign-in link"/>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     event.await.map(|p| {

@@ -59,7 +59,7 @@ fn EventRegistration(compact: bool) -> impl IntoView {
     );
     let action = ServerAction::<Register>::new();
     view! {
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     page.await.map(|p| {

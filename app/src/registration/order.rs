@@ -167,7 +167,7 @@ fn Order(compact: bool) -> impl IntoView {
     }
     view! {
         <Title text="Your order"/>
-        <Transition fallback=|| view! { <crate::ui::Loading/> }>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
                     order.await.map(|o| order_view(o, pay, compact))

@@ -477,3 +477,24 @@ pub async fn admitted(
     .fetch_all(pool)
     .await?)
 }
+
+/// Gives attendee `id`'s photo a new version (from a sequence: never reused)
+/// and returns it; `avatars` stores the picture in the same transaction.
+pub async fn renew_avatar(conn: &mut PgConnection, id: AttendeeId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE attendees SET avatar_version = nextval('avatar_versions') WHERE id = $1
+         RETURNING avatar_version",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Attendee `id` has no photo any more (their initials show).
+pub async fn clear_avatar(conn: &mut PgConnection, id: AttendeeId) -> Result<()> {
+    sqlx::query("UPDATE attendees SET avatar_version = NULL WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -13,6 +13,7 @@ use protocol::error::{PhotoRefusal, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS};
 use protocol::ids::{AttendeeId, EventId};
 use sqlx::PgPool;
 
+use super::attendees;
 use crate::{Error, Result};
 
 /// Side of the stored square, in pixels.
@@ -86,13 +87,7 @@ pub async fn set(pool: &PgPool, attendee: AttendeeId, upload: Vec<u8>) -> Result
     .bind(&image)
     .execute(&mut *tx)
     .await?;
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE attendees SET avatar_version = nextval('avatar_versions') WHERE id = $1
-         RETURNING avatar_version",
-    )
-    .bind(attendee)
-    .fetch_one(&mut *tx)
-    .await?;
+    let version = attendees::renew_avatar(&mut tx, attendee).await?;
     tx.commit().await?;
     Ok(Ok(version))
 }
@@ -104,10 +99,7 @@ pub async fn remove(pool: &PgPool, attendee: AttendeeId) -> Result<()> {
         .bind(attendee)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE attendees SET avatar_version = NULL WHERE id = $1")
-        .bind(attendee)
-        .execute(&mut *tx)
-        .await?;
+    attendees::clear_avatar(&mut tx, attendee).await?;
     tx.commit().await?;
     Ok(())
 }
