@@ -1,5 +1,5 @@
-//! Convene's own look, shared by every surface: the logo and what a page
-//! shows while its data loads. A leaf module (it uses nothing of the app), so
+//! Convene's own look, shared by every surface: the logo, what a page shows
+//! while its data loads, and moving focus where a panel opens. A leaf module (it uses nothing of the app), so
 //! any page may use it. The rest of the visual language is in
 //! `style/tailwind.css` (cards, buttons, skeletons, empty states, the side panel).
 
@@ -31,4 +31,21 @@ pub fn Loading() -> impl IntoView {
             <div class="skeleton h-32 w-full"></div>
         </div>
     }
+}
+
+/// Moves keyboard focus to the element with `id` (in the browser; nothing on
+/// the server): where a panel opens, and back to what opened it on close.
+pub fn focus(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
 }

@@ -85,6 +85,14 @@ test("organiser adds a limited paid ticket; a buyer pays with the test card; the
   await section(org, "Orders");
   const list = org.getByTestId("registrations");
   await expect(list.getByRole("row", { name: /Ann/ })).toContainText("confirmed");
+  // The order's detail takes focus when it opens and gives it back on close.
+  const opener = list.getByRole("row", { name: /Ann/ }).getByTestId("order-detail-open");
+  await opener.click();
+  await expect(org.getByTestId("order-detail").getByRole("heading")).toBeFocused();
+  await expect(org.getByTestId("order-answers")).toContainText("Ann & Co");
+  await org.getByTestId("order-detail").getByRole("button", { name: "Close" }).click();
+  await expect(org.getByTestId("order-detail")).toHaveCount(0);
+  await expect(opener).toBeFocused();
   await org.getByLabel("Search").fill("nobody-matches-this");
   await expect(list.getByRole("row", { name: /Ann/ })).toHaveCount(0);
   await org.getByLabel("Search").fill("ann");

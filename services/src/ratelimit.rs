@@ -126,6 +126,14 @@ pub const VOTES_PER_SENDER: Limit = Limit {
     max: 10,
     window_secs: 60,
 };
+/// Order pages looked up by code per client address: enough for a buyer
+/// reloading and a page polling while a bank confirms, far too few to guess
+/// codes.
+pub const ORDER_LOOKUPS_PER_CLIENT: Limit = Limit {
+    name: "order:lookup",
+    max: 300,
+    window_secs: 600,
+};
 /// New photos an attendee may upload (each is decoded and re-encoded).
 pub const PHOTOS_PER_ATTENDEE: Limit = Limit {
     name: "photos:attendee",

@@ -248,7 +248,14 @@ pub async fn accept(
 pub async fn remove_member(pool: &PgPool, by: &Organiser, member: OrganiserId) -> Result<()> {
     by.require_owner()?;
     let mut tx = pool.begin().await?;
-    organisers::remove_member(&mut tx, by.org_id, member).await?;
+    let email = organisers::remove_member(&mut tx, by.org_id, member).await?;
+    // Their host rights in the organisation's events go with them.
+    let events: Vec<_> = crate::events::list_for_org(pool, by.org_id)
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    crate::registrations::attendees::revoke_hosts(&mut tx, &events, &email).await?;
     tx.commit().await?;
     Ok(())
 }

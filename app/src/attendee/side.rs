@@ -21,6 +21,7 @@ use protocol::states::{PollStatus, QaStatus};
 use protocol::Channel;
 
 use super::client::LiveState;
+use crate::look::focus;
 
 /// A tab of the side panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -289,22 +290,6 @@ pub fn TabPanel(
             {children()}
         </div>
     }
-}
-
-/// Moves focus to the element with `id` (in the browser).
-fn focus(id: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(el) = document()
-            .get_element_by_id(id)
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = el.focus();
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
 }
 
 #[cfg(test)]

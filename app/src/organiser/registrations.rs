@@ -365,7 +365,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                     };
                                     view! {
                                     <tr>
-                                        <td><button class="underline font-mono" data-testid="order-detail-open"
+                                        <td><button class="underline font-mono" data-testid="order-detail-open" id=format!("order-{}", r.order_code)
                                             on:click={ let code = r.order_code.clone(); move |_| selected.set(Some(code.clone())) }>{r.order_code.clone()}</button></td>
                                         <td>{r.name}</td><td>{r.email}</td>
                                         <td>{r.ticket_type}</td><td>{r.quantity}</td><td>{r.status.as_str()}</td><td>{r.total}</td>
@@ -408,9 +408,14 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
         </Transition>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                detail.await.map(|d| d.map(|d| view! {
-                    <div class="card my-3 space-y-1" data-testid="order-detail">
-                        <h3 class="font-semibold">"Order " <code>{d.order_code}</code> " · " {d.status.as_str()} " · " {d.total}</h3>
+                detail.await.map(|d| d.map(|d| {
+                    // The panel takes focus when it opens and gives it back to
+                    // the order's button when it closes.
+                    let opener = format!("order-{}", d.order_code);
+                    Effect::new(move |_| crate::look::focus("order-detail-heading"));
+                    view! {
+                    <div class="card my-3 space-y-1" data-testid="order-detail" role="region" aria-labelledby="order-detail-heading">
+                        <h3 class="font-semibold" id="order-detail-heading" tabindex="-1">"Order " <code>{d.order_code}</code> " · " {d.status.as_str()} " · " {d.total}</h3>
                         <p>{d.name} " <" {d.email} "> · ordered " {d.ordered_at}</p>
                         {d.discount.map(|x| view! { <p>"Discount: " {x}</p> })}
                         <p class="font-semibold mt-2">"Tickets"</p>
@@ -432,8 +437,12 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                             </ul>
                         })}
                         {d.refunded.map(|r| view! { <p>"Refunded: " {r}</p> })}
-                        <button class="text-sm underline" on:click=move |_| selected.set(None)>"Close"</button>
+                        <button class="text-sm underline" on:click=move |_| {
+                            selected.set(None);
+                            crate::look::focus(&opener);
+                        }>"Close"</button>
                     </div>
+                    }
                 }))
             })}
         </Transition>

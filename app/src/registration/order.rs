@@ -66,6 +66,12 @@ pub async fn buyer_order(slug: String, code: String) -> Result<OrderView, AppErr
     use services::domain::format_money;
     use services::registrations::{attendees, orders};
     let platform = crate::context::platform()?;
+    crate::context::limit_client(
+        &platform,
+        &services::ratelimit::ORDER_LOOKUPS_PER_CLIENT,
+        None,
+    )
+    .await?;
     let o = orders::summary(&platform.pool, &slug, &code).await?;
     let session = cookies::read(cookies::ATTENDEE).await;
     let signed_in =

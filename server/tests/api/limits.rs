@@ -6,7 +6,8 @@
 use convene_server::http::TrustedProxies;
 use serde_json::Value;
 use services::ratelimit::{
-    PAY_PER_ORDER, PROMO_PER_CLIENT_EVENT, REGISTER_PER_CLIENT_EVENT, WAITLIST_PER_CLIENT_EVENT,
+    ORDER_LOOKUPS_PER_CLIENT, PAY_PER_ORDER, PROMO_PER_CLIENT_EVENT, REGISTER_PER_CLIENT_EVENT,
+    WAITLIST_PER_CLIENT_EVENT,
 };
 use uuid::Uuid;
 
@@ -205,4 +206,17 @@ async fn only_failed_log_ins_count_against_an_email() {
             .await;
         assert_eq!(s, 200, "log-in {i}: {body}");
     }
+}
+
+#[tokio::test]
+async fn order_codes_cannot_be_guessed_at_speed() {
+    let app = app_behind("").await;
+    let slug = app.event(&app.organiser().await).await;
+    let form = [("slug", slug.as_str()), ("code", "NOSUCH")];
+    for i in 0..ORDER_LOOKUPS_PER_CLIENT.max {
+        let (s, body) = app.call::<fns::BuyerOrder>(&client(), &form).await;
+        assert_eq!(s, 404, "lookup {i}: {body}");
+    }
+    let (s, body) = app.call::<fns::BuyerOrder>(&client(), &form).await;
+    assert!(refused(s, &body), "{s} {body}");
 }

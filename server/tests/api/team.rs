@@ -146,7 +146,12 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
         )
         .await;
     assert_eq!(s, 403);
-    // The owner removes Bob: his session ends.
+    // Bob enters the event as its host (a moderator without a ticket).
+    let (s, b) = app.call::<fns::EnterAsHost>(&bob, &[("slug", &slug)]).await;
+    assert!(s < 400, "{s} {b}");
+    let (s, b) = app.call::<fns::Reception>(&bob, &[("slug", &slug)]).await;
+    assert_eq!((s, &b["moderator"]), (200, &serde_json::json!(true)), "{b}");
+    // The owner removes Bob: his session ends, and his host rights with it.
     let bob_id: Uuid =
         sqlx::query_scalar("SELECT id FROM organisers WHERE email = 'bob@example.org'")
             .fetch_one(&app.pool)
@@ -162,6 +167,17 @@ async fn seats_limit_invitations_and_members_work_in_the_same_organisation() {
             .0,
         401
     );
+    assert_eq!(
+        app.call::<fns::Reception>(&bob, &[("slug", &slug)]).await.0,
+        401,
+        "a removed member's host session ends"
+    );
+    let host: bool =
+        sqlx::query_scalar("SELECT host FROM attendees WHERE email = 'bob@example.org'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!host);
     // Another organisation cannot touch this team.
     let other = app.organiser().await;
     let owner_id: Uuid = sqlx::query_scalar("SELECT id FROM organisers WHERE email = $1")

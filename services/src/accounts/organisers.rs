@@ -220,7 +220,11 @@ pub async fn name(conn: &mut PgConnection, id: OrganiserId) -> Result<Option<Str
 }
 
 /// Removes a member of the organisation (not an owner) and ends their sessions.
-pub async fn remove_member(conn: &mut PgConnection, org_id: OrgId, id: OrganiserId) -> Result<()> {
+pub async fn remove_member(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    id: OrganiserId,
+) -> Result<String> {
     let role: Option<OrganiserRole> =
         sqlx::query_scalar("SELECT role FROM organisers WHERE id = $1 AND org_id = $2")
             .bind(id)
@@ -235,9 +239,10 @@ pub async fn remove_member(conn: &mut PgConnection, org_id: OrgId, id: Organiser
         Some(OrganiserRole::Member) => {}
     }
     sessions::end_all(&mut *conn, SessionKind::Organiser, id.uuid()).await?;
-    sqlx::query("DELETE FROM organisers WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let email: String =
+        sqlx::query_scalar("DELETE FROM organisers WHERE id = $1 RETURNING email::text")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(email)
 }

@@ -498,3 +498,24 @@ pub async fn clear_avatar(conn: &mut PgConnection, id: AttendeeId) -> Result<()>
         .await?;
     Ok(())
 }
+
+/// Ends the host rights of `email` in `events` (the events of an
+/// organisation an organiser left): their host records there become plain
+/// attendees (admitted only by a ticket of their own, if they have one) and
+/// their attendee sessions end, so open live sockets close within a heartbeat.
+pub async fn revoke_hosts(conn: &mut PgConnection, events: &[EventId], email: &str) -> Result<()> {
+    let hosts: Vec<AttendeeId> = sqlx::query_scalar(
+        "UPDATE attendees SET host = false, role = $3
+         WHERE event_id = ANY($1) AND email = $2::citext AND host
+         RETURNING id",
+    )
+    .bind(events)
+    .bind(email)
+    .bind(AttendeeRole::Attendee)
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in hosts {
+        sessions::end_all(&mut *conn, SessionKind::Attendee, id.uuid()).await?;
+    }
+    Ok(())
+}
