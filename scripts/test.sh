@@ -30,7 +30,7 @@ cargo fmt --all -- --check
 log "architecture (crate rules, no import cycles, table owners)"
 python3 scripts/check-architecture.py
 log "clippy (server crates, all targets)"
-cargo clippy -p protocol -p bus -p analytics -p services -p app -p convene -p convene-bench --all-targets -- -D warnings
+cargo clippy -p protocol -p bus -p analytics -p services -p app -p media -p convene -p convene-bench --all-targets -- -D warnings
 log "clippy (browser crates, wasm32)"
 cargo clippy -p convene-frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -38,7 +38,7 @@ log "unit and integration tests"
 export CONVENE_TEST_DATABASE_URL="$PG_URL" CONVENE_TEST_REDIS_URL="redis://127.0.0.1:6379"
 export CONVENE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
 export CONVENE_TEST_SMTP="127.0.0.1:1025" CONVENE_TEST_SMTP_API="http://127.0.0.1:1080"
-cargo test -p protocol -p bus -p analytics -p services -p app -p convene 2>&1 | tee /tmp/convene-cargo-test.log
+cargo test -p protocol -p bus -p analytics -p services -p app -p media -p convene 2>&1 | tee /tmp/convene-cargo-test.log
 cargo_passed=$(awk '/^test result:/{s+=$4} END{print s+0}' /tmp/convene-cargo-test.log)
 
 log "building the site (cargo leptos build)"
@@ -84,6 +84,10 @@ kill $server_pid $server2_pid 2>/dev/null || true
 if [ "$e2e_status" != 0 ]; then
   log "server log (tail):"; tail -50 "$server_log"
   die "end-to-end tests failed"
+fi
+# A panic on the server fails the run even when the page that met it recovered.
+if grep -a -n "panicked" "$server_log" "$server_log.2"; then
+  die "the server panicked during the end-to-end tests (above)"
 fi
 e2e_passed=$(grep -Eo '^ *[0-9]+ passed' /tmp/convene-e2e.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
 echo "tests: $((cargo_passed + e2e_passed)) passed, 0 failed"

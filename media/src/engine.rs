@@ -1,0 +1,190 @@
+//! What every peer connection of the SFU is built with: the codecs it
+//! forwards (Opus and VP8 at fixed payload types, so both legs of a forward
+//! agree), the default interceptors (NACK, RTCP reports, TWCC) plus one that
+//! hands keyframe requests to the application, and settings for a server
+//! (no mDNS).
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    register_default_interceptors, Registry,
+};
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
+use rtc::peer_connection::configuration::setting_engine::{SettingEngine, SettingEngineBuilder};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// Payload type of VP8 on every leg.
+pub const VP8_PT: u8 = 96;
+/// Payload type of Opus on every leg.
+pub const OPUS_PT: u8 = 111;
+
+fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
+    RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    }
+}
+
+/// VP8 with the feedback the SFU relies on: NACK (retransmission from the
+/// sender's buffer), PLI and FIR (keyframes), REMB.
+pub fn vp8() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![
+            feedback("goog-remb", ""),
+            feedback("ccm", "fir"),
+            feedback("nack", ""),
+            feedback("nack", "pli"),
+        ],
+    }
+}
+
+/// Opus, stereo-capable, with in-band FEC.
+pub fn opus() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// The payload type the SFU uses for `codec` (None: a codec it does not forward).
+pub fn payload_type(codec: &RTCRtpCodec) -> Option<u8> {
+    if codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_VP8) {
+        Some(VP8_PT)
+    } else if codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_OPUS) {
+        Some(OPUS_PT)
+    } else {
+        None
+    }
+}
+
+/// A peer connection's codecs and interceptor chain.
+pub fn media() -> Result<(MediaEngine, Registry), rtc::shared::error::Error> {
+    let mut engine = MediaEngine::default();
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus(),
+            payload_type: OPUS_PT,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: vp8(),
+            payload_type: VP8_PT,
+        },
+        RtpCodecKind::Video,
+    )?;
+    let registry = register_default_interceptors(Registry::new(), &mut engine)?
+        // After the default chain has acted on inbound RTCP (NACKs answered,
+        // reports read): keyframe requests go on to the application.
+        .with(Slot::from(14_000), KeyframeRequests::default());
+    Ok((engine, registry))
+}
+
+/// Settings of a server's peer connection: it never needs mDNS.
+pub fn settings() -> SettingEngine {
+    SettingEngineBuilder::new()
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .build()
+}
+
+/// Whether an RTCP packet asks for a keyframe (PLI or FIR).
+pub fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
+    let any = packet.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+/// Delivers a subscriber's keyframe requests to the application (which
+/// relays them to the publisher); inbound RTCP otherwise ends in the chain.
+#[derive(Default)]
+pub struct KeyframeRequests {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| is_keyframe_request(p.as_ref()))
+                .cloned()
+                .collect();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequests {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_codecs_have_fixed_payload_types() {
+        assert_eq!(payload_type(&vp8()), Some(VP8_PT));
+        assert_eq!(payload_type(&opus()), Some(OPUS_PT));
+        let h264 = RTCRtpCodec {
+            mime_type: "video/H264".into(),
+            ..vp8()
+        };
+        assert_eq!(payload_type(&h264), None);
+    }
+
+    #[test]
+    fn only_pli_and_fir_are_keyframe_requests() {
+        let pli = PictureLossIndication {
+            sender_ssrc: 1,
+            media_ssrc: 2,
+        };
+        assert!(is_keyframe_request(&pli));
+        let rr = rtc::rtcp::receiver_report::ReceiverReport::default();
+        assert!(!is_keyframe_request(&rr));
+    }
+}
