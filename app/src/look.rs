@@ -49,3 +49,23 @@ pub fn focus(id: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
 }
+
+/// Moves focus to the element with `id` once it is on the page: a panel
+/// rendered when its data arrives may not be there yet when asked, so this
+/// looks again on the next few animation frames.
+pub fn focus_soon(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        fn attempt(id: String, left: u32) {
+            if document().get_element_by_id(&id).is_some() {
+                focus(&id);
+            } else if left > 0 {
+                request_animation_frame(move || attempt(id, left - 1));
+            }
+        }
+        let id = id.to_owned();
+        request_animation_frame(move || attempt(id, 30));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}

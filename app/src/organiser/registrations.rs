@@ -412,7 +412,7 @@ pub fn RegistrationsList(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                     // The panel takes focus when it opens and gives it back to
                     // the order's button when it closes.
                     let opener = format!("order-{}", d.order_code);
-                    Effect::new(move |_| crate::look::focus("order-detail-heading"));
+                    Effect::new(move |_| crate::look::focus_soon("order-detail-heading"));
                     view! {
                     <div class="card my-3 space-y-1" data-testid="order-detail" role="region" aria-labelledby="order-detail-heading">
                         <h3 class="font-semibold" id="order-detail-heading" tabindex="-1">"Order " <code>{d.order_code}</code> " · " {d.status.as_str()} " · " {d.total}</h3>
