@@ -35,7 +35,7 @@ ALLOWED_DEPS = {
     "app": {"protocol", "services", "analytics"},
     "convene-frontend": {"app"},
     "convene": {"app", "services", "protocol", "bus", "analytics"},
-    "convene-bench": {"protocol", "app"},
+    "convene-bench": {"protocol", "app", "media"},
     # The media plane: the WebRTC stack and the shared types, never the
     # database or Redis (the issue that made it says so).
     "media": {"protocol"},

@@ -25,6 +25,7 @@
 //! simulcast layer selection, active speaker, screen share, mute, TURN,
 //! many media nodes.
 
+pub mod bot;
 pub mod engine;
 pub mod sfu;
 

@@ -77,6 +77,9 @@ pub struct Config {
     /// The address peer connections bind (one UDP port each: `webrtc` 0.21
     /// has no UDP mux). An explicit address: a wildcard leaves out loopback.
     pub ip: IpAddr,
+    /// The runtime the SFU's connections and forwarding run on (None: the
+    /// caller's). A load tool gives it one of its own, to tell its CPU apart.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 /// The SFU: rooms by name.
@@ -135,6 +138,22 @@ impl Sfu {
     /// first offer has room for their microphone and camera. The receiver
     /// carries the offers and candidates to pass to their browser.
     pub async fn join(
+        self: &Arc<Self>,
+        room: &str,
+        participant: &str,
+        publish: bool,
+    ) -> Result<(Participant, mpsc::UnboundedReceiver<Signal>), Error> {
+        let (sfu, room, participant) = (self.clone(), room.to_owned(), participant.to_owned());
+        match self.config.runtime.clone() {
+            Some(runtime) => runtime
+                .spawn(async move { sfu.join_here(&room, &participant, publish).await })
+                .await
+                .map_err(webrtc)?,
+            None => sfu.join_here(&room, &participant, publish).await,
+        }
+    }
+
+    async fn join_here(
         self: &Arc<Self>,
         room: &str,
         participant: &str,
