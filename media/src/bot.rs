@@ -22,8 +22,8 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::media_stream::Track;
 use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription,
 };
 
 use crate::engine::{self, OPUS_PT, VP8_PT};
@@ -174,22 +174,13 @@ impl Bot {
         let participant = Arc::new(participant);
         let seen = Arc::new(Seen::default());
         let (candidates, mut outbound) = tokio::sync::mpsc::unbounded_channel();
-        let (media, registry) = engine::media().map_err(|e| Error::WebRtc(e.to_string()))?;
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_configuration(RTCConfigurationBuilder::new().build())
-                .with_media_engine(media)
-                .with_interceptor_registry(registry)
-                .with_setting_engine(engine::settings())
-                .with_handler(Arc::new(BotEvents {
-                    seen: seen.clone(),
-                    candidates,
-                }) as Arc<dyn PeerConnectionEventHandler>)
-                .with_udp_addrs(vec!["127.0.0.1:0".to_string()])
-                .build()
-                .await
-                .map_err(|e| Error::WebRtc(e.to_string()))?,
-        );
+        let events = Arc::new(BotEvents {
+            seen: seen.clone(),
+            candidates,
+        });
+        let pc = engine::peer_connection([127, 0, 0, 1].into(), events)
+            .await
+            .map_err(Error::WebRtc)?;
         {
             let participant = participant.clone();
             tokio::spawn(async move {

@@ -96,6 +96,27 @@ pub fn media() -> Result<(MediaEngine, Registry), rtc::shared::error::Error> {
     Ok((engine, registry))
 }
 
+/// A peer connection with the SFU's codecs, chain and settings, bound to
+/// one UDP port on `ip` (servers and bots alike).
+pub async fn peer_connection(
+    ip: std::net::IpAddr,
+    handler: std::sync::Arc<dyn webrtc::peer_connection::PeerConnectionEventHandler>,
+) -> Result<std::sync::Arc<dyn webrtc::peer_connection::PeerConnection>, String> {
+    use webrtc::peer_connection::{PeerConnectionBuilder, RTCConfigurationBuilder};
+    let (media, registry) = media().map_err(|e| e.to_string())?;
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(settings())
+        .with_handler(handler)
+        .with_udp_addrs(vec![std::net::SocketAddr::new(ip, 0).to_string()])
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(std::sync::Arc::new(pc))
+}
+
 /// Settings of a server's peer connection: it never needs mDNS.
 pub fn settings() -> SettingEngine {
     SettingEngineBuilder::new()

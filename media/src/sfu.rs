@@ -8,7 +8,7 @@
 //! another, so each sees the other.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,8 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -170,19 +170,9 @@ impl Sfu {
             connected: connected.clone(),
         });
         let events = handler.clone();
-        let (media, registry) = engine::media().map_err(webrtc)?;
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_configuration(RTCConfigurationBuilder::new().build())
-                .with_media_engine(media)
-                .with_interceptor_registry(registry)
-                .with_setting_engine(engine::settings())
-                .with_handler(handler as Arc<dyn PeerConnectionEventHandler>)
-                .with_udp_addrs(vec![SocketAddr::new(self.config.ip, 0).to_string()])
-                .build()
-                .await
-                .map_err(webrtc)?,
-        );
+        let pc = engine::peer_connection(self.config.ip, handler)
+            .await
+            .map_err(Error::WebRtc)?;
         if publish {
             for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
                 pc.add_transceiver_from_kind(

@@ -33,6 +33,15 @@ async fn upload(app: &TestApp, slug: &str, p: &Person, bytes: Vec<u8>) -> String
     res.headers()["location"].to_str().unwrap().to_owned()
 }
 
+/// GET `path` on the app as `client`.
+async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> reqwest::Response {
+    client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn profile(app: &TestApp, slug: &str, p: &Person) -> Value {
     let (s, body) = app
         .call::<fns::MyProfile>(&p.client, &[("slug", slug)])
@@ -70,12 +79,7 @@ async fn a_photo_is_stored_re_encoded_and_shown_to_the_event_only() {
         .find(|r| r["person"]["name"] == "Ada")
         .unwrap();
     assert_eq!(row["person"]["avatar"], version);
-    let res = bo
-        .client
-        .get(format!("{}{url}", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, &bo.client, &url).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/jpeg");
     assert!(res.headers()["cache-control"]
@@ -87,18 +91,9 @@ async fn a_photo_is_stored_re_encoded_and_shown_to_the_event_only() {
     assert_eq!((back.width(), back.height()), (256, 256));
 
     // Nobody outside the event does.
-    let res = stranger
-        .client
-        .get(format!("{}{url}", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, &stranger.client, &url).await;
     assert_eq!(res.status(), 403);
-    let res = client()
-        .get(format!("{}{url}", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, &client(), &url).await;
     assert_eq!(res.status(), 401);
     // Nor may a stranger upload into the event.
     let form = Form::new().part("photo", Part::bytes(png(10, 10)).file_name("x.png"));
@@ -141,11 +136,6 @@ async fn a_photo_is_stored_re_encoded_and_shown_to_the_event_only() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert!(profile(&app, &slug, &ada).await["me"]["avatar"].is_null());
-    let res = bo
-        .client
-        .get(format!("{}{url}", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, &bo.client, &url).await;
     assert_eq!(res.status(), 404);
 }
