@@ -309,6 +309,32 @@ pub fn DmPanel(
     }
 }
 
+/// The People tab of a side panel: the open conversation, if any, above
+/// the people list.
+#[component]
+pub fn PeopleTab(
+    /// The event.
+    slug: String,
+    /// The first page of people.
+    people: Vec<PersonRow>,
+    /// Live state.
+    live: LiveState,
+    /// Whose conversation is open.
+    talking_to: RwSignal<Option<Person>>,
+    /// Opens a conversation.
+    open: Callback<Person>,
+) -> impl IntoView {
+    view! {
+        {move || talking_to.get().map(|w| view! {
+            <DmPanel with=w live=live on_close=Callback::new(move |()| talking_to.set(None))/>
+        })}
+        <section class="card">
+            <h2 class="font-semibold mb-2">"People"</h2>
+            <PeopleList slug=slug people=people live=live on_message=open/>
+        </section>
+    }
+}
+
 /// New direct messages: who wrote, the latest line, and "Reply" (which opens
 /// the conversation). Announced politely to screen readers. Messages from
 /// the person whose conversation is open count as read.

@@ -9,7 +9,7 @@ use protocol::states::SponsorTier;
 use protocol::{Area, Channel};
 
 use super::client::LiveState;
-use super::panels::{ChatPanel, DmInbox, DmPanel, Notice, PeopleList};
+use super::panels::{ChatPanel, DmInbox, Notice, PeopleTab};
 use super::side::{PanelState, SidePanel, Tab, TabPanel};
 use super::{PersonRow, StageLink};
 use crate::error::AppError;
@@ -199,12 +199,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
         view! { <img class="h-40 w-full rounded-lg object-cover md:h-56" src=r.event.cover_url.clone() alt="" data-testid="event-cover"/> }
     });
     let panel = PanelState::new();
-    // A conversation opens in the People tab.
-    Effect::new(move |_| {
-        if talking_to.get().is_some() {
-            panel.show(Tab::People);
-        }
-    });
+    panel.follow_conversations(talking_to);
     view! {
         <leptos_meta::Title text=format!("Reception · {}", r.event.name)/>
         <super::panels::VenueNav slug=event_slug.clone() stages=r.stages.clone() here=None live=live/>
@@ -289,11 +284,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                         <ChatPanel channel=Channel::Reception live=live/>
                     </TabPanel>
                     <TabPanel tab=Tab::People panel=panel>
-                        {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live on_close=Callback::new(move |()| talking_to.set(None))/> })}
-                        <section class="card">
-                            <h2 class="font-semibold mb-2">"People"</h2>
-                            <PeopleList slug=event_slug.clone() people=r.people live=live on_message=open_dm/>
-                        </section>
+                        <PeopleTab slug=event_slug.clone() people=r.people live=live talking_to=talking_to open=open_dm/>
                     </TabPanel>
                 </SidePanel>
             </div>

@@ -124,6 +124,16 @@ impl PanelState {
         self.open.set(true);
     }
 
+    /// Shows the People tab whenever a conversation opens.
+    pub fn follow_conversations(&self, talking_to: RwSignal<Option<protocol::live::Person>>) {
+        let panel = *self;
+        Effect::new(move |_| {
+            if talking_to.get().is_some() {
+                panel.show(Tab::People);
+            }
+        });
+    }
+
     /// Whether `tab` is in the viewer's sight now.
     pub fn in_sight(&self, tab: Tab) -> bool {
         self.active.get() == tab && (self.open.get() || self.wide.get())

@@ -10,7 +10,7 @@ use protocol::states::{PollStatus, QaStatus, StageSourceKind};
 use protocol::{Area, Channel};
 
 use super::client::LiveState;
-use super::panels::{dm_opener, ChatPanel, DmInbox, DmPanel, Notice, PeopleList};
+use super::panels::{dm_opener, ChatPanel, DmInbox, Notice, PeopleTab};
 use super::side::{PanelState, SidePanel, Tab, TabPanel};
 use super::PersonRow;
 use crate::error::AppError;
@@ -223,12 +223,7 @@ fn Stage(s: StageData) -> impl IntoView {
     let talking_to = RwSignal::new(None::<protocol::live::Person>);
     let open_dm = dm_opener(s.slug.clone(), live, talking_to);
     let panel = PanelState::new();
-    // A conversation opens in the People tab.
-    Effect::new(move |_| {
-        if talking_to.get().is_some() {
-            panel.show(Tab::People);
-        }
-    });
+    panel.follow_conversations(talking_to);
     let mut tabs = vec![Tab::Chat];
     tabs.extend(s.polls_app.then_some(Tab::Polls));
     tabs.extend(s.qa_app.then_some(Tab::Qa));
@@ -260,11 +255,7 @@ fn Stage(s: StageData) -> impl IntoView {
                     {s.polls_app.then(|| view! { <TabPanel tab=Tab::Polls panel=panel><Polls channel=channel live=live/></TabPanel> })}
                     {s.qa_app.then(|| view! { <TabPanel tab=Tab::Qa panel=panel><QandA channel=channel live=live/></TabPanel> })}
                     <TabPanel tab=Tab::People panel=panel>
-                        {move || talking_to.get().map(|w| view! { <DmPanel with=w live=live on_close=Callback::new(move |()| talking_to.set(None))/> })}
-                        <section class="card">
-                            <h2 class="font-semibold mb-2">"People"</h2>
-                            <PeopleList slug=s.slug.clone() people=s.people live=live on_message=open_dm/>
-                        </section>
+                        <PeopleTab slug=s.slug.clone() people=s.people live=live talking_to=talking_to open=open_dm/>
                     </TabPanel>
                 </SidePanel>
             </div>
