@@ -34,7 +34,7 @@ ALLOWED_DEPS = {
     "services": {"protocol", "bus"},
     "app": {"protocol", "services", "analytics"},
     "convene-frontend": {"app"},
-    "convene": {"app", "services", "protocol", "bus", "analytics"},
+    "convene": {"app", "services", "protocol", "bus", "analytics", "media"},
     "convene-bench": {"protocol", "app", "media"},
     # The media plane: the WebRTC stack and the shared types, never the
     # database or Redis (the issue that made it says so).

@@ -21,12 +21,16 @@
 //! also requested when a subscriber connects, and when one falls behind.
 //! NACKs are answered from the server's send buffer (default interceptors).
 //!
-//! Not yet here (issue 11): signalling on the live socket and join tokens,
+//! Join tokens are verified by [`token::verify`] with the public keys of the
+//! JWK set alone.
+//!
+//! Not yet here (issue 11): signalling on the live socket,
 //! simulcast layer selection, active speaker, screen share, mute, TURN,
 //! many media nodes.
 
 pub mod bot;
 pub mod engine;
 pub mod sfu;
+pub mod token;
 
 pub use sfu::{Config, Error, Participant, Sfu, Signal};

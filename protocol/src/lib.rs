@@ -8,12 +8,14 @@
 //! - [`states`]: every stored state and kind as an enum.
 //! - [`ids`]: one id type per kind of thing.
 //! - [`places`]: chat channels and presence areas.
+//! - [`media`]: the claims of media join tokens.
 //! - [`error`]: the categories of refusal and their HTTP status.
 
 pub mod error;
 pub mod events;
 pub mod ids;
 pub mod live;
+pub mod media;
 pub mod places;
 pub mod states;
 

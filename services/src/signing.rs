@@ -1,6 +1,6 @@
 //! Signing keys (owner of `signing_keys`): Ed25519 keys that sign the
 //! short-lived tokens Convene hands to others (third-party apps' context
-//! tokens; media join tokens later). The newest key signs; the public halves
+//! tokens; media join tokens). The newest key signs; the public halves
 //! are served as a JWK set at `/.well-known/jwks.json`.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -69,4 +69,30 @@ pub async fn sign_jwt(pool: &PgPool, claims: &serde_json::Value) -> Result<Strin
         "{signing_input}.{}",
         URL_SAFE_NO_PAD.encode(signature.to_bytes())
     ))
+}
+
+/// A media join token: `attendee` of `event` may join media `room` as
+/// `role` for the next [`JOIN_TOKEN_TTL_SECS`] seconds (the caller checked
+/// they may). Media nodes verify it with the JWK set alone.
+///
+/// [`JOIN_TOKEN_TTL_SECS`]: protocol::media::JOIN_TOKEN_TTL_SECS
+pub async fn media_join_token(
+    pool: &PgPool,
+    event: protocol::ids::EventId,
+    room: &str,
+    attendee: protocol::ids::AttendeeId,
+    role: protocol::media::MediaRole,
+) -> Result<String> {
+    use protocol::media::{JoinClaims, JOIN_TOKEN_TTL_SECS, MEDIA_AUDIENCE};
+    let now = chrono::Utc::now().timestamp();
+    let claims = JoinClaims {
+        aud: MEDIA_AUDIENCE.to_owned(),
+        sub: attendee,
+        event,
+        room: room.to_owned(),
+        role,
+        iat: now,
+        exp: now + JOIN_TOKEN_TTL_SECS,
+    };
+    sign_jwt(pool, &serde_json::to_value(&claims)?).await
 }

@@ -19,6 +19,7 @@ mod identity;
 mod jobs;
 mod limits;
 mod live;
+mod media;
 mod orders;
 mod payments;
 mod pipeline;
