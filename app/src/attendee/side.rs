@@ -107,8 +107,14 @@ impl PanelState {
                     move || wide.set(query.matches())
                 });
                 query.set_onchange(Some(on_change.as_ref().unchecked_ref()));
-                // Lives as long as the page: one per area visited.
-                on_change.forget();
+                // Held until the page goes (a client-side navigation to
+                // another area), then unhooked: no listener outlives its page.
+                // Browser-only, so the wrapper is never dropped off its thread.
+                let held = send_wrapper::SendWrapper::new((query, on_change));
+                on_cleanup(move || {
+                    let (query, _on_change) = held.take();
+                    query.set_onchange(None);
+                });
             }
         }
         PanelState {
