@@ -24,6 +24,10 @@ export default defineConfig({
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run",
+            // Video: a fake camera and microphone, no permission prompt, and
+            // ICE over loopback (the media node listens on 127.0.0.1).
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            "--allow-loopback-in-peer-connection",
           ],
         },
       },

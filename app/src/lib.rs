@@ -142,6 +142,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("questions") view=organiser::event::QuestionsSection ssr=SsrMode::Async/>
                         <Route path=path!("orders") view=organiser::event::OrdersSection ssr=SsrMode::Async/>
                         <Route path=path!("stages") view=organiser::event::StagesSection ssr=SsrMode::Async/>
+                        <Route path=path!("sessions") view=organiser::sessions::SessionsSection ssr=SsrMode::Async/>
                         <Route path=path!("agenda") view=organiser::event::AgendaSection ssr=SsrMode::Async/>
                         <Route path=path!("moderators") view=organiser::event::ModeratorsSection ssr=SsrMode::Async/>
                     </ParentRoute>
@@ -154,6 +155,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/e/:slug/widget") view=registration::WidgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/widget/order/:code") view=registration::WidgetOrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/stage/:id") view=attendee::stage::StagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/session/:id") view=attendee::session::SessionPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/team") view=organiser::team::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/team/join") view=organiser::team::JoinTeamPage ssr=SsrMode::Async/>
                 </Routes>

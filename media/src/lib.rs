@@ -32,5 +32,6 @@ pub mod bot;
 pub mod engine;
 pub mod sfu;
 pub mod token;
+pub mod wire;
 
 pub use sfu::{Config, Error, Participant, Sfu, Signal};

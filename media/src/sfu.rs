@@ -53,9 +53,6 @@ pub enum Signal {
 /// Why the SFU refused.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The participant is already in the room (another tab, say).
-    #[error("already in this room")]
-    AlreadyJoined,
     /// An answer arrived while no offer waited for one.
     #[error("no offer is waiting for an answer")]
     NoOfferPending,
@@ -102,6 +99,11 @@ impl Sfu {
         self.lock_rooms().len()
     }
 
+    /// The names of the rooms with someone in them.
+    pub fn room_names(&self) -> Vec<String> {
+        self.lock_rooms().keys().cloned().collect()
+    }
+
     /// Tracks published in `room` now.
     pub async fn tracks_in(&self, room: &str) -> usize {
         let room = self.lock_rooms().get(room).cloned();
@@ -136,7 +138,9 @@ impl Sfu {
 
     /// Puts `participant` in `room` (made on first use). With `publish`, the
     /// first offer has room for their microphone and camera. The receiver
-    /// carries the offers and candidates to pass to their browser.
+    /// carries the offers and candidates to pass to their browser. Someone
+    /// who is in the room already (another tab, a rejoin to go on screen) is
+    /// replaced: their earlier connection closes.
     pub async fn join(
         self: &Arc<Self>,
         room: &str,
@@ -165,11 +169,13 @@ impl Sfu {
         let connected = Arc::new(connected);
         let handler = Arc::new(Events {
             room: std::sync::OnceLock::new(),
+            me: std::sync::OnceLock::new(),
             peer: participant.to_owned(),
             signals: signals.clone(),
             connected: connected.clone(),
         });
         let events = handler.clone();
+        let me = handler.clone();
         let pc = engine::peer_connection(self.config.ip, handler)
             .await
             .map_err(Error::WebRtc)?;
@@ -204,8 +210,8 @@ impl Sfu {
             }
             if state.peers.contains_key(participant) {
                 drop(state);
-                let _ = peer.pc.close().await;
-                return Err(Error::AlreadyJoined);
+                room.leave(participant, None).await;
+                continue;
             }
             for track in state.tracks.iter().filter(|t| t.owner != participant) {
                 subscribe(&peer, track).await?;
@@ -215,6 +221,7 @@ impl Sfu {
             break room;
         };
         let _ = events.room.set(Arc::downgrade(&room));
+        let _ = me.me.set(Arc::downgrade(&peer));
         negotiate(&peer).await?;
         tracing::info!(room = %room.name, participant, publish, "joined");
         Ok((Participant { room, peer }, rx))
@@ -269,7 +276,7 @@ impl Participant {
     /// Takes them out of the room: their connection closes, their tracks
     /// leave everyone else's (who get a new offer). Leaving twice is harmless.
     pub async fn leave(&self) {
-        self.room.leave(&self.peer.id).await;
+        self.room.leave(&self.peer.id, Some(&self.peer)).await;
     }
 }
 
@@ -389,10 +396,17 @@ impl Room {
         }
     }
 
-    /// Takes a participant out: their connection, subscriptions and tracks.
-    async fn leave(&self, id: &str) {
+    /// Takes a participant out: their connection, subscriptions and tracks;
+    /// with `only`, only if that connection is still theirs (not one that
+    /// replaced it).
+    async fn leave(&self, id: &str, only: Option<&Arc<Peer>>) {
         let (peer, theirs) = {
             let mut state = self.state.lock().await;
+            if let (Some(current), Some(only)) = (state.peers.get(id), only) {
+                if !Arc::ptr_eq(current, only) {
+                    return;
+                }
+            }
             let Some(peer) = state.peers.remove(id) else {
                 return;
             };
@@ -645,6 +659,8 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
 struct Events {
     /// Set once the participant is in the room.
     room: std::sync::OnceLock<Weak<Room>>,
+    /// Their connection, once in the room.
+    me: std::sync::OnceLock<Weak<Peer>>,
     peer: String,
     signals: mpsc::UnboundedSender<Signal>,
     connected: Arc<watch::Sender<bool>>,
@@ -671,7 +687,8 @@ impl PeerConnectionEventHandler for Events {
                 tokio::spawn(async move { room.keyframes_for(&peer).await });
             }
             RTCPeerConnectionState::Failed => {
-                tokio::spawn(async move { room.leave(&peer).await });
+                let me = self.me.get().and_then(Weak::upgrade);
+                tokio::spawn(async move { room.leave(&peer, me.as_ref()).await });
             }
             _ => {}
         }

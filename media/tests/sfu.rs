@@ -107,11 +107,6 @@ async fn bad_signalling_is_refused_and_disturbs_nobody() {
         ada.seen.connected.load(Ordering::SeqCst)
     })
     .await;
-    // The same participant twice.
-    assert!(matches!(
-        sfu.join("room", "ada", true).await,
-        Err(Error::AlreadyJoined)
-    ));
     // An answer nobody asked for, and one that is not SDP.
     let (eve, _signals) = sfu.join("room", "eve", false).await.unwrap();
     let err = eve.answer("v=0".into()).await.expect_err("refused");
@@ -134,4 +129,40 @@ async fn bad_signalling_is_refused_and_disturbs_nobody() {
     eve.leave().await;
     bo.leave().await;
     ada.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_join_of_the_same_participant_replaces_the_first() {
+    let sfu = sfu();
+    let first = join(&sfu, "room", "ada", true).await;
+    let bo = join(&sfu, "room", "bo", false).await;
+    eventually("bo receives ada", || bo.count(|s| &s.video) > 20).await;
+    // Ada again (a reload, or going on screen): her first connection goes.
+    let second = join(&sfu, "room", "ada", true).await;
+    eventually("the second connects", || {
+        second.seen.connected.load(Ordering::SeqCst)
+    })
+    .await;
+    let before = bo.count(|s| &s.video);
+    eventually("bo receives the second", || {
+        bo.count(|s| &s.video) > before + 50
+    })
+    .await;
+    // Only the second's camera and microphone are in the room.
+    for _ in 0..100 {
+        if sfu.tracks_in("room").await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(sfu.tracks_in("room").await, 2);
+    // The first leaving late takes nothing of the second's.
+    first.leave().await;
+    let before = bo.count(|s| &s.video);
+    eventually("bo still receives ada", || {
+        bo.count(|s| &s.video) > before + 50
+    })
+    .await;
+    second.leave().await;
+    bo.leave().await;
 }

@@ -137,6 +137,8 @@ ids! {
     DomainEventId,
     /// One live WebSocket connection (one browser tab).
     ConnectionId,
+    /// A video session (a room of the SFU where attendees choose to be on screen).
+    VideoSessionId,
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
-use crate::ids::{AttendeeId, DmId, MessageId, PollId, QaQuestionId};
+use crate::ids::{AttendeeId, DmId, MessageId, PollId, QaQuestionId, VideoSessionId};
+use crate::media::IceCandidate;
 use crate::places::{Area, Channel};
-use crate::states::{PollStatus, QaStatus, SanctionKind};
+use crate::states::{PollStatus, QaStatus, SanctionKind, SessionAction};
 
 /// Version of the live WebSocket protocol; the client sends it as `?v=`.
 /// v2: one multiplexed socket for presence, chat, direct messages and apps,
@@ -159,6 +160,29 @@ pub enum LiveItem {
         /// Text.
         body: String,
     },
+    /// A host of a video session acted on the receiver (mute, take off
+    /// screen, remove); their page obeys, and the media node enforces removal.
+    SessionControl {
+        /// The session.
+        session: VideoSessionId,
+        /// What the host did.
+        action: SessionAction,
+    },
+    /// A host ended a video session: everyone in it leaves.
+    SessionEnded {
+        /// The session.
+        session: VideoSessionId,
+    },
+    /// Someone asked to go on screen in a session that approves requests
+    /// (to its hosts), or a host answered (to the asker).
+    ScreenRequest {
+        /// The session.
+        session: VideoSessionId,
+        /// Who asked.
+        attendee: Person,
+        /// None while waiting; then whether a host approved.
+        approved: Option<bool>,
+    },
     /// A moderator muted or banned the receiver.
     Sanction {
         /// Mute or ban.
@@ -217,6 +241,32 @@ pub enum ServerMsg {
         cursor: String,
         /// What happened.
         item: LiveItem,
+    },
+    /// The media node's offer for a room this client joined (`media_join`):
+    /// set it as the remote description and answer with `media_answer`.
+    MediaOffer {
+        /// The room.
+        room: String,
+        /// SDP.
+        sdp: String,
+    },
+    /// One of the media node's ICE candidates for a room.
+    MediaCandidate {
+        /// The room.
+        room: String,
+        /// The candidate.
+        candidate: IceCandidate,
+    },
+    /// This client's media connection to a room ended (refused token, a
+    /// host removed them, the node went away); join again with a new token
+    /// if `rejoin`.
+    MediaClosed {
+        /// The room.
+        room: String,
+        /// Why, for people.
+        reason: String,
+        /// Whether joining again may work (the node went away, not a refusal).
+        rejoin: bool,
     },
     /// A request of this client was refused.
     Error {
@@ -299,6 +349,61 @@ pub enum ClientMsg {
         /// Question id.
         question: QaQuestionId,
     },
+    /// Join a media room with a join token from the page's server function
+    /// (the room's media node verifies it); offers follow as `media_offer`.
+    MediaJoin {
+        /// The room (`session:<id>`).
+        room: String,
+        /// Signed join token.
+        token: String,
+    },
+    /// The browser's answer to the latest `media_offer` of a room.
+    MediaAnswer {
+        /// The room.
+        room: String,
+        /// SDP.
+        sdp: String,
+    },
+    /// One of the browser's ICE candidates for a room.
+    MediaCandidate {
+        /// The room.
+        room: String,
+        /// The candidate.
+        candidate: IceCandidate,
+    },
+    /// Leave a media room.
+    MediaLeave {
+        /// The room.
+        room: String,
+    },
+    /// Ask to go on screen in a session that approves requests.
+    RequestScreen {
+        /// The session.
+        session: VideoSessionId,
+    },
+    /// Approve or refuse someone's request to go on screen (session hosts).
+    AnswerScreen {
+        /// The session.
+        session: VideoSessionId,
+        /// Who asked.
+        attendee: AttendeeId,
+        /// Approved or not.
+        approve: bool,
+    },
+    /// Mute, take off screen or remove someone (session hosts).
+    ControlSession {
+        /// The session.
+        session: VideoSessionId,
+        /// Whom.
+        attendee: AttendeeId,
+        /// What.
+        action: SessionAction,
+    },
+    /// End a session for everyone (session hosts).
+    EndSession {
+        /// The session.
+        session: VideoSessionId,
+    },
     /// Approve (`open`), answer or hide a question (moderators).
     ModerateQuestion {
         /// Question id.
@@ -306,6 +411,20 @@ pub enum ClientMsg {
         /// New status.
         status: QaStatus,
     },
+}
+
+impl ClientMsg {
+    /// Whether this is media signalling (relayed to a media node, not run
+    /// by a domain service).
+    pub fn is_media(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::MediaJoin { .. }
+                | ClientMsg::MediaAnswer { .. }
+                | ClientMsg::MediaCandidate { .. }
+                | ClientMsg::MediaLeave { .. }
+        )
+    }
 }
 
 #[cfg(test)]
@@ -364,6 +483,22 @@ mod tests {
             }
         ));
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nope"}"#).is_err());
+        let cand = r#"{"type":"media_candidate","room":"session:1","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#;
+        let m: ClientMsg = serde_json::from_str(cand).unwrap();
+        assert!(m.is_media());
+        assert_eq!(serde_json::to_string(&m).unwrap(), cand);
+        let offer = ServerMsg::MediaOffer {
+            room: "session:1".into(),
+            sdp: "v=0".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&offer).unwrap(),
+            r#"{"type":"media_offer","room":"session:1","sdp":"v=0"}"#
+        );
+        let control = r#"{"type":"control_session","session":"67e55044-10b1-426f-9247-bb680e5fe0c8","attendee":"67e55044-10b1-426f-9247-bb680e5fe0c8","action":"off_screen"}"#;
+        let m: ClientMsg = serde_json::from_str(control).unwrap();
+        assert!(!m.is_media());
+        assert_eq!(serde_json::to_string(&m).unwrap(), control);
         assert!(
             serde_json::from_str::<ClientMsg>(r#"{"type":"enter","area":"lobby"}"#).is_err(),
             "areas are parsed where they arrive"

@@ -51,3 +51,68 @@ pub struct JoinClaims {
     /// Expires at (Unix seconds).
     pub exp: i64,
 }
+
+/// The media room of a video session.
+pub fn session_room(id: crate::ids::VideoSessionId) -> String {
+    format!("session:{id}")
+}
+
+/// An ICE candidate as browsers give and take it (`RTCIceCandidateInit`'s JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidate {
+    /// The `candidate:` attribute line (empty: end of candidates).
+    pub candidate: String,
+    /// Media stream id it belongs to.
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    /// Index of its media description.
+    #[serde(default, rename = "sdpMLineIndex")]
+    pub sdp_mline_index: Option<u16>,
+    /// ICE username fragment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_fragment: Option<String>,
+}
+
+/// Longest session description accepted from a browser (bytes); Chromium's
+/// answers for a full room are a few kilobytes per track.
+pub const MAX_SDP_BYTES: usize = 64 * 1024;
+
+/// What a web node sends a media node on a participant's signalling
+/// connection (`GET /media/v1/join?room=&token=` upgraded to a WebSocket, one
+/// per participant and room; closing it leaves the room).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToNode {
+    /// The browser's answer to the node's latest offer.
+    Answer {
+        /// SDP.
+        sdp: String,
+    },
+    /// One of the browser's ICE candidates.
+    Candidate {
+        /// The candidate.
+        candidate: IceCandidate,
+    },
+}
+
+/// What a media node sends back on a participant's signalling connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromNode {
+    /// An offer for the browser to answer (the node always offers).
+    Offer {
+        /// SDP.
+        sdp: String,
+    },
+    /// One of the node's ICE candidates.
+    Candidate {
+        /// The candidate.
+        candidate: IceCandidate,
+    },
+    /// A request was refused; the participant stays in the room.
+    Error {
+        /// Why.
+        message: String,
+    },
+}

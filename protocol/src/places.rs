@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ids::StageId;
+use crate::ids::{StageId, VideoSessionId};
 
 /// A string that names no channel or area.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub enum Channel {
     Reception,
     /// A stage's chat, polls, Q&A and captions.
     Stage(StageId),
+    /// A video session's chat.
+    Session(VideoSessionId),
 }
 
 /// Where an attendee is (presence: "N watching" a stage).
@@ -36,22 +38,25 @@ pub enum Area {
     People,
     /// A stage.
     Stage(StageId),
+    /// A video session.
+    Session(VideoSessionId),
 }
 
 impl Channel {
     /// The error message for a string that is not a channel.
-    pub const EXPECTED: &'static str = "channel must be reception or stage:<id>";
+    pub const EXPECTED: &'static str = "channel must be reception, stage:<id> or session:<id>";
 }
 
 impl Area {
     /// The error message for a string that is not an area.
-    pub const EXPECTED: &'static str = "area must be reception, people or stage:<id>";
+    pub const EXPECTED: &'static str = "area must be reception, people, stage:<id> or session:<id>";
 
     /// The chat channel of this area, if it has one.
     pub fn channel(self) -> Option<Channel> {
         match self {
             Area::Reception => Some(Channel::Reception),
             Area::Stage(id) => Some(Channel::Stage(id)),
+            Area::Session(id) => Some(Channel::Session(id)),
             Area::People => None,
         }
     }
@@ -62,6 +67,7 @@ impl From<Channel> for Area {
         match c {
             Channel::Reception => Area::Reception,
             Channel::Stage(id) => Area::Stage(id),
+            Channel::Session(id) => Area::Session(id),
         }
     }
 }
@@ -70,11 +76,16 @@ fn stage_of(s: &str) -> Option<StageId> {
     s.strip_prefix("stage:")?.parse().ok()
 }
 
+fn session_of(s: &str) -> Option<VideoSessionId> {
+    s.strip_prefix("session:")?.parse().ok()
+}
+
 impl std::fmt::Display for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Channel::Reception => f.write_str("reception"),
             Channel::Stage(id) => write!(f, "stage:{id}"),
+            Channel::Session(id) => write!(f, "session:{id}"),
         }
     }
 }
@@ -85,6 +96,7 @@ impl std::fmt::Display for Area {
             Area::Reception => f.write_str("reception"),
             Area::People => f.write_str("people"),
             Area::Stage(id) => write!(f, "stage:{id}"),
+            Area::Session(id) => write!(f, "session:{id}"),
         }
     }
 }
@@ -96,6 +108,7 @@ impl std::str::FromStr for Channel {
             "reception" => Ok(Channel::Reception),
             _ => stage_of(s)
                 .map(Channel::Stage)
+                .or_else(|| session_of(s).map(Channel::Session))
                 .ok_or(BadPlace(Self::EXPECTED)),
         }
     }
@@ -107,7 +120,10 @@ impl std::str::FromStr for Area {
         match s {
             "reception" => Ok(Area::Reception),
             "people" => Ok(Area::People),
-            _ => stage_of(s).map(Area::Stage).ok_or(BadPlace(Self::EXPECTED)),
+            _ => stage_of(s)
+                .map(Area::Stage)
+                .or_else(|| session_of(s).map(Area::Session))
+                .ok_or(BadPlace(Self::EXPECTED)),
         }
     }
 }
@@ -180,5 +196,11 @@ mod tests {
             Area::EXPECTED
         );
         assert!(serde_json::from_str::<Area>("\"lobby\"").is_err());
+        let s = "session:67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert_eq!(s.parse::<Area>().unwrap().to_string(), s);
+        assert_eq!(
+            s.parse::<Area>().unwrap().channel(),
+            Some(s.parse::<Channel>().unwrap())
+        );
     }
 }

@@ -317,6 +317,26 @@ states! {
         /// Nobody approved it in time.
         NotApproved = "not_approved",
     }
+
+    /// Who may go on screen in a video session.
+    OnScreenPolicy {
+        /// Any attendee, up to the session's on-screen limit.
+        Anyone = "anyone",
+        /// Attendees whom a host approved.
+        Request = "request",
+        /// The session's hosts only.
+        Hosts = "hosts",
+    }
+
+    /// What a session host does to someone in it.
+    SessionAction {
+        /// Turn their microphone off (they may turn it on again).
+        Mute = "mute",
+        /// Back to watching: camera and microphone off.
+        OffScreen = "off_screen",
+        /// Out of the session.
+        Remove = "remove",
+    }
 }
 
 #[cfg(test)]

@@ -24,8 +24,11 @@ pub enum Command {
         /// Which worker.
         name: Worker,
     },
-    /// Everything in one process: migrate, serve and every worker.
+    /// Everything in one process: migrate, serve, every worker and (unless
+    /// `media.in_all` is off) the media role.
     All,
+    /// The media role: the SFU and its signalling endpoint for web nodes.
+    Media,
     /// Apply database migrations.
     Migrate,
     /// Seed the demo organisation and event (idempotent).

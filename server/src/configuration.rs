@@ -44,6 +44,48 @@ pub struct Settings {
     /// The HTTP edge: timeouts, body limit, trusted proxies.
     #[serde(default)]
     pub http: crate::http::EdgeSettings,
+    /// The media role (the SFU) and how web nodes find it.
+    #[serde(default)]
+    pub media: MediaSettings,
+}
+
+/// Media part of the settings (`[media]`, `CONVENE_MEDIA__*`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MediaSettings {
+    /// Whether `convene all` runs the media role too.
+    pub in_all: bool,
+    /// Where the media role listens for signalling from web nodes.
+    pub listen: String,
+    /// How web nodes reach that listener (default `http://<listen>`).
+    pub url: Option<String>,
+    /// The address peer connections bind and announce to browsers: an
+    /// explicit address (a wildcard would leave out loopback).
+    pub ip: std::net::IpAddr,
+    /// Where the media role reads the platform's public keys (default
+    /// `<public_url>/.well-known/jwks.json`).
+    pub jwks_url: Option<String>,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            in_all: true,
+            listen: "127.0.0.1:3200".into(),
+            url: None,
+            ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            jwks_url: None,
+        }
+    }
+}
+
+impl MediaSettings {
+    /// How web nodes reach this media role.
+    pub fn url(&self) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
 }
 
 /// Which payment provider the platform uses.
@@ -295,6 +337,7 @@ impl std::fmt::Debug for Settings {
             )
             .field("platform_fee_bps", &self.platform_fee_bps)
             .field("http", &self.http)
+            .field("media", &self.media)
             .finish()
     }
 }

@@ -4,4 +4,5 @@ pub mod cli;
 pub mod configuration;
 pub mod demo;
 pub mod http;
+pub mod media_node;
 pub mod startup;

@@ -58,6 +58,10 @@ async fn run(
             services::migrate(&deps.pool).await?;
             demo::seed(&deps.pool).await?;
         }
+        Command::Media => {
+            let deps = startup::connect_redis(&settings).await?;
+            convene_server::media_node::run(&settings, deps, shutdown).await?;
+        }
         Command::Worker { name } => {
             let deps = startup::connect(&settings).await?;
             match name {
@@ -89,11 +93,20 @@ async fn run(
                 let settings = settings.clone();
                 // One provider for both: the test provider's records live in it.
                 let payments = state.platform.payments.clone();
+                let (media_redis, s4) = (deps.redis.clone(), shutdown.clone());
                 let workers = async move {
+                    let media = async {
+                        if settings.media.in_all {
+                            convene_server::media_node::run(&settings, media_redis, s4).await
+                        } else {
+                            Ok(())
+                        }
+                    };
                     tokio::try_join!(
                         startup::relay(relay, s1),
                         startup::analytics(analytics, s2),
-                        startup::jobs(jobs, settings, payments, s3)
+                        startup::jobs(jobs, settings.clone(), payments, s3),
+                        media
                     )
                 };
                 tokio::try_join!(startup::serve(state, listener, shutdown), workers)?;

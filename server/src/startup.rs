@@ -34,6 +34,26 @@ pub struct Deps {
 /// How long a Redis connection attempt or command may take.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The Redis connection alone (the media role needs nothing else).
+pub async fn connect_redis(settings: &Settings) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(settings.redis_url.as_str()).context("Redis URL")?;
+    redis::aio::ConnectionManager::new_with_config(client, redis_config())
+        .await
+        .context("connecting to Redis")
+}
+
+fn redis_config() -> redis::aio::ConnectionManagerConfig {
+    // Without timeouts a Redis that stops answering (not refusing) would hang
+    // every request that touches it; with them the request fails and says so.
+    redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(REDIS_TIMEOUT)
+        .set_response_timeout(REDIS_TIMEOUT)
+        // A couple of quick retries (the default back-off grows to a minute
+        // per attempt, which hangs start-up and requests instead of failing them).
+        .set_number_of_retries(2)
+        .set_max_delay(500)
+}
+
 /// Connects everything the settings name.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
     if !sqlx::Postgres::database_exists(&settings.database_url)
@@ -52,18 +72,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         .await
         .context("connecting to PostgreSQL")?;
     let redis_client = redis::Client::open(settings.redis_url.as_str()).context("Redis URL")?;
-    // Without timeouts a Redis that stops answering (not refusing) would hang
-    // every request that touches it; with them the request fails and says so.
-    let redis_config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(REDIS_TIMEOUT)
-        .set_response_timeout(REDIS_TIMEOUT)
-        // A couple of quick retries (the default back-off grows to a minute
-        // per attempt, which hangs start-up and requests instead of failing them).
-        .set_number_of_retries(2)
-        .set_max_delay(500);
-    let redis = redis::aio::ConnectionManager::new_with_config(redis_client.clone(), redis_config)
-        .await
-        .context("connecting to Redis")?;
+    let redis =
+        redis::aio::ConnectionManager::new_with_config(redis_client.clone(), redis_config())
+            .await
+            .context("connecting to Redis")?;
     let bus = match &settings.kafka {
         Some(k) => Bus::kafka(k.to_bus())
             .await

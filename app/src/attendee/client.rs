@@ -60,6 +60,9 @@ pub struct LiveState {
     pub captions: RwSignal<Vec<CaptionLine>>,
     /// The last refusal or notice from the server.
     pub notice: RwSignal<Option<String>>,
+    /// Video-session news (requests to go on screen, hosts' actions, a
+    /// session ending), oldest first; a session page reads what it has not.
+    pub session_news: RwSignal<Vec<LiveItem>>,
 }
 
 impl LiveState {
@@ -81,6 +84,7 @@ impl LiveState {
             unread: RwSignal::new(Vec::new()),
             captions: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
+            session_news: RwSignal::new(Vec::new()),
         }
     }
 
@@ -125,6 +129,12 @@ impl LiveState {
             }
             ServerMsg::Live { item, .. } => self.apply_item(item),
             ServerMsg::Error { message, .. } => self.notice.set(Some(message)),
+            ServerMsg::MediaOffer { .. }
+            | ServerMsg::MediaCandidate { .. }
+            | ServerMsg::MediaClosed { .. } => {
+                #[cfg(feature = "hydrate")]
+                super::call::deliver(msg);
+            }
         }
     }
 
@@ -180,6 +190,9 @@ impl LiveState {
                 let excess = c.len().saturating_sub(200);
                 c.drain(..excess);
             }),
+            LiveItem::SessionControl { .. }
+            | LiveItem::SessionEnded { .. }
+            | LiveItem::ScreenRequest { .. } => self.session_news.update(|n| n.push(item)),
             LiveItem::Sanction { sanction, until } => {
                 self.notice.set(Some(match (sanction, until) {
                     (SanctionKind::Ban, _) => "A moderator removed you from this event.".into(),

@@ -1,10 +1,14 @@
 //! The attendee webapp: Reception (people, chat, direct messages) and Stages
 //! (stream, chat, apps), all fed by one live socket per tab.
 
+#[cfg(feature = "hydrate")]
+mod call;
+pub mod call_view;
 pub mod client;
 pub mod panels;
 pub mod profile;
 pub mod reception;
+pub mod session;
 pub mod side;
 #[cfg(feature = "hydrate")]
 mod socket;

@@ -78,6 +78,8 @@ pub struct ReceptionInfo {
     pub online: u64,
     /// Stages.
     pub stages: Vec<StageLink>,
+    /// Video sessions still running.
+    pub sessions: Vec<super::session::SessionLink>,
     /// Everyone admitted.
     pub people: Vec<PersonRow>,
     /// The live log's position when the page was made (the socket resumes there).
@@ -105,6 +107,15 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
         .map(|s| StageLink {
             id: s.id,
             name: s.name,
+        })
+        .collect();
+    let video_sessions = services::live::sessions::list(&platform.pool, event.id)
+        .await?
+        .into_iter()
+        .filter(|s| !s.ended)
+        .map(|s| super::session::SessionLink {
+            id: s.id,
+            title: s.title,
         })
         .collect();
     // The cursor is read before the history, so nothing falls between the two.
@@ -157,6 +168,7 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
         attendee: me.name,
         online,
         stages,
+        sessions: video_sessions,
         chat: chat.iter().map(|m| m.view()).collect(),
     })
 }
@@ -242,6 +254,24 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                                             <span class="grid h-10 w-10 place-items-center rounded bg-slate-800 text-white" aria-hidden="true">"▶"</span>
                                             <span class="flex-1 font-semibold underline">{s.name}</span>
                                             <span class="text-sm text-slate-500">{move || live.in_area(area)} " watching"</span>
+                                        </a>
+                                    </li>
+                                }
+                            }).collect::<Vec<_>>()}
+                        </ul>
+                    })}
+                    {(!r.sessions.is_empty()).then(|| view! {
+                        <h2 class="text-xl font-semibold">"Sessions"</h2>
+                        <ul class="grid gap-3 sm:grid-cols-2" data-testid="sessions">
+                            {r.sessions.into_iter().map(|s| {
+                                let href = format!("/e/{}/session/{}", event_slug, s.id);
+                                let area = Area::Session(s.id);
+                                view! {
+                                    <li>
+                                        <a class="card flex items-center gap-3 hover:border-slate-400" href=href>
+                                            <span class="grid h-10 w-10 place-items-center rounded bg-indigo-700 text-white" aria-hidden="true">"◉"</span>
+                                            <span class="flex-1 font-semibold underline">{s.title}</span>
+                                            <span class="text-sm text-slate-500">{move || live.in_area(area)} " here"</span>
                                         </a>
                                     </li>
                                 }

@@ -7,6 +7,7 @@ pub mod event;
 pub mod live;
 pub mod questions;
 pub mod registrations;
+pub mod sessions;
 pub mod team;
 
 #[cfg(feature = "ssr")]

@@ -12,6 +12,7 @@ mod exports;
 mod headers;
 mod health;
 mod join;
+mod media_link;
 mod page;
 mod payments;
 pub mod socket_limits;

@@ -6,6 +6,11 @@
 //! cursor (`?since=`), then forwards new entries the attendee may see. Client
 //! requests run through `services::live::actions`; refusals come back as
 //! errors. Banned attendees cannot connect; a ban closes their open sockets.
+//!
+//! Media signalling (`media_*` messages) is relayed to the media node of
+//! each room the page joins (`media_link`); a host's removal, taking someone
+//! off screen or ending the session closes that person's link here, so the
+//! node drops their connection whatever their page does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +22,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
-use protocol::ids::ConnectionId;
-use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use protocol::ids::{AttendeeId, ConnectionId};
+use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
+use protocol::media::{session_room, FromNode, ToNode};
+use protocol::states::SessionAction;
 use protocol::Area;
 use serde::Deserialize;
 use services::live::actions;
@@ -29,6 +36,7 @@ use services::live::presence::{self, Snapshot};
 use services::Platform;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::media_link::{LinkEvent, Links};
 use super::socket_limits::{Bucket, MAX_MESSAGE_BYTES, MAX_SOCKETS_PER_ATTENDEE};
 
 /// Longest wait before a presence change reaches a socket.
@@ -162,6 +170,56 @@ async fn forward(
         return false;
     }
     true
+}
+
+/// The media room whose link this entry closes for `me`: the session ended,
+/// or a host took them off screen or removed them.
+fn closes_media(entry: &Entry, me: AttendeeId) -> Option<String> {
+    match &entry.item {
+        LiveItem::SessionEnded { session } => Some(session_room(*session)),
+        LiveItem::SessionControl { session, action }
+            if matches!(action, SessionAction::OffScreen | SessionAction::Remove)
+                && entry.audience.includes(me, false) =>
+        {
+            Some(session_room(*session))
+        }
+        _ => None,
+    }
+}
+
+/// Runs a media request of the browser on this socket's links.
+fn relay_media(links: &mut Links, me: AttendeeId, msg: ClientMsg) -> Result<(), String> {
+    match msg {
+        ClientMsg::MediaJoin { room, token } => links.join(me, room, token),
+        ClientMsg::MediaAnswer { room, sdp } => links.send(&room, ToNode::Answer { sdp }),
+        ClientMsg::MediaCandidate { room, candidate } => {
+            links.send(&room, ToNode::Candidate { candidate })
+        }
+        ClientMsg::MediaLeave { room } => {
+            links.leave(&room);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What the browser hears of a link's report.
+fn link_msg(room: String, event: LinkEvent) -> ServerMsg {
+    match event {
+        LinkEvent::Node(FromNode::Offer { sdp }) => ServerMsg::MediaOffer { room, sdp },
+        LinkEvent::Node(FromNode::Candidate { candidate }) => {
+            ServerMsg::MediaCandidate { room, candidate }
+        }
+        LinkEvent::Node(FromNode::Error { message }) => ServerMsg::Error {
+            code: ErrorKind::Invalid,
+            message,
+        },
+        LinkEvent::Closed { reason, rejoin } => ServerMsg::MediaClosed {
+            room,
+            reason,
+            rejoin,
+        },
+    }
 }
 
 fn error_msg(e: &AppError) -> ServerMsg {
@@ -311,6 +369,7 @@ async fn session(
     let deps = platform.live_deps();
     let mut bucket = Bucket::new(std::time::Instant::now());
     let mut heard = tokio::time::Instant::now();
+    let mut links = Links::new(platform.redis.clone(), platform.redis_namespace.clone());
 
     while open {
         tokio::select! {
@@ -340,6 +399,11 @@ async fn session(
                                 }
                                 let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
                                 let _ = presence::changed(&redis, event).await;
+                            }
+                            Ok(request) if request.is_media() => {
+                                if let Err(message) = relay_media(&mut links, me.id, request) {
+                                    open = send(&mut socket, &ServerMsg::Error { code: ErrorKind::Invalid, message }).await;
+                                }
                             }
                             Ok(request) => {
                                 close = must_leave(&platform, &mut me, &mut socket).await;
@@ -406,9 +470,15 @@ async fn session(
                     open = send(&mut socket, &presence_msg(&snap)).await;
                 }
             },
+            (room, event) = links.next() => {
+                open = send(&mut socket, &link_msg(room, event)).await;
+            }
             entry = entries.recv() => match entry {
                 Ok(entry) if cursor_lt(&cursor, &entry.cursor) => {
                     cursor = entry.cursor.clone();
+                    if let Some(room) = closes_media(&entry, me.id) {
+                        links.leave(&room);
+                    }
                     open = forward(&mut socket, &me, &entry, &mut close).await;
                 }
                 Ok(_) => {}

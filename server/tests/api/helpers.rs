@@ -25,6 +25,7 @@ use uuid::Uuid;
 pub mod fns {
     pub use app::attendee::profile::MyProfile;
     pub use app::attendee::reception::Reception;
+    pub use app::attendee::session::{KeepOnScreen, LeaveScreen, SessionToken, VideoSession};
     pub use app::attendee::stage::StageInfo;
     pub use app::attendee::{AttendeeLogout, ChatHistory, DmHistory, People};
     pub use app::checkout::{BuyPlan, CheckoutInfo};
@@ -48,6 +49,9 @@ pub mod fns {
     };
     pub use app::organiser::registrations::{
         ApproveOrder, CancelOrder, ListRegistrations, RegistrationDetail, TicketTypeNames,
+    };
+    pub use app::organiser::sessions::{
+        CreateVideoSession, RemoveVideoSession, SessionsAdmin, SetSessionHost,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
     pub use app::registration::access::SendSignInLink;
@@ -138,6 +142,7 @@ pub async fn test_settings() -> Settings {
         },
         smtp: None,
         http: Default::default(),
+        media: Default::default(),
         platform_fee_bps: 250,
         platform_fee_fixed_minor: 30,
         kafka: Some(KafkaConfig {

@@ -35,4 +35,5 @@ mod stage;
 mod standing;
 mod team;
 mod ticketing;
+mod video;
 mod widget;

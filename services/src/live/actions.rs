@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::log::{self, Audience};
 use super::participants::Actor;
-use super::{captions, chat, dm, moderation, polls, qa};
+use super::{captions, chat, dm, moderation, polls, qa, sessions};
 use crate::accounts::Organiser;
 use crate::{ratelimit, Result};
 
@@ -28,7 +28,8 @@ pub struct LiveDeps {
 }
 
 /// Runs one request of `by` from the live socket. `Enter` changes presence
-/// only, which the socket handles itself.
+/// only, and media signalling goes to a media node: the socket handles both
+/// itself.
 pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
     let pool = &deps.pool;
     let ns = deps.namespace.as_str();
@@ -37,7 +38,26 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
     // voting and upvoting here, per person.
     let who = by.id.to_string();
     let (audience, item) = match msg {
-        ClientMsg::Enter { .. } => return Ok(()),
+        ClientMsg::Enter { .. }
+        | ClientMsg::MediaJoin { .. }
+        | ClientMsg::MediaAnswer { .. }
+        | ClientMsg::MediaCandidate { .. }
+        | ClientMsg::MediaLeave { .. } => return Ok(()),
+        ClientMsg::RequestScreen { session } => {
+            ratelimit::hit(&mut redis, ns, &ratelimit::QUESTIONS_PER_SENDER, &who).await?;
+            sessions::request_screen(pool, by, session).await?
+        }
+        ClientMsg::AnswerScreen {
+            session,
+            attendee,
+            approve,
+        } => sessions::answer_screen(pool, &mut redis, ns, by, session, attendee, approve).await?,
+        ClientMsg::ControlSession {
+            session,
+            attendee,
+            action,
+        } => sessions::control(pool, &mut redis, ns, by, session, attendee, action).await?,
+        ClientMsg::EndSession { session } => sessions::end(pool, by, session).await?,
         ClientMsg::Chat { channel, body } => {
             let m = chat::post(pool, &mut redis, ns, by, channel, &body).await?;
             (Audience::All, LiveItem::Chat { msg: m.view() })

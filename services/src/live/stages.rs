@@ -160,10 +160,19 @@ pub async fn get(pool: &PgPool, event: EventId, id: StageId) -> Result<Stage> {
     .ok_or_else(|| Error::not_found("no such stage"))
 }
 
-/// Checks that a channel exists in the event (the Reception, or one of its stages).
+/// Checks that a channel exists in the event (the Reception, one of its
+/// stages or video sessions).
 pub async fn check_channel(pool: &PgPool, event: EventId, channel: Channel) -> Result<()> {
-    let Channel::Stage(stage) = channel else {
-        return Ok(());
+    let stage = match channel {
+        Channel::Reception => return Ok(()),
+        Channel::Session(id) => {
+            return if super::sessions::exists(pool, event, id).await? {
+                Ok(())
+            } else {
+                Err(Error::not_found("no such session"))
+            }
+        }
+        Channel::Stage(stage) => stage,
     };
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stages WHERE id = $1 AND event_id = $2)")

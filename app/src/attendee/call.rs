@@ -1,0 +1,422 @@
+//! The browser's side of a video session (hydrate only): one
+//! `RTCPeerConnection` to the session's media node, signalled over the live
+//! socket. The node always offers; this side answers, attaching the camera
+//! and microphone to the first audio and video transceivers when on screen.
+//! Signalling is handled strictly in order (one task reads a queue), since
+//! `addIceCandidate` must not race `setRemoteDescription`.
+//!
+//! Who is on screen is read from the connection itself: each remote stream's
+//! id is its publisher's attendee id, and after every offer the streams whose
+//! transceivers still receive are the tiles.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use futures::channel::mpsc;
+use futures::StreamExt;
+use js_sys::{Array, Reflect};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+use protocol::live::{ClientMsg, ServerMsg};
+use protocol::media::IceCandidate;
+
+use super::call_view::{CallStatus, CallView};
+
+thread_local! {
+    /// The running call's inbox (media messages from the live socket).
+    static INBOX: RefCell<Option<mpsc::UnboundedSender<ServerMsg>>> = const { RefCell::new(None) };
+    /// Remote streams by publisher (attendee id).
+    static STREAMS: RefCell<HashMap<String, MediaStream>> = RefCell::new(HashMap::new());
+    /// The camera and microphone, once the attendee allowed them.
+    static LOCAL: RefCell<Option<MediaStream>> = const { RefCell::new(None) };
+    /// The running call's connection.
+    static PC: RefCell<Option<RtcPeerConnection>> = const { RefCell::new(None) };
+}
+
+/// Hands a media message of the live socket to the running call.
+pub fn deliver(msg: ServerMsg) {
+    INBOX.with(|i| {
+        if let Some(tx) = i.borrow().as_ref() {
+            let _ = tx.unbounded_send(msg);
+        }
+    });
+}
+
+/// The remote stream of `attendee`, if they are on screen.
+pub fn stream_of(attendee: &str) -> Option<MediaStream> {
+    STREAMS.with(|s| s.borrow().get(attendee).cloned())
+}
+
+/// The local camera and microphone, if open.
+pub fn local_stream() -> Option<MediaStream> {
+    LOCAL.with(|l| l.borrow().clone())
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| "the browser refused".into())
+}
+
+/// Opens the camera and microphone (`camera`, `microphone`: device ids, or
+/// empty for the default) and keeps them as the local stream.
+pub async fn open_devices(camera: String, microphone: String) -> Result<MediaStream, String> {
+    let devices = window().navigator().media_devices().map_err(js_err)?;
+    let pick = |id: &str| -> JsValue {
+        if id.is_empty() {
+            JsValue::TRUE
+        } else {
+            let c = js_sys::Object::new();
+            let exact = js_sys::Object::new();
+            let _ = Reflect::set(&exact, &"exact".into(), &id.into());
+            let _ = Reflect::set(&c, &"deviceId".into(), &exact);
+            c.into()
+        }
+    };
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_video(&pick(&camera));
+    constraints.set_audio(&pick(&microphone));
+    let promise = devices
+        .get_user_media_with_constraints(&constraints)
+        .map_err(js_err)?;
+    let stream: MediaStream = JsFuture::from(promise)
+        .await
+        .map_err(js_err)?
+        .unchecked_into();
+    close_devices();
+    LOCAL.with(|l| *l.borrow_mut() = Some(stream.clone()));
+    Ok(stream)
+}
+
+/// Stops the camera and microphone.
+pub fn close_devices() {
+    if let Some(old) = LOCAL.with(|l| l.borrow_mut().take()) {
+        for t in old.get_tracks().iter() {
+            t.unchecked_into::<MediaStreamTrack>().stop();
+        }
+    }
+}
+
+/// Turns the local microphone on or off.
+pub fn set_microphone(on: bool) {
+    if let Some(s) = local_stream() {
+        for t in s.get_audio_tracks().iter() {
+            t.unchecked_into::<MediaStreamTrack>().set_enabled(on);
+        }
+    }
+}
+
+/// A device the browser offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Its id.
+    pub id: String,
+    /// Its label (empty before permission).
+    pub label: String,
+    /// `videoinput` or `audioinput`.
+    pub kind: String,
+}
+
+/// The cameras and microphones.
+pub async fn devices() -> Vec<Device> {
+    let Ok(md) = window().navigator().media_devices() else {
+        return Vec::new();
+    };
+    let Ok(promise) = md.enumerate_devices() else {
+        return Vec::new();
+    };
+    let Ok(list) = JsFuture::from(promise).await else {
+        return Vec::new();
+    };
+    Array::from(&list)
+        .iter()
+        .map(|d| {
+            let get = |k: &str| {
+                Reflect::get(&d, &k.into())
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default()
+            };
+            Device {
+                id: get("deviceId"),
+                label: get("label"),
+                kind: get("kind"),
+            }
+        })
+        .filter(|d| d.kind == "videoinput" || d.kind == "audioinput")
+        .collect()
+}
+
+/// Ends the running call, if any.
+pub fn stop(room: &str, send: &impl Fn(ClientMsg)) {
+    INBOX.with(|i| i.borrow_mut().take());
+    if let Some(pc) = PC.with(|p| p.borrow_mut().take()) {
+        pc.close();
+        send(ClientMsg::MediaLeave {
+            room: room.to_owned(),
+        });
+    }
+    STREAMS.with(|s| s.borrow_mut().clear());
+}
+
+/// Starts a call in `room` with `token` (publishing the local stream when
+/// `publish`), replacing one that runs. `send` puts a message on the live socket.
+pub fn start(
+    room: String,
+    token: String,
+    publish: bool,
+    view: CallView,
+    send: impl Fn(ClientMsg) + Clone + 'static,
+) -> Result<(), String> {
+    stop(&room, &send);
+    let config = RtcConfiguration::new();
+    config.set_ice_servers(&Array::new());
+    let pc = RtcPeerConnection::new_with_configuration(&config).map_err(js_err)?;
+    let (tx, mut rx) = mpsc::unbounded::<ServerMsg>();
+    INBOX.with(|i| *i.borrow_mut() = Some(tx));
+    PC.with(|p| *p.borrow_mut() = Some(pc.clone()));
+
+    // Which stream each remote track belongs to.
+    let owners: Rc<RefCell<HashMap<String, String>>> = Rc::default();
+    {
+        let owners = owners.clone();
+        let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |ev: RtcTrackEvent| {
+            let Some(stream) = ev.streams().get(0).dyn_into::<MediaStream>().ok() else {
+                return;
+            };
+            owners.borrow_mut().insert(ev.track().id(), stream.id());
+            STREAMS.with(|s| s.borrow_mut().insert(stream.id(), stream));
+        });
+        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        on_track.forget();
+    }
+    {
+        let (send, room) = (send.clone(), room.clone());
+        let on_candidate = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
+            move |ev: RtcPeerConnectionIceEvent| {
+                let Some(c) = ev.candidate() else { return };
+                let json = js_sys::JSON::stringify(&c.to_json())
+                    .ok()
+                    .and_then(|s| s.as_string())
+                    .unwrap_or_default();
+                if let Ok(candidate) = serde_json::from_str::<IceCandidate>(&json) {
+                    send(ClientMsg::MediaCandidate {
+                        room: room.clone(),
+                        candidate,
+                    });
+                }
+            },
+        );
+        pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        on_candidate.forget();
+    }
+    {
+        let pc2 = pc.clone();
+        let on_state = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+            let state = Reflect::get(&pc2, &"connectionState".into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default();
+            match state.as_str() {
+                "connected" => view.status.set(CallStatus::Connected),
+                "failed" => view.status.set(CallStatus::Lost(
+                    "the video connection failed; reload to try again".into(),
+                )),
+                _ => {}
+            }
+        });
+        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        on_state.forget();
+    }
+
+    send(ClientMsg::MediaJoin {
+        room: room.clone(),
+        token,
+    });
+    view.status.set(CallStatus::Connecting);
+    let mine = pc.clone();
+    spawn_local(async move {
+        let mut described = false;
+        let mut waiting: Vec<IceCandidate> = Vec::new();
+        let mut attached = false;
+        while let Some(msg) = rx.next().await {
+            // A newer call replaced this one.
+            let current = PC.with(|p| p.borrow().as_ref().is_some_and(|p| p == &mine));
+            if !current {
+                break;
+            }
+            match msg {
+                ServerMsg::MediaOffer { room: r, sdp } if r == room => {
+                    match answer(&mine, &sdp, publish && !attached).await {
+                        Ok(answer) => {
+                            attached |= publish;
+                            described = true;
+                            for c in waiting.drain(..) {
+                                add_candidate(&mine, c).await;
+                            }
+                            send(ClientMsg::MediaAnswer {
+                                room: room.clone(),
+                                sdp: answer,
+                            });
+                            view.tiles.set(receiving(&mine, &owners.borrow()));
+                        }
+                        Err(e) => view.status.set(CallStatus::Lost(e)),
+                    }
+                }
+                ServerMsg::MediaCandidate { room: r, candidate } if r == room => {
+                    if described {
+                        add_candidate(&mine, candidate).await;
+                    } else {
+                        waiting.push(candidate);
+                    }
+                }
+                ServerMsg::MediaClosed {
+                    room: r,
+                    reason,
+                    rejoin,
+                } if r == room => {
+                    mine.close();
+                    PC.with(|p| {
+                        if p.borrow().as_ref() == Some(&mine) {
+                            p.borrow_mut().take();
+                        }
+                    });
+                    view.tiles.set(Vec::new());
+                    view.status.set(if rejoin {
+                        CallStatus::Rejoin(reason)
+                    } else {
+                        CallStatus::Lost(reason)
+                    });
+                    break;
+                }
+                _ => {}
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Applies the node's offer and makes the answer; with `attach`, the local
+/// camera and microphone go on the first video and audio transceivers (the
+/// node offers those first to a participant who may publish).
+async fn answer(pc: &RtcPeerConnection, sdp: &str, attach: bool) -> Result<String, String> {
+    let offer = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+    offer.set_sdp(sdp);
+    JsFuture::from(pc.set_remote_description(&offer))
+        .await
+        .map_err(js_err)?;
+    if attach {
+        if let Some(local) = local_stream() {
+            let mut done: HashSet<String> = HashSet::new();
+            for t in pc.get_transceivers().iter() {
+                let t: RtcRtpTransceiver = t.unchecked_into();
+                let kind = t.receiver().track().kind();
+                if done.contains(&kind) {
+                    continue;
+                }
+                let tracks = if kind == "audio" {
+                    local.get_audio_tracks()
+                } else {
+                    local.get_video_tracks()
+                };
+                if let Ok(track) = tracks.get(0).dyn_into::<MediaStreamTrack>() {
+                    t.set_direction(RtcRtpTransceiverDirection::Sendonly);
+                    JsFuture::from(t.sender().replace_track(Some(&track)))
+                        .await
+                        .map_err(js_err)?;
+                }
+                done.insert(kind);
+            }
+        }
+    }
+    let answer = JsFuture::from(pc.create_answer()).await.map_err(js_err)?;
+    let sdp = Reflect::get(&answer, &"sdp".into())
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    let local = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+    local.set_sdp(&sdp);
+    JsFuture::from(pc.set_local_description(&local))
+        .await
+        .map_err(js_err)?;
+    Ok(sdp)
+}
+
+async fn add_candidate(pc: &RtcPeerConnection, c: IceCandidate) {
+    let init = RtcIceCandidateInit::new(&c.candidate);
+    init.set_sdp_mid(c.sdp_mid.as_deref());
+    init.set_sdp_m_line_index(c.sdp_mline_index);
+    let _ = JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await;
+}
+
+/// The publishers whose tracks this connection receives now, in a stable order.
+fn receiving(pc: &RtcPeerConnection, owners: &HashMap<String, String>) -> Vec<String> {
+    let mut ids: Vec<String> = pc
+        .get_transceivers()
+        .iter()
+        .filter_map(|t| {
+            let t: RtcRtpTransceiver = t.unchecked_into();
+            let live = matches!(
+                t.current_direction(),
+                Some(RtcRtpTransceiverDirection::Recvonly | RtcRtpTransceiverDirection::Sendrecv)
+            );
+            live.then(|| owners.get(&t.receiver().track().id()).cloned())
+                .flatten()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// What the connection has received so far, from `getStats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Received {
+    /// Audio bytes.
+    pub audio_bytes: f64,
+    /// Video bytes.
+    pub video_bytes: f64,
+    /// Video frames decoded.
+    pub frames_decoded: f64,
+}
+
+/// Sums the inbound RTP statistics of the running call.
+pub async fn received() -> Received {
+    let mut r = Received::default();
+    let Some(pc) = PC.with(|p| p.borrow().clone()) else {
+        return r;
+    };
+    let Ok(report) = JsFuture::from(pc.get_stats()).await else {
+        return r;
+    };
+    let map: &js_sys::Map = report.unchecked_ref();
+    map.for_each(&mut |stat, _| {
+        let get = |k: &str| Reflect::get(&stat, &k.into()).ok();
+        if get("type").and_then(|t| t.as_string()).as_deref() != Some("inbound-rtp") {
+            return;
+        }
+        let bytes = get("bytesReceived").and_then(|b| b.as_f64()).unwrap_or(0.0);
+        match get("kind").and_then(|k| k.as_string()).as_deref() {
+            Some("audio") => r.audio_bytes += bytes,
+            Some("video") => {
+                r.video_bytes += bytes;
+                r.frames_decoded += get("framesDecoded").and_then(|f| f.as_f64()).unwrap_or(0.0);
+            }
+            _ => {}
+        }
+    });
+    r
+}

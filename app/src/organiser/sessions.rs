@@ -1,0 +1,260 @@
+//! Video sessions of an event (organiser side): create one (title,
+//! description, capacity, people on screen, who may go on screen, its agenda
+//! entry), assign its hosts from the event's verified attendees, remove it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::error::AppError;
+use crate::forms::succeeded;
+use crate::forms::{error_list, error_of, reset_on_success, rows, successes, FormError, Saved};
+
+/// A session as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct SessionRow {
+    /// Its id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// People at once.
+    pub capacity: i32,
+    /// People on screen at once.
+    pub max_on_screen: i32,
+    /// Who may go on screen.
+    pub on_screen: protocol::states::OnScreenPolicy,
+    /// Its agenda entry's title.
+    pub agenda: Option<String>,
+    /// Names of its assigned hosts.
+    pub hosts: Vec<(String, String)>,
+    /// A host ended it.
+    pub ended: bool,
+}
+
+/// What the sessions section shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionsData {
+    /// The sessions.
+    pub sessions: Vec<SessionRow>,
+    /// Agenda entries to link to (id, title).
+    pub agenda: Vec<(String, String)>,
+    /// Verified attendees who can host (id, name and email).
+    pub candidates: Vec<(String, String)>,
+}
+
+/// The event's sessions; organisers of the event only.
+#[server(prefix = "/fn", endpoint = "sessions_admin")]
+pub async fn sessions_admin(slug: String) -> Result<SessionsData, AppError> {
+    use services::live::{agenda, sessions};
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    let entries = agenda::sessions(&platform.pool, event.id).await?;
+    let people =
+        services::registrations::attendees::verified(&platform.pool, event.id, 500).await?;
+    let name_of = |id: protocol::ids::AttendeeId| {
+        people
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "someone".into())
+    };
+    let mut rows = Vec::new();
+    for s in sessions::list(&platform.pool, event.id).await? {
+        let hosts = sessions::hosts(&platform.pool, s.id)
+            .await?
+            .into_iter()
+            .map(|id| (id.to_string(), name_of(id)))
+            .collect();
+        rows.push(SessionRow {
+            id: s.id.to_string(),
+            agenda: s
+                .agenda_session_id
+                .and_then(|a| entries.iter().find(|e| e.id == a))
+                .map(|e| e.title.clone()),
+            title: s.title,
+            capacity: s.capacity,
+            max_on_screen: s.max_on_screen,
+            on_screen: s.on_screen,
+            hosts,
+            ended: s.ended,
+        });
+    }
+    Ok(SessionsData {
+        sessions: rows,
+        agenda: entries
+            .into_iter()
+            .map(|e| (e.id.to_string(), e.title))
+            .collect(),
+        candidates: people
+            .into_iter()
+            .map(|p| (p.id.to_string(), format!("{} <{}>", p.name, p.email)))
+            .collect(),
+    })
+}
+
+/// Adds a session.
+#[server(prefix = "/fn", endpoint = "create_video_session")]
+pub async fn create_video_session(
+    slug: String,
+    title: String,
+    description: String,
+    capacity: String,
+    max_on_screen: String,
+    on_screen: String,
+    agenda_session: String,
+) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let form = services::live::sessions::SessionForm {
+        title,
+        description,
+        capacity,
+        max_on_screen,
+        on_screen,
+        agenda_session,
+    };
+    services::live::sessions::create(&platform.pool, &me, &slug, &form).await?;
+    Ok(())
+}
+
+/// Removes session `id`.
+#[server(prefix = "/fn", endpoint = "remove_video_session")]
+pub async fn remove_video_session(slug: String, id: String) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let id = crate::error::parse_id("session", &id)?;
+    services::live::sessions::delete(&platform.pool, &me, &slug, id).await?;
+    Ok(())
+}
+
+/// Makes `attendee` a host of session `id` (`host` = "true"), or no longer one.
+#[server(prefix = "/fn", endpoint = "set_session_host")]
+pub async fn set_session_host(
+    slug: String,
+    id: String,
+    attendee: String,
+    host: String,
+) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let id = crate::error::parse_id("session", &id)?;
+    let attendee = crate::error::parse_id("attendee", &attendee)?;
+    services::live::sessions::set_host(&platform.pool, &me, &slug, id, attendee, host == "true")
+        .await?;
+    Ok(())
+}
+
+/// `/dashboard/events/{slug}/sessions`.
+#[component]
+pub fn SessionsSection() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let add = ServerAction::<CreateVideoSession>::new();
+    let remove = ServerAction::<RemoveVideoSession>::new();
+    let host = ServerAction::<SetSessionHost>::new();
+    let (a, r, h) = (
+        successes(add.value()),
+        successes(remove.value()),
+        successes(host.value()),
+    );
+    let data = Resource::new(
+        move || (slug.get(), a.get(), r.get(), h.get()),
+        |(slug, ..)| sessions_admin(slug),
+    );
+    let form = NodeRef::new();
+    reset_on_success(form, add.value());
+    view! {
+        <Title text="Sessions · Dashboard"/>
+        <h2 class="text-xl font-semibold">"Video sessions"</h2>
+        <p class="text-slate-600">"Rooms where attendees watch and choose to go on screen. The event's moderators host every session; add hosts per session below."</p>
+        <FormError error=error_of(remove.value())/>
+        <FormError error=error_of(host.value())/>
+        <Saved when=succeeded(host.value()) text="Hosts saved."/>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    data.await.map(|d| {
+                        let agenda = d.agenda.clone();
+                        view! {
+                            {d.sessions.is_empty().then(|| view! {
+                                <p class="empty my-2" data-testid="no-sessions">"No sessions yet. Add one below."</p>
+                            })}
+                            <ul class="my-2 space-y-2" data-testid="video-sessions">
+                                {rows(d.sessions, move |s| session_row(slug.get_untracked(), s, d.candidates.clone(), remove, host))}
+                            </ul>
+                            <ActionForm action=add node_ref=form attr:class="grid grid-cols-2 gap-3 max-w-xl card" attr:data-testid="add-session">
+                                <input type="hidden" name="slug" value=slug/>
+                                <label class="block col-span-2">"Title"<input class="input" name="title" required maxlength="200"/></label>
+                                <label class="block col-span-2">"Description"<textarea class="input" name="description" maxlength="4000"></textarea></label>
+                                <label class="block">"Capacity"<input class="input" name="capacity" type="number" min="2" max="10000" value="50" required/></label>
+                                <label class="block">"People on screen"<input class="input" name="max_on_screen" type="number" min="1" max="49" value="9" required/></label>
+                                <label class="block">"Who may go on screen"
+                                    <select class="input" name="on_screen">
+                                        <option value="anyone">"Anyone"</option>
+                                        <option value="request">"On request (a host approves)"</option>
+                                        <option value="hosts">"Hosts only"</option>
+                                    </select>
+                                </label>
+                                <label class="block">"Agenda entry"
+                                    <select class="input" name="agenda_session">
+                                        <option value="">"None"</option>
+                                        {agenda.into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect::<Vec<_>>()}
+                                    </select>
+                                </label>
+                                <div class="col-span-2"><FormError error=error_of(add.value())/></div>
+                                <button class="btn col-span-2" type="submit">"Add session"</button>
+                            </ActionForm>
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+fn session_row(
+    slug: String,
+    s: SessionRow,
+    candidates: Vec<(String, String)>,
+    remove: ServerAction<RemoveVideoSession>,
+    host: ServerAction<SetSessionHost>,
+) -> impl IntoView {
+    let policy = match s.on_screen {
+        protocol::states::OnScreenPolicy::Anyone => "anyone goes on screen",
+        protocol::states::OnScreenPolicy::Request => "on screen on request",
+        protocol::states::OnScreenPolicy::Hosts => "hosts only on screen",
+    };
+    let (slug2, slug3, id2, id3) = (slug.clone(), slug.clone(), s.id.clone(), s.id.clone());
+    view! {
+        <li class="card space-y-1" data-testid="video-session">
+            <p><span class="font-semibold">{s.title.clone()}</span>
+                " · " {s.capacity} " people, " {s.max_on_screen} " on screen, " {policy}
+                {s.agenda.clone().map(|a| format!(" · agenda: {a}"))}
+                {s.ended.then_some(" · ended")}</p>
+            <p class="text-sm">"Hosts: "
+                {if s.hosts.is_empty() { "the event's moderators".to_owned() } else { s.hosts.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", ") }}</p>
+            <div class="flex flex-wrap gap-3">
+                <ActionForm action=host attr:class="flex flex-wrap items-end gap-2">
+                    <input type="hidden" name="slug" value=slug2/>
+                    <input type="hidden" name="id" value=id2/>
+                    <input type="hidden" name="host" value="true"/>
+                    <label class="block text-sm">"Add a host"
+                        <select class="input" name="attendee">
+                            {candidates.into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect::<Vec<_>>()}
+                        </select>
+                    </label>
+                    <button class="btn" type="submit">"Add host"</button>
+                </ActionForm>
+                <details>
+                    <summary class="cursor-pointer underline text-sm">"Remove…"<span class="sr-only">" " {s.title.clone()}</span></summary>
+                    <ActionForm action=remove attr:class="flex items-center gap-2 p-2">
+                        <input type="hidden" name="slug" value=slug3/>
+                        <input type="hidden" name="id" value=id3/>
+                        <span class="text-sm">"Remove this session and its chat?"</span>
+                        <button class="btn bg-red-700 hover:bg-red-800" type="submit">"Yes, remove it"</button>
+                    </ActionForm>
+                </details>
+            </div>
+        </li>
+    }
+}

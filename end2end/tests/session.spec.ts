@@ -1,0 +1,119 @@
+// Video sessions through the real SFU with Chromium's fake camera and
+// microphone: three attendees in one session, two on screen; the viewer (on
+// a phone) sees both videos decode frames and receives audio; the viewer goes
+// on screen and the others see it; the host mutes one and removes another.
+import { test, expect, Page } from "./fixtures";
+import { unique, signUp, createEvent, section, hydrated, attendee } from "./helpers";
+
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
+const PHONE = { width: 390, height: 844 };
+
+/** Frames the tile of `name` has shown so far (its <video>'s playback quality). */
+async function framesOf(page: Page, name: string): Promise<number> {
+  const tile = page.locator("[data-testid=tile]").filter({ has: page.getByTestId("tile-name").getByText(name, { exact: true }) });
+  return tile.getByTestId("tile-video").evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+}
+
+/** Waits until the tile of `name` on `page` shows frames, and more a moment later. */
+async function seesVideoOf(page: Page, name: string) {
+  let first = 0;
+  await expect(async () => {
+    first = await framesOf(page, name);
+    expect(first).toBeGreaterThan(0);
+  }).toPass({ timeout: 30_000 });
+  await expect(async () => {
+    expect(await framesOf(page, name)).toBeGreaterThan(first + 5);
+  }).toPass({ timeout: 20_000 });
+}
+
+/** Opens the session from Reception and waits until the page is watching. */
+async function enter(page: Page, title: string) {
+  await page.getByTestId("sessions").getByRole("link", { name: title }).click();
+  await expect(page.getByRole("heading", { name: title })).toBeVisible();
+  await hydrated(page);
+}
+
+/** Goes on screen through the preview (the fake camera shows in it first). */
+async function goOnScreen(page: Page) {
+  await page.getByTestId("go-on-screen").click();
+  const preview = page.getByTestId("preview-video");
+  await expect(async () => {
+    expect(await preview.evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
+  }).toPass({ timeout: 15_000 });
+  await expect(page.getByTestId("camera-picker").locator("option")).not.toHaveCount(0);
+  await page.getByTestId("join-on-screen").click();
+  await expect(page.getByTestId("call-status")).toHaveText("You are on screen.", { timeout: 30_000 });
+}
+
+/** The number in a `data-value` of the connection figures. */
+async function figure(page: Page, testId: string): Promise<number> {
+  return Number(await page.getByTestId(testId).getAttribute("data-value"));
+}
+
+test("three attendees in a session: two on screen, a viewer who joins them, a host who mutes and removes", async ({ browser }) => {
+  test.setTimeout(240_000);
+  const slug = `sess-${unique()}`;
+  const org = await (await browser.newContext()).newPage();
+  await signUp(org, "Sol", "Session Co");
+  await createEvent(org, "Session Day", slug);
+  await section(org, "Sessions");
+  const add = org.getByTestId("add-session");
+  await add.getByLabel("Title").fill("Roundtable");
+  await add.getByLabel("People on screen").fill("4");
+  await add.getByRole("button", { name: "Add session" }).click();
+  await expect(org.getByTestId("video-sessions")).toContainText("Roundtable");
+
+  const ada = (await attendee(browser, BASE, slug, "Ada")).page;
+  const bo = (await attendee(browser, BASE, slug, "Bo")).page;
+  const cy = (await attendee(browser, BASE, slug, "Cy", PHONE)).page;
+  for (const p of [ada, bo, cy]) await enter(p, "Roundtable");
+  for (const p of [ada, bo, cy]) await expect(p.getByTestId("in-session")).toHaveText("3");
+
+  // Ada and Bo go on screen; Cy only watches (no camera asked).
+  await goOnScreen(ada);
+  await goOnScreen(bo);
+  await expect(cy.getByTestId("call-status")).toHaveText("You are watching.", { timeout: 30_000 });
+  await expect(cy.getByTestId("tile")).toHaveCount(2, { timeout: 30_000 });
+  await seesVideoOf(cy, "Ada");
+  await seesVideoOf(cy, "Bo");
+  // Audio arrives too, and keeps arriving.
+  await cy.getByTestId("call-stats").locator("summary").click();
+  let audio = 0;
+  await expect(async () => {
+    audio = await figure(cy, "audio-bytes");
+    expect(audio).toBeGreaterThan(0);
+  }).toPass({ timeout: 20_000 });
+  await expect(async () => expect(await figure(cy, "audio-bytes")).toBeGreaterThan(audio)).toPass({ timeout: 20_000 });
+  // Nothing on the phone is wider than its screen.
+  expect(await cy.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+
+  // Cy goes on screen: Ada and Bo see Cy.
+  await goOnScreen(cy);
+  await seesVideoOf(ada, "Cy");
+  await seesVideoOf(bo, "Cy");
+  await expect(ada.getByTestId("on-screen-count")).toHaveText("3");
+
+  // The organiser enters as host (a moderator hosts every session).
+  await section(org, "Overview");
+  await org.getByTestId("enter-as-host").click();
+  await expect(org).toHaveURL(new RegExp(`/e/${slug}/reception$`));
+  await hydrated(org);
+  await enter(org, "Roundtable");
+  await expect(org.getByTestId("host-panel")).toBeVisible();
+  await seesVideoOf(org, "Ada");
+
+  // The host mutes Ada: her microphone is off and she is told.
+  const adaTile = org.locator("[data-testid=tile]").filter({ has: org.getByTestId("tile-name").getByText("Ada", { exact: true }) });
+  await adaTile.getByTestId("host-mute").click();
+  await expect(ada.getByTestId("notice")).toHaveText("A host muted your microphone.");
+  await expect(ada.getByTestId("mic")).toHaveText("Unmute microphone");
+
+  // The host removes Bo: Bo is out, and the others no longer see Bo.
+  const boTile = org.locator("[data-testid=tile]").filter({ has: org.getByTestId("tile-name").getByText("Bo", { exact: true }) });
+  await boTile.getByTestId("host-remove").click();
+  await expect(bo.getByTestId("call-status")).toHaveText("A host removed you from this session.");
+  for (const p of [ada, cy, org]) {
+    await expect(p.getByTestId("tile-name").getByText("Bo", { exact: true })).toHaveCount(0, { timeout: 30_000 });
+  }
+  await expect(bo.getByTestId("tile")).toHaveCount(0);
+});

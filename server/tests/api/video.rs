@@ -1,0 +1,608 @@
+//! Video sessions end to end below the browser: the organiser's session, join
+//! tokens granted by the session's rules, signalling relayed over the live
+//! socket to a real media node (found in the Redis registry), a `webrtc`
+//! client that connects through it, refusals with clear errors, hosts'
+//! controls, and a media node process that dies.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::live::{ClientMsg, LiveItem, ServerMsg};
+use protocol::media::{session_room, IceCandidate};
+use protocol::states::SessionAction;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription,
+};
+
+use crate::attendees::{make_moderator, next_error, person, Person};
+use crate::helpers::{fns, spawn_web_only, Organiser, TestApp};
+use crate::live::{connect, recv, send, send_raw, wait_for, Ws};
+
+/// A media node in this process, registered in the app's Redis namespace;
+/// it stops when the returned sender is dropped or set.
+async fn media_node(app: &TestApp) -> watch::Sender<bool> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = watch::channel(false);
+    let config = convene_server::media_node::NodeConfig {
+        ip: [127, 0, 0, 1].into(),
+        url,
+        jwks_url: format!("{}/.well-known/jwks.json", app.base),
+        redis: app.deps.redis.clone(),
+        namespace: app.settings.redis_namespace.clone(),
+    };
+    tokio::spawn(convene_server::media_node::serve(listener, config, rx));
+    wait_for_nodes(app, 1).await;
+    tx
+}
+
+/// Waits until at least `n` media nodes are registered.
+async fn wait_for_nodes(app: &TestApp, n: usize) {
+    let mut redis = app.deps.redis.clone();
+    let ns = app.settings.redis_namespace.clone();
+    for _ in 0..200 {
+        let live = services::live::media_nodes::live_nodes(&mut redis, &ns)
+            .await
+            .unwrap();
+        if live.len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{n} media nodes never registered");
+}
+
+/// Creates a session with `policy` and `on_screen` places; returns its id.
+async fn session(
+    app: &TestApp,
+    org: &Organiser,
+    slug: &str,
+    policy: &str,
+    on_screen: &str,
+) -> String {
+    let (s, b) = app
+        .call::<fns::CreateVideoSession>(
+            &org.client,
+            &[
+                ("slug", slug),
+                ("title", "Roundtable"),
+                ("description", ""),
+                ("capacity", "10"),
+                ("max_on_screen", on_screen),
+                ("on_screen", policy),
+                ("agenda_session", ""),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, admin) = app
+        .call::<fns::SessionsAdmin>(&org.client, &[("slug", slug)])
+        .await;
+    admin["sessions"].as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn token(app: &TestApp, slug: &str, p: &Person, id: &str, on_screen: bool) -> (u16, Value) {
+    let on = on_screen.to_string();
+    app.call::<fns::SessionToken>(&p.client, &[("slug", slug), ("id", id), ("on_screen", &on)])
+        .await
+}
+
+/// The socket of `p` in session `id`.
+async fn in_session(app: &TestApp, slug: &str, p: &Person, id: &str) -> Ws {
+    let area = format!("session:{id}");
+    let mut ws = connect(
+        app,
+        slug,
+        Some(&p.cookie),
+        &[],
+        protocol::live::PROTOCOL_VERSION,
+    )
+    .await
+    .expect("connect");
+    send(
+        &mut ws,
+        &ClientMsg::Enter {
+            area: area.parse().unwrap(),
+        },
+    )
+    .await;
+    wait_for(&mut ws, "hello", |m| matches!(m, ServerMsg::Hello { .. })).await;
+    ws
+}
+
+/// A browser played by the `webrtc` crate: answers offers relayed on the
+/// live socket and trickles its candidates back.
+struct Client {
+    pc: Arc<dyn PeerConnection>,
+    connected: watch::Receiver<bool>,
+    candidates: mpsc::UnboundedReceiver<IceCandidate>,
+}
+
+struct ClientEvents {
+    connected: watch::Sender<bool>,
+    candidates: mpsc::UnboundedSender<IceCandidate>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for ClientEvents {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(c) = event.candidate.to_json() {
+            let _ = self.candidates.send(media::wire::to_wire(c));
+        }
+    }
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.connected
+            .send_replace(state == RTCPeerConnectionState::Connected);
+    }
+}
+
+impl Client {
+    async fn new() -> Client {
+        let (connected_tx, connected) = watch::channel(false);
+        let (tx, candidates) = mpsc::unbounded_channel();
+        let events = Arc::new(ClientEvents {
+            connected: connected_tx,
+            candidates: tx,
+        });
+        let pc = media::engine::peer_connection([127, 0, 0, 1].into(), events)
+            .await
+            .unwrap();
+        Client {
+            pc,
+            connected,
+            candidates,
+        }
+    }
+
+    /// Relays signalling on `ws` for `room` until the connection is up (true),
+    /// or the link drops saying to join again (false).
+    async fn connect(&mut self, ws: &mut Ws, room: &str) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut described = false;
+        let mut waiting = Vec::new();
+        while !*self.connected.borrow() {
+            assert!(tokio::time::Instant::now() < deadline, "never connected");
+            tokio::select! {
+                Some(c) = self.candidates.recv() => {
+                    send(ws, &ClientMsg::MediaCandidate { room: room.into(), candidate: c }).await;
+                }
+                msg = recv(ws) => match msg {
+                    ServerMsg::MediaOffer { sdp, .. } => {
+                        self.pc.set_remote_description(RTCSessionDescription::offer(sdp).unwrap()).await.unwrap();
+                        let answer = self.pc.create_answer(None).await.unwrap();
+                        let sdp = answer.sdp.clone();
+                        self.pc.set_local_description(answer).await.unwrap();
+                        send(ws, &ClientMsg::MediaAnswer { room: room.into(), sdp }).await;
+                        described = true;
+                        for c in std::mem::take(&mut waiting) {
+                            self.pc.add_ice_candidate(media::wire::from_wire(c)).await.unwrap();
+                        }
+                    }
+                    ServerMsg::MediaCandidate { candidate, .. } if described => {
+                        self.pc.add_ice_candidate(media::wire::from_wire(candidate)).await.unwrap();
+                    }
+                    ServerMsg::MediaCandidate { candidate, .. } => waiting.push(candidate),
+                    ServerMsg::MediaClosed { rejoin: true, .. } => return false,
+                    ServerMsg::MediaClosed { reason, .. } => panic!("media closed: {reason}"),
+                    ServerMsg::Error { message, .. } => panic!("refused: {message}"),
+                    _ => {}
+                },
+                _ = self.connected.changed() => {}
+            }
+        }
+        true
+    }
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A host (on `host`) acts on `who` (on `target`), who hears of it.
+async fn control(
+    host: &mut Ws,
+    target: &mut Ws,
+    session: protocol::ids::VideoSessionId,
+    who: protocol::ids::AttendeeId,
+    action: SessionAction,
+) {
+    let msg = ClientMsg::ControlSession {
+        session,
+        attendee: who,
+        action,
+    };
+    send(host, &msg).await;
+    wait_for(target, "the host's action", |m| {
+        matches!(m, ServerMsg::Live { item: LiveItem::SessionControl { action: a, .. }, .. } if *a == action)
+    })
+    .await;
+}
+
+/// The next `media_closed` on `ws`.
+async fn closed(ws: &mut Ws) -> (String, bool) {
+    match wait_for(ws, "media_closed", |m| {
+        matches!(m, ServerMsg::MediaClosed { .. })
+    })
+    .await
+    {
+        ServerMsg::MediaClosed { reason, rejoin, .. } => (reason, rejoin),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn an_attendee_goes_on_screen_through_the_live_socket_and_a_media_node() {
+    let app = spawn_web_only().await;
+    let _node = media_node(&app).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let id = session(&app, &org, &slug, "anyone", "1").await;
+    let (ada, bo) = (
+        person(&app, &slug, "Ada").await,
+        person(&app, &slug, "Bo").await,
+    );
+    let room = format!("session:{id}");
+
+    let mut ws = in_session(&app, &slug, &ada, &id).await;
+    let (s, grant) = token(&app, &slug, &ada, &id, true).await;
+    assert_eq!(s, 200, "{grant}");
+    send(
+        &mut ws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: grant["token"].as_str().unwrap().into(),
+        },
+    )
+    .await;
+    let mut client = Client::new().await;
+    assert!(client.connect(&mut ws, &room).await);
+
+    // One place on screen, and Ada has it: Bo may only watch.
+    let (s, b) = token(&app, &slug, &bo, &id, true).await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b.to_string().contains("1 people are on screen"), "{b}");
+    let (s, b) = token(&app, &slug, &bo, &id, false).await;
+    assert_eq!(s, 200, "{b}");
+    // Ada keeps her place while she renews it; leaving frees it for Bo.
+    let (s, kept) = app
+        .call::<fns::KeepOnScreen>(&ada.client, &[("slug", &slug), ("id", &id)])
+        .await;
+    assert_eq!((s, kept), (200, Value::Bool(true)));
+    let (s, _) = app
+        .call::<fns::LeaveScreen>(&ada.client, &[("slug", &slug), ("id", &id)])
+        .await;
+    assert_eq!(s, 200);
+    let (s, b) = token(&app, &slug, &bo, &id, true).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+#[tokio::test]
+async fn bad_tokens_and_malformed_signalling_get_clear_errors_and_disturb_nobody() {
+    let app = spawn_web_only().await;
+    let _node = media_node(&app).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let id = session(&app, &org, &slug, "anyone", "4").await;
+    let other = session(&app, &org, &slug, "anyone", "4").await;
+    let (ada, bo) = (
+        person(&app, &slug, "Ada").await,
+        person(&app, &slug, "Bo").await,
+    );
+    let room = session_room(id.parse().unwrap());
+
+    // Ada is on screen and connected.
+    let mut ws = in_session(&app, &slug, &ada, &id).await;
+    let (_, grant) = token(&app, &slug, &ada, &id, true).await;
+    send(
+        &mut ws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: grant["token"].as_str().unwrap().into(),
+        },
+    )
+    .await;
+    let mut client = Client::new().await;
+    assert!(client.connect(&mut ws, &room).await);
+
+    let mut bws = in_session(&app, &slug, &bo, &id).await;
+    // Someone else's token is refused by the web node.
+    send(
+        &mut bws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: grant["token"].as_str().unwrap().into(),
+        },
+    )
+    .await;
+    assert!(next_error(&mut bws).await.1.contains("not yours"));
+    // A token for another session does not open this one.
+    let (_, other_grant) = token(&app, &slug, &bo, &other, false).await;
+    send(
+        &mut bws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: other_grant["token"].as_str().unwrap().into(),
+        },
+    )
+    .await;
+    assert!(next_error(&mut bws).await.1.contains("not for this room"));
+    // Garbage is malformed; a room that is not a session is refused.
+    send(
+        &mut bws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: "x.y.z".into(),
+        },
+    )
+    .await;
+    assert!(next_error(&mut bws).await.1.contains("malformed"));
+    send(
+        &mut bws,
+        &ClientMsg::MediaJoin {
+            room: "stage:1".into(),
+            token: "x".into(),
+        },
+    )
+    .await;
+    assert!(next_error(&mut bws)
+        .await
+        .1
+        .contains("room must be session"));
+    // A token whose signature was tampered with reaches the node, which refuses it.
+    let (_, good) = token(&app, &slug, &bo, &id, false).await;
+    let good = good["token"].as_str().unwrap();
+    let (head, sig) = good.rsplit_once('.').unwrap();
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{head}.{flipped}{}", &sig[1..]);
+    send(
+        &mut bws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: forged,
+        },
+    )
+    .await;
+    let (reason, rejoin) = closed(&mut bws).await;
+    assert!(
+        reason.contains("signature is wrong") || reason.contains("malformed"),
+        "{reason}"
+    );
+    assert!(!rejoin);
+    // Answers and candidates for a room not joined; a signalling message that is not one.
+    send(
+        &mut bws,
+        &ClientMsg::MediaAnswer {
+            room: room.clone(),
+            sdp: "v=0".into(),
+        },
+    )
+    .await;
+    assert!(next_error(&mut bws).await.1.contains("join the room first"));
+    send_raw(&mut bws, r#"{"type":"media_answer","room":1}"#).await;
+    assert!(next_error(&mut bws).await.1.contains("not a v3 message"));
+    // A garbage answer inside a joined room is refused by the node; Ada stays connected.
+    send(
+        &mut bws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: good.into(),
+        },
+    )
+    .await;
+    send(
+        &mut bws,
+        &ClientMsg::MediaAnswer {
+            room: room.clone(),
+            sdp: "not sdp".into(),
+        },
+    )
+    .await;
+    let (_, message) = next_error(&mut bws).await;
+    assert!(
+        message.contains("no offer is waiting") || message.contains("unusable"),
+        "{message}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        *client.connected.borrow(),
+        "Ada's connection is undisturbed"
+    );
+}
+
+#[tokio::test]
+async fn hosts_approve_requests_take_people_off_screen_remove_them_and_end_the_session() {
+    let app = spawn_web_only().await;
+    let _node = media_node(&app).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let id = session(&app, &org, &slug, "request", "4").await;
+    let sid: protocol::ids::VideoSessionId = id.parse().unwrap();
+    let (host, ada, bo) = (
+        person(&app, &slug, "Hana").await,
+        person(&app, &slug, "Ada").await,
+        person(&app, &slug, "Bo").await,
+    );
+    make_moderator(&app, &org, &slug, &host).await;
+    let mut hws = in_session(&app, &slug, &host, &id).await;
+    let mut aws = in_session(&app, &slug, &ada, &id).await;
+
+    // On request: Ada may not go on screen until a host lets her.
+    let (s, b) = token(&app, &slug, &ada, &id, true).await;
+    assert_eq!(s, 403, "{b}");
+    assert!(b.to_string().contains("ask to go on screen"), "{b}");
+    send(&mut aws, &ClientMsg::RequestScreen { session: sid }).await;
+    let asked = wait_for(&mut hws, "a request", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::ScreenRequest { approved: None, .. },
+                ..
+            }
+        )
+    })
+    .await;
+    let ServerMsg::Live {
+        item: LiveItem::ScreenRequest { attendee, .. },
+        ..
+    } = asked
+    else {
+        unreachable!()
+    };
+    assert_eq!(attendee.id, ada.id);
+    // Only hosts answer.
+    let mut bws = in_session(&app, &slug, &bo, &id).await;
+    send(
+        &mut bws,
+        &ClientMsg::AnswerScreen {
+            session: sid,
+            attendee: ada.id,
+            approve: true,
+        },
+    )
+    .await;
+    assert_eq!(next_error(&mut bws).await.0, "forbidden");
+    send(
+        &mut hws,
+        &ClientMsg::AnswerScreen {
+            session: sid,
+            attendee: ada.id,
+            approve: true,
+        },
+    )
+    .await;
+    wait_for(&mut aws, "the approval", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::ScreenRequest {
+                    approved: Some(true),
+                    ..
+                },
+                ..
+            }
+        )
+    })
+    .await;
+    let (s, grant) = token(&app, &slug, &ada, &id, true).await;
+    assert_eq!(s, 200, "{grant}");
+    let room = session_room(sid);
+    send(
+        &mut aws,
+        &ClientMsg::MediaJoin {
+            room: room.clone(),
+            token: grant["token"].as_str().unwrap().into(),
+        },
+    )
+    .await;
+    let mut client = Client::new().await;
+    assert!(client.connect(&mut aws, &room).await);
+
+    // Off screen: Ada is told, her media link is cut, her approval withdrawn.
+    control(&mut hws, &mut aws, sid, ada.id, SessionAction::OffScreen).await;
+    let mut down = client.connected.clone();
+    tokio::time::timeout(Duration::from_secs(30), down.wait_for(|up| !*up))
+        .await
+        .expect("the media node dropped Ada's connection")
+        .unwrap();
+    let (s, _) = token(&app, &slug, &ada, &id, true).await;
+    assert_eq!(s, 403);
+
+    // Removed: Bo cannot join again.
+    control(&mut hws, &mut bws, sid, bo.id, SessionAction::Remove).await;
+    let (s, b) = token(&app, &slug, &bo, &id, false).await;
+    assert_eq!(s, 403, "{b}");
+    assert!(b.to_string().contains("removed you"), "{b}");
+
+    // The end, for everyone; nobody joins afterwards.
+    send(&mut hws, &ClientMsg::EndSession { session: sid }).await;
+    wait_for(&mut aws, "the end", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::SessionEnded { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    let (s, b) = token(&app, &slug, &ada, &id, false).await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b.to_string().contains("ended"), "{b}");
+}
+
+#[tokio::test]
+async fn without_a_media_node_joining_says_so_and_when_a_node_process_dies_clients_rejoin_on_another(
+) {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let id = session(&app, &org, &slug, "anyone", "4").await;
+    let ada = person(&app, &slug, "Ada").await;
+    let room = format!("session:{id}");
+    let mut ws = in_session(&app, &slug, &ada, &id).await;
+
+    let join = |grant: Value| ClientMsg::MediaJoin {
+        room: room.clone(),
+        token: grant["token"].as_str().unwrap().into(),
+    };
+    let (_, grant) = token(&app, &slug, &ada, &id, true).await;
+    send(&mut ws, &join(grant)).await;
+    let (reason, rejoin) = closed(&mut ws).await;
+    assert!(reason.contains("no media server is running"), "{reason}");
+    assert!(rejoin);
+
+    // A media node of its own process: `convene media`.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .arg("media")
+        .env("CONVENE_REDIS_URL", &app.settings.redis_url)
+        .env("CONVENE_REDIS_NAMESPACE", &app.settings.redis_namespace)
+        .env("CONVENE_PUBLIC_URL", &app.base)
+        .env("CONVENE_MEDIA__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map(Reaped)
+        .expect("convene media");
+    wait_for_nodes(&app, 1).await;
+    let (_, grant) = token(&app, &slug, &ada, &id, true).await;
+    send(&mut ws, &join(grant)).await;
+    let mut client = Client::new().await;
+    assert!(client.connect(&mut ws, &room).await);
+
+    // The node dies: the link drops and says to rejoin; another node takes the room.
+    let _other = media_node(&app).await;
+    child.0.kill().unwrap();
+    let _ = child.0.wait();
+    let (reason, rejoin) = closed(&mut ws).await;
+    assert!(rejoin, "{reason}");
+    // The dead node may still look alive for a moment: a refused connection
+    // takes it out of the registry, and the next attempt lands on the other.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        assert!(attempts <= 5, "never rejoined on the other node");
+        let (_, grant) = token(&app, &slug, &ada, &id, true).await;
+        send(&mut ws, &join(grant)).await;
+        if Client::new().await.connect(&mut ws, &room).await {
+            break;
+        }
+    }
+}

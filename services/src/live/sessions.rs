@@ -1,0 +1,626 @@
+//! Video sessions (owner of `video_sessions`, `video_session_hosts` and
+//! `video_session_removals`): rooms of the SFU where attendees watch and
+//! choose to go on screen. Organisers create them; the event's moderators and
+//! each session's assigned hosts run them.
+//!
+//! Who may publish is decided here, when a join token is granted: viewers get
+//! a receive-only token; going on screen needs the session's policy (anyone,
+//! approved by a host, hosts only) and a free place under its on-screen
+//! limit. Places are a Redis sorted set of attendees scored by when their
+//! place lapses: the page renews it while on screen ([`keep_on_screen`]), so
+//! a browser that dies frees its place within [`SCREEN_LEASE_SECS`]. Two
+//! people taking the last place at once is the race the [`TAKE_PLACE`]
+//! script prevents (count and add in one step).
+
+use protocol::ids::{AgendaSessionId, AttendeeId, EventId, VideoSessionId};
+use protocol::live::{LiveItem, Person};
+use protocol::media::{session_room, MediaRole};
+use protocol::states::{OnScreenPolicy, SessionAction};
+use protocol::Area;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use tracing::instrument;
+
+use super::log::{self, Audience};
+use super::participants::Actor;
+use super::presence;
+use crate::accounts::Organiser;
+use crate::error::parse_state;
+use crate::{events, signing, Error, Result};
+
+/// How long a place on screen lasts unless renewed (the page renews it every
+/// third of this).
+pub const SCREEN_LEASE_SECS: i64 = 45;
+
+/// A video session.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct VideoSession {
+    /// Its id.
+    pub id: VideoSessionId,
+    /// Title.
+    pub title: String,
+    /// Plain-text description.
+    pub description: String,
+    /// People in it at once, watching or on screen.
+    pub capacity: i32,
+    /// People on screen at once.
+    pub max_on_screen: i32,
+    /// Who may go on screen.
+    pub on_screen: OnScreenPolicy,
+    /// The agenda entry it belongs to, if any.
+    pub agenda_session_id: Option<AgendaSessionId>,
+    /// A host ended it.
+    pub ended: bool,
+}
+
+/// What an organiser fills in for a session (form strings, parsed here).
+#[derive(Debug, Clone, Default)]
+pub struct SessionForm {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Capacity (a number).
+    pub capacity: String,
+    /// On-screen limit (a number).
+    pub max_on_screen: String,
+    /// `anyone`, `request` or `hosts`.
+    pub on_screen: String,
+    /// An agenda entry's id, or empty.
+    pub agenda_session: String,
+}
+
+struct Parsed {
+    title: String,
+    description: String,
+    capacity: i32,
+    max_on_screen: i32,
+    on_screen: OnScreenPolicy,
+    agenda: Option<AgendaSessionId>,
+}
+
+fn number(field: &str, raw: &str, min: i32, max: i32) -> Result<i32> {
+    raw.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| Error::invalid(format!("{field} must be a number from {min} to {max}")))
+}
+
+fn parse(form: &SessionForm) -> Result<Parsed> {
+    let title = crate::domain::parse_name("title", &form.title, 200)?;
+    let description = form.description.trim().to_owned();
+    if description.chars().count() > 4000 {
+        return Err(Error::invalid(
+            "the description must be at most 4000 characters",
+        ));
+    }
+    let capacity = number("capacity", &form.capacity, 2, 10_000)?;
+    let max_on_screen = number("people on screen", &form.max_on_screen, 1, 49)?;
+    if max_on_screen > capacity {
+        return Err(Error::invalid(
+            "people on screen cannot be more than the capacity",
+        ));
+    }
+    let on_screen = parse_state(
+        &form.on_screen,
+        "who may go on screen must be anyone, request or hosts",
+    )?;
+    let agenda = match form.agenda_session.trim() {
+        "" => None,
+        raw => Some(
+            raw.parse()
+                .map_err(|_| Error::invalid("no such agenda entry"))?,
+        ),
+    };
+    Ok(Parsed {
+        title,
+        description,
+        capacity,
+        max_on_screen,
+        on_screen,
+        agenda,
+    })
+}
+
+const COLUMNS: &str = "id, title, description, capacity, max_on_screen, on_screen, agenda_session_id, ended_at IS NOT NULL AS ended";
+
+/// Adds a session to one of the organiser's events.
+#[instrument(skip(pool, by, form), fields(org = %by.org_id))]
+pub async fn create(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    form: &SessionForm,
+) -> Result<VideoSession> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let p = parse(form)?;
+    if let Some(agenda) = p.agenda {
+        let ours: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM agenda_sessions WHERE id = $1 AND event_id = $2)",
+        )
+        .bind(agenda)
+        .bind(event.id)
+        .fetch_one(pool)
+        .await?;
+        if !ours {
+            return Err(Error::invalid("no such agenda entry"));
+        }
+    }
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO video_sessions (id, event_id, title, description, capacity, max_on_screen, on_screen, agenda_session_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+    ))
+    .bind(VideoSessionId::new())
+    .bind(event.id)
+    .bind(&p.title)
+    .bind(&p.description)
+    .bind(p.capacity)
+    .bind(p.max_on_screen)
+    .bind(p.on_screen)
+    .bind(p.agenda)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Removes a session of one of the organiser's events.
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn delete(pool: &PgPool, by: &Organiser, slug: &str, id: VideoSessionId) -> Result<()> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let gone = sqlx::query("DELETE FROM video_sessions WHERE id = $1 AND event_id = $2")
+        .bind(id)
+        .bind(event.id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if gone == 0 {
+        return Err(Error::not_found("no such session"));
+    }
+    Ok(())
+}
+
+/// The event's sessions, oldest first.
+pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<VideoSession>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM video_sessions WHERE event_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(event)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One session of the event.
+pub async fn get(pool: &PgPool, event: EventId, id: VideoSessionId) -> Result<VideoSession> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM video_sessions WHERE id = $1 AND event_id = $2"
+    ))
+    .bind(id)
+    .bind(event)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such session"))
+}
+
+/// Whether the event has this session (its chat channel exists).
+pub async fn exists(pool: &PgPool, event: EventId, id: VideoSessionId) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM video_sessions WHERE id = $1 AND event_id = $2)",
+    )
+    .bind(id)
+    .bind(event)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Makes attendee `attendee` a host of session `id` (or no longer one).
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn set_host(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: VideoSessionId,
+    attendee: AttendeeId,
+    host: bool,
+) -> Result<()> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    get(pool, event.id, id).await?;
+    if host {
+        crate::registrations::attendees::in_event(pool, event.id, attendee)
+            .await?
+            .ok_or_else(|| Error::not_found("no such attendee"))?;
+        sqlx::query(
+            "INSERT INTO video_session_hosts (session_id, attendee_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(attendee)
+        .execute(pool)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM video_session_hosts WHERE session_id = $1 AND attendee_id = $2")
+            .bind(id)
+            .bind(attendee)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The assigned hosts of a session (the event's moderators host every session too).
+pub async fn hosts(pool: &PgPool, id: VideoSessionId) -> Result<Vec<AttendeeId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT attendee_id FROM video_session_hosts WHERE session_id = $1 ORDER BY attendee_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Whether `by` hosts session `id`.
+pub async fn is_host(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<bool> {
+    Ok(by.moderator() || hosts(pool, id).await?.contains(&by.id))
+}
+
+async fn require_host(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<VideoSession> {
+    let s = get(pool, by.event_id, id).await?;
+    if !is_host(pool, by, id).await? {
+        return Err(Error::Forbidden(
+            "only the session's hosts can do this".into(),
+        ));
+    }
+    Ok(s)
+}
+
+/// Checks that `by` hosts session `id` and `attendee` is in its event; the attendee.
+async fn host_acting_on(
+    pool: &PgPool,
+    by: &Actor,
+    id: VideoSessionId,
+    attendee: AttendeeId,
+) -> Result<crate::registrations::attendees::Attendee> {
+    require_host(pool, by, id).await?;
+    crate::registrations::attendees::in_event(pool, by.event_id, attendee)
+        .await?
+        .ok_or_else(|| Error::not_found("no such attendee"))
+}
+
+/// A join token and what it allows.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The media room.
+    pub room: String,
+    /// Viewer, speaker or host.
+    pub role: MediaRole,
+    /// The signed join token (good for a minute).
+    pub token: String,
+}
+
+fn screen_key(ns: &str, id: VideoSessionId) -> String {
+    format!("{ns}vs:{id}:screen")
+}
+
+fn approved_key(ns: &str, id: VideoSessionId) -> String {
+    format!("{ns}vs:{id}:approved")
+}
+
+/// Takes (or renews) a place on screen: drops lapsed places, then adds the
+/// attendee if they hold one already or fewer than the limit are taken.
+/// KEYS[1] the places; ARGV: now, lapses at, limit, attendee. Returns 1 if
+/// the attendee has a place.
+const TAKE_PLACE: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+  redis.call('EXPIRE', KEYS[1], 86400)
+  return 1
+end
+return 0
+";
+
+/// A join token for `by` in session `id`: to watch, or (`on_screen`) to
+/// appear on screen as the session allows.
+#[instrument(skip(pool, redis, ns, by), fields(attendee = %by.id))]
+pub async fn grant(
+    pool: &PgPool,
+    redis: &mut ConnectionManager,
+    ns: &str,
+    by: &Actor,
+    id: VideoSessionId,
+    on_screen: bool,
+) -> Result<Grant> {
+    let s = get(pool, by.event_id, id).await?;
+    if s.ended {
+        return Err(Error::Conflict("this session has ended".into()));
+    }
+    if removed(pool, id, by.id).await? {
+        return Err(Error::Forbidden(
+            "a host removed you from this session".into(),
+        ));
+    }
+    let host = is_host(pool, by, id).await?;
+    let here = presence::snapshot(redis, by.event_id)
+        .await?
+        .areas
+        .iter()
+        .find(|a| a.area == Area::Session(id))
+        .map(|a| a.people)
+        .unwrap_or(0);
+    // The asker's own socket is in the area already, so more than capacity means full.
+    if !host && here > s.capacity as u64 {
+        return Err(Error::Conflict(format!(
+            "this session is full ({} people)",
+            s.capacity
+        )));
+    }
+    let role = match (on_screen, host) {
+        (false, _) => MediaRole::Viewer,
+        (true, true) => MediaRole::Host,
+        (true, false) => {
+            match s.on_screen {
+                OnScreenPolicy::Anyone => {}
+                OnScreenPolicy::Hosts => {
+                    return Err(Error::Forbidden(
+                        "only the hosts go on screen in this session".into(),
+                    ))
+                }
+                OnScreenPolicy::Request => {
+                    let ok: bool = redis::cmd("SISMEMBER")
+                        .arg(approved_key(ns, id))
+                        .arg(by.id.to_string())
+                        .query_async(redis)
+                        .await?;
+                    if !ok {
+                        return Err(Error::Forbidden(
+                            "ask to go on screen first; a host approves".into(),
+                        ));
+                    }
+                }
+            }
+            MediaRole::Speaker
+        }
+    };
+    if on_screen && !take_place(redis, ns, &s, by.id).await? {
+        return Err(Error::Conflict(format!(
+            "{} people are on screen, the most this session allows; try again when someone leaves the screen",
+            s.max_on_screen
+        )));
+    }
+    let room = session_room(id);
+    let token = signing::media_join_token(pool, by.event_id, &room, by.id, role).await?;
+    Ok(Grant { room, role, token })
+}
+
+async fn take_place(
+    redis: &mut ConnectionManager,
+    ns: &str,
+    s: &VideoSession,
+    who: AttendeeId,
+) -> Result<bool> {
+    let now = chrono::Utc::now().timestamp();
+    let took: i64 = redis::Script::new(TAKE_PLACE)
+        .key(screen_key(ns, s.id))
+        .arg(now)
+        .arg(now + SCREEN_LEASE_SECS)
+        .arg(s.max_on_screen)
+        .arg(who.to_string())
+        .invoke_async(redis)
+        .await?;
+    Ok(took == 1)
+}
+
+/// Renews `by`'s place on screen; false when they no longer hold one (a host
+/// took them off screen, or it lapsed and the screen filled up).
+pub async fn keep_on_screen(
+    pool: &PgPool,
+    redis: &mut ConnectionManager,
+    ns: &str,
+    by: &Actor,
+    id: VideoSessionId,
+) -> Result<bool> {
+    let s = get(pool, by.event_id, id).await?;
+    let held: Option<f64> = redis::cmd("ZSCORE")
+        .arg(screen_key(ns, id))
+        .arg(by.id.to_string())
+        .query_async(redis)
+        .await?;
+    if held.is_none() || s.ended {
+        return Ok(false);
+    }
+    take_place(redis, ns, &s, by.id).await
+}
+
+/// Gives up `by`'s place on screen.
+pub async fn leave_screen(
+    redis: &mut ConnectionManager,
+    ns: &str,
+    by: AttendeeId,
+    id: VideoSessionId,
+) -> Result<()> {
+    let () = redis::cmd("ZREM")
+        .arg(screen_key(ns, id))
+        .arg(by.to_string())
+        .query_async(redis)
+        .await?;
+    Ok(())
+}
+
+async fn removed(pool: &PgPool, id: VideoSessionId, who: AttendeeId) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM video_session_removals WHERE session_id = $1 AND attendee_id = $2)",
+    )
+    .bind(id)
+    .bind(who)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// What a session request changed, and who hears of it.
+pub type Outcome = (Audience, LiveItem);
+
+/// `by` asks the hosts to let them on screen.
+pub async fn request_screen(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<Outcome> {
+    let s = get(pool, by.event_id, id).await?;
+    if s.on_screen != OnScreenPolicy::Request {
+        return Err(Error::invalid("this session does not take requests"));
+    }
+    let mut ids = hosts(pool, id).await?;
+    ids.push(by.id);
+    Ok((
+        Audience::Moderators { ids },
+        LiveItem::ScreenRequest {
+            session: id,
+            attendee: by.person(),
+            approved: None,
+        },
+    ))
+}
+
+/// A host approves or refuses `attendee`'s request to go on screen.
+pub async fn answer_screen(
+    pool: &PgPool,
+    redis: &mut ConnectionManager,
+    ns: &str,
+    by: &Actor,
+    id: VideoSessionId,
+    attendee: AttendeeId,
+    approve: bool,
+) -> Result<Outcome> {
+    let asker = host_acting_on(pool, by, id, attendee).await?;
+    let key = approved_key(ns, id);
+    let op = if approve { "SADD" } else { "SREM" };
+    let () = redis::cmd(op)
+        .arg(&key)
+        .arg(attendee.to_string())
+        .query_async(redis)
+        .await?;
+    let () = redis::cmd("EXPIRE")
+        .arg(&key)
+        .arg(86_400)
+        .query_async(redis)
+        .await?;
+    let mut ids = hosts(pool, id).await?;
+    ids.push(attendee);
+    Ok((
+        Audience::Moderators { ids },
+        LiveItem::ScreenRequest {
+            session: id,
+            attendee: Person {
+                id: asker.id,
+                name: asker.name,
+                avatar: asker.avatar,
+            },
+            approved: Some(approve),
+        },
+    ))
+}
+
+/// A host mutes `attendee`, takes them off screen or removes them. Taking
+/// off screen frees their place and withdraws an approval; removal also
+/// keeps them out of the session. The web node that relays their media
+/// closes it on seeing the item.
+#[allow(clippy::too_many_arguments)]
+pub async fn control(
+    pool: &PgPool,
+    redis: &mut ConnectionManager,
+    ns: &str,
+    by: &Actor,
+    id: VideoSessionId,
+    attendee: AttendeeId,
+    action: SessionAction,
+) -> Result<Outcome> {
+    if attendee == by.id {
+        return Err(Error::invalid("hosts cannot do this to themselves"));
+    }
+    host_acting_on(pool, by, id, attendee).await?;
+    if matches!(action, SessionAction::OffScreen | SessionAction::Remove) {
+        leave_screen(redis, ns, attendee, id).await?;
+        let () = redis::cmd("SREM")
+            .arg(approved_key(ns, id))
+            .arg(attendee.to_string())
+            .query_async(redis)
+            .await?;
+    }
+    if action == SessionAction::Remove {
+        sqlx::query(
+            "INSERT INTO video_session_removals (session_id, attendee_id, removed_by)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(attendee)
+        .bind(by.id)
+        .execute(pool)
+        .await?;
+    }
+    Ok((
+        Audience::Only {
+            ids: vec![attendee],
+        },
+        LiveItem::SessionControl {
+            session: id,
+            action,
+        },
+    ))
+}
+
+/// A host ends the session for everyone.
+pub async fn end(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<Outcome> {
+    require_host(pool, by, id).await?;
+    sqlx::query("UPDATE video_sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok((Audience::All, LiveItem::SessionEnded { session: id }))
+}
+
+/// Publishes a request's outcome to the event's live log.
+pub async fn announce(
+    redis: &mut ConnectionManager,
+    event: EventId,
+    outcome: Outcome,
+) -> Result<()> {
+    log::publish(redis, event, outcome.0, outcome.1).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> SessionForm {
+        SessionForm {
+            title: "Roundtable".into(),
+            capacity: "20".into(),
+            max_on_screen: "6".into(),
+            on_screen: "anyone".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn forms_are_parsed_with_messages() {
+        let p = parse(&form()).unwrap();
+        assert_eq!((p.capacity, p.max_on_screen), (20, 6));
+        assert_eq!(p.on_screen, OnScreenPolicy::Anyone);
+        let bad = |f: SessionForm| parse(&f).err().unwrap().to_string();
+        assert!(bad(SessionForm {
+            capacity: "lots".into(),
+            ..form()
+        })
+        .contains("capacity must be a number"));
+        assert!(bad(SessionForm {
+            max_on_screen: "30".into(),
+            ..form()
+        })
+        .contains("cannot be more than the capacity"));
+        assert!(bad(SessionForm {
+            on_screen: "everyone".into(),
+            ..form()
+        })
+        .contains("anyone, request or hosts"));
+        assert!(bad(SessionForm {
+            title: " ".into(),
+            ..form()
+        })
+        .contains("title is required"));
+    }
+}
