@@ -139,6 +139,8 @@ ids! {
     ConnectionId,
     /// A video session (a room of the SFU where attendees choose to be on screen).
     VideoSessionId,
+    /// A 1:1 networking meeting (a pair's call).
+    MeetingId,
 }
 
 #[cfg(test)]

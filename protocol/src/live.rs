@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
-use crate::ids::{AttendeeId, DmId, MessageId, PollId, QaQuestionId, VideoSessionId};
+use crate::ids::{AttendeeId, DmId, MeetingId, MessageId, PollId, QaQuestionId, VideoSessionId};
 use crate::media::IceCandidate;
 use crate::places::{Area, Channel};
 use crate::states::{PollStatus, QaStatus, SanctionKind, SessionAction};
@@ -122,6 +122,20 @@ pub struct QuestionView {
     pub votes: i64,
 }
 
+/// What someone shares with the people they connect with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Card {
+    /// Who.
+    pub person: Person,
+    /// One line about them.
+    pub headline: String,
+    /// Their email, if they share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Links they share (one per line).
+    pub links: Vec<String>,
+}
+
 /// Something that happened live, as carried in the event's live log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -182,6 +196,22 @@ pub enum LiveItem {
         attendee: Person,
         /// None while waiting; then whether a host approved.
         approved: Option<bool>,
+    },
+    /// Networking paired the receiver with someone: their call has begun.
+    Matched {
+        /// The meeting.
+        meeting: MeetingId,
+        /// Whom they meet.
+        with: Person,
+        /// When the call ends (RFC 3339).
+        ends_at: String,
+    },
+    /// Both people of a meeting pressed Connect: here is the other's card.
+    Connected {
+        /// The meeting.
+        meeting: MeetingId,
+        /// The other person's card.
+        card: Card,
     },
     /// A moderator muted or banned the receiver.
     Sanction {

@@ -52,6 +52,17 @@ pub struct JoinClaims {
     pub exp: i64,
 }
 
+/// The media room of an attendee's pre-event check (they publish; the node
+/// reports back what it receives, through the browser's statistics).
+pub fn check_room(attendee: AttendeeId) -> String {
+    format!("check:{attendee}")
+}
+
+/// The media room of a networking meeting.
+pub fn meeting_room(id: crate::ids::MeetingId) -> String {
+    format!("meet:{id}")
+}
+
 /// The media room of a video session.
 pub fn session_room(id: crate::ids::VideoSessionId) -> String {
     format!("session:{id}")

@@ -40,6 +40,10 @@ pub enum Area {
     Stage(StageId),
     /// A video session.
     Session(VideoSessionId),
+    /// The pre-event check (camera, microphone, connection).
+    Check,
+    /// Networking (the queue and 1:1 calls).
+    Networking,
 }
 
 impl Channel {
@@ -57,7 +61,7 @@ impl Area {
             Area::Reception => Some(Channel::Reception),
             Area::Stage(id) => Some(Channel::Stage(id)),
             Area::Session(id) => Some(Channel::Session(id)),
-            Area::People => None,
+            Area::People | Area::Check | Area::Networking => None,
         }
     }
 }
@@ -95,6 +99,8 @@ impl std::fmt::Display for Area {
         match self {
             Area::Reception => f.write_str("reception"),
             Area::People => f.write_str("people"),
+            Area::Check => f.write_str("check"),
+            Area::Networking => f.write_str("networking"),
             Area::Stage(id) => write!(f, "stage:{id}"),
             Area::Session(id) => write!(f, "session:{id}"),
         }
@@ -120,6 +126,8 @@ impl std::str::FromStr for Area {
         match s {
             "reception" => Ok(Area::Reception),
             "people" => Ok(Area::People),
+            "check" => Ok(Area::Check),
+            "networking" => Ok(Area::Networking),
             _ => stage_of(s)
                 .map(Area::Stage)
                 .or_else(|| session_of(s).map(Area::Session))
@@ -190,6 +198,7 @@ mod tests {
         assert_eq!(ch.to_string().parse::<Channel>().unwrap(), ch);
         assert!("people".parse::<Channel>().is_err());
         assert_eq!("people".parse::<Area>().unwrap(), Area::People);
+        assert_eq!("check".parse::<Area>().unwrap().to_string(), "check");
         assert_eq!(Area::from(ch).channel(), Some(ch));
         assert_eq!(
             "stage:x".parse::<Area>().unwrap_err().to_string(),

@@ -328,6 +328,16 @@ states! {
         Hosts = "hosts",
     }
 
+    /// How a pre-event check measure (or the whole check) came out.
+    CheckVerdict {
+        /// Fine for going on screen.
+        Good = "good",
+        /// Usable; see the advice.
+        Fair = "fair",
+        /// Likely to freeze or drop; see the advice.
+        Poor = "poor",
+    }
+
     /// What a session host does to someone in it.
     SessionAction {
         /// Turn their microphone off (they may turn it on again).

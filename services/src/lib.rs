@@ -13,6 +13,7 @@ pub mod event_setup;
 pub mod events;
 pub mod jobs;
 pub mod live;
+pub mod networking;
 pub mod notifications;
 pub mod payments;
 pub mod platform;

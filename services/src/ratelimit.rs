@@ -120,6 +120,24 @@ pub const QUESTIONS_PER_SENDER: Limit = Limit {
     max: 5,
     window_secs: 60,
 };
+/// "Meet someone" calls an attendee may make (the waiting page repeats one every 15 s).
+pub const MEETS_PER_ATTENDEE: Limit = Limit {
+    name: "networking:meet",
+    max: 20,
+    window_secs: 60,
+};
+/// Reports of other attendees a person may send.
+pub const REPORTS_PER_ATTENDEE: Limit = Limit {
+    name: "networking:report",
+    max: 10,
+    window_secs: 3600,
+};
+/// Requests to go on screen a person may send.
+pub const SCREEN_REQUESTS_PER_ATTENDEE: Limit = Limit {
+    name: "sessions:request",
+    max: 5,
+    window_secs: 60,
+};
 /// Poll votes (or changes of vote) a person may cast.
 pub const VOTES_PER_SENDER: Limit = Limit {
     name: "polls:vote",

@@ -40,6 +40,8 @@ thread_local! {
     static LOCAL: RefCell<Option<MediaStream>> = const { RefCell::new(None) };
     /// The running call's connection.
     static PC: RefCell<Option<RtcPeerConnection>> = const { RefCell::new(None) };
+    /// The running call's room.
+    static ROOM: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// Hands a media message of the live socket to the running call.
@@ -161,12 +163,12 @@ pub async fn devices() -> Vec<Device> {
 }
 
 /// Ends the running call, if any.
-pub fn stop(room: &str, send: &impl Fn(ClientMsg)) {
+pub fn stop(send: &impl Fn(ClientMsg)) {
     INBOX.with(|i| i.borrow_mut().take());
     if let Some(pc) = PC.with(|p| p.borrow_mut().take()) {
         pc.close();
         send(ClientMsg::MediaLeave {
-            room: room.to_owned(),
+            room: ROOM.with(|r| r.borrow().clone()),
         });
     }
     STREAMS.with(|s| s.borrow_mut().clear());
@@ -181,7 +183,8 @@ pub fn start(
     view: CallView,
     send: impl Fn(ClientMsg) + Clone + 'static,
 ) -> Result<(), String> {
-    stop(&room, &send);
+    stop(&send);
+    ROOM.with(|r| *r.borrow_mut() = room.clone());
     let config = RtcConfiguration::new();
     config.set_ice_servers(&Array::new());
     let pc = RtcPeerConnection::new_with_configuration(&config).map_err(js_err)?;
@@ -419,4 +422,111 @@ pub async fn received() -> Received {
         }
     });
     r
+}
+
+/// What the running call sends and how the node receives it, from `getStats`
+/// (the node's receiver reports give round trip, jitter and loss).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sent {
+    /// When the statistics were taken (ms, the browser's clock).
+    pub at_ms: f64,
+    /// Video bytes sent.
+    pub video_bytes: f64,
+    /// Round-trip time, ms (None until measured).
+    pub rtt_ms: Option<f64>,
+    /// Jitter at the node, ms.
+    pub jitter_ms: f64,
+    /// Fraction of packets lost on the way, 0..1.
+    pub fraction_lost: f64,
+}
+
+/// Reads the running call's outgoing statistics.
+pub async fn sent() -> Sent {
+    let mut s = Sent {
+        at_ms: js_sys::Date::now(),
+        ..Default::default()
+    };
+    let Some(pc) = PC.with(|p| p.borrow().clone()) else {
+        return s;
+    };
+    let Ok(report) = JsFuture::from(pc.get_stats()).await else {
+        return s;
+    };
+    let map: &js_sys::Map = report.unchecked_ref();
+    let mut pair_rtt = None;
+    map.for_each(&mut |stat, _| {
+        let get = |k: &str| Reflect::get(&stat, &k.into()).ok();
+        let num = |k: &str| get(k).and_then(|v| v.as_f64());
+        let kind = get("kind").and_then(|k| k.as_string());
+        match get("type").and_then(|t| t.as_string()).as_deref() {
+            Some("outbound-rtp") if kind.as_deref() == Some("video") => {
+                s.video_bytes += num("bytesSent").unwrap_or(0.0);
+            }
+            Some("remote-inbound-rtp") => {
+                if let Some(rtt) = num("roundTripTime") {
+                    s.rtt_ms = Some(s.rtt_ms.unwrap_or(0.0).max(rtt * 1000.0));
+                }
+                s.jitter_ms = s.jitter_ms.max(num("jitter").unwrap_or(0.0) * 1000.0);
+                s.fraction_lost = s.fraction_lost.max(num("fractionLost").unwrap_or(0.0));
+            }
+            Some("candidate-pair") if get("nominated").and_then(|n| n.as_bool()) == Some(true) => {
+                if let Some(rtt) = num("currentRoundTripTime") {
+                    pair_rtt = Some(rtt * 1000.0);
+                }
+            }
+            _ => {}
+        }
+    });
+    s.rtt_ms = s.rtt_ms.or(pair_rtt);
+    s
+}
+
+/// A level meter on the local microphone.
+pub struct Meter {
+    ctx: web_sys::AudioContext,
+    analyser: web_sys::AnalyserNode,
+}
+
+impl Meter {
+    /// Listens to the local stream's microphone.
+    pub fn new() -> Result<Meter, String> {
+        let stream = local_stream().ok_or("the microphone is not open")?;
+        let ctx = web_sys::AudioContext::new().map_err(js_err)?;
+        let analyser = ctx.create_analyser().map_err(js_err)?;
+        analyser.set_fft_size(1024);
+        let source = ctx.create_media_stream_source(&stream).map_err(js_err)?;
+        source.connect_with_audio_node(&analyser).map_err(js_err)?;
+        Ok(Meter { ctx, analyser })
+    }
+
+    /// The level now: root mean square of the last samples, 0..1.
+    pub fn level(&self) -> f32 {
+        let mut samples = vec![0f32; 1024];
+        self.analyser.get_float_time_domain_data(&mut samples);
+        (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        if let Ok(p) = self.ctx.close() {
+            drop(JsFuture::from(p));
+        }
+    }
+}
+
+/// Plays a one-second 440 Hz tone on the speakers.
+pub fn play_tone() -> Result<(), String> {
+    let ctx = web_sys::AudioContext::new().map_err(js_err)?;
+    let osc = ctx.create_oscillator().map_err(js_err)?;
+    osc.frequency().set_value(440.0);
+    let gain = ctx.create_gain().map_err(js_err)?;
+    gain.gain().set_value(0.2);
+    osc.connect_with_audio_node(&gain).map_err(js_err)?;
+    gain.connect_with_audio_node(&ctx.destination())
+        .map_err(js_err)?;
+    osc.start().map_err(js_err)?;
+    osc.stop_with_when(ctx.current_time() + 1.0)
+        .map_err(js_err)?;
+    Ok(())
 }

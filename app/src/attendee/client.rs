@@ -60,9 +60,10 @@ pub struct LiveState {
     pub captions: RwSignal<Vec<CaptionLine>>,
     /// The last refusal or notice from the server.
     pub notice: RwSignal<Option<String>>,
-    /// Video-session news (requests to go on screen, hosts' actions, a
-    /// session ending), oldest first; a session page reads what it has not.
-    pub session_news: RwSignal<Vec<LiveItem>>,
+    /// Video news (requests to go on screen, hosts' actions, a session
+    /// ending, networking matches and connections), oldest first; a page
+    /// reads what it has not yet.
+    pub call_news: RwSignal<Vec<LiveItem>>,
 }
 
 impl LiveState {
@@ -84,7 +85,7 @@ impl LiveState {
             unread: RwSignal::new(Vec::new()),
             captions: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
-            session_news: RwSignal::new(Vec::new()),
+            call_news: RwSignal::new(Vec::new()),
         }
     }
 
@@ -192,7 +193,9 @@ impl LiveState {
             }),
             LiveItem::SessionControl { .. }
             | LiveItem::SessionEnded { .. }
-            | LiveItem::ScreenRequest { .. } => self.session_news.update(|n| n.push(item)),
+            | LiveItem::ScreenRequest { .. }
+            | LiveItem::Matched { .. }
+            | LiveItem::Connected { .. } => self.call_news.update(|n| n.push(item)),
             LiveItem::Sanction { sanction, until } => {
                 self.notice.set(Some(match (sanction, until) {
                     (SanctionKind::Ban, _) => "A moderator removed you from this event.".into(),

@@ -4,7 +4,9 @@
 #[cfg(feature = "hydrate")]
 mod call;
 pub mod call_view;
+pub mod check;
 pub mod client;
+pub mod networking;
 pub mod panels;
 pub mod profile;
 pub mod reception;

@@ -108,6 +108,10 @@ pub fn VenueNav(
                     </a>
                 }
             }).collect::<Vec<_>>()}
+            <a class=link href=format!("/e/{slug}/networking") data-testid="networking-link">
+                "Networking" <span class="sr-only">", people there: "</span>
+                <span class="ml-1 text-xs opacity-80">{move || live.in_area(protocol::Area::Networking)}</span>
+            </a>
         </nav>
     }
 }

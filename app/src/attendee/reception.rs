@@ -278,7 +278,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
                             }).collect::<Vec<_>>()}
                         </ul>
                     })}
-                    {(!r.agenda.is_empty()).then(|| view! { <Agenda sessions=r.agenda.clone()/> })}
+                    {(!r.agenda.is_empty()).then(|| view! { <Agenda sessions=r.agenda.clone() slug=event_slug.clone()/> })}
                     {(!r.speakers.is_empty()).then(|| view! {
                         <h2 class="text-xl font-semibold">"Speakers"</h2>
                         <div class="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" data-testid="speakers">
@@ -325,7 +325,7 @@ fn Reception(r: ReceptionInfo) -> impl IntoView {
 /// The agenda, with times in the viewer's time zone and the "happening now" /
 /// "up next" marks (recomputed in the browser every 30 s).
 #[component]
-fn Agenda(sessions: Vec<SessionView>) -> impl IntoView {
+fn Agenda(sessions: Vec<SessionView>, slug: String) -> impl IntoView {
     let marks = RwSignal::new(sessions.iter().map(|s| (s.now, s.next)).collect::<Vec<_>>());
     #[cfg(feature = "hydrate")]
     {
@@ -370,7 +370,10 @@ fn Agenda(sessions: Vec<SessionView>) -> impl IntoView {
                             " " {badge}
                         </p>
                         <p class="font-semibold">{s.title.clone()}</p>
-                        {(!s.speakers.is_empty()).then(|| view! { <p class="text-sm">{s.speakers.join(", ")}</p> })}
+                        {(!s.speakers.is_empty()).then(|| view! {
+                            <p class="text-sm">{s.speakers.join(", ")}
+                                " · " <a class="underline" href=format!("/e/{slug}/check") data-testid="speaker-check-link">"Speaking? Check your camera and connection"</a></p>
+                        })}
                         <p class="text-sm whitespace-pre-line">{s.description.clone()}</p>
                     </li>
                 }

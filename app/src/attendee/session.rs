@@ -183,7 +183,6 @@ pub fn SessionPage() -> impl IntoView {
 /// Everything the page's controls share.
 #[derive(Clone, Copy)]
 struct Ctl {
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     slug: StoredValue<String>,
     id: VideoSessionId,
     live: LiveState,
@@ -434,6 +433,7 @@ fn Preview(ctl: Ctl, preview: RwSignal<bool>) -> impl IntoView {
     view! {
         <section class="card space-y-3" data-testid="preview" aria-label="Before you go on screen">
             <h2 class="font-semibold">"Check how you look and sound"</h2>
+            <p class="text-sm"><a class="underline" href=format!("/e/{}/check", ctl.slug.get_value()) target="_blank">"Test your connection first"</a></p>
             <video node_ref=video class="w-full max-w-sm aspect-video bg-black rounded" autoplay muted playsinline data-testid="preview-video"></video>
             {move || problem.get().map(|p| view! { <p class="text-red-700" role="alert">{p}</p> })}
             <label class="block">"Camera"
@@ -690,12 +690,11 @@ fn drive(ctl: Ctl, ended: bool) {
             },
             Duration::from_secs(15),
         );
-        let room = protocol::media::session_room(id);
         on_cleanup(move || {
             if let Ok(h) = handle {
                 h.clear();
             }
-            super::call::stop(&room, &|m| ctl.live.send(m));
+            super::call::stop(&|m| ctl.live.send(m));
             super::call::close_devices();
         });
     }
@@ -712,7 +711,7 @@ fn follow_news(
 ) {
     let seen = StoredValue::new(0usize);
     Effect::new(move |_| {
-        let news = ctl.live.session_news.get();
+        let news = ctl.live.call_news.get();
         let me = ctl.live.me.get_untracked().map(|m| m.id);
         for item in news.iter().skip(seen.get_value()) {
             match item {
@@ -783,8 +782,7 @@ fn leave_for_good(ctl: Ctl, preview: RwSignal<bool>, why: &str) {
     preview.set(false);
     #[cfg(feature = "hydrate")]
     {
-        let room = protocol::media::session_room(ctl.id);
-        super::call::stop(&room, &|m| ctl.live.send(m));
+        super::call::stop(&|m| ctl.live.send(m));
         super::call::close_devices();
     }
     ctl.call.tiles.set(Vec::new());

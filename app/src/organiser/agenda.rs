@@ -40,6 +40,8 @@ pub struct SpeakerRow {
     pub bio: String,
     /// Photo URL or empty.
     pub photo_url: String,
+    /// Their latest pre-event check, summed up (empty: none yet).
+    pub check: String,
 }
 
 /// A sponsor as the organiser sees and edits it.
@@ -116,10 +118,25 @@ pub async fn agenda_admin(slug: String) -> Result<AgendaAdminData, AppError> {
             }
         })
         .collect();
+    let checks = services::live::checks::latest_by_speaker(&platform.pool, event.id).await?;
     let speakers = agenda::speakers(&platform.pool, event.id)
         .await?
         .into_iter()
         .map(|s| SpeakerRow {
+            check: checks
+                .get(&s.id)
+                .map(|c| {
+                    format!(
+                        "check {} ({:.0} ms, {:.0} kbit/s, {:.1} % lost; by {}, {})",
+                        c.verdict,
+                        c.rtt_ms,
+                        c.bitrate_kbps,
+                        c.loss_pct,
+                        c.attendee_name,
+                        local_time(c.created_at, tz)
+                    )
+                })
+                .unwrap_or_default(),
             id: s.id.to_string(),
             label: s.name,
             headline: s.headline,
@@ -433,7 +450,9 @@ pub fn AgendaAdmin(
                                 {edit_session(edit.session, slug.get_untracked(), a, &stages)}</li> })}
                         </ul>
                         <div class="text-sm" data-testid="speakers-admin">"Speakers: "
-                            {rows(d.speakers.clone(), move |s| view! { <span class="mr-2">{s.label.clone()} {remove_button(remove, slug.get_untracked(), "speaker", s.id.clone())}
+                            {rows(d.speakers.clone(), move |s| view! { <span class="mr-2" data-testid="speaker-admin">{s.label.clone()}
+                                <span class="text-slate-600" data-testid="speaker-check">{if s.check.is_empty() { " (no pre-event check yet)".to_owned() } else { format!(" ({})", s.check) }}</span>
+                                {remove_button(remove, slug.get_untracked(), "speaker", s.id.clone())}
                                 {edit_speaker(edit.speaker, slug.get_untracked(), s)}</span> })}
                         </div>
                         <div class="text-sm" data-testid="sponsors-admin">"Sponsors: "

@@ -209,6 +209,7 @@ pub fn SessionsSection() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Transition>
+        <NetworkingSettings slug=slug/>
     }
 }
 
@@ -256,5 +257,100 @@ fn session_row(
                 </details>
             </div>
         </li>
+    }
+}
+
+/// A report of one attendee by another, as the organiser reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ReportRow {
+    /// Who reported.
+    pub reporter: String,
+    /// Whom.
+    pub reported: String,
+    /// Why.
+    pub reason: String,
+    /// When (event time).
+    pub at: String,
+}
+
+/// Networking in the dashboard: the call length and the reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkingSetup {
+    /// Length of a call, seconds.
+    pub call_secs: i32,
+    /// Reports, newest first.
+    pub reports: Vec<ReportRow>,
+}
+
+/// The event's networking settings and reports; organisers of the event only.
+#[server(prefix = "/fn", endpoint = "networking_admin")]
+pub async fn networking_admin(slug: String) -> Result<NetworkingSetup, AppError> {
+    use services::networking::{meetings, safety};
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
+    let reports = safety::reports(&platform.pool, &me, &slug).await?;
+    let mut ids: Vec<protocol::ids::AttendeeId> = reports.iter().map(|r| r.reporter_id).collect();
+    ids.extend(reports.iter().map(|r| r.reported_id));
+    let names = services::registrations::attendees::names(&platform.pool, &ids).await?;
+    let name = |id| names.get(&id).cloned().unwrap_or_else(|| "someone".into());
+    Ok(NetworkingSetup {
+        call_secs: meetings::call_secs(&platform.pool, event.id).await?,
+        reports: reports
+            .into_iter()
+            .map(|r| ReportRow {
+                reporter: name(r.reporter_id),
+                reported: name(r.reported_id),
+                reason: r.reason,
+                at: services::time::local_time(r.created_at, &event.time_zone),
+            })
+            .collect(),
+    })
+}
+
+/// Sets how long networking calls last (seconds).
+#[server(prefix = "/fn", endpoint = "set_call_length")]
+pub async fn set_call_length(slug: String, call_secs: String) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    services::networking::meetings::set_call_secs(&platform.pool, &me, &slug, &call_secs).await?;
+    Ok(())
+}
+
+/// The networking part of the sessions section.
+#[component]
+fn NetworkingSettings(slug: Signal<String>) -> impl IntoView {
+    let set = ServerAction::<SetCallLength>::new();
+    let done = successes(set.value());
+    let data = Resource::new(
+        move || (slug.get(), done.get()),
+        |(slug, _)| networking_admin(slug),
+    );
+    view! {
+        <h2 class="text-xl font-semibold mt-8">"Networking"</h2>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    data.await.map(|n| view! {
+                        <ActionForm action=set attr:class="flex flex-wrap items-end gap-2" attr:data-testid="call-length">
+                            <input type="hidden" name="slug" value=slug/>
+                            <label class="block">"Length of a 1:1 call (seconds)"
+                                <input class="input" name="call_secs" type="number" min="10" max="1800" value=n.call_secs required/></label>
+                            <button class="btn" type="submit">"Save"</button>
+                        </ActionForm>
+                        <FormError error=error_of(set.value())/>
+                        <Saved when=succeeded(set.value()) text="Call length saved."/>
+                        <h3 class="font-semibold">"Reports"</h3>
+                        {n.reports.is_empty().then(|| view! { <p class="empty" data-testid="no-reports">"No reports."</p> })}
+                        <ul class="space-y-1" data-testid="reports">
+                            {rows(n.reports, |r| view! {
+                                <li><span class="font-semibold">{r.reporter.clone()}</span> " reported " <span class="font-semibold">{r.reported.clone()}</span>
+                                    " (" {r.at.clone()} "): " {r.reason.clone()}</li>
+                            })}
+                        </ul>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
     }
 }

@@ -1,4 +1,6 @@
-//! Organiser exports: `GET /dashboard/events/{slug}/registrations.csv`.
+//! Exports: organisers' `GET /dashboard/events/{slug}/registrations.csv`, and
+//! an attendee's networking connections as `GET /e/{slug}/connections.vcf`
+//! and `.csv`.
 
 use app::context::cookies;
 use app::error::AppError;
@@ -152,6 +154,69 @@ impl Pages {
         }
         record
     }
+}
+
+/// The signed-in attendee's connections (cards they exchanged).
+async fn my_connections(
+    state: &Platform,
+    slug: &str,
+    jar: &CookieJar,
+) -> Result<Vec<protocol::live::Card>, AppError> {
+    let token = jar.get(cookies::ATTENDEE).map(|c| c.value().to_owned());
+    let admitted = services::live::moderation::admit(&state.pool, slug, token.as_deref()).await?;
+    Ok(services::networking::meetings::connections(&state.pool, &admitted.actor).await?)
+}
+
+fn download(kind: &'static str, name: &str, body: Bytes) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /e/{slug}/connections.vcf`: the attendee's connections as vCards.
+pub async fn connections_vcf(
+    State(state): State<Platform>,
+    Path(slug): Path<String>,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let cards = my_connections(&state, &slug, &jar).await?;
+    let body = services::networking::meetings::vcards(&cards);
+    Ok(download(
+        "text/vcard; charset=utf-8",
+        "connections.vcf",
+        Bytes::from(body),
+    ))
+}
+
+/// `GET /e/{slug}/connections.csv`: the attendee's connections as CSV.
+pub async fn connections_csv(
+    State(state): State<Platform>,
+    Path(slug): Path<String>,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let cards = my_connections(&state, &slug, &jar).await?;
+    let header_row = ["name", "headline", "email", "links"]
+        .map(String::from)
+        .to_vec();
+    let rows = cards.into_iter().map(|c| {
+        vec![
+            safe_cell(&c.person.name),
+            safe_cell(&c.headline),
+            safe_cell(c.email.as_deref().unwrap_or("")),
+            safe_cell(&c.links.join(" ")),
+        ]
+    });
+    let body = csv_lines(std::iter::once(header_row).chain(rows))?;
+    Ok(download("text/csv; charset=utf-8", "connections.csv", body))
 }
 
 /// CSV lines of `records`.

@@ -46,13 +46,13 @@ pub struct Links {
 /// Why a media request of the browser was refused.
 pub type Refusal = String;
 
-/// Whether `room` is a room name (`session:<uuid>`; nothing that could
-/// change the node's URL).
+/// Whether `room` is a room name (`session:`, `check:` or `meet:<uuid>`;
+/// nothing that could change the node's URL).
 pub fn valid_room(room: &str) -> bool {
     room.len() <= 100
-        && room
-            .split_once(':')
-            .is_some_and(|(kind, id)| kind == "session" && id.parse::<uuid::Uuid>().is_ok())
+        && room.split_once(':').is_some_and(|(kind, id)| {
+            matches!(kind, "session" | "check" | "meet") && id.parse::<uuid::Uuid>().is_ok()
+        })
 }
 
 /// The claims of a join token, read without checking its signature (the
@@ -103,7 +103,7 @@ impl Links {
     /// the room this socket had).
     pub fn join(&mut self, me: AttendeeId, room: String, token: String) -> Result<(), Refusal> {
         if !valid_room(&room) {
-            return Err("room must be session:<id>".into());
+            return Err("room must be session:<id>, check:<id> or meet:<id>".into());
         }
         if !self.rooms.contains_key(&room) && self.rooms.len() >= MAX_ROOMS {
             return Err(format!(
@@ -249,5 +249,6 @@ mod tests {
             "session:67e55044-10b1-426f-9247-bb680e5fe0c8&token=1"
         ));
         assert!(!valid_room("stage:67e55044-10b1-426f-9247-bb680e5fe0c8"));
+        assert!(valid_room("check:67e55044-10b1-426f-9247-bb680e5fe0c8"));
     }
 }

@@ -90,6 +90,8 @@ pub fn router(state: ServerState) -> Router {
             "/dashboard/events/{slug}/registrations.csv",
             get(exports::registrations_csv),
         )
+        .route("/e/{slug}/connections.vcf", get(exports::connections_vcf))
+        .route("/e/{slug}/connections.csv", get(exports::connections_csv))
         .merge(test_payments)
         .leptos_routes_with_context(
             &state,

@@ -23,6 +23,11 @@ use uuid::Uuid;
 /// Every server function, by the type `#[server]` generates for it.
 #[allow(unused_imports)] // not every test calls every function
 pub mod fns {
+    pub use app::attendee::check::{CheckInfo, CheckToken, SaveCheck};
+    pub use app::attendee::networking::{
+        BlockPerson, ConnectWith, MeetSomeone, MeetingToken, NetworkingInfo, ReportPerson,
+        SaveCard, StopWaiting,
+    };
     pub use app::attendee::profile::MyProfile;
     pub use app::attendee::reception::Reception;
     pub use app::attendee::session::{KeepOnScreen, LeaveScreen, SessionToken, VideoSession};
@@ -51,7 +56,8 @@ pub mod fns {
         ApproveOrder, CancelOrder, ListRegistrations, RegistrationDetail, TicketTypeNames,
     };
     pub use app::organiser::sessions::{
-        CreateVideoSession, RemoveVideoSession, SessionsAdmin, SetSessionHost,
+        CreateVideoSession, NetworkingAdmin, RemoveVideoSession, SessionsAdmin, SetCallLength,
+        SetSessionHost,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
     pub use app::registration::access::SendSignInLink;

@@ -20,6 +20,7 @@ mod jobs;
 mod limits;
 mod live;
 mod media;
+mod networking;
 mod orders;
 mod payments;
 mod pipeline;

@@ -161,6 +161,27 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         .unwrap();
     let stage = stage.to_string();
     let (s, b) = app
+        .call::<fns::CreateVideoSession>(
+            &owner.client,
+            &[
+                ("slug", &slug),
+                ("title", "Roundtable"),
+                ("description", ""),
+                ("capacity", "10"),
+                ("max_on_screen", "4"),
+                ("on_screen", "anyone"),
+                ("agenda_session", ""),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let session: Uuid = sqlx::query_scalar("SELECT id FROM video_sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let session = session.to_string();
+    let nobody = Uuid::new_v4().to_string();
+    let (s, b) = app
         .call::<fns::CreateTicketType>(
             &owner.client,
             &[
@@ -360,6 +381,78 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         row::<fns::Reception>(EVENT_ATTENDEES, &[("slug", &e())]),
         row::<fns::StageInfo>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
         row::<fns::MyProfile>(EVENT_ATTENDEES, &[("slug", &e())]),
+        // Video sessions, the pre-event check and networking.
+        row::<fns::VideoSession>(EVENT_ATTENDEES, &[("slug", &e()), ("id", &session)]),
+        row::<fns::SessionToken>(
+            EVENT_ATTENDEES,
+            &[("slug", &e()), ("id", &session), ("on_screen", "false")],
+        ),
+        row::<fns::KeepOnScreen>(EVENT_ATTENDEES, &[("slug", &e()), ("id", &session)]),
+        row::<fns::LeaveScreen>(EVENT_ATTENDEES, &[("slug", &e()), ("id", &session)]),
+        row::<fns::CheckInfo>(EVENT_ATTENDEES, &[("slug", &e())]),
+        row::<fns::CheckToken>(EVENT_ATTENDEES, &[("slug", &e())]),
+        row::<fns::SaveCheck>(
+            EVENT_ATTENDEES,
+            &[
+                ("slug", &e()),
+                ("speaker", ""),
+                ("camera", "true"),
+                ("microphone", "true"),
+                ("rtt_ms", "20"),
+                ("jitter_ms", "2"),
+                ("loss_pct", "0"),
+                ("bitrate_kbps", "700"),
+            ],
+        ),
+        row::<fns::NetworkingInfo>(EVENT_ATTENDEES, &[("slug", &e())]),
+        row::<fns::MeetSomeone>(EVENT_ATTENDEES, &[("slug", &e())]),
+        row::<fns::StopWaiting>(EVENT_ATTENDEES, &[("slug", &e())]),
+        row::<fns::MeetingToken>(EVENT_ATTENDEES, &[("slug", &e()), ("meeting", &nobody)]),
+        row::<fns::ConnectWith>(EVENT_ATTENDEES, &[("slug", &e()), ("meeting", &nobody)]),
+        row::<fns::SaveCard>(
+            EVENT_ATTENDEES,
+            &[("slug", &e()), ("headline", "Hi"), ("links", "")],
+        ),
+        row::<fns::BlockPerson>(EVENT_ATTENDEES, &[("slug", &e()), ("attendee", &nobody)]),
+        row::<fns::ReportPerson>(
+            EVENT_ATTENDEES,
+            &[("slug", &e()), ("attendee", &nobody), ("reason", "Spam")],
+        ),
+        Row {
+            name: "GET /e/{slug}/connections.vcf".into(),
+            call: Call::Get(format!("/e/{slug}/connections.vcf")),
+            expect: EVENT_ATTENDEES,
+        },
+        Row {
+            name: "GET /e/{slug}/connections.csv".into(),
+            call: Call::Get(format!("/e/{slug}/connections.csv")),
+            expect: EVENT_ATTENDEES,
+        },
+        row::<fns::SessionsAdmin>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::CreateVideoSession>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("title", "Another"),
+                ("description", ""),
+                ("capacity", "10"),
+                ("max_on_screen", "2"),
+                ("on_screen", "hosts"),
+                ("agenda_session", ""),
+            ],
+        ),
+        row::<fns::SetSessionHost>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("id", &session),
+                ("attendee", &attendee_id),
+                ("host", "true"),
+            ],
+        ),
+        row::<fns::RemoveVideoSession>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::NetworkingAdmin>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::SetCallLength>(EVENT_ORGANISERS, &[("slug", &e()), ("call_secs", "120")]),
         Row {
             name: "GET /e/{slug}/avatars/{attendee}/{version}".into(),
             call: Call::Get(format!("/e/{slug}/avatars/{attendee_id}/1")),

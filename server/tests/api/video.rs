@@ -606,3 +606,91 @@ async fn without_a_media_node_joining_says_so_and_when_a_node_process_dies_clien
         }
     }
 }
+
+#[tokio::test]
+async fn pre_event_checks_are_judged_on_the_server_kept_and_shown_to_organisers() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (s, b) = app
+        .call::<fns::AddSpeaker>(&org.client, &[("slug", &slug), ("name", "Kim Speaker")])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, admin) = app
+        .call::<fns::AgendaAdmin>(&org.client, &[("slug", &slug)])
+        .await;
+    let speaker = admin["speakers"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(admin["speakers"][0]["check"], "");
+    let kim = person(&app, &slug, "Kim").await;
+
+    // A token for Kim's own check room, and for nobody else's.
+    let (s, grant) = app
+        .call::<fns::CheckToken>(&kim.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 200, "{grant}");
+    assert_eq!(grant["room"], format!("check:{}", kim.id));
+
+    let save = |speaker: &str, rtt: &str, loss: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("slug", slug.clone()),
+            ("speaker", speaker.to_owned()),
+            ("camera", "true".to_owned()),
+            ("microphone", "true".to_owned()),
+            ("rtt_ms", rtt.to_owned()),
+            ("jitter_ms", "4".to_owned()),
+            ("loss_pct", loss.to_owned()),
+            ("bitrate_kbps", "800".to_owned()),
+        ]
+    };
+    let call = |fields: Vec<(&'static str, String)>| {
+        let (app, client) = (&app, kim.client.clone());
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call::<fns::SaveCheck>(&client, &pairs).await
+        }
+    };
+    // Numbers that cannot be measured are refused with a message.
+    for (rtt, loss, says) in [
+        ("-5", "0", "round trip"),
+        ("20", "150", "loss"),
+        ("NaN", "0", "round trip"),
+    ] {
+        let (s, b) = call(save(&speaker, rtt, loss)).await;
+        assert_eq!(s, 400, "{rtt} {loss}: {b}");
+        assert!(b.to_string().contains(says), "{b}");
+    }
+    // Another event's speaker is not this one's.
+    let other = app.event(&org).await;
+    let (_, _) = app
+        .call::<fns::AddSpeaker>(&org.client, &[("slug", &other), ("name", "Elsewhere")])
+        .await;
+    let (_, other_admin) = app
+        .call::<fns::AgendaAdmin>(&org.client, &[("slug", &other)])
+        .await;
+    let foreign = other_admin["speakers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, b) = call(save(&foreign, "20", "0")).await;
+    assert_eq!(s, 400, "{b}");
+
+    // A fair round trip: judged, with advice, and kept.
+    let (s, judged) = call(save(&speaker, "200", "0")).await;
+    assert_eq!(s, 200, "{judged}");
+    let rtt = judged
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["measure"] == "rtt")
+        .unwrap();
+    assert_eq!(rtt["verdict"], "fair");
+    assert!(!rtt["advice"].as_str().unwrap().is_empty());
+    let (_, admin) = app
+        .call::<fns::AgendaAdmin>(&org.client, &[("slug", &slug)])
+        .await;
+    let check = admin["speakers"][0]["check"].as_str().unwrap();
+    assert!(
+        check.starts_with("check fair (200 ms, 800 kbit/s, 0.0 % lost; by Kim"),
+        "{check}"
+    );
+}

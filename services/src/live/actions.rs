@@ -44,7 +44,13 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
         | ClientMsg::MediaCandidate { .. }
         | ClientMsg::MediaLeave { .. } => return Ok(()),
         ClientMsg::RequestScreen { session } => {
-            ratelimit::hit(&mut redis, ns, &ratelimit::QUESTIONS_PER_SENDER, &who).await?;
+            ratelimit::hit(
+                &mut redis,
+                ns,
+                &ratelimit::SCREEN_REQUESTS_PER_ATTENDEE,
+                &who,
+            )
+            .await?;
             sessions::request_screen(pool, by, session).await?
         }
         ClientMsg::AnswerScreen {

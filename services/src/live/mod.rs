@@ -9,6 +9,7 @@ pub mod agenda;
 pub mod apps;
 pub mod captions;
 pub mod chat;
+pub mod checks;
 pub mod dm;
 pub mod fanout;
 pub mod log;

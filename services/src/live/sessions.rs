@@ -295,6 +295,15 @@ pub struct Grant {
     pub token: String,
 }
 
+impl Grant {
+    /// A token for `by` to publish in `room` (their own check room, a meeting).
+    pub async fn speaker(pool: &PgPool, by: &Actor, room: String) -> Result<Grant> {
+        let role = MediaRole::Speaker;
+        let token = signing::media_join_token(pool, by.event_id, &room, by.id, role).await?;
+        Ok(Grant { room, role, token })
+    }
+}
+
 fn screen_key(ns: &str, id: VideoSessionId) -> String {
     format!("{ns}vs:{id}:screen")
 }

@@ -1,0 +1,271 @@
+//! Networking: the queue pairs two waiting attendees (across concurrent
+//! askers, each at most once), never the same pair twice nor people kept
+//! apart by a block; Connect swaps cards when both press it; connections
+//! download as vCard and CSV; reports reach the organisers.
+
+use protocol::live::{LiveItem, ServerMsg};
+use serde_json::Value;
+
+use crate::attendees::{person, socket, Person};
+use crate::helpers::{client, fns, spawn_web_only, TestApp};
+use crate::live::wait_for;
+
+async fn meet(app: &TestApp, slug: &str, p: &Person) -> Value {
+    let (s, b) = app
+        .call::<fns::MeetSomeone>(&p.client, &[("slug", slug)])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    b
+}
+
+#[tokio::test]
+async fn two_waiting_attendees_meet_once_connect_and_swap_cards() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (s, b) = app
+        .call::<fns::SetCallLength>(&org.client, &[("slug", &slug), ("call_secs", "5")])
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = app
+        .call::<fns::SetCallLength>(&org.client, &[("slug", &slug), ("call_secs", "20")])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (ada, bo, cy) = (
+        person(&app, &slug, "Ada").await,
+        person(&app, &slug, "Bo").await,
+        person(&app, &slug, "Cy").await,
+    );
+    let (mut aws, mut bws) = (
+        socket(&app, &slug, &ada).await,
+        socket(&app, &slug, &bo).await,
+    );
+
+    assert_eq!(
+        meet(&app, &slug, &ada).await,
+        Value::Bool(false),
+        "Ada waits"
+    );
+    assert_eq!(
+        meet(&app, &slug, &bo).await,
+        Value::Bool(true),
+        "Bo meets Ada"
+    );
+    let matched = |m: &ServerMsg| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::Matched { .. },
+                ..
+            }
+        )
+    };
+    let ServerMsg::Live {
+        item: LiveItem::Matched { meeting, with, .. },
+        ..
+    } = wait_for(&mut aws, "a match", matched).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(with.id, bo.id);
+    let ServerMsg::Live {
+        item:
+            LiveItem::Matched {
+                with,
+                meeting: same,
+                ..
+            },
+        ..
+    } = wait_for(&mut bws, "a match", matched).await
+    else {
+        unreachable!()
+    };
+    assert_eq!((with.id, same), (ada.id, meeting));
+    let meeting = meeting.to_string();
+
+    // Only the pair may join the call.
+    let (s, _) = app
+        .call::<fns::MeetingToken>(&ada.client, &[("slug", &slug), ("meeting", &meeting)])
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .call::<fns::MeetingToken>(&cy.client, &[("slug", &slug), ("meeting", &meeting)])
+        .await;
+    assert_eq!(s, 404);
+
+    // Never the same pair twice: Ada and Bo both wait; Cy meets the one waiting longest.
+    assert_eq!(meet(&app, &slug, &ada).await, Value::Bool(false));
+    assert_eq!(meet(&app, &slug, &bo).await, Value::Bool(false));
+    assert_eq!(meet(&app, &slug, &cy).await, Value::Bool(true));
+    wait_for(&mut aws, "Ada meets Cy", |m| {
+        matches!(m, ServerMsg::Live { item: LiveItem::Matched { with, .. }, .. } if with.id == cy.id)
+    })
+    .await;
+    // Bo blocked Cy: Cy waits on, Bo too, never paired.
+    let (s, b) = app
+        .call::<fns::BlockPerson>(
+            &bo.client,
+            &[("slug", &slug), ("attendee", &cy.id.to_string())],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(meet(&app, &slug, &cy).await, Value::Bool(false));
+    assert_eq!(meet(&app, &slug, &bo).await, Value::Bool(false));
+
+    // Connect: the first waits, the second swaps cards.
+    let (s, b) = app
+        .call::<fns::SaveCard>(
+            &bo.client,
+            &[
+                ("slug", &slug),
+                ("headline", "Builds venues"),
+                ("links", "javascript:alert(1)"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = app
+        .call::<fns::SaveCard>(
+            &bo.client,
+            &[
+                ("slug", &slug),
+                ("headline", "Builds venues"),
+                ("links", "https://example.org/bo"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, first) = app
+        .call::<fns::ConnectWith>(&ada.client, &[("slug", &slug), ("meeting", &meeting)])
+        .await;
+    assert_eq!((s, first), (200, Value::Null));
+    let (s, card) = app
+        .call::<fns::ConnectWith>(&bo.client, &[("slug", &slug), ("meeting", &meeting)])
+        .await;
+    assert_eq!(s, 200, "{card}");
+    assert_eq!(card["person"]["name"], "Ada");
+    assert_eq!(card["email"], ada.email.as_str());
+    let ServerMsg::Live {
+        item: LiveItem::Connected { card, .. },
+        ..
+    } = wait_for(&mut aws, "Bo's card", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::Connected { .. },
+                ..
+            }
+        )
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    // Bo did not tick "share my email" on the form: his email stays his.
+    assert_eq!(
+        (card.person.name.as_str(), card.headline.as_str()),
+        ("Bo", "Builds venues")
+    );
+    assert_eq!(card.email, None);
+    assert_eq!(card.links, vec!["https://example.org/bo".to_owned()]);
+
+    // Downloads of Ada's connections; nobody else's.
+    let vcf = ada
+        .client
+        .get(format!("{}/e/{slug}/connections.vcf", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vcf.status(), 200);
+    let text = vcf.text().await.unwrap();
+    assert!(
+        text.contains("FN:Bo\r\n") && text.contains("URL:https://example.org/bo"),
+        "{text}"
+    );
+    let csv = ada
+        .client
+        .get(format!("{}/e/{slug}/connections.csv", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("name,headline,email,links\nBo,Builds venues,,https://example.org/bo"),
+        "{csv}"
+    );
+    let stranger = client()
+        .get(format!("{}/e/{slug}/connections.vcf", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 401);
+
+    // A report reaches the organisers.
+    let (s, b) = app
+        .call::<fns::ReportPerson>(
+            &ada.client,
+            &[
+                ("slug", &slug),
+                ("attendee", &cy.id.to_string()),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = app
+        .call::<fns::ReportPerson>(
+            &ada.client,
+            &[
+                ("slug", &slug),
+                ("attendee", &cy.id.to_string()),
+                ("reason", "Spam links"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, admin) = app
+        .call::<fns::NetworkingAdmin>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 200, "{admin}");
+    assert_eq!(admin["call_secs"], 20);
+    assert_eq!(admin["reports"][0]["reporter"], "Ada");
+    assert_eq!(admin["reports"][0]["reported"], "Cy");
+    assert_eq!(admin["reports"][0]["reason"], "Spam links");
+    // Another organiser sees nothing of it.
+    let other = app.organiser().await;
+    let (s, _) = app
+        .call::<fns::NetworkingAdmin>(&other.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn attendees_asking_at_once_are_each_paired_at_most_once() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let mut people = Vec::new();
+    for i in 0..10 {
+        people.push(person(&app, &slug, &format!("P{i}")).await);
+    }
+    let asks = people.iter().map(|p| meet(&app, &slug, p));
+    let results = futures::future::join_all(asks).await;
+    let matched = results.iter().filter(|r| **r == Value::Bool(true)).count();
+    // Every one who was matched took exactly one waiting person.
+    let (meetings, in_two): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM networking_meetings),
+                (SELECT count(*) FROM (SELECT a FROM (SELECT first_id AS a FROM networking_meetings
+                  UNION ALL SELECT second_id FROM networking_meetings) x GROUP BY a HAVING count(*) > 1) y)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(meetings as usize, matched);
+    assert_eq!(in_two, 0, "nobody is in two meetings at once");
+    assert_eq!(
+        matched, 5,
+        "ten askers, one at a time in Redis, make five pairs"
+    );
+}

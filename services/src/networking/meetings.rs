@@ -1,0 +1,417 @@
+//! Meetings, Connect and contact cards (owner of `networking_settings`,
+//! `networking_meetings`, `networking_connects` and `networking_cards`).
+
+use chrono::{DateTime, Utc};
+use protocol::ids::{AttendeeId, EventId, MeetingId};
+use protocol::live::{Card, LiveItem, Person};
+use protocol::media::meeting_room;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+
+use super::safety;
+use crate::accounts::Organiser;
+use crate::error::is_unique_violation;
+use crate::live::log::{self, Audience};
+use crate::live::participants::Actor;
+use crate::live::sessions::Grant;
+use crate::registrations::attendees;
+use crate::{events, Error, Result};
+
+/// How long a call lasts unless the organiser says otherwise.
+pub const DEFAULT_CALL_SECS: i32 = 180;
+
+/// How long someone stays in the queue without saying again that they wait
+/// (the page says so every 15 s): a closed tab leaves it within this.
+pub const WAIT_LEASE_SECS: i64 = 40;
+
+/// The length of the event's calls, in seconds.
+pub async fn call_secs(pool: &PgPool, event: EventId) -> Result<i32> {
+    Ok(
+        sqlx::query_scalar("SELECT call_secs FROM networking_settings WHERE event_id = $1")
+            .bind(event)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(DEFAULT_CALL_SECS),
+    )
+}
+
+/// Sets the length of calls in one of the organiser's events.
+pub async fn set_call_secs(pool: &PgPool, by: &Organiser, slug: &str, secs: &str) -> Result<i32> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let secs: i32 = secs
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s| (10..=1800).contains(s))
+        .ok_or_else(|| Error::invalid("a call lasts 10 to 1800 seconds"))?;
+    sqlx::query(
+        "INSERT INTO networking_settings (event_id, call_secs) VALUES ($1, $2)
+         ON CONFLICT (event_id) DO UPDATE SET call_secs = EXCLUDED.call_secs",
+    )
+    .bind(event.id)
+    .bind(secs)
+    .execute(pool)
+    .await?;
+    Ok(secs)
+}
+
+fn queue_key(ns: &str, event: EventId) -> String {
+    format!("{ns}net:{event}:queue")
+}
+
+/// Drops lapsed waiters; takes the longest-waiting one the asker may meet,
+/// or else puts the asker in the queue. KEYS[1] the queue; ARGV: asker, now,
+/// lapse before, then everyone the asker may not meet. Returns the partner,
+/// or false while waiting.
+pub const PAIR: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local avoid = {}
+for i = 4, #ARGV do avoid[ARGV[i]] = true end
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if m ~= ARGV[1] and not avoid[m] then
+    redis.call('ZREM', KEYS[1], m, ARGV[1])
+    return m
+  end
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], 3600)
+return false
+";
+
+/// Where "Meet someone" left the asker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meet {
+    /// In the queue.
+    Waiting,
+    /// Paired: the meeting has begun (both heard of it on the live log).
+    Matched(MeetingId),
+}
+
+/// Everyone `who` may not be paired with: met before in the event, or blocked either way.
+async fn avoided(pool: &PgPool, event: EventId, who: AttendeeId) -> Result<Vec<AttendeeId>> {
+    let mut ids: Vec<AttendeeId> = sqlx::query_scalar(
+        "SELECT second_id FROM networking_meetings WHERE event_id = $1 AND first_id = $2
+         UNION SELECT first_id FROM networking_meetings WHERE event_id = $1 AND second_id = $2",
+    )
+    .bind(event)
+    .bind(who)
+    .fetch_all(pool)
+    .await?;
+    ids.extend(safety::kept_apart(pool, event, who).await?);
+    Ok(ids)
+}
+
+/// "Meet someone": pairs `by` with a waiting attendee, or queues them (again:
+/// the page calls this every 15 s while waiting).
+pub async fn meet(
+    pool: &PgPool,
+    redis: &mut ConnectionManager,
+    ns: &str,
+    by: &Actor,
+) -> Result<Meet> {
+    // Milliseconds: who waited longest is decided by the score.
+    let now = Utc::now().timestamp_millis();
+    let avoid = avoided(pool, by.event_id, by.id).await?;
+    let script = redis::Script::new(PAIR);
+    let mut call = script.key(queue_key(ns, by.event_id));
+    call.arg(by.id.to_string())
+        .arg(now)
+        .arg(now - WAIT_LEASE_SECS * 1000);
+    for a in &avoid {
+        call.arg(a.to_string());
+    }
+    let partner: Option<String> = call.invoke_async(redis).await?;
+    let Some(partner) = partner else {
+        return Ok(Meet::Waiting);
+    };
+    let partner: AttendeeId = partner
+        .parse()
+        .map_err(|_| Error::Internal("a queue entry that is not an attendee".into()))?;
+    let Some(other) = attendees::in_event(pool, by.event_id, partner).await? else {
+        // They left the event meanwhile: wait for someone else.
+        return Box::pin(meet(pool, redis, ns, by)).await;
+    };
+    let secs = call_secs(pool, by.event_id).await?;
+    let (first, second) = if by.id < partner {
+        (by.id, partner)
+    } else {
+        (partner, by.id)
+    };
+    let id = MeetingId::new();
+    let ends_at: DateTime<Utc> = match sqlx::query_scalar(
+        "INSERT INTO networking_meetings (id, event_id, first_id, second_id, ends_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING ends_at",
+    )
+    .bind(id)
+    .bind(by.event_id)
+    .bind(first)
+    .bind(second)
+    .bind(f64::from(secs))
+    .fetch_one(pool)
+    .await
+    {
+        Ok(t) => t,
+        Err(e) if is_unique_violation(&e, "networking_pair_once") => {
+            return Err(Error::Conflict("you have met this person already".into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let them = Person {
+        id: other.id,
+        name: other.name,
+        avatar: other.avatar,
+    };
+    for (to, with) in [(by.id, them), (partner, by.person())] {
+        let item = LiveItem::Matched {
+            meeting: id,
+            with,
+            ends_at: ends_at.to_rfc3339(),
+        };
+        log::publish(redis, by.event_id, Audience::Only { ids: vec![to] }, item).await?;
+    }
+    Ok(Meet::Matched(id))
+}
+
+/// Leaves the queue.
+pub async fn stop_waiting(redis: &mut ConnectionManager, ns: &str, by: &Actor) -> Result<()> {
+    let () = redis::cmd("ZREM")
+        .arg(queue_key(ns, by.event_id))
+        .arg(by.id.to_string())
+        .query_async(redis)
+        .await?;
+    Ok(())
+}
+
+/// A meeting.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Meeting {
+    /// Its id.
+    pub id: MeetingId,
+    /// One of the pair.
+    pub first_id: AttendeeId,
+    /// The other.
+    pub second_id: AttendeeId,
+    /// When the call ends.
+    pub ends_at: DateTime<Utc>,
+}
+
+impl Meeting {
+    /// The other person of the pair, if `who` is one of them.
+    pub fn other_than(&self, who: AttendeeId) -> Option<AttendeeId> {
+        if who == self.first_id {
+            Some(self.second_id)
+        } else if who == self.second_id {
+            Some(self.first_id)
+        } else {
+            None
+        }
+    }
+}
+
+/// One of `by`'s meetings (not found for anyone else's).
+pub async fn get(pool: &PgPool, by: &Actor, id: MeetingId) -> Result<Meeting> {
+    let m: Meeting = sqlx::query_as(
+        "SELECT id, first_id, second_id, ends_at FROM networking_meetings WHERE id = $1 AND event_id = $2",
+    )
+    .bind(id)
+    .bind(by.event_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::not_found("no such meeting"))?;
+    m.other_than(by.id)
+        .ok_or_else(|| Error::not_found("no such meeting"))?;
+    Ok(m)
+}
+
+/// A join token for the meeting's call, while it lasts.
+pub async fn grant(pool: &PgPool, by: &Actor, id: MeetingId) -> Result<Grant> {
+    let m = get(pool, by, id).await?;
+    if m.ends_at <= Utc::now() {
+        return Err(Error::Conflict("this call has ended".into()));
+    }
+    Grant::speaker(pool, by, meeting_room(id)).await
+}
+
+/// What `who` shares, as a card.
+async fn card_of(pool: &PgPool, event: EventId, who: AttendeeId) -> Result<Card> {
+    let a = attendees::in_event(pool, event, who)
+        .await?
+        .ok_or_else(|| Error::not_found("no such attendee"))?;
+    let row: Option<(String, bool, String)> = sqlx::query_as(
+        "SELECT headline, share_email, links FROM networking_cards WHERE attendee_id = $1",
+    )
+    .bind(who)
+    .fetch_optional(pool)
+    .await?;
+    let (headline, share_email, links) = row.unwrap_or((String::new(), true, String::new()));
+    Ok(Card {
+        person: Person {
+            id: a.id,
+            name: a.name,
+            avatar: a.avatar,
+        },
+        headline,
+        email: share_email.then_some(a.email),
+        links: links
+            .lines()
+            .map(str::to_owned)
+            .filter(|l| !l.is_empty())
+            .collect(),
+    })
+}
+
+/// `by` presses Connect in meeting `id`; when both have, each gets the
+/// other's card on the live log (and it is returned).
+pub async fn connect(
+    pool: &PgPool,
+    redis: &mut ConnectionManager,
+    by: &Actor,
+    id: MeetingId,
+) -> Result<Option<Card>> {
+    let m = get(pool, by, id).await?;
+    let other = m.other_than(by.id).unwrap_or(by.id);
+    sqlx::query("INSERT INTO networking_connects (meeting_id, attendee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(id)
+        .bind(by.id)
+        .execute(pool)
+        .await?;
+    let both: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM networking_connects WHERE meeting_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    if both < 2 {
+        return Ok(None);
+    }
+    let (mine, theirs) = (
+        card_of(pool, by.event_id, by.id).await?,
+        card_of(pool, by.event_id, other).await?,
+    );
+    for (to, card) in [(by.id, theirs.clone()), (other, mine)] {
+        let item = LiveItem::Connected { meeting: id, card };
+        log::publish(redis, by.event_id, Audience::Only { ids: vec![to] }, item).await?;
+    }
+    Ok(Some(theirs))
+}
+
+/// The cards of everyone `by` connected with, in the order they met.
+pub async fn connections(pool: &PgPool, by: &Actor) -> Result<Vec<Card>> {
+    let others: Vec<AttendeeId> = sqlx::query_scalar(
+        "SELECT CASE WHEN m.first_id = $2 THEN m.second_id ELSE m.first_id END
+         FROM networking_meetings m
+         WHERE m.event_id = $1 AND (m.first_id = $2 OR m.second_id = $2)
+           AND (SELECT count(*) FROM networking_connects c WHERE c.meeting_id = m.id) = 2
+         ORDER BY m.started_at",
+    )
+    .bind(by.event_id)
+    .bind(by.id)
+    .fetch_all(pool)
+    .await?;
+    let mut cards = Vec::with_capacity(others.len());
+    for o in others {
+        cards.push(card_of(pool, by.event_id, o).await?);
+    }
+    Ok(cards)
+}
+
+/// Sets what `by` shares on their card.
+pub async fn set_card(
+    pool: &PgPool,
+    by: &Actor,
+    headline: &str,
+    share_email: bool,
+    links: &str,
+) -> Result<()> {
+    let headline = headline.trim();
+    if headline.chars().count() > 200 {
+        return Err(Error::invalid(
+            "the headline must be at most 200 characters",
+        ));
+    }
+    let links: Vec<&str> = links
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if links.iter().any(|l| {
+        !(l.starts_with("https://") || l.starts_with("http://") || l.starts_with("mailto:"))
+            || l.len() > 300
+    }) {
+        return Err(Error::invalid(
+            "each link must start with https:// (one per line)",
+        ));
+    }
+    let links = links.join("\n");
+    if links.len() > 1000 {
+        return Err(Error::invalid(
+            "links must be at most 1000 characters in all",
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO networking_cards (attendee_id, headline, share_email, links) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (attendee_id) DO UPDATE SET headline = EXCLUDED.headline, share_email = EXCLUDED.share_email, links = EXCLUDED.links",
+    )
+    .bind(by.id)
+    .bind(headline)
+    .bind(share_email)
+    .bind(&links)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// `by`'s own card.
+pub async fn my_card(pool: &PgPool, by: &Actor) -> Result<Card> {
+    card_of(pool, by.event_id, by.id).await
+}
+
+/// A vCard 3.0 of the cards (one `VCARD` each), with text escaped as RFC 2426 says.
+pub fn vcards(cards: &[Card]) -> String {
+    fn esc(s: &str) -> String {
+        s.replace('\\', "\\\\")
+            .replace(',', "\\,")
+            .replace(';', "\\;")
+            .replace(['\r', '\n'], " ")
+    }
+    let mut out = String::new();
+    for c in cards {
+        out.push_str("BEGIN:VCARD\r\nVERSION:3.0\r\n");
+        out.push_str(&format!("FN:{}\r\n", esc(&c.person.name)));
+        if !c.headline.is_empty() {
+            out.push_str(&format!("TITLE:{}\r\n", esc(&c.headline)));
+        }
+        if let Some(e) = &c.email {
+            out.push_str(&format!("EMAIL;TYPE=INTERNET:{}\r\n", esc(e)));
+        }
+        for l in &c.links {
+            out.push_str(&format!("URL:{}\r\n", esc(l)));
+        }
+        out.push_str("END:VCARD\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vcards_escape_what_would_break_them() {
+        let id: AttendeeId = "67e55044-10b1-426f-9247-bb680e5fe0c8".parse().unwrap();
+        let card = Card {
+            person: Person {
+                id,
+                name: "Ada; Lovelace, Countess".into(),
+                avatar: None,
+            },
+            headline: "Maths\nand more".into(),
+            email: Some("ada@example.org".into()),
+            links: vec!["https://example.org/ada".into()],
+        };
+        let v = vcards(&[card]);
+        assert!(v.starts_with("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\\; Lovelace\\, Countess\r\n"));
+        assert!(v.contains("TITLE:Maths and more\r\n"));
+        assert!(v.contains("EMAIL;TYPE=INTERNET:ada@example.org\r\n"));
+        assert!(v.ends_with("URL:https://example.org/ada\r\nEND:VCARD\r\n"));
+    }
+}
