@@ -153,4 +153,28 @@ ensure_smtp_tls_sink() {
 }
 
 # The target directory cargo uses (CARGO_TARGET_DIR or ./target).
+# TURN (coturn) on 127.0.0.1:$1 (default 3478), with the TURN REST scheme's
+# shared secret (made once under ~/.cache/convene/turn): Convene hands each
+# browser short-lived credentials of its own. Loopback peers are allowed so a
+# single machine can relay to its own media node. Exports the settings.
+ensure_turn() {
+  local port="${1:-3478}" dir="$HOME/.cache/convene/turn"
+  apt_install coturn
+  mkdir -p "$dir"
+  [ -s "$dir/secret" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$dir/secret"
+  if ! port_open 127.0.0.1 "$port"; then
+    log "starting coturn (TURN) on 127.0.0.1:$port"
+    nohup turnserver --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port="$port" \
+      --min-port=49160 --max-port=49660 --use-auth-secret --static-auth-secret="$(cat "$dir/secret")" \
+      --realm=convene --no-tls --no-dtls --no-cli --allow-loopback-peers --fingerprint \
+      --pidfile="$dir/turnserver.pid" --log-file=stdout --simple-log >"$dir/turnserver.log" 2>&1 &
+    wait_port 127.0.0.1 "$port" 20 "coturn"
+  else
+    log "TURN answers on 127.0.0.1:$port (its secret must be the one in $dir/secret)"
+  fi
+  export CONVENE_MEDIA__TURN__URLS="turn:127.0.0.1:$port?transport=udp"
+  CONVENE_MEDIA__TURN__SECRET="$(cat "$dir/secret")"
+  export CONVENE_MEDIA__TURN__SECRET
+}
+
 target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }

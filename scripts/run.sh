@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up whatever is missing on this machine, then runs the whole platform
-# (`convene all`: web, outbox relay, analytics, jobs; the bus is a durable log
+# (`convene all`: web, outbox relay, analytics, jobs, media with coturn for
+# TURN; the bus is a durable log
 # in PostgreSQL; emails to a local MailDev unless CONVENE_SMTP__HOST is set) on
 # http://127.0.0.1:3000 with the demo event at /e/demo. Idempotent.
 #   CONVENE_KAFKA__BROKERS=127.0.0.1:9092 scripts/run.sh   uses a Kafka broker instead
@@ -10,6 +11,7 @@ cd "$ROOT"
 ensure_toolchain
 ensure_postgres
 ensure_redis
+ensure_turn
 use_test_payments
 # Emails (order confirmations, sign-in links) go to a local MailDev, readable in
 # the browser, unless an SMTP relay is configured.

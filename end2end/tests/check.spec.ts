@@ -49,6 +49,17 @@ test("a speaker checks camera, microphone and connection; the organiser sees the
   expect(Number(bitrate!.split(" ")[0])).toBeGreaterThan(50);
   await expect(kim.getByTestId("check-rtt").getByTestId("verdict")).toHaveText(/good|fair|poor/);
 
+  await expect(kim.getByTestId("check-path")).toHaveText("Path: direct");
+
+  // Through the relay only (a real coturn, credentials minted for Kim): the
+  // call still connects, and the path says so.
+  await kim.getByTestId("check-relay").check();
+  await kim.getByTestId("run-check").click();
+  await expect(kim.getByTestId("check-path")).toHaveText("Path: through the relay server", { timeout: 40_000 });
+  await expect(results.locator("tr")).toHaveCount(6);
+  const relayed = await kim.getByTestId("check-bitrate").getByTestId("figure").textContent();
+  expect(Number(relayed!.split(" ")[0])).toBeGreaterThan(50);
+
   // The organiser sees it beside the speaker.
   await page.reload();
   await hydrated(page);

@@ -68,6 +68,17 @@ pub fn session_room(id: crate::ids::VideoSessionId) -> String {
     format!("session:{id}")
 }
 
+/// A STUN or TURN server as browsers take it (`RTCIceServer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// Its URLs.
+    pub urls: Vec<String>,
+    /// TURN username (`<expiry>:<attendee>`).
+    pub username: String,
+    /// TURN password for that username.
+    pub credential: String,
+}
+
 /// An ICE candidate as browsers give and take it (`RTCIceCandidateInit`'s JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

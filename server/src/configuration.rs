@@ -65,6 +65,52 @@ pub struct MediaSettings {
     /// Where the media role reads the platform's public keys (default
     /// `<public_url>/.well-known/jwks.json`).
     pub jwks_url: Option<String>,
+    /// TURN servers browsers may relay through (`[media.turn]`).
+    pub turn: Option<TurnSettings>,
+}
+
+/// TURN part of the media settings (`CONVENE_MEDIA__TURN__URLS`, `__SECRET`).
+#[derive(Clone, Deserialize)]
+pub struct TurnSettings {
+    /// Comma-separated `turn:` URLs (empty: no TURN).
+    pub urls: String,
+    /// The secret shared with the TURN server (coturn's `static-auth-secret`).
+    pub secret: String,
+    /// How long each attendee's credentials last, seconds.
+    #[serde(default = "default_turn_ttl")]
+    pub ttl_secs: i64,
+}
+
+fn default_turn_ttl() -> i64 {
+    3600
+}
+
+impl std::fmt::Debug for TurnSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnSettings")
+            .field("urls", &self.urls)
+            .field("secret", &"***")
+            .field("ttl_secs", &self.ttl_secs)
+            .finish()
+    }
+}
+
+impl TurnSettings {
+    /// The TURN servers, if any URL is set.
+    pub fn to_turn(&self) -> Option<services::live::turn::Turn> {
+        let urls: Vec<String> = self
+            .urls
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (!urls.is_empty()).then(|| services::live::turn::Turn {
+            urls,
+            secret: self.secret.clone(),
+            ttl_secs: self.ttl_secs,
+        })
+    }
 }
 
 impl Default for MediaSettings {
@@ -75,6 +121,7 @@ impl Default for MediaSettings {
             url: None,
             ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             jwks_url: None,
+            turn: None,
         }
     }
 }

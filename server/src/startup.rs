@@ -209,6 +209,7 @@ pub fn platform(settings: &Settings, deps: &Deps, payments: Arc<dyn PaymentProvi
         },
         redis_namespace: settings.redis_namespace.clone(),
         public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        turn: settings.media.turn.as_ref().and_then(|t| t.to_turn()),
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Platform {
     pub public_url: String,
     /// Prefix of this deployment's keys in Redis (lets deployments share a Redis).
     pub redis_namespace: String,
+    /// TURN servers handed to browsers (none configured: direct connections only).
+    pub turn: Option<crate::live::turn::Turn>,
 }
 
 impl Platform {

@@ -29,7 +29,7 @@ use web_sys::{
 use protocol::live::{ClientMsg, ServerMsg};
 use protocol::media::IceCandidate;
 
-use super::call_view::{CallStatus, CallView};
+use super::call_view::{CallStatus, CallView, JoinGrant};
 
 thread_local! {
     /// The running call's inbox (media messages from the live socket).
@@ -174,19 +174,43 @@ pub fn stop(send: &impl Fn(ClientMsg)) {
     STREAMS.with(|s| s.borrow_mut().clear());
 }
 
-/// Starts a call in `room` with `token` (publishing the local stream when
-/// `publish`), replacing one that runs. `send` puts a message on the live socket.
+/// Starts a call with `grant` (publishing the local stream when `publish`;
+/// only through its TURN servers when `relay_only`), replacing one that
+/// runs. `send` puts a message on the live socket.
 pub fn start(
-    room: String,
-    token: String,
+    grant: JoinGrant,
+    relay_only: bool,
     publish: bool,
     view: CallView,
     send: impl Fn(ClientMsg) + Clone + 'static,
 ) -> Result<(), String> {
+    if relay_only && grant.ice_servers.is_empty() {
+        return Err("no relay (TURN) server is configured".into());
+    }
+    let JoinGrant {
+        room,
+        token,
+        ice_servers,
+    } = grant;
     stop(&send);
     ROOM.with(|r| *r.borrow_mut() = room.clone());
     let config = RtcConfiguration::new();
-    config.set_ice_servers(&Array::new());
+    let servers = Array::new();
+    for s in &ice_servers {
+        let server = js_sys::Object::new();
+        let urls = Array::new();
+        for u in &s.urls {
+            urls.push(&u.into());
+        }
+        let _ = Reflect::set(&server, &"urls".into(), &urls);
+        let _ = Reflect::set(&server, &"username".into(), &s.username.as_str().into());
+        let _ = Reflect::set(&server, &"credential".into(), &s.credential.as_str().into());
+        servers.push(&server);
+    }
+    config.set_ice_servers(&servers);
+    if relay_only {
+        config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
+    }
     let pc = RtcPeerConnection::new_with_configuration(&config).map_err(js_err)?;
     let (tx, mut rx) = mpsc::unbounded::<ServerMsg>();
     INBOX.with(|i| *i.borrow_mut() = Some(tx));
@@ -426,7 +450,7 @@ pub async fn received() -> Received {
 
 /// What the running call sends and how the node receives it, from `getStats`
 /// (the node's receiver reports give round trip, jitter and loss).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sent {
     /// When the statistics were taken (ms, the browser's clock).
     pub at_ms: f64,
@@ -438,6 +462,9 @@ pub struct Sent {
     pub jitter_ms: f64,
     /// Fraction of packets lost on the way, 0..1.
     pub fraction_lost: f64,
+    /// How the media goes: `host`, `srflx`, `prflx` or `relay` (this side's
+    /// candidate of the pair in use).
+    pub path: Option<String>,
 }
 
 /// Reads the running call's outgoing statistics.
@@ -454,6 +481,8 @@ pub async fn sent() -> Sent {
     };
     let map: &js_sys::Map = report.unchecked_ref();
     let mut pair_rtt = None;
+    let mut local_candidate: Option<String> = None;
+    let mut candidate_types: HashMap<String, String> = HashMap::new();
     map.for_each(&mut |stat, _| {
         let get = |k: &str| Reflect::get(&stat, &k.into()).ok();
         let num = |k: &str| get(k).and_then(|v| v.as_f64());
@@ -473,11 +502,21 @@ pub async fn sent() -> Sent {
                 if let Some(rtt) = num("currentRoundTripTime") {
                     pair_rtt = Some(rtt * 1000.0);
                 }
+                local_candidate = get("localCandidateId").and_then(|v| v.as_string());
+            }
+            Some("local-candidate") => {
+                if let (Some(id), Some(kind)) = (
+                    get("id").and_then(|v| v.as_string()),
+                    get("candidateType").and_then(|v| v.as_string()),
+                ) {
+                    candidate_types.insert(id, kind);
+                }
             }
             _ => {}
         }
     });
     s.rtt_ms = s.rtt_ms.or(pair_rtt);
+    s.path = local_candidate.and_then(|id| candidate_types.remove(&id));
     s
 }
 

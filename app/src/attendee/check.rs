@@ -29,6 +29,8 @@ pub struct CheckData {
     pub online: u64,
     /// The live log's position (the page's socket carries the test call).
     pub cursor: String,
+    /// A relay (TURN) server is configured: the call may be tested through it.
+    pub relay: bool,
 }
 
 /// The check page's data; attendees of the event only.
@@ -47,6 +49,7 @@ pub async fn check_info(slug: String) -> Result<CheckData, AppError> {
             .collect(),
         slug: event.slug.clone(),
         event: event.name.clone(),
+        relay: platform.turn.is_some(),
     })
 }
 
@@ -55,10 +58,7 @@ pub async fn check_info(slug: String) -> Result<CheckData, AppError> {
 pub async fn check_token(slug: String) -> Result<super::session::JoinGrant, AppError> {
     let (platform, _event, me) = super::current_attendee(&slug).await?;
     let g = services::live::checks::grant(&platform.pool, &me).await?;
-    Ok(super::session::JoinGrant {
-        room: g.room,
-        token: g.token,
-    })
+    Ok(super::session::JoinGrant::of(&platform, &me, g))
 }
 
 /// One judged measure.
@@ -130,7 +130,10 @@ pub fn CheckPage() -> impl IntoView {
 
 /// The measured numbers, as shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct Numbers {
+    /// `host`, `relay`, ... (the browser's side of the path the call took).
+    path: Option<&'static str>,
     rtt_ms: f32,
     jitter_ms: f32,
     loss_pct: f32,
@@ -157,6 +160,7 @@ fn Check(d: CheckData) -> impl IntoView {
     let heard = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let running = RwSignal::new(false);
+    let relay_only = RwSignal::new(false);
     let numbers = RwSignal::new(None::<Numbers>);
     let judged = RwSignal::new(Vec::<JudgedView>::new());
     let call = CallView {
@@ -221,7 +225,8 @@ fn Check(d: CheckData) -> impl IntoView {
         numbers.set(None);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let result = network_test(slug.get_value(), live, call).await;
+            let result =
+                network_test(slug.get_value(), relay_only.get_untracked(), live, call).await;
             running.set(false);
             match result {
                 Ok(n) => {
@@ -299,6 +304,13 @@ fn Check(d: CheckData) -> impl IntoView {
                     </label>
                 })}
                 <p class="text-sm text-slate-600">"A short call through Convene's media server measures what your audience would get."</p>
+                {d.relay.then(|| view! {
+                    <label class="block"><input type="checkbox" data-testid="check-relay" on:change=move |ev| relay_only.set(event_target_checked(&ev))/>
+                        " Only through the relay server (TURN), as behind a strict firewall"</label>
+                })}
+                {move || numbers.get().and_then(|n| n.path).map(|p| view! {
+                    <p data-testid="check-path">"Path: " {if p == "relay" { "through the relay server" } else { "direct" }}</p>
+                })}
                 <button class="btn" data-testid="run-check" disabled=move || running.get() on:click=test>
                     {move || if running.get() { "Testing…" } else { "Test my connection" }}
                 </button>
@@ -330,11 +342,16 @@ fn Check(d: CheckData) -> impl IntoView {
 /// Publishes to the check room for a few seconds and reads what the node
 /// reports back.
 #[cfg(feature = "hydrate")]
-async fn network_test(slug: String, live: LiveState, call: CallView) -> Result<Numbers, String> {
+async fn network_test(
+    slug: String,
+    relay_only: bool,
+    live: LiveState,
+    call: CallView,
+) -> Result<Numbers, String> {
     use std::time::Duration;
     let grant = check_token(slug).await.map_err(|e| e.message)?;
     let send = move |m| live.send(m);
-    super::call::start(grant.room, grant.token, true, call, send)?;
+    super::call::start(grant, relay_only, true, call, send)?;
     let wait = |ms: u64| browser_sleep(Duration::from_millis(ms));
     for _ in 0..150 {
         if call.status.get_untracked() == CallStatus::Connected {
@@ -360,6 +377,11 @@ async fn network_test(slug: String, live: LiveState, call: CallView) -> Result<N
     };
     let seconds = ((last.at_ms - first.at_ms) / 1000.0).max(0.001);
     Ok(Numbers {
+        path: match last.path.as_deref() {
+            Some("relay") => Some("relay"),
+            Some(_) => Some("direct"),
+            None => None,
+        },
         rtt_ms: rtt_ms as f32,
         jitter_ms: last.jitter_ms as f32,
         loss_pct: (last.fraction_lost * 100.0) as f32,

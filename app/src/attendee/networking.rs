@@ -99,10 +99,7 @@ pub async fn meeting_token(
     let (platform, _event, me) = super::current_attendee(&slug).await?;
     let id = crate::error::parse_id("meeting", &meeting)?;
     let g = services::networking::meetings::grant(&platform.pool, &me, id).await?;
-    Ok(super::session::JoinGrant {
-        room: g.room,
-        token: g.token,
-    })
+    Ok(super::session::JoinGrant::of(&platform, &me, g))
 }
 
 /// Connect in a meeting; the other's card once both have pressed it.
@@ -497,9 +494,7 @@ fn start_call(slug: String, meeting: MeetingId, live: LiveState, call: CallView)
         }
         match meeting_token(slug, meeting.to_string()).await {
             Ok(g) => {
-                if let Err(e) =
-                    super::call::start(g.room, g.token, true, call, move |m| live.send(m))
-                {
+                if let Err(e) = super::call::start(g, false, true, call, move |m| live.send(m)) {
                     live.notice.set(Some(e));
                 }
             }

@@ -12,6 +12,7 @@ use protocol::live::{ChatView, ClientMsg, LiveItem, Person};
 use protocol::states::{OnScreenPolicy, SessionAction};
 use protocol::{Area, Channel};
 
+pub use super::call_view::JoinGrant;
 use super::call_view::{CallStatus, CallView};
 use super::client::LiveState;
 use super::panels::{ChatPanel, Notice};
@@ -90,15 +91,6 @@ pub async fn video_session(slug: String, id: String) -> Result<SessionData, AppE
     })
 }
 
-/// A join token for the session's media room.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct JoinGrant {
-    /// The room.
-    pub room: String,
-    /// The signed token (good for a minute).
-    pub token: String,
-}
-
 /// A join token: to watch, or (`on_screen` = "true") to go on screen as the
 /// session allows.
 #[server(prefix = "/fn", endpoint = "session_token")]
@@ -119,10 +111,7 @@ pub async fn session_token(
         on_screen == "true",
     )
     .await?;
-    Ok(JoinGrant {
-        room: grant.room,
-        token: grant.token,
-    })
+    Ok(JoinGrant::of(&platform, &me, grant))
 }
 
 /// Renews the viewer's place on screen; false when they no longer hold one.
@@ -647,9 +636,7 @@ fn drive(ctl: Ctl, ended: bool) {
                 let send = move |m: ClientMsg| ctl.live.send(m);
                 match session_token(slug, id.to_string(), on_screen.to_string()).await {
                     Ok(g) => {
-                        if let Err(e) =
-                            super::call::start(g.room, g.token, on_screen, ctl.call, send)
-                        {
+                        if let Err(e) = super::call::start(g, false, on_screen, ctl.call, send) {
                             ctl.call.status.set(CallStatus::Lost(e));
                         }
                     }

@@ -694,3 +694,52 @@ async fn pre_event_checks_are_judged_on_the_server_kept_and_shown_to_organisers(
         "{check}"
     );
 }
+
+#[tokio::test]
+async fn join_grants_carry_turn_credentials_of_the_attendee_under_the_shared_secret() {
+    let mut settings = crate::helpers::test_settings().await;
+    settings.media.turn = Some(convene_server::configuration::TurnSettings {
+        urls: "turn:127.0.0.1:3478?transport=udp, turn:turn.example.org:443?transport=tcp".into(),
+        secret: "shared-with-coturn".into(),
+        ttl_secs: 600,
+    });
+    let app = crate::helpers::spawn_with(settings, crate::helpers::Workers::NONE).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let id = session(&app, &org, &slug, "anyone", "4").await;
+    let ada = person(&app, &slug, "Ada").await;
+    let (s, grant) = token(&app, &slug, &ada, &id, false).await;
+    assert_eq!(s, 200, "{grant}");
+    let server = &grant["ice_servers"][0];
+    assert_eq!(
+        server["urls"],
+        serde_json::json!([
+            "turn:127.0.0.1:3478?transport=udp",
+            "turn:turn.example.org:443?transport=tcp"
+        ])
+    );
+    let username = server["username"].as_str().unwrap();
+    let (expiry, who) = username.split_once(':').unwrap();
+    assert_eq!(who, ada.id.to_string());
+    let expiry: i64 = expiry.parse().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        (now + 590..=now + 610).contains(&expiry),
+        "{expiry} vs {now}"
+    );
+    // The password coturn computes from its static-auth-secret.
+    use base64::Engine;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"shared-with-coturn").unwrap();
+    mac.update(username.as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(server["credential"], expected);
+    // Without TURN settings, no servers.
+    let plain = spawn_web_only().await;
+    let org = plain.organiser().await;
+    let slug = plain.event(&org).await;
+    let id = session(&plain, &org, &slug, "anyone", "4").await;
+    let bo = person(&plain, &slug, "Bo").await;
+    let (_, grant) = token(&plain, &slug, &bo, &id, false).await;
+    assert_eq!(grant["ice_servers"], serde_json::json!([]));
+}

@@ -21,3 +21,4 @@ pub mod presence;
 pub mod qa;
 pub mod sessions;
 pub mod stages;
+pub mod turn;
