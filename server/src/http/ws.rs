@@ -369,7 +369,9 @@ async fn session(
     let deps = platform.live_deps();
     let mut bucket = Bucket::new(std::time::Instant::now());
     let mut heard = tokio::time::Instant::now();
-    let mut links = Links::new(platform.redis.clone(), platform.redis_namespace.clone());
+    // Made on the first media request: a socket that never joins a room
+    // (most of them) carries no channel for it.
+    let mut links: Option<Links> = None;
 
     while open {
         tokio::select! {
@@ -401,7 +403,10 @@ async fn session(
                                 let _ = presence::changed(&redis, event).await;
                             }
                             Ok(request) if request.is_media() => {
-                                if let Err(message) = relay_media(&mut links, me.id, request) {
+                                let links = links.get_or_insert_with(|| {
+                                    Links::new(platform.redis.clone(), platform.redis_namespace.clone())
+                                });
+                                if let Err(message) = relay_media(links, me.id, request) {
                                     open = send(&mut socket, &ServerMsg::Error { code: ErrorKind::Invalid, message }).await;
                                 }
                             }
@@ -470,14 +475,16 @@ async fn session(
                     open = send(&mut socket, &presence_msg(&snap)).await;
                 }
             },
-            (room, event) = links.next() => {
+            Some((room, event)) = async { Some(links.as_mut()?.next().await) }, if links.is_some() => {
                 open = send(&mut socket, &link_msg(room, event)).await;
             }
             entry = entries.recv() => match entry {
                 Ok(entry) if cursor_lt(&cursor, &entry.cursor) => {
                     cursor = entry.cursor.clone();
                     if let Some(room) = closes_media(&entry, me.id) {
-                        links.leave(&room);
+                        if let Some(links) = links.as_mut() {
+                            links.leave(&room);
+                        }
                     }
                     open = forward(&mut socket, &me, &entry, &mut close).await;
                 }
