@@ -38,9 +38,14 @@ export const test = base.extend<{ consoleErrors: ConsoleErrors }>({
       };
       watch(context);
       const newContext = browser.newContext.bind(browser);
+      // Contexts a test makes are closed when it ends: left open they keep
+      // cameras, sockets and timers running into the next tests on the
+      // shared browser.
+      const made: BrowserContext[] = [];
       browser.newContext = async (options) => {
         const ctx = await newContext(options);
         watch(ctx);
+        made.push(ctx);
         return ctx;
       };
       try {
@@ -54,6 +59,8 @@ export const test = base.extend<{ consoleErrors: ConsoleErrors }>({
       }
       const unexpected = seen.filter((s) => !allowed.some((p) => p.test(s)));
       if (seen.length) testInfo.annotations.push({ type: "console", description: seen.join("\n") });
+      // What the pages say while they are closed is not the test's.
+      await Promise.all(made.map((c) => c.close().catch(() => {})));
       expect(unexpected, "errors in the browser console or uncaught page errors").toEqual([]);
     },
     { auto: true },

@@ -24,9 +24,10 @@
 //! Join tokens are verified by [`token::verify`] with the public keys of the
 //! JWK set alone.
 //!
-//! Not yet here (issue 11): signalling on the live socket,
-//! simulcast layer selection, active speaker, screen share, mute, TURN,
-//! many media nodes.
+//! The `convene` binary runs this as the media role behind a signalling
+//! endpoint (`server/src/media_node.rs`); web nodes relay the browsers'
+//! signalling to it. Not yet here (issue 11): simulcast layer selection,
+//! active speaker, a screen-share track.
 
 pub mod bot;
 pub mod engine;
