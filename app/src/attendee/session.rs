@@ -378,6 +378,8 @@ fn Preview(ctl: Ctl, preview: RwSignal<bool>) -> impl IntoView {
     let camera = RwSignal::new(String::new());
     let microphone = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
+    // Going on screen waits for the camera and microphone to be open.
+    let ready = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let (cam, mic) = (camera.get(), microphone.get());
@@ -386,6 +388,7 @@ fn Preview(ctl: Ctl, preview: RwSignal<bool>) -> impl IntoView {
             match super::call::open_devices(cam, mic).await {
                 Ok(stream) => {
                     problem.set(None);
+                    ready.set(true);
                     el.set_src_object(Some(&stream));
                     let devices = super::call::devices().await;
                     let of = |kind: &str| {
@@ -440,7 +443,7 @@ fn Preview(ctl: Ctl, preview: RwSignal<bool>) -> impl IntoView {
                 </select>
             </label>
             <div class="flex gap-2">
-                <button class="btn" data-testid="join-on-screen" disabled=move || problem.get().is_some() on:click=go>"Go on screen"</button>
+                <button class="btn" data-testid="join-on-screen" disabled=move || problem.get().is_some() || !ready.get() on:click=go>"Go on screen"</button>
                 <button class="btn bg-slate-600 hover:bg-slate-700" on:click=cancel>"Cancel"</button>
             </div>
         </section>
