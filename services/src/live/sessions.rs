@@ -21,7 +21,7 @@ use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use tracing::instrument;
 
-use super::log::{self, Audience};
+use super::log::Audience;
 use super::participants::Actor;
 use super::presence;
 use crate::accounts::Organiser;
@@ -579,16 +579,6 @@ pub async fn end(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<Outcom
         .execute(pool)
         .await?;
     Ok((Audience::All, LiveItem::SessionEnded { session: id }))
-}
-
-/// Publishes a request's outcome to the event's live log.
-pub async fn announce(
-    redis: &mut ConnectionManager,
-    event: EventId,
-    outcome: Outcome,
-) -> Result<()> {
-    log::publish(redis, event, outcome.0, outcome.1).await?;
-    Ok(())
 }
 
 #[cfg(test)]
