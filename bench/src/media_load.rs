@@ -99,8 +99,8 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let sfu = Sfu::new(Config {
-        ip: "127.0.0.1".parse()?,
         runtime: Some(sfu_runtime.handle().clone()),
+        ..Config::on("127.0.0.1".parse()?)
     });
     bots.block_on(run(args, sfu))
 }

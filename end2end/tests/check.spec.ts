@@ -32,6 +32,17 @@ test("a speaker checks camera, microphone and connection; the organiser sees the
     expect(await kim.getByTestId("check-video").evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
   }).toPass({ timeout: 15_000 });
   await expect(kim.getByTestId("mic-level")).toHaveAttribute("data-heard", "true", { timeout: 15_000 });
+  // The pickers list the devices by name; another microphone opens and the
+  // meter follows it.
+  await expect(kim.getByTestId("camera-picker").locator("option")).not.toHaveCount(0);
+  const mics = kim.getByTestId("microphone-picker").locator("option");
+  await expect(mics).not.toHaveCount(0);
+  expect(await mics.first().textContent()).not.toBe("");
+  const lastMic = await mics.last().getAttribute("value");
+  await kim.getByTestId("microphone-picker").selectOption(lastMic!);
+  await expect(async () => {
+    expect(Number(await kim.getByTestId("mic-level").getAttribute("value"))).toBeGreaterThan(0);
+  }).toPass({ timeout: 15_000 });
   await kim.getByTestId("play-tone").click();
 
   // The connection, as Kim Speaker.

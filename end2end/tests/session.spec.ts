@@ -1,7 +1,8 @@
 // Video sessions through the real SFU with Chromium's fake camera and
 // microphone: three attendees in one session, two on screen; the viewer (on
-// a phone) sees both videos decode frames and receives audio; the viewer goes
-// on screen and the others see it; the host mutes one and removes another.
+// a phone) sees both videos decode frames, receives audio and sees who
+// speaks; the viewer goes on screen and the others see it; one shares a
+// screen, which shows large; the host mutes one and removes another.
 import { test, expect, Page } from "./fixtures";
 import { unique, signUp, createEvent, section, hydrated, attendee } from "./helpers";
 
@@ -12,6 +13,17 @@ const PHONE = { width: 390, height: 844 };
 async function framesOf(page: Page, name: string): Promise<number> {
   const tile = page.locator("[data-testid=tile]").filter({ has: page.getByTestId("tile-name").getByText(name, { exact: true }) });
   return tile.getByTestId("tile-video").evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+}
+
+/** Waits until `video` shows frames, and more a moment later. */
+async function framesAdvance(video: ReturnType<Page["locator"]>) {
+  const frames = () => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+  let first = 0;
+  await expect(async () => {
+    first = await frames();
+    expect(first).toBeGreaterThan(0);
+  }).toPass({ timeout: 30_000 });
+  await expect(async () => expect(await frames()).toBeGreaterThan(first + 5)).toPass({ timeout: 20_000 });
 }
 
 /** Waits until the tile of `name` on `page` shows frames, and more a moment later. */
@@ -84,6 +96,8 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
     expect(audio).toBeGreaterThan(0);
   }).toPass({ timeout: 20_000 });
   await expect(async () => expect(await figure(cy, "audio-bytes")).toBeGreaterThan(audio)).toPass({ timeout: 20_000 });
+  // Who speaks is highlighted (the fake microphones beep): one tile at a time.
+  await expect(cy.locator("[data-testid=tile][data-speaking=true]")).toHaveCount(1, { timeout: 30_000 });
   // Nothing on the phone is wider than its screen.
   expect(await cy.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
 
@@ -92,6 +106,19 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
   await seesVideoOf(ada, "Cy");
   await seesVideoOf(bo, "Cy");
   await expect(ada.getByTestId("on-screen-count")).toHaveText("3");
+
+  // Ada shares her screen: the others see it large, frames advancing; she
+  // stops, and it goes.
+  await ada.getByTestId("share-screen").click();
+  await expect(ada.getByTestId("share-screen")).toHaveText("Stop sharing");
+  const screen = cy.getByTestId("screen-tile");
+  await expect(screen).toHaveCount(1, { timeout: 30_000 });
+  await expect(screen.getByTestId("tile-name")).toHaveText("Ada's screen");
+  await framesAdvance(screen.getByTestId("tile-video"));
+  await expect(bo.getByTestId("screen-tile")).toHaveCount(1, { timeout: 30_000 });
+  await ada.getByTestId("share-screen").click();
+  await expect(ada.getByTestId("share-screen")).toHaveText("Share screen");
+  await expect(cy.getByTestId("screen-tile")).toHaveCount(0, { timeout: 30_000 });
 
   // The organiser enters as host (a moderator hosts every session).
   await section(org, "Overview");

@@ -26,8 +26,10 @@ use webrtc::peer_connection::{
     RTCPeerConnectionState, RTCSessionDescription,
 };
 
-use crate::engine::{self, OPUS_PT, VP8_PT};
+use crate::engine::{self, H264_PT, OPUS_PT, VP8_PT};
 use crate::{Error, Participant, Sfu, Signal};
+use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
+use rtc::rtp::extension::HeaderExtension;
 
 /// What a bot sends.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,11 @@ pub struct Load {
     pub video_bytes: usize,
     /// Bytes of each audio packet.
     pub audio_bytes: usize,
+    /// Its camera sends H.264 (else VP8).
+    pub h264: bool,
+    /// How loud its microphone says it is (0 silence ..127), in each audio
+    /// packet's audio-level extension (None: no extension).
+    pub loudness: Option<u8>,
 }
 
 impl Default for Load {
@@ -43,6 +50,8 @@ impl Default for Load {
         Load {
             video_bytes: 600,
             audio_bytes: 80,
+            h264: false,
+            loudness: None,
         }
     }
 }
@@ -68,6 +77,14 @@ pub struct Seen {
     pub delay_sum_us: AtomicU64,
     /// The first video track received (to send keyframe requests on).
     pub remote_video: Mutex<Option<Arc<dyn TrackRemote>>>,
+    /// The codec (MIME type) of each video track received.
+    pub video_codecs: StdMutex<Vec<String>>,
+    /// The stream of each track received (a publisher, or their screen).
+    pub streams: StdMutex<Vec<String>>,
+    /// Every active-speaker change the SFU announced.
+    pub speakers: StdMutex<Vec<Option<String>>>,
+    /// Audio packets received with an audio-level extension.
+    pub audio_levels: AtomicUsize,
 }
 
 impl Seen {
@@ -106,8 +123,15 @@ impl PeerConnectionEventHandler for BotEvents {
         let seen = self.seen.clone();
         tokio::spawn(async move {
             let kind = track.kind().await;
+            let stream = track.stream_id().await;
+            lock(&seen.streams).push(stream);
             if kind == RtpCodecKind::Video {
                 seen.remote_video.lock().await.get_or_insert(track.clone());
+                if let Some(ssrc) = track.ssrcs().await.first() {
+                    if let Some(codec) = track.codec(*ssrc).await {
+                        lock(&seen.video_codecs).push(codec.mime_type);
+                    }
+                }
             }
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(p) = event {
@@ -115,6 +139,9 @@ impl PeerConnectionEventHandler for BotEvents {
                         RtpCodecKind::Video => seen.video.fetch_add(1, Ordering::Relaxed),
                         _ => seen.audio.fetch_add(1, Ordering::Relaxed),
                     };
+                    if kind == RtpCodecKind::Audio && p.header.extension {
+                        seen.audio_levels.fetch_add(1, Ordering::Relaxed);
+                    }
                     if let Some(stamp) = p.payload.get(..8) {
                         let sent = u64::from_be_bytes(stamp.try_into().unwrap_or_default());
                         let us = (clock().saturating_sub(sent) / 1_000) as u32;
@@ -131,6 +158,10 @@ impl PeerConnectionEventHandler for BotEvents {
     }
 }
 
+fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A bot in a room.
 pub struct Bot {
     /// What it saw.
@@ -138,17 +169,20 @@ pub struct Bot {
     /// Its side of the SFU (for refusals and leaving).
     pub participant: Arc<Participant>,
     pc: Arc<dyn PeerConnection>,
+    /// Set to share a screen at the next offer.
+    screen: Arc<AtomicBool>,
 }
 
-fn local_track(kind: RtpCodecKind) -> Arc<TrackLocalStaticRTP> {
+fn local_track(kind: RtpCodecKind, h264: bool, name: &str) -> Arc<TrackLocalStaticRTP> {
     let codec = match kind {
+        RtpCodecKind::Video if h264 => engine::h264(),
         RtpCodecKind::Video => engine::vp8(),
         _ => engine::opus(),
     };
     Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
         "bot".into(),
-        format!("bot-{kind}"),
-        format!("bot-{kind}"),
+        format!("bot-{name}"),
+        format!("bot-{name}"),
         kind,
         vec![RTCRtpEncodingParameters {
             rtp_coding_parameters: RTCRtpCodingParameters {
@@ -178,9 +212,10 @@ impl Bot {
             seen: seen.clone(),
             candidates,
         });
-        let pc = engine::peer_connection([127, 0, 0, 1].into(), events)
+        let pc = engine::peer_connection(([127, 0, 0, 1], 0).into(), events)
             .await
             .map_err(Error::WebRtc)?;
+        let screen = Arc::new(AtomicBool::new(false));
         {
             let participant = participant.clone();
             tokio::spawn(async move {
@@ -191,9 +226,11 @@ impl Bot {
         }
         {
             let (pc, participant, seen) = (pc.clone(), participant.clone(), seen.clone());
+            let screen = screen.clone();
             tokio::spawn(async move {
                 let mut waiting: Vec<RTCIceCandidateInit> = Vec::new();
                 let mut described = false;
+                let mut sharing = false;
                 while let Some(signal) = signals.recv().await {
                     match signal {
                         Signal::Offer(sdp) => {
@@ -205,7 +242,7 @@ impl Bot {
                             }
                             if let (Some(load), false) = (load, described) {
                                 for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-                                    let track = local_track(kind);
+                                    let track = local_track(kind, load.h264, &kind.to_string());
                                     if pc
                                         .add_track(track.clone() as Arc<dyn TrackLocal>)
                                         .await
@@ -213,6 +250,21 @@ impl Bot {
                                     {
                                         send(track, kind, load, seen.clone());
                                     }
+                                }
+                            }
+                            if let (Some(load), false, true) =
+                                (load, sharing, screen.load(Ordering::SeqCst))
+                            {
+                                // The second video track goes on the third
+                                // transceiver: the screen's.
+                                let track = local_track(RtpCodecKind::Video, load.h264, "screen");
+                                if pc
+                                    .add_track(track.clone() as Arc<dyn TrackLocal>)
+                                    .await
+                                    .is_ok()
+                                {
+                                    send(track, RtpCodecKind::Video, load, seen.clone());
+                                    sharing = true;
                                 }
                             }
                             let Ok(answer) = pc.create_answer(None).await else {
@@ -234,6 +286,7 @@ impl Bot {
                             let _ = pc.add_ice_candidate(c).await;
                         }
                         Signal::Candidate(c) => waiting.push(c),
+                        Signal::Speaker(who) => lock(&seen.speakers).push(who),
                     }
                 }
             });
@@ -242,7 +295,14 @@ impl Bot {
             seen,
             participant,
             pc,
+            screen,
         })
+    }
+
+    /// Shares a screen (a second synthetic video track), or pauses sharing it.
+    pub async fn share_screen(&self, on: bool) -> Result<(), Error> {
+        self.screen.store(on, Ordering::SeqCst);
+        self.participant.share_screen(on).await
     }
 
     /// A count of what it saw (`|s| &s.video`, ...).
@@ -294,9 +354,24 @@ fn send(track: Arc<TrackLocalStaticRTP>, kind: RtpCodecKind, load: Load, seen: A
         let Some(ssrc) = track.ssrcs().await.first().copied() else {
             return;
         };
+        let video_pt = if load.h264 { H264_PT } else { VP8_PT };
         let (pt, step, every, bytes) = match kind {
-            RtpCodecKind::Video => (VP8_PT, 900u32, Duration::from_millis(10), load.video_bytes),
+            RtpCodecKind::Video => (
+                video_pt,
+                900u32,
+                Duration::from_millis(10),
+                load.video_bytes,
+            ),
             _ => (OPUS_PT, 960u32, Duration::from_millis(20), load.audio_bytes),
+        };
+        let level = match (kind, load.loudness) {
+            (RtpCodecKind::Audio, Some(l)) => {
+                vec![HeaderExtension::AudioLevel(AudioLevelExtension {
+                    level: 127 - l.min(127),
+                    voice: l > 0,
+                })]
+            }
+            _ => Vec::new(),
         };
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -317,7 +392,12 @@ fn send(track: Arc<TrackLocalStaticRTP>, kind: RtpCodecKind, load: Load, seen: A
             p.header.marker = true;
             p.payload = payload.into();
             (seq, ts) = (seq.wrapping_add(1), ts.wrapping_add(step));
-            match track.write_rtp(p).await {
+            let written = if level.is_empty() {
+                track.write_rtp(p).await
+            } else {
+                track.write_rtp_with_extensions(p, &level).await
+            };
+            match written {
                 Ok(()) => {
                     seen.sent.fetch_add(1, Ordering::Relaxed);
                 }

@@ -1,21 +1,22 @@
 //! What every peer connection of the SFU is built with: the codecs it
-//! forwards (Opus and VP8 at fixed payload types, so both legs of a forward
-//! agree), the default interceptors (NACK, RTCP reports, TWCC) plus one that
-//! hands keyframe requests to the application, and settings for a server
-//! (no mDNS).
+//! forwards (Opus, VP8 and H.264 at fixed payload types, so both legs of a
+//! forward agree), the audio-level header extension (active speaker), the
+//! default interceptors (NACK, RTCP reports, TWCC) plus one that hands
+//! keyframe requests to the application, and settings for a server (no
+//! mDNS, an optional port range and announced address).
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::interceptor_registry::{
     register_default_interceptors, Registry,
 };
 use rtc::peer_connection::configuration::media_engine::{
-    MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
 use rtc::peer_connection::configuration::setting_engine::{SettingEngine, SettingEngineBuilder};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 use std::collections::VecDeque;
@@ -25,6 +26,12 @@ use std::time::Instant;
 pub const VP8_PT: u8 = 96;
 /// Payload type of Opus on every leg.
 pub const OPUS_PT: u8 = 111;
+/// Payload type of H.264 on every leg.
+pub const H264_PT: u8 = 102;
+
+/// The audio-level header extension (RFC 6464): each audio packet says how
+/// loud it is, which is all the SFU needs to tell who speaks.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
     RTCPFeedback {
@@ -33,20 +40,38 @@ fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
     }
 }
 
-/// VP8 with the feedback the SFU relies on: NACK (retransmission from the
+/// The video feedback the SFU relies on: NACK (retransmission from the
 /// sender's buffer), PLI and FIR (keyframes), REMB.
+fn video_feedback() -> Vec<RTCPFeedback> {
+    vec![
+        feedback("goog-remb", ""),
+        feedback("ccm", "fir"),
+        feedback("nack", ""),
+        feedback("nack", "pli"),
+    ]
+}
+
+/// VP8, the codec every browser sends and decodes (offered first).
 pub fn vp8() -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: MIME_TYPE_VP8.to_owned(),
         clock_rate: 90_000,
         channels: 0,
         sdp_fmtp_line: String::new(),
-        rtcp_feedback: vec![
-            feedback("goog-remb", ""),
-            feedback("ccm", "fir"),
-            feedback("nack", ""),
-            feedback("nack", "pli"),
-        ],
+        rtcp_feedback: video_feedback(),
+    }
+}
+
+/// H.264 constrained baseline, packetization mode 1: what Safari and
+/// hardware encoders prefer, and every browser decodes.
+pub fn h264() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+            .to_owned(),
+        rtcp_feedback: video_feedback(),
     }
 }
 
@@ -65,6 +90,8 @@ pub fn opus() -> RTCRtpCodec {
 pub fn payload_type(codec: &RTCRtpCodec) -> Option<u8> {
     if codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_VP8) {
         Some(VP8_PT)
+    } else if codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_H264) {
+        Some(H264_PT)
     } else if codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_OPUS) {
         Some(OPUS_PT)
     } else {
@@ -82,12 +109,21 @@ pub fn media() -> Result<(MediaEngine, Registry), rtc::shared::error::Error> {
         },
         RtpCodecKind::Audio,
     )?;
-    engine.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: vp8(),
-            payload_type: VP8_PT,
+    for (rtp_codec, payload_type) in [(vp8(), VP8_PT), (h264(), H264_PT)] {
+        engine.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec,
+                payload_type,
+            },
+            RtpCodecKind::Video,
+        )?;
+    }
+    engine.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_owned(),
         },
-        RtpCodecKind::Video,
+        RtpCodecKind::Audio,
+        None,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut engine)?
         // After the default chain has acted on inbound RTCP (NACKs answered,
@@ -97,9 +133,9 @@ pub fn media() -> Result<(MediaEngine, Registry), rtc::shared::error::Error> {
 }
 
 /// A peer connection with the SFU's codecs, chain and settings, bound to
-/// one UDP port on `ip` (servers and bots alike).
+/// one UDP port at `addr` (port 0: any; servers and bots alike).
 pub async fn peer_connection(
-    ip: std::net::IpAddr,
+    addr: std::net::SocketAddr,
     handler: std::sync::Arc<dyn webrtc::peer_connection::PeerConnectionEventHandler>,
 ) -> Result<std::sync::Arc<dyn webrtc::peer_connection::PeerConnection>, String> {
     use webrtc::peer_connection::{PeerConnectionBuilder, RTCConfigurationBuilder};
@@ -110,7 +146,7 @@ pub async fn peer_connection(
         .with_interceptor_registry(registry)
         .with_setting_engine(settings())
         .with_handler(handler)
-        .with_udp_addrs(vec![std::net::SocketAddr::new(ip, 0).to_string()])
+        .with_udp_addrs(vec![addr.to_string()])
         .build()
         .await
         .map_err(|e| e.to_string())?;
@@ -183,6 +219,15 @@ impl Interceptor for KeyframeRequests {
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
+/// How loud an audio packet is, from its audio-level extension (`id` on
+/// this leg): 0 is silence, 127 as loud as it gets (the wire carries
+/// -dBov, 0 loudest, 127 silent). None: the packet has no level.
+pub fn loudness(packet: &rtc::rtp::Packet, id: u8) -> Option<u8> {
+    let level = packet.header.get_extension(id)?;
+    let byte = *level.first()?;
+    Some(127 - (byte & 0x7f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,11 +236,12 @@ mod tests {
     fn forwarded_codecs_have_fixed_payload_types() {
         assert_eq!(payload_type(&vp8()), Some(VP8_PT));
         assert_eq!(payload_type(&opus()), Some(OPUS_PT));
-        let h264 = RTCRtpCodec {
-            mime_type: "video/H264".into(),
+        assert_eq!(payload_type(&h264()), Some(H264_PT));
+        let av1 = RTCRtpCodec {
+            mime_type: "video/AV1".into(),
             ..vp8()
         };
-        assert_eq!(payload_type(&h264), None);
+        assert_eq!(payload_type(&av1), None);
     }
 
     #[test]
@@ -207,5 +253,17 @@ mod tests {
         assert!(is_keyframe_request(&pli));
         let rr = rtc::rtcp::receiver_report::ReceiverReport::default();
         assert!(!is_keyframe_request(&rr));
+    }
+
+    #[test]
+    fn loudness_reads_the_audio_level_extension() {
+        let mut p = rtc::rtp::Packet::default();
+        assert_eq!(loudness(&p, 1), None, "no extension, no level");
+        // Voice flag set, 20 dB below the loudest.
+        p.header.set_extension(1, vec![0x80 | 20].into()).unwrap();
+        assert_eq!(loudness(&p, 1), Some(107));
+        assert_eq!(loudness(&p, 2), None, "another id is another extension");
+        p.header.set_extension(1, vec![127].into()).unwrap();
+        assert_eq!(loudness(&p, 1), Some(0), "127 dB down is silence");
     }
 }

@@ -26,8 +26,12 @@
 //!
 //! The `convene` binary runs this as the media role behind a signalling
 //! endpoint (`server/src/media_node.rs`); web nodes relay the browsers'
-//! signalling to it. Not yet here (issue 11): simulcast layer selection,
-//! active speaker, a screen-share track.
+//! signalling to it.
+//!
+//! Also here: H.264 beside VP8, a screen-share track per publisher,
+//! active-speaker detection from the audio-level extension, a UDP port
+//! range and an announced address. Not yet here (issue 11): simulcast
+//! layer selection.
 
 pub mod bot;
 pub mod engine;

@@ -28,7 +28,7 @@ use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
     RTCPeerConnectionState, RTCSessionDescription,
 };
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 use crate::engine::{self, is_keyframe_request, payload_type};
 
@@ -40,6 +40,17 @@ pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 /// for a keyframe to recover).
 const FORWARD_BUFFER: usize = 1024;
 
+/// How often the room's active speaker is decided.
+pub const SPEAKER_INTERVAL: Duration = Duration::from_millis(300);
+
+/// Loudness (0 silence ..127, see [`engine::loudness`]) at which someone
+/// counts as speaking: about -55 dBov, above a quiet room's noise.
+pub const SPEAKING: f32 = 72.0;
+
+/// How much louder (in dB) someone must be to take the floor from the
+/// current speaker, so two voices do not make the highlight flicker.
+pub const TAKEOVER_DB: f32 = 6.0;
+
 /// What the server tells a participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
@@ -48,6 +59,8 @@ pub enum Signal {
     /// One of the server's ICE candidates, trickled after its first offer
     /// (it may arrive before the offer: hold it until the offer is applied).
     Candidate(RTCIceCandidateInit),
+    /// Who speaks in the room now (None: nobody).
+    Speaker(Option<String>),
 }
 
 /// Why the SFU refused.
@@ -62,6 +75,9 @@ pub enum Error {
     /// The WebRTC stack failed.
     #[error("media: {0}")]
     WebRtc(String),
+    /// A viewer asked to publish (a screen).
+    #[error("only people on screen can share a screen")]
+    NotPublishing,
 }
 
 fn webrtc(e: impl std::fmt::Display) -> Error {
@@ -74,15 +90,104 @@ pub struct Config {
     /// The address peer connections bind (one UDP port each: `webrtc` 0.21
     /// has no UDP mux). An explicit address: a wildcard leaves out loopback.
     pub ip: IpAddr,
+    /// The UDP ports connections take (None: any the system gives), so a
+    /// firewall can open exactly those.
+    pub ports: Option<PortRange>,
+    /// The address browsers are told to reach (behind a 1:1 NAT, the public
+    /// one; None: `ip`). `webrtc` 0.21 stores `with_nat_1to1_ips` but never
+    /// reads it, so the SFU rewrites its own candidates ([`announce`]).
+    pub announce: Option<IpAddr>,
     /// The runtime the SFU's connections and forwarding run on (None: the
     /// caller's). A load tool gives it one of its own, to tell its CPU apart.
     pub runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Config {
+    /// Connections on `ip`, any port, announced as they are.
+    pub fn on(ip: IpAddr) -> Config {
+        Config {
+            ip,
+            ports: None,
+            announce: None,
+            runtime: None,
+        }
+    }
+}
+
+/// An inclusive range of UDP ports (`40000-40999`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    first: u16,
+    last: u16,
+}
+
+impl PortRange {
+    /// The range `first..=last` (None when empty or starting at 0).
+    pub fn new(first: u16, last: u16) -> Option<PortRange> {
+        (first > 0 && first <= last).then_some(PortRange { first, last })
+    }
+
+    /// How many ports it holds.
+    pub fn len(&self) -> usize {
+        usize::from(self.last - self.first) + 1
+    }
+
+    /// Never: a range holds one port at least.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The `n`th port, wrapping around.
+    pub fn nth(&self, n: usize) -> u16 {
+        self.first + (n % self.len()) as u16
+    }
+
+    /// Whether `port` is in it.
+    pub fn contains(&self, port: u16) -> bool {
+        (self.first..=self.last).contains(&port)
+    }
+}
+
+impl std::str::FromStr for PortRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a port range like 40000-40999");
+        let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
+        let (a, b) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        PortRange::new(a, b).ok_or_else(bad)
+    }
+}
+
+/// Rewrites an ICE candidate (`candidate:… <address> <port> typ host …`)
+/// or an SDP's `a=candidate:` lines to name `public` instead of `bound`;
+/// anything else is left as it is.
+pub fn announce(text: &str, bound: IpAddr, public: IpAddr) -> String {
+    let (bound, public) = (bound.to_string(), public.to_string());
+    text.split_inclusive('\n')
+        .map(|line| {
+            let body = line.strip_prefix("a=").unwrap_or(line);
+            if !body.starts_with("candidate:") {
+                return line.to_owned();
+            }
+            let mut fields: Vec<&str> = line.split(' ').collect();
+            if fields.get(4).is_some_and(|a| a.trim_end() == bound) {
+                fields[4] = &public;
+            }
+            fields.join(" ")
+        })
+        .collect()
 }
 
 /// The SFU: rooms by name.
 pub struct Sfu {
     config: Config,
     rooms: std::sync::Mutex<HashMap<String, Arc<Room>>>,
+    /// The next port of the range to try.
+    next_port: std::sync::atomic::AtomicUsize,
 }
 
 impl Sfu {
@@ -91,6 +196,7 @@ impl Sfu {
         Arc::new(Sfu {
             config,
             rooms: std::sync::Mutex::new(HashMap::new()),
+            next_port: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -128,7 +234,38 @@ impl Sfu {
             state: Mutex::new(RoomState::default()),
         });
         rooms.insert(name.to_owned(), room.clone());
+        tokio::spawn(follow_speakers(Arc::downgrade(&room)));
         room
+    }
+
+    /// A peer connection bound to the next free port of the range (or any
+    /// port without one).
+    async fn connection(&self, handler: Arc<Events>) -> Result<Arc<dyn PeerConnection>, Error> {
+        let Some(range) = self.config.ports else {
+            return engine::peer_connection(std::net::SocketAddr::new(self.config.ip, 0), handler)
+                .await
+                .map_err(Error::WebRtc);
+        };
+        let mut last = String::new();
+        for _ in 0..range.len() {
+            let n = self
+                .next_port
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let addr = std::net::SocketAddr::new(self.config.ip, range.nth(n));
+            // A port another connection (or program) holds fails to bind: next.
+            if std::net::UdpSocket::bind(addr).is_err() {
+                continue;
+            }
+            match engine::peer_connection(addr, handler.clone()).await {
+                Ok(pc) => return Ok(pc),
+                Err(e) => last = e,
+            }
+        }
+        Err(Error::WebRtc(format!(
+            "no free UDP port in {}-{} {last}",
+            range.nth(0),
+            range.nth(range.len() - 1)
+        )))
     }
 
     fn lock_rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Room>>> {
@@ -167,29 +304,37 @@ impl Sfu {
         let (signals, rx) = mpsc::unbounded_channel();
         let (connected, _) = watch::channel(false);
         let connected = Arc::new(connected);
+        let announce = self.config.announce.map(|public| (self.config.ip, public));
         let handler = Arc::new(Events {
             room: std::sync::OnceLock::new(),
             me: std::sync::OnceLock::new(),
             peer: participant.to_owned(),
             signals: signals.clone(),
             connected: connected.clone(),
+            announce,
         });
         let events = handler.clone();
         let me = handler.clone();
-        let pc = engine::peer_connection(self.config.ip, handler)
-            .await
-            .map_err(Error::WebRtc)?;
+        let pc = self.connection(handler).await?;
+        // A publisher's microphone, camera and screen, in this order.
+        let mut inbound = Vec::new();
         if publish {
-            for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-                pc.add_transceiver_from_kind(
-                    kind,
-                    Some(RTCRtpTransceiverInit {
-                        direction: RTCRtpTransceiverDirection::Recvonly,
-                        ..Default::default()
-                    }),
-                )
-                .await
-                .map_err(webrtc)?;
+            for kind in [
+                RtpCodecKind::Audio,
+                RtpCodecKind::Video,
+                RtpCodecKind::Video,
+            ] {
+                let t = pc
+                    .add_transceiver_from_kind(
+                        kind,
+                        Some(RTCRtpTransceiverInit {
+                            direction: RTCRtpTransceiverDirection::Recvonly,
+                            ..Default::default()
+                        }),
+                    )
+                    .await
+                    .map_err(webrtc)?;
+                inbound.push(t);
             }
         }
         let peer = Arc::new(Peer {
@@ -197,6 +342,9 @@ impl Sfu {
             pc,
             signals,
             connected,
+            announce,
+            screen: inbound.pop(),
+            shared: Mutex::new(None),
             negotiation: Mutex::new(Negotiation::default()),
             subscriptions: Mutex::new(Vec::new()),
         });
@@ -217,6 +365,9 @@ impl Sfu {
                 subscribe(&peer, track).await?;
             }
             state.peers.insert(participant.to_owned(), peer.clone());
+            if state.speaker.is_some() {
+                let _ = peer.signals.send(Signal::Speaker(state.speaker.clone()));
+            }
             drop(state);
             break room;
         };
@@ -278,6 +429,42 @@ impl Participant {
     pub async fn leave(&self) {
         self.room.leave(&self.peer.id, Some(&self.peer)).await;
     }
+
+    /// Starts or stops sharing their screen. Starting offers again (their
+    /// answer sends the screen on the third transceiver, which publishes it
+    /// when it flows) or, when they shared before on this connection, gives
+    /// the same track to the room again; stopping takes it out of everyone's
+    /// connection (their browser stops sending).
+    pub async fn share_screen(&self, on: bool) -> Result<(), Error> {
+        if self.peer.screen.is_none() {
+            return Err(Error::NotPublishing);
+        }
+        let parked = {
+            let mut shared = self.peer.shared.lock().await;
+            match (on, shared.as_mut()) {
+                (true, Some(s)) if !s.on => {
+                    s.on = true;
+                    Some(s.track.clone())
+                }
+                (false, Some(s)) if s.on => {
+                    s.on = false;
+                    let track = s.track.clone();
+                    drop(shared);
+                    self.room.unpublish(&track).await;
+                    return Ok(());
+                }
+                (false, _) => return Ok(()),
+                _ => None,
+            }
+        };
+        match parked {
+            Some(track) => {
+                self.room.clone().add(track).await;
+                Ok(())
+            }
+            None => negotiate(&self.peer).await,
+        }
+    }
 }
 
 struct Room {
@@ -292,6 +479,8 @@ struct Room {
 struct RoomState {
     peers: HashMap<String, Arc<Peer>>,
     tracks: Vec<Arc<Published>>,
+    /// Who speaks now (see [`next_speaker`]).
+    speaker: Option<String>,
     /// The last participant left: nobody joins this room any more (a joiner
     /// gets a fresh one under the same name).
     closed: bool,
@@ -299,7 +488,7 @@ struct RoomState {
 
 impl Room {
     /// Adds a track a participant started sending, and gives it to everyone else.
-    async fn publish(self: Arc<Self>, owner: String, remote: Arc<dyn TrackRemote>) {
+    async fn publish(self: Arc<Self>, owner: Arc<Peer>, remote: Arc<dyn TrackRemote>) {
         let Some(ssrc) = remote.ssrcs().await.first().copied() else {
             return;
         };
@@ -307,17 +496,21 @@ impl Room {
             return;
         };
         if payload_type(&codec).is_none() {
-            tracing::warn!(room = %self.name, %owner, mime = %codec.mime_type, "codec not forwarded");
+            tracing::warn!(room = %self.name, owner = %owner.id, mime = %codec.mime_type, "codec not forwarded");
             return;
         }
+        let (is_screen, level_id) = owner.inbound(&remote).await;
         let (packets, _) = broadcast::channel(FORWARD_BUFFER);
         let track = Arc::new(Published {
-            owner: owner.clone(),
+            owner: owner.id.clone(),
             kind: remote.kind().await,
+            screen: is_screen,
             codec,
             packets: packets.clone(),
             remote: remote.clone(),
             media_ssrc: ssrc,
+            level_id,
+            loudness: Loudness::default(),
             last_keyframe_request: std::sync::Mutex::new(None),
         });
         let reader = {
@@ -325,6 +518,9 @@ impl Room {
             tokio::spawn(async move {
                 while let Some(event) = remote.poll().await {
                     if let TrackRemoteEvent::OnRtpPacket(packet) = event {
+                        if let Some(id) = track.level_id {
+                            track.loudness.add(engine::loudness(&packet, id));
+                        }
                         // No subscriber yet is not an error.
                         let _ = packets.send(packet);
                     }
@@ -334,21 +530,38 @@ impl Room {
                 }
             })
         };
+        if is_screen {
+            *owner.shared.lock().await = Some(Shared {
+                track: track.clone(),
+                on: true,
+            });
+        }
+        if !self.clone().add(track).await {
+            reader.abort();
+        }
+    }
+
+    /// Gives a published track to everyone else in the room (false: its
+    /// owner is not in the room any more).
+    async fn add(self: Arc<Self>, track: Arc<Published>) -> bool {
+        let owner = &track.owner;
         let others: Vec<Arc<Peer>> = {
             let mut state = self.state.lock().await;
-            if !state.peers.contains_key(&owner) {
-                reader.abort();
-                return;
+            if !state.peers.contains_key(owner) {
+                return false;
+            }
+            if state.tracks.iter().any(|t| Arc::ptr_eq(t, &track)) {
+                return true;
             }
             state.tracks.push(track.clone());
             state
                 .peers
                 .values()
-                .filter(|p| p.id != owner)
+                .filter(|p| &p.id != owner)
                 .cloned()
                 .collect()
         };
-        tracing::info!(room = %self.name, %owner, kind = %track.kind, "published");
+        tracing::info!(room = %self.name, %owner, kind = %track.kind, screen = track.screen, "published");
         for peer in others {
             match subscribe(&peer, &track).await {
                 Ok(()) => {
@@ -358,6 +571,29 @@ impl Room {
                 }
                 Err(e) => tracing::warn!(peer = %peer.id, error = %e, "subscription failed"),
             }
+        }
+        true
+    }
+
+    /// Tells everyone who speaks now, when that changed.
+    async fn decide_speaker(&self) {
+        let levels: Vec<(String, f32)> = {
+            let state = self.state.lock().await;
+            state
+                .tracks
+                .iter()
+                .filter(|t| t.level_id.is_some())
+                .map(|t| (t.owner.clone(), t.loudness.take()))
+                .collect()
+        };
+        let mut state = self.state.lock().await;
+        let next = next_speaker(state.speaker.as_deref(), &levels);
+        if next == state.speaker {
+            return;
+        }
+        state.speaker = next.clone();
+        for peer in state.peers.values() {
+            let _ = peer.signals.send(Signal::Speaker(next.clone()));
         }
     }
 
@@ -470,8 +706,55 @@ struct Peer {
     pc: Arc<dyn PeerConnection>,
     signals: mpsc::UnboundedSender<Signal>,
     connected: Arc<watch::Sender<bool>>,
+    /// The bound and the public address, when they differ.
+    announce: Option<(IpAddr, IpAddr)>,
+    /// The transceiver their screen arrives on (None: a viewer).
+    screen: Option<Arc<dyn RtpTransceiver>>,
+    /// Their screen track once it flowed, and whether it is shared now.
+    shared: Mutex<Option<Shared>>,
     negotiation: Mutex<Negotiation>,
     subscriptions: Mutex<Vec<Subscription>>,
+}
+
+/// A screen track, kept while its sharing is paused (the browser sends
+/// nothing; sharing again needs no new negotiation).
+struct Shared {
+    track: Arc<Published>,
+    on: bool,
+}
+
+impl Peer {
+    /// Whether `remote` arrived on their screen transceiver, and the id of
+    /// the audio-level extension on their leg (None: not negotiated).
+    async fn inbound(&self, remote: &Arc<dyn TrackRemote>) -> (bool, Option<u8>) {
+        let same = |r: &Arc<dyn webrtc::rtp_transceiver::RtpReceiver>| {
+            std::ptr::addr_eq(Arc::as_ptr(r.track()), Arc::as_ptr(remote))
+        };
+        let mut screen = false;
+        if let Some(t) = &self.screen {
+            if let Ok(Some(r)) = t.receiver().await {
+                screen = same(&r);
+            }
+        }
+        let mut level = None;
+        for t in self.pc.get_transceivers().await {
+            let Ok(Some(r)) = t.receiver().await else {
+                continue;
+            };
+            if !same(&r) {
+                continue;
+            }
+            if let Ok(params) = r.get_parameters().await {
+                level = params
+                    .rtp_parameters
+                    .header_extensions
+                    .iter()
+                    .find(|e| e.uri == engine::AUDIO_LEVEL_URI)
+                    .and_then(|e| u8::try_from(e.id).ok());
+            }
+        }
+        (screen, level)
+    }
 }
 
 /// Where the offer/answer exchange of a connection stands.
@@ -496,7 +779,10 @@ async fn negotiate(peer: &Arc<Peer>) -> Result<(), Error> {
         return Ok(());
     }
     let offer = peer.pc.create_offer(None).await.map_err(webrtc)?;
-    let sdp = offer.sdp.clone();
+    let sdp = match peer.announce {
+        Some((bound, public)) => announce(&offer.sdp, bound, public),
+        None => offer.sdp.clone(),
+    };
     peer.pc.set_local_description(offer).await.map_err(webrtc)?;
     n.awaiting_answer = true;
     // A closed receiver means the participant is going: nothing to tell.
@@ -508,11 +794,74 @@ async fn negotiate(peer: &Arc<Peer>) -> Result<(), Error> {
 struct Published {
     owner: String,
     kind: RtpCodecKind,
+    /// A screen share (not their camera).
+    screen: bool,
     codec: RTCRtpCodec,
     packets: broadcast::Sender<rtp::Packet>,
     remote: Arc<dyn TrackRemote>,
     media_ssrc: u32,
+    /// The audio-level extension's id on the publisher's leg.
+    level_id: Option<u8>,
+    loudness: Loudness,
     last_keyframe_request: std::sync::Mutex<Option<Instant>>,
+}
+
+/// Loudness summed over the packets of one speaker interval.
+#[derive(Default)]
+struct Loudness {
+    sum: std::sync::atomic::AtomicU32,
+    packets: std::sync::atomic::AtomicU32,
+}
+
+impl Loudness {
+    fn add(&self, level: Option<u8>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(l) = level {
+            self.sum.fetch_add(u32::from(l), Relaxed);
+            self.packets.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The interval's average, starting the next one.
+    fn take(&self) -> f32 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (sum, n) = (self.sum.swap(0, Relaxed), self.packets.swap(0, Relaxed));
+        if n == 0 {
+            0.0
+        } else {
+            sum as f32 / n as f32
+        }
+    }
+}
+
+/// Who speaks after an interval in which each publisher of audio was as
+/// loud as `levels` says (0..127 on average): the loudest above
+/// [`SPEAKING`], except that the current speaker keeps the floor unless
+/// someone is [`TAKEOVER_DB`] louder; nobody when nobody is above it.
+pub fn next_speaker(current: Option<&str>, levels: &[(String, f32)]) -> Option<String> {
+    let loudest = levels
+        .iter()
+        .filter(|(_, l)| *l >= SPEAKING)
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let theirs = current.and_then(|c| levels.iter().find(|(who, _)| who == c));
+    match theirs {
+        Some((who, l)) if *l >= SPEAKING && loudest.1 < l + TAKEOVER_DB => Some(who.clone()),
+        _ => Some(loudest.0.clone()),
+    }
+}
+
+/// Decides the room's active speaker every [`SPEAKER_INTERVAL`] until the room closes.
+async fn follow_speakers(room: Weak<Room>) {
+    let mut tick = tokio::time::interval(SPEAKER_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let Some(room) = room.upgrade() else { return };
+        if room.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        room.decide_speaker().await;
+    }
 }
 
 impl Published {
@@ -566,16 +915,44 @@ pub fn for_leg(packet: &mut rtp::Packet, ssrc: u32, payload_type: u8) {
     packet.header.extension = false;
     packet.header.extensions.clear();
     packet.header.extension_profile = 0;
+    packet.header.extensions_padding = 0;
+}
+
+/// The stream id under which `owner`'s screen reaches the others.
+pub fn screen_stream(owner: &str) -> String {
+    format!("{owner}~screen")
+}
+
+/// The id of extension `uri` as negotiated on a subscriber's leg.
+async fn leg_extension(sender: &Arc<dyn RtpSender>, uri: &str) -> Option<u8> {
+    let params = sender.get_parameters().await.ok()?;
+    params
+        .rtp_parameters
+        .header_extensions
+        .iter()
+        .find(|e| e.uri == uri)
+        .and_then(|e| u8::try_from(e.id).ok())
 }
 
 /// Adds `track` to `peer`'s connection (the caller offers it) and starts
 /// forwarding and relaying keyframe requests.
 async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error> {
     let ssrc: u32 = rand::random();
-    let id = format!("{}-{}", track.owner, track.kind);
+    // One stream per publisher (their audio and video play in sync), and
+    // one for their screen: the browser shows it as a tile of its own.
+    let (stream, id) = if track.screen {
+        (
+            screen_stream(&track.owner),
+            format!("{}-screen", track.owner),
+        )
+    } else {
+        (
+            track.owner.clone(),
+            format!("{}-{}", track.owner, track.kind),
+        )
+    };
     let local = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-        // One stream per publisher: their audio and video play in sync.
-        track.owner.clone(),
+        stream,
         id.clone(),
         id,
         track.kind,
@@ -610,8 +987,10 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
     let pt = payload_type(&track.codec).unwrap_or_default();
     let forward = {
         let (mut rx, connected) = (track.packets.subscribe(), peer.connected.subscribe());
-        let (local, track) = (local.clone(), track.clone());
+        let (local, track, sender) = (local.clone(), track.clone(), sender.clone());
         tokio::spawn(async move {
+            // The audio-level extension's id on this leg, once known.
+            let mut leg_level: Option<Option<u8>> = None;
             loop {
                 match rx.recv().await {
                     Ok(mut packet) => {
@@ -619,7 +998,19 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
                         if !*connected.borrow() {
                             continue;
                         }
+                        let level = track
+                            .level_id
+                            .and_then(|id| packet.header.get_extension(id));
                         for_leg(&mut packet, ssrc, pt);
+                        if let Some(level) = level {
+                            if leg_level.is_none() {
+                                leg_level =
+                                    Some(leg_extension(&sender, engine::AUDIO_LEVEL_URI).await);
+                            }
+                            if let Some(Some(id)) = leg_level {
+                                let _ = packet.header.set_extension(id, level);
+                            }
+                        }
                         if local.write_rtp(packet).await.is_err() && !*connected.borrow() {
                             break;
                         }
@@ -664,12 +1055,17 @@ struct Events {
     peer: String,
     signals: mpsc::UnboundedSender<Signal>,
     connected: Arc<watch::Sender<bool>>,
+    /// The bound and the public address, when they differ.
+    announce: Option<(IpAddr, IpAddr)>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Events {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        if let Ok(candidate) = event.candidate.to_json() {
+        if let Ok(mut candidate) = event.candidate.to_json() {
+            if let Some((bound, public)) = self.announce {
+                candidate.candidate = announce(&candidate.candidate, bound, public);
+            }
             let _ = self.signals.send(Signal::Candidate(candidate));
         }
     }
@@ -695,8 +1091,10 @@ impl PeerConnectionEventHandler for Events {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        if let Some(room) = self.room.get().and_then(Weak::upgrade) {
-            tokio::spawn(room.publish(self.peer.clone(), track));
+        let room = self.room.get().and_then(Weak::upgrade);
+        let me = self.me.get().and_then(Weak::upgrade);
+        if let (Some(room), Some(me)) = (room, me) {
+            tokio::spawn(room.publish(me, track));
         }
     }
 }
@@ -720,5 +1118,72 @@ mod tests {
         assert_eq!((p.header.ssrc, p.header.payload_type), (42, 96));
         assert!(!p.header.extension && p.header.extensions.is_empty());
         assert_eq!(p.header.extension_profile, 0);
+    }
+
+    fn levels(l: &[(&str, f32)]) -> Vec<(String, f32)> {
+        l.iter().map(|(w, v)| (w.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn the_loudest_voice_above_the_floor_speaks() {
+        assert_eq!(
+            next_speaker(None, &levels(&[("a", 80.0), ("b", 100.0)])).as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            next_speaker(Some("b"), &levels(&[("a", 30.0), ("b", 40.0)])),
+            None,
+            "room noise is nobody"
+        );
+        assert_eq!(next_speaker(None, &[]), None);
+    }
+
+    #[test]
+    fn the_speaker_keeps_the_floor_unless_someone_is_clearly_louder() {
+        let l = levels(&[("a", 90.0), ("b", 94.0)]);
+        assert_eq!(
+            next_speaker(Some("a"), &l).as_deref(),
+            Some("a"),
+            "4 dB is not enough"
+        );
+        let l = levels(&[("a", 90.0), ("b", 97.0)]);
+        assert_eq!(next_speaker(Some("a"), &l).as_deref(), Some("b"));
+        let l = levels(&[("a", 50.0), ("b", 75.0)]);
+        assert_eq!(
+            next_speaker(Some("a"), &l).as_deref(),
+            Some("b"),
+            "a went quiet"
+        );
+        let l = levels(&[("b", 75.0)]);
+        assert_eq!(next_speaker(Some("a"), &l).as_deref(), Some("b"), "a left");
+    }
+
+    #[test]
+    fn port_ranges_parse_and_wrap() {
+        let r: PortRange = "40000-40002".parse().unwrap();
+        assert_eq!(
+            (r.len(), r.nth(0), r.nth(2), r.nth(3)),
+            (3, 40000, 40002, 40000)
+        );
+        assert!(r.contains(40001) && !r.contains(40003));
+        for bad in ["", "40000", "5-4", "0-10", "a-b", "1-70000"] {
+            assert!(bad.parse::<PortRange>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn announced_candidates_name_the_public_address() {
+        let (bound, public): (IpAddr, IpAddr) =
+            ("10.0.0.5".parse().unwrap(), "203.0.113.7".parse().unwrap());
+        let c = "candidate:1 1 udp 2130706431 10.0.0.5 40001 typ host";
+        assert_eq!(
+            announce(c, bound, public),
+            "candidate:1 1 udp 2130706431 203.0.113.7 40001 typ host"
+        );
+        let sdp = "v=0\r\nc=IN IP4 10.0.0.5\r\na=candidate:1 1 udp 2130706431 10.0.0.5 40001 typ host\r\na=candidate:2 1 udp 1 192.0.2.1 9 typ relay\r\n";
+        assert_eq!(
+            announce(sdp, bound, public),
+            "v=0\r\nc=IN IP4 10.0.0.5\r\na=candidate:1 1 udp 2130706431 203.0.113.7 40001 typ host\r\na=candidate:2 1 udp 1 192.0.2.1 9 typ relay\r\n"
+        );
     }
 }

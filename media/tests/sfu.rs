@@ -1,12 +1,14 @@
 //! The SFU with bot peers (the `webrtc` crate as the client, on loopback):
 //! forwarding, a late subscriber's keyframe, keyframe relay, renegotiation as
-//! tracks come and go, and refusals.
+//! tracks come and go, H.264, screen shares, the active speaker, the port
+//! range and announced address, and refusals.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use media::bot::{Bot, Load};
+use media::sfu::{PortRange, Signal};
 use media::{Config, Error, Sfu};
 
 async fn join(sfu: &Arc<Sfu>, room: &str, id: &str, publish: bool) -> Bot {
@@ -25,10 +27,7 @@ async fn eventually(what: &str, cond: impl Fn() -> bool) {
 }
 
 fn sfu() -> Arc<Sfu> {
-    Sfu::new(Config {
-        ip: "127.0.0.1".parse().unwrap(),
-        runtime: None,
-    })
+    Sfu::new(Config::on("127.0.0.1".parse().unwrap()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,4 +164,160 @@ async fn a_second_join_of_the_same_participant_replaces_the_first() {
     .await;
     second.leave().await;
     bo.leave().await;
+}
+
+fn with(load: Load) -> Option<Load> {
+    Some(load)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loudest_publisher_is_the_active_speaker_and_levels_reach_every_leg() {
+    let sfu = sfu();
+    let loud = Load {
+        loudness: Some(100),
+        ..Load::default()
+    };
+    let quiet = Load {
+        loudness: Some(10),
+        ..Load::default()
+    };
+    let ada = Bot::join(&sfu, "talk", "ada", with(quiet)).await.unwrap();
+    let bo = Bot::join(&sfu, "talk", "bo", with(loud)).await.unwrap();
+    let cy = join(&sfu, "talk", "cy", false).await;
+    let spoke = |b: &Bot, who: &str| {
+        b.seen
+            .speakers
+            .lock()
+            .unwrap()
+            .last()
+            .is_some_and(|s| s.as_deref() == Some(who))
+    };
+    eventually("everyone hears that bo speaks", || {
+        spoke(&cy, "bo") && spoke(&ada, "bo") && spoke(&bo, "bo")
+    })
+    .await;
+    // The level travels on to subscribers, with their leg's extension id.
+    eventually("cy's audio carries levels", || {
+        cy.count(|s| &s.audio_levels) > 20
+    })
+    .await;
+    assert!(
+        !cy.seen
+            .speakers
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_deref() == Some("ada")),
+        "a quiet microphone never takes the floor"
+    );
+    // Bo leaves: nobody speaks.
+    bo.leave().await;
+    eventually("the floor is free", || {
+        cy.seen.speakers.lock().unwrap().last() == Some(&None)
+    })
+    .await;
+    for b in [&ada, &cy] {
+        b.leave().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_is_forwarded_as_h264() {
+    let sfu = sfu();
+    let h264 = Load {
+        h264: true,
+        ..Load::default()
+    };
+    let ada = Bot::join(&sfu, "h", "ada", with(h264)).await.unwrap();
+    let bo = join(&sfu, "h", "bo", false).await;
+    eventually("bo receives ada's H.264", || bo.count(|s| &s.video) > 50).await;
+    assert_eq!(
+        bo.seen.video_codecs.lock().unwrap().as_slice(),
+        ["video/H264"]
+    );
+    bo.leave().await;
+    ada.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_share_is_a_stream_of_its_own_and_can_pause() {
+    let sfu = sfu();
+    let ada = join(&sfu, "s", "ada", true).await;
+    let bo = join(&sfu, "s", "bo", false).await;
+    eventually("bo receives ada's camera", || bo.count(|s| &s.video) > 20).await;
+    assert_eq!(sfu.tracks_in("s").await, 2);
+    ada.share_screen(true).await.unwrap();
+    eventually("ada's screen is published", || {
+        bo.seen
+            .streams
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s == "ada~screen")
+    })
+    .await;
+    assert_eq!(sfu.tracks_in("s").await, 3);
+    let camera_and_screen = bo.count(|s| &s.video);
+    eventually("screen packets flow too", || {
+        bo.count(|s| &s.video) > camera_and_screen + 100
+    })
+    .await;
+    // Pausing takes it out of the room; sharing again brings it back with
+    // no new negotiation from the browser.
+    ada.share_screen(false).await.unwrap();
+    assert_eq!(sfu.tracks_in("s").await, 2);
+    ada.share_screen(true).await.unwrap();
+    assert_eq!(sfu.tracks_in("s").await, 3);
+    // A viewer has nothing to share.
+    assert!(matches!(
+        bo.share_screen(true).await,
+        Err(Error::NotPublishing)
+    ));
+    bo.leave().await;
+    ada.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_take_ports_from_the_range_and_announce_the_public_address() {
+    let ports: PortRange = "41700-41709".parse().unwrap();
+    // Another program holds the first port: the SFU goes on to the next.
+    let _held = std::net::UdpSocket::bind("127.0.0.1:41700").unwrap();
+    let sfu = Sfu::new(Config {
+        ports: Some(ports),
+        ..Config::on("127.0.0.1".parse().unwrap())
+    });
+    let ada = join(&sfu, "p", "ada", true).await;
+    let bo = join(&sfu, "p", "bo", false).await;
+    eventually("media flows through the range", || {
+        bo.count(|s| &s.video) > 20
+    })
+    .await;
+    bo.leave().await;
+    ada.leave().await;
+
+    // Behind a 1:1 NAT browsers are told the public address, in trickled
+    // candidates and in offers.
+    let sfu = Sfu::new(Config {
+        ports: Some(ports),
+        announce: Some("203.0.113.9".parse().unwrap()),
+        ..Config::on("127.0.0.1".parse().unwrap())
+    });
+    let (p, mut signals) = sfu.join("n", "cy", true).await.unwrap();
+    let mut candidates = Vec::new();
+    while candidates.is_empty() {
+        let signal = tokio::time::timeout(Duration::from_secs(15), signals.recv())
+            .await
+            .expect("a candidate in time")
+            .expect("signals");
+        match signal {
+            Signal::Candidate(c) => candidates.push(c.candidate),
+            Signal::Offer(sdp) => assert!(!sdp.contains("127.0.0.1 4170"), "{sdp}"),
+            Signal::Speaker(_) => {}
+        }
+    }
+    let fields: Vec<&str> = candidates[0].split(' ').collect();
+    assert_eq!(fields[4], "203.0.113.9", "{}", candidates[0]);
+    let port: u16 = fields[5].parse().unwrap();
+    assert!(ports.contains(port) && port != 41700, "{port}");
+    p.leave().await;
 }

@@ -287,6 +287,14 @@ pub enum ServerMsg {
         /// The candidate.
         candidate: IceCandidate,
     },
+    /// Who speaks in a media room now, as the media node hears it (None:
+    /// nobody); sent when it changes.
+    MediaSpeaker {
+        /// The room.
+        room: String,
+        /// The speaker.
+        speaker: Option<AttendeeId>,
+    },
     /// This client's media connection to a room ended (refused token, a
     /// host removed them, the node went away); join again with a new token
     /// if `rejoin`.
@@ -406,6 +414,15 @@ pub enum ClientMsg {
         /// The room.
         room: String,
     },
+    /// Start (`on`) or stop sharing the screen in a media room one is on
+    /// screen in. Starting is answered by an offer whose answer carries the
+    /// screen on the third transceiver (after microphone and camera).
+    MediaScreen {
+        /// The room.
+        room: String,
+        /// Share (true) or stop.
+        on: bool,
+    },
     /// Ask to go on screen in a session that approves requests.
     RequestScreen {
         /// The session.
@@ -453,6 +470,7 @@ impl ClientMsg {
                 | ClientMsg::MediaAnswer { .. }
                 | ClientMsg::MediaCandidate { .. }
                 | ClientMsg::MediaLeave { .. }
+                | ClientMsg::MediaScreen { .. }
         )
     }
 }
@@ -525,6 +543,18 @@ mod tests {
             serde_json::to_string(&offer).unwrap(),
             r#"{"type":"media_offer","room":"session:1","sdp":"v=0"}"#
         );
+        let speaker = ServerMsg::MediaSpeaker {
+            room: "session:1".into(),
+            speaker: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&speaker).unwrap(),
+            r#"{"type":"media_speaker","room":"session:1","speaker":null}"#
+        );
+        let share = r#"{"type":"media_screen","room":"session:1","on":true}"#;
+        let m: ClientMsg = serde_json::from_str(share).unwrap();
+        assert!(m.is_media());
+        assert_eq!(serde_json::to_string(&m).unwrap(), share);
         let control = r#"{"type":"control_session","session":"67e55044-10b1-426f-9247-bb680e5fe0c8","attendee":"67e55044-10b1-426f-9247-bb680e5fe0c8","action":"off_screen"}"#;
         let m: ClientMsg = serde_json::from_str(control).unwrap();
         assert!(!m.is_media());

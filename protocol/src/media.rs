@@ -50,6 +50,10 @@ pub struct JoinClaims {
     pub iat: i64,
     /// Expires at (Unix seconds).
     pub exp: i64,
+    /// When the node ends this participant's connection (Unix seconds): a
+    /// networking call's end. Absent: they stay until they leave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
 }
 
 /// The media room of an attendee's pre-event check (they publish; the node
@@ -116,6 +120,11 @@ pub enum ToNode {
         /// The candidate.
         candidate: IceCandidate,
     },
+    /// Start or stop sharing the screen.
+    Screen {
+        /// Share (true) or stop.
+        on: bool,
+    },
 }
 
 /// What a media node sends back on a participant's signalling connection.
@@ -131,6 +140,17 @@ pub enum FromNode {
     Candidate {
         /// The candidate.
         candidate: IceCandidate,
+    },
+    /// The node ended this participant's connection for good (their time
+    /// in the room is up); joining again will not help.
+    Closed {
+        /// Why, for people.
+        reason: String,
+    },
+    /// Who speaks in the room now (a participant id; None: nobody).
+    Speaker {
+        /// The speaker.
+        participant: Option<String>,
     },
     /// A request was refused; the participant stays in the room.
     Error {

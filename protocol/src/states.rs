@@ -338,6 +338,19 @@ states! {
         Poor = "poor",
     }
 
+    /// Whom networking pairs with whom (the organiser's rule).
+    MatchRule {
+        /// Any two waiting attendees.
+        Anyone = "anyone",
+        /// Attendees holding the same ticket type (speakers with speakers).
+        SameTicketType = "same_ticket_type",
+        /// Attendees holding different ticket types (buyers with sellers).
+        OtherTicketType = "other_ticket_type",
+        /// Attendees who gave the same answer to a registration question
+        /// (the interest they chose).
+        SameAnswer = "same_answer",
+    }
+
     /// What a session host does to someone in it.
     SessionAction {
         /// Turn their microphone off (they may turn it on again).

@@ -62,6 +62,13 @@ pub struct MediaSettings {
     /// The address peer connections bind and announce to browsers: an
     /// explicit address (a wildcard would leave out loopback).
     pub ip: std::net::IpAddr,
+    /// The UDP ports peer connections take, `40000-40999` (absent: any),
+    /// for a firewall to open exactly those.
+    #[serde(deserialize_with = "port_range")]
+    pub udp_ports: Option<media::sfu::PortRange>,
+    /// The address browsers are told to reach when `ip` is behind a 1:1 NAT
+    /// (a cloud machine's public address; absent: `ip`).
+    pub announce_ip: Option<std::net::IpAddr>,
     /// Where the media role reads the platform's public keys (default
     /// `<public_url>/.well-known/jwks.json`).
     pub jwks_url: Option<String>,
@@ -120,10 +127,22 @@ impl Default for MediaSettings {
             listen: "127.0.0.1:3200".into(),
             url: None,
             ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            udp_ports: None,
+            announce_ip: None,
             jwks_url: None,
             turn: None,
         }
     }
+}
+
+/// Reads `udp_ports`, refusing a malformed range at startup.
+fn port_range<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<media::sfu::PortRange>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.filter(|t| !t.trim().is_empty())
+        .map(|t| t.parse().map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 impl MediaSettings {

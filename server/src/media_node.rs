@@ -36,8 +36,12 @@ const REFETCH_KEYS_AFTER: Duration = Duration::from_secs(5);
 
 /// What a media node needs to run.
 pub struct NodeConfig {
-    /// Address peer connections bind and announce.
+    /// Address peer connections bind.
     pub ip: IpAddr,
+    /// UDP ports they take (None: any).
+    pub ports: Option<media::sfu::PortRange>,
+    /// Address browsers are told to reach (None: `ip`).
+    pub announce: Option<IpAddr>,
     /// How web nodes reach this node.
     pub url: String,
     /// The platform's JWK set.
@@ -105,6 +109,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let sfu = Sfu::new(media::Config {
         ip: config.ip,
+        ports: config.ports,
+        announce: config.announce,
         runtime: None,
     });
     let node = Arc::new(Node {
@@ -166,6 +172,8 @@ pub async fn run(
     });
     let config = NodeConfig {
         ip: m.ip,
+        ports: m.udp_ports,
+        announce: m.announce_ip,
         url: m.url(),
         jwks_url,
         redis,
@@ -223,8 +231,17 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
             return;
         }
     };
+    // A networking call ends at its time, whatever the pages do.
+    let until = claims.until.map(|t| {
+        let left = t.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+        tokio::time::Instant::now() + Duration::from_secs(left.unsigned_abs())
+    });
     loop {
         tokio::select! {
+            _ = tokio::time::sleep_until(until.unwrap_or_else(tokio::time::Instant::now)), if until.is_some() => {
+                let _ = send(&mut socket, &FromNode::Closed { reason: "The call's time is up.".into() }).await;
+                break;
+            }
             msg = socket.recv() => {
                 let text = match msg {
                     Some(Ok(Message::Text(text))) => text,
@@ -235,6 +252,7 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
                     Ok(ToNode::Answer { sdp }) if sdp.len() <= MAX_SDP_BYTES => p.answer(sdp).await,
                     Ok(ToNode::Answer { .. }) => Err(media::Error::BadSignal("the answer is too long".into())),
                     Ok(ToNode::Candidate { candidate }) => p.candidate(media::wire::from_wire(candidate)).await,
+                    Ok(ToNode::Screen { on }) => p.share_screen(on).await,
                     Err(e) => Err(media::Error::BadSignal(e.to_string())),
                 };
                 if let Err(e) = result {
@@ -247,6 +265,7 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
                 let msg = match signal {
                     Some(Signal::Offer(sdp)) => FromNode::Offer { sdp },
                     Some(Signal::Candidate(c)) => FromNode::Candidate { candidate: media::wire::to_wire(c) },
+                    Some(Signal::Speaker(participant)) => FromNode::Speaker { participant },
                     None => break,
                 };
                 if !send(&mut socket, &msg).await {

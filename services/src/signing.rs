@@ -73,7 +73,8 @@ pub async fn sign_jwt(pool: &PgPool, claims: &serde_json::Value) -> Result<Strin
 
 /// A media join token: `attendee` of `event` may join media `room` as
 /// `role` for the next [`JOIN_TOKEN_TTL_SECS`] seconds (the caller checked
-/// they may). Media nodes verify it with the JWK set alone.
+/// they may), and stay until `until` (Unix seconds; None: until they leave).
+/// Media nodes verify it with the JWK set alone.
 ///
 /// [`JOIN_TOKEN_TTL_SECS`]: protocol::media::JOIN_TOKEN_TTL_SECS
 pub async fn media_join_token(
@@ -82,6 +83,7 @@ pub async fn media_join_token(
     room: &str,
     attendee: protocol::ids::AttendeeId,
     role: protocol::media::MediaRole,
+    until: Option<i64>,
 ) -> Result<String> {
     use protocol::media::{JoinClaims, JOIN_TOKEN_TTL_SECS, MEDIA_AUDIENCE};
     let now = chrono::Utc::now().timestamp();
@@ -93,6 +95,7 @@ pub async fn media_join_token(
         role,
         iat: now,
         exp: now + JOIN_TOKEN_TTL_SECS,
+        until,
     };
     sign_jwt(pool, &serde_json::to_value(&claims)?).await
 }

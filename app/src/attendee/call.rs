@@ -1,7 +1,7 @@
 //! The browser's side of a video session (hydrate only): one
 //! `RTCPeerConnection` to the session's media node, signalled over the live
-//! socket. The node always offers; this side answers, attaching the camera
-//! and microphone to the first audio and video transceivers when on screen.
+//! socket. The node always offers; this side answers. On screen, the node's
+//! first three transceivers are this side's microphone, camera and screen.
 //! Signalling is handled strictly in order (one task reads a queue), since
 //! `addIceCandidate` must not race `setRemoteDescription`.
 //!
@@ -10,7 +10,7 @@
 //! transceivers still receive are the tiles.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -38,6 +38,8 @@ thread_local! {
     static STREAMS: RefCell<HashMap<String, MediaStream>> = RefCell::new(HashMap::new());
     /// The camera and microphone, once the attendee allowed them.
     static LOCAL: RefCell<Option<MediaStream>> = const { RefCell::new(None) };
+    /// The screen being shared.
+    static SCREEN: RefCell<Option<MediaStream>> = const { RefCell::new(None) };
     /// The running call's connection.
     static PC: RefCell<Option<RtcPeerConnection>> = const { RefCell::new(None) };
     /// The running call's room.
@@ -63,6 +65,80 @@ pub fn local_stream() -> Option<MediaStream> {
     LOCAL.with(|l| l.borrow().clone())
 }
 
+/// The screen this page shares, if any.
+pub fn screen_stream() -> Option<MediaStream> {
+    SCREEN.with(|l| l.borrow().clone())
+}
+
+/// The running call's transceiver at `index` (0 microphone, 1 camera,
+/// 2 screen when on screen).
+fn transceiver(index: u32) -> Option<RtcRtpTransceiver> {
+    let pc = PC.with(|p| p.borrow().clone())?;
+    pc.get_transceivers().get(index).dyn_into().ok()
+}
+
+/// Shares a screen the attendee picks (the browser asks which). `ended`
+/// runs when they stop it from the browser's own bar.
+pub async fn share_screen(
+    send: impl Fn(ClientMsg) + Clone + 'static,
+    ended: impl Fn() + 'static,
+) -> Result<(), String> {
+    let devices = window().navigator().media_devices().map_err(js_err)?;
+    let promise = devices.get_display_media().map_err(js_err)?;
+    let stream: MediaStream = JsFuture::from(promise)
+        .await
+        .map_err(js_err)?
+        .unchecked_into();
+    let Ok(track) = stream
+        .get_video_tracks()
+        .get(0)
+        .dyn_into::<MediaStreamTrack>()
+    else {
+        return Err("the browser gave no picture of the screen".into());
+    };
+    {
+        let send = send.clone();
+        let on_ended = Closure::<dyn FnMut()>::new(move || {
+            stop_screen(&send);
+            ended();
+        });
+        track.set_onended(Some(on_ended.as_ref().unchecked_ref()));
+        on_ended.forget();
+    }
+    SCREEN.with(|s| *s.borrow_mut() = Some(stream));
+    // Shared before on this connection: the transceiver sends already, and
+    // the node gives the track to the room again. Else its offer comes, and
+    // the answer attaches the screen.
+    if let Some(t) = transceiver(2) {
+        if t.current_direction() == Some(RtcRtpTransceiverDirection::Sendonly) {
+            JsFuture::from(t.sender().replace_track(Some(&track)))
+                .await
+                .map_err(js_err)?;
+        }
+    }
+    send(ClientMsg::MediaScreen {
+        room: ROOM.with(|r| r.borrow().clone()),
+        on: true,
+    });
+    Ok(())
+}
+
+/// Stops sharing the screen.
+pub fn stop_screen(send: &impl Fn(ClientMsg)) {
+    let Some(stream) = SCREEN.with(|s| s.borrow_mut().take()) else {
+        return;
+    };
+    for t in stream.get_tracks().iter() {
+        t.unchecked_into::<MediaStreamTrack>().stop();
+    }
+    if let Some(t) = transceiver(2) {
+        drop(JsFuture::from(t.sender().replace_track(None)));
+    }
+    send(ClientMsg::MediaScreen {
+        room: ROOM.with(|r| r.borrow().clone()),
+        on: false,
+    });
+}
 fn js_err(e: JsValue) -> String {
     e.as_string()
         .or_else(|| {
@@ -164,6 +240,11 @@ pub async fn devices() -> Vec<Device> {
 
 /// Ends the running call, if any.
 pub fn stop(send: &impl Fn(ClientMsg)) {
+    if let Some(stream) = SCREEN.with(|s| s.borrow_mut().take()) {
+        for t in stream.get_tracks().iter() {
+            t.unchecked_into::<MediaStreamTrack>().stop();
+        }
+    }
     INBOX.with(|i| i.borrow_mut().take());
     if let Some(pc) = PC.with(|p| p.borrow_mut().take()) {
         pc.close();
@@ -278,7 +359,6 @@ pub fn start(
     spawn_local(async move {
         let mut described = false;
         let mut waiting: Vec<IceCandidate> = Vec::new();
-        let mut attached = false;
         while let Some(msg) = rx.next().await {
             // A newer call replaced this one.
             let current = PC.with(|p| p.borrow().as_ref().is_some_and(|p| p == &mine));
@@ -287,9 +367,8 @@ pub fn start(
             }
             match msg {
                 ServerMsg::MediaOffer { room: r, sdp } if r == room => {
-                    match answer(&mine, &sdp, publish && !attached).await {
+                    match answer(&mine, &sdp, publish).await {
                         Ok(answer) => {
-                            attached |= publish;
                             described = true;
                             for c in waiting.drain(..) {
                                 add_candidate(&mine, c).await;
@@ -309,6 +388,9 @@ pub fn start(
                     } else {
                         waiting.push(candidate);
                     }
+                }
+                ServerMsg::MediaSpeaker { room: r, speaker } if r == room => {
+                    view.speaker.set(speaker.map(|s| s.to_string()));
                 }
                 ServerMsg::MediaClosed {
                     room: r,
@@ -336,37 +418,43 @@ pub fn start(
     Ok(())
 }
 
-/// Applies the node's offer and makes the answer; with `attach`, the local
-/// camera and microphone go on the first video and audio transceivers (the
-/// node offers those first to a participant who may publish).
-async fn answer(pc: &RtcPeerConnection, sdp: &str, attach: bool) -> Result<String, String> {
+/// Applies the node's offer and makes the answer; with `publish`, the
+/// microphone, camera and (when shared) screen go on the node's first
+/// three transceivers, which it offers to a participant who may publish.
+async fn answer(pc: &RtcPeerConnection, sdp: &str, publish: bool) -> Result<String, String> {
     let offer = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
     offer.set_sdp(sdp);
     JsFuture::from(pc.set_remote_description(&offer))
         .await
         .map_err(js_err)?;
-    if attach {
-        if let Some(local) = local_stream() {
-            let mut done: HashSet<String> = HashSet::new();
-            for t in pc.get_transceivers().iter() {
-                let t: RtcRtpTransceiver = t.unchecked_into();
-                let kind = t.receiver().track().kind();
-                if done.contains(&kind) {
-                    continue;
-                }
-                let tracks = if kind == "audio" {
-                    local.get_audio_tracks()
-                } else {
-                    local.get_video_tracks()
-                };
-                if let Ok(track) = tracks.get(0).dyn_into::<MediaStreamTrack>() {
-                    t.set_direction(RtcRtpTransceiverDirection::Sendonly);
-                    JsFuture::from(t.sender().replace_track(Some(&track)))
-                        .await
-                        .map_err(js_err)?;
-                }
-                done.insert(kind);
+    if publish {
+        let local = local_stream();
+        let first = |tracks: Option<Array>| {
+            tracks.and_then(|t| t.get(0).dyn_into::<MediaStreamTrack>().ok())
+        };
+        let wanted = [
+            ("audio", first(local.as_ref().map(|l| l.get_audio_tracks()))),
+            ("video", first(local.as_ref().map(|l| l.get_video_tracks()))),
+            (
+                "video",
+                first(screen_stream().map(|s| s.get_video_tracks())),
+            ),
+        ];
+        let transceivers = pc.get_transceivers();
+        for (i, (kind, track)) in wanted.into_iter().enumerate() {
+            let Ok(t) = transceivers.get(i as u32).dyn_into::<RtcRtpTransceiver>() else {
+                break;
+            };
+            let (Some(track), true) = (track, t.receiver().track().kind() == kind) else {
+                continue;
+            };
+            if t.sender().track().is_some() {
+                continue;
             }
+            t.set_direction(RtcRtpTransceiverDirection::Sendonly);
+            JsFuture::from(t.sender().replace_track(Some(&track)))
+                .await
+                .map_err(js_err)?;
         }
     }
     let answer = JsFuture::from(pc.create_answer()).await.map_err(js_err)?;

@@ -21,10 +21,35 @@ pub enum CallStatus {
 /// The call's state as the page shows it.
 #[derive(Clone, Copy)]
 pub struct CallView {
-    /// Publishers this page receives (attendee ids).
+    /// Streams this page receives: publishers (attendee ids) and their
+    /// screens (`<id>~screen`, see [`screen_owner`]).
     pub tiles: RwSignal<Vec<String>>,
     /// Connection state.
     pub status: RwSignal<CallStatus>,
+    /// Who speaks now (an attendee id), as the media node hears it.
+    pub speaker: RwSignal<Option<String>>,
+}
+
+impl CallView {
+    /// A call in `status`, with no tiles and nobody speaking.
+    pub fn new(status: CallStatus) -> CallView {
+        CallView {
+            tiles: RwSignal::new(Vec::new()),
+            status: RwSignal::new(status),
+            speaker: RwSignal::new(None),
+        }
+    }
+}
+
+/// The publisher whose screen tile `id` is (None: a person's tile). The
+/// media node names a screen's stream `<publisher>~screen`.
+pub fn screen_owner(id: &str) -> Option<&str> {
+    id.strip_suffix("~screen")
+}
+
+/// The tile id of `publisher`'s screen.
+pub fn screen_tile(publisher: &str) -> String {
+    format!("{publisher}~screen")
 }
 
 /// A join token for a media room, and the TURN servers to reach it through.

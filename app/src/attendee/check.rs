@@ -13,6 +13,7 @@ use protocol::Area;
 
 use super::call_view::{CallStatus, CallView};
 use super::client::LiveState;
+use super::devices::DevicePickers;
 use crate::error::AppError;
 use crate::forms::error_list;
 
@@ -155,6 +156,7 @@ fn Check(d: CheckData) -> impl IntoView {
     let query = use_query_map();
     let speaker = RwSignal::new(query.read_untracked().get("speaker").unwrap_or_default());
     let video = NodeRef::<leptos::html::Video>::new();
+    let opened = RwSignal::new(0u32);
     let camera_ok = RwSignal::new(false);
     let level = RwSignal::new(0f32);
     let heard = RwSignal::new(false);
@@ -163,48 +165,45 @@ fn Check(d: CheckData) -> impl IntoView {
     let relay_only = RwSignal::new(false);
     let numbers = RwSignal::new(None::<Numbers>);
     let judged = RwSignal::new(Vec::<JudgedView>::new());
-    let call = CallView {
-        tiles: RwSignal::new(Vec::new()),
-        status: RwSignal::new(CallStatus::Idle),
-    };
+    let call = CallView::new(CallStatus::Idle);
     let slug = StoredValue::new(d.slug.clone());
     #[cfg(feature = "hydrate")]
     {
-        // Camera and microphone as soon as the page is live; the meter follows.
+        // Each stream the pickers open (the default devices first, then
+        // each one picked) gets a level meter of its own.
+        let meter = StoredValue::new(None::<leptos::prelude::IntervalHandle>);
         Effect::new(move |_| {
-            let Some(el) = video.get() else { return };
-            leptos::task::spawn_local(async move {
-                match super::call::open_devices(String::new(), String::new()).await {
-                    Ok(stream) => {
-                        el.set_src_object(Some(&stream));
-                        camera_ok.set(stream.get_video_tracks().length() > 0);
-                        match super::call::Meter::new() {
-                            Ok(meter) => {
-                                let meter = std::rc::Rc::new(meter);
-                                let handle = set_interval_with_handle(
-                                    move || {
-                                        let l = meter.level();
-                                        level.set(l);
-                                        if l > 0.01 {
-                                            heard.set(true);
-                                        }
-                                    },
-                                    std::time::Duration::from_millis(100),
-                                );
-                                on_cleanup(move || {
-                                    if let Ok(h) = handle {
-                                        h.clear();
-                                    }
-                                });
+            if opened.get() == 0 {
+                return;
+            }
+            if let Some(h) = meter.get_value() {
+                h.clear();
+            }
+            camera_ok.set(
+                super::call::local_stream().is_some_and(|s| s.get_video_tracks().length() > 0),
+            );
+            match super::call::Meter::new() {
+                Ok(m) => {
+                    let m = std::rc::Rc::new(m);
+                    let handle = set_interval_with_handle(
+                        move || {
+                            let l = m.level();
+                            level.set(l);
+                            if l > 0.01 {
+                                heard.set(true);
                             }
-                            Err(e) => problem.set(Some(e)),
-                        }
-                    }
-                    Err(e) => problem.set(Some(format!(
-                        "Your camera or microphone could not be opened ({e}). Allow them in the browser."
-                    ))),
+                        },
+                        std::time::Duration::from_millis(100),
+                    );
+                    meter.set_value(handle.ok());
                 }
-            });
+                Err(e) => problem.set(Some(e)),
+            }
+        });
+        on_cleanup(move || {
+            if let Some(h) = meter.get_value() {
+                h.clear();
+            }
         });
         on_cleanup(move || {
             super::call::stop(&|m| live.send(m));
@@ -212,7 +211,7 @@ fn Check(d: CheckData) -> impl IntoView {
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (camera_ok, call, slug);
+    let _ = (camera_ok, call, slug, opened);
     let tone = move |_| {
         #[cfg(feature = "hydrate")]
         if let Err(e) = super::call::play_tone() {
@@ -278,8 +277,9 @@ fn Check(d: CheckData) -> impl IntoView {
             <h1 class="text-2xl font-bold">"Check your camera, microphone and connection"</h1>
             {move || problem.get().map(|p| view! { <p class="text-red-700" role="alert" data-testid="check-problem">{p}</p> })}
             <section class="card space-y-2">
-                <h2 class="font-semibold">"Camera"</h2>
+                <h2 class="font-semibold">"Camera and microphone"</h2>
                 <video node_ref=video class="w-full max-w-sm aspect-video bg-black rounded" autoplay muted playsinline data-testid="check-video"></video>
+                <DevicePickers video=video opened=opened problem=problem/>
             </section>
             <section class="card space-y-2">
                 <h2 class="font-semibold">"Microphone"</h2>

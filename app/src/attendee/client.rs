@@ -132,6 +132,7 @@ impl LiveState {
             ServerMsg::Error { message, .. } => self.notice.set(Some(message)),
             ServerMsg::MediaOffer { .. }
             | ServerMsg::MediaCandidate { .. }
+            | ServerMsg::MediaSpeaker { .. }
             | ServerMsg::MediaClosed { .. } => {
                 #[cfg(feature = "hydrate")]
                 super::call::deliver(msg);

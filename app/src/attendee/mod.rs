@@ -6,6 +6,7 @@ mod call;
 pub mod call_view;
 pub mod check;
 pub mod client;
+pub mod devices;
 pub mod networking;
 pub mod panels;
 pub mod profile;

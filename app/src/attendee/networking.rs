@@ -194,10 +194,7 @@ fn Networking(d: NetworkingData) -> impl IntoView {
     let connections = RwSignal::new(d.connections.clone());
     let reporting = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
-    let call = CallView {
-        tiles: RwSignal::new(Vec::new()),
-        status: RwSignal::new(CallStatus::Idle),
-    };
+    let call = CallView::new(CallStatus::Idle);
     let problem = move |e: AppError| live.notice.set(Some(e.message));
 
     // Live news: a match starts the call; a connection shows the card.

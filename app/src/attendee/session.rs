@@ -13,8 +13,9 @@ use protocol::states::{OnScreenPolicy, SessionAction};
 use protocol::{Area, Channel};
 
 pub use super::call_view::JoinGrant;
-use super::call_view::{CallStatus, CallView};
+use super::call_view::{screen_owner, screen_tile, CallStatus, CallView};
 use super::client::LiveState;
+use super::devices::DevicePickers;
 use super::panels::{ChatPanel, Notice};
 use super::PersonRow;
 use crate::error::AppError;
@@ -178,6 +179,8 @@ struct Ctl {
     call: CallView,
     on_screen: RwSignal<bool>,
     mic_on: RwSignal<bool>,
+    /// This page shares its screen.
+    sharing: RwSignal<bool>,
     /// Bumped to (re)join; the value says whether on screen.
     joins: RwSignal<(u32, bool)>,
 }
@@ -202,16 +205,14 @@ fn Session(s: SessionData) -> impl IntoView {
         slug: StoredValue::new(s.slug.clone()),
         id: s.id,
         live,
-        call: CallView {
-            tiles: RwSignal::new(Vec::new()),
-            status: RwSignal::new(if s.ended {
-                CallStatus::Lost("This session has ended.".into())
-            } else {
-                CallStatus::Idle
-            }),
-        },
+        call: CallView::new(if s.ended {
+            CallStatus::Lost("This session has ended.".into())
+        } else {
+            CallStatus::Idle
+        }),
         on_screen: RwSignal::new(false),
         mic_on: RwSignal::new(true),
+        sharing: RwSignal::new(false),
         joins: RwSignal::new((0, false)),
     };
     let preview = RwSignal::new(false);
@@ -233,13 +234,18 @@ fn Session(s: SessionData) -> impl IntoView {
     drive(ctl, ended);
     follow_news(ctl, approved, waiting, requests, preview);
 
+    // Screens first (they show large), then people; one's own first of each.
     let everyone = move || {
         let mut t = ctl.call.tiles.get();
         if ctl.on_screen.get() {
             if let Some(me) = live.me.get() {
                 t.insert(0, me.id.to_string());
+                if ctl.sharing.get() {
+                    t.insert(0, screen_tile(&me.id.to_string()));
+                }
             }
         }
+        t.sort_by_key(|id| screen_owner(id).is_none());
         t
     };
     let shown = move || {
@@ -279,8 +285,14 @@ fn Session(s: SessionData) -> impl IntoView {
                     <div class="grid gap-2 grid-cols-2 lg:grid-cols-3" data-testid="grid">
                         <For each=shown key=|id| id.clone() let:id>
                             {
-                                let mine = id == me_id();
-                                let name = if mine { "You".to_owned() } else { name_of(&id) };
+                                let owner = screen_owner(&id).unwrap_or(&id).to_owned();
+                                let mine = owner == me_id();
+                                let name = match (mine, screen_owner(&id).is_some()) {
+                                    (true, false) => "You".to_owned(),
+                                    (true, true) => "Your screen".to_owned(),
+                                    (false, false) => name_of(&id),
+                                    (false, true) => format!("{}'s screen", name_of(&owner)),
+                                };
                                 view! { <Tile id=id.clone() name=name mine=mine pinned=pinned host=host ctl=ctl/> }
                             }
                         </For>
@@ -329,6 +341,7 @@ fn Controls(
     let id = ctl.id;
     let leave = move |_| {
         ctl.on_screen.set(false);
+        ctl.sharing.set(false);
         #[cfg(feature = "hydrate")]
         {
             let slug = ctl.slug.get_value();
@@ -338,6 +351,29 @@ fn Controls(
             super::call::close_devices();
         }
         ctl.join(false);
+    };
+    let toggle_screen = move |_| {
+        let on = !ctl.sharing.get_untracked();
+        #[cfg(feature = "hydrate")]
+        {
+            let live = ctl.live;
+            let send = move |m: ClientMsg| live.send(m);
+            if on {
+                leptos::task::spawn_local(async move {
+                    match super::call::share_screen(send, move || ctl.sharing.set(false)).await {
+                        Ok(()) => ctl.sharing.set(true),
+                        Err(e) => live
+                            .notice
+                            .set(Some(format!("The screen could not be shared: {e}"))),
+                    }
+                });
+            } else {
+                super::call::stop_screen(&send);
+                ctl.sharing.set(false);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = on;
     };
     let toggle_mic = move |_| {
         let on = !ctl.mic_on.get_untracked();
@@ -351,6 +387,9 @@ fn Controls(
                 (true, _) => view! {
                     <button class="btn" data-testid="mic" aria-pressed=move || (!ctl.mic_on.get()).to_string() on:click=toggle_mic>
                         {move || if ctl.mic_on.get() { "Mute microphone" } else { "Unmute microphone" }}
+                    </button>
+                    <button class="btn" data-testid="share-screen" aria-pressed=move || ctl.sharing.get().to_string() on:click=toggle_screen>
+                        {move || if ctl.sharing.get() { "Stop sharing" } else { "Share screen" }}
                     </button>
                     <button class="btn bg-slate-600 hover:bg-slate-700" data-testid="leave-screen" on:click=leave>"Leave the screen"</button>
                 }.into_any(),
@@ -373,44 +412,10 @@ fn Controls(
 #[component]
 fn Preview(ctl: Ctl, preview: RwSignal<bool>) -> impl IntoView {
     let video = NodeRef::<leptos::html::Video>::new();
-    let cameras = RwSignal::new(Vec::<(String, String)>::new());
-    let microphones = RwSignal::new(Vec::<(String, String)>::new());
-    let camera = RwSignal::new(String::new());
-    let microphone = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     // Going on screen waits for the camera and microphone to be open.
-    let ready = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let (cam, mic) = (camera.get(), microphone.get());
-        let Some(el) = video.get() else { return };
-        leptos::task::spawn_local(async move {
-            match super::call::open_devices(cam, mic).await {
-                Ok(stream) => {
-                    problem.set(None);
-                    ready.set(true);
-                    el.set_src_object(Some(&stream));
-                    let devices = super::call::devices().await;
-                    let of = |kind: &str| {
-                        devices
-                            .iter()
-                            .filter(|d| d.kind == kind)
-                            .enumerate()
-                            .map(|(i, d)| {
-                                let label = if d.label.is_empty() { format!("Device {}", i + 1) } else { d.label.clone() };
-                                (d.id.clone(), label)
-                            })
-                            .collect::<Vec<_>>()
-                    };
-                    cameras.set(of("videoinput"));
-                    microphones.set(of("audioinput"));
-                }
-                Err(e) => problem.set(Some(format!(
-                    "Your camera or microphone could not be opened ({e}). Allow them in the browser, or pick another device."
-                ))),
-            }
-        });
-    });
+    let opened = RwSignal::new(0u32);
+    let ready = move || opened.get() > 0;
     let go = move |_| {
         preview.set(false);
         ctl.on_screen.set(true);
@@ -428,22 +433,9 @@ fn Preview(ctl: Ctl, preview: RwSignal<bool>) -> impl IntoView {
             <p class="text-sm"><a class="underline" href=format!("/e/{}/check", ctl.slug.get_value()) target="_blank">"Test your connection first"</a></p>
             <video node_ref=video class="w-full max-w-sm aspect-video bg-black rounded" autoplay muted playsinline data-testid="preview-video"></video>
             {move || problem.get().map(|p| view! { <p class="text-red-700" role="alert">{p}</p> })}
-            <label class="block">"Camera"
-                <select class="input" data-testid="camera-picker" on:change=move |ev| camera.set(event_target_value(&ev))>
-                    <For each=move || cameras.get() key=|(id, _)| id.clone() let:c>
-                        <option value=c.0.clone() selected=move || camera.get() == c.0>{c.1.clone()}</option>
-                    </For>
-                </select>
-            </label>
-            <label class="block">"Microphone"
-                <select class="input" data-testid="microphone-picker" on:change=move |ev| microphone.set(event_target_value(&ev))>
-                    <For each=move || microphones.get() key=|(id, _)| id.clone() let:m>
-                        <option value=m.0.clone() selected=move || microphone.get() == m.0>{m.1.clone()}</option>
-                    </For>
-                </select>
-            </label>
+            <DevicePickers video=video opened=opened problem=problem/>
             <div class="flex gap-2">
-                <button class="btn" data-testid="join-on-screen" disabled=move || problem.get().is_some() || !ready.get() on:click=go>"Go on screen"</button>
+                <button class="btn" data-testid="join-on-screen" disabled=move || problem.get().is_some() || !ready() on:click=go>"Go on screen"</button>
                 <button class="btn bg-slate-600 hover:bg-slate-700" on:click=cancel>"Cancel"</button>
             </div>
         </section>
@@ -469,10 +461,11 @@ fn Tile(
         Effect::new(move |_| {
             // Re-run when the publishers change (their stream may be new).
             ctl.call.tiles.track();
-            let stream = if mine {
-                super::call::local_stream()
-            } else {
-                super::call::stream_of(&id)
+            ctl.sharing.track();
+            let stream = match (mine, screen_owner(&id).is_some()) {
+                (true, false) => super::call::local_stream(),
+                (true, true) => super::call::screen_stream(),
+                (false, _) => super::call::stream_of(&id),
             };
             // Setting the same stream again would reload the element (and
             // restart its picture): only a new stream is set.
@@ -502,7 +495,13 @@ fn Tile(
         });
     }
     let key = StoredValue::new(id.clone());
-    let is_pinned = move || key.with_value(|k| pinned.get().as_deref() == Some(k.as_str()));
+    let screen = screen_owner(&id).is_some();
+    // Screens always show large.
+    let is_pinned =
+        move || screen || key.with_value(|k| pinned.get().as_deref() == Some(k.as_str()));
+    let speaking = move || {
+        !screen && key.with_value(|k| ctl.call.speaker.get().as_deref() == Some(k.as_str()))
+    };
     let pin_key = id.clone();
     let attendee: Option<AttendeeId> = id.parse().ok();
     let session = ctl.id;
@@ -516,12 +515,16 @@ fn Tile(
         }
     };
     view! {
-        <figure class="relative rounded bg-slate-900 overflow-hidden" class:col-span-full=is_pinned
-            data-testid="tile" data-attendee=id.clone() data-mine=mine.to_string()>
-            <video node_ref=video class="w-full aspect-video object-cover" autoplay muted playsinline data-testid="tile-video"></video>
-            {(!mine).then(|| view! { <audio node_ref=audio autoplay data-testid="tile-audio"></audio> })}
+        <figure class="relative rounded bg-slate-900 overflow-hidden ring-emerald-400" class:col-span-full=is_pinned
+            class:ring-4=speaking data-speaking=move || speaking().to_string()
+            data-testid=if screen { "screen-tile" } else { "tile" } data-attendee=id.clone() data-mine=mine.to_string()>
+            <video node_ref=video class="w-full aspect-video" class:object-cover=!screen class:object-contain=screen
+                autoplay muted playsinline data-testid="tile-video"></video>
+            {(!mine && !screen).then(|| view! { <audio node_ref=audio autoplay data-testid="tile-audio"></audio> })}
             <figcaption class="absolute bottom-0 left-0 right-0 flex flex-wrap items-center gap-2 bg-black/60 px-2 py-1 text-sm text-white">
-                <span class="flex-1" data-testid="tile-name">{name.clone()}</span>
+                <span class="flex-1" data-testid="tile-name">{name.clone()}
+                    {move || speaking().then(|| view! { <span class="sr-only">" (speaking)"</span> })}
+                </span>
                 {move || sound_blocked.get().then(|| view! {
                     <button class="underline" on:click=move |_| {
                         sound_blocked.set(false);
@@ -531,11 +534,13 @@ fn Tile(
                         }
                     }>"Turn sound on"</button>
                 })}
-                <button class="underline" aria-pressed=move || is_pinned().to_string()
-                    on:click=move |_| pinned.update(|p| *p = if p.as_deref() == Some(pin_key.as_str()) { None } else { Some(pin_key.clone()) })>
-                    {move || if is_pinned() { "Unpin" } else { "Pin" }}<span class="sr-only">" " {name.clone()}</span>
-                </button>
-                {(host && !mine).then(|| view! {
+                {(!screen).then(|| view! {
+                    <button class="underline" aria-pressed=move || is_pinned().to_string()
+                        on:click=move |_| pinned.update(|p| *p = if p.as_deref() == Some(pin_key.as_str()) { None } else { Some(pin_key.clone()) })>
+                        {move || if is_pinned() { "Unpin" } else { "Pin" }}<span class="sr-only">" " {name.clone()}</span>
+                    </button>
+                })}
+                {(host && !mine && !screen).then(|| view! {
                     <button class="underline" data-testid="host-mute" on:click=move |_| act(SessionAction::Mute)>"Mute"</button>
                     <button class="underline" data-testid="host-off-screen" on:click=move |_| act(SessionAction::OffScreen)>"Off screen"</button>
                     <button class="underline" data-testid="host-remove" on:click=move |_| act(SessionAction::Remove)>"Remove"</button>
@@ -639,6 +644,9 @@ fn drive(ctl: Ctl, ended: bool) {
                 let send = move |m: ClientMsg| ctl.live.send(m);
                 match session_token(slug, id.to_string(), on_screen.to_string()).await {
                     Ok(g) => {
+                        // A new connection starts without the screen.
+                        ctl.sharing.set(false);
+                        ctl.call.speaker.set(None);
                         if let Err(e) = super::call::start(g, false, on_screen, ctl.call, send) {
                             ctl.call.status.set(CallStatus::Lost(e));
                         }
@@ -769,6 +777,7 @@ fn follow_news(
 
 fn leave_for_good(ctl: Ctl, preview: RwSignal<bool>, why: &str) {
     ctl.on_screen.set(false);
+    ctl.sharing.set(false);
     preview.set(false);
     #[cfg(feature = "hydrate")]
     {

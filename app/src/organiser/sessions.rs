@@ -273,11 +273,17 @@ pub struct ReportRow {
     pub at: String,
 }
 
-/// Networking in the dashboard: the call length and the reports.
+/// Networking in the dashboard: the call length, the matching rule and the reports.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NetworkingSetup {
     /// Length of a call, seconds.
     pub call_secs: i32,
+    /// Whom networking pairs with whom.
+    pub rule: protocol::states::MatchRule,
+    /// The question whose answers must agree (by id).
+    pub question: Option<String>,
+    /// The event's choice questions (id, label): what pairing by answer can use.
+    pub choice_questions: Vec<(String, String)>,
     /// Reports, newest first.
     pub reports: Vec<ReportRow>,
 }
@@ -294,8 +300,18 @@ pub async fn networking_admin(slug: String) -> Result<NetworkingSetup, AppError>
     ids.extend(reports.iter().map(|r| r.reported_id));
     let names = services::registrations::attendees::names(&platform.pool, &ids).await?;
     let name = |id| names.get(&id).cloned().unwrap_or_else(|| "someone".into());
+    let matching = meetings::matching(&platform.pool, event.id).await?;
+    let choice_questions = services::registrations::questions::list(&platform.pool, event.id)
+        .await?
+        .into_iter()
+        .filter(|q| q.kind == protocol::states::QuestionKind::Choice)
+        .map(|q| (q.id.to_string(), q.label))
+        .collect();
     Ok(NetworkingSetup {
         call_secs: meetings::call_secs(&platform.pool, event.id).await?,
+        rule: matching.rule,
+        question: matching.question.map(|q| q.to_string()),
+        choice_questions,
         reports: reports
             .into_iter()
             .map(|r| ReportRow {
@@ -317,15 +333,36 @@ pub async fn set_call_length(slug: String, call_secs: String) -> Result<(), AppE
     Ok(())
 }
 
+/// Sets whom networking pairs with whom: `rule` (`anyone`,
+/// `same_ticket_type`, `other_ticket_type`, `same_answer`) and, for
+/// `same_answer`, the choice `question` whose answers must agree.
+#[server(prefix = "/fn", endpoint = "set_pairing")]
+pub async fn set_pairing(slug: String, rule: String, question: String) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    services::networking::meetings::set_matching(&platform.pool, &me, &slug, &rule, &question)
+        .await?;
+    Ok(())
+}
+
 /// The networking part of the sessions section.
 #[component]
 fn NetworkingSettings(slug: Signal<String>) -> impl IntoView {
+    use protocol::states::MatchRule;
     let set = ServerAction::<SetCallLength>::new();
+    let pairing = ServerAction::<SetPairing>::new();
     let done = successes(set.value());
+    let paired = successes(pairing.value());
     let data = Resource::new(
-        move || (slug.get(), done.get()),
-        |(slug, _)| networking_admin(slug),
+        move || (slug.get(), done.get(), paired.get()),
+        |(slug, _, _)| networking_admin(slug),
     );
+    let label = |r: MatchRule| match r {
+        MatchRule::Anyone => "Anyone with anyone",
+        MatchRule::SameTicketType => "People with the same ticket type",
+        MatchRule::OtherTicketType => "People with different ticket types",
+        MatchRule::SameAnswer => "People who gave the same answer to a question",
+    };
     view! {
         <h2 class="text-xl font-semibold mt-8">"Networking"</h2>
         <Transition fallback=|| view! { <crate::look::Loading/> }>
@@ -340,6 +377,25 @@ fn NetworkingSettings(slug: Signal<String>) -> impl IntoView {
                         </ActionForm>
                         <FormError error=error_of(set.value())/>
                         <Saved when=succeeded(set.value()) text="Call length saved."/>
+                        <ActionForm action=pairing attr:class="flex flex-wrap items-end gap-2" attr:data-testid="pairing">
+                            <input type="hidden" name="slug" value=slug/>
+                            <label class="block">"Pair"
+                                <select class="input" name="rule">
+                                    {MatchRule::ALL.iter().map(|r| view! {
+                                        <option value=r.as_str() selected=*r == n.rule>{label(*r)}</option>
+                                    }).collect_view()}
+                                </select></label>
+                            <label class="block">"Question (for pairing by answer)"
+                                <select class="input" name="question">
+                                    <option value="">"—"</option>
+                                    {n.choice_questions.iter().map(|(id, q)| view! {
+                                        <option value=id.clone() selected=n.question.as_deref() == Some(id.as_str())>{q.clone()}</option>
+                                    }).collect_view()}
+                                </select></label>
+                            <button class="btn" type="submit">"Save"</button>
+                        </ActionForm>
+                        <FormError error=error_of(pairing.value())/>
+                        <Saved when=succeeded(pairing.value()) text="Pairing saved."/>
                         <h3 class="font-semibold">"Reports"</h3>
                         {n.reports.is_empty().then(|| view! { <p class="empty" data-testid="no-reports">"No reports."</p> })}
                         <ul class="space-y-1" data-testid="reports">

@@ -223,11 +223,11 @@ async fn link(
                 }
             },
             msg = ws.next() => match msg {
-                Some(Ok(tungstenite::Message::Text(text))) => {
-                    if let Ok(msg) = serde_json::from_str::<FromNode>(&text) {
-                        to_browser(msg);
-                    }
-                }
+                Some(Ok(tungstenite::Message::Text(text))) => match serde_json::from_str::<FromNode>(&text) {
+                    Ok(FromNode::Closed { reason }) => return (reason, false),
+                    Ok(msg) => to_browser(msg),
+                    Err(_) => {}
+                },
                 Some(Ok(tungstenite::Message::Close(_))) | None | Some(Err(_)) => {
                     return ("lost the media server; reconnecting".into(), true);
                 }

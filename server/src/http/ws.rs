@@ -199,6 +199,7 @@ fn relay_media(links: &mut Links, me: AttendeeId, msg: ClientMsg) -> Result<(), 
             links.leave(&room);
             Ok(())
         }
+        ClientMsg::MediaScreen { room, on } => links.send(&room, ToNode::Screen { on }),
         _ => Ok(()),
     }
 }
@@ -210,6 +211,15 @@ fn link_msg(room: String, event: LinkEvent) -> ServerMsg {
         LinkEvent::Node(FromNode::Candidate { candidate }) => {
             ServerMsg::MediaCandidate { room, candidate }
         }
+        LinkEvent::Node(FromNode::Speaker { participant }) => ServerMsg::MediaSpeaker {
+            room,
+            speaker: participant.and_then(|p| p.parse().ok()),
+        },
+        LinkEvent::Node(FromNode::Closed { reason }) => ServerMsg::MediaClosed {
+            room,
+            reason,
+            rejoin: false,
+        },
         LinkEvent::Node(FromNode::Error { message }) => ServerMsg::Error {
             code: ErrorKind::Invalid,
             message,

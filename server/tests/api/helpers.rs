@@ -57,7 +57,7 @@ pub mod fns {
     };
     pub use app::organiser::sessions::{
         CreateVideoSession, NetworkingAdmin, RemoveVideoSession, SessionsAdmin, SetCallLength,
-        SetSessionHost,
+        SetPairing, SetSessionHost,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
     pub use app::registration::access::SendSignInLink;

@@ -17,6 +17,7 @@ async fn a_join_token_is_verified_with_the_published_keys_alone() {
         "session:1",
         attendee,
         MediaRole::Speaker,
+        None,
     )
     .await
     .unwrap();

@@ -1,8 +1,10 @@
 //! Networking: the queue pairs two waiting attendees (across concurrent
 //! askers, each at most once), never the same pair twice nor people kept
-//! apart by a block; Connect swaps cards when both press it; connections
-//! download as vCard and CSV; reports reach the organisers.
+//! apart by a block, and by the organiser's matching rule; Connect swaps
+//! cards when both press it; connections download as vCard and CSV; reports
+//! reach the organisers.
 
+use protocol::ids::AttendeeId;
 use protocol::live::{LiveItem, ServerMsg};
 use serde_json::Value;
 
@@ -267,5 +269,130 @@ async fn attendees_asking_at_once_are_each_paired_at_most_once() {
     assert_eq!(
         matched, 5,
         "ten askers, one at a time in Redis, make five pairs"
+    );
+}
+
+/// Gives `p` the answer `value` to `question` (as the registration form would have).
+async fn answer(app: &TestApp, p: &Person, question: uuid::Uuid, value: &str) {
+    sqlx::query("INSERT INTO answers (attendee_id, question_id, value) VALUES ($1, $2, $3)")
+        .bind(p.id)
+        .bind(question)
+        .bind(value)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_organisers_rule_pairs_people_by_the_interest_they_chose() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let event: uuid::Uuid = sqlx::query_scalar("SELECT id FROM events WHERE slug = $1")
+        .bind(&slug)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (interest, text) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO questions (id, event_id, label, kind, options) VALUES
+         ($1, $3, 'Interest', 'choice', '{Rust,Design}'), ($2, $3, 'Note', 'text', '{}')",
+    )
+    .bind(interest)
+    .bind(text)
+    .bind(event)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let set = |rule: &'static str, q: String| {
+        let (app, org, slug) = (&app, &org, slug.clone());
+        async move {
+            app.call::<fns::SetPairing>(
+                &org.client,
+                &[
+                    ("slug", slug.as_str()),
+                    ("rule", rule),
+                    ("question", q.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+    // Refused with a reason: an unknown rule, no question, a text question.
+    for (rule, q) in [
+        ("by_height", String::new()),
+        ("same_answer", String::new()),
+        ("same_answer", text.to_string()),
+    ] {
+        let (s, b) = set(rule, q).await;
+        assert_eq!(s, 400, "{b}");
+    }
+    let (s, b) = set("same_answer", interest.to_string()).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = app
+        .call::<fns::NetworkingAdmin>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["rule"], "same_answer", "{b}");
+    assert_eq!(b["choice_questions"].as_array().unwrap().len(), 1, "{b}");
+
+    let (ada, bo, cy) = (
+        person(&app, &slug, "Ada").await,
+        person(&app, &slug, "Bo").await,
+        person(&app, &slug, "Cy").await,
+    );
+    answer(&app, &ada, interest, "Rust").await;
+    answer(&app, &bo, interest, "Design").await;
+    answer(&app, &cy, interest, "rust ").await;
+    assert_eq!(meet(&app, &slug, &ada).await, Value::Bool(false));
+    // Bo cares for design: Ada, who waits, is not for Bo.
+    assert_eq!(
+        meet(&app, &slug, &bo).await,
+        Value::Bool(false),
+        "different interests"
+    );
+    // Cy shares Ada's interest (answers compare trimmed, ignoring case).
+    assert_eq!(
+        meet(&app, &slug, &cy).await,
+        Value::Bool(true),
+        "same interest"
+    );
+    let pair: (AttendeeId, AttendeeId) =
+        sqlx::query_as("SELECT first_id, second_id FROM networking_meetings")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        pair == (ada.id, cy.id) || pair == (cy.id, ada.id),
+        "Ada met Cy: {pair:?}"
+    );
+
+    // Everyone holds the one ticket type: "different ticket types" pairs
+    // nobody (Bo, who waits, asks again under the new rule).
+    let (s, b) = set("other_ticket_type", String::new()).await;
+    assert_eq!(s, 200, "{b}");
+    let dee = person(&app, &slug, "Dee").await;
+    assert_eq!(
+        meet(&app, &slug, &dee).await,
+        Value::Bool(false),
+        "Bo waited under the old rule"
+    );
+    assert_eq!(
+        meet(&app, &slug, &bo).await,
+        Value::Bool(false),
+        "Bo's ticket type is Dee's"
+    );
+    // "The same ticket type" pairs them, once they ask under it.
+    let (s, b) = set("same_ticket_type", String::new()).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        meet(&app, &slug, &bo).await,
+        Value::Bool(false),
+        "Dee waited under the old rule"
+    );
+    assert_eq!(
+        meet(&app, &slug, &dee).await,
+        Value::Bool(true),
+        "Dee meets Bo"
     );
 }

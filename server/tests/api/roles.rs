@@ -453,6 +453,14 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         row::<fns::RemoveVideoSession>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
         row::<fns::NetworkingAdmin>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::SetCallLength>(EVENT_ORGANISERS, &[("slug", &e()), ("call_secs", "120")]),
+        row::<fns::SetPairing>(
+            EVENT_ORGANISERS,
+            &[
+                ("slug", &e()),
+                ("rule", "same_ticket_type"),
+                ("question", ""),
+            ],
+        ),
         Row {
             name: "GET /e/{slug}/avatars/{attendee}/{version}".into(),
             call: Call::Get(format!("/e/{slug}/avatars/{attendee_id}/1")),

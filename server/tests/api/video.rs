@@ -2,7 +2,8 @@
 //! tokens granted by the session's rules, signalling relayed over the live
 //! socket to a real media node (found in the Redis registry), a `webrtc`
 //! client that connects through it, refusals with clear errors, hosts'
-//! controls, and a media node process that dies.
+//! controls, a networking call the node ends at its time, and a media node
+//! process that dies.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,8 @@ async fn media_node(app: &TestApp) -> watch::Sender<bool> {
     let (tx, rx) = watch::channel(false);
     let config = convene_server::media_node::NodeConfig {
         ip: [127, 0, 0, 1].into(),
+        ports: None,
+        announce: None,
         url,
         jwks_url: format!("{}/.well-known/jwks.json", app.base),
         redis: app.deps.redis.clone(),
@@ -151,7 +154,7 @@ impl Client {
             connected: connected_tx,
             candidates: tx,
         });
-        let pc = media::engine::peer_connection([127, 0, 0, 1].into(), events)
+        let pc = media::engine::peer_connection(([127, 0, 0, 1], 0).into(), events)
             .await
             .unwrap();
         Client {
@@ -231,6 +234,19 @@ async fn control(
     .await;
 }
 
+/// Joins `room` on `ws` with the token of a grant (a server function's JSON).
+async fn join_with(ws: &mut Ws, room: &str, grant: &Value) {
+    let token = grant["token"].as_str().expect("a token").into();
+    send(
+        ws,
+        &ClientMsg::MediaJoin {
+            room: room.into(),
+            token,
+        },
+    )
+    .await;
+}
+
 /// The next `media_closed` on `ws`.
 async fn closed(ws: &mut Ws) -> (String, bool) {
     match wait_for(ws, "media_closed", |m| {
@@ -259,14 +275,7 @@ async fn an_attendee_goes_on_screen_through_the_live_socket_and_a_media_node() {
     let mut ws = in_session(&app, &slug, &ada, &id).await;
     let (s, grant) = token(&app, &slug, &ada, &id, true).await;
     assert_eq!(s, 200, "{grant}");
-    send(
-        &mut ws,
-        &ClientMsg::MediaJoin {
-            room: room.clone(),
-            token: grant["token"].as_str().unwrap().into(),
-        },
-    )
-    .await;
+    join_with(&mut ws, &room, &grant).await;
     let mut client = Client::new().await;
     assert!(client.connect(&mut ws, &room).await);
 
@@ -306,27 +315,13 @@ async fn bad_tokens_and_malformed_signalling_get_clear_errors_and_disturb_nobody
     // Ada is on screen and connected.
     let mut ws = in_session(&app, &slug, &ada, &id).await;
     let (_, grant) = token(&app, &slug, &ada, &id, true).await;
-    send(
-        &mut ws,
-        &ClientMsg::MediaJoin {
-            room: room.clone(),
-            token: grant["token"].as_str().unwrap().into(),
-        },
-    )
-    .await;
+    join_with(&mut ws, &room, &grant).await;
     let mut client = Client::new().await;
     assert!(client.connect(&mut ws, &room).await);
 
     let mut bws = in_session(&app, &slug, &bo, &id).await;
     // Someone else's token is refused by the web node.
-    send(
-        &mut bws,
-        &ClientMsg::MediaJoin {
-            room: room.clone(),
-            token: grant["token"].as_str().unwrap().into(),
-        },
-    )
-    .await;
+    join_with(&mut bws, &room, &grant).await;
     assert!(next_error(&mut bws).await.1.contains("not yours"));
     // A token for another session does not open this one.
     let (_, other_grant) = token(&app, &slug, &bo, &other, false).await;
@@ -499,14 +494,7 @@ async fn hosts_approve_requests_take_people_off_screen_remove_them_and_end_the_s
     let (s, grant) = token(&app, &slug, &ada, &id, true).await;
     assert_eq!(s, 200, "{grant}");
     let room = session_room(sid);
-    send(
-        &mut aws,
-        &ClientMsg::MediaJoin {
-            room: room.clone(),
-            token: grant["token"].as_str().unwrap().into(),
-        },
-    )
-    .await;
+    join_with(&mut aws, &room, &grant).await;
     let mut client = Client::new().await;
     assert!(client.connect(&mut aws, &room).await);
 
@@ -742,4 +730,70 @@ async fn join_grants_carry_turn_credentials_of_the_attendee_under_the_shared_sec
     let bo = person(&plain, &slug, "Bo").await;
     let (_, grant) = token(&plain, &slug, &bo, &id, false).await;
     assert_eq!(grant["ice_servers"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn the_media_node_ends_a_networking_call_at_its_time() {
+    let app = spawn_web_only().await;
+    let _node = media_node(&app).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (s, b) = app
+        .call::<fns::SetCallLength>(&org.client, &[("slug", &slug), ("call_secs", "10")])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (ada, bo) = (
+        person(&app, &slug, "Ada").await,
+        person(&app, &slug, "Bo").await,
+    );
+    for p in [&ada, &bo] {
+        let (s, b) = app
+            .call::<fns::MeetSomeone>(&p.client, &[("slug", &slug)])
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let meeting: uuid::Uuid = sqlx::query_scalar("SELECT id FROM networking_meetings")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let room = format!("meet:{meeting}");
+    let mut ws = connect(
+        &app,
+        &slug,
+        Some(&ada.cookie),
+        &[],
+        protocol::live::PROTOCOL_VERSION,
+    )
+    .await
+    .expect("connect");
+    wait_for(&mut ws, "hello", |m| matches!(m, ServerMsg::Hello { .. })).await;
+    let (s, grant) = app
+        .call::<fns::MeetingToken>(
+            &ada.client,
+            &[("slug", &slug), ("meeting", &meeting.to_string())],
+        )
+        .await;
+    assert_eq!(s, 200, "{grant}");
+    join_with(&mut ws, &room, &grant).await;
+    let mut client = Client::new().await;
+    assert!(client.connect(&mut ws, &room).await);
+    // Connected before the end; the node closes the call when its ten
+    // seconds from the match are up.
+    let started = tokio::time::Instant::now();
+    let (reason, rejoin) = loop {
+        match recv(&mut ws).await {
+            ServerMsg::MediaClosed { reason, rejoin, .. } => break (reason, rejoin),
+            _ => assert!(started.elapsed() < Duration::from_secs(30), "never closed"),
+        }
+    };
+    assert!(!rejoin, "{reason}");
+    assert_eq!(reason, "The call's time is up.");
+    // And no new token for it.
+    let (s, b) = app
+        .call::<fns::MeetingToken>(
+            &ada.client,
+            &[("slug", &slug), ("meeting", &meeting.to_string())],
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
 }

@@ -42,7 +42,8 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
         | ClientMsg::MediaJoin { .. }
         | ClientMsg::MediaAnswer { .. }
         | ClientMsg::MediaCandidate { .. }
-        | ClientMsg::MediaLeave { .. } => return Ok(()),
+        | ClientMsg::MediaLeave { .. }
+        | ClientMsg::MediaScreen { .. } => return Ok(()),
         ClientMsg::RequestScreen { session } => {
             ratelimit::hit(
                 &mut redis,

@@ -112,7 +112,7 @@ fn check_range(what: &str, v: f32, max: f32) -> Result<()> {
 
 /// A join token for `by`'s own check room (they publish; nobody else joins).
 pub async fn grant(pool: &PgPool, by: &Actor) -> Result<Grant> {
-    Grant::speaker(pool, by, check_room(by.id)).await
+    Grant::speaker(pool, by, check_room(by.id), None).await
 }
 
 /// Stores a check of `by` (as `speaker`, one of the event's, if given) and

@@ -296,10 +296,17 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// A token for `by` to publish in `room` (their own check room, a meeting).
-    pub async fn speaker(pool: &PgPool, by: &Actor, room: String) -> Result<Grant> {
+    /// A token for `by` to publish in `room` (their own check room, a
+    /// meeting) until `until`, when the media node ends their connection.
+    pub async fn speaker(
+        pool: &PgPool,
+        by: &Actor,
+        room: String,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Grant> {
         let role = MediaRole::Speaker;
-        let token = signing::media_join_token(pool, by.event_id, &room, by.id, role).await?;
+        let until = until.map(|t| t.timestamp());
+        let token = signing::media_join_token(pool, by.event_id, &room, by.id, role, until).await?;
         Ok(Grant { room, role, token })
     }
 }
@@ -395,7 +402,7 @@ pub async fn grant(
         )));
     }
     let room = session_room(id);
-    let token = signing::media_join_token(pool, by.event_id, &room, by.id, role).await?;
+    let token = signing::media_join_token(pool, by.event_id, &room, by.id, role, None).await?;
     Ok(Grant { room, role, token })
 }
 

@@ -2,9 +2,10 @@
 //! `networking_meetings`, `networking_connects` and `networking_cards`).
 
 use chrono::{DateTime, Utc};
-use protocol::ids::{AttendeeId, EventId, MeetingId};
+use protocol::ids::{AttendeeId, EventId, MeetingId, QuestionId};
 use protocol::live::{Card, LiveItem, Person};
 use protocol::media::meeting_room;
+use protocol::states::{MatchRule, QuestionKind};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 
@@ -14,7 +15,7 @@ use crate::error::is_unique_violation;
 use crate::live::log::{self, Audience};
 use crate::live::participants::Actor;
 use crate::live::sessions::Grant;
-use crate::registrations::attendees;
+use crate::registrations::{attendees, orders, questions};
 use crate::{events, Error, Result};
 
 /// How long a call lasts unless the organiser says otherwise.
@@ -55,26 +56,162 @@ pub async fn set_call_secs(pool: &PgPool, by: &Organiser, slug: &str, secs: &str
     Ok(secs)
 }
 
+/// Whom the event's networking pairs with whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Matching {
+    /// The rule.
+    pub rule: MatchRule,
+    /// The question whose answers must agree ([`MatchRule::SameAnswer`]).
+    pub question: Option<QuestionId>,
+}
+
+/// The event's matching rule (anyone, unless the organiser set one; a rule
+/// on a question that was removed is anyone too).
+pub async fn matching(pool: &PgPool, event: EventId) -> Result<Matching> {
+    let row: Option<(MatchRule, Option<QuestionId>)> = sqlx::query_as(
+        "SELECT match_rule, match_question FROM networking_settings WHERE event_id = $1",
+    )
+    .bind(event)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((MatchRule::SameAnswer, None)) | None => Matching {
+            rule: MatchRule::Anyone,
+            question: None,
+        },
+        Some((rule, question)) => Matching { rule, question },
+    })
+}
+
+/// Sets the matching rule of one of the organiser's events; `question` (a
+/// choice question of the event) only for [`MatchRule::SameAnswer`].
+pub async fn set_matching(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    rule: &str,
+    question: &str,
+) -> Result<Matching> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let rule: MatchRule = rule
+        .parse()
+        .map_err(|_| Error::invalid("choose how people are paired"))?;
+    let question = if rule == MatchRule::SameAnswer {
+        let id: QuestionId = question
+            .trim()
+            .parse()
+            .map_err(|_| Error::invalid("choose the question whose answers must agree"))?;
+        let asked = questions::list(pool, event.id).await?;
+        if !asked
+            .iter()
+            .any(|q| q.id == id && q.kind == QuestionKind::Choice)
+        {
+            return Err(Error::invalid(
+                "pairing by answer takes a choice question of this event",
+            ));
+        }
+        Some(id)
+    } else {
+        None
+    };
+    sqlx::query(
+        "INSERT INTO networking_settings (event_id, call_secs, match_rule, match_question)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (event_id) DO UPDATE
+         SET match_rule = EXCLUDED.match_rule, match_question = EXCLUDED.match_question",
+    )
+    .bind(event.id)
+    .bind(DEFAULT_CALL_SECS)
+    .bind(rule)
+    .bind(question)
+    .execute(pool)
+    .await?;
+    Ok(Matching { rule, question })
+}
+
+/// What the rule compares of `who`: their ticket types, or their answer
+/// (trimmed, lowercase) to the rule's question.
+async fn tags(pool: &PgPool, m: Matching, who: AttendeeId) -> Result<Vec<String>> {
+    Ok(match (m.rule, m.question) {
+        (MatchRule::SameTicketType | MatchRule::OtherTicketType, _) => {
+            orders::ticket_types_of(pool, who)
+                .await?
+                .into_iter()
+                .map(|t| t.to_string())
+                .collect()
+        }
+        (MatchRule::SameAnswer, Some(q)) => questions::answer_to(pool, who, q)
+            .await?
+            .map(|a| a.trim().to_lowercase())
+            .filter(|a| !a.is_empty())
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// How the pairing script compares tags: `any` (ignores them), `share` (at
+/// least one in common; two people without any also fit), `differ` (none
+/// in common).
+fn mode(rule: MatchRule) -> &'static str {
+    match rule {
+        MatchRule::Anyone => "any",
+        MatchRule::SameTicketType | MatchRule::SameAnswer => "share",
+        MatchRule::OtherTicketType => "differ",
+    }
+}
+
 fn queue_key(ns: &str, event: EventId) -> String {
     format!("{ns}net:{event}:queue")
 }
 
-/// Drops lapsed waiters; takes the longest-waiting one the asker may meet,
-/// or else puts the asker in the queue. KEYS[1] the queue; ARGV: asker, now,
-/// lapse before, then everyone the asker may not meet. Returns the partner,
-/// or false while waiting.
+fn tags_key(ns: &str, event: EventId) -> String {
+    format!("{ns}net:{event}:tags")
+}
+
+/// Drops lapsed waiters; takes the longest-waiting one the asker may meet
+/// (not avoided, and fitting the rule), or else puts the asker in the queue
+/// with their tags. KEYS[1] the queue, KEYS[2] the waiters' rule and tags
+/// (one per line, the rule first); ARGV: asker, now, lapse before, mode
+/// (see [`mode`]), the rule, the asker's tags (one per line), then everyone
+/// the asker may not meet. A waiter whose tags were read under another rule
+/// (the organiser changed it) is passed over until they ask again, within
+/// 15 s. Returns the partner, or false while waiting. One script: two
+/// askers never take the same waiter.
 pub const PAIR: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local avoid = {}
-for i = 4, #ARGV do avoid[ARGV[i]] = true end
+for i = 7, #ARGV do avoid[ARGV[i]] = true end
+local mode, rule = ARGV[4], ARGV[5]
+local mine, have = {}, false
+for t in string.gmatch(ARGV[6], '[^\n]+') do mine[t] = true; have = true end
+local function fits(m)
+  if mode == 'any' then return true end
+  local first, common, theirs = true, false, false
+  for t in string.gmatch(redis.call('HGET', KEYS[2], m) or '', '[^\n]+') do
+    if first then
+      if t ~= rule then return false end
+      first = false
+    else
+      theirs = true
+      if mine[t] then common = true end
+    end
+  end
+  if first then return false end
+  if mode == 'share' then return common or (not have and not theirs) end
+  return not common
+end
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if m ~= ARGV[1] and not avoid[m] then
+  if m ~= ARGV[1] and not avoid[m] and fits(m) then
     redis.call('ZREM', KEYS[1], m, ARGV[1])
+    redis.call('HDEL', KEYS[2], m, ARGV[1])
     return m
   end
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], rule .. '\n' .. ARGV[6])
 redis.call('EXPIRE', KEYS[1], 3600)
+redis.call('EXPIRE', KEYS[2], 3600)
 return false
 ";
 
@@ -112,11 +249,17 @@ pub async fn meet(
     // Milliseconds: who waited longest is decided by the score.
     let now = Utc::now().timestamp_millis();
     let avoid = avoided(pool, by.event_id, by.id).await?;
+    let rule = matching(pool, by.event_id).await?;
+    let mine = tags(pool, rule, by.id).await?;
     let script = redis::Script::new(PAIR);
     let mut call = script.key(queue_key(ns, by.event_id));
-    call.arg(by.id.to_string())
+    call.key(tags_key(ns, by.event_id))
+        .arg(by.id.to_string())
         .arg(now)
-        .arg(now - WAIT_LEASE_SECS * 1000);
+        .arg(now - WAIT_LEASE_SECS * 1000)
+        .arg(mode(rule.rule))
+        .arg(rule.rule.as_str())
+        .arg(mine.join("\n"));
     for a in &avoid {
         call.arg(a.to_string());
     }
@@ -174,9 +317,15 @@ pub async fn meet(
 
 /// Leaves the queue.
 pub async fn stop_waiting(redis: &mut ConnectionManager, ns: &str, by: &Actor) -> Result<()> {
-    let () = redis::cmd("ZREM")
+    let () = redis::pipe()
+        .cmd("ZREM")
         .arg(queue_key(ns, by.event_id))
         .arg(by.id.to_string())
+        .ignore()
+        .cmd("HDEL")
+        .arg(tags_key(ns, by.event_id))
+        .arg(by.id.to_string())
+        .ignore()
         .query_async(redis)
         .await?;
     Ok(())
@@ -229,7 +378,8 @@ pub async fn grant(pool: &PgPool, by: &Actor, id: MeetingId) -> Result<Grant> {
     if m.ends_at <= Utc::now() {
         return Err(Error::Conflict("this call has ended".into()));
     }
-    Grant::speaker(pool, by, meeting_room(id)).await
+    // The node ends the call at its end, whatever the pages do.
+    Grant::speaker(pool, by, meeting_room(id), Some(m.ends_at)).await
 }
 
 /// What `who` shares, as a card.

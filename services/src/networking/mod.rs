@@ -11,7 +11,9 @@
 //! prevents: the second finds the first (nobody waits forever beside someone
 //! waiting too, and nobody is taken twice). Whom one may meet is read from
 //! the database each time (everyone met before in the event, everyone
-//! blocked either way) and handed to the script.
+//! blocked either way) and handed to the script, with the asker's tags under
+//! the organiser's matching rule (ticket types, or the interest answered at
+//! registration); waiters' tags wait beside the queue in a hash.
 
 pub mod meetings;
 pub mod safety;

@@ -178,6 +178,16 @@ pub async fn by_idempotency_key(
     }))
 }
 
+/// The ticket types an attendee holds (tickets not voided).
+pub async fn ticket_types_of(pool: &PgPool, attendee: AttendeeId) -> Result<Vec<TicketTypeId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT ticket_type_id FROM tickets WHERE attendee_id = $1 AND voided_at IS NULL",
+    )
+    .bind(attendee)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Tickets of the event that still count (not voided): what plan limits count.
 pub async fn active_tickets(conn: &mut PgConnection, event: EventId) -> Result<i64> {
     Ok(

@@ -293,6 +293,21 @@ pub async fn answers_of_attendees(
         .collect())
 }
 
+/// An attendee's answer to one question, if they gave one.
+pub async fn answer_to(
+    pool: &PgPool,
+    attendee_id: AttendeeId,
+    question: QuestionId,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM answers WHERE attendee_id = $1 AND question_id = $2")
+            .bind(attendee_id)
+            .bind(question)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// One attendee's answers: question label and value, in form order.
 pub async fn answers_of(pool: &PgPool, attendee_id: AttendeeId) -> Result<Vec<Answer>> {
     Ok(sqlx::query_as(
