@@ -20,6 +20,12 @@ test("two attendees meet over video, the timer ends the call, and both connect",
   await page.getByLabel("Length of a 1:1 call (seconds)").fill("20");
   await page.getByTestId("call-length").getByRole("button", { name: "Save" }).click();
   await expect(page.getByText("Call length saved.")).toBeVisible();
+  // Pairing by ticket type: Ada and Bo register alike, so they still meet.
+  await page.getByTestId("pairing").locator("select[name=rule]").selectOption("same_ticket_type");
+  await page.getByTestId("pairing").getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Pairing saved.")).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId("pairing").locator("select[name=rule]")).toHaveValue("same_ticket_type");
 
   const ada = (await attendee(browser, BASE, slug, "Ada")).page;
   const bo = (await attendee(browser, BASE, slug, "Bo", PHONE)).page;
