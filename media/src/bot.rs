@@ -1,7 +1,8 @@
 //! A participant played by the `webrtc` crate itself, for the SFU's tests and
 //! the `media-load` tool: it answers the SFU's offers in order (holding
 //! candidates that arrive before an offer), and when it publishes, sends
-//! synthetic VP8 (100 packets/s) and Opus (50 packets/s) once connected. Each
+//! synthetic VP8 (100 packets/s) and Opus (50 packets/s) once connected, in
+//! one layer (it leaves out the offer's request for simulcast). Each
 //! packet carries the time it was sent, so a receiver measures forwarding
 //! delay; a bot counts what it receives and the keyframe requests that reach
 //! its camera.
@@ -234,6 +235,14 @@ impl Bot {
                 while let Some(signal) = signals.recv().await {
                     match signal {
                         Signal::Offer(sdp) => {
+                            // A publisher without simulcast: the offer's
+                            // request for layers is left out.
+                            let sdp: String = sdp
+                                .split_inclusive('\n')
+                                .filter(|l| {
+                                    !l.starts_with("a=rid:") && !l.starts_with("a=simulcast:")
+                                })
+                                .collect();
                             let Ok(offer) = RTCSessionDescription::offer(sdp) else {
                                 break;
                             };

@@ -30,12 +30,13 @@
 //!
 //! Also here: H.264 beside VP8, a screen-share track per publisher,
 //! active-speaker detection from the audio-level extension, a UDP port
-//! range and an announced address. Not yet here (issue 11): simulcast
-//! layer selection.
+//! range and an announced address, and simulcast layer selection behind
+//! `Config::simulcast` (off by default; see [`simulcast`] for why).
 
 pub mod bot;
 pub mod engine;
 pub mod sfu;
+pub mod simulcast;
 pub mod token;
 pub mod wire;
 

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,15 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 use crate::engine::{self, is_keyframe_request, payload_type};
+use crate::simulcast::{self, Layers, Rewriter};
+
+/// A packet on its way to subscribers, and whether it starts a keyframe
+/// (audio: always, any packet will do to switch).
+type Forwarded = (rtp::Packet, bool);
+
+/// The tile height a subscriber is assumed to show a camera at until its
+/// page says ([`Participant::view`]).
+pub const DEFAULT_VIEW_HEIGHT: u16 = 360;
 
 /// At most one keyframe request per published track in this interval
 /// (Chromium asks often while it cannot decode; one keyframe serves all).
@@ -97,6 +107,9 @@ pub struct Config {
     /// one; None: `ip`). `webrtc` 0.21 stores `with_nat_1to1_ips` but never
     /// reads it, so the SFU rewrites its own candidates ([`announce`]).
     pub announce: Option<IpAddr>,
+    /// Whether publishers are asked for their camera in simulcast layers
+    /// ([`crate::simulcast`]). Off by default: see the module's docs.
+    pub simulcast: bool,
     /// The runtime the SFU's connections and forwarding run on (None: the
     /// caller's). A load tool gives it one of its own, to tell its CPU apart.
     pub runtime: Option<tokio::runtime::Handle>,
@@ -109,6 +122,7 @@ impl Config {
             ip,
             ports: None,
             announce: None,
+            simulcast: false,
             runtime: None,
         }
     }
@@ -337,13 +351,15 @@ impl Sfu {
                 inbound.push(t);
             }
         }
+        let screen = inbound.pop();
         let peer = Arc::new(Peer {
             id: participant.to_owned(),
             pc,
             signals,
             connected,
             announce,
-            screen: inbound.pop(),
+            camera: inbound.pop().filter(|_| self.config.simulcast),
+            screen,
             shared: Mutex::new(None),
             negotiation: Mutex::new(Negotiation::default()),
             subscriptions: Mutex::new(Vec::new()),
@@ -430,6 +446,17 @@ impl Participant {
         self.room.leave(&self.peer.id, Some(&self.peer)).await;
     }
 
+    /// Says how high (in device pixels) their page shows `publisher`'s
+    /// camera: the layer sent is the smallest that fills it.
+    pub async fn view(&self, publisher: &str, height: u16) {
+        for s in self.peer.subscriptions.lock().await.iter() {
+            if s.track.owner == publisher && s.track.kind == RtpCodecKind::Video && !s.track.screen
+            {
+                s.want.store(height, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Starts or stops sharing their screen. Starting offers again (their
     /// answer sends the screen on the third transceiver, which publishes it
     /// when it flows) or, when they shared before on this connection, gives
@@ -501,28 +528,51 @@ impl Room {
         }
         let (is_screen, level_id) = owner.inbound(&remote).await;
         let (packets, _) = broadcast::channel(FORWARD_BUFFER);
+        let kind = remote.kind().await;
+        let h264 = codec.mime_type.eq_ignore_ascii_case("video/H264");
         let track = Arc::new(Published {
             owner: owner.id.clone(),
-            kind: remote.kind().await,
+            kind,
             screen: is_screen,
             codec,
             packets: packets.clone(),
             remote: remote.clone(),
-            media_ssrc: ssrc,
+            layers: Layers::default(),
             level_id,
             loudness: Loudness::default(),
-            last_keyframe_request: std::sync::Mutex::new(None),
+            last_keyframe_request: std::sync::Mutex::new(HashMap::new()),
         });
+        track.layers.open(ssrc, remote.rid(ssrc).await.as_deref());
         let reader = {
             let (room, track) = (Arc::downgrade(&self), track.clone());
             tokio::spawn(async move {
                 while let Some(event) = remote.poll().await {
-                    if let TrackRemoteEvent::OnRtpPacket(packet) = event {
-                        if let Some(id) = track.level_id {
-                            track.loudness.add(engine::loudness(&packet, id));
+                    match event {
+                        TrackRemoteEvent::OnOpen(init) => {
+                            tracing::debug!(owner = %track.owner, rid = ?init.rid, ssrc = init.ssrc, "layer");
+                            track.layers.open(init.ssrc, init.rid.as_deref());
                         }
-                        // No subscriber yet is not an error.
-                        let _ = packets.send(packet);
+                        TrackRemoteEvent::OnRtpPacket(packet) => {
+                            if let Some(id) = track.level_id {
+                                track.loudness.add(engine::loudness(&packet, id));
+                            }
+                            let key = match kind {
+                                RtpCodecKind::Video if h264 => {
+                                    let key = simulcast::h264_keyframe(&packet.payload);
+                                    track.layers.saw(packet.header.ssrc, None);
+                                    key
+                                }
+                                RtpCodecKind::Video => {
+                                    let size = simulcast::vp8_keyframe(&packet.payload);
+                                    track.layers.saw(packet.header.ssrc, size.map(|(_, h)| h));
+                                    size.is_some()
+                                }
+                                _ => true,
+                            };
+                            // No subscriber yet is not an error.
+                            let _ = packets.send((packet, key));
+                        }
+                        _ => {}
                     }
                 }
                 if let Some(room) = room.upgrade() {
@@ -686,15 +736,15 @@ impl Room {
     async fn keyframes_for(&self, peer: &str) {
         let peer = self.state.lock().await.peers.get(peer).cloned();
         if let Some(peer) = peer {
-            let tracks: Vec<Arc<Published>> = peer
+            let tracks: Vec<(Arc<Published>, Option<u32>)> = peer
                 .subscriptions
                 .lock()
                 .await
                 .iter()
-                .map(|s| s.track.clone())
+                .map(|s| (s.track.clone(), s.layer()))
                 .collect();
-            for t in tracks {
-                t.request_keyframe().await;
+            for (t, layer) in tracks {
+                t.request_keyframe(layer).await;
             }
         }
     }
@@ -708,6 +758,9 @@ struct Peer {
     connected: Arc<watch::Sender<bool>>,
     /// The bound and the public address, when they differ.
     announce: Option<(IpAddr, IpAddr)>,
+    /// The transceiver their camera arrives on, when it is asked for in
+    /// simulcast layers (None: a viewer, or simulcast is off).
+    camera: Option<Arc<dyn RtpTransceiver>>,
     /// The transceiver their screen arrives on (None: a viewer).
     screen: Option<Arc<dyn RtpTransceiver>>,
     /// Their screen track once it flowed, and whether it is shared now.
@@ -779,10 +832,15 @@ async fn negotiate(peer: &Arc<Peer>) -> Result<(), Error> {
         return Ok(());
     }
     let offer = peer.pc.create_offer(None).await.map_err(webrtc)?;
-    let sdp = match peer.announce {
+    let mut sdp = match peer.announce {
         Some((bound, public)) => announce(&offer.sdp, bound, public),
         None => offer.sdp.clone(),
     };
+    if let Some(camera) = &peer.camera {
+        if let Ok(Some(mid)) = camera.mid().await {
+            sdp = simulcast::ask(&sdp, &mid);
+        }
+    }
     peer.pc.set_local_description(offer).await.map_err(webrtc)?;
     n.awaiting_answer = true;
     // A closed receiver means the participant is going: nothing to tell.
@@ -797,13 +855,15 @@ struct Published {
     /// A screen share (not their camera).
     screen: bool,
     codec: RTCRtpCodec,
-    packets: broadcast::Sender<rtp::Packet>,
+    packets: broadcast::Sender<Forwarded>,
     remote: Arc<dyn TrackRemote>,
-    media_ssrc: u32,
+    /// Its simulcast layers (one when it has none).
+    layers: Layers,
     /// The audio-level extension's id on the publisher's leg.
     level_id: Option<u8>,
     loudness: Loudness,
-    last_keyframe_request: std::sync::Mutex<Option<Instant>>,
+    /// When a keyframe was last asked for, per layer.
+    last_keyframe_request: std::sync::Mutex<HashMap<u32, Instant>>,
 }
 
 /// Loudness summed over the packets of one speaker interval.
@@ -865,25 +925,35 @@ async fn follow_speakers(room: Weak<Room>) {
 }
 
 impl Published {
-    /// Asks the publisher for a keyframe, at most once per [`KEYFRAME_INTERVAL`].
-    async fn request_keyframe(&self) {
+    /// Asks the publisher for a keyframe of layer `ssrc` (None: every
+    /// layer), at most once per layer per [`KEYFRAME_INTERVAL`].
+    async fn request_keyframe(&self, ssrc: Option<u32>) {
         if self.kind != RtpCodecKind::Video {
             return;
         }
+        let Some(ssrc) = ssrc else {
+            for ssrc in self.layers.ssrcs() {
+                Box::pin(self.request_keyframe(Some(ssrc))).await;
+            }
+            return;
+        };
         let now = Instant::now();
         {
             let mut last = self
                 .last_keyframe_request
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            if last.is_some_and(|t| now.duration_since(t) < KEYFRAME_INTERVAL) {
+            if last
+                .get(&ssrc)
+                .is_some_and(|t| now.duration_since(*t) < KEYFRAME_INTERVAL)
+            {
                 return;
             }
-            *last = Some(now);
+            last.insert(ssrc, now);
         }
         let pli = PictureLossIndication {
             sender_ssrc: 0,
-            media_ssrc: self.media_ssrc,
+            media_ssrc: ssrc,
         };
         if let Err(e) = self.remote.write_rtcp(vec![Box::new(pli)]).await {
             tracing::debug!(owner = %self.owner, error = %e, "keyframe request");
@@ -895,6 +965,10 @@ impl Published {
 struct Subscription {
     track: Arc<Published>,
     sender: Arc<dyn RtpSender>,
+    /// The tile height the subscriber shows it at (picks the layer).
+    want: Arc<AtomicU16>,
+    /// The layer being sent (0: none yet).
+    current: Arc<AtomicU32>,
     forward: JoinHandle<()>,
     relay: JoinHandle<()>,
 }
@@ -903,6 +977,11 @@ impl Subscription {
     fn stop(&self) {
         self.forward.abort();
         self.relay.abort();
+    }
+
+    /// The layer being sent, if any.
+    fn layer(&self) -> Option<u32> {
+        Some(self.current.load(Ordering::Relaxed)).filter(|s| *s != 0)
     }
 }
 
@@ -985,19 +1064,50 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
         .map_err(webrtc)?
         .ok_or_else(|| Error::WebRtc("a send-only transceiver without a sender".into()))?;
     let pt = payload_type(&track.codec).unwrap_or_default();
+    let want = Arc::new(AtomicU16::new(DEFAULT_VIEW_HEIGHT));
+    let current = Arc::new(AtomicU32::new(0));
     let forward = {
         let (mut rx, connected) = (track.packets.subscribe(), peer.connected.subscribe());
         let (local, track, sender) = (local.clone(), track.clone(), sender.clone());
+        let (want, current) = (want.clone(), current.clone());
         tokio::spawn(async move {
             // The audio-level extension's id on this leg, once known.
             let mut leg_level: Option<Option<u8>> = None;
+            let mut rewriter = Rewriter::default();
+            let vp8 = track.codec.mime_type.eq_ignore_ascii_case("video/VP8");
+            let mut hold_until = Instant::now();
             loop {
                 match rx.recv().await {
-                    Ok(mut packet) => {
+                    Ok((mut packet, key)) => {
                         // Before DTLS is up nothing can be sent.
                         if !*connected.borrow() {
                             continue;
                         }
+                        let layered = track.layers.len() > 1;
+                        let target = if !layered {
+                            packet.header.ssrc
+                        } else {
+                            // A fresh choice unless the layer switched to lately still sends.
+                            let held = rewriter.current().filter(|c| {
+                                Instant::now() < hold_until && track.layers.is_live(*c)
+                            });
+                            held.or_else(|| track.layers.choose(want.load(Ordering::Relaxed)))
+                                .unwrap_or(packet.header.ssrc)
+                        };
+                        if !rewriter.admit(&mut packet.header, target, key) {
+                            // The layer it should get: a keyframe switches to it.
+                            if packet.header.ssrc == target {
+                                track.request_keyframe(Some(target)).await;
+                            }
+                            continue;
+                        }
+                        if rewriter.switched() {
+                            hold_until = Instant::now() + simulcast::HOLD;
+                        }
+                        if layered && vp8 {
+                            rewriter.vp8(&mut packet.payload);
+                        }
+                        current.store(packet.header.ssrc, Ordering::Relaxed);
                         let level = track
                             .level_id
                             .and_then(|id| packet.header.get_extension(id));
@@ -1017,7 +1127,7 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::debug!(skipped = n, "subscriber fell behind");
-                        track.request_keyframe().await;
+                        track.request_keyframe(rewriter.current()).await;
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -1025,12 +1135,13 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
         })
     };
     let relay = {
-        let track = track.clone();
+        let (track, current) = (track.clone(), current.clone());
         tokio::spawn(async move {
             while let Some(event) = local.poll().await {
                 if let TrackLocalEvent::OnRtcpPacket(packets) = event {
                     if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
-                        track.request_keyframe().await;
+                        let layer = Some(current.load(Ordering::Relaxed)).filter(|s| *s != 0);
+                        track.request_keyframe(layer).await;
                     }
                 }
             }
@@ -1039,6 +1150,8 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
     peer.subscriptions.lock().await.push(Subscription {
         track: track.clone(),
         sender,
+        want,
+        current,
         forward,
         relay,
     });

@@ -414,6 +414,16 @@ pub enum ClientMsg {
         /// The room.
         room: String,
     },
+    /// How high (device pixels) this page shows a publisher's camera in a
+    /// media room: the node sends the smallest simulcast layer that fills it.
+    MediaView {
+        /// The room.
+        room: String,
+        /// The publisher.
+        publisher: AttendeeId,
+        /// The tile's height.
+        height: u16,
+    },
     /// Start (`on`) or stop sharing the screen in a media room one is on
     /// screen in. Starting is answered by an offer whose answer carries the
     /// screen on the third transceiver (after microphone and camera).
@@ -471,6 +481,7 @@ impl ClientMsg {
                 | ClientMsg::MediaCandidate { .. }
                 | ClientMsg::MediaLeave { .. }
                 | ClientMsg::MediaScreen { .. }
+                | ClientMsg::MediaView { .. }
         )
     }
 }
@@ -551,6 +562,10 @@ mod tests {
             serde_json::to_string(&speaker).unwrap(),
             r#"{"type":"media_speaker","room":"session:1","speaker":null}"#
         );
+        let view = r#"{"type":"media_view","room":"session:1","publisher":"67e55044-10b1-426f-9247-bb680e5fe0c8","height":360}"#;
+        let m: ClientMsg = serde_json::from_str(view).unwrap();
+        assert!(m.is_media());
+        assert_eq!(serde_json::to_string(&m).unwrap(), view);
         let share = r#"{"type":"media_screen","room":"session:1","on":true}"#;
         let m: ClientMsg = serde_json::from_str(share).unwrap();
         assert!(m.is_media());

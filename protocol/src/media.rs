@@ -120,6 +120,13 @@ pub enum ToNode {
         /// The candidate.
         candidate: IceCandidate,
     },
+    /// How high the browser shows a publisher's camera (picks the layer).
+    View {
+        /// The publisher (their participant id).
+        publisher: String,
+        /// Device pixels.
+        height: u16,
+    },
     /// Start or stop sharing the screen.
     Screen {
         /// Share (true) or stop.

@@ -69,6 +69,9 @@ pub struct MediaSettings {
     /// The address browsers are told to reach when `ip` is behind a 1:1 NAT
     /// (a cloud machine's public address; absent: `ip`).
     pub announce_ip: Option<std::net::IpAddr>,
+    /// Ask publishers for their camera in simulcast layers (off by default:
+    /// see `media::simulcast`).
+    pub simulcast: bool,
     /// Where the media role reads the platform's public keys (default
     /// `<public_url>/.well-known/jwks.json`).
     pub jwks_url: Option<String>,
@@ -129,6 +132,7 @@ impl Default for MediaSettings {
             ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             udp_ports: None,
             announce_ip: None,
+            simulcast: false,
             jwks_url: None,
             turn: None,
         }

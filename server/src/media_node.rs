@@ -42,6 +42,8 @@ pub struct NodeConfig {
     pub ports: Option<media::sfu::PortRange>,
     /// Address browsers are told to reach (None: `ip`).
     pub announce: Option<IpAddr>,
+    /// Ask publishers for simulcast layers.
+    pub simulcast: bool,
     /// How web nodes reach this node.
     pub url: String,
     /// The platform's JWK set.
@@ -111,6 +113,7 @@ pub async fn serve(
         ip: config.ip,
         ports: config.ports,
         announce: config.announce,
+        simulcast: config.simulcast,
         runtime: None,
     });
     let node = Arc::new(Node {
@@ -174,6 +177,7 @@ pub async fn run(
         ip: m.ip,
         ports: m.udp_ports,
         announce: m.announce_ip,
+        simulcast: m.simulcast,
         url: m.url(),
         jwks_url,
         redis,
@@ -253,6 +257,10 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
                     Ok(ToNode::Answer { .. }) => Err(media::Error::BadSignal("the answer is too long".into())),
                     Ok(ToNode::Candidate { candidate }) => p.candidate(media::wire::from_wire(candidate)).await,
                     Ok(ToNode::Screen { on }) => p.share_screen(on).await,
+                    Ok(ToNode::View { publisher, height }) => {
+                        p.view(&publisher, height).await;
+                        Ok(())
+                    }
                     Err(e) => Err(media::Error::BadSignal(e.to_string())),
                 };
                 if let Err(e) = result {

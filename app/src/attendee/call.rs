@@ -123,6 +123,18 @@ pub async fn share_screen(
     Ok(())
 }
 
+/// Tells the node how high `publisher`'s camera shows here (device pixels).
+pub fn view(send: &impl Fn(ClientMsg), publisher: protocol::ids::AttendeeId, height: u16) {
+    if PC.with(|p| p.borrow().is_none()) {
+        return;
+    }
+    send(ClientMsg::MediaView {
+        room: ROOM.with(|r| r.borrow().clone()),
+        publisher,
+        height,
+    });
+}
+
 /// Stops sharing the screen.
 pub fn stop_screen(send: &impl Fn(ClientMsg)) {
     let Some(stream) = SCREEN.with(|s| s.borrow_mut().take()) else {

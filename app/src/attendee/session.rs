@@ -496,6 +496,36 @@ fn Tile(
     }
     let key = StoredValue::new(id.clone());
     let screen = screen_owner(&id).is_some();
+    // A camera's tile tells the node how high it shows (the simulcast layer
+    // follows) each second it changes (pinned, paged, resized).
+    #[cfg(feature = "hydrate")]
+    if let (false, false, Ok(publisher)) = (mine, screen, id.parse::<AttendeeId>()) {
+        let last = StoredValue::new(0u16);
+        let ticks = StoredValue::new(0u32);
+        let handle = set_interval_with_handle(
+            move || {
+                ticks.update_value(|t| *t += 1);
+                let Some(el) = video.get_untracked() else {
+                    return;
+                };
+                let ratio = window().device_pixel_ratio().max(1.0);
+                let px = (f64::from(el.client_height()) * ratio).ceil();
+                // In steps of 90 px, so small changes send nothing.
+                let height = ((px / 90.0).ceil() * 90.0).clamp(90.0, 2160.0) as u16;
+                // Said again now and then: a new connection starts from the default.
+                if height != last.get_value() || ticks.get_value().is_multiple_of(10) {
+                    last.set_value(height);
+                    super::call::view(&|m| ctl.live.send(m), publisher, height);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    }
     // Screens always show large.
     let is_pinned =
         move || screen || key.with_value(|k| pinned.get().as_deref() == Some(k.as_str()));

@@ -200,6 +200,17 @@ fn relay_media(links: &mut Links, me: AttendeeId, msg: ClientMsg) -> Result<(), 
             Ok(())
         }
         ClientMsg::MediaScreen { room, on } => links.send(&room, ToNode::Screen { on }),
+        ClientMsg::MediaView {
+            room,
+            publisher,
+            height,
+        } => links.send(
+            &room,
+            ToNode::View {
+                publisher: publisher.to_string(),
+                height,
+            },
+        ),
         _ => Ok(()),
     }
 }

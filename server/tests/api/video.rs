@@ -33,6 +33,7 @@ async fn media_node(app: &TestApp) -> watch::Sender<bool> {
         ip: [127, 0, 0, 1].into(),
         ports: None,
         announce: None,
+        simulcast: false,
         url,
         jwks_url: format!("{}/.well-known/jwks.json", app.base),
         redis: app.deps.redis.clone(),

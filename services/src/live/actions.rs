@@ -43,7 +43,8 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
         | ClientMsg::MediaAnswer { .. }
         | ClientMsg::MediaCandidate { .. }
         | ClientMsg::MediaLeave { .. }
-        | ClientMsg::MediaScreen { .. } => return Ok(()),
+        | ClientMsg::MediaScreen { .. }
+        | ClientMsg::MediaView { .. } => return Ok(()),
         ClientMsg::RequestScreen { session } => {
             ratelimit::hit(
                 &mut redis,
