@@ -12,11 +12,16 @@
 //! camera). Switching rewrites sequence numbers, timestamps and VP8 picture
 //! ids; the pure parts are tested here.
 //!
-//! Off by default (`media.simulcast`): in the three-browser Playwright run
-//! on this two-core machine, a viewer's picture of one publisher sometimes
-//! stopped after a few dozen frames (every leg of that publisher stopped
-//! at once, as if its connection's driver stalled), and pinning a tile did
-//! not reliably bring a larger layer (Chromium kept its top layer off).
+//! Off by default (`media.simulcast`), because of `webrtc` 0.21: the
+//! layers' SSRCs are learned from the rid header extension of their first
+//! packets, and when the server offers the publisher's connection again
+//! (someone else's track comes or goes) the new answer resets them; Chromium
+//! no longer puts the rid in its packets by then, so the camera's RTP stops
+//! reaching the `TrackRemote` (no error, no new `on_track`, audio unaffected;
+//! seen with three Chromium tabs: the first publisher's video froze when the
+//! second one's tracks were offered to it). Simulcast needs the publisher's
+//! connection never to be renegotiated: one connection to publish and one to
+//! receive, as mediasoup and LiveKit clients have.
 
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::Instant;
