@@ -80,6 +80,10 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
   const cy = (await attendee(browser, BASE, slug, "Cy", PHONE)).page;
   for (const p of [ada, bo, cy]) await enter(p, "Roundtable");
   for (const p of [ada, bo, cy]) await expect(p.getByTestId("in-session")).toHaveText("3");
+  // Everyone sees who is here.
+  const here = cy.getByTestId("people-here").getByTestId("person-here");
+  await expect(here).toHaveCount(3);
+  for (const name of ["Ada", "Bo", "Cy"]) await expect(here.filter({ hasText: name })).toHaveCount(1);
 
   // Ada and Bo go on screen; Cy only watches (no camera asked).
   await goOnScreen(ada);

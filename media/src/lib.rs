@@ -35,8 +35,10 @@
 
 pub mod bot;
 pub mod engine;
+pub mod network;
 pub mod sfu;
 pub mod simulcast;
+pub mod speaker;
 pub mod token;
 pub mod wire;
 

@@ -1,5 +1,8 @@
 //! Rooms, their participants and the forwarding between them (the model is
-//! in the crate docs).
+//! in the crate docs). Longer than most files: rooms, peers, negotiation and
+//! subscriptions share private state and one lock order, so they stay
+//! together; what stands alone is beside it (`speaker`, `simulcast`,
+//! `network`).
 //!
 //! Locks, always taken in this order: a room's state, then a peer's
 //! negotiation or subscriptions. A track published while someone joins is
@@ -32,7 +35,9 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 use crate::engine::{self, is_keyframe_request, payload_type};
+use crate::network::{announce, PortRange};
 use crate::simulcast::{self, Layers, Rewriter};
+use crate::speaker::{next_speaker, Loudness, SPEAKER_INTERVAL};
 
 /// A packet on its way to subscribers, and whether it starts a keyframe
 /// (audio: always, any packet will do to switch).
@@ -49,17 +54,6 @@ pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 /// Packets a slow subscriber may fall behind before it skips ahead (and asks
 /// for a keyframe to recover).
 const FORWARD_BUFFER: usize = 1024;
-
-/// How often the room's active speaker is decided.
-pub const SPEAKER_INTERVAL: Duration = Duration::from_millis(300);
-
-/// Loudness (0 silence ..127, see [`engine::loudness`]) at which someone
-/// counts as speaking: about -55 dBov, above a quiet room's noise.
-pub const SPEAKING: f32 = 72.0;
-
-/// How much louder (in dB) someone must be to take the floor from the
-/// current speaker, so two voices do not make the highlight flicker.
-pub const TAKEOVER_DB: f32 = 6.0;
 
 /// What the server tells a participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,74 +120,6 @@ impl Config {
             runtime: None,
         }
     }
-}
-
-/// An inclusive range of UDP ports (`40000-40999`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortRange {
-    first: u16,
-    last: u16,
-}
-
-impl PortRange {
-    /// The range `first..=last` (None when empty or starting at 0).
-    pub fn new(first: u16, last: u16) -> Option<PortRange> {
-        (first > 0 && first <= last).then_some(PortRange { first, last })
-    }
-
-    /// How many ports it holds.
-    pub fn len(&self) -> usize {
-        usize::from(self.last - self.first) + 1
-    }
-
-    /// Never: a range holds one port at least.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// The `n`th port, wrapping around.
-    pub fn nth(&self, n: usize) -> u16 {
-        self.first + (n % self.len()) as u16
-    }
-
-    /// Whether `port` is in it.
-    pub fn contains(&self, port: u16) -> bool {
-        (self.first..=self.last).contains(&port)
-    }
-}
-
-impl std::str::FromStr for PortRange {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}` is not a port range like 40000-40999");
-        let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
-        let (a, b) = (
-            a.trim().parse().map_err(|_| bad())?,
-            b.trim().parse().map_err(|_| bad())?,
-        );
-        PortRange::new(a, b).ok_or_else(bad)
-    }
-}
-
-/// Rewrites an ICE candidate (`candidate:… <address> <port> typ host …`)
-/// or an SDP's `a=candidate:` lines to name `public` instead of `bound`;
-/// anything else is left as it is.
-pub fn announce(text: &str, bound: IpAddr, public: IpAddr) -> String {
-    let (bound, public) = (bound.to_string(), public.to_string());
-    text.split_inclusive('\n')
-        .map(|line| {
-            let body = line.strip_prefix("a=").unwrap_or(line);
-            if !body.starts_with("candidate:") {
-                return line.to_owned();
-            }
-            let mut fields: Vec<&str> = line.split(' ').collect();
-            if fields.get(4).is_some_and(|a| a.trim_end() == bound) {
-                fields[4] = &public;
-            }
-            fields.join(" ")
-        })
-        .collect()
 }
 
 /// The SFU: rooms by name.
@@ -866,50 +792,6 @@ struct Published {
     last_keyframe_request: std::sync::Mutex<HashMap<u32, Instant>>,
 }
 
-/// Loudness summed over the packets of one speaker interval.
-#[derive(Default)]
-struct Loudness {
-    sum: std::sync::atomic::AtomicU32,
-    packets: std::sync::atomic::AtomicU32,
-}
-
-impl Loudness {
-    fn add(&self, level: Option<u8>) {
-        use std::sync::atomic::Ordering::Relaxed;
-        if let Some(l) = level {
-            self.sum.fetch_add(u32::from(l), Relaxed);
-            self.packets.fetch_add(1, Relaxed);
-        }
-    }
-
-    /// The interval's average, starting the next one.
-    fn take(&self) -> f32 {
-        use std::sync::atomic::Ordering::Relaxed;
-        let (sum, n) = (self.sum.swap(0, Relaxed), self.packets.swap(0, Relaxed));
-        if n == 0 {
-            0.0
-        } else {
-            sum as f32 / n as f32
-        }
-    }
-}
-
-/// Who speaks after an interval in which each publisher of audio was as
-/// loud as `levels` says (0..127 on average): the loudest above
-/// [`SPEAKING`], except that the current speaker keeps the floor unless
-/// someone is [`TAKEOVER_DB`] louder; nobody when nobody is above it.
-pub fn next_speaker(current: Option<&str>, levels: &[(String, f32)]) -> Option<String> {
-    let loudest = levels
-        .iter()
-        .filter(|(_, l)| *l >= SPEAKING)
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let theirs = current.and_then(|c| levels.iter().find(|(who, _)| who == c));
-    match theirs {
-        Some((who, l)) if *l >= SPEAKING && loudest.1 < l + TAKEOVER_DB => Some(who.clone()),
-        _ => Some(loudest.0.clone()),
-    }
-}
-
 /// Decides the room's active speaker every [`SPEAKER_INTERVAL`] until the room closes.
 async fn follow_speakers(room: Weak<Room>) {
     let mut tick = tokio::time::interval(SPEAKER_INTERVAL);
@@ -1231,72 +1113,5 @@ mod tests {
         assert_eq!((p.header.ssrc, p.header.payload_type), (42, 96));
         assert!(!p.header.extension && p.header.extensions.is_empty());
         assert_eq!(p.header.extension_profile, 0);
-    }
-
-    fn levels(l: &[(&str, f32)]) -> Vec<(String, f32)> {
-        l.iter().map(|(w, v)| (w.to_string(), *v)).collect()
-    }
-
-    #[test]
-    fn the_loudest_voice_above_the_floor_speaks() {
-        assert_eq!(
-            next_speaker(None, &levels(&[("a", 80.0), ("b", 100.0)])).as_deref(),
-            Some("b")
-        );
-        assert_eq!(
-            next_speaker(Some("b"), &levels(&[("a", 30.0), ("b", 40.0)])),
-            None,
-            "room noise is nobody"
-        );
-        assert_eq!(next_speaker(None, &[]), None);
-    }
-
-    #[test]
-    fn the_speaker_keeps_the_floor_unless_someone_is_clearly_louder() {
-        let l = levels(&[("a", 90.0), ("b", 94.0)]);
-        assert_eq!(
-            next_speaker(Some("a"), &l).as_deref(),
-            Some("a"),
-            "4 dB is not enough"
-        );
-        let l = levels(&[("a", 90.0), ("b", 97.0)]);
-        assert_eq!(next_speaker(Some("a"), &l).as_deref(), Some("b"));
-        let l = levels(&[("a", 50.0), ("b", 75.0)]);
-        assert_eq!(
-            next_speaker(Some("a"), &l).as_deref(),
-            Some("b"),
-            "a went quiet"
-        );
-        let l = levels(&[("b", 75.0)]);
-        assert_eq!(next_speaker(Some("a"), &l).as_deref(), Some("b"), "a left");
-    }
-
-    #[test]
-    fn port_ranges_parse_and_wrap() {
-        let r: PortRange = "40000-40002".parse().unwrap();
-        assert_eq!(
-            (r.len(), r.nth(0), r.nth(2), r.nth(3)),
-            (3, 40000, 40002, 40000)
-        );
-        assert!(r.contains(40001) && !r.contains(40003));
-        for bad in ["", "40000", "5-4", "0-10", "a-b", "1-70000"] {
-            assert!(bad.parse::<PortRange>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn announced_candidates_name_the_public_address() {
-        let (bound, public): (IpAddr, IpAddr) =
-            ("10.0.0.5".parse().unwrap(), "203.0.113.7".parse().unwrap());
-        let c = "candidate:1 1 udp 2130706431 10.0.0.5 40001 typ host";
-        assert_eq!(
-            announce(c, bound, public),
-            "candidate:1 1 udp 2130706431 203.0.113.7 40001 typ host"
-        );
-        let sdp = "v=0\r\nc=IN IP4 10.0.0.5\r\na=candidate:1 1 udp 2130706431 10.0.0.5 40001 typ host\r\na=candidate:2 1 udp 1 192.0.2.1 9 typ relay\r\n";
-        assert_eq!(
-            announce(sdp, bound, public),
-            "v=0\r\nc=IN IP4 10.0.0.5\r\na=candidate:1 1 udp 2130706431 203.0.113.7 40001 typ host\r\na=candidate:2 1 udp 1 192.0.2.1 9 typ relay\r\n"
-        );
     }
 }

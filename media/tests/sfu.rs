@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use media::bot::{Bot, Load};
-use media::sfu::{PortRange, Signal};
+use media::network::PortRange;
+use media::sfu::Signal;
 use media::{Config, Error, Sfu};
 
 async fn join(sfu: &Arc<Sfu>, room: &str, id: &str, publish: bool) -> Bot {

@@ -65,7 +65,7 @@ pub struct MediaSettings {
     /// The UDP ports peer connections take, `40000-40999` (absent: any),
     /// for a firewall to open exactly those.
     #[serde(deserialize_with = "port_range")]
-    pub udp_ports: Option<media::sfu::PortRange>,
+    pub udp_ports: Option<media::network::PortRange>,
     /// The address browsers are told to reach when `ip` is behind a 1:1 NAT
     /// (a cloud machine's public address; absent: `ip`).
     pub announce_ip: Option<std::net::IpAddr>,
@@ -142,7 +142,7 @@ impl Default for MediaSettings {
 /// Reads `udp_ports`, refusing a malformed range at startup.
 fn port_range<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<Option<media::sfu::PortRange>, D::Error> {
+) -> Result<Option<media::network::PortRange>, D::Error> {
     let text: Option<String> = Option::deserialize(d)?;
     text.filter(|t| !t.trim().is_empty())
         .map(|t| t.parse().map_err(serde::de::Error::custom))

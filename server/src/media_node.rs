@@ -39,7 +39,7 @@ pub struct NodeConfig {
     /// Address peer connections bind.
     pub ip: IpAddr,
     /// UDP ports they take (None: any).
-    pub ports: Option<media::sfu::PortRange>,
+    pub ports: Option<media::network::PortRange>,
     /// Address browsers are told to reach (None: `ip`).
     pub announce: Option<IpAddr>,
     /// Ask publishers for simulcast layers.

@@ -92,6 +92,17 @@ pub async fn video_session(slug: String, id: String) -> Result<SessionData, AppE
     })
 }
 
+/// Who is in a session of the event now (attendee ids; the page has their names).
+#[server(prefix = "/fn", endpoint = "session_people")]
+pub async fn session_people(slug: String, id: String) -> Result<Vec<AttendeeId>, AppError> {
+    use services::live::{presence, sessions};
+    let (platform, event, _me) = super::current_attendee(&slug).await?;
+    let id: VideoSessionId = crate::error::parse_id("session", &id)?;
+    sessions::get(&platform.pool, event.id, id).await?;
+    let mut redis = platform.redis.clone();
+    Ok(presence::people_in(&mut redis, event.id, protocol::Area::Session(id)).await?)
+}
+
 /// A join token: to watch, or (`on_screen` = "true") to go on screen as the
 /// session allows.
 #[server(prefix = "/fn", endpoint = "session_token")]
@@ -313,6 +324,7 @@ fn Session(s: SessionData) -> impl IntoView {
                 </div>
                 <div class="space-y-3">
                     {host.then(|| view! { <HostPanel ctl=ctl requests=requests/> })}
+                    <PeopleHere ctl=ctl area=area people=people/>
                     <ChatPanel channel=channel live=live/>
                 </div>
             </div>
@@ -611,6 +623,43 @@ fn CallStats(ctl: Ctl) -> impl IntoView {
                 <dt>"Frames decoded"</dt><dd data-testid="frames-decoded">{move || figures.get().2.to_string()}</dd>
             </dl>
         </details>
+    }
+}
+
+/// Who is in the session now, fetched again whenever the count changes.
+#[component]
+fn PeopleHere(ctl: Ctl, area: Area, people: StoredValue<Vec<PersonRow>>) -> impl IntoView {
+    let here = RwSignal::new(Vec::<AttendeeId>::new());
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let _count = ctl.live.in_area(area);
+        let (slug, id) = (ctl.slug.get_value(), ctl.id.to_string());
+        leptos::task::spawn_local(async move {
+            if let Ok(ids) = session_people(slug, id).await {
+                here.set(ids);
+            }
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ctl, area);
+    let rows = move || {
+        people.with_value(|all| {
+            here.get()
+                .iter()
+                .filter_map(|id| all.iter().find(|r| r.person.id == *id))
+                .map(|r| (r.person.id, r.person.name.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="card space-y-1" data-testid="people-here" aria-label="People in this session">
+            <h2 class="font-semibold">"People here"</h2>
+            <ul class="text-sm">
+                <For each=rows key=|(id, _)| *id let:row>
+                    <li data-testid="person-here">{row.1}</li>
+                </For>
+            </ul>
+        </section>
     }
 }
 

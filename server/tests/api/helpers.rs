@@ -30,7 +30,9 @@ pub mod fns {
     };
     pub use app::attendee::profile::MyProfile;
     pub use app::attendee::reception::Reception;
-    pub use app::attendee::session::{KeepOnScreen, LeaveScreen, SessionToken, VideoSession};
+    pub use app::attendee::session::{
+        KeepOnScreen, LeaveScreen, SessionPeople, SessionToken, VideoSession,
+    };
     pub use app::attendee::stage::StageInfo;
     pub use app::attendee::{AttendeeLogout, ChatHistory, DmHistory, People};
     pub use app::checkout::{BuyPlan, CheckoutInfo};

@@ -383,6 +383,7 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         row::<fns::MyProfile>(EVENT_ATTENDEES, &[("slug", &e())]),
         // Video sessions, the pre-event check and networking.
         row::<fns::VideoSession>(EVENT_ATTENDEES, &[("slug", &e()), ("id", &session)]),
+        row::<fns::SessionPeople>(EVENT_ATTENDEES, &[("slug", &e()), ("id", &session)]),
         row::<fns::SessionToken>(
             EVENT_ATTENDEES,
             &[("slug", &e()), ("id", &session), ("on_screen", "false")],

@@ -205,6 +205,27 @@ pub async fn snapshot(redis: &mut ConnectionManager, event: EventId) -> Result<S
     })
 }
 
+/// The attendees with a live connection in `area` now (several tabs of one
+/// person count once), in id order.
+pub async fn people_in(
+    redis: &mut ConnectionManager,
+    event: EventId,
+    area: Area,
+) -> Result<Vec<AttendeeId>> {
+    let (members, areas): (Vec<String>, HashMap<String, String>) = live_members(event)
+        .hgetall(area_key(event))
+        .query_async(redis)
+        .await?;
+    let mut people: Vec<AttendeeId> = members
+        .iter()
+        .filter(|m| areas.get(*m).and_then(|a| a.parse::<Area>().ok()) == Some(area))
+        .filter_map(|m| m.split(':').next()?.parse().ok())
+        .collect();
+    people.sort();
+    people.dedup();
+    Ok(people)
+}
+
 /// Tells every node that the event's presence changed, with the new snapshot.
 pub async fn announce(
     redis: &mut ConnectionManager,
