@@ -173,12 +173,21 @@ pub struct Snapshot {
     pub areas: Vec<AreaCount>,
 }
 
-/// The event's presence: who is online and where (expired connections pruned).
-pub async fn snapshot(redis: &mut ConnectionManager, event: EventId) -> Result<Snapshot> {
-    let (members, areas): (Vec<String>, HashMap<String, String>) = live_members(event)
+/// The live connections (`attendee:connection`, expired ones pruned) and
+/// the area of each.
+async fn members_and_areas(
+    redis: &mut ConnectionManager,
+    event: EventId,
+) -> Result<(Vec<String>, HashMap<String, String>)> {
+    Ok(live_members(event)
         .hgetall(area_key(event))
         .query_async(redis)
-        .await?;
+        .await?)
+}
+
+/// The event's presence: who is online and where (expired connections pruned).
+pub async fn snapshot(redis: &mut ConnectionManager, event: EventId) -> Result<Snapshot> {
+    let (members, areas) = members_and_areas(redis, event).await?;
     let mut people: Vec<AttendeeId> = members
         .iter()
         .filter_map(|m| m.split(':').next()?.parse().ok())
@@ -212,10 +221,7 @@ pub async fn people_in(
     event: EventId,
     area: Area,
 ) -> Result<Vec<AttendeeId>> {
-    let (members, areas): (Vec<String>, HashMap<String, String>) = live_members(event)
-        .hgetall(area_key(event))
-        .query_async(redis)
-        .await?;
+    let (members, areas) = members_and_areas(redis, event).await?;
     let mut people: Vec<AttendeeId> = members
         .iter()
         .filter(|m| areas.get(*m).and_then(|a| a.parse::<Area>().ok()) == Some(area))
