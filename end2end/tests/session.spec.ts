@@ -120,6 +120,7 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
   await expect(screen.getByTestId("tile-name")).toHaveText("Ada's screen");
   await framesAdvance(screen.getByTestId("tile-video"));
   await expect(bo.getByTestId("screen-tile")).toHaveCount(1, { timeout: 30_000 });
+  await expect(bo.getByTestId("on-screen-count")).toHaveText("3", { timeout: 10_000 });
   await ada.getByTestId("share-screen").click();
   await expect(ada.getByTestId("share-screen")).toHaveText("Share screen");
   await expect(cy.getByTestId("screen-tile")).toHaveCount(0, { timeout: 30_000 });

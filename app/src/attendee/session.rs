@@ -281,7 +281,7 @@ fn Session(s: SessionData) -> impl IntoView {
             {(!s.description.is_empty()).then(|| view! { <p class="whitespace-pre-line text-slate-700">{s.description.clone()}</p> })}
             <p class="text-slate-600" aria-live="polite">
                 <span data-testid="in-session">{move || live.in_area(area)}</span> " in this session · "
-                <span data-testid="on-screen-count">{move || everyone().len()}</span> " on screen (at most " {s.max_on_screen} ")"
+                <span data-testid="on-screen-count">{move || everyone().iter().filter(|id| screen_owner(id).is_none()).count()}</span> " on screen (at most " {s.max_on_screen} ")"
             </p>
             <Notice live=live/>
             <p role="status" class="text-sm" data-testid="call-status">{move || match ctl.call.status.get() {
