@@ -305,7 +305,8 @@ impl Grant {
         until: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Grant> {
         let role = MediaRole::Speaker;
-        let until = until.map(|t| t.timestamp());
+        // Whole seconds, rounded up: the node never ends the call before its end.
+        let until = until.map(|t| t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0));
         let token = signing::media_join_token(pool, by.event_id, &room, by.id, role, until).await?;
         Ok(Grant { room, role, token })
     }
