@@ -20,7 +20,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use tokio::sync::{broadcast, mpsc, watch, Mutex};
@@ -455,7 +455,7 @@ impl Room {
         let (is_screen, level_id) = owner.inbound(&remote).await;
         let (packets, _) = broadcast::channel(FORWARD_BUFFER);
         let kind = remote.kind().await;
-        let h264 = codec.mime_type.eq_ignore_ascii_case("video/H264");
+        let h264 = payload_type(&codec) == Some(engine::H264_PT);
         let track = Arc::new(Published {
             owner: owner.id.clone(),
             kind,
@@ -724,12 +724,7 @@ impl Peer {
                 continue;
             }
             if let Ok(params) = r.get_parameters().await {
-                level = params
-                    .rtp_parameters
-                    .header_extensions
-                    .iter()
-                    .find(|e| e.uri == engine::AUDIO_LEVEL_URI)
-                    .and_then(|e| u8::try_from(e.id).ok());
+                level = extension_id(&params.rtp_parameters, engine::AUDIO_LEVEL_URI);
             }
         }
         (screen, level)
@@ -863,8 +858,13 @@ impl Subscription {
 
     /// The layer being sent, if any.
     fn layer(&self) -> Option<u32> {
-        Some(self.current.load(Ordering::Relaxed)).filter(|s| *s != 0)
+        layer_of(&self.current)
     }
+}
+
+/// The layer a subscription's `current` holds (0: none yet).
+fn layer_of(current: &AtomicU32) -> Option<u32> {
+    Some(current.load(Ordering::Relaxed)).filter(|s| *s != 0)
 }
 
 /// Prepares `packet` for a subscriber's leg: its SSRC and payload type, and
@@ -884,15 +884,18 @@ pub fn screen_stream(owner: &str) -> String {
     format!("{owner}~screen")
 }
 
-/// The id of extension `uri` as negotiated on a subscriber's leg.
-async fn leg_extension(sender: &Arc<dyn RtpSender>, uri: &str) -> Option<u8> {
-    let params = sender.get_parameters().await.ok()?;
+/// The id negotiated for header extension `uri` (None: not negotiated).
+fn extension_id(params: &RTCRtpParameters, uri: &str) -> Option<u8> {
     params
-        .rtp_parameters
         .header_extensions
         .iter()
         .find(|e| e.uri == uri)
         .and_then(|e| u8::try_from(e.id).ok())
+}
+
+/// The id of extension `uri` as negotiated on a subscriber's leg.
+async fn leg_extension(sender: &Arc<dyn RtpSender>, uri: &str) -> Option<u8> {
+    extension_id(&sender.get_parameters().await.ok()?.rtp_parameters, uri)
 }
 
 /// Adds `track` to `peer`'s connection (the caller offers it) and starts
@@ -956,7 +959,7 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
             // The audio-level extension's id on this leg, once known.
             let mut leg_level: Option<Option<u8>> = None;
             let mut rewriter = Rewriter::default();
-            let vp8 = track.codec.mime_type.eq_ignore_ascii_case("video/VP8");
+            let vp8 = payload_type(&track.codec) == Some(engine::VP8_PT);
             let mut hold_until = Instant::now();
             loop {
                 match rx.recv().await {
@@ -1022,8 +1025,7 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
             while let Some(event) = local.poll().await {
                 if let TrackLocalEvent::OnRtcpPacket(packets) = event {
                     if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
-                        let layer = Some(current.load(Ordering::Relaxed)).filter(|s| *s != 0);
-                        track.request_keyframe(layer).await;
+                        track.request_keyframe(layer_of(&current)).await;
                     }
                 }
             }

@@ -23,7 +23,7 @@
 //! connection never to be renegotiated: one connection to publish and one to
 //! receive, as mediasoup and LiveKit clients have.
 
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rtc::rtp;
@@ -155,10 +155,20 @@ struct Layer {
     last_ms: AtomicU64,
 }
 
+impl Layer {
+    /// Whether it sent within [`LIVE_MS`] of `now` (ms since the track began).
+    fn live(&self, now: u64) -> bool {
+        let last = self.last_ms.load(Ordering::Relaxed);
+        last > 0 && now.saturating_sub(last) < LIVE_MS
+    }
+}
+
 /// The layers of a published track, as its packets reveal them.
 pub struct Layers {
     began: Instant,
     list: std::sync::RwLock<Vec<Layer>>,
+    /// `list.len()`, read per packet and subscriber without the lock.
+    count: AtomicUsize,
 }
 
 impl Default for Layers {
@@ -166,6 +176,7 @@ impl Default for Layers {
         Layers {
             began: Instant::now(),
             list: std::sync::RwLock::new(Vec::new()),
+            count: AtomicUsize::new(0),
         }
     }
 }
@@ -185,6 +196,7 @@ impl Layers {
                 last_ms: AtomicU64::new(0),
             });
             list.sort_by_key(|l| l.rank);
+            self.count.store(list.len(), Ordering::Relaxed);
         }
     }
 
@@ -205,10 +217,7 @@ impl Layers {
     pub fn is_live(&self, ssrc: u32) -> bool {
         let now = self.began.elapsed().as_millis() as u64;
         let list = self.list.read().unwrap_or_else(|e| e.into_inner());
-        list.iter().any(|l| {
-            let last = l.last_ms.load(Ordering::Relaxed);
-            l.ssrc == ssrc && last > 0 && now.saturating_sub(last) < LIVE_MS
-        })
+        list.iter().any(|l| l.ssrc == ssrc && l.live(now))
     }
 
     /// The layers' SSRCs.
@@ -219,7 +228,7 @@ impl Layers {
 
     /// How many layers the track has.
     pub fn len(&self) -> usize {
-        self.list.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.count.load(Ordering::Relaxed)
     }
 
     /// Whether none is known yet.
@@ -235,8 +244,7 @@ impl Layers {
         let mut live = [(0u32, 0usize, 0u16); RIDS.len()];
         let mut n = 0;
         for l in list.iter() {
-            let last = l.last_ms.load(Ordering::Relaxed);
-            if n < live.len() && last > 0 && now.saturating_sub(last) < LIVE_MS {
+            if n < live.len() && l.live(now) {
                 live[n] = (l.ssrc, l.rank, l.height.load(Ordering::Relaxed));
                 n += 1;
             }

@@ -135,14 +135,20 @@ pub fn view(send: &impl Fn(ClientMsg), publisher: protocol::ids::AttendeeId, hei
     });
 }
 
+/// Stops every track of `stream` (the camera light goes off, the browser's
+/// sharing bar goes away).
+fn stop_tracks(stream: &MediaStream) {
+    for t in stream.get_tracks().iter() {
+        t.unchecked_into::<MediaStreamTrack>().stop();
+    }
+}
+
 /// Stops sharing the screen.
 pub fn stop_screen(send: &impl Fn(ClientMsg)) {
     let Some(stream) = SCREEN.with(|s| s.borrow_mut().take()) else {
         return;
     };
-    for t in stream.get_tracks().iter() {
-        t.unchecked_into::<MediaStreamTrack>().stop();
-    }
+    stop_tracks(&stream);
     if let Some(t) = transceiver(2) {
         drop(JsFuture::from(t.sender().replace_track(None)));
     }
@@ -151,6 +157,7 @@ pub fn stop_screen(send: &impl Fn(ClientMsg)) {
         on: false,
     });
 }
+
 fn js_err(e: JsValue) -> String {
     e.as_string()
         .or_else(|| {
@@ -194,9 +201,7 @@ pub async fn open_devices(camera: String, microphone: String) -> Result<MediaStr
 /// Stops the camera and microphone.
 pub fn close_devices() {
     if let Some(old) = LOCAL.with(|l| l.borrow_mut().take()) {
-        for t in old.get_tracks().iter() {
-            t.unchecked_into::<MediaStreamTrack>().stop();
-        }
+        stop_tracks(&old);
     }
 }
 
@@ -253,9 +258,7 @@ pub async fn devices() -> Vec<Device> {
 /// Ends the running call, if any.
 pub fn stop(send: &impl Fn(ClientMsg)) {
     if let Some(stream) = SCREEN.with(|s| s.borrow_mut().take()) {
-        for t in stream.get_tracks().iter() {
-            t.unchecked_into::<MediaStreamTrack>().stop();
-        }
+        stop_tracks(&stream);
     }
     INBOX.with(|i| i.borrow_mut().take());
     if let Some(pc) = PC.with(|p| p.borrow_mut().take()) {
