@@ -1,8 +1,9 @@
 // Video sessions through the real SFU with Chromium's fake camera and
 // microphone: three attendees in one session, two on screen; the viewer (on
 // a phone) sees both videos decode frames, receives audio and sees who
-// speaks; the viewer goes on screen and the others see it; one shares a
-// screen, which shows large; the host mutes one and removes another.
+// speaks, each viewer at the simulcast layer its tile needs; the viewer goes
+// on screen and the others see it; one shares a screen, which shows large;
+// the host mutes one and removes another.
 import { test, expect, Page } from "./fixtures";
 import { unique, signUp, createEvent, section, hydrated, attendee } from "./helpers";
 
@@ -13,6 +14,12 @@ const PHONE = { width: 390, height: 844 };
 async function framesOf(page: Page, name: string): Promise<number> {
   const tile = page.locator("[data-testid=tile]").filter({ has: page.getByTestId("tile-name").getByText(name, { exact: true }) });
   return tile.getByTestId("tile-video").evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+}
+
+/** How many lines the tile of `name` on `page` decodes (its simulcast layer). */
+async function linesOf(page: Page, name: string): Promise<number> {
+  const tile = page.locator("[data-testid=tile]").filter({ has: page.getByTestId("tile-name").getByText(name, { exact: true }) });
+  return tile.getByTestId("tile-video").evaluate((v: HTMLVideoElement) => v.videoHeight);
 }
 
 /** Waits until `video` shows frames, and more a moment later. */
@@ -104,6 +111,19 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
   await expect(cy.locator("[data-testid=tile][data-speaking=true]")).toHaveCount(1, { timeout: 30_000 });
   // Nothing on the phone is wider than its screen.
   expect(await cy.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+
+  // Simulcast: the fake camera (480 lines) is sent in two layers, and each
+  // viewer gets the one its tile needs. Cy's phone tile is small: the low
+  // layer. Bo pins Ada, whose tile grows across the page: the full layer,
+  // while Ada and Bo go on publishing to everyone (their sending
+  // connections are never renegotiated, so no layer is lost).
+  await expect.poll(() => linesOf(cy, "Ada"), { timeout: 30_000 }).toBe(240);
+  await bo.getByRole("button", { name: "Pin Ada" }).click();
+  await expect.poll(() => linesOf(bo, "Ada"), { timeout: 60_000 }).toBe(480);
+  await seesVideoOf(bo, "Ada");
+  expect(await linesOf(cy, "Ada")).toBe(240);
+  await seesVideoOf(cy, "Ada");
+  await bo.getByRole("button", { name: "Unpin Ada" }).click();
 
   // Cy goes on screen: Ada and Bo see Cy.
   await goOnScreen(cy);

@@ -1,11 +1,12 @@
 //! A participant played by the `webrtc` crate itself, for the SFU's tests and
-//! the `media-load` tool: it answers the SFU's offers in order (holding
-//! candidates that arrive before an offer), and when it publishes, sends
-//! synthetic VP8 (100 packets/s) and Opus (50 packets/s) once connected, in
-//! one layer (it leaves out the offer's request for simulcast). Each
-//! packet carries the time it was sent, so a receiver measures forwarding
-//! delay; a bot counts what it receives and the keyframe requests that reach
-//! its camera.
+//! the `media-load` tool: it answers the SFU's offers in order on each of its
+//! connections (holding candidates that arrive before an offer), and when it
+//! publishes, sends synthetic VP8 (100 packets/s) and Opus (50 packets/s)
+//! once its publishing connection is up, in one layer (it leaves out the
+//! offer's request for simulcast, unless it plays a simulcast camera), and
+//! a screen while it shares one. Each packet ends with the time it was
+//! sent, so a receiver measures forwarding delay; a bot counts what it
+//! receives and the keyframe requests that reach its camera.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -28,7 +30,7 @@ use webrtc::peer_connection::{
 };
 
 use crate::engine::{self, H264_PT, OPUS_PT, VP8_PT};
-use crate::{Error, Participant, Sfu, Signal};
+use crate::{Error, Leg, Participant, Sfu, Signal};
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp::extension::HeaderExtension;
 
@@ -44,7 +46,14 @@ pub struct Load {
     /// How loud its microphone says it is (0 silence ..127), in each audio
     /// packet's audio-level extension (None: no extension).
     pub loudness: Option<u8>,
+    /// Its camera answers the SFU's request for simulcast and sends
+    /// [`LAYERS`] (VP8 only), each with a keyframe every quarter second.
+    pub simulcast: bool,
 }
+
+/// The layers of a simulcast bot camera: rid, frame width and height, and
+/// bytes per packet (100 packets/s each: about 240 and 720 kbit/s).
+pub const LAYERS: [(&str, u16, u16, usize); 2] = [("q", 320, 180, 300), ("h", 640, 360, 900)];
 
 impl Default for Load {
     fn default() -> Self {
@@ -53,6 +62,7 @@ impl Default for Load {
             audio_bytes: 80,
             h264: false,
             loudness: None,
+            simulcast: false,
         }
     }
 }
@@ -68,9 +78,9 @@ pub struct Seen {
     pub sent: AtomicUsize,
     /// Keyframe requests that reached this bot's camera track.
     pub keyframe_requests: AtomicUsize,
-    /// Offers answered.
+    /// Offers answered on the receiving connection.
     pub offers: AtomicUsize,
-    /// The connection is up.
+    /// The connection it sends on is up (a viewer: the one it receives on).
     pub connected: AtomicBool,
     /// Forwarding delays of received packets, in microseconds (up to 100 000 kept).
     pub delays_us: StdMutex<Vec<u32>>,
@@ -86,6 +96,9 @@ pub struct Seen {
     pub speakers: StdMutex<Vec<Option<String>>>,
     /// Audio packets received with an audio-level extension.
     pub audio_levels: AtomicUsize,
+    /// The frame height of the last VP8 keyframe received (0: none yet):
+    /// which simulcast layer arrives.
+    pub key_height: std::sync::atomic::AtomicU16,
 }
 
 impl Seen {
@@ -103,21 +116,26 @@ fn clock() -> u64 {
 
 struct BotEvents {
     seen: Arc<Seen>,
-    candidates: tokio::sync::mpsc::UnboundedSender<RTCIceCandidateInit>,
+    leg: Leg,
+    /// Whether this connection's state is `seen.connected`.
+    marks_connected: bool,
+    candidates: tokio::sync::mpsc::UnboundedSender<(Leg, RTCIceCandidateInit)>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for BotEvents {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         if let Ok(c) = event.candidate.to_json() {
-            let _ = self.candidates.send(c);
+            let _ = self.candidates.send((self.leg, c));
         }
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.seen
-            .connected
-            .store(state == RTCPeerConnectionState::Connected, Ordering::SeqCst);
+        if self.marks_connected {
+            self.seen
+                .connected
+                .store(state == RTCPeerConnectionState::Connected, Ordering::SeqCst);
+        }
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
@@ -143,7 +161,15 @@ impl PeerConnectionEventHandler for BotEvents {
                     if kind == RtpCodecKind::Audio && p.header.extension {
                         seen.audio_levels.fetch_add(1, Ordering::Relaxed);
                     }
-                    if let Some(stamp) = p.payload.get(..8) {
+                    if let Some((_, height)) = crate::simulcast::vp8_keyframe(&p.payload) {
+                        seen.key_height.store(height, Ordering::Relaxed);
+                    }
+                    if let Some(stamp) = p
+                        .payload
+                        .len()
+                        .checked_sub(8)
+                        .and_then(|at| p.payload.get(at..))
+                    {
                         let sent = u64::from_be_bytes(stamp.try_into().unwrap_or_default());
                         let us = (clock().saturating_sub(sent) / 1_000) as u32;
                         seen.delay_sum_us
@@ -169,31 +195,56 @@ pub struct Bot {
     pub seen: Arc<Seen>,
     /// Its side of the SFU (for refusals and leaving).
     pub participant: Arc<Participant>,
-    pc: Arc<dyn PeerConnection>,
-    /// Set to share a screen at the next offer.
+    /// Its receiving connection, and its publishing one.
+    pcs: Vec<Arc<dyn PeerConnection>>,
+    /// Whether its screen sends.
     screen: Arc<AtomicBool>,
 }
 
-fn local_track(kind: RtpCodecKind, h264: bool, name: &str) -> Arc<TrackLocalStaticRTP> {
+/// A track of the bot's; with `rids`, one encoding per simulcast layer.
+fn local_track(
+    kind: RtpCodecKind,
+    h264: bool,
+    name: &str,
+    rids: &[&str],
+) -> Arc<TrackLocalStaticRTP> {
     let codec = match kind {
         RtpCodecKind::Video if h264 => engine::h264(),
         RtpCodecKind::Video => engine::vp8(),
         _ => engine::opus(),
     };
+    let rids: Vec<&str> = if rids.is_empty() {
+        vec![""]
+    } else {
+        rids.to_vec()
+    };
+    let encodings = rids
+        .iter()
+        .map(|rid| RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                rid: (*rid).to_owned(),
+                ssrc: Some(rand::random()),
+                ..Default::default()
+            },
+            codec: codec.clone(),
+            ..Default::default()
+        })
+        .collect();
     Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
         "bot".into(),
         format!("bot-{name}"),
         format!("bot-{name}"),
         kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(rand::random()),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
+        encodings,
     )))
+}
+
+/// The mid of the section of `sdp` that asks for simulcast layers.
+fn simulcast_mid(sdp: &str) -> Option<String> {
+    sdp.split("\nm=")
+        .find(|section| section.contains("a=simulcast:"))?
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=mid:").map(str::to_owned))
 }
 
 impl Bot {
@@ -209,38 +260,56 @@ impl Bot {
         let participant = Arc::new(participant);
         let seen = Arc::new(Seen::default());
         let (candidates, mut outbound) = tokio::sync::mpsc::unbounded_channel();
-        let events = Arc::new(BotEvents {
-            seen: seen.clone(),
-            candidates,
-        });
-        let pc = engine::peer_connection(([127, 0, 0, 1], 0).into(), events)
-            .await
-            .map_err(Error::WebRtc)?;
+        let connection = |leg: Leg| {
+            let events = Arc::new(BotEvents {
+                seen: seen.clone(),
+                leg,
+                marks_connected: (leg == Leg::Publish) == load.is_some(),
+                candidates: candidates.clone(),
+            });
+            engine::peer_connection(([127, 0, 0, 1], 0).into(), events)
+        };
+        let sub = connection(Leg::Subscribe).await.map_err(Error::WebRtc)?;
+        let publ = match load {
+            Some(_) => Some(connection(Leg::Publish).await.map_err(Error::WebRtc)?),
+            None => None,
+        };
         let screen = Arc::new(AtomicBool::new(false));
         {
             let participant = participant.clone();
             tokio::spawn(async move {
-                while let Some(c) = outbound.recv().await {
-                    let _ = participant.candidate(c).await;
+                while let Some((leg, c)) = outbound.recv().await {
+                    let _ = participant.candidate(leg, c).await;
                 }
             });
         }
         {
-            let (pc, participant, seen) = (pc.clone(), participant.clone(), seen.clone());
-            let screen = screen.clone();
+            let (sub, publ) = (sub.clone(), publ.clone());
+            let (participant, seen, screen) = (participant.clone(), seen.clone(), screen.clone());
             tokio::spawn(async move {
-                let mut waiting: Vec<RTCIceCandidateInit> = Vec::new();
-                let mut described = false;
-                let mut sharing = false;
+                // Per leg (receiving, publishing): candidates held until its
+                // first offer is applied, and whether it was.
+                let mut waiting: [Vec<RTCIceCandidateInit>; 2] = Default::default();
+                let mut described = [false; 2];
+                let index = |leg: Leg| usize::from(leg == Leg::Publish);
                 while let Some(signal) = signals.recv().await {
                     match signal {
-                        Signal::Offer(sdp) => {
+                        Signal::Offer(leg, sdp) => {
+                            let pc = match (leg, &publ) {
+                                (Leg::Publish, Some(p)) => p.clone(),
+                                (Leg::Publish, None) => break,
+                                (Leg::Subscribe, _) => sub.clone(),
+                            };
                             // A publisher without simulcast: the offer's
                             // request for layers is left out.
+                            let layered = leg == Leg::Publish && load.is_some_and(|l| l.simulcast);
+                            let mid = simulcast_mid(&sdp);
                             let sdp: String = sdp
                                 .split_inclusive('\n')
                                 .filter(|l| {
-                                    !l.starts_with("a=rid:") && !l.starts_with("a=simulcast:")
+                                    layered
+                                        || (!l.starts_with("a=rid:")
+                                            && !l.starts_with("a=simulcast:"))
                                 })
                                 .collect();
                             let Ok(offer) = RTCSessionDescription::offer(sdp) else {
@@ -249,31 +318,29 @@ impl Bot {
                             if pc.set_remote_description(offer).await.is_err() {
                                 break;
                             }
-                            if let (Some(load), false) = (load, described) {
-                                for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-                                    let track = local_track(kind, load.h264, &kind.to_string());
+                            if let (Some(load), Leg::Publish) = (load, leg) {
+                                // Microphone, camera and screen go on the
+                                // offer's three transceivers in this order;
+                                // the screen sends only while shared.
+                                for (kind, name) in [
+                                    (RtpCodecKind::Audio, "audio"),
+                                    (RtpCodecKind::Video, "video"),
+                                    (RtpCodecKind::Video, "screen"),
+                                ] {
+                                    let rids: Vec<&str> = match (name, layered) {
+                                        ("video", true) => LAYERS.iter().map(|l| l.0).collect(),
+                                        _ => Vec::new(),
+                                    };
+                                    let track = local_track(kind, load.h264, name, &rids);
                                     if pc
                                         .add_track(track.clone() as Arc<dyn TrackLocal>)
                                         .await
                                         .is_ok()
                                     {
-                                        send(track, kind, load, seen.clone());
+                                        let gate = (name == "screen").then(|| screen.clone());
+                                        let mid = (!rids.is_empty()).then(|| mid.clone()).flatten();
+                                        send(track, kind, load, seen.clone(), gate, mid);
                                     }
-                                }
-                            }
-                            if let (Some(load), false, true) =
-                                (load, sharing, screen.load(Ordering::SeqCst))
-                            {
-                                // The second video track goes on the third
-                                // transceiver: the screen's.
-                                let track = local_track(RtpCodecKind::Video, load.h264, "screen");
-                                if pc
-                                    .add_track(track.clone() as Arc<dyn TrackLocal>)
-                                    .await
-                                    .is_ok()
-                                {
-                                    send(track, RtpCodecKind::Video, load, seen.clone());
-                                    sharing = true;
                                 }
                             }
                             let Ok(answer) = pc.create_answer(None).await else {
@@ -281,20 +348,28 @@ impl Bot {
                             };
                             let sdp = answer.sdp.clone();
                             if pc.set_local_description(answer).await.is_err()
-                                || participant.answer(sdp).await.is_err()
+                                || participant.answer(leg, sdp).await.is_err()
                             {
                                 break;
                             }
-                            seen.offers.fetch_add(1, Ordering::SeqCst);
-                            described = true;
-                            for c in waiting.drain(..) {
+                            if leg == Leg::Subscribe {
+                                seen.offers.fetch_add(1, Ordering::SeqCst);
+                            }
+                            described[index(leg)] = true;
+                            for c in waiting[index(leg)].drain(..) {
                                 let _ = pc.add_ice_candidate(c).await;
                             }
                         }
-                        Signal::Candidate(c) if described => {
-                            let _ = pc.add_ice_candidate(c).await;
+                        Signal::Candidate(leg, c) if described[index(leg)] => {
+                            let pc = match leg {
+                                Leg::Publish => publ.clone(),
+                                Leg::Subscribe => Some(sub.clone()),
+                            };
+                            if let Some(pc) = pc {
+                                let _ = pc.add_ice_candidate(c).await;
+                            }
                         }
-                        Signal::Candidate(c) => waiting.push(c),
+                        Signal::Candidate(leg, c) => waiting[index(leg)].push(c),
                         Signal::Speaker(who) => lock(&seen.speakers).push(who),
                     }
                 }
@@ -303,7 +378,7 @@ impl Bot {
         Ok(Bot {
             seen,
             participant,
-            pc,
+            pcs: std::iter::once(sub).chain(publ).collect(),
             screen,
         })
     }
@@ -319,32 +394,120 @@ impl Bot {
         self.seen.count(what)
     }
 
+    /// Says what its connection takes (REMB, bits/s) about the video it
+    /// receives, as a browser estimating on the receiving side does. False
+    /// while it receives no video.
+    pub async fn estimate(&self, bps: u64) -> bool {
+        self.feedback(|media_ssrc| {
+            Box::new(ReceiverEstimatedMaximumBitrate {
+                sender_ssrc: 0,
+                bitrate: bps as f32,
+                ssrcs: vec![media_ssrc],
+            })
+        })
+        .await
+    }
+
     /// Asks for a keyframe of the video it receives, as a browser that cannot
     /// decode would. False while it receives no video.
     pub async fn request_keyframe(&self) -> bool {
+        self.feedback(|media_ssrc| {
+            Box::new(PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc,
+            })
+        })
+        .await
+    }
+
+    /// Sends the RTCP packet `make` gives for the SSRC of the video it
+    /// receives. False while it receives no video.
+    async fn feedback(&self, make: impl FnOnce(u32) -> Box<dyn rtc::rtcp::Packet>) -> bool {
         let Some(video) = self.seen.remote_video.lock().await.clone() else {
             return false;
         };
         let Some(media_ssrc) = video.ssrcs().await.first().copied() else {
             return false;
         };
-        let pli = PictureLossIndication {
-            sender_ssrc: 0,
-            media_ssrc,
-        };
-        video.write_rtcp(vec![Box::new(pli)]).await.is_ok()
+        video.write_rtcp(vec![make(media_ssrc)]).await.is_ok()
     }
 
-    /// Leaves the room and closes its connection.
+    /// Leaves the room and closes its connections.
     pub async fn leave(&self) {
         self.participant.leave().await;
-        let _ = self.pc.close().await;
+        for pc in &self.pcs {
+            let _ = pc.close().await;
+        }
     }
 }
 
-/// Sends packets on `track` once connected, each stamped with the time it
-/// left, and counts the keyframe requests that reach it.
-fn send(track: Arc<TrackLocalStaticRTP>, kind: RtpCodecKind, load: Load, seen: Arc<Seen>) {
+/// What a bot's track sends each tick, per stream: its SSRC, the header
+/// extensions it carries, its payload size, and its frame size (a
+/// simulcast layer).
+type Stream = (u32, Vec<HeaderExtension>, usize, Option<(u16, u16)>);
+
+/// An SDES header extension's value (a mid or a rid), as the bot writes it.
+struct Sdes(bytes::Bytes);
+
+impl rtc::shared::marshal::MarshalSize for Sdes {
+    fn marshal_size(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl rtc::shared::marshal::Marshal for Sdes {
+    fn marshal_to(&self, buf: &mut [u8]) -> rtc::shared::error::Result<usize> {
+        let n = self.0.len();
+        buf.get_mut(..n)
+            .ok_or(rtc::shared::error::Error::BufferTooShort)?
+            .copy_from_slice(&self.0);
+        Ok(n)
+    }
+}
+
+/// The mid and rid extensions that tell the SFU which layer a packet is of.
+fn layer_extensions(mid: &str, rid: &str) -> Vec<HeaderExtension> {
+    [
+        ("urn:ietf:params:rtp-hdrext:sdes:mid", mid),
+        ("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id", rid),
+    ]
+    .into_iter()
+    .map(|(uri, value)| HeaderExtension::Custom {
+        uri: uri.into(),
+        extension: Box::new(Sdes(bytes::Bytes::copy_from_slice(value.as_bytes()))),
+    })
+    .collect()
+}
+
+/// A VP8 payload `bytes` long (descriptor with the start bit, then a frame
+/// header): a keyframe of `width` x `height`, or an interframe.
+fn vp8_payload(bytes: usize, key: Option<(u16, u16)>) -> Vec<u8> {
+    let mut p = vec![0u8; bytes.max(20)];
+    p[0] = 0x10;
+    match key {
+        Some((w, h)) => {
+            p[4..7].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+            p[7..9].copy_from_slice(&w.to_le_bytes());
+            p[9..11].copy_from_slice(&h.to_le_bytes());
+        }
+        None => p[1] = 0x01,
+    }
+    p
+}
+
+/// Sends packets on `track` once connected (and while `gate`, if any, is
+/// set), each ending with the time it left, and counts the keyframe
+/// requests that reach it. With `mid`, the track is a simulcast camera:
+/// each tick sends a packet of every layer of [`LAYERS`], marked with the
+/// mid and its rid.
+fn send(
+    track: Arc<TrackLocalStaticRTP>,
+    kind: RtpCodecKind,
+    load: Load,
+    seen: Arc<Seen>,
+    gate: Option<Arc<AtomicBool>>,
+    mid: Option<String>,
+) {
     let requests = {
         let (track, seen) = (track.clone(), seen.clone());
         tokio::spawn(async move {
@@ -360,60 +523,82 @@ fn send(track: Arc<TrackLocalStaticRTP>, kind: RtpCodecKind, load: Load, seen: A
         })
     };
     tokio::spawn(async move {
-        let Some(ssrc) = track.ssrcs().await.first().copied() else {
-            return;
-        };
+        let ssrcs = track.ssrcs().await;
         let video_pt = if load.h264 { H264_PT } else { VP8_PT };
-        let (pt, step, every, bytes) = match kind {
-            RtpCodecKind::Video => (
-                video_pt,
-                900u32,
-                Duration::from_millis(10),
-                load.video_bytes,
-            ),
-            _ => (OPUS_PT, 960u32, Duration::from_millis(20), load.audio_bytes),
+        let (pt, step, every) = match kind {
+            RtpCodecKind::Video => (video_pt, 900u32, Duration::from_millis(10)),
+            _ => (OPUS_PT, 960u32, Duration::from_millis(20)),
         };
-        let level = match (kind, load.loudness) {
-            (RtpCodecKind::Audio, Some(l)) => {
-                vec![HeaderExtension::AudioLevel(AudioLevelExtension {
-                    level: 127 - l.min(127),
-                    voice: l > 0,
-                })]
+        let streams: Vec<Stream> = match &mid {
+            Some(mid) => LAYERS
+                .iter()
+                .zip(&ssrcs)
+                .map(|((rid, w, h, bytes), ssrc)| {
+                    (*ssrc, layer_extensions(mid, rid), *bytes, Some((*w, *h)))
+                })
+                .collect(),
+            None => {
+                let Some(ssrc) = ssrcs.first().copied() else {
+                    return;
+                };
+                let level = match (kind, load.loudness) {
+                    (RtpCodecKind::Audio, Some(l)) => {
+                        vec![HeaderExtension::AudioLevel(AudioLevelExtension {
+                            level: 127 - l.min(127),
+                            voice: l > 0,
+                        })]
+                    }
+                    _ => Vec::new(),
+                };
+                let bytes = match kind {
+                    RtpCodecKind::Video => load.video_bytes,
+                    _ => load.audio_bytes,
+                };
+                vec![(ssrc, level, bytes, None)]
             }
-            _ => Vec::new(),
         };
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let (mut seq, mut ts) = (0u16, 0u32);
         loop {
             tick.tick().await;
-            if !seen.connected.load(Ordering::SeqCst) {
+            let open = gate.as_ref().is_none_or(|g| g.load(Ordering::SeqCst));
+            if !seen.connected.load(Ordering::SeqCst) || !open {
                 continue;
             }
-            let mut payload = vec![0u8; bytes.max(8)];
-            payload[..8].copy_from_slice(&clock().to_be_bytes());
-            let mut p = rtp::Packet::default();
-            p.header.version = 2;
-            p.header.payload_type = pt;
-            p.header.ssrc = ssrc;
-            p.header.sequence_number = seq;
-            p.header.timestamp = ts;
-            p.header.marker = true;
-            p.payload = payload.into();
-            (seq, ts) = (seq.wrapping_add(1), ts.wrapping_add(step));
-            let written = if level.is_empty() {
-                track.write_rtp(p).await
-            } else {
-                track.write_rtp_with_extensions(p, &level).await
-            };
-            match written {
-                Ok(()) => {
-                    seen.sent.fetch_add(1, Ordering::Relaxed);
+            for (ssrc, extensions, bytes, frame) in &streams {
+                let mut payload = match frame {
+                    // A keyframe every quarter second.
+                    Some(size) => vp8_payload(*bytes, (seq % 25 == 0).then_some(*size)),
+                    None => vec![0u8; (*bytes).max(8)],
+                };
+                let at = payload.len() - 8;
+                payload[at..].copy_from_slice(&clock().to_be_bytes());
+                let mut p = rtp::Packet::default();
+                p.header.version = 2;
+                p.header.payload_type = pt;
+                p.header.ssrc = *ssrc;
+                p.header.sequence_number = seq;
+                p.header.timestamp = ts;
+                p.header.marker = true;
+                p.payload = payload.into();
+                let written = if extensions.is_empty() {
+                    track.write_rtp(p).await
+                } else {
+                    track.write_rtp_with_extensions(p, extensions).await
+                };
+                match written {
+                    Ok(()) => {
+                        seen.sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) if !seen.connected.load(Ordering::SeqCst) => {
+                        requests.abort();
+                        return;
+                    }
+                    Err(_) => {}
                 }
-                Err(_) if !seen.connected.load(Ordering::SeqCst) => break,
-                Err(_) => {}
             }
+            (seq, ts) = (seq.wrapping_add(1), ts.wrapping_add(step));
         }
-        requests.abort();
     });
 }

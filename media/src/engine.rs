@@ -2,7 +2,8 @@
 //! forwards (Opus, VP8 and H.264 at fixed payload types, so both legs of a
 //! forward agree), the audio-level header extension (active speaker), the
 //! default interceptors (NACK, RTCP reports, TWCC) plus one that hands
-//! keyframe requests to the application, and settings for a server (no
+//! keyframe requests and bandwidth estimates to the application, and
+//! settings for a server (no
 //! mDNS, an optional port range and announced address).
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
@@ -15,6 +16,7 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::peer_connection::configuration::setting_engine::{SettingEngine, SettingEngineBuilder};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
@@ -127,8 +129,8 @@ pub fn media() -> Result<(MediaEngine, Registry), rtc::shared::error::Error> {
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut engine)?
         // After the default chain has acted on inbound RTCP (NACKs answered,
-        // reports read): keyframe requests go on to the application.
-        .with(Slot::from(14_000), KeyframeRequests::default());
+        // reports read): keyframe requests and estimates go on to the application.
+        .with(Slot::from(14_000), Feedback::default());
     Ok((engine, registry))
 }
 
@@ -166,15 +168,24 @@ pub fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
-/// Delivers a subscriber's keyframe requests to the application (which
-/// relays them to the publisher); inbound RTCP otherwise ends in the chain.
+/// The bandwidth a receiver's REMB says its connection takes (bits/s).
+pub fn remb(packet: &dyn rtc::rtcp::Packet) -> Option<u64> {
+    let remb = packet
+        .as_any()
+        .downcast_ref::<ReceiverEstimatedMaximumBitrate>()?;
+    Some(remb.bitrate.max(0.0) as u64)
+}
+
+/// Delivers a subscriber's keyframe requests (which the application relays
+/// to the publisher) and bandwidth estimates (which pick its simulcast
+/// layers) to the application; inbound RTCP otherwise ends in the chain.
 #[derive(Default)]
-pub struct KeyframeRequests {
+pub struct Feedback {
     read: VecDeque<TaggedPacket>,
     write: VecDeque<TaggedPacket>,
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+impl Protocol<TaggedPacket, TaggedPacket, ()> for Feedback {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -185,7 +196,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
         if let Packet::Rtcp(packets) = &msg.message.packet {
             let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
                 .iter()
-                .filter(|p| is_keyframe_request(p.as_ref()))
+                .filter(|p| is_keyframe_request(p.as_ref()) || remb(p.as_ref()).is_some())
                 .cloned()
                 .collect();
             if requests.is_empty() {
@@ -212,7 +223,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
     }
 }
 
-impl Interceptor for KeyframeRequests {
+impl Interceptor for Feedback {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -253,6 +264,14 @@ mod tests {
         assert!(is_keyframe_request(&pli));
         let rr = rtc::rtcp::receiver_report::ReceiverReport::default();
         assert!(!is_keyframe_request(&rr));
+        assert_eq!(remb(&rr), None);
+        let estimate = ReceiverEstimatedMaximumBitrate {
+            sender_ssrc: 1,
+            bitrate: 750_000.0,
+            ssrcs: vec![2],
+        };
+        assert_eq!(remb(&estimate), Some(750_000));
+        assert!(!is_keyframe_request(&estimate));
     }
 
     #[test]

@@ -3,20 +3,26 @@
 //! WebRTC stack only: never on the database or Redis.
 //!
 //! The model. An [`Sfu`] holds rooms by name (a session, a backstage); a room
-//! holds participants. Each participant has one peer connection, and the
-//! server always makes the offer, so the two sides never offer at once (no
-//! glare). A participant who may publish gets receive-only transceivers for
-//! their microphone and camera in the first offer; every track someone else
-//! publishes is added to their connection as a send-only track and offered
-//! again; a track whose publisher leaves is removed and offered again. One
-//! offer is outstanding per connection at a time: changes that arrive
-//! meanwhile go out together once the answer is in ([`Participant::answer`]).
+//! holds participants. Each participant has a connection for what they
+//! receive, and one who may publish a second for what they send ([`Leg`]);
+//! the server always makes the offer, so the two sides never offer at once
+//! (no glare). The publishing connection is offered once, with receive-only
+//! transceivers for microphone, camera and screen, and never renegotiated:
+//! `webrtc` 0.21 forgets the SSRCs of simulcast layers (learned from the
+//! first packets' rid extension) whenever a remote description is applied
+//! again. Every track someone else publishes is added to the receiving
+//! connection as a send-only track and offered again; a track whose
+//! publisher leaves is removed and offered again. One offer is outstanding
+//! per connection at a time: changes that arrive meanwhile go out together
+//! once the answer is in ([`Participant::answer`]).
 //!
-//! Forwarding. One task reads each published track into a broadcast channel;
-//! one task per subscription writes each packet on, with that leg's SSRC and
-//! payload type and without header extensions ([`sfu::for_leg`]). Keyframes
+//! Forwarding. One task reads each published track and hands each packet
+//! to every subscriber's outlet in turn, with that leg's SSRC and payload
+//! type and without header extensions ([`sfu::unextended`]); it never waits
+//! on a subscriber (a connection that cannot take a packet at once loses
+//! it, and a keyframe is asked for). Keyframes
 //! are not automatic: a subscriber's PLI/FIR reaches the application through
-//! an interceptor ([`engine::KeyframeRequests`]) and is relayed to the
+//! an interceptor ([`engine::Feedback`]) and is relayed to the
 //! publisher, at most once per track per [`sfu::KEYFRAME_INTERVAL`]; one is
 //! also requested when a subscriber connects, and when one falls behind.
 //! NACKs are answered from the server's send buffer (default interceptors).
@@ -42,4 +48,4 @@ pub mod speaker;
 pub mod token;
 pub mod wire;
 
-pub use sfu::{Config, Error, Participant, Sfu, Signal};
+pub use sfu::{Config, Error, Leg, Participant, Sfu, Signal};

@@ -12,10 +12,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
@@ -23,7 +24,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use tokio::sync::{broadcast, mpsc, watch, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinHandle;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -36,12 +37,9 @@ use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 use crate::engine::{self, is_keyframe_request, payload_type};
 use crate::network::{announce, PortRange};
-use crate::simulcast::{self, Layers, Rewriter};
+use crate::simulcast::{self, Fit, Layers, Rewriter};
 use crate::speaker::{next_speaker, Loudness, SPEAKER_INTERVAL};
-
-/// A packet on its way to subscribers, and whether it starts a keyframe
-/// (audio: always, any packet will do to switch).
-type Forwarded = (rtp::Packet, bool);
+pub use protocol::media::Leg;
 
 /// The tile height a subscriber is assumed to show a camera at until its
 /// page says ([`Participant::view`]).
@@ -51,18 +49,15 @@ pub const DEFAULT_VIEW_HEIGHT: u16 = 360;
 /// (Chromium asks often while it cannot decode; one keyframe serves all).
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Packets a slow subscriber may fall behind before it skips ahead (and asks
-/// for a keyframe to recover).
-const FORWARD_BUFFER: usize = 1024;
-
 /// What the server tells a participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
-    /// An offer to answer: the server always offers.
-    Offer(String),
-    /// One of the server's ICE candidates, trickled after its first offer
-    /// (it may arrive before the offer: hold it until the offer is applied).
-    Candidate(RTCIceCandidateInit),
+    /// An offer to answer on a leg: the server always offers.
+    Offer(Leg, String),
+    /// One of the server's ICE candidates on a leg, trickled after its first
+    /// offer there (it may arrive before the offer: hold it until the offer
+    /// is applied).
+    Candidate(Leg, RTCIceCandidateInit),
     /// Who speaks in the room now (None: nobody).
     Speaker(Option<String>),
 }
@@ -82,6 +77,9 @@ pub enum Error {
     /// A viewer asked to publish (a screen).
     #[error("only people on screen can share a screen")]
     NotPublishing,
+    /// Signalling for a sending connection from a viewer, who has none.
+    #[error("no sending connection: only people on screen send")]
+    NoSendingLeg,
 }
 
 fn webrtc(e: impl std::fmt::Display) -> Error {
@@ -102,8 +100,13 @@ pub struct Config {
     /// reads it, so the SFU rewrites its own candidates ([`announce`]).
     pub announce: Option<IpAddr>,
     /// Whether publishers are asked for their camera in simulcast layers
-    /// ([`crate::simulcast`]). Off by default: see the module's docs.
+    /// ([`crate::simulcast`]).
     pub simulcast: bool,
+    /// Whether subscribers' bandwidth estimates (REMB) cap their layers
+    /// ([`simulcast::Fit`]). Off by default: Chromium's REMB on legs that
+    /// carry no abs-send-time reads far below what flows (see the module's
+    /// docs).
+    pub bandwidth: bool,
     /// The runtime the SFU's connections and forwarding run on (None: the
     /// caller's). A load tool gives it one of its own, to tell its CPU apart.
     pub runtime: Option<tokio::runtime::Handle>,
@@ -117,6 +120,7 @@ impl Config {
             ports: None,
             announce: None,
             simulcast: false,
+            bandwidth: false,
             runtime: None,
         }
     }
@@ -213,8 +217,9 @@ impl Sfu {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Puts `participant` in `room` (made on first use). With `publish`, the
-    /// first offer has room for their microphone and camera. The receiver
+    /// Puts `participant` in `room` (made on first use). With `publish`,
+    /// they get a publishing connection whose offer has room for their
+    /// microphone, camera and screen. The receiver
     /// carries the offers and candidates to pass to their browser. Someone
     /// who is in the room already (another tab, a rejoin to go on screen) is
     /// replaced: their earlier connection closes.
@@ -245,20 +250,28 @@ impl Sfu {
         let (connected, _) = watch::channel(false);
         let connected = Arc::new(connected);
         let announce = self.config.announce.map(|public| (self.config.ip, public));
-        let handler = Arc::new(Events {
-            room: std::sync::OnceLock::new(),
-            me: std::sync::OnceLock::new(),
-            peer: participant.to_owned(),
-            signals: signals.clone(),
-            connected: connected.clone(),
-            announce,
-        });
-        let events = handler.clone();
-        let me = handler.clone();
-        let pc = self.connection(handler).await?;
-        // A publisher's microphone, camera and screen, in this order.
+        let events = |leg: Leg| {
+            Arc::new(Events {
+                leg,
+                room: std::sync::OnceLock::new(),
+                me: std::sync::OnceLock::new(),
+                peer: participant.to_owned(),
+                signals: signals.clone(),
+                connected: (leg == Leg::Subscribe).then(|| connected.clone()),
+                announce,
+            })
+        };
+        let handlers = [events(Leg::Subscribe), events(Leg::Publish)];
+        let sub = self.connection(handlers[0].clone()).await?;
+        // A publisher's microphone, camera and screen, in this order, on a
+        // connection of their own.
         let mut inbound = Vec::new();
-        if publish {
+        let publ = if publish {
+            Some(self.connection(handlers[1].clone()).await?)
+        } else {
+            None
+        };
+        if let Some(pc) = &publ {
             for kind in [
                 RtpCodecKind::Audio,
                 RtpCodecKind::Video,
@@ -278,16 +291,23 @@ impl Sfu {
             }
         }
         let screen = inbound.pop();
+        let conn = |leg, pc| Conn {
+            leg,
+            pc,
+            negotiation: Mutex::new(Negotiation::default()),
+        };
         let peer = Arc::new(Peer {
             id: participant.to_owned(),
-            pc,
+            sub: conn(Leg::Subscribe, sub),
+            publ: publ.map(|pc| conn(Leg::Publish, pc)),
             signals,
             connected,
             announce,
             camera: inbound.pop().filter(|_| self.config.simulcast),
             screen,
+            budget: Arc::new(Budget::default()),
+            bandwidth: self.config.bandwidth,
             shared: Mutex::new(None),
-            negotiation: Mutex::new(Negotiation::default()),
             subscriptions: Mutex::new(Vec::new()),
         });
         // The room, unless its last participant is closing it right now
@@ -313,9 +333,12 @@ impl Sfu {
             drop(state);
             break room;
         };
-        let _ = events.room.set(Arc::downgrade(&room));
-        let _ = me.me.set(Arc::downgrade(&peer));
-        negotiate(&peer).await?;
+        for h in &handlers {
+            let _ = h.room.set(Arc::downgrade(&room));
+            let _ = h.me.set(Arc::downgrade(&peer));
+        }
+        negotiate(&peer, Leg::Publish).await?;
+        negotiate(&peer, Leg::Subscribe).await?;
         tracing::info!(room = %room.name, participant, publish, "joined");
         Ok((Participant { room, peer }, rx))
     }
@@ -333,18 +356,18 @@ impl Participant {
         &self.peer.id
     }
 
-    /// Applies their browser's answer to the offer sent last; offers what
-    /// changed meanwhile.
-    pub async fn answer(&self, sdp: String) -> Result<(), Error> {
+    /// Applies their browser's answer to the offer sent last on `leg`;
+    /// offers what changed meanwhile.
+    pub async fn answer(&self, leg: Leg, sdp: String) -> Result<(), Error> {
+        let conn = self.peer.conn(leg)?;
         let desc =
             RTCSessionDescription::answer(sdp).map_err(|e| Error::BadSignal(e.to_string()))?;
         let again = {
-            let mut n = self.peer.negotiation.lock().await;
+            let mut n = conn.negotiation.lock().await;
             if !n.awaiting_answer {
                 return Err(Error::NoOfferPending);
             }
-            self.peer
-                .pc
+            conn.pc
                 .set_remote_description(desc)
                 .await
                 .map_err(|e| Error::BadSignal(e.to_string()))?;
@@ -352,14 +375,15 @@ impl Participant {
             std::mem::take(&mut n.again)
         };
         if again {
-            negotiate(&self.peer).await?;
+            negotiate(&self.peer, leg).await?;
         }
         Ok(())
     }
 
-    /// Adds one of their browser's ICE candidates.
-    pub async fn candidate(&self, candidate: RTCIceCandidateInit) -> Result<(), Error> {
+    /// Adds one of their browser's ICE candidates on `leg`.
+    pub async fn candidate(&self, leg: Leg, candidate: RTCIceCandidateInit) -> Result<(), Error> {
         self.peer
+            .conn(leg)?
             .pc
             .add_ice_candidate(candidate)
             .await
@@ -378,16 +402,17 @@ impl Participant {
         for s in self.peer.subscriptions.lock().await.iter() {
             if s.track.owner == publisher && s.track.kind == RtpCodecKind::Video && !s.track.screen
             {
-                s.want.store(height, Ordering::Relaxed);
+                s.outlet.want.store(height, Ordering::Relaxed);
             }
         }
     }
 
-    /// Starts or stops sharing their screen. Starting offers again (their
-    /// answer sends the screen on the third transceiver, which publishes it
-    /// when it flows) or, when they shared before on this connection, gives
-    /// the same track to the room again; stopping takes it out of everyone's
-    /// connection (their browser stops sending).
+    /// Starts or stops sharing their screen. Their browser answered the
+    /// publishing connection's offer with the third transceiver sending
+    /// (without a track), so starting needs no negotiation: the track is
+    /// published when its packets flow, or, when they shared before, the
+    /// same track goes to the room again. Stopping takes it out of
+    /// everyone's connection (their browser stops sending).
     pub async fn share_screen(&self, on: bool) -> Result<(), Error> {
         if self.peer.screen.is_none() {
             return Err(Error::NotPublishing);
@@ -410,13 +435,10 @@ impl Participant {
                 _ => None,
             }
         };
-        match parked {
-            Some(track) => {
-                self.room.clone().add(track).await;
-                Ok(())
-            }
-            None => negotiate(&self.peer).await,
+        if let Some(track) = parked {
+            self.room.clone().add(track).await;
         }
+        Ok(())
     }
 }
 
@@ -453,7 +475,6 @@ impl Room {
             return;
         }
         let (is_screen, level_id) = owner.inbound(&remote).await;
-        let (packets, _) = broadcast::channel(FORWARD_BUFFER);
         let kind = remote.kind().await;
         let h264 = payload_type(&codec) == Some(engine::H264_PT);
         let track = Arc::new(Published {
@@ -461,7 +482,7 @@ impl Room {
             kind,
             screen: is_screen,
             codec,
-            packets: packets.clone(),
+            outlets: std::sync::RwLock::new(Arc::new(Vec::new())),
             remote: remote.clone(),
             layers: Layers::default(),
             level_id,
@@ -485,18 +506,33 @@ impl Room {
                             let key = match kind {
                                 RtpCodecKind::Video if h264 => {
                                     let key = simulcast::h264_keyframe(&packet.payload);
-                                    track.layers.saw(packet.header.ssrc, None);
+                                    track.layers.saw(
+                                        packet.header.ssrc,
+                                        None,
+                                        packet.payload.len(),
+                                    );
                                     key
                                 }
                                 RtpCodecKind::Video => {
                                     let size = simulcast::vp8_keyframe(&packet.payload);
-                                    track.layers.saw(packet.header.ssrc, size.map(|(_, h)| h));
+                                    let height = size.map(|(_, h)| h);
+                                    track.layers.saw(
+                                        packet.header.ssrc,
+                                        height,
+                                        packet.payload.len(),
+                                    );
                                     size.is_some()
                                 }
                                 _ => true,
                             };
-                            // No subscriber yet is not an error.
-                            let _ = packets.send((packet, key));
+                            let outlets = track
+                                .outlets
+                                .read()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .clone();
+                            for outlet in outlets.iter() {
+                                outlet.send(&track, &packet, key);
+                            }
                         }
                         _ => {}
                     }
@@ -541,7 +577,7 @@ impl Room {
         for peer in others {
             match subscribe(&peer, &track).await {
                 Ok(()) => {
-                    if let Err(e) = negotiate(&peer).await {
+                    if let Err(e) = negotiate(&peer, Leg::Subscribe).await {
                         tracing::warn!(peer = %peer.id, error = %e, "renegotiation failed");
                     }
                 }
@@ -598,11 +634,11 @@ impl Room {
             }
             for s in gone {
                 s.stop();
-                if let Err(e) = peer.pc.remove_track(&s.sender).await {
+                if let Err(e) = peer.sub.pc.remove_track(&s.sender).await {
                     tracing::debug!(peer = %peer.id, error = %e, "remove_track");
                 }
             }
-            if let Err(e) = negotiate(&peer).await {
+            if let Err(e) = negotiate(&peer, Leg::Subscribe).await {
                 tracing::debug!(peer = %peer.id, error = %e, "renegotiation after a track left");
             }
         }
@@ -633,7 +669,10 @@ impl Room {
         for s in std::mem::take(&mut *peer.subscriptions.lock().await) {
             s.stop();
         }
-        let _ = peer.pc.close().await;
+        let _ = peer.sub.pc.close().await;
+        if let Some(publ) = &peer.publ {
+            let _ = publ.pc.close().await;
+        }
         for track in theirs {
             self.unpublish(&track).await;
         }
@@ -676,11 +715,15 @@ impl Room {
     }
 }
 
-/// A participant's connection.
+/// A participant's connections.
 struct Peer {
     id: String,
-    pc: Arc<dyn PeerConnection>,
+    /// What they receive.
+    sub: Conn,
+    /// What they send (None: a viewer).
+    publ: Option<Conn>,
     signals: mpsc::UnboundedSender<Signal>,
+    /// Whether their receiving connection is up (nothing is forwarded before).
     connected: Arc<watch::Sender<bool>>,
     /// The bound and the public address, when they differ.
     announce: Option<(IpAddr, IpAddr)>,
@@ -689,10 +732,36 @@ struct Peer {
     camera: Option<Arc<dyn RtpTransceiver>>,
     /// The transceiver their screen arrives on (None: a viewer).
     screen: Option<Arc<dyn RtpTransceiver>>,
+    /// What their receiving connection takes.
+    budget: Arc<Budget>,
+    /// Whether that caps their layers ([`Config::bandwidth`]).
+    bandwidth: bool,
     /// Their screen track once it flowed, and whether it is shared now.
     shared: Mutex<Option<Shared>>,
-    negotiation: Mutex<Negotiation>,
     subscriptions: Mutex<Vec<Subscription>>,
+}
+
+/// What a receiving connection takes, as its browser estimates it (REMB,
+/// bits/s; 0 until it says), and how many videos share it.
+#[derive(Default)]
+struct Budget {
+    estimate: watch::Sender<u64>,
+    videos: AtomicUsize,
+}
+
+impl Budget {
+    /// One video's share of the estimate (None: no estimate yet).
+    fn per_video(&self, estimate: u64) -> Option<u64> {
+        let videos = self.videos.load(Ordering::Relaxed).max(1) as u64;
+        (estimate > 0).then(|| estimate / videos)
+    }
+}
+
+/// One of a participant's two connections ([`Leg`]).
+struct Conn {
+    leg: Leg,
+    pc: Arc<dyn PeerConnection>,
+    negotiation: Mutex<Negotiation>,
 }
 
 /// A screen track, kept while its sharing is paused (the browser sends
@@ -703,6 +772,14 @@ struct Shared {
 }
 
 impl Peer {
+    /// Their connection on `leg` (a viewer has no publishing one).
+    fn conn(&self, leg: Leg) -> Result<&Conn, Error> {
+        match leg {
+            Leg::Subscribe => Ok(&self.sub),
+            Leg::Publish => self.publ.as_ref().ok_or(Error::NoSendingLeg),
+        }
+    }
+
     /// Whether `remote` arrived on their screen transceiver, and the id of
     /// the audio-level extension on their leg (None: not negotiated).
     async fn inbound(&self, remote: &Arc<dyn TrackRemote>) -> (bool, Option<u8>) {
@@ -716,7 +793,10 @@ impl Peer {
             }
         }
         let mut level = None;
-        for t in self.pc.get_transceivers().await {
+        let Some(publ) = &self.publ else {
+            return (screen, level);
+        };
+        for t in publ.pc.get_transceivers().await {
             let Ok(Some(r)) = t.receiver().await else {
                 continue;
             };
@@ -740,32 +820,35 @@ struct Negotiation {
     again: bool,
 }
 
-/// Offers `peer` its connection as it now is, or (while an offer waits for
-/// its answer) notes that it must be offered again.
-async fn negotiate(peer: &Arc<Peer>) -> Result<(), Error> {
-    let mut n = peer.negotiation.lock().await;
+/// Offers `peer` its connection on `leg` as it now is, or (while an offer
+/// waits for its answer) notes that it must be offered again.
+async fn negotiate(peer: &Arc<Peer>, leg: Leg) -> Result<(), Error> {
+    let Ok(conn) = peer.conn(leg) else {
+        return Ok(());
+    };
+    let mut n = conn.negotiation.lock().await;
     if n.awaiting_answer {
         n.again = true;
         return Ok(());
     }
-    // A viewer in an empty room: nothing to offer until a track comes.
-    if peer.pc.get_transceivers().await.is_empty() {
+    // Nothing to receive yet (an empty room): no offer until a track comes.
+    if conn.pc.get_transceivers().await.is_empty() {
         return Ok(());
     }
-    let offer = peer.pc.create_offer(None).await.map_err(webrtc)?;
+    let offer = conn.pc.create_offer(None).await.map_err(webrtc)?;
     let mut sdp = match peer.announce {
         Some((bound, public)) => announce(&offer.sdp, bound, public),
         None => offer.sdp.clone(),
     };
-    if let Some(camera) = &peer.camera {
+    if let (Leg::Publish, Some(camera)) = (conn.leg, &peer.camera) {
         if let Ok(Some(mid)) = camera.mid().await {
             sdp = simulcast::ask(&sdp, &mid);
         }
     }
-    peer.pc.set_local_description(offer).await.map_err(webrtc)?;
+    conn.pc.set_local_description(offer).await.map_err(webrtc)?;
     n.awaiting_answer = true;
     // A closed receiver means the participant is going: nothing to tell.
-    let _ = peer.signals.send(Signal::Offer(sdp));
+    let _ = peer.signals.send(Signal::Offer(leg, sdp));
     Ok(())
 }
 
@@ -776,7 +859,9 @@ struct Published {
     /// A screen share (not their camera).
     screen: bool,
     codec: RTCRtpCodec,
-    packets: broadcast::Sender<Forwarded>,
+    /// Where its reader sends each packet: one outlet per subscriber
+    /// (replaced whole when one comes or goes; read per packet).
+    outlets: std::sync::RwLock<Arc<Vec<Arc<Outlet>>>>,
     remote: Arc<dyn TrackRemote>,
     /// Its simulcast layers (one when it has none).
     layers: Layers,
@@ -814,20 +899,39 @@ impl Published {
             }
             return;
         };
-        let now = Instant::now();
-        {
-            let mut last = self
-                .last_keyframe_request
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if last
-                .get(&ssrc)
-                .is_some_and(|t| now.duration_since(*t) < KEYFRAME_INTERVAL)
-            {
-                return;
-            }
-            last.insert(ssrc, now);
+        if self.keyframe_due(ssrc) {
+            self.send_pli(ssrc).await;
         }
+    }
+
+    /// Whether a keyframe of layer `ssrc` may be asked for now (noted as
+    /// asked if so).
+    fn keyframe_due(&self, ssrc: u32) -> bool {
+        let now = Instant::now();
+        let mut last = self
+            .last_keyframe_request
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if last
+            .get(&ssrc)
+            .is_some_and(|t| now.duration_since(*t) < KEYFRAME_INTERVAL)
+        {
+            return false;
+        }
+        last.insert(ssrc, now);
+        true
+    }
+
+    /// Asks for a keyframe from the packet path (which never waits): when
+    /// due, the request goes out on a task of its own.
+    fn request_keyframe_soon(self: &Arc<Self>, ssrc: u32) {
+        if self.kind == RtpCodecKind::Video && self.keyframe_due(ssrc) {
+            let track = self.clone();
+            tokio::spawn(async move { track.send_pli(ssrc).await });
+        }
+    }
+
+    async fn send_pli(&self, ssrc: u32) {
         let pli = PictureLossIndication {
             sender_ssrc: 0,
             media_ssrc: ssrc,
@@ -838,27 +942,134 @@ impl Published {
     }
 }
 
-/// One published track in one peer's connection, and its two tasks.
+/// One published track in one peer's connection: its outlet on the track,
+/// and the task that reads the subscriber's feedback.
 struct Subscription {
     track: Arc<Published>,
+    outlet: Arc<Outlet>,
+    /// Its connection's budget (it counts among the videos sharing it).
+    budget: Arc<Budget>,
     sender: Arc<dyn RtpSender>,
-    /// The tile height the subscriber shows it at (picks the layer).
-    want: Arc<AtomicU16>,
-    /// The layer being sent (0: none yet).
-    current: Arc<AtomicU32>,
-    forward: JoinHandle<()>,
     relay: JoinHandle<()>,
 }
 
 impl Subscription {
+    /// Takes its outlet off the track and stops its task; called once, when
+    /// it leaves its connection.
     fn stop(&self) {
-        self.forward.abort();
+        {
+            let mut outlets = self
+                .track
+                .outlets
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            let kept: Vec<Arc<Outlet>> = outlets
+                .iter()
+                .filter(|o| !Arc::ptr_eq(o, &self.outlet))
+                .cloned()
+                .collect();
+            *outlets = Arc::new(kept);
+        }
         self.relay.abort();
+        if self.track.kind == RtpCodecKind::Video {
+            self.budget.videos.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// The layer being sent, if any.
     fn layer(&self) -> Option<u32> {
-        layer_of(&self.current)
+        layer_of(&self.outlet.current)
+    }
+}
+
+/// One subscriber's end of a published track: what the track's reader
+/// needs to send them a packet. The reader never waits on a subscriber: a
+/// packet their connection cannot take at once (its driver is 256 events
+/// behind) is dropped for them alone, and a keyframe asked for.
+struct Outlet {
+    local: Arc<TrackLocalStaticRTP>,
+    /// The SSRC and payload type on their leg.
+    ssrc: u32,
+    payload_type: u8,
+    /// Their receiving connection is up (nothing can be sent before).
+    connected: Arc<watch::Sender<bool>>,
+    /// The tile height they show it at (picks the layer).
+    want: AtomicU16,
+    /// The layer being sent (0: none yet).
+    current: AtomicU32,
+    /// The highest layer rank their bandwidth allows (usize::MAX: any).
+    cap: AtomicUsize,
+    /// The audio-level extension's id on their leg (0: none, or not known yet).
+    level_id: AtomicU8,
+    flow: std::sync::Mutex<Flow>,
+}
+
+/// What the reader keeps per subscriber between packets.
+struct Flow {
+    rewriter: Rewriter,
+    /// A layer switched to lately is kept until then while it sends.
+    hold_until: Instant,
+    /// The last packet could not be handed over.
+    dropping: bool,
+}
+
+impl Outlet {
+    /// Sends `packet` of `track` (`key`: it starts a keyframe) on, unless
+    /// it is of a layer this subscriber is not sent.
+    fn send(&self, track: &Arc<Published>, packet: &rtp::Packet, key: bool) {
+        if !*self.connected.borrow() {
+            return;
+        }
+        let mut flow = self.flow.lock().unwrap_or_else(|e| e.into_inner());
+        let layered = track.layers.len() > 1;
+        let target = if !layered {
+            packet.header.ssrc
+        } else {
+            // A fresh choice unless the layer switched to lately still sends.
+            let held = flow
+                .rewriter
+                .current()
+                .filter(|c| Instant::now() < flow.hold_until && track.layers.is_live(*c));
+            let cap = Some(self.cap.load(Ordering::Relaxed)).filter(|c| *c != usize::MAX);
+            held.or_else(|| track.layers.choose(self.want.load(Ordering::Relaxed), cap))
+                .unwrap_or(packet.header.ssrc)
+        };
+        let mut out = unextended(packet);
+        if !flow.rewriter.admit(&mut out.header, target, key) {
+            // The layer it should get: a keyframe switches to it.
+            if packet.header.ssrc == target {
+                track.request_keyframe_soon(target);
+            }
+            return;
+        }
+        if flow.rewriter.switched() {
+            flow.hold_until = Instant::now() + simulcast::HOLD;
+        }
+        if layered && self.payload_type == engine::VP8_PT {
+            flow.rewriter.vp8(&mut out.payload);
+        }
+        self.current.store(packet.header.ssrc, Ordering::Relaxed);
+        out.header.ssrc = self.ssrc;
+        out.header.payload_type = self.payload_type;
+        let leg_level = self.level_id.load(Ordering::Relaxed);
+        if let (Some(level), true) = (
+            track
+                .level_id
+                .and_then(|id| packet.header.get_extension(id)),
+            leg_level != 0,
+        ) {
+            let _ = out.header.set_extension(leg_level, level);
+        }
+        match self.local.write_rtp(out).now_or_never() {
+            Some(_) => flow.dropping = false,
+            None => {
+                if !flow.dropping {
+                    tracing::debug!(owner = %track.owner, "a subscriber's connection fell behind");
+                    track.request_keyframe_soon(packet.header.ssrc);
+                }
+                flow.dropping = true;
+            }
+        }
     }
 }
 
@@ -867,16 +1078,26 @@ fn layer_of(current: &AtomicU32) -> Option<u32> {
     Some(current.load(Ordering::Relaxed)).filter(|s| *s != 0)
 }
 
-/// Prepares `packet` for a subscriber's leg: its SSRC and payload type, and
-/// no header extensions (their ids are negotiated per leg; forwarded as they
-/// are, one leg's id can mean another extension on the next).
-pub fn for_leg(packet: &mut rtp::Packet, ssrc: u32, payload_type: u8) {
-    packet.header.ssrc = ssrc;
-    packet.header.payload_type = payload_type;
-    packet.header.extension = false;
-    packet.header.extensions.clear();
-    packet.header.extension_profile = 0;
-    packet.header.extensions_padding = 0;
+/// A copy of `packet` to send on a subscriber's leg: the same numbers and
+/// a shared payload, without the publisher's header extensions (their ids
+/// are negotiated per leg; forwarded as they are, one leg's id can mean
+/// another extension on the next). Allocates nothing (no CSRCs: the
+/// browsers send none).
+pub fn unextended(packet: &rtp::Packet) -> rtp::Packet {
+    rtp::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            padding: packet.header.padding,
+            marker: packet.header.marker,
+            payload_type: packet.header.payload_type,
+            sequence_number: packet.header.sequence_number,
+            timestamp: packet.header.timestamp,
+            ssrc: packet.header.ssrc,
+            csrc: packet.header.csrc.clone(),
+            ..Default::default()
+        },
+        payload: packet.payload.clone(),
+    }
 }
 
 /// The stream id under which `owner`'s screen reaches the others.
@@ -933,6 +1154,7 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
     // receive-only transceiver of the same kind (their camera's) and make it
     // send too.
     let transceiver = peer
+        .sub
         .pc
         .add_transceiver_from_track(
             local.clone() as Arc<dyn TrackLocal>,
@@ -948,95 +1170,85 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
         .await
         .map_err(webrtc)?
         .ok_or_else(|| Error::WebRtc("a send-only transceiver without a sender".into()))?;
-    let pt = payload_type(&track.codec).unwrap_or_default();
-    let want = Arc::new(AtomicU16::new(DEFAULT_VIEW_HEIGHT));
-    let current = Arc::new(AtomicU32::new(0));
-    let forward = {
-        let (mut rx, connected) = (track.packets.subscribe(), peer.connected.subscribe());
-        let (local, track, sender) = (local.clone(), track.clone(), sender.clone());
-        let (want, current) = (want.clone(), current.clone());
-        tokio::spawn(async move {
-            // The audio-level extension's id on this leg, once known.
-            let mut leg_level: Option<Option<u8>> = None;
-            let mut rewriter = Rewriter::default();
-            let vp8 = payload_type(&track.codec) == Some(engine::VP8_PT);
-            let mut hold_until = Instant::now();
-            loop {
-                match rx.recv().await {
-                    Ok((mut packet, key)) => {
-                        // Before DTLS is up nothing can be sent.
-                        if !*connected.borrow() {
-                            continue;
-                        }
-                        let layered = track.layers.len() > 1;
-                        let target = if !layered {
-                            packet.header.ssrc
-                        } else {
-                            // A fresh choice unless the layer switched to lately still sends.
-                            let held = rewriter.current().filter(|c| {
-                                Instant::now() < hold_until && track.layers.is_live(*c)
-                            });
-                            held.or_else(|| track.layers.choose(want.load(Ordering::Relaxed)))
-                                .unwrap_or(packet.header.ssrc)
-                        };
-                        if !rewriter.admit(&mut packet.header, target, key) {
-                            // The layer it should get: a keyframe switches to it.
-                            if packet.header.ssrc == target {
-                                track.request_keyframe(Some(target)).await;
-                            }
-                            continue;
-                        }
-                        if rewriter.switched() {
-                            hold_until = Instant::now() + simulcast::HOLD;
-                        }
-                        if layered && vp8 {
-                            rewriter.vp8(&mut packet.payload);
-                        }
-                        current.store(packet.header.ssrc, Ordering::Relaxed);
-                        let level = track
-                            .level_id
-                            .and_then(|id| packet.header.get_extension(id));
-                        for_leg(&mut packet, ssrc, pt);
-                        if let Some(level) = level {
-                            if leg_level.is_none() {
-                                leg_level =
-                                    Some(leg_extension(&sender, engine::AUDIO_LEVEL_URI).await);
-                            }
-                            if let Some(Some(id)) = leg_level {
-                                let _ = packet.header.set_extension(id, level);
-                            }
-                        }
-                        if local.write_rtp(packet).await.is_err() && !*connected.borrow() {
-                            break;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::debug!(skipped = n, "subscriber fell behind");
-                        track.request_keyframe(rewriter.current()).await;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        })
-    };
+    let outlet = Arc::new(Outlet {
+        local: local.clone(),
+        ssrc,
+        payload_type: payload_type(&track.codec).unwrap_or_default(),
+        connected: peer.connected.clone(),
+        want: AtomicU16::new(DEFAULT_VIEW_HEIGHT),
+        current: AtomicU32::new(0),
+        cap: AtomicUsize::new(usize::MAX),
+        level_id: AtomicU8::new(0),
+        flow: std::sync::Mutex::new(Flow {
+            rewriter: Rewriter::default(),
+            hold_until: Instant::now(),
+            dropping: false,
+        }),
+    });
+    let video = track.kind == RtpCodecKind::Video;
+    if video {
+        peer.budget.videos.fetch_add(1, Ordering::Relaxed);
+    }
     let relay = {
-        let (track, current) = (track.clone(), current.clone());
+        let (track, outlet, budget) = (track.clone(), outlet.clone(), peer.budget.clone());
+        let bandwidth = peer.bandwidth;
+        let mut estimates = budget.estimate.subscribe();
+        let (peer, sender) = (peer.id.clone(), sender.clone());
         tokio::spawn(async move {
-            while let Some(event) = local.poll().await {
-                if let TrackLocalEvent::OnRtcpPacket(packets) = event {
-                    if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
-                        track.request_keyframe(layer_of(&current)).await;
+            // The audio-level extension's id on this leg, once it is up.
+            if track.level_id.is_some() {
+                let mut up = outlet.connected.subscribe();
+                if up.wait_for(|c| *c).await.is_ok() {
+                    let id = leg_extension(&sender, engine::AUDIO_LEVEL_URI).await;
+                    outlet.level_id.store(id.unwrap_or(0), Ordering::Relaxed);
+                }
+            }
+            let mut fit = Fit::default();
+            loop {
+                tokio::select! {
+                    event = local.poll() => {
+                        let Some(event) = event else { break };
+                        let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
+                        if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                            track.request_keyframe(layer_of(&outlet.current)).await;
+                        }
+                        // The estimate is the connection's: every subscription hears it.
+                        if let Some(bps) = packets.iter().find_map(|p| engine::remb(p.as_ref())) {
+                            tracing::debug!(%peer, bps, "bandwidth estimate");
+                            budget.estimate.send_replace(bps);
+                        }
+                    }
+                    Ok(()) = estimates.changed(), if video && bandwidth => {
+                        let estimate = *estimates.borrow_and_update();
+                        let (Some(share), Some(layer)) = (budget.per_video(estimate), layer_of(&outlet.current)) else {
+                            continue;
+                        };
+                        if track.layers.len() < 2 {
+                            continue;
+                        }
+                        let Some((rank, bps)) = track.layers.rank_and_bps(layer) else { continue };
+                        let before = fit.cap();
+                        fit.estimate(Instant::now(), share, rank, bps, track.layers.top());
+                        if fit.cap() != before {
+                            tracing::debug!(%peer, owner = %track.owner, share, rank, bps, cap = ?fit.cap(), "layer cap");
+                            outlet.cap.store(fit.cap().unwrap_or(usize::MAX), Ordering::Relaxed);
+                        }
                     }
                 }
             }
         })
     };
+    {
+        let mut outlets = track.outlets.write().unwrap_or_else(|e| e.into_inner());
+        let mut more = outlets.as_ref().clone();
+        more.push(outlet.clone());
+        *outlets = Arc::new(more);
+    }
     peer.subscriptions.lock().await.push(Subscription {
         track: track.clone(),
+        outlet,
+        budget: peer.budget.clone(),
         sender,
-        want,
-        current,
-        forward,
         relay,
     });
     Ok(())
@@ -1045,13 +1257,16 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
 /// A peer connection's events. Handlers run on the connection's driver:
 /// anything slow is spawned.
 struct Events {
+    /// The connection these are the events of.
+    leg: Leg,
     /// Set once the participant is in the room.
     room: std::sync::OnceLock<Weak<Room>>,
     /// Their connection, once in the room.
     me: std::sync::OnceLock<Weak<Peer>>,
     peer: String,
     signals: mpsc::UnboundedSender<Signal>,
-    connected: Arc<watch::Sender<bool>>,
+    /// The peer's `connected` (receiving connection only).
+    connected: Option<Arc<watch::Sender<bool>>>,
     /// The bound and the public address, when they differ.
     announce: Option<(IpAddr, IpAddr)>,
 }
@@ -1063,20 +1278,21 @@ impl PeerConnectionEventHandler for Events {
             if let Some((bound, public)) = self.announce {
                 candidate.candidate = announce(&candidate.candidate, bound, public);
             }
-            let _ = self.signals.send(Signal::Candidate(candidate));
+            let _ = self.signals.send(Signal::Candidate(self.leg, candidate));
         }
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        let up = state == RTCPeerConnectionState::Connected;
-        self.connected.send_replace(up);
+        if let Some(connected) = &self.connected {
+            connected.send_replace(state == RTCPeerConnectionState::Connected);
+        }
         let Some(room) = self.room.get().and_then(Weak::upgrade) else {
             return;
         };
         let peer = self.peer.clone();
         match state {
             // A new subscriber needs a keyframe to show anything.
-            RTCPeerConnectionState::Connected => {
+            RTCPeerConnectionState::Connected if self.leg == Leg::Subscribe => {
                 tokio::spawn(async move { room.keyframes_for(&peer).await });
             }
             RTCPeerConnectionState::Failed => {
@@ -1101,19 +1317,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_forwarded_packet_carries_the_leg_s_ssrc_and_type_and_no_extensions() {
+    fn a_forwarded_packet_keeps_its_numbers_and_payload_but_no_extensions() {
         let mut p = rtp::Packet::default();
         p.header.ssrc = 1;
         p.header.payload_type = 100;
+        p.header.sequence_number = 7;
+        p.header.timestamp = 9000;
+        p.header.marker = true;
         p.header.extension = true;
         p.header.extension_profile = 0xBEDE;
         p.header.extensions.push(rtp::header::Extension {
             id: 3,
             payload: vec![1, 2].into(),
         });
-        for_leg(&mut p, 42, 96);
-        assert_eq!((p.header.ssrc, p.header.payload_type), (42, 96));
-        assert!(!p.header.extension && p.header.extensions.is_empty());
-        assert_eq!(p.header.extension_profile, 0);
+        p.payload = vec![5, 6, 7].into();
+        let out = unextended(&p);
+        assert_eq!(
+            (
+                out.header.ssrc,
+                out.header.payload_type,
+                out.header.sequence_number,
+                out.header.timestamp
+            ),
+            (1, 100, 7, 9000)
+        );
+        assert!(out.header.marker && out.header.version == 2);
+        assert!(!out.header.extension && out.header.extensions.is_empty());
+        assert_eq!(out.header.extension_profile, 0);
+        assert_eq!(
+            out.payload.as_ptr(),
+            p.payload.as_ptr(),
+            "the payload is shared"
+        );
     }
 }

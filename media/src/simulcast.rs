@@ -12,19 +12,33 @@
 //! camera). Switching rewrites sequence numbers, timestamps and VP8 picture
 //! ids; the pure parts are tested here.
 //!
-//! Off by default (`media.simulcast`), because of `webrtc` 0.21: the
-//! layers' SSRCs are learned from the rid header extension of their first
-//! packets, and when the server offers the publisher's connection again
-//! (someone else's track comes or goes) the new answer resets them; Chromium
-//! no longer puts the rid in its packets by then, so the camera's RTP stops
-//! reaching the `TrackRemote` (no error, no new `on_track`, audio unaffected;
-//! seen with three Chromium tabs: the first publisher's video froze when the
-//! second one's tracks were offered to it). Simulcast needs the publisher's
-//! connection never to be renegotiated: one connection to publish and one to
-//! receive, as mediasoup and LiveKit clients have.
+//! The layers' SSRCs are learned from the rid header extension of their
+//! first packets, and `webrtc` 0.21 forgets them whenever a remote
+//! description is applied to the connection again (Chromium no longer puts
+//! the rid in its packets by then, so the camera's RTP silently stops
+//! reaching the `TrackRemote`). Hence the publishing connection of its own,
+//! negotiated once (`protocol::media::Leg`), as mediasoup and LiveKit
+//! clients have.
+//!
+//! Bandwidth. Each layer's bitrate is measured as it arrives; a
+//! subscriber's browser says what its connection takes (REMB: the SFU's
+//! legs carry no transport-wide sequence numbers, so Chromium estimates on
+//! the receiving side), shared by the videos it receives. [`Fit`] caps the
+//! layer when the estimate falls below the layer's bitrate, and tries the
+//! next one up after a back-off: a receiver's estimate cannot grow much past
+//! what it receives, so only a trial shows whether more fits.
+//!
+//! Off by default (`Config::bandwidth`, `media.simulcast_bandwidth`):
+//! Chromium does send REMB on the receiving legs, but it reads far below
+//! what flows (seen in a three-publisher session on loopback: estimates
+//! falling from about 250 to 10 kbit/s while 200 kbit/s arrived), which
+//! would hold every viewer on the lowest layer. Its receive-side estimator
+//! needs the abs-send-time extension, which the SFU's legs do not carry
+//! yet; with it (or transport-wide feedback and a send-side estimator)
+//! this can be turned on. The bot test drives it with estimates of its own.
 
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::rtp;
 
@@ -43,6 +57,23 @@ pub const HOLD: std::time::Duration = std::time::Duration::from_secs(3);
 /// Timestamp step put between the last packet of one layer and the first of
 /// the next (one frame at 30 fps on the 90 kHz video clock).
 const SWITCH_TS_STEP: u32 = 3000;
+
+/// A layer's bitrate is measured over windows this long.
+const RATE_WINDOW_MS: u64 = 1000;
+
+/// The first wait before a subscriber held down for bandwidth tries the
+/// next layer up; each failed trial doubles it, up to [`MAX_BACKOFF`].
+pub const MIN_BACKOFF: Duration = Duration::from_secs(8);
+
+/// The longest wait between trials.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(64);
+
+/// A trial that the estimate did not fail within this long succeeded.
+pub const TRIAL: Duration = Duration::from_secs(10);
+
+/// An estimate under the layer that has not risen for this long lowers it
+/// (one still rising is a receiver's estimator ramping up, not a limit).
+pub const STALL: Duration = Duration::from_secs(3);
 
 /// Asks for simulcast on the media section `mid` of an offer: [`RIDS`] as
 /// receive layers and an `a=simulcast:recv` line, unless the section has
@@ -153,6 +184,12 @@ struct Layer {
     height: AtomicU16,
     /// When it last sent, in ms since the track began.
     last_ms: AtomicU64,
+    /// Its bitrate over the last whole window (bits/s; 0: not measured yet).
+    bps: AtomicU64,
+    /// The window being measured: when it began (ms since the track
+    /// began) and the bytes so far.
+    window_ms: AtomicU64,
+    window_bytes: AtomicU64,
 }
 
 impl Layer {
@@ -194,15 +231,19 @@ impl Layers {
                 rank,
                 height: AtomicU16::new(0),
                 last_ms: AtomicU64::new(0),
+                bps: AtomicU64::new(0),
+                window_ms: AtomicU64::new(0),
+                window_bytes: AtomicU64::new(0),
             });
             list.sort_by_key(|l| l.rank);
             self.count.store(list.len(), Ordering::Relaxed);
         }
     }
 
-    /// Notes a packet of layer `ssrc` (with the frame height when it
-    /// starts a keyframe that says it).
-    pub fn saw(&self, ssrc: u32, height: Option<u16>) {
+    /// Notes a packet of layer `ssrc`, `bytes` long (with the frame height
+    /// when it starts a keyframe that says it). One reader per track calls
+    /// this, so the window's fields are not raced.
+    pub fn saw(&self, ssrc: u32, height: Option<u16>, bytes: usize) {
         let now = self.began.elapsed().as_millis() as u64;
         let list = self.list.read().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = list.iter().find(|l| l.ssrc == ssrc) {
@@ -210,7 +251,28 @@ impl Layers {
             if let Some(h) = height {
                 l.height.store(h, Ordering::Relaxed);
             }
+            let total = l.window_bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
+            let elapsed = now.saturating_sub(l.window_ms.load(Ordering::Relaxed));
+            if elapsed >= RATE_WINDOW_MS {
+                l.bps.store(total * 8 * 1000 / elapsed, Ordering::Relaxed);
+                l.window_ms.store(now, Ordering::Relaxed);
+                l.window_bytes.store(0, Ordering::Relaxed);
+            }
         }
+    }
+
+    /// Layer `ssrc`'s rank and measured bitrate (bits/s, 0: not yet).
+    pub fn rank_and_bps(&self, ssrc: u32) -> Option<(usize, u64)> {
+        let list = self.list.read().unwrap_or_else(|e| e.into_inner());
+        list.iter()
+            .find(|l| l.ssrc == ssrc)
+            .map(|l| (l.rank, l.bps.load(Ordering::Relaxed)))
+    }
+
+    /// The highest rank among the layers.
+    pub fn top(&self) -> usize {
+        let list = self.list.read().unwrap_or_else(|e| e.into_inner());
+        list.last().map_or(0, |l| l.rank)
     }
 
     /// Whether layer `ssrc` sent within [`LIVE_MS`].
@@ -236,9 +298,9 @@ impl Layers {
         self.len() == 0
     }
 
-    /// The layer for a tile `want` pixels high (see [`pick`]). Called per
-    /// packet and subscriber: no allocation.
-    pub fn choose(&self, want: u16) -> Option<u32> {
+    /// The layer for a tile `want` pixels high, of rank `cap` at most (see
+    /// [`pick`]). Called per packet and subscriber: no allocation.
+    pub fn choose(&self, want: u16, cap: Option<usize>) -> Option<u32> {
         let now = self.began.elapsed().as_millis() as u64;
         let list = self.list.read().unwrap_or_else(|e| e.into_inner());
         let mut live = [(0u32, 0usize, 0u16); RIDS.len()];
@@ -249,14 +311,16 @@ impl Layers {
                 n += 1;
             }
         }
-        pick(&live[..n], want)
+        pick(&live[..n], want, cap)
     }
 }
 
 /// Among live layers `(ssrc, rank, height)` sorted low to high, the
-/// smallest whose height fills `want` pixels (a layer's height unknown
-/// counts as a quarter, half or all of 720 by rank), else the largest.
-pub fn pick(live: &[(u32, usize, u16)], want: u16) -> Option<u32> {
+/// smallest whose height fills `want` pixels (within 15 %: the browser
+/// scales that little up without visible loss; a layer's height unknown
+/// counts as a quarter, half or all of 720 by rank), else the largest; but
+/// none above rank `cap` (the bandwidth's limit) unless none is below it.
+pub fn pick(live: &[(u32, usize, u16)], want: u16, cap: Option<usize>) -> Option<u32> {
     let height = |rank: usize, h: u16| {
         if h > 0 {
             h
@@ -264,10 +328,98 @@ pub fn pick(live: &[(u32, usize, u16)], want: u16) -> Option<u32> {
             720 >> (2usize.saturating_sub(rank))
         }
     };
-    live.iter()
-        .find(|(_, rank, h)| height(*rank, *h) >= want)
-        .or(live.last())
-        .map(|(ssrc, _, _)| *ssrc)
+    let by_size = live
+        .iter()
+        .position(|(_, rank, h)| u32::from(height(*rank, *h)) * 100 >= u32::from(want) * 85)
+        .or(live.len().checked_sub(1))?;
+    let allowed = live[..=by_size]
+        .iter()
+        .rposition(|(_, rank, _)| cap.is_none_or(|c| *rank <= c))
+        .unwrap_or(0);
+    Some(live[allowed].0)
+}
+
+/// What a subscriber's bandwidth allows of one track's layers: the highest
+/// rank it may be sent (None: any), from its connection's estimate shared
+/// among the videos it receives. Lowered when the estimate is under the
+/// bitrate of the layer being sent and either fell (by 10 % since the last
+/// one: congestion) or stopped rising for [`STALL`] (a receiver's estimate
+/// starts low and climbs; that climb is no reason to lower). Raised by one
+/// rank on trial after a back-off ([`MIN_BACKOFF`], doubled by each failed
+/// trial up to [`MAX_BACKOFF`]). A trial fails when the estimate drops
+/// below 85 % of what it was when the trial began and under the layer being
+/// sent (the higher layer congests the link), and succeeds after [`TRIAL`]
+/// without.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    cap: Option<usize>,
+    backoff: Duration,
+    retry_at: Option<Instant>,
+    /// A trial under way: when it began, the estimate then, and the cap
+    /// before it.
+    trial: Option<(Instant, u64, Option<usize>)>,
+    /// The last estimate, and when the estimate last rose.
+    last: Option<u64>,
+    rose_at: Option<Instant>,
+}
+
+impl Default for Fit {
+    fn default() -> Self {
+        Fit {
+            cap: None,
+            backoff: MIN_BACKOFF,
+            retry_at: None,
+            trial: None,
+            last: None,
+            rose_at: None,
+        }
+    }
+}
+
+impl Fit {
+    /// The highest rank allowed (None: any).
+    pub fn cap(&self) -> Option<usize> {
+        self.cap
+    }
+
+    /// Takes a new estimate: `budget` bits/s for this track, while the
+    /// subscriber is sent a layer of `rank` measured at `bps` (0: not
+    /// measured yet), the track's top rank being `top`.
+    pub fn estimate(&mut self, now: Instant, budget: u64, rank: usize, bps: u64, top: usize) {
+        let falling = self
+            .last
+            .is_some_and(|l| budget.saturating_mul(10) < l.saturating_mul(9));
+        if self.last.is_none_or(|l| budget > l) {
+            self.rose_at = Some(now);
+        }
+        self.last = Some(budget);
+        let stalled = self.rose_at.is_some_and(|t| now.duration_since(t) >= STALL);
+        if let Some((since, at_start, before)) = self.trial {
+            if budget.saturating_mul(100) < at_start.saturating_mul(85) && budget < bps {
+                self.cap = before;
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                self.retry_at = Some(now + self.backoff);
+                self.trial = None;
+            } else if now.duration_since(since) >= TRIAL {
+                self.trial = None;
+                self.backoff = MIN_BACKOFF;
+                self.retry_at = self.cap.map(|_| now + MIN_BACKOFF);
+            }
+            return;
+        }
+        let pending = self.cap.is_some_and(|c| c < rank);
+        if bps > 0 && budget < bps && rank > 0 && !pending && (falling || stalled) {
+            self.cap = Some(rank - 1);
+            self.retry_at = Some(now + self.backoff);
+            return;
+        }
+        if let (Some(cap), Some(at)) = (self.cap, self.retry_at) {
+            if now >= at {
+                self.cap = (cap + 1 < top).then_some(cap + 1);
+                self.trial = Some((now, budget, Some(cap)));
+            }
+        }
+    }
 }
 
 /// Where a VP8 payload descriptor keeps its picture id: offset, and
@@ -515,13 +667,115 @@ mod tests {
     #[test]
     fn the_smallest_layer_that_fills_the_tile_is_picked() {
         let live = [(1, 0, 180), (2, 1, 360), (3, 2, 720)];
-        assert_eq!(pick(&live, 100), Some(1));
-        assert_eq!(pick(&live, 300), Some(2));
-        assert_eq!(pick(&live, 1080), Some(3), "none fills it: the largest");
-        assert_eq!(pick(&live[..2], 700), Some(2), "the top layer stopped");
-        assert_eq!(pick(&[(7, 1, 0)], 100), Some(7), "height unknown: by rank");
-        assert_eq!(pick(&[(7, 0, 0), (8, 2, 0)], 300), Some(8));
-        assert_eq!(pick(&[], 300), None);
+        assert_eq!(pick(&live, 100, None), Some(1));
+        assert_eq!(pick(&live, 300, None), Some(2));
+        assert_eq!(
+            pick(&live, 1080, None),
+            Some(3),
+            "none fills it: the largest"
+        );
+        assert_eq!(
+            pick(&live[..2], 700, None),
+            Some(2),
+            "the top layer stopped"
+        );
+        assert_eq!(
+            pick(&[(7, 1, 0)], 100, None),
+            Some(7),
+            "height unknown: by rank"
+        );
+        assert_eq!(pick(&[(7, 0, 0), (8, 2, 0)], 300, None), Some(8));
+        assert_eq!(pick(&[], 300, None), None);
+        let camera = [(1, 0, 240), (2, 1, 480)];
+        assert_eq!(
+            pick(&camera, 270, None),
+            Some(1),
+            "240 lines fill 270 well enough"
+        );
+        assert_eq!(pick(&camera, 360, None), Some(2));
+        // The bandwidth caps what the tile wants, never what it does not.
+        assert_eq!(pick(&live, 1080, Some(1)), Some(2));
+        assert_eq!(pick(&live, 1080, Some(0)), Some(1));
+        assert_eq!(pick(&live, 100, Some(1)), Some(1));
+        assert_eq!(
+            pick(&live[1..], 1080, Some(0)),
+            Some(2),
+            "none that low: the lowest"
+        );
+    }
+
+    #[test]
+    fn bandwidth_lowers_the_layer_and_trials_raise_it_after_a_back_off() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut fit = Fit::default();
+        // Plenty for the top layer (rank 2, 1.2 Mbit/s): no cap.
+        fit.estimate(at(0), 2_000_000, 2, 1_200_000, 2);
+        assert_eq!(fit.cap(), None);
+        // The estimate falls under the layer: one rank down, and while the
+        // switch waits for a keyframe, no further.
+        fit.estimate(at(1), 800_000, 2, 1_200_000, 2);
+        assert_eq!(fit.cap(), Some(1));
+        fit.estimate(at(2), 700_000, 2, 1_200_000, 2);
+        assert_eq!(fit.cap(), Some(1));
+        // Under the middle layer too: down to the lowest, and no lower.
+        fit.estimate(at(3), 300_000, 1, 500_000, 2);
+        assert_eq!(fit.cap(), Some(0));
+        fit.estimate(at(4), 50_000, 0, 150_000, 2);
+        assert_eq!(fit.cap(), Some(0));
+        // After the back-off a trial raises the cap; the estimate drops
+        // under the layer: failed.
+        fit.estimate(at(10), 200_000, 0, 150_000, 2);
+        assert_eq!(fit.cap(), Some(0), "not yet: 8 s after the last cut");
+        fit.estimate(at(11), 200_000, 0, 150_000, 2);
+        assert_eq!(fit.cap(), Some(1), "trial");
+        fit.estimate(at(12), 160_000, 1, 500_000, 2);
+        assert_eq!(fit.cap(), Some(0), "failed: back down");
+        // The back-off doubled: 16 s.
+        fit.estimate(at(27), 200_000, 0, 150_000, 2);
+        assert_eq!(fit.cap(), Some(0));
+        fit.estimate(at(28), 200_000, 0, 150_000, 2);
+        assert_eq!(fit.cap(), Some(1), "second trial");
+        // A dip that still carries the layer fails nothing; the trial holds
+        // for its length: success, and the next rank (the top: no cap) is
+        // tried after the shortest back-off.
+        fit.estimate(at(33), 400_000, 1, 300_000, 2);
+        assert_eq!(fit.cap(), Some(1));
+        fit.estimate(at(34), 160_000, 1, 150_000, 2);
+        assert_eq!(
+            fit.cap(),
+            Some(1),
+            "under 85 % of the start, but it carries the layer"
+        );
+        fit.estimate(at(38), 600_000, 1, 500_000, 2);
+        assert_eq!(fit.cap(), Some(1));
+        fit.estimate(at(46), 700_000, 1, 500_000, 2);
+        assert_eq!(fit.cap(), None, "the top layer on trial");
+        fit.estimate(at(47), 500_000, 2, 1_200_000, 2);
+        assert_eq!(fit.cap(), Some(1), "failed: back to the layer below");
+    }
+
+    #[test]
+    fn an_estimate_still_climbing_lowers_nothing_but_one_that_stalls_does() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut fit = Fit::default();
+        // A new receiver's estimate starts under the layer and climbs.
+        for (s, estimate) in [(0, 300_000), (1, 330_000), (2, 360_000)] {
+            fit.estimate(at(s), estimate, 1, 500_000, 1);
+            assert_eq!(fit.cap(), None, "climbing at {s} s");
+        }
+        // Not measured yet: no decision on a guess.
+        fit.estimate(at(3), 100_000, 1, 0, 1);
+        assert_eq!(fit.cap(), None);
+        // It stops climbing, under the layer: lowered once it stalled 3 s.
+        let mut fit = Fit::default();
+        for s in 0..3 {
+            fit.estimate(at(s), 360_000, 1, 500_000, 1);
+            assert_eq!(fit.cap(), None, "stalled {s} s");
+        }
+        fit.estimate(at(3), 360_000, 1, 500_000, 1);
+        assert_eq!(fit.cap(), Some(0));
     }
 
     fn header(ssrc: u32, seq: u16, ts: u32) -> rtp::header::Header {

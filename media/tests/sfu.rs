@@ -1,7 +1,8 @@
 //! The SFU with bot peers (the `webrtc` crate as the client, on loopback):
 //! forwarding, a late subscriber's keyframe, keyframe relay, renegotiation as
 //! tracks come and go, H.264, screen shares, the active speaker, the port
-//! range and announced address, and refusals.
+//! range and announced address, simulcast layers by tile size and
+//! bandwidth, and refusals.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use media::bot::{Bot, Load};
 use media::network::PortRange;
 use media::sfu::Signal;
-use media::{Config, Error, Sfu};
+use media::{Config, Error, Leg, Sfu};
 
 async fn join(sfu: &Arc<Sfu>, room: &str, id: &str, publish: bool) -> Bot {
     Bot::join(sfu, room, id, publish.then(Load::default))
@@ -109,14 +110,23 @@ async fn bad_signalling_is_refused_and_disturbs_nobody() {
     .await;
     // An answer nobody asked for, and one that is not SDP.
     let (eve, _signals) = sfu.join("room", "eve", false).await.unwrap();
-    let err = eve.answer("v=0".into()).await.expect_err("refused");
+    let err = eve
+        .answer(Leg::Subscribe, "v=0".into())
+        .await
+        .expect_err("refused");
     assert!(
         matches!(err, Error::NoOfferPending | Error::BadSignal(_)),
         "{err}"
     );
+    // A viewer has no publishing connection to signal on.
+    let err = eve
+        .answer(Leg::Publish, "v=0".into())
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, Error::NoSendingLeg), "{err}");
     let err = ada
         .participant
-        .answer("not sdp".into())
+        .answer(Leg::Publish, "not sdp".into())
         .await
         .expect_err("refused");
     assert!(
@@ -311,8 +321,8 @@ async fn connections_take_ports_from_the_range_and_announce_the_public_address()
             .expect("a candidate in time")
             .expect("signals");
         match signal {
-            Signal::Candidate(c) => candidates.push(c.candidate),
-            Signal::Offer(sdp) => assert!(!sdp.contains("127.0.0.1 4170"), "{sdp}"),
+            Signal::Candidate(_, c) => candidates.push(c.candidate),
+            Signal::Offer(_, sdp) => assert!(!sdp.contains("127.0.0.1 4170"), "{sdp}"),
             Signal::Speaker(_) => {}
         }
     }
@@ -321,4 +331,58 @@ async fn connections_take_ports_from_the_range_and_announce_the_public_address()
     let port: u16 = fields[5].parse().unwrap();
     assert!(ports.contains(port) && port != 41700, "{port}");
     p.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_viewer_gets_the_simulcast_layer_its_tile_and_bandwidth_take() {
+    let sfu = Sfu::new(Config {
+        simulcast: true,
+        bandwidth: true,
+        ..Config::on("127.0.0.1".parse().unwrap())
+    });
+    let layered = Load {
+        simulcast: true,
+        ..Load::default()
+    };
+    let ada = Bot::join(&sfu, "sim", "ada", with(layered)).await.unwrap();
+    let small = join(&sfu, "sim", "small", false).await;
+    let large = join(&sfu, "sim", "large", false).await;
+    let height = |b: &Bot| b.seen.key_height.load(Ordering::Relaxed);
+    eventually("both receive ada", || {
+        small.count(|s| &s.video) > 20 && large.count(|s| &s.video) > 20
+    })
+    .await;
+    // Each says how high it shows Ada's camera (as pages do once her tile
+    // shows): a phone's small tile, a pinned one on a large screen.
+    small.participant.view("ada", 180).await;
+    large.participant.view("ada", 720).await;
+    eventually("the small tile gets the low layer", || {
+        height(&small) == 180
+    })
+    .await;
+    eventually("the large tile gets the high layer", || {
+        height(&large) == 360
+    })
+    .await;
+
+    // The large tile's connection can take only 100 kbit/s now: the low
+    // layer, whatever the tile wants (once the 3 s hold of its last switch
+    // is over).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while height(&large) != 180 {
+        assert!(tokio::time::Instant::now() < deadline, "never lowered");
+        assert!(large.estimate(100_000).await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Plenty again: after the back-off a trial brings the high layer back.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while height(&large) != 360 {
+        assert!(tokio::time::Instant::now() < deadline, "never raised again");
+        assert!(large.estimate(5_000_000).await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(height(&small), 180, "the other viewer was not moved");
+    small.leave().await;
+    large.leave().await;
+    ada.leave().await;
 }

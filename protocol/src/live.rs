@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
 use crate::ids::{AttendeeId, DmId, MeetingId, MessageId, PollId, QaQuestionId, VideoSessionId};
-use crate::media::IceCandidate;
+use crate::media::{IceCandidate, Leg};
 use crate::places::{Area, Channel};
 use crate::states::{PollStatus, QaStatus, SanctionKind, SessionAction};
 
@@ -277,6 +277,9 @@ pub enum ServerMsg {
     MediaOffer {
         /// The room.
         room: String,
+        /// Which of the two connections.
+        #[serde(default)]
+        leg: Leg,
         /// SDP.
         sdp: String,
     },
@@ -284,6 +287,9 @@ pub enum ServerMsg {
     MediaCandidate {
         /// The room.
         room: String,
+        /// Which of the two connections.
+        #[serde(default)]
+        leg: Leg,
         /// The candidate.
         candidate: IceCandidate,
     },
@@ -395,10 +401,13 @@ pub enum ClientMsg {
         /// Signed join token.
         token: String,
     },
-    /// The browser's answer to the latest `media_offer` of a room.
+    /// The browser's answer to the latest `media_offer` of a room's leg.
     MediaAnswer {
         /// The room.
         room: String,
+        /// Which of the two connections.
+        #[serde(default)]
+        leg: Leg,
         /// SDP.
         sdp: String,
     },
@@ -406,6 +415,9 @@ pub enum ClientMsg {
     MediaCandidate {
         /// The room.
         room: String,
+        /// Which of the two connections.
+        #[serde(default)]
+        leg: Leg,
         /// The candidate.
         candidate: IceCandidate,
     },
@@ -542,17 +554,18 @@ mod tests {
             }
         ));
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nope"}"#).is_err());
-        let cand = r#"{"type":"media_candidate","room":"session:1","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#;
+        let cand = r#"{"type":"media_candidate","room":"session:1","leg":"publish","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#;
         let m: ClientMsg = serde_json::from_str(cand).unwrap();
         assert!(m.is_media());
         assert_eq!(serde_json::to_string(&m).unwrap(), cand);
         let offer = ServerMsg::MediaOffer {
             room: "session:1".into(),
+            leg: Leg::Subscribe,
             sdp: "v=0".into(),
         };
         assert_eq!(
             serde_json::to_string(&offer).unwrap(),
-            r#"{"type":"media_offer","room":"session:1","sdp":"v=0"}"#
+            r#"{"type":"media_offer","room":"session:1","leg":"subscribe","sdp":"v=0"}"#
         );
         let speaker = ServerMsg::MediaSpeaker {
             room: "session:1".into(),

@@ -100,6 +100,21 @@ pub struct IceCandidate {
     pub username_fragment: Option<String>,
 }
 
+/// Which of a participant's two connections to a media room a signalling
+/// message is about. Someone on screen has both: what they send goes on a
+/// connection negotiated once (renegotiating it would make `webrtc` 0.21
+/// forget the SSRCs of their simulcast layers), what they receive on one
+/// renegotiated as others' tracks come and go. A viewer has only the second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leg {
+    /// What they receive.
+    #[default]
+    Subscribe,
+    /// What they send: microphone, camera and screen, in this order.
+    Publish,
+}
+
 /// Longest session description accepted from a browser (bytes); Chromium's
 /// answers for a full room are a few kilobytes per track.
 pub const MAX_SDP_BYTES: usize = 64 * 1024;
@@ -110,13 +125,19 @@ pub const MAX_SDP_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToNode {
-    /// The browser's answer to the node's latest offer.
+    /// The browser's answer to the node's latest offer on `leg`.
     Answer {
+        /// The connection.
+        #[serde(default)]
+        leg: Leg,
         /// SDP.
         sdp: String,
     },
-    /// One of the browser's ICE candidates.
+    /// One of the browser's ICE candidates on `leg`.
     Candidate {
+        /// The connection.
+        #[serde(default)]
+        leg: Leg,
         /// The candidate.
         candidate: IceCandidate,
     },
@@ -138,13 +159,19 @@ pub enum ToNode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromNode {
-    /// An offer for the browser to answer (the node always offers).
+    /// An offer on `leg` for the browser to answer (the node always offers).
     Offer {
+        /// The connection.
+        #[serde(default)]
+        leg: Leg,
         /// SDP.
         sdp: String,
     },
-    /// One of the node's ICE candidates.
+    /// One of the node's ICE candidates on `leg`.
     Candidate {
+        /// The connection.
+        #[serde(default)]
+        leg: Leg,
         /// The candidate.
         candidate: IceCandidate,
     },

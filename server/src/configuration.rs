@@ -69,9 +69,13 @@ pub struct MediaSettings {
     /// The address browsers are told to reach when `ip` is behind a 1:1 NAT
     /// (a cloud machine's public address; absent: `ip`).
     pub announce_ip: Option<std::net::IpAddr>,
-    /// Ask publishers for their camera in simulcast layers (off by default:
-    /// see `media::simulcast`).
+    /// Ask publishers for their camera in simulcast layers (on by default;
+    /// each subscriber gets the layer its tile needs).
     pub simulcast: bool,
+    /// Let subscribers' bandwidth estimates (REMB) cap their simulcast
+    /// layers (off by default: Chromium's REMB on the SFU's legs reads far
+    /// below what flows; see `media::simulcast`).
+    pub simulcast_bandwidth: bool,
     /// Where the media role reads the platform's public keys (default
     /// `<public_url>/.well-known/jwks.json`).
     pub jwks_url: Option<String>,
@@ -132,7 +136,8 @@ impl Default for MediaSettings {
             ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             udp_ports: None,
             announce_ip: None,
-            simulcast: false,
+            simulcast: true,
+            simulcast_bandwidth: false,
             jwks_url: None,
             turn: None,
         }

@@ -44,6 +44,8 @@ pub struct NodeConfig {
     pub announce: Option<IpAddr>,
     /// Ask publishers for simulcast layers.
     pub simulcast: bool,
+    /// Let subscribers' bandwidth estimates cap their layers.
+    pub bandwidth: bool,
     /// How web nodes reach this node.
     pub url: String,
     /// The platform's JWK set.
@@ -114,6 +116,7 @@ pub async fn serve(
         ports: config.ports,
         announce: config.announce,
         simulcast: config.simulcast,
+        bandwidth: config.bandwidth,
         runtime: None,
     });
     let node = Arc::new(Node {
@@ -178,6 +181,7 @@ pub async fn run(
         ports: m.udp_ports,
         announce: m.announce_ip,
         simulcast: m.simulcast,
+        bandwidth: m.simulcast_bandwidth,
         url: m.url(),
         jwks_url,
         redis,
@@ -253,9 +257,9 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
                     _ => break,
                 };
                 let result = match serde_json::from_str::<ToNode>(&text) {
-                    Ok(ToNode::Answer { sdp }) if sdp.len() <= MAX_SDP_BYTES => p.answer(sdp).await,
+                    Ok(ToNode::Answer { leg, sdp }) if sdp.len() <= MAX_SDP_BYTES => p.answer(leg, sdp).await,
                     Ok(ToNode::Answer { .. }) => Err(media::Error::BadSignal("the answer is too long".into())),
-                    Ok(ToNode::Candidate { candidate }) => p.candidate(media::wire::from_wire(candidate)).await,
+                    Ok(ToNode::Candidate { leg, candidate }) => p.candidate(leg, media::wire::from_wire(candidate)).await,
                     Ok(ToNode::Screen { on }) => p.share_screen(on).await,
                     Ok(ToNode::View { publisher, height }) => {
                         p.view(&publisher, height).await;
@@ -271,8 +275,8 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
             }
             signal = signals.recv() => {
                 let msg = match signal {
-                    Some(Signal::Offer(sdp)) => FromNode::Offer { sdp },
-                    Some(Signal::Candidate(c)) => FromNode::Candidate { candidate: media::wire::to_wire(c) },
+                    Some(Signal::Offer(leg, sdp)) => FromNode::Offer { leg, sdp },
+                    Some(Signal::Candidate(leg, c)) => FromNode::Candidate { leg, candidate: media::wire::to_wire(c) },
                     Some(Signal::Speaker(participant)) => FromNode::Speaker { participant },
                     None => break,
                 };

@@ -1,7 +1,10 @@
-//! The browser's side of a video session (hydrate only): one
-//! `RTCPeerConnection` to the session's media node, signalled over the live
-//! socket. The node always offers; this side answers. On screen, the node's
-//! first three transceivers are this side's microphone, camera and screen.
+//! The browser's side of a video session (hydrate only): an
+//! `RTCPeerConnection` to the session's media node for what this page
+//! receives, and on screen a second for what it sends ([`Leg`]), signalled
+//! over the live socket. The node always offers; this side answers. The
+//! sending connection is negotiated once: its three transceivers are this
+//! side's microphone, camera and screen, all answered as sending (the screen
+//! without a track until shared, so sharing needs no new negotiation).
 //! Signalling is handled strictly in order (one task reads a queue), since
 //! `addIceCandidate` must not race `setRemoteDescription`.
 //!
@@ -27,7 +30,7 @@ use web_sys::{
 };
 
 use protocol::live::{ClientMsg, ServerMsg};
-use protocol::media::IceCandidate;
+use protocol::media::{IceCandidate, Leg};
 
 use super::call_view::{CallStatus, CallView, JoinGrant};
 
@@ -40,8 +43,10 @@ thread_local! {
     static LOCAL: RefCell<Option<MediaStream>> = const { RefCell::new(None) };
     /// The screen being shared.
     static SCREEN: RefCell<Option<MediaStream>> = const { RefCell::new(None) };
-    /// The running call's connection.
+    /// The running call's receiving connection.
     static PC: RefCell<Option<RtcPeerConnection>> = const { RefCell::new(None) };
+    /// The running call's sending connection (on screen).
+    static SENDING: RefCell<Option<RtcPeerConnection>> = const { RefCell::new(None) };
     /// The running call's room.
     static ROOM: RefCell<String> = const { RefCell::new(String::new()) };
 }
@@ -70,10 +75,10 @@ pub fn screen_stream() -> Option<MediaStream> {
     SCREEN.with(|l| l.borrow().clone())
 }
 
-/// The running call's transceiver at `index` (0 microphone, 1 camera,
-/// 2 screen when on screen).
+/// The sending connection's transceiver at `index` (0 microphone, 1 camera,
+/// 2 screen; None: not on screen).
 fn transceiver(index: u32) -> Option<RtcRtpTransceiver> {
-    let pc = PC.with(|p| p.borrow().clone())?;
+    let pc = SENDING.with(|p| p.borrow().clone())?;
     pc.get_transceivers().get(index).dyn_into().ok()
 }
 
@@ -106,9 +111,9 @@ pub async fn share_screen(
         on_ended.forget();
     }
     SCREEN.with(|s| *s.borrow_mut() = Some(stream));
-    // Shared before on this connection: the transceiver sends already, and
-    // the node gives the track to the room again. Else its offer comes, and
-    // the answer attaches the screen.
+    // The screen's transceiver was answered as sending: the track goes on
+    // it, and the node publishes it when it flows. Not negotiated yet: the
+    // answer attaches it.
     if let Some(t) = transceiver(2) {
         if t.current_direction() == Some(RtcRtpTransceiverDirection::Sendonly) {
             JsFuture::from(t.sender().replace_track(Some(&track)))
@@ -261,6 +266,9 @@ pub fn stop(send: &impl Fn(ClientMsg)) {
         stop_tracks(&stream);
     }
     INBOX.with(|i| i.borrow_mut().take());
+    if let Some(pc) = SENDING.with(|p| p.borrow_mut().take()) {
+        pc.close();
+    }
     if let Some(pc) = PC.with(|p| p.borrow_mut().take()) {
         pc.close();
         send(ClientMsg::MediaLeave {
@@ -307,10 +315,21 @@ pub fn start(
     if relay_only {
         config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
     }
-    let pc = RtcPeerConnection::new_with_configuration(&config).map_err(js_err)?;
+    let pc = connection(&config, Leg::Subscribe, &room, view, send.clone())?;
+    let sending = match publish {
+        true => Some(connection(
+            &config,
+            Leg::Publish,
+            &room,
+            view,
+            send.clone(),
+        )?),
+        false => None,
+    };
     let (tx, mut rx) = mpsc::unbounded::<ServerMsg>();
     INBOX.with(|i| *i.borrow_mut() = Some(tx));
     PC.with(|p| *p.borrow_mut() = Some(pc.clone()));
+    SENDING.with(|p| *p.borrow_mut() = sending.clone());
 
     // Which stream each remote track belongs to.
     let owners: Rc<RefCell<HashMap<String, String>>> = Rc::default();
@@ -326,8 +345,111 @@ pub fn start(
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         on_track.forget();
     }
+
+    send(ClientMsg::MediaJoin {
+        room: room.clone(),
+        token,
+    });
+    view.status.set(CallStatus::Connecting);
+    let mine = pc.clone();
+    spawn_local(async move {
+        // Per leg (receiving, sending): whether its first offer was applied,
+        // and the candidates that came before it.
+        let mut described = [false; 2];
+        let mut waiting: [Vec<IceCandidate>; 2] = Default::default();
+        let index = |leg: Leg| usize::from(leg == Leg::Publish);
+        let on = |leg: Leg| match leg {
+            Leg::Subscribe => Some(mine.clone()),
+            Leg::Publish => sending.clone(),
+        };
+        while let Some(msg) = rx.next().await {
+            // A newer call replaced this one.
+            let current = PC.with(|p| p.borrow().as_ref().is_some_and(|p| p == &mine));
+            if !current {
+                break;
+            }
+            match msg {
+                ServerMsg::MediaOffer { room: r, leg, sdp } if r == room => {
+                    let Some(pc) = on(leg) else { continue };
+                    match answer(&pc, &sdp, leg == Leg::Publish).await {
+                        Ok(answer) => {
+                            described[index(leg)] = true;
+                            for c in std::mem::take(&mut waiting[index(leg)]) {
+                                add_candidate(&pc, c).await;
+                            }
+                            send(ClientMsg::MediaAnswer {
+                                room: room.clone(),
+                                leg,
+                                sdp: answer,
+                            });
+                            if leg == Leg::Subscribe {
+                                view.tiles.set(receiving(&mine, &owners.borrow()));
+                            }
+                        }
+                        Err(e) => view.status.set(CallStatus::Lost(e)),
+                    }
+                }
+                ServerMsg::MediaCandidate {
+                    room: r,
+                    leg,
+                    candidate,
+                } if r == room => {
+                    let Some(pc) = on(leg) else { continue };
+                    if described[index(leg)] {
+                        add_candidate(&pc, candidate).await;
+                    } else {
+                        waiting[index(leg)].push(candidate);
+                    }
+                }
+                ServerMsg::MediaSpeaker { room: r, speaker } if r == room => {
+                    view.speaker.set(speaker.map(|s| s.to_string()));
+                }
+                ServerMsg::MediaClosed {
+                    room: r,
+                    reason,
+                    rejoin,
+                } if r == room => {
+                    mine.close();
+                    if let Some(pc) = &sending {
+                        pc.close();
+                    }
+                    SENDING.with(|p| {
+                        if p.borrow().as_ref() == sending.as_ref() {
+                            p.borrow_mut().take();
+                        }
+                    });
+                    PC.with(|p| {
+                        if p.borrow().as_ref() == Some(&mine) {
+                            p.borrow_mut().take();
+                        }
+                    });
+                    view.tiles.set(Vec::new());
+                    view.status.set(if rejoin {
+                        CallStatus::Rejoin(reason)
+                    } else {
+                        CallStatus::Lost(reason)
+                    });
+                    break;
+                }
+                _ => {}
+            }
+        }
+    });
+    Ok(())
+}
+
+/// A connection of the call on `leg`, trickling its candidates to the node
+/// and telling `view` when it is up or failed.
+fn connection(
+    config: &RtcConfiguration,
+    leg: Leg,
+    room: &str,
+    view: CallView,
+    send: impl Fn(ClientMsg) + 'static,
+) -> Result<RtcPeerConnection, String> {
+    let pc = RtcPeerConnection::new_with_configuration(config).map_err(js_err)?;
     {
-        let (send, room) = (send.clone(), room.clone());
+        let room = room.to_owned();
         let on_candidate = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
             move |ev: RtcPeerConnectionIceEvent| {
                 let Some(c) = ev.candidate() else { return };
@@ -338,6 +460,7 @@ pub fn start(
                 if let Ok(candidate) = serde_json::from_str::<IceCandidate>(&json) {
                     send(ClientMsg::MediaCandidate {
                         room: room.clone(),
+                        leg,
                         candidate,
                     });
                 }
@@ -364,78 +487,13 @@ pub fn start(
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         on_state.forget();
     }
-
-    send(ClientMsg::MediaJoin {
-        room: room.clone(),
-        token,
-    });
-    view.status.set(CallStatus::Connecting);
-    let mine = pc.clone();
-    spawn_local(async move {
-        let mut described = false;
-        let mut waiting: Vec<IceCandidate> = Vec::new();
-        while let Some(msg) = rx.next().await {
-            // A newer call replaced this one.
-            let current = PC.with(|p| p.borrow().as_ref().is_some_and(|p| p == &mine));
-            if !current {
-                break;
-            }
-            match msg {
-                ServerMsg::MediaOffer { room: r, sdp } if r == room => {
-                    match answer(&mine, &sdp, publish).await {
-                        Ok(answer) => {
-                            described = true;
-                            for c in waiting.drain(..) {
-                                add_candidate(&mine, c).await;
-                            }
-                            send(ClientMsg::MediaAnswer {
-                                room: room.clone(),
-                                sdp: answer,
-                            });
-                            view.tiles.set(receiving(&mine, &owners.borrow()));
-                        }
-                        Err(e) => view.status.set(CallStatus::Lost(e)),
-                    }
-                }
-                ServerMsg::MediaCandidate { room: r, candidate } if r == room => {
-                    if described {
-                        add_candidate(&mine, candidate).await;
-                    } else {
-                        waiting.push(candidate);
-                    }
-                }
-                ServerMsg::MediaSpeaker { room: r, speaker } if r == room => {
-                    view.speaker.set(speaker.map(|s| s.to_string()));
-                }
-                ServerMsg::MediaClosed {
-                    room: r,
-                    reason,
-                    rejoin,
-                } if r == room => {
-                    mine.close();
-                    PC.with(|p| {
-                        if p.borrow().as_ref() == Some(&mine) {
-                            p.borrow_mut().take();
-                        }
-                    });
-                    view.tiles.set(Vec::new());
-                    view.status.set(if rejoin {
-                        CallStatus::Rejoin(reason)
-                    } else {
-                        CallStatus::Lost(reason)
-                    });
-                    break;
-                }
-                _ => {}
-            }
-        }
-    });
-    Ok(())
+    Ok(pc)
 }
 
-/// Applies the node's offer and makes the answer; with `publish`, the
-/// microphone, camera and (when shared) screen go on the node's first
-/// three transceivers, which it offers to a participant who may publish.
+/// Applies the node's offer and makes the answer. On the sending leg
+/// (`publish`), the node's three transceivers are answered as sending:
+/// microphone and camera with their tracks, the screen with its track when
+/// shared (else none yet, until [`share_screen`] puts one on).
 async fn answer(pc: &RtcPeerConnection, sdp: &str, publish: bool) -> Result<String, String> {
     let offer = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
     offer.set_sdp(sdp);
@@ -460,13 +518,13 @@ async fn answer(pc: &RtcPeerConnection, sdp: &str, publish: bool) -> Result<Stri
             let Ok(t) = transceivers.get(i as u32).dyn_into::<RtcRtpTransceiver>() else {
                 break;
             };
-            let (Some(track), true) = (track, t.receiver().track().kind() == kind) else {
-                continue;
-            };
-            if t.sender().track().is_some() {
+            if t.receiver().track().kind() != kind {
                 continue;
             }
             t.set_direction(RtcRtpTransceiverDirection::Sendonly);
+            let (Some(track), None) = (track, t.sender().track()) else {
+                continue;
+            };
             JsFuture::from(t.sender().replace_track(Some(&track)))
                 .await
                 .map_err(js_err)?;
@@ -570,13 +628,13 @@ pub struct Sent {
     pub path: Option<String>,
 }
 
-/// Reads the running call's outgoing statistics.
+/// Reads the running call's outgoing statistics (its sending connection's).
 pub async fn sent() -> Sent {
     let mut s = Sent {
         at_ms: js_sys::Date::now(),
         ..Default::default()
     };
-    let Some(pc) = PC.with(|p| p.borrow().clone()) else {
+    let Some(pc) = SENDING.with(|p| p.borrow().clone()) else {
         return s;
     };
     let Ok(report) = JsFuture::from(pc.get_stats()).await else {

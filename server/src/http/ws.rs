@@ -191,10 +191,12 @@ fn closes_media(entry: &Entry, me: AttendeeId) -> Option<String> {
 fn relay_media(links: &mut Links, me: AttendeeId, msg: ClientMsg) -> Result<(), String> {
     match msg {
         ClientMsg::MediaJoin { room, token } => links.join(me, room, token),
-        ClientMsg::MediaAnswer { room, sdp } => links.send(&room, ToNode::Answer { sdp }),
-        ClientMsg::MediaCandidate { room, candidate } => {
-            links.send(&room, ToNode::Candidate { candidate })
-        }
+        ClientMsg::MediaAnswer { room, leg, sdp } => links.send(&room, ToNode::Answer { leg, sdp }),
+        ClientMsg::MediaCandidate {
+            room,
+            leg,
+            candidate,
+        } => links.send(&room, ToNode::Candidate { leg, candidate }),
         ClientMsg::MediaLeave { room } => {
             links.leave(&room);
             Ok(())
@@ -218,10 +220,12 @@ fn relay_media(links: &mut Links, me: AttendeeId, msg: ClientMsg) -> Result<(), 
 /// What the browser hears of a link's report.
 fn link_msg(room: String, event: LinkEvent) -> ServerMsg {
     match event {
-        LinkEvent::Node(FromNode::Offer { sdp }) => ServerMsg::MediaOffer { room, sdp },
-        LinkEvent::Node(FromNode::Candidate { candidate }) => {
-            ServerMsg::MediaCandidate { room, candidate }
-        }
+        LinkEvent::Node(FromNode::Offer { leg, sdp }) => ServerMsg::MediaOffer { room, leg, sdp },
+        LinkEvent::Node(FromNode::Candidate { leg, candidate }) => ServerMsg::MediaCandidate {
+            room,
+            leg,
+            candidate,
+        },
         LinkEvent::Node(FromNode::Speaker { participant }) => ServerMsg::MediaSpeaker {
             room,
             speaker: participant.and_then(|p| p.parse().ok()),

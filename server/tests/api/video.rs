@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::live::{ClientMsg, LiveItem, ServerMsg};
-use protocol::media::{session_room, IceCandidate};
+use protocol::media::{session_room, IceCandidate, Leg};
 use protocol::states::SessionAction;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -34,6 +34,7 @@ async fn media_node(app: &TestApp) -> watch::Sender<bool> {
         ports: None,
         announce: None,
         simulcast: false,
+        bandwidth: false,
         url,
         jwks_url: format!("{}/.well-known/jwks.json", app.base),
         redis: app.deps.redis.clone(),
@@ -166,33 +167,36 @@ impl Client {
     }
 
     /// Relays signalling on `ws` for `room` until the connection is up (true),
-    /// or the link drops saying to join again (false).
+    /// or the link drops saying to join again (false). The client plays the
+    /// leg of the first offer (a speaker's publishing one; a viewer's
+    /// receiving one) and leaves the other unanswered.
     async fn connect(&mut self, ws: &mut Ws, room: &str) -> bool {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let mut described = false;
+        let mut leg: Option<Leg> = None;
         let mut waiting = Vec::new();
         while !*self.connected.borrow() {
             assert!(tokio::time::Instant::now() < deadline, "never connected");
             tokio::select! {
                 Some(c) = self.candidates.recv() => {
-                    send(ws, &ClientMsg::MediaCandidate { room: room.into(), candidate: c }).await;
+                    let leg = leg.unwrap_or_default();
+                    send(ws, &ClientMsg::MediaCandidate { room: room.into(), leg, candidate: c }).await;
                 }
                 msg = recv(ws) => match msg {
-                    ServerMsg::MediaOffer { sdp, .. } => {
+                    ServerMsg::MediaOffer { leg: l, sdp, .. } if leg.is_none_or(|mine| mine == l) => {
+                        leg = Some(l);
                         self.pc.set_remote_description(RTCSessionDescription::offer(sdp).unwrap()).await.unwrap();
                         let answer = self.pc.create_answer(None).await.unwrap();
                         let sdp = answer.sdp.clone();
                         self.pc.set_local_description(answer).await.unwrap();
-                        send(ws, &ClientMsg::MediaAnswer { room: room.into(), sdp }).await;
-                        described = true;
-                        for c in std::mem::take(&mut waiting) {
+                        send(ws, &ClientMsg::MediaAnswer { room: room.into(), leg: l, sdp }).await;
+                        for (_, c) in std::mem::take(&mut waiting).into_iter().filter(|(w, _)| *w == l) {
                             self.pc.add_ice_candidate(media::wire::from_wire(c)).await.unwrap();
                         }
                     }
-                    ServerMsg::MediaCandidate { candidate, .. } if described => {
+                    ServerMsg::MediaCandidate { leg: l, candidate, .. } if leg == Some(l) => {
                         self.pc.add_ice_candidate(media::wire::from_wire(candidate)).await.unwrap();
                     }
-                    ServerMsg::MediaCandidate { candidate, .. } => waiting.push(candidate),
+                    ServerMsg::MediaCandidate { leg: l, candidate, .. } if leg.is_none() => waiting.push((l, candidate)),
                     ServerMsg::MediaClosed { rejoin: true, .. } => return false,
                     ServerMsg::MediaClosed { reason, .. } => panic!("media closed: {reason}"),
                     ServerMsg::Error { message, .. } => panic!("refused: {message}"),
@@ -382,6 +386,7 @@ async fn bad_tokens_and_malformed_signalling_get_clear_errors_and_disturb_nobody
         &mut bws,
         &ClientMsg::MediaAnswer {
             room: room.clone(),
+            leg: Leg::Subscribe,
             sdp: "v=0".into(),
         },
     )
@@ -402,6 +407,7 @@ async fn bad_tokens_and_malformed_signalling_get_clear_errors_and_disturb_nobody
         &mut bws,
         &ClientMsg::MediaAnswer {
             room: room.clone(),
+            leg: Leg::Subscribe,
             sdp: "not sdp".into(),
         },
     )
@@ -411,6 +417,18 @@ async fn bad_tokens_and_malformed_signalling_get_clear_errors_and_disturb_nobody
         message.contains("no offer is waiting") || message.contains("unusable"),
         "{message}"
     );
+    // Signalling on a sending connection a viewer does not have.
+    send(
+        &mut bws,
+        &ClientMsg::MediaAnswer {
+            room: room.clone(),
+            leg: Leg::Publish,
+            sdp: "v=0".into(),
+        },
+    )
+    .await;
+    let (_, message) = next_error(&mut bws).await;
+    assert!(message.contains("no sending connection"), "{message}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         *client.connected.borrow(),
