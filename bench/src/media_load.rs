@@ -7,6 +7,10 @@
 //! Prints the SFU's CPU per forwarded packet and per subscriber stream,
 //! packets forwarded per second, loss (delivered against sent × S), and
 //! forwarding delay percentiles (each packet carries its send time).
+//! With `--simulcast`, each publisher's camera sends two layers
+//! (`media::bot::LAYERS`, 180 and 360 lines) and half the subscribers
+//! watch at 180 lines, half at 360: the SFU reads both layers and sends
+//! each subscriber one.
 //!
 //!   cargo build --release -p convene-bench --bin media-load
 //!   target/release/media-load --publishers 1 --subscribers 20 --seconds 10
@@ -39,6 +43,10 @@ struct Args {
     /// Bytes per video packet (600 ≈ a 500 kbit/s camera).
     #[arg(long, default_value_t = 600)]
     video_bytes: usize,
+    /// Publishers send two simulcast layers (ignores --video-bytes); half
+    /// the subscribers watch the small one.
+    #[arg(long)]
+    simulcast: bool,
 }
 
 /// CPU time (user + system) of this process's threads named `prefix*`.
@@ -108,6 +116,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args, sfu: Arc<Sfu>) -> anyhow::Result<()> {
     let load = Load {
         video_bytes: args.video_bytes,
+        simulcast: args.simulcast,
         ..Load::default()
     };
     let rss_start = rss_kib();
@@ -127,6 +136,17 @@ async fn run(args: Args, sfu: Arc<Sfu>) -> anyhow::Result<()> {
         subscribers.push(bot);
     }
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
+    if args.simulcast {
+        // Once every subscription exists; the switch waits for a keyframe
+        // (every quarter second).
+        let small = media::bot::LAYERS[0].2;
+        for bot in subscribers.iter().step_by(2) {
+            for p in 0..args.publishers {
+                bot.participant.view(&format!("pub{p}"), small).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let connected = subscribers
         .iter()
         .filter(|b| b.seen.connected.load(std::sync::atomic::Ordering::SeqCst))
@@ -185,13 +205,14 @@ async fn run(args: Args, sfu: Arc<Sfu>) -> anyhow::Result<()> {
         100.0 * (1.0 - (forwarded + late).min(expected) as f64 / expected as f64)
     };
     println!(
-        "media-load publishers={} subscribers={} streams={} connected={}/{} seconds={:.1}",
+        "media-load publishers={} subscribers={} streams={} connected={}/{} seconds={:.1}{}",
         args.publishers,
         args.subscribers,
         streams,
         connected,
         args.subscribers,
-        elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        if args.simulcast { " simulcast" } else { "" }
     );
     println!(
         "forwarded {:.0} packets/s; SFU CPU {:.1} % of a core = {:.1} us per forwarded packet, {:.2} % of a core per subscriber stream",

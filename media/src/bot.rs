@@ -74,7 +74,8 @@ pub struct Seen {
     pub video: AtomicUsize,
     /// Audio packets received.
     pub audio: AtomicUsize,
-    /// Packets this bot sent.
+    /// Packets this bot sent; a simulcast camera's tick (a packet of each
+    /// layer) counts once, as a subscriber receives one of its layers.
     pub sent: AtomicUsize,
     /// Keyframe requests that reached this bot's camera track.
     pub keyframe_requests: AtomicUsize,
@@ -566,7 +567,7 @@ fn send(
             if !seen.connected.load(Ordering::SeqCst) || !open {
                 continue;
             }
-            for (ssrc, extensions, bytes, frame) in &streams {
+            for (layer, (ssrc, extensions, bytes, frame)) in streams.iter().enumerate() {
                 let mut payload = match frame {
                     // A keyframe every quarter second.
                     Some(size) => vp8_payload(*bytes, (seq % 25 == 0).then_some(*size)),
@@ -588,9 +589,10 @@ fn send(
                     track.write_rtp_with_extensions(p, extensions).await
                 };
                 match written {
-                    Ok(()) => {
+                    Ok(()) if layer == 0 => {
                         seen.sent.fetch_add(1, Ordering::Relaxed);
                     }
+                    Ok(()) => {}
                     Err(_) if !seen.connected.load(Ordering::SeqCst) => {
                         requests.abort();
                         return;

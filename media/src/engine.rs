@@ -1,6 +1,7 @@
 //! What every peer connection of the SFU is built with: the codecs it
 //! forwards (Opus, VP8 and H.264 at fixed payload types, so both legs of a
-//! forward agree), the audio-level header extension (active speaker), the
+//! forward agree), the audio-level header extension (active speaker) and
+//! abs-send-time (what receivers estimate bandwidth from), the
 //! default interceptors (NACK, RTCP reports, TWCC) plus one that hands
 //! keyframe requests and bandwidth estimates to the application, and
 //! settings for a server (no
@@ -34,6 +35,23 @@ pub const H264_PT: u8 = 102;
 /// The audio-level header extension (RFC 6464): each audio packet says how
 /// loud it is, which is all the SFU needs to tell who speaks.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// The absolute-send-time header extension: each video packet the SFU
+/// forwards says when it left. A browser estimating its bandwidth on the
+/// receiving side (REMB) needs it: without it, Chromium falls back to
+/// reading RTP timestamps, which on a forwarded stream say when the
+/// publisher captured a frame, not when the SFU sent it, and its estimate
+/// sinks far below what flows.
+pub const ABS_SEND_TIME_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+
+/// `elapsed` on any steady clock as the abs-send-time extension carries
+/// it: 6.18 fixed-point seconds, wrapping every 64 s (receivers use only
+/// differences).
+pub fn abs_send_time(elapsed: std::time::Duration) -> [u8; 3] {
+    let ticks = (elapsed.as_nanos() << 18) / 1_000_000_000;
+    let t = (ticks & 0xFF_FFFF) as u32;
+    [(t >> 16) as u8, (t >> 8) as u8, t as u8]
+}
 
 fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
     RTCPFeedback {
@@ -125,6 +143,13 @@ pub fn media() -> Result<(MediaEngine, Registry), rtc::shared::error::Error> {
             uri: AUDIO_LEVEL_URI.to_owned(),
         },
         RtpCodecKind::Audio,
+        None,
+    )?;
+    engine.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: ABS_SEND_TIME_URI.to_owned(),
+        },
+        RtpCodecKind::Video,
         None,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut engine)?
@@ -272,6 +297,25 @@ mod tests {
         };
         assert_eq!(remb(&estimate), Some(750_000));
         assert!(!is_keyframe_request(&estimate));
+    }
+
+    #[test]
+    fn abs_send_time_is_six_eighteen_fixed_point_wrapping_at_64_seconds() {
+        use std::time::Duration;
+        assert_eq!(abs_send_time(Duration::ZERO), [0, 0, 0]);
+        // One second is 1 << 18.
+        assert_eq!(abs_send_time(Duration::from_secs(1)), [0x04, 0, 0]);
+        // Half a second is 1 << 17.
+        assert_eq!(abs_send_time(Duration::from_millis(500)), [0x02, 0, 0]);
+        // 63 s and a fraction: the top six bits are the seconds.
+        assert_eq!(abs_send_time(Duration::from_secs(63)), [0xFC, 0, 0]);
+        assert_eq!(abs_send_time(Duration::from_secs(64)), [0, 0, 0], "wraps");
+        assert_eq!(
+            abs_send_time(Duration::from_secs(65)),
+            abs_send_time(Duration::from_secs(1))
+        );
+        // A tick is 1/262144 s, about 3.8 µs.
+        assert_eq!(abs_send_time(Duration::from_micros(4)), [0, 0, 1]);
     }
 
     #[test]

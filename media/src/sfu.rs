@@ -103,9 +103,8 @@ pub struct Config {
     /// ([`crate::simulcast`]).
     pub simulcast: bool,
     /// Whether subscribers' bandwidth estimates (REMB) cap their layers
-    /// ([`simulcast::Fit`]). Off by default: Chromium's REMB on legs that
-    /// carry no abs-send-time reads far below what flows (see the module's
-    /// docs).
+    /// ([`simulcast::Fit`]). Off by default: Chromium's REMB climbs slowly
+    /// and reads a busy CPU as congestion (see the module's docs).
     pub bandwidth: bool,
     /// The runtime the SFU's connections and forwarding run on (None: the
     /// caller's). A load tool gives it one of its own, to tell its CPU apart.
@@ -500,9 +499,11 @@ impl Room {
                             track.layers.open(init.ssrc, init.rid.as_deref());
                         }
                         TrackRemoteEvent::OnRtpPacket(packet) => {
-                            if let Some(id) = track.level_id {
+                            // Read once here, written on each subscriber's leg under its id.
+                            let level = track.level_id.and_then(|id| {
                                 track.loudness.add(engine::loudness(&packet, id));
-                            }
+                                packet.header.get_extension(id)
+                            });
                             let key = match kind {
                                 RtpCodecKind::Video if h264 => {
                                     let key = simulcast::h264_keyframe(&packet.payload);
@@ -531,7 +532,7 @@ impl Room {
                                 .unwrap_or_else(|e| e.into_inner())
                                 .clone();
                             for outlet in outlets.iter() {
-                                outlet.send(&track, &packet, key);
+                                outlet.send(&track, &packet, key, level.as_ref());
                             }
                         }
                         _ => {}
@@ -1001,6 +1002,8 @@ struct Outlet {
     cap: AtomicUsize,
     /// The audio-level extension's id on their leg (0: none, or not known yet).
     level_id: AtomicU8,
+    /// The abs-send-time extension's id on their leg (0: none, or not known yet).
+    send_time_id: AtomicU8,
     flow: std::sync::Mutex<Flow>,
 }
 
@@ -1014,9 +1017,16 @@ struct Flow {
 }
 
 impl Outlet {
-    /// Sends `packet` of `track` (`key`: it starts a keyframe) on, unless
-    /// it is of a layer this subscriber is not sent.
-    fn send(&self, track: &Arc<Published>, packet: &rtp::Packet, key: bool) {
+    /// Sends `packet` of `track` (`key`: it starts a keyframe; `level`:
+    /// its audio-level extension) on, unless it is of a layer this
+    /// subscriber is not sent.
+    fn send(
+        &self,
+        track: &Arc<Published>,
+        packet: &rtp::Packet,
+        key: bool,
+        level: Option<&bytes::Bytes>,
+    ) {
         if !*self.connected.borrow() {
             return;
         }
@@ -1034,8 +1044,8 @@ impl Outlet {
             held.or_else(|| track.layers.choose(self.want.load(Ordering::Relaxed), cap))
                 .unwrap_or(packet.header.ssrc)
         };
-        let mut out = unextended(packet);
-        if !flow.rewriter.admit(&mut out.header, target, key) {
+        let mut header = unextended(&packet.header);
+        if !flow.rewriter.admit(&mut header, target, key) {
             // The layer it should get: a keyframe switches to it.
             if packet.header.ssrc == target {
                 track.request_keyframe_soon(target);
@@ -1045,6 +1055,10 @@ impl Outlet {
         if flow.rewriter.switched() {
             flow.hold_until = Instant::now() + simulcast::HOLD;
         }
+        let mut out = rtp::Packet {
+            header,
+            payload: packet.payload.clone(),
+        };
         if layered && self.payload_type == engine::VP8_PT {
             flow.rewriter.vp8(&mut out.payload);
         }
@@ -1052,13 +1066,15 @@ impl Outlet {
         out.header.ssrc = self.ssrc;
         out.header.payload_type = self.payload_type;
         let leg_level = self.level_id.load(Ordering::Relaxed);
-        if let (Some(level), true) = (
-            track
-                .level_id
-                .and_then(|id| packet.header.get_extension(id)),
-            leg_level != 0,
-        ) {
-            let _ = out.header.set_extension(leg_level, level);
+        if let (Some(level), true) = (level, leg_level != 0) {
+            let _ = out.header.set_extension(leg_level, level.clone());
+        }
+        let send_time = self.send_time_id.load(Ordering::Relaxed);
+        if send_time != 0 {
+            let now = engine::abs_send_time(epoch().elapsed());
+            let _ = out
+                .header
+                .set_extension(send_time, bytes::Bytes::copy_from_slice(&now));
         }
         match self.local.write_rtp(out).now_or_never() {
             Some(_) => flow.dropping = false,
@@ -1078,26 +1094,28 @@ fn layer_of(current: &AtomicU32) -> Option<u32> {
     Some(current.load(Ordering::Relaxed)).filter(|s| *s != 0)
 }
 
-/// A copy of `packet` to send on a subscriber's leg: the same numbers and
-/// a shared payload, without the publisher's header extensions (their ids
-/// are negotiated per leg; forwarded as they are, one leg's id can mean
-/// another extension on the next). Allocates nothing (no CSRCs: the
-/// browsers send none).
-pub fn unextended(packet: &rtp::Packet) -> rtp::Packet {
-    rtp::Packet {
-        header: rtp::header::Header {
-            version: 2,
-            padding: packet.header.padding,
-            marker: packet.header.marker,
-            payload_type: packet.header.payload_type,
-            sequence_number: packet.header.sequence_number,
-            timestamp: packet.header.timestamp,
-            ssrc: packet.header.ssrc,
-            csrc: packet.header.csrc.clone(),
-            ..Default::default()
-        },
-        payload: packet.payload.clone(),
+/// A copy of `header` to send on a subscriber's leg: the same numbers,
+/// without the publisher's header extensions (their ids are negotiated per
+/// leg; forwarded as they are, one leg's id can mean another extension on
+/// the next). Allocates nothing (no CSRCs: the browsers send none).
+pub fn unextended(header: &rtp::header::Header) -> rtp::header::Header {
+    rtp::header::Header {
+        version: 2,
+        padding: header.padding,
+        marker: header.marker,
+        payload_type: header.payload_type,
+        sequence_number: header.sequence_number,
+        timestamp: header.timestamp,
+        ssrc: header.ssrc,
+        csrc: header.csrc.clone(),
+        ..Default::default()
     }
+}
+
+/// The steady clock forwarded packets' send times count from.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 /// The stream id under which `owner`'s screen reaches the others.
@@ -1179,6 +1197,7 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
         current: AtomicU32::new(0),
         cap: AtomicUsize::new(usize::MAX),
         level_id: AtomicU8::new(0),
+        send_time_id: AtomicU8::new(0),
         flow: std::sync::Mutex::new(Flow {
             rewriter: Rewriter::default(),
             hold_until: Instant::now(),
@@ -1195,12 +1214,18 @@ async fn subscribe(peer: &Arc<Peer>, track: &Arc<Published>) -> Result<(), Error
         let mut estimates = budget.estimate.subscribe();
         let (peer, sender) = (peer.id.clone(), sender.clone());
         tokio::spawn(async move {
-            // The audio-level extension's id on this leg, once it is up.
-            if track.level_id.is_some() {
-                let mut up = outlet.connected.subscribe();
-                if up.wait_for(|c| *c).await.is_ok() {
+            // The ids of the extensions it writes on this leg, once it is up.
+            let mut up = outlet.connected.subscribe();
+            if up.wait_for(|c| *c).await.is_ok() {
+                if track.level_id.is_some() {
                     let id = leg_extension(&sender, engine::AUDIO_LEVEL_URI).await;
                     outlet.level_id.store(id.unwrap_or(0), Ordering::Relaxed);
+                }
+                if video {
+                    let id = leg_extension(&sender, engine::ABS_SEND_TIME_URI).await;
+                    outlet
+                        .send_time_id
+                        .store(id.unwrap_or(0), Ordering::Relaxed);
                 }
             }
             let mut fit = Fit::default();
@@ -1317,7 +1342,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_forwarded_packet_keeps_its_numbers_and_payload_but_no_extensions() {
+    fn a_forwarded_header_keeps_its_numbers_but_no_extensions() {
         let mut p = rtp::Packet::default();
         p.header.ssrc = 1;
         p.header.payload_type = 100;
@@ -1330,24 +1355,18 @@ mod tests {
             id: 3,
             payload: vec![1, 2].into(),
         });
-        p.payload = vec![5, 6, 7].into();
-        let out = unextended(&p);
+        let out = unextended(&p.header);
         assert_eq!(
             (
-                out.header.ssrc,
-                out.header.payload_type,
-                out.header.sequence_number,
-                out.header.timestamp
+                out.ssrc,
+                out.payload_type,
+                out.sequence_number,
+                out.timestamp
             ),
             (1, 100, 7, 9000)
         );
-        assert!(out.header.marker && out.header.version == 2);
-        assert!(!out.header.extension && out.header.extensions.is_empty());
-        assert_eq!(out.header.extension_profile, 0);
-        assert_eq!(
-            out.payload.as_ptr(),
-            p.payload.as_ptr(),
-            "the payload is shared"
-        );
+        assert!(out.marker && out.version == 2);
+        assert!(!out.extension && out.extensions.is_empty());
+        assert_eq!(out.extension_profile, 0);
     }
 }

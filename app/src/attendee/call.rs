@@ -188,8 +188,22 @@ pub async fn open_devices(camera: String, microphone: String) -> Result<MediaStr
             c.into()
         }
     };
+    // 720p where the camera has it: the SFU asks for three simulcast
+    // layers, and a browser sends as many as the picture is large for (a
+    // 480-line camera makes two).
+    let video = pick(&camera);
+    let video = if video.is_object() {
+        video
+    } else {
+        js_sys::Object::new().into()
+    };
+    for (side, ideal) in [("width", 1280), ("height", 720)] {
+        let c = js_sys::Object::new();
+        let _ = Reflect::set(&c, &"ideal".into(), &ideal.into());
+        let _ = Reflect::set(&video, &side.into(), &c);
+    }
     let constraints = MediaStreamConstraints::new();
-    constraints.set_video(&pick(&camera));
+    constraints.set_video(&video);
     constraints.set_audio(&pick(&microphone));
     let promise = devices
         .get_user_media_with_constraints(&constraints)
