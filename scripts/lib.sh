@@ -177,4 +177,9 @@ ensure_turn() {
   export CONVENE_MEDIA__TURN__SECRET
 }
 
+# ffmpeg and ffprobe: media assets are probed and transformed with them.
+ensure_ffmpeg() {
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
+}
+
 target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }

@@ -12,6 +12,7 @@ ensure_toolchain
 ensure_postgres
 ensure_redis
 ensure_turn
+ensure_ffmpeg
 use_test_payments
 # Emails (order confirmations, sign-in links) go to a local MailDev, readable in
 # the browser, unless an SMTP relay is configured.

@@ -17,6 +17,7 @@ ensure_kafka "$KAFKA_PORT"
 ensure_smtp_sink
 ensure_smtp_tls_sink
 ensure_turn
+ensure_ffmpeg
 
 command -v psql >/dev/null || apt_install postgresql-client
 command -v python3 >/dev/null || apt_install python3

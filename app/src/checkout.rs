@@ -47,10 +47,14 @@ pub async fn checkout_info() -> Result<Vec<PlanView>, AppError> {
         .into_iter()
         .map(|p| PlanView {
             limits: format!(
-                "{} · {} per event · {}",
+                "{} · {} per event · {} · {}",
                 limit(p.max_events, "events"),
                 limit(p.max_registrations, "registrations"),
-                limit(p.max_seats, "team seats")
+                limit(p.max_seats, "team seats"),
+                match p.max_upload_bytes {
+                    Some(b) => format!("videos up to {}", crate::organiser::videos::size(b)),
+                    None => "videos of any size".into(),
+                }
             ),
             price: services::domain::format_money(p.price_minor, &p.currency),
             current: p.id == current.id,

@@ -143,6 +143,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("orders") view=organiser::event::OrdersSection ssr=SsrMode::Async/>
                         <Route path=path!("stages") view=organiser::event::StagesSection ssr=SsrMode::Async/>
                         <Route path=path!("sessions") view=organiser::sessions::SessionsSection ssr=SsrMode::Async/>
+                        <Route path=path!("videos") view=organiser::videos::VideosSection ssr=SsrMode::Async/>
                         <Route path=path!("agenda") view=organiser::event::AgendaSection ssr=SsrMode::Async/>
                         <Route path=path!("moderators") view=organiser::event::ModeratorsSection ssr=SsrMode::Async/>
                     </ParentRoute>

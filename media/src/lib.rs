@@ -18,7 +18,10 @@
 //!
 //! Forwarding. One task reads each published track and hands each packet
 //! to every subscriber's outlet in turn, with that leg's SSRC and payload
-//! type and without header extensions ([`sfu::unextended`]); it never waits
+//! type and without the publisher's header extensions ([`sfu::unextended`]):
+//! the audio level goes on under the leg's own id, and each video packet
+//! gets the time it left (abs-send-time, what the browser's bandwidth
+//! estimate reads). It never waits
 //! on a subscriber (a connection that cannot take a packet at once loses
 //! it, and a keyframe is asked for). Keyframes
 //! are not automatic: a subscriber's PLI/FIR reaches the application through
@@ -39,6 +42,7 @@
 //! range and an announced address, and simulcast layer selection behind
 //! `Config::simulcast` (off by default; see [`simulcast`] for why).
 
+pub mod assets;
 pub mod bot;
 pub mod engine;
 pub mod network;

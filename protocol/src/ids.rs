@@ -141,6 +141,8 @@ ids! {
     VideoSessionId,
     /// A 1:1 networking meeting (a pair's call).
     MeetingId,
+    /// A media asset (an uploaded video, later a recording).
+    AssetId,
 }
 
 #[cfg(test)]

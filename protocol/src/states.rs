@@ -328,6 +328,18 @@ states! {
         Hosts = "hosts",
     }
 
+    /// Where a media asset is in its life.
+    AssetStatus {
+        /// Its bytes are arriving (the upload can resume).
+        Uploading = "uploading",
+        /// All there and a video; its renditions and thumbnail are being made.
+        Processing = "processing",
+        /// Playable.
+        Ready = "ready",
+        /// A transform failed (the asset's `error` says why).
+        Failed = "failed",
+    }
+
     /// How a pre-event check measure (or the whole check) came out.
     CheckVerdict {
         /// Fine for going on screen.

@@ -47,6 +47,33 @@ pub struct Settings {
     /// The media role (the SFU) and how web nodes find it.
     #[serde(default)]
     pub media: MediaSettings,
+    /// Where media assets live (`[assets]`, `CONVENE_ASSETS__*`).
+    #[serde(default)]
+    pub assets: AssetSettings,
+}
+
+/// Media assets part of the settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct AssetSettings {
+    /// The object store: `file:///a/directory` (the default is
+    /// `~/.local/share/convene/assets`) or `s3://bucket/prefix` (credentials
+    /// and endpoint from the `AWS_*` environment).
+    pub store: String,
+}
+
+impl Default for AssetSettings {
+    fn default() -> Self {
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share"))
+            })
+            .unwrap_or_else(std::env::temp_dir);
+        AssetSettings {
+            store: format!("file://{}", base.join("convene/assets").display()),
+        }
+    }
 }
 
 /// Media part of the settings (`[media]`, `CONVENE_MEDIA__*`).
@@ -73,8 +100,8 @@ pub struct MediaSettings {
     /// each subscriber gets the layer its tile needs).
     pub simulcast: bool,
     /// Let subscribers' bandwidth estimates (REMB) cap their simulcast
-    /// layers (off by default: Chromium's REMB on the SFU's legs reads far
-    /// below what flows; see `media::simulcast`).
+    /// layers (off by default: Chromium's REMB climbs slowly and reads a
+    /// busy CPU as congestion; see `media::simulcast`).
     pub simulcast_bandwidth: bool,
     /// Where the media role reads the platform's public keys (default
     /// `<public_url>/.well-known/jwks.json`).

@@ -5,4 +5,5 @@ pub mod configuration;
 pub mod demo;
 pub mod http;
 pub mod media_node;
+pub mod media_tools;
 pub mod startup;

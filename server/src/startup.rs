@@ -29,6 +29,8 @@ pub struct Deps {
     pub redis: redis::aio::ConnectionManager,
     /// Event bus.
     pub bus: Bus,
+    /// The media assets' object store.
+    pub assets: services::assets::Store,
 }
 
 /// How long a Redis connection attempt or command may take.
@@ -86,11 +88,14 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         bus = bus.kind(),
         "connected to PostgreSQL, Redis and the bus"
     );
+    let assets = services::assets::Store::open(&settings.assets.store)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Deps {
         pool,
         redis_client,
         redis,
         bus,
+        assets,
     })
 }
 
@@ -210,6 +215,8 @@ pub fn platform(settings: &Settings, deps: &Deps, payments: Arc<dyn PaymentProvi
         redis_namespace: settings.redis_namespace.clone(),
         public_url: settings.public_url.trim_end_matches('/').to_owned(),
         turn: settings.media.turn.as_ref().and_then(|t| t.to_turn()),
+        media_store: deps.assets.clone(),
+        media_tools: Arc::new(crate::media_tools::Ffmpeg),
     }
 }
 
@@ -274,6 +281,10 @@ pub fn worker(
         mailer,
         public_url: settings.public_url.trim_end_matches('/').to_owned(),
         payments,
+        media: Some(services::worker::MediaWork {
+            store: deps.assets.clone(),
+            tools: Arc::new(crate::media_tools::Ffmpeg),
+        }),
     })
 }
 

@@ -5,6 +5,7 @@
 //! bundles them for the interfaces.
 
 pub mod accounts;
+pub mod assets;
 pub mod billing;
 pub mod domain;
 pub mod domain_events;

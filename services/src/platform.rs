@@ -39,6 +39,10 @@ pub struct Platform {
     pub redis_namespace: String,
     /// TURN servers handed to browsers (none configured: direct connections only).
     pub turn: Option<crate::live::turn::Turn>,
+    /// Where media assets live.
+    pub media_store: crate::assets::Store,
+    /// ffprobe and ffmpeg (uploads are probed when they complete).
+    pub media_tools: Arc<dyn crate::assets::Tools>,
 }
 
 impl Platform {

@@ -11,6 +11,12 @@ use uuid::Uuid;
 
 use crate::{Error, Result};
 
+/// The current signing key's secret, for keys derived from it (media
+/// tokens' HMAC key).
+pub(crate) async fn secret(pool: &PgPool) -> Result<[u8; 32]> {
+    Ok(signing_key(pool).await?.1.to_bytes())
+}
+
 /// The current signing key, created on first use.
 async fn signing_key(pool: &PgPool) -> Result<(String, SigningKey)> {
     let row: Option<(String, Vec<u8>)> =

@@ -10,10 +10,11 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::accounts;
+use crate::assets::{self, Store, Tools};
 use crate::billing::purchases;
 use crate::jobs::{
-    self, Claimed, Job, JobError, OrderEmail, PasswordResetEmail, SignInLinkEmail, TeamInviteEmail,
-    WaitlistJoinedEmail, WaitlistOfferEmail,
+    self, AssetRenditions, AssetThumbnail, Claimed, Job, JobError, OrderEmail, PasswordResetEmail,
+    SignInLinkEmail, TeamInviteEmail, WaitlistJoinedEmail, WaitlistOfferEmail,
 };
 use crate::notifications::{
     budget, invite_email, order_email, password_reset_email, sign_in_email, waitlist_email, Mailer,
@@ -37,6 +38,40 @@ pub struct Worker {
     pub public_url: String,
     /// The payment provider, asked what became of payments whose answer was lost.
     pub payments: Arc<dyn PaymentProvider>,
+    /// Where media assets live and the tools that transform them; a worker
+    /// without them leaves media jobs to one that has them.
+    pub media: Option<MediaWork>,
+}
+
+/// What media jobs need.
+#[derive(Clone)]
+pub struct MediaWork {
+    /// The assets' object store.
+    pub store: Store,
+    /// ffprobe and ffmpeg.
+    pub tools: Arc<dyn Tools>,
+}
+
+/// Which jobs a loop of the worker runs. Media transforms take minutes:
+/// they have a loop of their own, so an email never waits behind one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Emails and the like.
+    Quick,
+    /// Media transforms.
+    Media,
+}
+
+impl Lane {
+    /// The kinds of job it runs.
+    pub fn kinds(self) -> Vec<&'static str> {
+        let media = [AssetRenditions::KIND, AssetThumbnail::KIND];
+        AnyJob::KINDS
+            .iter()
+            .copied()
+            .filter(|k| media.contains(k) == (self == Lane::Media))
+            .collect()
+    }
 }
 
 /// How long a payment or refund may wait for its provider's answer before
@@ -78,12 +113,40 @@ any_job!(
     TeamInviteEmail,
     SignInLinkEmail,
     WaitlistJoinedEmail,
-    PasswordResetEmail
+    PasswordResetEmail,
+    AssetRenditions,
+    AssetThumbnail
 );
 
 impl Worker {
     /// Runs one job.
     pub async fn handle(&self, job: AnyJob) -> Result<(), JobError> {
+        match (&job, &self.media) {
+            (AnyJob::AssetRenditions(j), Some(m)) => {
+                return assets::transform::renditions(
+                    &self.pool,
+                    &m.store,
+                    m.tools.as_ref(),
+                    j.asset_id,
+                )
+                .await
+            }
+            (AnyJob::AssetThumbnail(j), Some(m)) => {
+                return assets::transform::thumbnail(
+                    &self.pool,
+                    &m.store,
+                    m.tools.as_ref(),
+                    j.asset_id,
+                )
+                .await
+            }
+            (AnyJob::AssetRenditions(_) | AnyJob::AssetThumbnail(_), None) => {
+                return Err(JobError::Transient(
+                    "this worker has no media store or tools".into(),
+                ))
+            }
+            _ => {}
+        }
         let Some(mailer) = &self.mailer else {
             tracing::info!(?job, "no SMTP relay configured; email skipped");
             return Ok(());
@@ -98,12 +161,20 @@ impl Worker {
             AnyJob::WaitlistJoinedEmail(j) => {
                 waitlist_email::send_place(pool, mailer, url, j).await
             }
+            AnyJob::AssetRenditions(_) | AnyJob::AssetThumbnail(_) => {
+                unreachable!("media jobs are handled above")
+            }
         }
     }
 
-    /// Runs one due job; returns whether there was one.
+    /// Runs one due job of any kind; returns whether there was one.
     pub async fn run_one(&self) -> Result<bool> {
-        jobs::run_once(&self.pool, |claimed| async move {
+        Ok(self.run_one_of(Lane::Quick).await? || self.run_one_of(Lane::Media).await?)
+    }
+
+    /// Runs one due job of `lane`; returns whether there was one.
+    pub async fn run_one_of(&self, lane: Lane) -> Result<bool> {
+        jobs::run_once(&self.pool, &lane.kinds(), |claimed| async move {
             self.handle(AnyJob::parse(&claimed)?).await
         })
         .await
@@ -116,6 +187,21 @@ impl Worker {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Runs media jobs until `shutdown` flips, polling every `poll` when idle.
+    async fn run_media(&self, poll: Duration, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            match self.run_one_of(Lane::Media).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "job queue unavailable"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
     }
 
     /// The periodic housekeeping: expired offers pass their seat on, unpaid
@@ -175,8 +261,19 @@ impl Worker {
 
     /// Runs jobs until `shutdown` flips (polling every `poll` when idle), the
     /// housekeeping every 5 s and the purge every 10 minutes, however busy
-    /// the queue is.
-    pub async fn run(&self, poll: Duration, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+    /// the queue is; media jobs in a loop of their own (with a store and
+    /// tools).
+    pub async fn run(&self, poll: Duration, shutdown: watch::Receiver<bool>) -> Result<()> {
+        let media = async {
+            if self.media.is_some() {
+                self.run_media(poll, shutdown.clone()).await;
+            }
+        };
+        let (quick, ()) = tokio::join!(self.run_quick(poll, shutdown.clone()), media);
+        quick
+    }
+
+    async fn run_quick(&self, poll: Duration, mut shutdown: watch::Receiver<bool>) -> Result<()> {
         const CHORES_EVERY: Duration = Duration::from_secs(5);
         const PURGE_EVERY: Duration = Duration::from_secs(600);
         let mut chores_due = tokio::time::Instant::now();
@@ -195,7 +292,7 @@ impl Worker {
                 self.purge().await;
                 purge_due = tokio::time::Instant::now() + PURGE_EVERY;
             }
-            match self.run_one().await {
+            match self.run_one_of(Lane::Quick).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "job queue unavailable"),
@@ -212,6 +309,15 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_jobs_have_a_lane_of_their_own() {
+        let (quick, media) = (Lane::Quick.kinds(), Lane::Media.kinds());
+        assert_eq!(media, [AssetRenditions::KIND, AssetThumbnail::KIND]);
+        assert!(quick.contains(&OrderEmail::KIND));
+        assert_eq!(quick.len() + media.len(), AnyJob::KINDS.len());
+        assert!(quick.iter().all(|k| !media.contains(k)));
+    }
 
     #[test]
     fn every_kind_is_dispatched_and_unknown_ones_fail_for_good() {

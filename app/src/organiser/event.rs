@@ -569,13 +569,14 @@ pub async fn set_embed_origins(slug: String, origins: String) -> Result<(), AppE
 
 /// The sections of an event's dashboard, each a page of its own:
 /// (path below `/dashboard/events/{slug}`, name).
-pub const SECTIONS: [(&str, &str); 8] = [
+pub const SECTIONS: [(&str, &str); 9] = [
     ("", "Overview"),
     ("tickets", "Tickets"),
     ("questions", "Questions"),
     ("orders", "Orders"),
     ("stages", "Stages & apps"),
     ("sessions", "Sessions"),
+    ("videos", "Videos"),
     ("agenda", "Agenda"),
     ("moderators", "Moderators"),
 ];

@@ -9,6 +9,7 @@ pub mod questions;
 pub mod registrations;
 pub mod sessions;
 pub mod team;
+pub mod videos;
 
 #[cfg(feature = "ssr")]
 use crate::error::AppError;

@@ -102,9 +102,12 @@ pub async fn body_limit(State(max): State<usize>, req: Request, next: Next) -> R
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    // The photo upload may be larger than any other request.
-    let max = if super::avatars::is_upload(req.uri().path()) {
+    // Uploads (a photo, a chunk of a video) may be larger than other requests.
+    let path = req.uri().path();
+    let max = if super::avatars::is_upload(path) {
         max.max(super::avatars::MAX_REQUEST_BYTES)
+    } else if super::assets::is_upload(path) {
+        max.max(super::assets::MAX_REQUEST_BYTES)
     } else {
         max
     };

@@ -1,9 +1,11 @@
 //! The HTTP edge: Leptos pages and server functions (under `/fn`), health,
-//! sign-in links, the live WebSocket, attendees' photos, payment webhooks, exports. Every request
+//! sign-in links, the live WebSocket, attendees' photos, payment webhooks, exports,
+//! media assets (uploads and signed media paths). Every request
 //! gets an `x-request-id` (kept if a proxy set one) that names its tracing span
 //! and comes back on the response.
 
 mod apps;
+mod assets;
 mod avatars;
 mod client_addr;
 mod csrf;
@@ -24,7 +26,7 @@ pub use edge::{serve, EdgeSettings};
 
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, HeaderName, HeaderValue, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -90,6 +92,25 @@ pub fn router(state: ServerState) -> Router {
             "/dashboard/events/{slug}/registrations.csv",
             get(exports::registrations_csv),
         )
+        .route(
+            "/dashboard/events/{slug}/assets",
+            get(assets::list).post(assets::begin),
+        )
+        .route(
+            "/dashboard/events/{slug}/assets/{id}",
+            get(assets::show)
+                .patch(assets::append)
+                .delete(assets::remove),
+        )
+        .route(
+            "/dashboard/events/{slug}/assets/{id}/captions",
+            put(assets::captions),
+        )
+        .route(
+            "/dashboard/events/{slug}/assets/{id}/preview",
+            get(assets::preview),
+        )
+        .route("/media/{token}/{file}", get(assets::media))
         .route("/e/{slug}/connections.vcf", get(exports::connections_vcf))
         .route("/e/{slug}/connections.csv", get(exports::connections_csv))
         .merge(test_payments)

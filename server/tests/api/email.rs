@@ -127,6 +127,7 @@ async fn failed_sends_are_retried_later_with_the_error_recorded() {
         ),
         public_url: "http://x".into(),
         payments: app.payments.clone(),
+        media: None,
     };
     assert!(worker.run_one().await.unwrap());
     let (attempts, error, later, done): (i32, Option<String>, bool, bool) = sqlx::query_as(

@@ -62,6 +62,7 @@ pub mod fns {
         SetPairing, SetSessionHost,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
+    pub use app::organiser::videos::{EventVideos, RemoveVideo};
     pub use app::registration::access::SendSignInLink;
     pub use app::registration::order::BuyerOrder;
     pub use app::registration::pay::Pay;
@@ -151,6 +152,15 @@ pub async fn test_settings() -> Settings {
         smtp: None,
         http: Default::default(),
         media: Default::default(),
+        // A store of its own per test (under the system's temporary directory).
+        assets: convene_server::configuration::AssetSettings {
+            store: format!(
+                "file://{}",
+                std::env::temp_dir()
+                    .join(format!("convene-test-assets-{}", Uuid::new_v4().simple()))
+                    .display()
+            ),
+        },
         platform_fee_bps: 250,
         platform_fee_fixed_minor: 30,
         kafka: Some(KafkaConfig {
@@ -274,6 +284,11 @@ impl Drop for TestApp {
                         mailer: settings.smtp.as_ref().map(|s| s.mailer().expect("mailer")),
                         public_url: settings.public_url.clone(),
                         payments: Arc::new(services::payments::NoProvider),
+                        media: Some(services::worker::MediaWork {
+                            store: services::assets::Store::open(&settings.assets.store)
+                                .expect("asset store"),
+                            tools: Arc::new(convene_server::media_tools::Ffmpeg),
+                        }),
                     };
                     // A worker of the test may still hold a job for a moment.
                     let mut left = Vec::new();

@@ -3,6 +3,7 @@
 
 mod access;
 mod agenda;
+mod assets;
 mod attendees;
 mod auth;
 mod billing;

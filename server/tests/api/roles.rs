@@ -44,6 +44,8 @@ const ROLES: [&str; 6] = [
 ];
 
 const ANYONE: [Is; 6] = [Served; 6];
+/// A signed path (media): a bad signature is forbidden whoever follows it.
+const SIGNED: [Is; 6] = [Forbidden; 6];
 /// Needs a credential in the request (a link's token, a signature): a bad one
 /// is refused whoever sends it.
 const TOKEN: [Is; 6] = [Unauthorised; 6];
@@ -128,6 +130,8 @@ enum Call {
     /// A plain HTTP request.
     Get(String),
     Post(String, Vec<(&'static str, String)>),
+    /// Another method with a raw body (`{n}` replaced as above).
+    Send(&'static str, String, String),
     /// The live socket of the event.
     Socket(String),
 }
@@ -644,6 +648,64 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             call: Call::Get(format!("/dashboard/events/{slug}/registrations.csv")),
             expect: EVENT_ORGANISERS,
         },
+        row::<fns::EventVideos>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::RemoveVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
+        Row {
+            name: "GET /dashboard/events/{slug}/assets".into(),
+            call: Call::Get(format!("/dashboard/events/{slug}/assets")),
+            expect: EVENT_ORGANISERS,
+        },
+        Row {
+            name: "POST /dashboard/events/{slug}/assets".into(),
+            call: Call::Send(
+                "POST",
+                format!("/dashboard/events/{slug}/assets"),
+                r#"{"filename": "talk{n}.mp4", "size": 10}"#.into(),
+            ),
+            expect: EVENT_ORGANISERS,
+        },
+        Row {
+            name: "GET /dashboard/events/{slug}/assets/{id}".into(),
+            call: Call::Get(format!("/dashboard/events/{slug}/assets/{nobody}")),
+            expect: EVENT_ORGANISERS,
+        },
+        Row {
+            name: "PATCH /dashboard/events/{slug}/assets/{id}".into(),
+            call: Call::Send(
+                "PATCH",
+                format!("/dashboard/events/{slug}/assets/{nobody}"),
+                "0123456789".into(),
+            ),
+            expect: EVENT_ORGANISERS,
+        },
+        Row {
+            name: "PUT /dashboard/events/{slug}/assets/{id}/captions".into(),
+            call: Call::Send(
+                "PUT",
+                format!("/dashboard/events/{slug}/assets/{nobody}/captions"),
+                "WEBVTT\n".into(),
+            ),
+            expect: EVENT_ORGANISERS,
+        },
+        Row {
+            name: "GET /dashboard/events/{slug}/assets/{id}/preview".into(),
+            call: Call::Get(format!("/dashboard/events/{slug}/assets/{nobody}/preview")),
+            expect: EVENT_ORGANISERS,
+        },
+        Row {
+            name: "DELETE /dashboard/events/{slug}/assets/{id}".into(),
+            call: Call::Send(
+                "DELETE",
+                format!("/dashboard/events/{slug}/assets/{nobody}"),
+                String::new(),
+            ),
+            expect: EVENT_ORGANISERS,
+        },
+        Row {
+            name: "GET /media/{token}/{file}".into(),
+            call: Call::Get("/media/bm90LWEtdG9rZW4/master.m3u8".into()),
+            expect: SIGNED,
+        },
         // Signing out, last.
         row::<fns::AttendeeLogout>(ANYONE, &[("slug", &e())]),
         row::<fns::Logout>(ANYONE, &[]),
@@ -716,6 +778,14 @@ async fn call(app: &TestApp, call: &Call, cookie: &str, n: usize) -> (Is, String
         Call::Post(path, form) => {
             c.post(format!("{}{path}", app.base))
                 .form(form)
+                .send()
+                .await
+        }
+        Call::Send(method, path, body) => {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            c.request(method, format!("{}{path}", app.base))
+                .header("upload-offset", "0")
+                .body(unique(body))
                 .send()
                 .await
         }

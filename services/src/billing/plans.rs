@@ -27,10 +27,12 @@ pub struct Plan {
     pub max_registrations: Option<i32>,
     /// Team seats (None = unlimited).
     pub max_seats: Option<i32>,
+    /// Bytes per uploaded video (None = unlimited).
+    pub max_upload_bytes: Option<i64>,
 }
 
 const COLUMNS: &str =
-    "id, name, rank, price_minor, currency, max_events, max_registrations, max_seats";
+    "id, name, rank, price_minor, currency, max_events, max_registrations, max_seats, max_upload_bytes";
 
 /// Every plan, smallest first.
 pub async fn list(pool: &PgPool) -> Result<Vec<Plan>> {
@@ -127,6 +129,7 @@ mod tests {
             max_events: Some(1),
             max_registrations: Some(50),
             max_seats: Some(1),
+            max_upload_bytes: Some(512 * 1024 * 1024),
         };
         assert!(free.check_new_event(0).is_ok());
         let e = free.check_new_event(1).unwrap_err().to_string();

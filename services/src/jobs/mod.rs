@@ -7,6 +7,8 @@
 //! [`Job::KIND`] and a typed payload; `crate::worker` holds the one exhaustive
 //! dispatcher from kinds to handlers.
 
+mod asset_renditions;
+mod asset_thumbnail;
 mod order_email;
 mod password_reset_email;
 mod queue;
@@ -15,6 +17,8 @@ mod team_invite_email;
 mod waitlist_joined_email;
 mod waitlist_offer_email;
 
+pub use asset_renditions::AssetRenditions;
+pub use asset_thumbnail::AssetThumbnail;
 pub use order_email::OrderEmail;
 pub use password_reset_email::PasswordResetEmail;
 pub use queue::{

@@ -71,17 +71,20 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::from_secs(1u64 << attempts.clamp(0, 12)).min(Duration::from_secs(3600))
 }
 
-/// Runs one due job with `handle`; returns whether there was one.
-pub async fn run_once<F, Fut>(pool: &PgPool, handle: F) -> Result<bool>
+/// Runs one due job of one of `kinds` with `handle`; returns whether there
+/// was one.
+pub async fn run_once<F, Fut>(pool: &PgPool, kinds: &[&str], handle: F) -> Result<bool>
 where
     F: FnOnce(Claimed) -> Fut,
     Fut: Future<Output = std::result::Result<(), JobError>>,
 {
     let mut tx = pool.begin().await?;
     let job: Option<Claimed> = sqlx::query_as(
-        "SELECT id, kind, payload, attempts FROM jobs WHERE done_at IS NULL AND run_at <= now()
+        "SELECT id, kind, payload, attempts FROM jobs
+         WHERE done_at IS NULL AND run_at <= now() AND kind = ANY($1)
          ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
     )
+    .bind(kinds)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(job) = job else { return Ok(false) };

@@ -1,0 +1,434 @@
+//! Videos of an event (organiser side): upload pre-recorded videos, watch
+//! them being processed, remove them. The list is a server function; the
+//! upload runs in the browser against the resumable upload of
+//! `/dashboard/events/{slug}/assets` (`server/src/http/assets.rs`): chunks of
+//! [`CHUNK_BYTES`] with a progress bar, and after a failed chunk it asks the
+//! server where to go on from and resumes there.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::forms::{error_list, error_of, rows, successes, FormError};
+
+/// Bytes per upload request (the server takes up to 8 MB).
+pub const CHUNK_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// A video as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VideoRow {
+    /// The asset's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// The uploaded file's name.
+    pub filename: String,
+    /// `uploading`, `processing`, `ready` or `failed`.
+    pub status: String,
+    /// Its size in bytes.
+    pub size_bytes: i64,
+    /// Bytes received (an interrupted upload).
+    pub received_bytes: i64,
+    /// How long it plays, in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// Width × height, once probed.
+    pub resolution: Option<String>,
+    /// HLS renditions made.
+    pub renditions: Vec<String>,
+    /// How far processing got, in percent.
+    pub progress: u8,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// The event's videos, newest first; organisers of the event only.
+#[server(prefix = "/fn", endpoint = "event_videos")]
+pub async fn event_videos(slug: String) -> Result<Vec<VideoRow>, AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let all = services::assets::list(&platform.pool, &me, &slug).await?;
+    Ok(all
+        .into_iter()
+        .map(|a| VideoRow {
+            id: a.id.to_string(),
+            title: a.title,
+            filename: a.filename,
+            status: a.status.to_string(),
+            size_bytes: a.size_bytes,
+            received_bytes: a.received_bytes,
+            duration_ms: a.duration_ms,
+            resolution: a.width.zip(a.height).map(|(w, h)| format!("{w}×{h}")),
+            renditions: a.renditions,
+            progress: (a.progress.clamp(0.0, 1.0) * 100.0).floor() as u8,
+            error: a.error,
+        })
+        .collect())
+}
+
+/// Removes video `id` and its files.
+#[server(prefix = "/fn", endpoint = "remove_video")]
+pub async fn remove_video(slug: String, id: String) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let id = crate::error::parse_id("id", &id)?;
+    services::assets::remove(&platform.pool, &platform.media_store, &me, &slug, id).await?;
+    Ok(())
+}
+
+/// `m:ss` (or `h:mm:ss`) of a duration in milliseconds.
+pub fn clock(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// A size in bytes as people read it.
+pub fn size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} GB", b / (1024.0 * 1024.0 * 1024.0))
+    } else if b >= 1024.0 * 1024.0 {
+        format!("{:.1} MB", b / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", (b / 1024.0).ceil() as i64)
+    }
+}
+
+/// Where a running upload stands: bytes sent of the whole.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Sending {
+    sent: f64,
+    total: f64,
+}
+
+/// Videos: the list, and the uploader.
+#[component]
+pub fn VideosSection() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let remove = ServerAction::<RemoveVideo>::new();
+    let removed = successes(remove.value());
+    // Bumped when an upload ends and while anything is processing.
+    let again = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (slug.get(), removed.get(), again.get()),
+        |(slug, ..)| event_videos(slug),
+    );
+    // Where a running upload stands (shown once the server said where it
+    // starts: 0, or where an interrupted one stopped), and whether one runs.
+    let sending = RwSignal::new(None::<Sending>);
+    let busy = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let file = NodeRef::<leptos::html::Input>::new();
+    let title = NodeRef::<leptos::html::Input>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        // While a video is processing, look again every two seconds.
+        let handle = set_interval_with_handle(
+            move || {
+                let busy = matches!(
+                    data.get_untracked(),
+                    Some(Ok(ref list)) if list.iter().any(|v| v.status == "processing")
+                );
+                if busy {
+                    again.update(|n| *n += 1);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    }
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(input) = file.get_untracked() else {
+                return;
+            };
+            let Some(chosen) = input.files().and_then(|f| f.get(0)) else {
+                failed.set(Some("choose a video file first".into()));
+                return;
+            };
+            let name = title.get_untracked().map(|t| t.value()).unwrap_or_default();
+            failed.set(None);
+            busy.set(true);
+            let slug = slug.get_untracked();
+            leptos::task::spawn_local(async move {
+                let result = upload::run(&slug, &chosen, &name, move |sent, total| {
+                    sending.set(Some(Sending { sent, total }))
+                })
+                .await;
+                sending.set(None);
+                busy.set(false);
+                if let Err(e) = result {
+                    failed.set(Some(e));
+                } else {
+                    input.set_value("");
+                    if let Some(t) = title.get_untracked() {
+                        t.set_value("");
+                    }
+                }
+                again.update(|n| *n += 1);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (file, title, &failed, &sending, &busy);
+    };
+    view! {
+        <Title text="Videos · Dashboard"/>
+        <h2 class="text-xl font-semibold">"Videos"</h2>
+        <p class="text-slate-600">"Pre-recorded videos for your stages. Each is checked when it arrives, then made ready to stream at 360p and 720p."</p>
+        <form class="card my-3 grid max-w-xl gap-3" on:submit=start data-testid="upload-video">
+            <label class="block">"Video file"
+                <input class="input" type="file" accept="video/*" node_ref=file required data-testid="video-file"/>
+            </label>
+            <label class="block">"Title (optional)"
+                <input class="input" name="title" maxlength="200" node_ref=title/>
+            </label>
+            {move || sending.get().map(|s| {
+                let pct = if s.total > 0.0 { (100.0 * s.sent / s.total).floor() } else { 0.0 };
+                view! {
+                    <div role="status" data-testid="upload-progress">
+                        <progress class="w-full" max="100" value=pct aria-label="Upload progress"></progress>
+                        <span class="text-sm">{format!("Uploading… {pct:.0} %")}</span>
+                    </div>
+                }
+            })}
+            {move || failed.get().map(|m| view! {
+                <p class="rounded border border-red-300 bg-red-50 p-2 text-red-800" role="alert" data-testid="upload-error">{m}</p>
+            })}
+            <button class="btn" type="submit" disabled=move || busy.get()>"Upload"</button>
+        </form>
+        <FormError error=error_of(remove.value())/>
+        <Transition fallback=|| view! { <crate::look::Loading/> }>
+            <ErrorBoundary fallback=error_list>
+                {move || Suspend::new(async move {
+                    data.await.map(|list| view! {
+                        {list.is_empty().then(|| view! {
+                            <p class="empty my-2" data-testid="no-videos">"No videos yet."</p>
+                        })}
+                        <ul class="my-2 space-y-2" data-testid="videos">
+                            {rows(list, move |v| video_row(slug.get_untracked(), v, remove))}
+                        </ul>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+fn video_row(slug: String, v: VideoRow, remove: ServerAction<RemoveVideo>) -> impl IntoView {
+    let status = match v.status.as_str() {
+        "uploading" => format!(
+            "Upload interrupted at {} of {}: choose the same file to resume",
+            size(v.received_bytes),
+            size(v.size_bytes)
+        ),
+        "processing" => format!("Processing… {} %", v.progress),
+        "ready" => format!("Ready · {}", v.renditions.join(", ")),
+        _ => "Failed".to_owned(),
+    };
+    let details = [
+        v.duration_ms.map(clock),
+        v.resolution.clone(),
+        Some(size(v.size_bytes)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let processing = v.status == "processing";
+    view! {
+        <li class="card flex flex-wrap items-center justify-between gap-2" data-testid="video">
+            <div>
+                <p class="font-medium" data-testid="video-title">{v.title.clone()}</p>
+                <p class="text-sm text-slate-600">{details}</p>
+                <p class="text-sm" data-testid="video-status" data-status=v.status.clone()>{status}</p>
+                {processing.then(|| view! {
+                    <progress class="w-48" max="100" value=v.progress aria-label="Processing progress"></progress>
+                })}
+                {v.error.clone().map(|e| view! { <p class="text-sm text-red-700">{e}</p> })}
+            </div>
+            <ActionForm action=remove>
+                <input type="hidden" name="slug" value=slug/>
+                <input type="hidden" name="id" value=v.id.clone()/>
+                <button class="btn-secondary" type="submit" aria-label=format!("Remove {}", v.title)>"Remove"</button>
+            </ActionForm>
+        </li>
+    }
+}
+
+/// The browser's side of an upload.
+#[cfg(feature = "hydrate")]
+mod upload {
+    use js_sys::{Promise, JSON};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{File, Headers, RequestInit, Response};
+
+    /// What a request came to.
+    enum Answer {
+        /// 2xx, with its JSON.
+        Ok(serde_json::Value),
+        /// The server refused (4xx other than 409): its message, for good.
+        Refused(String),
+        /// Worth asking where to resume (a 409, a 5xx, the network).
+        Retry,
+    }
+
+    async fn request(
+        method: &str,
+        url: &str,
+        body: Option<&JsValue>,
+        headers: &[(&str, String)],
+    ) -> Answer {
+        let init = RequestInit::new();
+        init.set_method(method);
+        let h = Headers::new().expect("headers");
+        for (k, v) in headers {
+            let _ = h.set(k, v);
+        }
+        init.set_headers(&h);
+        if let Some(b) = body {
+            init.set_body(b);
+        }
+        let Some(window) = web_sys::window() else {
+            return Answer::Retry;
+        };
+        let Ok(res) = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await else {
+            return Answer::Retry;
+        };
+        let res: Response = res.unchecked_into();
+        let status = res.status();
+        let json = match res.json() {
+            Ok(p) => JsFuture::from(p).await.ok(),
+            Err(_) => None,
+        };
+        let json: serde_json::Value = json
+            .and_then(|j| JSON::stringify(&j).ok())
+            .and_then(|s| s.as_string())
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        match status {
+            200..=299 => Answer::Ok(json),
+            409 | 500.. => Answer::Retry,
+            _ => Answer::Refused(
+                json["message"]
+                    .as_str()
+                    .unwrap_or("the upload was refused")
+                    .to_owned(),
+            ),
+        }
+    }
+
+    async fn sleep(ms: i32) {
+        let wait = Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            }
+        });
+        let _ = JsFuture::from(wait).await;
+    }
+
+    /// Uploads `file` as a video of event `slug` titled `title`, calling
+    /// `progress(sent, total)` after each chunk.
+    pub async fn run(
+        slug: &str,
+        file: &File,
+        title: &str,
+        progress: impl Fn(f64, f64),
+    ) -> Result<(), String> {
+        let total = file.size();
+        let base = format!("/dashboard/events/{slug}/assets");
+        let form =
+            serde_json::json!({ "filename": file.name(), "size": total as i64, "title": title });
+        let json = [("content-type", "application/json".to_owned())];
+        // The same file, interrupted earlier: go on where it stopped.
+        let earlier = match request("GET", &base, None, &[]).await {
+            Answer::Ok(list) => list.as_array().and_then(|l| {
+                l.iter()
+                    .find(|a| {
+                        a["status"] == "uploading"
+                            && a["filename"].as_str() == Some(file.name().as_str())
+                            && a["size_bytes"].as_f64() == Some(total)
+                    })
+                    .cloned()
+            }),
+            _ => None,
+        };
+        let asset = match earlier {
+            Some(a) => a,
+            None => match request(
+                "POST",
+                &base,
+                Some(&JsValue::from_str(&form.to_string())),
+                &json,
+            )
+            .await
+            {
+                Answer::Ok(a) => a,
+                Answer::Refused(m) => return Err(m),
+                Answer::Retry => return Err("the server could not be reached; try again".into()),
+            },
+        };
+        let url = format!("{base}/{}", asset["id"].as_str().unwrap_or_default());
+        let mut sent = asset["received_bytes"].as_f64().unwrap_or(0.0);
+        progress(sent, total);
+        let mut failures = 0;
+        while sent < total {
+            let end = (sent + super::CHUNK_BYTES).min(total);
+            let chunk = file
+                .slice_with_f64_and_f64(sent, end)
+                .map_err(|_| "the file could not be read".to_owned())?;
+            let offset = [("upload-offset", format!("{sent}"))];
+            match request("PATCH", &url, Some(&chunk.into()), &offset).await {
+                Answer::Ok(a) => {
+                    failures = 0;
+                    sent = a["received_bytes"].as_f64().unwrap_or(end);
+                    progress(sent, total);
+                    if a["status"] != "uploading" {
+                        break;
+                    }
+                }
+                Answer::Refused(m) => return Err(m),
+                Answer::Retry => {
+                    failures += 1;
+                    if failures > 5 {
+                        return Err(
+                            "the connection keeps failing; choose the same file again to resume"
+                                .into(),
+                        );
+                    }
+                    sleep(1000 * failures).await;
+                    // Where the server has it up to.
+                    if let Answer::Ok(a) = request("GET", &url, None, &[]).await {
+                        sent = a["received_bytes"].as_f64().unwrap_or(sent);
+                        progress(sent, total);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_and_sizes_read_as_people_say_them() {
+        assert_eq!(super::clock(65_400), "1:05");
+        assert_eq!(super::clock(3_725_000), "1:02:05");
+        assert_eq!(super::size(1536), "2 KB");
+        assert_eq!(super::size(5 * 1024 * 1024 + 1), "5.0 MB");
+        assert_eq!(super::size(3 * 1024 * 1024 * 1024), "3.0 GB");
+    }
+}
