@@ -183,3 +183,21 @@ ensure_ffmpeg() {
 }
 
 target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }
+
+# An S3-compatible store on 127.0.0.1:$1 (default 19000) for the tests of the
+# assets' S3 path: moto's server (PyPI) in a virtualenv under ~/.cache/convene/moto.
+ensure_s3() {
+  local port="${1:-19000}" dir="$HOME/.cache/convene/moto"
+  if ! port_open 127.0.0.1 "$port"; then
+    if [ ! -x "$dir/bin/moto_server" ]; then
+      command -v python3 >/dev/null || apt_install python3
+      python3 -m venv "$dir" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$dir"; }
+      log "pip install moto[server] (an S3-compatible test server)"
+      "$dir/bin/pip" install --quiet "moto[server]"
+    fi
+    log "starting moto (S3) on 127.0.0.1:$port"
+    nohup "$dir/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
+    wait_port 127.0.0.1 "$port" 30 "moto"
+  fi
+  export CONVENE_TEST_S3="http://127.0.0.1:$port"
+}

@@ -18,6 +18,7 @@ ensure_smtp_sink
 ensure_smtp_tls_sink
 ensure_turn
 ensure_ffmpeg
+ensure_s3
 
 command -v psql >/dev/null || apt_install postgresql-client
 command -v python3 >/dev/null || apt_install python3

@@ -108,6 +108,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let sfu = Sfu::new(Config {
         runtime: Some(sfu_runtime.handle().clone()),
+        simulcast: args.simulcast,
         ..Config::on("127.0.0.1".parse()?)
     });
     bots.block_on(run(args, sfu))

@@ -2,8 +2,8 @@
 // chunks, with a progress bar; the connection drops after the first chunk,
 // the client retries and gives up, and choosing the same file again
 // resumes where the server has it up to; the video is
-// processed into 360p and 720p; a file that is not a video is refused with
-// the reason. At a phone's size too.
+// processed into 360p and 720p; captions attach as WebVTT (SubRip is
+// refused); a file that is not a video is refused with the reason. At a phone's size too.
 import { test, expect, Page } from "./fixtures";
 import { unique, signUp, createEvent, section } from "./helpers";
 import { execFileSync } from "child_process";
@@ -42,6 +42,7 @@ test("an organiser uploads a video, resumes it after the connection drops, and i
   // Provoked below: the requests that fail while offline, and the refusal.
   consoleErrors.expect(/ERR_INTERNET_DISCONNECTED/);
   consoleErrors.expect(/\/assets\/[0-9a-f-]+:\d+\): Failed to load resource: the server responded with a status of 400 /);
+  consoleErrors.expect(/\/captions:\d+\): Failed to load resource: the server responded with a status of 400 /);
   const dir = mkdtempSync(join(tmpdir(), "convene-videos-"));
   const video = testVideo(dir);
   await signUp(page, "Vera");
@@ -88,6 +89,17 @@ test("an organiser uploads a video, resumes it after the connection drops, and i
   await expect(row.getByTestId("video-status")).toHaveAttribute("data-status", "ready", { timeout: 120_000 });
   await expect(row.getByTestId("video-status")).toHaveText("Ready · 360p, 720p");
   await expect(row).toContainText("0:08 · 1280×720");
+
+  // Captions: SubRip is refused, WebVTT attached.
+  const captions = row.getByTestId("captions");
+  writeFileSync(join(dir, "talk.srt"), "1\n00:00:00,000 --> 00:00:01,000\nHello\n");
+  await captions.locator("input[type=file]").setInputFiles(join(dir, "talk.srt"));
+  await captions.getByRole("button", { name: "Attach" }).click();
+  await expect(row.getByTestId("captions-error")).toContainText("WebVTT");
+  writeFileSync(join(dir, "talk.vtt"), "WEBVTT\n\n00:00.000 --> 00:02.000\nHello\n");
+  await captions.locator("input[type=file]").setInputFiles(join(dir, "talk.vtt"));
+  await captions.getByRole("button", { name: "Attach" }).click();
+  await expect(row.getByTestId("has-captions")).toHaveText("Captions attached.");
 
   // Not a video: refused, and nothing of it is listed.
   const notes = join(dir, "notes.mp4");

@@ -53,13 +53,27 @@ pub struct Settings {
 }
 
 /// Media assets part of the settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default)]
 pub struct AssetSettings {
     /// The object store: `file:///a/directory` (the default is
-    /// `~/.local/share/convene/assets`) or `s3://bucket/prefix` (credentials
-    /// and endpoint from the `AWS_*` environment).
+    /// `~/.local/share/convene/assets`) or `s3://bucket/prefix`.
     pub store: String,
+    /// The store's settings in `object_store`'s keys (`aws_endpoint`,
+    /// `aws_region`, `aws_access_key_id`, `aws_secret_access_key`,
+    /// `aws_allow_http`; `CONVENE_ASSETS__OPTIONS__AWS_ENDPOINT`…); the
+    /// `AWS_*` environment fills in what they leave out.
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for AssetSettings {
+    /// The store and the names of its options: their values may be secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssetSettings")
+            .field("store", &self.store)
+            .field("options", &self.options.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Default for AssetSettings {
@@ -72,6 +86,7 @@ impl Default for AssetSettings {
             .unwrap_or_else(std::env::temp_dir);
         AssetSettings {
             store: format!("file://{}", base.join("convene/assets").display()),
+            options: Default::default(),
         }
     }
 }
@@ -440,6 +455,7 @@ impl std::fmt::Debug for Settings {
             .field("platform_fee_bps", &self.platform_fee_bps)
             .field("http", &self.http)
             .field("media", &self.media)
+            .field("assets", &self.assets)
             .finish()
     }
 }

@@ -88,7 +88,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         bus = bus.kind(),
         "connected to PostgreSQL, Redis and the bus"
     );
-    let assets = services::assets::Store::open(&settings.assets.store)
+    let assets = services::assets::Store::open(&settings.assets.store, &settings.assets.options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Deps {
         pool,

@@ -40,6 +40,8 @@ pub struct VideoRow {
     pub progress: u8,
     /// Why it failed.
     pub error: Option<String>,
+    /// WebVTT captions are attached.
+    pub captions: bool,
 }
 
 /// The event's videos, newest first; organisers of the event only.
@@ -62,6 +64,7 @@ pub async fn event_videos(slug: String) -> Result<Vec<VideoRow>, AppError> {
             renditions: a.renditions,
             progress: (a.progress.clamp(0.0, 1.0) * 100.0).floor() as u8,
             error: a.error,
+            captions: a.captions,
         })
         .collect())
 }
@@ -217,7 +220,7 @@ pub fn VideosSection() -> impl IntoView {
                             <p class="empty my-2" data-testid="no-videos">"No videos yet."</p>
                         })}
                         <ul class="my-2 space-y-2" data-testid="videos">
-                            {rows(list, move |v| video_row(slug.get_untracked(), v, remove))}
+                            {rows(list, move |v| video_row(slug.get_untracked(), v, remove, again))}
                         </ul>
                     })
                 })}
@@ -226,7 +229,12 @@ pub fn VideosSection() -> impl IntoView {
     }
 }
 
-fn video_row(slug: String, v: VideoRow, remove: ServerAction<RemoveVideo>) -> impl IntoView {
+fn video_row(
+    slug: String,
+    v: VideoRow,
+    remove: ServerAction<RemoveVideo>,
+    again: RwSignal<u32>,
+) -> impl IntoView {
     let status = match v.status.as_str() {
         "uploading" => format!(
             "Upload interrupted at {} of {}: choose the same file to resume",
@@ -257,6 +265,7 @@ fn video_row(slug: String, v: VideoRow, remove: ServerAction<RemoveVideo>) -> im
                     <progress class="w-48" max="100" value=v.progress aria-label="Processing progress"></progress>
                 })}
                 {v.error.clone().map(|e| view! { <p class="text-sm text-red-700">{e}</p> })}
+                {(v.status == "ready").then(|| captions_form(slug.clone(), v.id.clone(), v.captions, again))}
             </div>
             <ActionForm action=remove>
                 <input type="hidden" name="slug" value=slug/>
@@ -264,6 +273,48 @@ fn video_row(slug: String, v: VideoRow, remove: ServerAction<RemoveVideo>) -> im
                 <button class="btn-secondary" type="submit" aria-label=format!("Remove {}", v.title)>"Remove"</button>
             </ActionForm>
         </li>
+    }
+}
+
+/// Attaching WebVTT captions to a ready video (or replacing them).
+fn captions_form(slug: String, id: String, attached: bool, again: RwSignal<u32>) -> impl IntoView {
+    let file = NodeRef::<leptos::html::Input>::new();
+    let failed = RwSignal::new(None::<String>);
+    let attach = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(chosen) = file
+                .get_untracked()
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0))
+            else {
+                failed.set(Some("choose a WebVTT file first".into()));
+                return;
+            };
+            let url = format!("/dashboard/events/{slug}/assets/{id}/captions");
+            leptos::task::spawn_local(async move {
+                match upload::put(&url, &chosen).await {
+                    Ok(()) => {
+                        failed.set(None);
+                        again.update(|n| *n += 1);
+                    }
+                    Err(e) => failed.set(Some(e)),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&slug, &id, file, again);
+    };
+    view! {
+        <form class="mt-2 flex flex-wrap items-center gap-2 text-sm" on:submit=attach data-testid="captions">
+            {attached.then(|| view! { <span data-testid="has-captions">"Captions attached."</span> })}
+            <label>{if attached { "Replace captions (.vtt)" } else { "Captions (.vtt)" }}
+                <input class="input" type="file" accept=".vtt,text/vtt" node_ref=file required/>
+            </label>
+            <button class="btn-secondary" type="submit">"Attach"</button>
+            {move || failed.get().map(|m| view! { <p class="text-red-700" role="alert" data-testid="captions-error">{m}</p> })}
+        </form>
     }
 }
 
@@ -337,6 +388,15 @@ mod upload {
             }
         });
         let _ = JsFuture::from(wait).await;
+    }
+
+    /// Sends `file` as the body of a `PUT` to `url`.
+    pub async fn put(url: &str, file: &File) -> Result<(), String> {
+        match request("PUT", url, Some(file.as_ref()), &[]).await {
+            Answer::Ok(_) => Ok(()),
+            Answer::Refused(m) => Err(m),
+            Answer::Retry => Err("the server could not be reached; try again".into()),
+        }
     }
 
     /// Uploads `file` as a video of event `slug` titled `title`, calling

@@ -380,3 +380,89 @@ async fn uploads_are_bounded_by_the_plan_and_checked() {
     let (s, _) = send_chunk(&stranger, &url, 0, b"0123456789").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+/// The same path on an S3-compatible store (moto's server, started by the
+/// test command; `CONVENE_TEST_S3`): chunks, the whole, the renditions and
+/// a ranged read of a segment all go through the S3 API.
+#[tokio::test]
+async fn a_video_goes_through_an_s3_compatible_store() {
+    let endpoint = crate::helpers::env_or("CONVENE_TEST_S3", "http://127.0.0.1:19000");
+    let bucket = format!("convene-{}", uuid::Uuid::new_v4().simple());
+    let made = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the S3 test server answers (scripts/test.sh starts it)");
+    assert!(made.status().is_success(), "bucket: {}", made.status());
+    let mut settings = crate::helpers::test_settings().await;
+    settings.assets.store = format!("s3://{bucket}/assets-test");
+    settings.assets.options = [
+        ("aws_endpoint", endpoint.as_str()),
+        ("aws_allow_http", "true"),
+        ("aws_region", "us-east-1"),
+        ("aws_access_key_id", "test"),
+        ("aws_secret_access_key", "test"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let app = crate::helpers::spawn_with(settings, crate::helpers::Workers::NONE).await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let video = test_video(3).await;
+    let assets = format!("{}/dashboard/events/{slug}/assets", app.base);
+    let asset: Value = org
+        .client
+        .post(&assets)
+        .json(&json!({ "filename": "s3.mp4", "size": video.len() }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!("{assets}/{}", asset["id"].as_str().unwrap());
+    let half = video.len() / 2;
+    let (s, _) = send_chunk(&org.client, &url, 0, &video[..half]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, done) = send_chunk(&org.client, &url, half, &video[half..]).await;
+    assert_eq!(
+        (s, done["status"].as_str()),
+        (StatusCode::OK, Some("processing")),
+        "{done}"
+    );
+    assert_eq!(app.drain_jobs().await, 2);
+    let ready = get_json(&org.client, &url).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    // The objects are in the bucket, under the prefix.
+    let listing = reqwest::get(format!("{endpoint}/{bucket}?list-type=2"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listing.contains("<Key>assets-test/assets/") && listing.contains("/hls/master.m3u8"),
+        "{listing}"
+    );
+    assert!(listing.contains("/original</Key>"), "{listing}");
+    assert!(
+        !listing.contains("uploads/"),
+        "chunks are gone once whole: {listing}"
+    );
+    let preview = get_json(&org.client, &format!("{url}/preview")).await;
+    let base = format!("{}{}", app.base, preview["base"].as_str().unwrap());
+    let anyone = reqwest::Client::new();
+    let playlist = get(&anyone, &format!("{base}360p.m3u8"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let first = playlist
+        .lines()
+        .find(|l| l.ends_with(".ts"))
+        .expect("a segment");
+    let part = get(&anyone, &format!("{base}{first}"), Some("bytes=0-187")).await;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap()[0], 0x47);
+}

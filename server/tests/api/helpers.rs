@@ -160,6 +160,7 @@ pub async fn test_settings() -> Settings {
                     .join(format!("convene-test-assets-{}", Uuid::new_v4().simple()))
                     .display()
             ),
+            options: Default::default(),
         },
         platform_fee_bps: 250,
         platform_fee_fixed_minor: 30,
@@ -285,8 +286,11 @@ impl Drop for TestApp {
                         public_url: settings.public_url.clone(),
                         payments: Arc::new(services::payments::NoProvider),
                         media: Some(services::worker::MediaWork {
-                            store: services::assets::Store::open(&settings.assets.store)
-                                .expect("asset store"),
+                            store: services::assets::Store::open(
+                                &settings.assets.store,
+                                &settings.assets.options,
+                            )
+                            .expect("asset store"),
                             tools: Arc::new(convene_server::media_tools::Ffmpeg),
                         }),
                     };

@@ -40,9 +40,14 @@ fn storage(e: object_store::Error) -> Error {
 
 impl Store {
     /// The store at `url`: `file:///a/directory` (made if missing) or
-    /// `s3://bucket/prefix` (credentials and endpoint from the `AWS_*`
-    /// environment, as the AWS tools read them).
-    pub fn open(url: &str) -> Result<Store> {
+    /// `s3://bucket/prefix`, configured by `options` (`object_store`'s keys:
+    /// `aws_endpoint`, `aws_region`, `aws_access_key_id`, `aws_allow_http`…)
+    /// and, for what they leave out, the `AWS_*` environment as the AWS
+    /// tools read it.
+    pub fn open<'a>(
+        url: &str,
+        options: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Store> {
         let parsed =
             url::Url::parse(url).map_err(|e| Error::invalid(format!("asset store {url}: {e}")))?;
         if parsed.scheme() == "file" {
@@ -57,11 +62,16 @@ impl Store {
                 inner: Arc::new(local),
             });
         }
-        let env: Vec<(String, String)> = std::env::vars()
+        let mut config: std::collections::BTreeMap<String, String> = std::env::vars()
             .filter(|(k, _)| k.starts_with("AWS_"))
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
-        let (store, prefix) = object_store::parse_url_opts(&parsed, env).map_err(storage)?;
+        config.extend(
+            options
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+        );
+        let (store, prefix) = object_store::parse_url_opts(&parsed, config).map_err(storage)?;
         let inner: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
             Arc::from(store)
         } else {
@@ -389,7 +399,7 @@ mod tests {
     async fn a_directory_store_keeps_reads_ranges_and_deletes() {
         let dir = std::env::temp_dir().join(format!("convene-store-{}", uuid::Uuid::new_v4()));
         let url = url::Url::from_directory_path(&dir).unwrap();
-        let store = Store::open(url.as_str()).unwrap();
+        let store = Store::open(url.as_str(), &std::collections::BTreeMap::new()).unwrap();
         store
             .put("a/x/1", Bytes::from_static(b"hello world"))
             .await
