@@ -269,6 +269,14 @@ fn Session(s: SessionData) -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let pages = move || everyone().len().div_ceil(PER_PAGE).max(1);
+    // As many columns as let the tiles fill the area: one tile takes it
+    // whole, two to four share it two by two, more go three abreast on a
+    // wide screen (a larger tile is sent a larger simulcast layer).
+    let grid_class = move || match shown().len() {
+        0 | 1 => "grid gap-2 grid-cols-1",
+        2..=4 => "grid gap-2 grid-cols-2",
+        _ => "grid gap-2 grid-cols-2 lg:grid-cols-3",
+    };
     let host = s.host;
     let policy = s.policy;
     let me_id = move || live.me.get().map(|m| m.id.to_string()).unwrap_or_default();
@@ -293,7 +301,7 @@ fn Session(s: SessionData) -> impl IntoView {
             }}</p>
             <div class="grid grid-cols-1 md:grid-cols-3 gap-4 items-start">
                 <div class="md:col-span-2 space-y-3">
-                    <div class="grid gap-2 grid-cols-2 lg:grid-cols-3" data-testid="grid">
+                    <div class=grid_class data-testid="grid">
                         <For each=shown key=|id| id.clone() let:id>
                             {
                                 let owner = screen_owner(&id).unwrap_or(&id).to_owned();
