@@ -307,7 +307,7 @@ fn captions_form(slug: String, id: String, attached: bool, again: RwSignal<u32>)
         let _ = (&slug, &id, file, again);
     };
     view! {
-        <form class="mt-2 flex flex-wrap items-center gap-2 text-sm" on:submit=attach data-testid="captions">
+        <form class="mt-2 flex flex-wrap items-end gap-2 text-sm" on:submit=attach data-testid="captions">
             {attached.then(|| view! { <span data-testid="has-captions">"Captions attached."</span> })}
             <label>{if attached { "Replace captions (.vtt)" } else { "Captions (.vtt)" }}
                 <input class="input" type="file" accept=".vtt,text/vtt" node_ref=file required/>
