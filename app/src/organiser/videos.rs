@@ -270,7 +270,7 @@ fn video_row(
             <ActionForm action=remove>
                 <input type="hidden" name="slug" value=slug/>
                 <input type="hidden" name="id" value=v.id.clone()/>
-                <button class="btn-secondary" type="submit" aria-label=format!("Remove {}", v.title)>"Remove"</button>
+                <button class="text-sm underline text-red-700" type="submit" aria-label=format!("Remove {}", v.title)>"Remove"</button>
             </ActionForm>
         </li>
     }
@@ -312,7 +312,7 @@ fn captions_form(slug: String, id: String, attached: bool, again: RwSignal<u32>)
             <label>{if attached { "Replace captions (.vtt)" } else { "Captions (.vtt)" }}
                 <input class="input" type="file" accept=".vtt,text/vtt" node_ref=file required/>
             </label>
-            <button class="btn-secondary" type="submit">"Attach"</button>
+            <button class="btn" type="submit">"Attach"</button>
             {move || failed.get().map(|m| view! { <p class="text-red-700" role="alert" data-testid="captions-error">{m}</p> })}
         </form>
     }
