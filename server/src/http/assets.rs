@@ -20,7 +20,6 @@ use axum::Json;
 use axum_extra::extract::CookieJar;
 use protocol::ids::AssetId;
 use protocol::ErrorKind;
-use serde::Serialize;
 use services::accounts::organisers::{self, Organiser};
 use services::assets::{self, store, Asset};
 use services::Platform;
@@ -37,48 +36,6 @@ pub fn is_upload(path: &str) -> bool {
     let parts: Vec<&str> = rest.split('/').collect();
     matches!(parts.as_slice(), [slug, "assets", id] | [slug, "assets", id, "captions"]
         if !slug.is_empty() && !id.is_empty())
-}
-
-/// An asset as the dashboard reads it.
-#[derive(Debug, Serialize)]
-pub struct AssetView {
-    id: AssetId,
-    title: String,
-    filename: String,
-    status: protocol::states::AssetStatus,
-    size_bytes: i64,
-    received_bytes: i64,
-    checksum: Option<String>,
-    duration_ms: Option<i64>,
-    width: Option<i32>,
-    height: Option<i32>,
-    renditions: Vec<String>,
-    thumbnail: bool,
-    captions: bool,
-    progress: f32,
-    error: Option<String>,
-}
-
-impl From<Asset> for AssetView {
-    fn from(a: Asset) -> Self {
-        AssetView {
-            id: a.id,
-            title: a.title,
-            filename: a.filename,
-            status: a.status,
-            size_bytes: a.size_bytes,
-            received_bytes: a.received_bytes,
-            checksum: a.checksum,
-            duration_ms: a.duration_ms,
-            width: a.width,
-            height: a.height,
-            renditions: a.renditions,
-            thumbnail: a.thumbnail,
-            captions: a.captions,
-            progress: a.progress,
-            error: a.error,
-        }
-    }
 }
 
 async fn organiser(state: &Platform, jar: &CookieJar) -> Result<Organiser, AppError> {
@@ -100,7 +57,7 @@ pub async fn begin(
 ) -> Result<Response, AppError> {
     let me = organiser(&state, &jar).await?;
     let asset = assets::begin(&state.pool, &me, &slug, &body).await?;
-    Ok((StatusCode::CREATED, Json(AssetView::from(asset))).into_response())
+    Ok((StatusCode::CREATED, Json(asset)).into_response())
 }
 
 /// `GET /dashboard/events/{slug}/assets`: the event's assets, newest first.
@@ -108,10 +65,9 @@ pub async fn list(
     State(state): State<Platform>,
     Path(slug): Path<String>,
     jar: CookieJar,
-) -> Result<Json<Vec<AssetView>>, AppError> {
+) -> Result<Json<Vec<Asset>>, AppError> {
     let me = organiser(&state, &jar).await?;
-    let all = assets::list(&state.pool, &me, &slug).await?;
-    Ok(Json(all.into_iter().map(AssetView::from).collect()))
+    Ok(Json(assets::list(&state.pool, &me, &slug).await?))
 }
 
 /// `GET /dashboard/events/{slug}/assets/{id}`: one asset (where its upload
@@ -120,10 +76,10 @@ pub async fn show(
     State(state): State<Platform>,
     Path((slug, id)): Path<(String, String)>,
     jar: CookieJar,
-) -> Result<Json<AssetView>, AppError> {
+) -> Result<Json<Asset>, AppError> {
     let me = organiser(&state, &jar).await?;
     let asset = assets::get(&state.pool, &me, &slug, asset_id(&id)?).await?;
-    Ok(Json(asset.into()))
+    Ok(Json(asset))
 }
 
 /// `PATCH /dashboard/events/{slug}/assets/{id}`: the bytes from the
@@ -134,7 +90,7 @@ pub async fn append(
     jar: CookieJar,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<AssetView>, AppError> {
+) -> Result<Json<Asset>, AppError> {
     let me = organiser(&state, &jar).await?;
     let id = asset_id(&id)?;
     let offset: Option<i64> = headers
@@ -163,7 +119,7 @@ pub async fn append(
         chunk,
     )
     .await?;
-    Ok(Json(asset.into()))
+    Ok(Json(asset))
 }
 
 /// `PUT /dashboard/events/{slug}/assets/{id}/captions`: WebVTT captions.
@@ -172,7 +128,7 @@ pub async fn captions(
     Path((slug, id)): Path<(String, String)>,
     jar: CookieJar,
     body: Bytes,
-) -> Result<Json<AssetView>, AppError> {
+) -> Result<Json<Asset>, AppError> {
     let me = organiser(&state, &jar).await?;
     let asset = assets::attach_captions(
         &state.pool,
@@ -183,7 +139,7 @@ pub async fn captions(
         body,
     )
     .await?;
-    Ok(Json(asset.into()))
+    Ok(Json(asset))
 }
 
 /// `DELETE /dashboard/events/{slug}/assets/{id}`: the asset and its files.

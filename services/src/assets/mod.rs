@@ -41,8 +41,8 @@ pub use store::Store;
 /// The largest chunk one request may carry.
 pub const CHUNK_MAX_BYTES: usize = 8 * 1024 * 1024;
 
-/// A media asset as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A media asset as stored (and as the dashboard's JSON reads it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct Asset {
     /// Its id (also its folder in the store).
     pub id: AssetId,
