@@ -35,7 +35,15 @@ pub enum Error {
     /// The file is refused (nothing should be kept of it).
     #[error(transparent)]
     Refused(#[from] Refusal),
-    /// `ffmpeg` or `ffprobe` is missing or failed for another reason.
+    /// `ffmpeg` or `ffprobe` could not be started (not installed?).
+    #[error("{tool} failed: could not start it ({reason}); is ffmpeg installed?")]
+    NotStarted {
+        /// Which program.
+        tool: &'static str,
+        /// What the system said.
+        reason: String,
+    },
+    /// `ffmpeg` or `ffprobe` ran and failed.
     #[error("{tool} failed: {detail}")]
     Tool {
         /// Which program.
@@ -117,9 +125,9 @@ async fn run(program: &'static str, args: Vec<String>) -> Result<String, Error> 
             .args(&args)
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| Error::Tool {
+            .map_err(|e| Error::NotStarted {
                 tool: program,
-                detail: format!("could not start it ({e}); is ffmpeg installed?"),
+                reason: e.to_string(),
             })?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -157,7 +165,7 @@ pub async fn probe(path: &Path) -> Result<Probe, Error> {
     match run("ffprobe", args).await {
         Ok(json) => Ok(parse_probe(&json)?),
         // ffprobe fails outright on what is not media at all.
-        Err(Error::Tool { detail, .. }) if !detail.contains("could not start") => {
+        Err(Error::Tool { detail, .. }) => {
             tracing::debug!(%detail, "ffprobe refused a file");
             Err(Refusal::NotMedia.into())
         }
@@ -328,9 +336,9 @@ pub async fn hls(
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error::Tool {
+            .map_err(|e| Error::NotStarted {
                 tool: "ffmpeg",
-                detail: format!("could not start it ({e}); is ffmpeg installed?"),
+                reason: e.to_string(),
             })?;
         if let Some(out) = child.stdout.take() {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
