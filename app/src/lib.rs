@@ -159,6 +159,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/e/:slug/session/:id") view=attendee::session::SessionPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/check") view=attendee::check::CheckPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/networking") view=attendee::networking::NetworkingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/replay") view=attendee::replay::ReplayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/e/:slug/replay/:id") view=attendee::replay::ReplayVideoPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/team") view=organiser::team::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/team/join") view=organiser::team::JoinTeamPage ssr=SsrMode::Async/>
                 </Routes>

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    AttendeeId, ConnectionId, DomainEventId, EventId, MessageId, OrderId, OrgId, OrganiserId,
-    PaymentId, PromoCodeId, TicketTypeId,
+    AssetId, AttendeeId, ConnectionId, DomainEventId, EventId, MessageId, OrderId, OrgId,
+    OrganiserId, PaymentId, PromoCodeId, TicketTypeId,
 };
 use crate::places::{Area, Channel};
 use crate::states::{AttendeeRole, CancelReason, OrderStatus, SanctionKind};
@@ -96,6 +96,9 @@ pub enum Fact {
     /// An attendee left an area of the live event.
     #[serde(rename = "attendee.left_area")]
     AttendeeLeftArea(AreaVisit),
+    /// An attendee played a stretch of a replay.
+    #[serde(rename = "replay.watched")]
+    ReplayWatched(ReplayWatched),
     /// A moderator removed a chat message.
     #[serde(rename = "moderation.message_deleted")]
     MessageDeleted(MessageDeleted),
@@ -119,6 +122,7 @@ impl Fact {
             Fact::OrderRefunded(_) => "order.refunded",
             Fact::AttendeeEnteredArea(_) => "attendee.entered_area",
             Fact::AttendeeLeftArea(_) => "attendee.left_area",
+            Fact::ReplayWatched(_) => "replay.watched",
             Fact::MessageDeleted(_) => "moderation.message_deleted",
             Fact::AttendeeSanctioned(_) => "moderation.attendee_sanctioned",
             Fact::RoleChanged(_) => "moderation.role_changed",
@@ -140,7 +144,9 @@ impl Fact {
             | Fact::OrderPaid(_)
             | Fact::OrderCancelled(_)
             | Fact::OrderRefunded(_) => Topic::Registrations,
-            Fact::AttendeeEnteredArea(_) | Fact::AttendeeLeftArea(_) => Topic::Activity,
+            Fact::AttendeeEnteredArea(_) | Fact::AttendeeLeftArea(_) | Fact::ReplayWatched(_) => {
+                Topic::Activity
+            }
             Fact::MessageDeleted(_) | Fact::AttendeeSanctioned(_) | Fact::RoleChanged(_) => {
                 Topic::Moderation
             }
@@ -241,6 +247,26 @@ pub struct AreaVisit {
     pub connection_id: ConnectionId,
 }
 
+/// `replay.watched`: what the attendee's player reported of a stretch it
+/// played (at most [`ReplayWatched::MAX_MS`] per report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayWatched {
+    /// Who watched.
+    pub attendee_id: AttendeeId,
+    /// The recording or video.
+    pub asset_id: AssetId,
+    /// Time spent playing since the player's previous report.
+    pub watched_ms: i64,
+    /// Where playback stood at the report.
+    pub position_ms: i64,
+}
+
+impl ReplayWatched {
+    /// The most one report may claim: players report every 15 s, and a
+    /// report that claims more than a minute is cut to a minute.
+    pub const MAX_MS: i64 = 60_000;
+}
+
 /// `moderation.message_deleted`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDeleted {
@@ -333,6 +359,7 @@ mod tests {
             "order.refunded",
             "attendee.entered_area",
             "attendee.left_area",
+            "replay.watched",
             "moderation.message_deleted",
             "moderation.attendee_sanctioned",
             "moderation.role_changed",

@@ -9,6 +9,7 @@
 //! - [`ids`]: one id type per kind of thing.
 //! - [`places`]: chat channels and presence areas.
 //! - [`media`]: the claims of media join tokens.
+//! - [`simulive`]: where a pre-recorded video played as live stands.
 //! - [`error`]: the categories of refusal and their HTTP status.
 
 pub mod error;
@@ -17,6 +18,7 @@ pub mod ids;
 pub mod live;
 pub mod media;
 pub mod places;
+pub mod simulive;
 pub mod states;
 
 pub use error::ErrorKind;

@@ -234,6 +234,9 @@ states! {
         Embed = "embed",
         /// Nothing yet.
         None = "none",
+        /// A media asset of the event, started at a scheduled time and at the
+        /// same position for every viewer.
+        Simulive = "simulive",
     }
 
     /// A poll's state.
@@ -338,6 +341,16 @@ states! {
         Ready = "ready",
         /// A transform failed (the asset's `error` says why).
         Failed = "failed",
+    }
+
+    /// Who may watch a media asset in Replay.
+    ReplayAudience {
+        /// Not in Replay.
+        Unpublished = "unpublished",
+        /// The event's admitted attendees.
+        Attendees = "attendees",
+        /// Anyone with the event's link, signed in or not.
+        Public = "public",
     }
 
     /// How a pre-event check measure (or the whole check) came out.

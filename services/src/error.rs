@@ -97,6 +97,17 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
     }
 }
 
+/// True when a database error is a foreign-key violation on `constraint`
+/// (a row still referred to).
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error, constraint: &str) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("23503") && db.constraint() == Some(constraint)
+        }
+        _ => false,
+    }
+}
+
 /// Parses a form or message field into a state enum, with `message` when it is none of them.
 pub fn parse_state<T: std::str::FromStr>(raw: &str, message: &str) -> Result<T> {
     raw.trim().parse().map_err(|_| Error::invalid(message))

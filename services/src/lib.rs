@@ -21,6 +21,7 @@ pub mod platform;
 pub mod provider_webhooks;
 pub mod ratelimit;
 pub mod registrations;
+pub mod replay;
 pub mod signing;
 pub mod team;
 pub mod time;

@@ -158,6 +158,13 @@ pub const PHOTOS_PER_ATTENDEE: Limit = Limit {
     max: 10,
     window_secs: 600,
 };
+/// Replay progress reports an attendee's players may send (one every 15 s
+/// per playing tab, and one on each pause).
+pub const REPLAY_REPORTS_PER_ATTENDEE: Limit = Limit {
+    name: "replay:report",
+    max: 60,
+    window_secs: 60,
+};
 /// Question upvotes a person may give.
 pub const UPVOTES_PER_SENDER: Limit = Limit {
     name: "qa:upvote",

@@ -9,8 +9,10 @@ pub mod client;
 pub mod devices;
 pub mod networking;
 pub mod panels;
+pub mod player;
 pub mod profile;
 pub mod reception;
+pub mod replay;
 pub mod session;
 pub mod side;
 #[cfg(feature = "hydrate")]

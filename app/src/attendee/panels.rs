@@ -112,6 +112,7 @@ pub fn VenueNav(
                 "Networking" <span class="sr-only">", people there: "</span>
                 <span class="ml-1 text-xs opacity-80">{move || live.in_area(protocol::Area::Networking)}</span>
             </a>
+            <a class=link href=format!("/e/{slug}/replay") data-testid="replay-link">"Replay"</a>
         </nav>
     }
 }

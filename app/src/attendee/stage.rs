@@ -40,6 +40,10 @@ pub struct StageData {
     pub source_kind: StageSourceKind,
     /// Stream or player URL.
     pub source_url: String,
+    /// The video a simulive stage plays.
+    pub simulive: Option<super::player::SimuliveView>,
+    /// The server's clock when the page was made (Unix milliseconds).
+    pub now_ms: i64,
     /// The viewer moderates.
     pub moderator: bool,
     /// People in the event now.
@@ -117,6 +121,22 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
             ),
         });
     }
+    let simulive = match (s.source_kind, s.source_asset, s.starts_at) {
+        (StageSourceKind::Simulive, Some(asset), Some(starts)) => {
+            let video = services::assets::of_event(&platform.pool, event.id, asset).await?;
+            Some(super::player::SimuliveView {
+                video: super::player::MediaView {
+                    media: services::assets::watch_path(&platform.pool, video.id).await?,
+                    title: video.title,
+                    thumbnail: video.thumbnail,
+                    captions: video.captions,
+                    duration_ms: video.duration_ms.unwrap_or(0),
+                },
+                starts_ms: starts.timestamp_millis(),
+            })
+        }
+        _ => None,
+    };
     let mut redis = platform.redis.clone();
     let online = presence::count(&mut redis, event.id).await?;
     // Read before the history and apps' state, so nothing falls between the two.
@@ -146,6 +166,8 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         name: s.name,
         source_kind: s.source_kind,
         source_url: s.source_url,
+        simulive,
+        now_ms: chrono::Utc::now().timestamp_millis(),
         moderator: me.moderator(),
         online,
         cursor,
@@ -206,6 +228,10 @@ fn Stage(s: StageData) -> impl IntoView {
     let area = Area::Stage(s.id);
     live.connect(s.slug.clone(), area, s.cursor.clone());
     let player = match s.source_kind {
+        StageSourceKind::Simulive => match s.simulive.clone() {
+            Some(v) => view! { <super::player::Simulive v=v now_ms=s.now_ms slug=s.slug.clone()/> }.into_any(),
+            None => view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any(),
+        },
         StageSourceKind::Hls => view! {
             // public/hls-attach.js plays the stream (natively or with hls.js).
             <video class="w-full aspect-video bg-black rounded" controls autoplay muted playsinline

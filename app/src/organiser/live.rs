@@ -19,6 +19,17 @@ pub struct StageRow {
     pub source_kind: StageSourceKind,
     /// Source URL.
     pub source_url: String,
+    /// What a simulive stage plays and when, in the event's time.
+    pub simulive: Option<String>,
+}
+
+/// A ready video of the event, which a stage can play as simulive.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReadyVideo {
+    /// The asset's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
 }
 
 /// A setting an app takes.
@@ -56,6 +67,8 @@ pub struct LiveAdminData {
     pub stages: Vec<StageRow>,
     /// The app catalogue.
     pub apps: Vec<AppRow>,
+    /// Videos ready to play as simulive.
+    pub videos: Vec<ReadyVideo>,
 }
 
 /// The live setup of an event of the signed-in organiser.
@@ -66,15 +79,38 @@ pub async fn live_admin(slug: String) -> Result<LiveAdminData, AppError> {
     use services::live::{apps, stages};
     let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
     let installed = apps::installed(&platform.pool, event.id).await?;
+    let videos = services::assets::list(&platform.pool, &me, &slug).await?;
+    let title_of = |id| {
+        videos
+            .iter()
+            .find(|v| Some(v.id) == id)
+            .map(|v| v.title.clone())
+            .unwrap_or_default()
+    };
     Ok(LiveAdminData {
         stages: stages::list(&platform.pool, event.id)
             .await?
             .into_iter()
             .map(|s| StageRow {
                 id: s.id.to_string(),
+                simulive: s.starts_at.map(|at| {
+                    format!(
+                        "{}, from {}",
+                        title_of(s.source_asset),
+                        services::time::local_time(at, &event.time_zone)
+                    )
+                }),
                 name: s.name,
                 source_kind: s.source_kind,
                 source_url: s.source_url,
+            })
+            .collect(),
+        videos: videos
+            .iter()
+            .filter(|v| v.playable())
+            .map(|v| ReadyVideo {
+                id: v.id.to_string(),
+                title: v.title.clone(),
             })
             .collect(),
         apps: apps::CATALOGUE
@@ -226,6 +262,31 @@ pub async fn set_stage_source(
     Ok(())
 }
 
+/// Makes stage `stage` play video `asset` as simulive from `starts_at` (a
+/// `datetime-local` value in the event's zone; empty: now).
+#[server(prefix = "/fn", endpoint = "set_stage_simulive")]
+pub async fn set_stage_simulive(
+    slug: String,
+    stage: String,
+    asset: String,
+    starts_at: Option<String>,
+) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let stage = crate::error::parse_id("stage", &stage)?;
+    let asset = crate::error::parse_id("asset", &asset)?;
+    services::live::stages::set_simulive(
+        &platform.pool,
+        &me,
+        &slug,
+        stage,
+        asset,
+        starts_at.as_deref().unwrap_or_default(),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Renames stage `stage`.
 #[server(prefix = "/fn", endpoint = "rename_stage")]
 pub async fn rename_stage(slug: String, stage: String, name: String) -> Result<(), AppError> {
@@ -256,6 +317,8 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
     let source = ServerAction::<SetStageSource>::new();
     let rename = ServerAction::<RenameStage>::new();
     let remove = ServerAction::<RemoveStage>::new();
+    let simulive = ServerAction::<SetStageSimulive>::new();
+    let done_simulive = successes(simulive.value());
     let done_add_stage = successes(add_stage.value());
     let done_install = successes(install.value());
     let done_uninstall = successes(uninstall.value());
@@ -271,7 +334,8 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                     + done_uninstall.get()
                     + done_source.get()
                     + done_rename.get()
-                    + done_remove.get(),
+                    + done_remove.get()
+                    + done_simulive.get(),
             )
         },
         |(slug, _)| live_admin(slug),
@@ -290,7 +354,8 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                 let (source_id, rename_id, remove_id) = (s.id.clone(), s.id.clone(), s.id.clone());
                                 let (rename_name, remove_name) = (s.name.clone(), s.name.clone());
                                 view! {
-                                <li>{s.name.clone()} " · " {s.source_kind.as_str()} " " <code class="text-sm">{s.source_url.clone()}</code>
+                                <li data-testid="stage-row">{s.name.clone()} " · " {s.source_kind.as_str()} " " <code class="text-sm">{s.source_url.clone()}</code>
+                                    {s.simulive.clone().map(|w| view! { " " <span class="text-sm" data-testid="stage-simulive">{w}</span> })}
                                     " · " <a class="underline" href=format!("/e/{}/stage/{}", slug.get_untracked(), s.id)>"open"</a>
                                     <ActionForm action=source attr:class="inline-flex gap-1 ml-2">
                                         <input type="hidden" name="slug" value=slug.get_untracked()/>
@@ -325,7 +390,37 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                         </ul>
                         {(!d.stages.is_empty()).then(|| {
                             let stages = d.stages.clone();
+                            let videos = d.videos.clone();
                             view! {
+                            <h3 class="text-lg font-semibold mt-4">"Simulive"</h3>
+                            <p class="text-sm text-slate-600">"Play one of the event's videos on a stage as if live: it starts at the time you set, and everyone watching is at the same moment of it."</p>
+                            {if videos.is_empty() {
+                                view! {
+                                    <p class="empty my-2" data-testid="no-ready-videos">"No videos ready yet. Upload one under " <a class="underline" href=format!("/dashboard/events/{}/videos", slug.get_untracked())>"Videos"</a> "."</p>
+                                }.into_any()
+                            } else {
+                                let stages = stages.clone();
+                                view! {
+                                    <ActionForm action=simulive attr:class="flex flex-wrap gap-2 items-end max-w-3xl my-2" attr:data-testid="simulive-form">
+                                        <input type="hidden" name="slug" value=slug.get_untracked()/>
+                                        <label class="block">"Stage"
+                                            <select class="input" name="stage">
+                                                {stages.into_iter().map(|s| view! { <option value=s.id>{s.name}</option> }).collect::<Vec<_>>()}
+                                            </select>
+                                        </label>
+                                        <label class="block">"Video"
+                                            <select class="input" name="asset">
+                                                {videos.into_iter().map(|v| view! { <option value=v.id>{v.title}</option> }).collect::<Vec<_>>()}
+                                            </select>
+                                        </label>
+                                        <label class="block">"Starts (event time; empty: now)"
+                                            <input class="input" type="datetime-local" step="1" name="starts_at"/>
+                                        </label>
+                                        <button class="btn" type="submit">"Play on the stage"</button>
+                                    </ActionForm>
+                                }.into_any()
+                            }}
+                            <FormError error=error_of(simulive.value())/>
                             <ActionForm action=caption attr:class="flex gap-2 items-end max-w-3xl">
                                 <input type="hidden" name="slug" value=slug.get_untracked()/>
                                 <label class="block">"Stage"

@@ -9,6 +9,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use protocol::states::ReplayAudience;
+
 use crate::error::AppError;
 use crate::forms::{error_list, error_of, rows, successes, FormError};
 
@@ -42,6 +44,8 @@ pub struct VideoRow {
     pub error: Option<String>,
     /// WebVTT captions are attached.
     pub captions: bool,
+    /// Who may watch it in Replay.
+    pub replay: ReplayAudience,
 }
 
 /// The event's videos, newest first; organisers of the event only.
@@ -65,8 +69,20 @@ pub async fn event_videos(slug: String) -> Result<Vec<VideoRow>, AppError> {
             progress: (a.progress.clamp(0.0, 1.0) * 100.0).floor() as u8,
             error: a.error,
             captions: a.captions,
+            replay: a.replay,
         })
         .collect())
+}
+
+/// Publishes video `id` to Replay for `replay` (`unpublished`, `attendees`
+/// or `public`).
+#[server(prefix = "/fn", endpoint = "publish_video")]
+pub async fn publish_video(slug: String, id: String, replay: String) -> Result<(), AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let id = crate::error::parse_id("id", &id)?;
+    services::assets::set_replay(&platform.pool, &me, &slug, id, &replay).await?;
+    Ok(())
 }
 
 /// Removes video `id` and its files.
@@ -116,10 +132,12 @@ pub fn VideosSection() -> impl IntoView {
     let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
     let remove = ServerAction::<RemoveVideo>::new();
     let removed = successes(remove.value());
+    let publish = ServerAction::<PublishVideo>::new();
+    let published = successes(publish.value());
     // Bumped when an upload ends and while anything is processing.
     let again = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (slug.get(), removed.get(), again.get()),
+        move || (slug.get(), removed.get(), published.get(), again.get()),
         |(slug, ..)| event_videos(slug),
     );
     // Where a running upload stands (shown once the server said where it
@@ -212,6 +230,7 @@ pub fn VideosSection() -> impl IntoView {
             <button class="btn" type="submit" disabled=move || busy.get()>"Upload"</button>
         </form>
         <FormError error=error_of(remove.value())/>
+        <FormError error=error_of(publish.value())/>
         <Transition fallback=|| view! { <crate::look::Loading/> }>
             <ErrorBoundary fallback=error_list>
                 {move || Suspend::new(async move {
@@ -220,7 +239,7 @@ pub fn VideosSection() -> impl IntoView {
                             <p class="empty my-2" data-testid="no-videos">"No videos yet."</p>
                         })}
                         <ul class="my-2 space-y-2" data-testid="videos">
-                            {rows(list, move |v| video_row(slug.get_untracked(), v, remove, again))}
+                            {rows(list, move |v| video_row(slug.get_untracked(), v, remove, publish, again))}
                         </ul>
                     })
                 })}
@@ -233,6 +252,7 @@ fn video_row(
     slug: String,
     v: VideoRow,
     remove: ServerAction<RemoveVideo>,
+    publish: ServerAction<PublishVideo>,
     again: RwSignal<u32>,
 ) -> impl IntoView {
     let status = match v.status.as_str() {
@@ -266,6 +286,7 @@ fn video_row(
                 })}
                 {v.error.clone().map(|e| view! { <p class="text-sm text-red-700">{e}</p> })}
                 {(v.status == "ready").then(|| captions_form(slug.clone(), v.id.clone(), v.captions, again))}
+                {(v.status == "ready").then(|| replay_form(slug.clone(), v.id.clone(), v.replay, publish))}
             </div>
             <ActionForm action=remove>
                 <input type="hidden" name="slug" value=slug/>
@@ -273,6 +294,35 @@ fn video_row(
                 <button class="text-sm underline text-red-700" type="submit" aria-label=format!("Remove {}", v.title)>"Remove"</button>
             </ActionForm>
         </li>
+    }
+}
+
+/// Who may watch a ready video in Replay.
+fn replay_form(
+    slug: String,
+    id: String,
+    now: ReplayAudience,
+    publish: ServerAction<PublishVideo>,
+) -> impl IntoView {
+    let label = |a: ReplayAudience| match a {
+        ReplayAudience::Unpublished => "Not in Replay",
+        ReplayAudience::Attendees => "Attendees of the event",
+        ReplayAudience::Public => "Anyone with the link",
+    };
+    view! {
+        <ActionForm action=publish attr:class="mt-2 flex flex-wrap items-end gap-2 text-sm" attr:data-testid="replay-form">
+            <input type="hidden" name="slug" value=slug/>
+            <input type="hidden" name="id" value=id/>
+            <label>"Replay"
+                <select class="input" name="replay" data-testid="replay-audience">
+                    {ReplayAudience::ALL.iter().map(|a| view! {
+                        <option value=a.as_str() selected=*a == now>{label(*a)}</option>
+                    }).collect::<Vec<_>>()}
+                </select>
+            </label>
+            <button class="btn" type="submit">"Save"</button>
+            <span class="text-slate-600" data-testid="replay-now" data-replay=now.as_str()>{label(now)}</span>
+        </ActionForm>
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// A generated test video (ffmpeg's pattern and a tone), as bytes.
-async fn test_video(seconds: u32) -> Vec<u8> {
+pub(crate) async fn test_video(seconds: u32) -> Vec<u8> {
     let path = std::env::temp_dir().join(format!("convene-upload-{}.mp4", uuid::Uuid::new_v4()));
     media::assets::test_video(path.clone(), seconds, 1280, 720)
         .await
@@ -17,6 +17,35 @@ async fn test_video(seconds: u32) -> Vec<u8> {
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     bytes
+}
+
+/// Uploads a generated video of `seconds` to event `slug` as `org` and
+/// runs its jobs; returns the ready asset's id.
+pub(crate) async fn ready_video(
+    app: &crate::helpers::TestApp,
+    org: &crate::helpers::Organiser,
+    slug: &str,
+    title: &str,
+    seconds: u32,
+) -> String {
+    let video = test_video(seconds).await;
+    let assets = format!("{}/dashboard/events/{slug}/assets", app.base);
+    let res = org
+        .client
+        .post(&assets)
+        .json(&json!({ "filename": "talk.mp4", "title": title, "size": video.len() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, done) = send_chunk(&org.client, &format!("{assets}/{id}"), 0, &video).await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    assert_eq!(app.drain_jobs().await, 2);
+    id
 }
 
 /// `GET url` (with a `Range` when given).

@@ -28,8 +28,10 @@ pub mod fns {
         BlockPerson, ConnectWith, MeetSomeone, MeetingToken, NetworkingInfo, ReportPerson,
         SaveCard, StopWaiting,
     };
+    pub use app::attendee::player::ServerClock;
     pub use app::attendee::profile::MyProfile;
     pub use app::attendee::reception::Reception;
+    pub use app::attendee::replay::{ReplayList, ReplayProgress, ReplayVideo};
     pub use app::attendee::session::{
         KeepOnScreen, LeaveScreen, SessionPeople, SessionToken, VideoSession,
     };
@@ -49,7 +51,7 @@ pub mod fns {
     };
     pub use app::organiser::live::{
         CreateStage, InstallApp, LiveAdmin, PostCaption, RemoveStage, RenameStage, SetModerator,
-        SetStageSource, StaffCandidates, UninstallApp,
+        SetStageSimulive, SetStageSource, StaffCandidates, UninstallApp,
     };
     pub use app::organiser::questions::{
         CreateQuestion, ListQuestions, RemoveQuestion, UpdateQuestion,
@@ -62,7 +64,7 @@ pub mod fns {
         SetPairing, SetSessionHost,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
-    pub use app::organiser::videos::{EventVideos, RemoveVideo};
+    pub use app::organiser::videos::{EventVideos, PublishVideo, RemoveVideo};
     pub use app::registration::access::SendSignInLink;
     pub use app::registration::order::BuyerOrder;
     pub use app::registration::pay::Pay;

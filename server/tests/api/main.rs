@@ -29,6 +29,7 @@ mod profile;
 mod promo;
 mod questions;
 mod registration;
+mod replay;
 mod resets;
 mod roles;
 mod sessions;

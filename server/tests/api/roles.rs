@@ -384,6 +384,19 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         // The attendee's event.
         row::<fns::Reception>(EVENT_ATTENDEES, &[("slug", &e())]),
         row::<fns::StageInfo>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
+        row::<fns::ServerClock>(ANYONE, &[]),
+        // Replay: attendees see what is published to them, anyone the public part.
+        row::<fns::ReplayList>(ANYONE, &[("slug", &e())]),
+        row::<fns::ReplayVideo>(ANYONE, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::ReplayProgress>(
+            EVENT_ATTENDEES,
+            &[
+                ("slug", &e()),
+                ("id", &nobody),
+                ("position_ms", "0"),
+                ("watched_ms", "0"),
+            ],
+        ),
         row::<fns::MyProfile>(EVENT_ATTENDEES, &[("slug", &e())]),
         // Video sessions, the pre-event check and networking.
         row::<fns::VideoSession>(EVENT_ATTENDEES, &[("slug", &e()), ("id", &session)]),
@@ -650,6 +663,14 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         },
         row::<fns::EventVideos>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::RemoveVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::PublishVideo>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("id", &nobody), ("replay", "public")],
+        ),
+        row::<fns::SetStageSimulive>(
+            EVENT_ORGANISERS,
+            &[("slug", &e()), ("stage", &stage), ("asset", &nobody)],
+        ),
         Row {
             name: "GET /dashboard/events/{slug}/assets".into(),
             call: Call::Get(format!("/dashboard/events/{slug}/assets")),

@@ -27,8 +27,8 @@ use std::path::Path;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use protocol::ids::{AssetId, EventId};
-use protocol::states::AssetStatus;
+use protocol::ids::{AssetId, EventId, StageId};
+use protocol::states::{AssetStatus, ReplayAudience};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
@@ -78,10 +78,24 @@ pub struct Asset {
     pub error: Option<String>,
     /// When the upload began.
     pub created_at: DateTime<Utc>,
+    /// The stage it was on air on (simulive, or a recording of the stage).
+    pub stage_id: Option<StageId>,
+    /// When it went on air there.
+    pub aired_at: Option<DateTime<Utc>>,
+    /// Who may watch it in Replay.
+    pub replay: ReplayAudience,
 }
 
 const COLUMNS: &str = "id, event_id, title, filename, status, size_bytes, received_bytes, checksum,
-    duration_ms, width, height, renditions, thumbnail, captions, progress, error, created_at";
+    duration_ms, width, height, renditions, thumbnail, captions, progress, error, created_at,
+    stage_id, aired_at, replay";
+
+impl Asset {
+    /// It plays: whole, with its renditions made.
+    pub fn playable(&self) -> bool {
+        self.status == AssetStatus::Ready && !self.renditions.is_empty()
+    }
+}
 
 /// What [`Tools::probe`] found in a playable video.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -221,7 +235,8 @@ pub async fn get(pool: &PgPool, by: &Organiser, slug: &str, id: AssetId) -> Resu
     of_event(pool, event.id, id).await
 }
 
-async fn of_event(pool: &PgPool, event: EventId, id: AssetId) -> Result<Asset> {
+/// The asset `id` of event `event` (callers checked who may see the event).
+pub async fn of_event(pool: &PgPool, event: EventId, id: AssetId) -> Result<Asset> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM media_assets WHERE id = $1 AND event_id = $2"
     ))
@@ -490,7 +505,17 @@ pub async fn remove(
     sqlx::query("DELETE FROM media_assets WHERE id = $1")
         .bind(asset.id)
         .execute(pool)
-        .await?;
+        .await
+        .map_err(|e| {
+            if crate::error::is_foreign_key_violation(&e, "stages_source_asset_fkey") {
+                Error::Conflict(
+                    "a stage plays this video as simulive; give the stage another source first"
+                        .into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
     store.delete_under(&format!("uploads/{id}")).await?;
     store.delete_under(&format!("assets/{id}")).await?;
     Ok(())
@@ -515,6 +540,77 @@ pub async fn preview_path(
     let expires = Utc::now().timestamp() + store::TOKEN_TTL_SECS;
     let key = token_key(pool).await?;
     Ok(format!("/media/{}/", store::token(&key, asset.id, expires)))
+}
+
+/// A media path prefix (`/media/<token>/`) for a viewer of the asset `id`,
+/// for as long as media tokens last. Callers have checked that the viewer
+/// may watch it (a stage they may enter plays it, or Replay publishes it to
+/// them).
+pub async fn watch_path(pool: &PgPool, id: AssetId) -> Result<String> {
+    let expires = Utc::now().timestamp() + store::TOKEN_TTL_SECS;
+    let key = token_key(pool).await?;
+    Ok(format!("/media/{}/", store::token(&key, id, expires)))
+}
+
+/// Records that the asset `id` went on air on `stage` at `at` (a simulive
+/// schedule, or a recording's start); Replay's chapters follow from it.
+pub async fn mark_aired(
+    conn: &mut PgConnection,
+    id: AssetId,
+    stage: StageId,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE media_assets SET stage_id = $2, aired_at = $3, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(stage)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Publishes the asset `id` of event `slug` to Replay for `audience`
+/// (`unpublished`, `attendees` or `public`); only a playable video can be.
+pub async fn set_replay(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    id: AssetId,
+    audience: &str,
+) -> Result<Asset> {
+    let audience: ReplayAudience =
+        crate::error::parse_state(audience, "replay must be unpublished, attendees or public")?;
+    let asset = get(pool, by, slug, id).await?;
+    if audience != ReplayAudience::Unpublished && !asset.playable() {
+        return Err(Error::invalid(
+            "only a ready video can be published to Replay; wait until it is processed",
+        ));
+    }
+    Ok(sqlx::query_as(&format!(
+        "UPDATE media_assets SET replay = $2, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(asset.id)
+    .bind(audience)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// The event's videos published to Replay, in the order they aired (those
+/// never on air after, newest first); `public_only` for visitors who are not
+/// attendees.
+pub async fn published(pool: &PgPool, event: EventId, public_only: bool) -> Result<Vec<Asset>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM media_assets
+         WHERE event_id = $1 AND status = 'ready'
+           AND (replay = 'public' OR (replay = 'attendees' AND NOT $2))
+         ORDER BY aired_at NULLS LAST, created_at DESC"
+    ))
+    .bind(event)
+    .bind(public_only)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// What a media path serves: object `file` of the asset a token names

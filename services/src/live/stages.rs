@@ -1,8 +1,10 @@
-//! Stages (owner of `stages`): each plays a stream source (an HLS URL or an
-//! embeddable player URL; WebRTC broadcast comes with the media work) and has
-//! its own channel for chat, polls, Q&A and captions.
+//! Stages (owner of `stages`): each plays a stream source (an HLS URL, an
+//! embeddable player URL, or one of the event's videos as simulive, see
+//! [`protocol::simulive`]) and has its own channel for chat, polls, Q&A and
+//! captions.
 
-use protocol::ids::{EventId, StageId};
+use chrono::{DateTime, Utc};
+use protocol::ids::{AssetId, EventId, StageId};
 use protocol::states::StageSourceKind;
 use protocol::Channel;
 use sqlx::PgPool;
@@ -21,9 +23,15 @@ pub struct Stage {
     pub name: String,
     /// What it plays.
     pub source_kind: StageSourceKind,
-    /// Stream or player URL (empty for none).
+    /// Stream or player URL (empty for none and simulive).
     pub source_url: String,
+    /// The video a simulive stage plays.
+    pub source_asset: Option<AssetId>,
+    /// When its simulive video starts.
+    pub starts_at: Option<DateTime<Utc>>,
 }
+
+const COLUMNS: &str = "id, name, source_kind, source_url, source_asset, starts_at";
 
 /// Checks a stream source: none needs no URL; HLS and embeds need an http(s) URL.
 pub fn parse_source(kind: &str, url: &str) -> Result<(StageSourceKind, String)> {
@@ -31,6 +39,9 @@ pub fn parse_source(kind: &str, url: &str) -> Result<(StageSourceKind, String)> 
     let kind: StageSourceKind = parse_state(kind, "source must be hls, embed or none")?;
     match kind {
         StageSourceKind::None => Ok((kind, String::new())),
+        StageSourceKind::Simulive => Err(Error::invalid(
+            "to play one of the event's videos, choose it under Simulive",
+        )),
         StageSourceKind::Hls | StageSourceKind::Embed => {
             if !(url.starts_with("https://") || url.starts_with("http://"))
                 || url.len() > 1000
@@ -58,11 +69,11 @@ pub async fn create(
     let event = events::get_for_org(pool, by, slug).await?;
     let name = crate::domain::parse_name("stage name", name, 100)?;
     let (kind, url) = parse_source(kind, url)?;
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "INSERT INTO stages (id, event_id, name, source_kind, source_url, position)
          VALUES ($1, $2, $3, $4, $5, (SELECT coalesce(max(position), 0) + 1 FROM stages WHERE event_id = $2))
-         RETURNING id, name, source_kind, source_url",
-    )
+         RETURNING {COLUMNS}"
+    ))
     .bind(StageId::new())
     .bind(event.id)
     .bind(&name)
@@ -85,7 +96,8 @@ pub async fn set_source(
     let event = events::get_for_org(pool, by, slug).await?;
     let (kind, url) = parse_source(kind, url)?;
     let done = sqlx::query(
-        "UPDATE stages SET source_kind = $3, source_url = $4 WHERE id = $1 AND event_id = $2",
+        "UPDATE stages SET source_kind = $3, source_url = $4, source_asset = NULL, starts_at = NULL
+         WHERE id = $1 AND event_id = $2",
     )
     .bind(stage)
     .bind(event.id)
@@ -97,6 +109,46 @@ pub async fn set_source(
         return Err(Error::not_found("no such stage"));
     }
     Ok(())
+}
+
+/// Makes a stage play the event's video `asset` as simulive from the local
+/// time `starts_local` in the event's zone (empty: now). The video must be
+/// ready; it is marked as aired on this stage at that time, which gives its
+/// Replay chapters.
+#[instrument(skip(pool, by), fields(org = %by.org_id))]
+pub async fn set_simulive(
+    pool: &PgPool,
+    by: &Organiser,
+    slug: &str,
+    stage: StageId,
+    asset: AssetId,
+    starts_local: &str,
+) -> Result<Stage> {
+    let event = events::get_for_org(pool, by, slug).await?;
+    let starts = crate::time::parse_local_opt("start", Some(starts_local), &event.time_zone)?
+        .unwrap_or_else(Utc::now);
+    let video = crate::assets::of_event(pool, event.id, asset).await?;
+    if !video.playable() {
+        return Err(Error::invalid(format!(
+            "{} is not ready to play yet; wait until it is processed",
+            video.title
+        )));
+    }
+    let mut tx = pool.begin().await?;
+    let updated: Option<Stage> = sqlx::query_as(&format!(
+        "UPDATE stages SET source_kind = 'simulive', source_url = '', source_asset = $3, starts_at = $4
+         WHERE id = $1 AND event_id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(stage)
+    .bind(event.id)
+    .bind(video.id)
+    .bind(starts)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let updated = updated.ok_or_else(|| Error::not_found("no such stage"))?;
+    crate::assets::mark_aired(&mut tx, video.id, stage, starts).await?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
 /// Renames a stage of one of the organiser's events.
@@ -140,9 +192,9 @@ pub async fn remove(pool: &PgPool, by: &Organiser, slug: &str, stage: StageId) -
 
 /// The event's stages in order.
 pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<Stage>> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, source_kind, source_url FROM stages WHERE event_id = $1 ORDER BY position, created_at",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM stages WHERE event_id = $1 ORDER BY position, created_at"
+    ))
     .bind(event)
     .fetch_all(pool)
     .await?)
@@ -150,9 +202,9 @@ pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<Stage>> {
 
 /// One stage of the event.
 pub async fn get(pool: &PgPool, event: EventId, id: StageId) -> Result<Stage> {
-    sqlx::query_as(
-        "SELECT id, name, source_kind, source_url FROM stages WHERE id = $1 AND event_id = $2",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM stages WHERE id = $1 AND event_id = $2"
+    ))
     .bind(id)
     .bind(event)
     .fetch_optional(pool)
@@ -205,5 +257,7 @@ mod tests {
         );
         assert!(parse_source("hls", "ftp://x").is_err());
         assert!(parse_source("rtmp", "https://x").is_err());
+        // Simulive names a video, not a URL: it has its own form.
+        assert!(parse_source("simulive", "https://x").is_err());
     }
 }
