@@ -78,28 +78,34 @@ test("a video plays on a stage as simulive, in step for a late joiner, then in R
     expect(res.status(), await res.text()).toBe(200);
   }
 
-  // On air 40 seconds from now (time for two attendees to come in first).
+  // Two viewers come in; one waits on the stage, which has nothing yet.
+  const ada = await attendee(browser, process.env.BASE_URL!, slug, "Ada");
+  const cy = await attendee(browser, process.env.BASE_URL!, slug, "Cy", { width: 390, height: 844 });
+  await ada.page.goto(`/e/${slug}/stage/${stageId}`);
+  await hydrated(ada.page);
+  await expect(ada.page.getByTestId("player")).toHaveText("The stream starts soon.");
+  await ada.page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+
+  // The organiser puts the video on air 25 seconds from now.
   await section(page, "Stages & apps");
   const form = page.getByTestId("simulive-form");
-  const starts = new Date(Date.now() + 40_000);
+  const starts = new Date(Date.now() + 25_000);
   await form.getByLabel("Video").selectOption({ label: "Opening keynote" });
   await form.getByLabel("Starts (event time; empty: now)").fill(london(starts));
   await form.getByRole("button", { name: "Play on the stage" }).click();
   await expect(page.getByTestId("stage-simulive")).toContainText("Opening keynote, from");
 
-  // A viewer on a desktop: starting soon, with a countdown that goes down.
-  const ada = await attendee(browser, process.env.BASE_URL!, slug, "Ada");
-  const cy = await attendee(browser, process.env.BASE_URL!, slug, "Cy", { width: 390, height: 844 });
-  await ada.page.goto(`/e/${slug}/stage/${stageId}`);
-  await hydrated(ada.page);
+  // The waiting viewer's page follows without a reload: starting soon, with
+  // a countdown that goes down.
   const player = ada.page.getByTestId("player");
   await expect(player).toHaveAttribute("data-phase", "soon");
   await expect(player).toContainText("Starting soon");
+  expect(await ada.page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   const first = await ada.page.getByTestId("countdown").textContent();
   await expect(ada.page.getByTestId("countdown")).not.toHaveText(first!, { timeout: 5_000 });
 
   // It goes live without a reload, and frames are decoded.
-  await expect(player).toHaveAttribute("data-phase", "live", { timeout: 50_000 });
+  await expect(player).toHaveAttribute("data-phase", "live", { timeout: 40_000 });
   await expect.poll(async () => (await playing(ada.page))?.frames ?? 0, { timeout: 20_000 }).toBeGreaterThan(25);
   await expect.poll(async () => (await playing(ada.page))?.at ?? 0).toBeGreaterThan(2);
 

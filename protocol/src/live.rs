@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
-use crate::ids::{AttendeeId, DmId, MeetingId, MessageId, PollId, QaQuestionId, VideoSessionId};
+use crate::ids::{
+    AttendeeId, DmId, MeetingId, MessageId, PollId, QaQuestionId, StageId, VideoSessionId,
+};
 use crate::media::{IceCandidate, Leg};
 use crate::places::{Area, Channel};
 use crate::states::{PollStatus, QaStatus, SanctionKind, SessionAction};
@@ -173,6 +175,12 @@ pub enum LiveItem {
         language: String,
         /// Text.
         body: String,
+    },
+    /// The organiser changed what a stage plays (its source, or a video's
+    /// simulive schedule): pages showing the stage load it again.
+    StageChanged {
+        /// The stage.
+        stage: StageId,
     },
     /// A host of a video session acted on the receiver (mute, take off
     /// screen, remove); their page obeys, and the media node enforces removal.

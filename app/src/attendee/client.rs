@@ -61,8 +61,8 @@ pub struct LiveState {
     /// The last refusal or notice from the server.
     pub notice: RwSignal<Option<String>>,
     /// Video news (requests to go on screen, hosts' actions, a session
-    /// ending, networking matches and connections), oldest first; a page
-    /// reads what it has not yet.
+    /// ending, a stage's new source, networking matches and connections),
+    /// oldest first; a page reads what it has not yet.
     pub call_news: RwSignal<Vec<LiveItem>>,
 }
 
@@ -193,6 +193,7 @@ impl LiveState {
                 c.drain(..excess);
             }),
             LiveItem::SessionControl { .. }
+            | LiveItem::StageChanged { .. }
             | LiveItem::SessionEnded { .. }
             | LiveItem::ScreenRequest { .. }
             | LiveItem::Matched { .. }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use protocol::ids::{PollId, QaQuestionId, StageId};
-use protocol::live::{ChatView, ClientMsg, PollView, QuestionView};
+use protocol::live::{ChatView, ClientMsg, LiveItem, PollView, QuestionView};
 use protocol::states::{PollStatus, QaStatus, StageSourceKind};
 use protocol::{Area, Channel};
 
@@ -216,6 +216,50 @@ pub fn StagePage() -> impl IntoView {
     }
 }
 
+/// What a stage's player plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Source {
+    kind: StageSourceKind,
+    url: String,
+    simulive: Option<super::player::SimuliveView>,
+    now_ms: i64,
+}
+
+impl Source {
+    fn of(s: &StageData) -> Source {
+        Source {
+            kind: s.source_kind,
+            url: s.source_url.clone(),
+            simulive: s.simulive.clone(),
+            now_ms: s.now_ms,
+        }
+    }
+
+    fn view(self, slug: String) -> AnyView {
+        let soon = || {
+            view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any()
+        };
+        match self.kind {
+            StageSourceKind::Simulive => match self.simulive {
+                Some(v) => view! { <super::player::Simulive v=v now_ms=self.now_ms slug=slug/> }.into_any(),
+                None => soon(),
+            },
+            StageSourceKind::Hls => view! {
+                // public/hls-attach.js plays the stream (natively or with hls.js).
+                <video class="w-full aspect-video bg-black rounded" controls autoplay muted playsinline
+                    data-hls-src=self.url data-testid="player"></video>
+            }
+            .into_any(),
+            StageSourceKind::Embed => view! {
+                <iframe class="w-full aspect-video rounded" src=self.url data-testid="player"
+                    allow="autoplay; fullscreen; picture-in-picture" sandbox="allow-scripts allow-same-origin allow-presentation"></iframe>
+            }
+            .into_any(),
+            StageSourceKind::None => soon(),
+        }
+    }
+}
+
 #[component]
 fn Stage(s: StageData) -> impl IntoView {
     let live = LiveState::new(s.online, s.moderator);
@@ -227,24 +271,28 @@ fn Stage(s: StageData) -> impl IntoView {
     let channel = Channel::Stage(s.id);
     let area = Area::Stage(s.id);
     live.connect(s.slug.clone(), area, s.cursor.clone());
-    let player = match s.source_kind {
-        StageSourceKind::Simulive => match s.simulive.clone() {
-            Some(v) => view! { <super::player::Simulive v=v now_ms=s.now_ms slug=s.slug.clone()/> }.into_any(),
-            None => view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any(),
-        },
-        StageSourceKind::Hls => view! {
-            // public/hls-attach.js plays the stream (natively or with hls.js).
-            <video class="w-full aspect-video bg-black rounded" controls autoplay muted playsinline
-                data-hls-src=s.source_url.clone() data-testid="player"></video>
+    // What the stage plays, loaded again when the organiser changes it.
+    let source = RwSignal::new(Source::of(&s));
+    let seen = StoredValue::new(0usize);
+    let (slug, id) = (s.slug.clone(), s.id);
+    Effect::new(move |_| {
+        let news = live.call_news.get();
+        let changed = news
+            .iter()
+            .skip(seen.get_value())
+            .any(|i| matches!(i, LiveItem::StageChanged { stage } if *stage == id));
+        seen.set_value(news.len());
+        if changed {
+            let slug = slug.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(d) = stage_info(slug, id.to_string()).await {
+                    source.set(Source::of(&d));
+                }
+            });
         }
-        .into_any(),
-        StageSourceKind::Embed => view! {
-            <iframe class="w-full aspect-video rounded" src=s.source_url.clone() data-testid="player"
-                allow="autoplay; fullscreen; picture-in-picture" sandbox="allow-scripts allow-same-origin allow-presentation"></iframe>
-        }
-        .into_any(),
-        StageSourceKind::None => view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any(),
-    };
+    });
+    let slug = s.slug.clone();
+    let player = move || source.get().view(slug.clone());
     let reception = format!("/e/{}/reception", s.slug);
     let talking_to = RwSignal::new(None::<protocol::live::Person>);
     let open_dm = dm_opener(s.slug.clone(), live, talking_to);

@@ -257,7 +257,11 @@ pub async fn set_stage_source(
     let me = super::current_organiser().await?;
     let stage = crate::error::parse_id("stage", &stage)?;
     let url = source_url.unwrap_or_default();
-    services::live::stages::set_source(&platform.pool, &me, &slug, stage, &source_kind, &url)
+    let source = services::live::actions::StageSource::Url {
+        kind: &source_kind,
+        url: &url,
+    };
+    services::live::actions::change_stage_source(&platform.live_deps(), &me, &slug, stage, source)
         .await?;
     Ok(())
 }
@@ -275,15 +279,12 @@ pub async fn set_stage_simulive(
     let me = super::current_organiser().await?;
     let stage = crate::error::parse_id("stage", &stage)?;
     let asset = crate::error::parse_id("asset", &asset)?;
-    services::live::stages::set_simulive(
-        &platform.pool,
-        &me,
-        &slug,
-        stage,
+    let source = services::live::actions::StageSource::Simulive {
         asset,
-        starts_at.as_deref().unwrap_or_default(),
-    )
-    .await?;
+        starts_local: starts_at.as_deref().unwrap_or_default(),
+    };
+    services::live::actions::change_stage_source(&platform.live_deps(), &me, &slug, stage, source)
+        .await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! [`LiveItem`], with the right audience, so it reaches every connected
 //! client on every node. The live socket and server functions both come here.
 
+use protocol::ids::{AssetId, StageId};
 use protocol::live::{ClientMsg, LiveItem};
 use protocol::states::QaStatus;
 use protocol::Channel;
@@ -143,6 +144,60 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
     };
     log::publish(&mut redis, by.event_id, audience, item).await?;
     Ok(())
+}
+
+/// An organiser changes what stage `stage` of event `slug` plays: a stream
+/// URL (`kind` hls, embed or none), or one of the event's videos as
+/// simulive from `starts_local` (see [`super::stages::set_simulive`]).
+/// Every page showing the stage loads it again.
+pub async fn change_stage_source(
+    deps: &LiveDeps,
+    by: &Organiser,
+    slug: &str,
+    stage: StageId,
+    source: StageSource<'_>,
+) -> Result<()> {
+    let event = crate::events::get_for_org(&deps.pool, by, slug).await?;
+    match source {
+        StageSource::Url { kind, url } => {
+            super::stages::set_source(&deps.pool, by, slug, stage, kind, url).await?;
+        }
+        StageSource::Simulive {
+            asset,
+            starts_local,
+        } => {
+            super::stages::set_simulive(&deps.pool, by, slug, stage, asset, starts_local).await?;
+        }
+    }
+    let mut redis = deps.redis.clone();
+    log::publish(
+        &mut redis,
+        event.id,
+        Audience::All,
+        LiveItem::StageChanged { stage },
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a stage is to play, as the organiser's form says it.
+#[derive(Debug, Clone, Copy)]
+pub enum StageSource<'a> {
+    /// A stream or player URL (`kind` hls, embed or none).
+    Url {
+        /// `hls`, `embed` or `none`.
+        kind: &'a str,
+        /// The URL (ignored for none).
+        url: &'a str,
+    },
+    /// One of the event's videos, from a local time in the event's zone
+    /// (empty: now).
+    Simulive {
+        /// The video.
+        asset: AssetId,
+        /// `datetime-local` start, or empty.
+        starts_local: &'a str,
+    },
 }
 
 /// An organiser posts a caption line (Translations app) to a channel; every
