@@ -60,6 +60,16 @@ test("a video plays on a stage as simulive, in step for a late joiner, then in R
   await page.getByLabel("Title (optional)").fill("Opening keynote");
   await page.getByRole("button", { name: "Upload" }).click();
   await expect(page.getByTestId("video-status")).toHaveAttribute("data-status", "ready", { timeout: 120_000 });
+  // The organiser previews it in the dashboard.
+  await page.getByTestId("preview").getByRole("button", { name: "Preview" }).click();
+  await expect(page.getByTestId("preview").locator("video")).toBeVisible();
+  await page.evaluate(() => {
+    const v = document.querySelector("[data-testid=preview] video") as HTMLVideoElement;
+    v.muted = true;
+    return v.play();
+  });
+  await expect.poll(async () => (await playing(page))?.at ?? 0, { timeout: 20_000 }).toBeGreaterThan(1);
+  expect((await playing(page))!.frames).toBeGreaterThan(10);
 
   // The agenda of the stage: Grace's keynote, on now.
   const stageId = await page.evaluate(async ([path, slug]) => {

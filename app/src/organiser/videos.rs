@@ -95,6 +95,32 @@ pub async fn remove_video(slug: String, id: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Video `id` to watch in the dashboard (a signed media path, for the
+/// organiser to check it before it goes on a stage or into Replay).
+#[server(prefix = "/fn", endpoint = "preview_video")]
+pub async fn preview_video(
+    slug: String,
+    id: String,
+) -> Result<crate::attendee::player::MediaView, AppError> {
+    let platform = crate::context::platform()?;
+    let me = super::current_organiser().await?;
+    let id = crate::error::parse_id("id", &id)?;
+    let asset = services::assets::get(&platform.pool, &me, &slug, id).await?;
+    if !asset.playable() {
+        return Err(AppError::new(
+            crate::error::ErrorKind::Invalid,
+            "this video is not ready to play yet",
+        ));
+    }
+    Ok(crate::attendee::player::MediaView {
+        media: services::assets::preview_path(&platform.pool, &me, &slug, id).await?,
+        title: asset.title,
+        thumbnail: asset.thumbnail,
+        captions: asset.captions,
+        duration_ms: asset.duration_ms.unwrap_or(0),
+    })
+}
+
 /// `m:ss` (or `h:mm:ss`) of a duration in milliseconds.
 pub fn clock(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -287,6 +313,7 @@ fn video_row(
                 {v.error.clone().map(|e| view! { <p class="text-sm text-red-700">{e}</p> })}
                 {(v.status == "ready").then(|| captions_form(slug.clone(), v.id.clone(), v.captions, again))}
                 {(v.status == "ready").then(|| replay_form(slug.clone(), v.id.clone(), v.replay, publish))}
+                {(v.status == "ready").then(|| preview(slug.clone(), v.id.clone()))}
             </div>
             <ActionForm action=remove>
                 <input type="hidden" name="slug" value=slug/>
@@ -323,6 +350,27 @@ fn replay_form(
             <button class="btn" type="submit">"Save"</button>
             <span class="text-slate-600" data-testid="replay-now" data-replay=now.as_str()>{label(now)}</span>
         </ActionForm>
+    }
+}
+
+/// "Preview": the ready video in a player, on request.
+fn preview(slug: String, id: String) -> impl IntoView {
+    let shown = RwSignal::new(None::<Result<crate::attendee::player::MediaView, AppError>>);
+    let node = NodeRef::<leptos::html::Video>::new();
+    let open = move |_| {
+        let (slug, id) = (slug.clone(), id.clone());
+        leptos::task::spawn_local(async move {
+            shown.set(Some(preview_video(slug, id).await));
+        });
+    };
+    view! {
+        <div class="mt-2" data-testid="preview">
+            {move || match shown.get() {
+                None => view! { <button class="btn" type="button" on:click=open.clone()>"Preview"</button> }.into_any(),
+                Some(Ok(v)) => view! { <div class="max-w-md">{crate::attendee::player::media_video(&v, node, false)}</div> }.into_any(),
+                Some(Err(e)) => view! { <p class="text-red-700" role="alert">{e.message}</p> }.into_any(),
+            }}
+        </div>
     }
 }
 

@@ -64,7 +64,7 @@ pub mod fns {
         SetPairing, SetSessionHost,
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
-    pub use app::organiser::videos::{EventVideos, PublishVideo, RemoveVideo};
+    pub use app::organiser::videos::{EventVideos, PreviewVideo, PublishVideo, RemoveVideo};
     pub use app::registration::access::SendSignInLink;
     pub use app::registration::order::BuyerOrder;
     pub use app::registration::pay::Pay;

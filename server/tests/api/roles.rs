@@ -663,6 +663,7 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         },
         row::<fns::EventVideos>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::RemoveVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::PreviewVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
         row::<fns::PublishVideo>(
             EVENT_ORGANISERS,
             &[("slug", &e()), ("id", &nobody), ("replay", "public")],
