@@ -69,3 +69,14 @@ pub fn focus_soon(id: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
 }
+
+/// `m:ss` (or `h:mm:ss`) of a duration in milliseconds.
+pub fn clock(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}

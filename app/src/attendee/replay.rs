@@ -13,6 +13,7 @@ use leptos_router::hooks::use_params_map;
 use super::player::{media_video, MediaView};
 use crate::error::AppError;
 use crate::forms::error_list;
+use crate::look::clock;
 
 /// A chapter of a recording.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -194,10 +195,6 @@ pub fn ReplayPage() -> impl IntoView {
             </ErrorBoundary>
         </Transition>
     }
-}
-
-fn clock(ms: i64) -> String {
-    crate::organiser::videos::clock(ms)
 }
 
 #[component]

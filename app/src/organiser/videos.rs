@@ -13,6 +13,7 @@ use protocol::states::ReplayAudience;
 
 use crate::error::AppError;
 use crate::forms::{error_list, error_of, rows, successes, FormError};
+use crate::look::clock;
 
 /// Bytes per upload request (the server takes up to 8 MB).
 pub const CHUNK_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
@@ -119,17 +120,6 @@ pub async fn preview_video(
         captions: asset.captions,
         duration_ms: asset.duration_ms.unwrap_or(0),
     })
-}
-
-/// `m:ss` (or `h:mm:ss`) of a duration in milliseconds.
-pub fn clock(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
 }
 
 /// A size in bytes as people read it.
