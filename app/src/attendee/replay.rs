@@ -302,7 +302,7 @@ fn Watch(d: ReplayData) -> impl IntoView {
     view! {
         <leptos_meta::Title text=format!("{} · Replay · {}", r.video.title, d.event)/>
         <div class="space-y-4">
-            <p class="text-sm text-slate-500"><a class="underline" href=format!("/e/{slug}/replay")>"Replay"</a> " · " {d.event.clone()}</p>
+            <p class="text-sm text-slate-500">{d.event.clone()} " · " <a class="underline" href=format!("/e/{slug}/replay")>"Replay"</a></p>
             <h1 class="text-2xl font-bold">{r.video.title.clone()}</h1>
             <p class="text-slate-600">{meta}</p>
             {(!r.speakers.is_empty()).then(|| view! { <p data-testid="recording-speakers">{r.speakers.join(", ")}</p> })}

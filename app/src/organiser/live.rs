@@ -422,6 +422,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                 }.into_any()
                             }}
                             <FormError error=error_of(simulive.value())/>
+                            <h3 class="text-lg font-semibold mt-4">"Live captions"</h3>
                             <ActionForm action=caption attr:class="flex gap-2 items-end max-w-3xl">
                                 <input type="hidden" name="slug" value=slug.get_untracked()/>
                                 <label class="block">"Stage"

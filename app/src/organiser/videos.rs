@@ -326,6 +326,7 @@ fn replay_form(
         ReplayAudience::Attendees => "Attendees of the event",
         ReplayAudience::Public => "Anyone with the link",
     };
+    let slug_shown = slug.clone();
     view! {
         <ActionForm action=publish attr:class="mt-2 flex flex-wrap items-end gap-2 text-sm" attr:data-testid="replay-form">
             <input type="hidden" name="slug" value=slug/>
@@ -338,7 +339,11 @@ fn replay_form(
                 </select>
             </label>
             <button class="btn" type="submit">"Save"</button>
-            <span class="text-slate-600" data-testid="replay-now" data-replay=now.as_str()>{label(now)}</span>
+            <span class="text-slate-600" data-testid="replay-now" data-replay=now.as_str()>{match now {
+                ReplayAudience::Unpublished => "Not published".to_owned(),
+                ReplayAudience::Attendees => format!("In Replay for attendees: /e/{slug_shown}/replay"),
+                ReplayAudience::Public => format!("In Replay for anyone: /e/{slug_shown}/replay"),
+            }}</span>
         </ActionForm>
     }
 }
