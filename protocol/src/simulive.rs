@@ -10,6 +10,17 @@ use serde::{Deserialize, Serialize};
 /// back, in milliseconds (more than a segment's fetch, less than a sentence).
 pub const MAX_DRIFT_MS: i64 = 2_000;
 
+/// How long before the start viewers' players may have the video: enough
+/// to load the first segments, not so early that the video is out before
+/// its time.
+pub const RELEASE_BEFORE_MS: i64 = 60_000;
+
+/// Whether a viewer may have the video at `now_ms`: from
+/// [`RELEASE_BEFORE_MS`] before the start until its end.
+pub fn released(starts_ms: i64, duration_ms: i64, now_ms: i64) -> bool {
+    now_ms >= starts_ms - RELEASE_BEFORE_MS && now_ms < starts_ms + duration_ms
+}
+
 /// What a simulive stage shows at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
@@ -70,6 +81,14 @@ mod tests {
         assert_eq!(phase(10_000, 5_000, 15_000), Phase::Ended);
         // A video without length has ended as soon as it starts.
         assert_eq!(phase(10_000, 0, 10_000), Phase::Ended);
+    }
+
+    #[test]
+    fn the_video_is_released_a_minute_before_until_its_end() {
+        assert!(!released(100_000, 5_000, 39_999));
+        assert!(released(100_000, 5_000, 40_000));
+        assert!(released(100_000, 5_000, 104_999));
+        assert!(!released(100_000, 5_000, 105_000));
     }
 
     #[test]

@@ -160,6 +160,9 @@ pub async fn get(
         .ok_or_else(|| Error::not_found("no such recording in Replay"))
 }
 
+/// What a report may claim beyond the time since the previous one.
+const REPORT_SLACK_MS: i64 = 5_000;
+
 /// Takes a player's report: attendee `who` played `watched_ms` of replay
 /// `asset` since their last report and is at `position_ms`. Moves their
 /// resume position and records `replay.watched` in one transaction.
@@ -177,8 +180,20 @@ pub async fn report(
         return Err(Error::invalid("positions and times cannot be negative"));
     }
     let position_ms = position_ms.min(duration);
-    let watched_ms = watched_ms.min(ReplayWatched::MAX_MS);
     let mut tx = pool.begin().await?;
+    // No more than the time since the previous report (and a little for
+    // the network): a player cannot claim an hour in a minute.
+    let since_last: Option<i64> = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM now() - updated_at) * 1000)::bigint FROM replay_progress
+         WHERE asset_id = $1 AND attendee_id = $2 FOR UPDATE",
+    )
+    .bind(asset)
+    .bind(who)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let watched_ms = watched_ms
+        .min(ReplayWatched::MAX_MS)
+        .min(since_last.map_or(i64::MAX, |ms| ms + REPORT_SLACK_MS));
     sqlx::query(
         "INSERT INTO replay_progress (asset_id, attendee_id, position_ms, watched_ms)
          VALUES ($1, $2, $3, $4)

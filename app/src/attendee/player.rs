@@ -27,9 +27,13 @@ pub struct MediaView {
     pub duration_ms: i64,
 }
 
-/// A video a stage plays as simulive.
+/// A video a stage plays as simulive. Its `media` path is empty until the
+/// video is released ([`simulive::released`]); the player then asks for it
+/// ([`simulive_media`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SimuliveView {
+    /// The stage.
+    pub stage: protocol::ids::StageId,
     /// The video.
     pub video: MediaView,
     /// When it starts (Unix milliseconds).
@@ -40,6 +44,35 @@ pub struct SimuliveView {
 #[server(prefix = "/fn", endpoint = "server_clock")]
 pub async fn server_clock() -> Result<i64, AppError> {
     Ok(chrono::Utc::now().timestamp_millis())
+}
+
+/// The media path of the video stage `stage` of event `slug` plays as
+/// simulive, once it is released (a minute before its start until its end).
+#[server(prefix = "/fn", endpoint = "simulive_media")]
+pub async fn simulive_media(slug: String, stage: String) -> Result<String, AppError> {
+    use crate::error::ErrorKind;
+    let (platform, event, _me) = super::current_attendee(&slug).await?;
+    let stage = crate::error::parse_id("stage", &stage)?;
+    let s = services::live::stages::get(&platform.pool, event.id, stage).await?;
+    let (Some(asset), Some(starts)) = (s.source_asset, s.starts_at) else {
+        return Err(AppError::new(
+            ErrorKind::NotFound,
+            "this stage plays no video",
+        ));
+    };
+    let video = services::assets::of_event(&platform.pool, event.id, asset).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    if !simulive::released(
+        starts.timestamp_millis(),
+        video.duration_ms.unwrap_or(0),
+        now,
+    ) {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "the video is not on air now",
+        ));
+    }
+    Ok(services::assets::watch_path(&platform.pool, video.id).await?)
 }
 
 /// The `<video>` of one of the event's videos.
@@ -71,6 +104,8 @@ pub fn play(video: &web_sys::HtmlMediaElement) {
 /// was made; in the browser the clock is measured again ([`server_clock`]).
 #[component]
 pub fn Simulive(v: SimuliveView, now_ms: i64, slug: String) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    let slug_for_media = slug.clone();
     let now = RwSignal::new(now_ms);
     let (starts, duration) = (v.starts_ms, v.video.duration_ms);
     let phase = Memo::new(move |_| simulive::phase(starts, duration, now.get()));
@@ -81,8 +116,31 @@ pub fn Simulive(v: SimuliveView, now_ms: i64, slug: String) -> impl IntoView {
         Phase::Ended => 2,
     });
     let node = NodeRef::<leptos::html::Video>::new();
+    // The video's media path, empty until released.
+    let media = RwSignal::new(v.video.media.clone());
     #[cfg(feature = "hydrate")]
     {
+        // Viewers who came early ask for the video at different moments in
+        // the 10 to 30 seconds before the start, not all at once.
+        let ask_before = 10_000.0 + js_sys::Math::random() * 20_000.0;
+        let asking = StoredValue::new(false);
+        let stage = v.stage;
+        let ask = move || {
+            if asking.get_value() || !media.get_untracked().is_empty() {
+                return;
+            }
+            asking.set_value(true);
+            let slug = slug_for_media.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(path) = simulive_media(slug, stage.to_string()).await {
+                    media.set(path);
+                }
+                asking.set_value(false);
+            });
+        };
+        // Seeks made to keep in step: at most one per 10 s, so a slow
+        // connection is not sent back to an unloaded position over and over.
+        let last_seek = StoredValue::new(f64::NEG_INFINITY);
         // The server's time is this browser's plus `offset`: first from the
         // page (late by its load), then measured over one round trip.
         let offset = RwSignal::new(now_ms as f64 - js_sys::Date::now());
@@ -100,8 +158,18 @@ pub fn Simulive(v: SimuliveView, now_ms: i64, slug: String) -> impl IntoView {
             move || {
                 let at = (js_sys::Date::now() + offset.get_untracked()) as i64;
                 now.set(at);
-                let Phase::Live { position_ms } = simulive::phase(starts, duration, at) else {
-                    return;
+                let position_ms = match simulive::phase(starts, duration, at) {
+                    Phase::Soon { in_ms } => {
+                        if (in_ms as f64) < ask_before {
+                            ask();
+                        }
+                        return;
+                    }
+                    Phase::Live { position_ms } => {
+                        ask();
+                        position_ms
+                    }
+                    Phase::Ended => return,
                 };
                 // Start at the shared position, and keep a playing video
                 // there (a viewer who paused is put back when they play again).
@@ -110,9 +178,14 @@ pub fn Simulive(v: SimuliveView, now_ms: i64, slug: String) -> impl IntoView {
                         started.set_value(true);
                         video.set_current_time(position_ms as f64 / 1000.0);
                         play(&video);
-                    } else if video.ready_state() >= 1 && !video.seeking() && !video.paused() {
+                    } else if video.ready_state() >= 3 && !video.seeking() && !video.paused() {
+                        // HAVE_FUTURE_DATA: playing, not stalled on a load.
                         let drift = video.current_time() * 1000.0 - position_ms as f64;
-                        if drift.abs() > simulive::MAX_DRIFT_MS as f64 {
+                        let now = js_sys::Date::now();
+                        if drift.abs() > simulive::MAX_DRIFT_MS as f64
+                            && now - last_seek.get_value() > 10_000.0
+                        {
+                            last_seek.set_value(now);
                             video.set_current_time(position_ms as f64 / 1000.0);
                         }
                     }
@@ -144,7 +217,14 @@ pub fn Simulive(v: SimuliveView, now_ms: i64, slug: String) -> impl IntoView {
             1 => view! {
                 <div data-testid="player" data-phase="live">
                     <p class="mb-1 text-sm font-semibold text-red-700"><span aria-hidden="true">"● "</span>"Live"</p>
-                    {media_video(&video, node, true)}
+                    {let video = video.clone(); move || {
+                        let path = media.get();
+                        if path.is_empty() {
+                            view! { <div class="w-full aspect-video bg-black rounded" data-testid="video-loading"></div> }.into_any()
+                        } else {
+                            media_video(&MediaView { media: path, ..video.clone() }, node, true).into_any()
+                        }
+                    }}
                 </div>
             }.into_any(),
             _ => view! {

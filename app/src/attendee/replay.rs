@@ -344,6 +344,11 @@ mod report {
     /// Where the beacon goes: [`super::replay_progress`].
     const PROGRESS_PATH: &str = <super::ReplayProgress as leptos::server_fn::ServerFn>::PATH;
 
+    /// The most one tick may add to the time played: a page frozen (a
+    /// sleeping laptop, a tab restored from the back-forward cache) did
+    /// not play while it was frozen.
+    const MAX_TICK_MS: f64 = 1_100.0;
+
     /// How often a playing player reports.
     const EVERY_MS: f64 = 15_000.0;
 
@@ -373,7 +378,7 @@ mod report {
             let mut s = since.get_value();
             let now = js_sys::Date::now();
             if let Some(last) = s.last.take() {
-                s.played += now - last;
+                s.played += (now - last).min(MAX_TICK_MS);
             }
             if !video.paused() {
                 s.last = Some(now);
@@ -382,8 +387,9 @@ mod report {
             s.played = 0.0;
             s.reported = now;
             since.set_value(s);
-            (played >= 1.0 || video.paused())
-                .then(|| ((video.current_time() * 1000.0) as i64, played as i64))
+            // Nothing played, nothing said: a page left before the video
+            // loaded would otherwise wipe the attendee's place with 0.
+            (played >= 1.0).then(|| ((video.current_time() * 1000.0) as i64, played as i64))
         };
         let send = move || {
             if let Some((position, watched)) = take() {
@@ -407,14 +413,14 @@ mod report {
                 if video.paused() {
                     if let Some(last) = s.last.take() {
                         // Paused since the last tick: report the stretch.
-                        s.played += now - last;
+                        s.played += (now - last).min(MAX_TICK_MS);
                         since.set_value(s);
                         send();
                     }
                     return;
                 }
                 if let Some(last) = s.last {
-                    s.played += now - last;
+                    s.played += (now - last).min(MAX_TICK_MS);
                 }
                 s.last = Some(now);
                 since.set_value(s);

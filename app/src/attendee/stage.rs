@@ -84,6 +84,10 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         .trim()
         .parse()
         .map_err(|_| AppError::new(crate::error::ErrorKind::NotFound, "no such stage"))?;
+    let mut redis = platform.redis.clone();
+    // Read first, so nothing falls between the page and the socket: a
+    // change of the stage's source, history, apps' state.
+    let cursor = log::head(&mut redis, event.id).await?;
     let s = stages::get(&platform.pool, event.id, id).await?;
     let channel = Channel::Stage(s.id);
     let installed = apps::installed(&platform.pool, event.id).await?;
@@ -121,26 +125,32 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
             ),
         });
     }
+    let now = chrono::Utc::now().timestamp_millis();
     let simulive = match (s.source_kind, s.source_asset, s.starts_at) {
         (StageSourceKind::Simulive, Some(asset), Some(starts)) => {
             let video = services::assets::of_event(&platform.pool, event.id, asset).await?;
+            let (starts, duration) = (starts.timestamp_millis(), video.duration_ms.unwrap_or(0));
+            // The video's path only while it may be watched (see simulive_media).
+            let media = if protocol::simulive::released(starts, duration, now) {
+                services::assets::watch_path(&platform.pool, video.id).await?
+            } else {
+                String::new()
+            };
             Some(super::player::SimuliveView {
+                stage: s.id,
                 video: super::player::MediaView {
-                    media: services::assets::watch_path(&platform.pool, video.id).await?,
+                    media,
                     title: video.title,
                     thumbnail: video.thumbnail,
                     captions: video.captions,
-                    duration_ms: video.duration_ms.unwrap_or(0),
+                    duration_ms: duration,
                 },
-                starts_ms: starts.timestamp_millis(),
+                starts_ms: starts,
             })
         }
         _ => None,
     };
-    let mut redis = platform.redis.clone();
     let online = presence::count(&mut redis, event.id).await?;
-    // Read before the history and apps' state, so nothing falls between the two.
-    let cursor = log::head(&mut redis, event.id).await?;
     let chat = chat::history(&platform.pool, event.id, channel, None, 50).await?;
     let (polls, my_votes) = if has(AppKind::Polls) {
         (
@@ -167,7 +177,7 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         source_kind: s.source_kind,
         source_url: s.source_url,
         simulive,
-        now_ms: chrono::Utc::now().timestamp_millis(),
+        now_ms: now,
         moderator: me.moderator(),
         online,
         cursor,
@@ -282,14 +292,28 @@ fn Stage(s: StageData) -> impl IntoView {
             .skip(seen.get_value())
             .any(|i| matches!(i, LiveItem::StageChanged { stage } if *stage == id));
         seen.set_value(news.len());
-        if changed {
-            let slug = slug.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(d) = stage_info(slug, id.to_string()).await {
-                    source.set(Source::of(&d));
-                }
-            });
+        #[cfg(feature = "hydrate")]
+        {
+            if changed {
+                // Within 3 s, each viewer at their own moment, so a full
+                // stage does not ask all at once.
+                let slug = slug.clone();
+                let wait =
+                    std::time::Duration::from_millis((js_sys::Math::random() * 3000.0) as u64);
+                set_timeout(
+                    move || {
+                        leptos::task::spawn_local(async move {
+                            if let Ok(d) = stage_info(slug, id.to_string()).await {
+                                source.set(Source::of(&d));
+                            }
+                        });
+                    },
+                    wait,
+                );
+            }
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (changed, &slug, source);
     });
     let slug = s.slug.clone();
     let player = move || source.get().view(slug.clone());

@@ -28,7 +28,7 @@ pub mod fns {
         BlockPerson, ConnectWith, MeetSomeone, MeetingToken, NetworkingInfo, ReportPerson,
         SaveCard, StopWaiting,
     };
-    pub use app::attendee::player::ServerClock;
+    pub use app::attendee::player::{ServerClock, SimuliveMedia};
     pub use app::attendee::profile::MyProfile;
     pub use app::attendee::reception::Reception;
     pub use app::attendee::replay::{ReplayList, ReplayProgress, ReplayVideo};

@@ -94,13 +94,35 @@ async fn a_stage_plays_a_video_as_simulive_and_replay_publishes_it_with_chapters
             .await;
         assert_eq!(s, 200, "{title}: {b}");
     }
+    // Scheduled for tomorrow first: viewers get no path to it yet.
+    let (ada, _) = app.attendee(&slug).await;
+    let form = simulive(&id, &local(now + chrono::Duration::days(1)));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, b) = app.call::<fns::SetStageSimulive>(&org.client, &form).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, page) = app
+        .call::<fns::StageInfo>(&ada, &[("slug", &slug), ("stage", &stage)])
+        .await;
+    assert_eq!(
+        page["simulive"]["video"]["media"], "",
+        "not released: {page}"
+    );
+    let early = app
+        .call::<fns::SimuliveMedia>(&ada, &[("slug", &slug), ("stage", &stage)])
+        .await;
+    assert_eq!(early.0, 403, "{early:?}");
+    // Then from two seconds ago.
     let form = simulive(&id, &local(starts));
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (s, b) = app.call::<fns::SetStageSimulive>(&org.client, &form).await;
     assert_eq!(s, 200, "{b}");
+    let (s, path) = app
+        .call::<fns::SimuliveMedia>(&ada, &[("slug", &slug), ("stage", &stage)])
+        .await;
+    assert_eq!(s, 200, "{path}");
+    assert!(path.as_str().unwrap().starts_with("/media/"), "{path}");
 
     // Attendees see it on the stage: a signed path and the start.
-    let (ada, _) = app.attendee(&slug).await;
     let (s, page) = app
         .call::<fns::StageInfo>(&ada, &[("slug", &slug), ("stage", &stage)])
         .await;
@@ -199,9 +221,18 @@ async fn a_stage_plays_a_video_as_simulive_and_replay_publishes_it_with_chapters
     };
     assert_eq!(report(-1, 0).await.0, 400);
     assert_eq!(report(2_500, 2_400).await.0, 200);
-    // A report claiming more than a minute counts as a minute.
+    // A report claiming more than a minute counts as a minute (the last
+    // report was ten minutes ago).
+    sqlx::query("UPDATE replay_progress SET updated_at = now() - interval '10 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(report(3_000, 600_000).await.0, 200);
-    assert_eq!(watched_facts(&app).await, [(2_400, 2_500), (60_000, 3_000)]);
+    // And no more than the time since the previous report, with 5 s to spare.
+    assert_eq!(report(3_000, 50_000).await.0, 200);
+    let facts = watched_facts(&app).await;
+    assert_eq!(facts[..2], [(2_400, 2_500), (60_000, 3_000)]);
+    assert!((5_000..6_000).contains(&facts[2].0), "{facts:?}");
     let (_, one) = app
         .call::<fns::ReplayVideo>(&ada, &[("slug", &slug), ("id", &id)])
         .await;
@@ -216,7 +247,7 @@ async fn a_stage_plays_a_video_as_simulive_and_replay_publishes_it_with_chapters
     assert_eq!(one["recordings"][0]["resume_ms"], 500);
     assert_eq!(
         watched_facts(&app).await.len(),
-        2,
+        3,
         "nothing played, no fact"
     );
 

@@ -385,6 +385,7 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         row::<fns::Reception>(EVENT_ATTENDEES, &[("slug", &e())]),
         row::<fns::StageInfo>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
         row::<fns::ServerClock>(ANYONE, &[]),
+        row::<fns::SimuliveMedia>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
         // Replay: attendees see what is published to them, anyone the public part.
         row::<fns::ReplayList>(ANYONE, &[("slug", &e())]),
         row::<fns::ReplayVideo>(ANYONE, &[("slug", &e()), ("id", &nobody)]),
