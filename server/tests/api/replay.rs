@@ -111,6 +111,28 @@ async fn a_stage_plays_a_video_as_simulive_and_replay_publishes_it_with_chapters
         .call::<fns::SimuliveMedia>(&ada, &[("slug", &slug), ("stage", &stage)])
         .await;
     assert_eq!(early.0, 403, "{early:?}");
+    // Taken off before its time, it never aired there.
+    let aired = |app: &TestApp| {
+        let (pool, id) = (app.pool.clone(), id.clone());
+        async move {
+            sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+                "SELECT aired_at FROM media_assets WHERE id = $1::uuid",
+            )
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(aired(&app).await.is_some());
+    let (s, _) = app
+        .call::<fns::SetStageSource>(
+            &org.client,
+            &[("slug", &slug), ("stage", &stage), ("source_kind", "none")],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(aired(&app).await, None);
     // Then from two seconds ago.
     let form = simulive(&id, &local(starts));
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -571,6 +571,20 @@ pub async fn mark_aired(
     Ok(())
 }
 
+/// Undoes [`mark_aired`] for `stage`: the stage was given another source
+/// before the asset's time came.
+pub async fn forget_aired(conn: &mut PgConnection, id: AssetId, stage: StageId) -> Result<()> {
+    sqlx::query(
+        "UPDATE media_assets SET stage_id = NULL, aired_at = NULL, updated_at = now()
+         WHERE id = $1 AND stage_id = $2",
+    )
+    .bind(id)
+    .bind(stage)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Publishes the asset `id` of event `slug` to Replay for `audience`
 /// (`unpublished`, `attendees` or `public`); only a playable video can be.
 pub async fn set_replay(

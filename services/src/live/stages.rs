@@ -95,7 +95,9 @@ pub async fn set_source(
 ) -> Result<()> {
     let event = events::get_for_org(pool, by, slug).await?;
     let (kind, url) = parse_source(kind, url)?;
-    let done = sqlx::query(
+    let mut tx = pool.begin().await?;
+    let was = unschedule(&mut tx, event.id, stage).await?;
+    sqlx::query(
         "UPDATE stages SET source_kind = $3, source_url = $4, source_asset = NULL, starts_at = NULL
          WHERE id = $1 AND event_id = $2",
     )
@@ -103,10 +105,42 @@ pub async fn set_source(
     .bind(event.id)
     .bind(kind)
     .bind(&url)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found("no such stage"));
+    forget_unaired(&mut tx, stage, was, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The video a stage played as simulive and from when, the stage's row
+/// locked until the transaction ends. Err: no such stage.
+async fn unschedule(
+    conn: &mut sqlx::PgConnection,
+    event: EventId,
+    stage: StageId,
+) -> Result<(Option<AssetId>, Option<DateTime<Utc>>)> {
+    sqlx::query_as(
+        "SELECT source_asset, starts_at FROM stages WHERE id = $1 AND event_id = $2 FOR UPDATE",
+    )
+    .bind(stage)
+    .bind(event)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::not_found("no such stage"))
+}
+
+/// A video the stage no longer plays (other than `keep`) that had not yet
+/// gone on air was never aired there: it loses that stage and time.
+async fn forget_unaired(
+    conn: &mut sqlx::PgConnection,
+    stage: StageId,
+    was: (Option<AssetId>, Option<DateTime<Utc>>),
+    keep: Option<AssetId>,
+) -> Result<()> {
+    if let (Some(asset), Some(at)) = was {
+        if at > Utc::now() && Some(asset) != keep {
+            crate::assets::forget_aired(conn, asset, stage).await?;
+        }
     }
     Ok(())
 }
@@ -135,6 +169,7 @@ pub async fn set_simulive(
         )));
     }
     let mut tx = pool.begin().await?;
+    let was = unschedule(&mut tx, event.id, stage).await?;
     let updated: Option<Stage> = sqlx::query_as(&format!(
         "UPDATE stages SET source_kind = 'simulive', source_url = '', source_asset = $3, starts_at = $4
          WHERE id = $1 AND event_id = $2 RETURNING {COLUMNS}"
@@ -146,6 +181,7 @@ pub async fn set_simulive(
     .fetch_optional(&mut *tx)
     .await?;
     let updated = updated.ok_or_else(|| Error::not_found("no such stage"))?;
+    forget_unaired(&mut tx, stage, was, Some(video.id)).await?;
     crate::assets::mark_aired(&mut tx, video.id, stage, starts).await?;
     tx.commit().await?;
     Ok(updated)
