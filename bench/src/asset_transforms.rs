@@ -23,23 +23,6 @@ struct Args {
     size: String,
 }
 
-/// CPU time (user + system) of this process's finished children, seconds
-/// (`cutime` and `cstime` of `/proc/self/stat`).
-fn children_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return f64::NAN;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // After the name, state is field 3; cutime is 16 and cstime 17.
-    let n = |i: usize| {
-        f.get(i - 3)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (n(16) + n(17)) / 100.0
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -59,9 +42,12 @@ async fn main() -> anyhow::Result<()> {
         args.seconds, w, h, cores
     );
     for r in RENDITIONS.iter().filter(|r| r.height <= h) {
-        let (cpu0, t0) = (children_cpu(), Instant::now());
+        let (cpu0, t0) = (convene_bench::children_cpu(), Instant::now());
         assets::hls(&input, &dir, &probe, r, |_| {}).await?;
-        let (wall, cpu) = (t0.elapsed().as_secs_f64(), children_cpu() - cpu0);
+        let (wall, cpu) = (
+            t0.elapsed().as_secs_f64(),
+            convene_bench::children_cpu() - cpu0,
+        );
         println!(
             "{}: {:.1}x real time ({:.1} s wall), encoder CPU {:.1} s = {:.2} core-seconds per second of video",
             r.name,

@@ -85,3 +85,14 @@ export async function attendee(browser: Browser, base: string, slug: string, nam
   await hydrated(page);
   return { page, email };
 }
+
+/** Waits until `video` shows frames, and more a moment later. */
+export async function framesAdvance(video: ReturnType<Page["locator"]>) {
+  const frames = () => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+  let first = 0;
+  await expect(async () => {
+    first = await frames();
+    expect(first).toBeGreaterThan(0);
+  }).toPass({ timeout: 30_000 });
+  await expect(async () => expect(await frames()).toBeGreaterThan(first + 5)).toPass({ timeout: 20_000 });
+}

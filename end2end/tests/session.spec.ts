@@ -5,7 +5,7 @@
 // on screen and the others see it; one shares a screen, which shows large;
 // the host mutes one and removes another.
 import { test, expect, Page } from "./fixtures";
-import { unique, signUp, createEvent, section, hydrated, attendee } from "./helpers";
+import { unique, signUp, createEvent, section, hydrated, attendee, framesAdvance } from "./helpers";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 const PHONE = { width: 390, height: 844 };
@@ -20,17 +20,6 @@ async function framesOf(page: Page, name: string): Promise<number> {
 async function linesOf(page: Page, name: string): Promise<number> {
   const tile = page.locator("[data-testid=tile]").filter({ has: page.getByTestId("tile-name").getByText(name, { exact: true }) });
   return tile.getByTestId("tile-video").evaluate((v: HTMLVideoElement) => v.videoHeight);
-}
-
-/** Waits until `video` shows frames, and more a moment later. */
-async function framesAdvance(video: ReturnType<Page["locator"]>) {
-  const frames = () => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
-  let first = 0;
-  await expect(async () => {
-    first = await frames();
-    expect(first).toBeGreaterThan(0);
-  }).toPass({ timeout: 30_000 });
-  await expect(async () => expect(await frames()).toBeGreaterThan(first + 5)).toPass({ timeout: 20_000 });
 }
 
 /** Waits until the tile of `name` on `page` shows frames, and more a moment later. */

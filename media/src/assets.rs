@@ -119,7 +119,7 @@ pub fn parse_probe(json: &str) -> Result<Probe, Refusal> {
 }
 
 /// Runs `program` with `args` on the blocking pool; its stdout on success.
-async fn run(program: &'static str, args: Vec<String>) -> Result<String, Error> {
+pub(crate) async fn run(program: &'static str, args: Vec<String>) -> Result<String, Error> {
     tokio::task::spawn_blocking(move || {
         let out = Command::new(program)
             .args(&args)

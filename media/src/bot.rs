@@ -30,7 +30,7 @@ use webrtc::peer_connection::{
 };
 
 use crate::engine::{self, H264_PT, OPUS_PT, VP8_PT};
-use crate::{Error, Leg, Participant, Sfu, Signal};
+use crate::{Error, Leg, Participant, Seat, Sfu, Signal};
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp::extension::HeaderExtension;
 
@@ -49,6 +49,92 @@ pub struct Load {
     /// Its camera answers the SFU's request for simulcast and sends
     /// [`LAYERS`] (VP8 only), each with a keyframe every quarter second.
     pub simulcast: bool,
+    /// Real pictures and sound to send, in a loop, instead of made-up
+    /// bytes (for tests that decode what arrives).
+    pub real: Option<&'static RealMedia>,
+}
+
+/// Real VP8 frames and Opus packets, made by `ffmpeg` from its test
+/// pattern and a tone, which a bot sends at their rate.
+pub struct RealMedia {
+    /// The frames, the first a keyframe.
+    pub frames: Vec<bytes::Bytes>,
+    /// Frames per second.
+    pub fps: u32,
+    /// Opus packets of 20 ms.
+    pub sounds: Vec<bytes::Bytes>,
+}
+
+impl std::fmt::Debug for RealMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealMedia")
+            .field("frames", &self.frames.len())
+            .field("fps", &self.fps)
+            .field("sounds", &self.sounds.len())
+            .finish()
+    }
+}
+
+impl RealMedia {
+    /// `seconds` of a 320x240 test pattern at 20 fps (a keyframe each
+    /// second) and a 440 Hz tone, encoded in `dir`.
+    pub async fn make(
+        dir: &std::path::Path,
+        seconds: u32,
+    ) -> Result<RealMedia, crate::assets::Error> {
+        std::fs::create_dir_all(dir)?;
+        let (ivf, ogg) = (dir.join("bot.ivf"), dir.join("bot.ogg"));
+        // Options, then the output file (a path may hold spaces).
+        let ffmpeg = |options: String, out: &std::path::Path| {
+            let mut args: Vec<String> = options.split_whitespace().map(str::to_owned).collect();
+            args.push(out.display().to_string());
+            crate::assets::run("ffmpeg", args)
+        };
+        ffmpeg(
+            format!(
+                "-nostdin -v error -y -f lavfi -i testsrc2=s=320x240:r=20:d={seconds} -c:v libvpx \
+                 -deadline realtime -cpu-used 8 -g 20 -keyint_min 20 -b:v 400k -auto-alt-ref 0 -f ivf"
+            ),
+            &ivf,
+        )
+        .await?;
+        ffmpeg(
+            format!(
+                "-nostdin -v error -y -f lavfi -i sine=f=440:r=48000:d={seconds} -ac 2 -c:a libopus \
+                 -b:a 48k -frame_duration 20 -page_duration 20000"
+            ),
+            &ogg,
+        )
+        .await?;
+        let bad = |e: rtc::shared::error::Error| {
+            crate::assets::Error::Io(std::io::Error::other(e.to_string()))
+        };
+        let (mut reader, header) = rtc::media::io::ivf_reader::IVFReader::new(
+            std::io::BufReader::new(std::fs::File::open(&ivf)?),
+        )
+        .map_err(bad)?;
+        let mut frames = Vec::new();
+        while let Ok((frame, _)) = reader.parse_next_frame() {
+            frames.push(frame.freeze());
+        }
+        let (mut reader, _) = rtc::media::io::ogg_reader::OggReader::new(
+            std::io::BufReader::new(std::fs::File::open(&ogg)?),
+            true,
+        )
+        .map_err(bad)?;
+        let mut sounds = Vec::new();
+        while let Ok((page, _)) = reader.parse_next_page() {
+            if !page.starts_with(b"OpusTags") && !page.is_empty() {
+                sounds.push(page.freeze());
+            }
+        }
+        let fps = (header.timebase_denominator / header.timebase_numerator.max(1)).clamp(1, 60);
+        Ok(RealMedia {
+            frames,
+            fps,
+            sounds,
+        })
+    }
 }
 
 /// The layers of a simulcast bot camera: rid, frame width and height, and
@@ -63,6 +149,7 @@ impl Default for Load {
             h264: false,
             loudness: None,
             simulcast: false,
+            real: None,
         }
     }
 }
@@ -257,7 +344,28 @@ impl Bot {
         id: &str,
         load: Option<Load>,
     ) -> Result<Bot, Error> {
-        let (participant, mut signals) = sfu.join(room, id, load.is_some()).await?;
+        let seat = if load.is_some() {
+            Seat::Publisher
+        } else {
+            Seat::Viewer
+        };
+        Bot::take_seat(sfu, room, id, seat, load).await
+    }
+
+    /// Joins `room` of `sfu` as `id` in a stage's audience: it receives
+    /// only the publishers on air.
+    pub async fn join_audience(sfu: &Arc<Sfu>, room: &str, id: &str) -> Result<Bot, Error> {
+        Bot::take_seat(sfu, room, id, Seat::Audience, None).await
+    }
+
+    async fn take_seat(
+        sfu: &Arc<Sfu>,
+        room: &str,
+        id: &str,
+        seat: Seat,
+        load: Option<Load>,
+    ) -> Result<Bot, Error> {
+        let (participant, mut signals) = sfu.join(room, id, seat).await?;
         let participant = Arc::new(participant);
         let seen = Arc::new(Seen::default());
         let (candidates, mut outbound) = tokio::sync::mpsc::unbounded_channel();
@@ -480,6 +588,77 @@ fn layer_extensions(mid: &str, rid: &str) -> Vec<HeaderExtension> {
     .collect()
 }
 
+/// Sends `real`'s frames (VP8, split into packets of at most 1100 bytes) or
+/// sounds on `track` at their rate once connected, from the first (a
+/// keyframe); each packet's RTP timestamp is the time since it started, so
+/// a receiver times it as it was sent.
+async fn send_real(
+    track: Arc<TrackLocalStaticRTP>,
+    kind: RtpCodecKind,
+    real: &'static RealMedia,
+    seen: Arc<Seen>,
+    gate: Option<Arc<AtomicBool>>,
+) {
+    let Some(ssrc) = track.ssrcs().await.first().copied() else {
+        return;
+    };
+    let video = kind == RtpCodecKind::Video;
+    let (pt, rate, every) = if video {
+        (
+            VP8_PT,
+            90_000u64,
+            Duration::from_millis(1000 / u64::from(real.fps)),
+        )
+    } else {
+        (OPUS_PT, 48_000u64, Duration::from_millis(20))
+    };
+    let items = if video { &real.frames } else { &real.sounds };
+    if items.is_empty() {
+        return;
+    }
+    let mut tick = tokio::time::interval(every);
+    let (mut seq, mut i) = (0u16, 0usize);
+    let mut began: Option<Instant> = None;
+    loop {
+        tick.tick().await;
+        let open = gate.as_ref().is_none_or(|g| g.load(Ordering::SeqCst));
+        if !seen.connected.load(Ordering::SeqCst) || !open {
+            continue;
+        }
+        let began = *began.get_or_insert_with(Instant::now);
+        let ts = (began.elapsed().as_micros() as u64 * rate / 1_000_000) as u32;
+        let item = &items[i % items.len()];
+        i += 1;
+        let chunks: Vec<&[u8]> = if video {
+            item.chunks(1100).collect()
+        } else {
+            vec![&item[..]]
+        };
+        let last = chunks.len() - 1;
+        for (k, chunk) in chunks.into_iter().enumerate() {
+            let mut payload = Vec::with_capacity(chunk.len() + 1);
+            if video {
+                // VP8 payload descriptor: the start bit on a frame's first packet.
+                payload.push(if k == 0 { 0x10 } else { 0x00 });
+            }
+            payload.extend_from_slice(chunk);
+            let mut p = rtp::Packet::default();
+            p.header.version = 2;
+            p.header.payload_type = pt;
+            p.header.ssrc = ssrc;
+            p.header.sequence_number = seq;
+            p.header.timestamp = ts;
+            p.header.marker = video && k == last;
+            p.payload = payload.into();
+            seq = seq.wrapping_add(1);
+            if track.write_rtp(p).await.is_err() {
+                return;
+            }
+            seen.sent.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// A VP8 payload `bytes` long (descriptor with the start bit, then a frame
 /// header): a keyframe of `width` x `height`, or an interframe.
 fn vp8_payload(bytes: usize, key: Option<(u16, u16)>) -> Vec<u8> {
@@ -523,6 +702,11 @@ fn send(
             }
         })
     };
+    if let Some(real) = load.real {
+        tokio::spawn(send_real(track, kind, real, seen, gate));
+        drop(requests);
+        return;
+    }
     tokio::spawn(async move {
         let ssrcs = track.ssrcs().await;
         let video_pt = if load.h264 { H264_PT } else { VP8_PT };

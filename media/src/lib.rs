@@ -37,6 +37,12 @@
 //! endpoint (`server/src/media_node.rs`); web nodes relay the browsers'
 //! signalling to it.
 //!
+//! A stage's backstage is a room like any other, except for its audience
+//! ([`Seat::Audience`]): they receive only the publishers a host put on air.
+//! While a host says to record, the tracks on air are also written to disk
+//! and mixed when the recording stops ([`recorder`]); the finished file goes
+//! to [`Config::recordings`].
+//!
 //! Also here: H.264 beside VP8, a screen-share track per publisher,
 //! active-speaker detection from the audio-level extension, a UDP port
 //! range and an announced address, and simulcast layer selection behind
@@ -46,10 +52,11 @@ pub mod assets;
 pub mod bot;
 pub mod engine;
 pub mod network;
+pub mod recorder;
 pub mod sfu;
 pub mod simulcast;
 pub mod speaker;
 pub mod token;
 pub mod wire;
 
-pub use sfu::{Config, Error, Leg, Participant, Sfu, Signal};
+pub use sfu::{Config, Error, Leg, Participant, Recorded, Recordings, Seat, Sfu, Signal};

@@ -37,6 +37,7 @@ use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 use crate::engine::{self, is_keyframe_request, payload_type};
 use crate::network::{announce, PortRange};
+use crate::recorder::Recording;
 use crate::simulcast::{self, Fit, Layers, Rewriter};
 use crate::speaker::{next_speaker, Loudness, SPEAKER_INTERVAL};
 pub use protocol::media::Leg;
@@ -60,6 +61,18 @@ pub enum Signal {
     Candidate(Leg, RTCIceCandidateInit),
     /// Who speaks in the room now (None: nobody).
     Speaker(Option<String>),
+}
+
+/// How someone takes part in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seat {
+    /// Receives everyone who publishes.
+    Viewer,
+    /// Also publishes a microphone, a camera and a screen.
+    Publisher,
+    /// A stage's audience: receives only the publishers on air
+    /// ([`Participant::set_on_air`]), so a backstage stays private.
+    Audience,
 }
 
 /// Why the SFU refused.
@@ -109,6 +122,32 @@ pub struct Config {
     /// The runtime the SFU's connections and forwarding run on (None: the
     /// caller's). A load tool gives it one of its own, to tell its CPU apart.
     pub runtime: Option<tokio::runtime::Handle>,
+    /// Where recordings are made and where finished ones go (None: this
+    /// node does not record).
+    pub recordings: Option<Recordings>,
+}
+
+/// Where a node records.
+#[derive(Debug, Clone)]
+pub struct Recordings {
+    /// Recordings are made in a folder of their own under this one.
+    pub dir: std::path::PathBuf,
+    /// Each finished (or failed) recording is sent here.
+    pub done: mpsc::UnboundedSender<Recorded>,
+}
+
+/// A recording that stopped.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The room it was made in.
+    pub room: String,
+    /// What the host said to record under ([`Participant::set_on_air`]).
+    pub label: String,
+    /// This recording's own id: a broadcast recorded in several parts (its
+    /// room made again after everyone left) has one per part.
+    pub part: u128,
+    /// The mixed file, or why there is none.
+    pub result: Result<crate::recorder::Finished, String>,
 }
 
 impl Config {
@@ -121,6 +160,7 @@ impl Config {
             simulcast: false,
             bandwidth: false,
             runtime: None,
+            recordings: None,
         }
     }
 }
@@ -162,6 +202,29 @@ impl Sfu {
         }
     }
 
+    /// Whose tracks `participant` of `room` receives now (publisher ids,
+    /// sorted, one per publisher).
+    pub async fn receiving(&self, room: &str, participant: &str) -> Vec<String> {
+        let room = self.lock_rooms().get(room).cloned();
+        let Some(room) = room else {
+            return Vec::new();
+        };
+        let peer = room.state.lock().await.peers.get(participant).cloned();
+        let Some(peer) = peer else {
+            return Vec::new();
+        };
+        let mut owners: Vec<String> = peer
+            .subscriptions
+            .lock()
+            .await
+            .iter()
+            .map(|s| s.track.owner.clone())
+            .collect();
+        owners.sort();
+        owners.dedup();
+        owners
+    }
+
     /// The room called `name`, made if there is none.
     fn room(self: &Arc<Self>, name: &str) -> Arc<Room> {
         let mut rooms = self.lock_rooms();
@@ -175,6 +238,7 @@ impl Sfu {
             sfu: Arc::downgrade(self),
             closing: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(RoomState::default()),
+            air: Mutex::new(()),
         });
         rooms.insert(name.to_owned(), room.clone());
         tokio::spawn(follow_speakers(Arc::downgrade(&room)));
@@ -226,15 +290,15 @@ impl Sfu {
         self: &Arc<Self>,
         room: &str,
         participant: &str,
-        publish: bool,
+        seat: Seat,
     ) -> Result<(Participant, mpsc::UnboundedReceiver<Signal>), Error> {
         let (sfu, room, participant) = (self.clone(), room.to_owned(), participant.to_owned());
         match self.config.runtime.clone() {
             Some(runtime) => runtime
-                .spawn(async move { sfu.join_here(&room, &participant, publish).await })
+                .spawn(async move { sfu.join_here(&room, &participant, seat).await })
                 .await
                 .map_err(webrtc)?,
-            None => sfu.join_here(&room, &participant, publish).await,
+            None => sfu.join_here(&room, &participant, seat).await,
         }
     }
 
@@ -242,9 +306,10 @@ impl Sfu {
         self: &Arc<Self>,
         room: &str,
         participant: &str,
-        publish: bool,
+        seat: Seat,
     ) -> Result<(Participant, mpsc::UnboundedReceiver<Signal>), Error> {
         let name = room;
+        let publish = seat == Seat::Publisher;
         let (signals, rx) = mpsc::unbounded_channel();
         let (connected, _) = watch::channel(false);
         let connected = Arc::new(connected);
@@ -297,6 +362,7 @@ impl Sfu {
         };
         let peer = Arc::new(Peer {
             id: participant.to_owned(),
+            audience: seat == Seat::Audience,
             sub: conn(Leg::Subscribe, sub),
             publ: publ.map(|pc| conn(Leg::Publish, pc)),
             signals,
@@ -322,12 +388,18 @@ impl Sfu {
                 room.leave(participant, None).await;
                 continue;
             }
-            for track in state.tracks.iter().filter(|t| t.owner != participant) {
-                subscribe(&peer, track).await?;
+            for track in state.tracks.iter() {
+                if receives(&peer, &track.owner, &state.on_air) {
+                    subscribe(&peer, track).await?;
+                }
             }
             state.peers.insert(participant.to_owned(), peer.clone());
-            if state.speaker.is_some() {
-                let _ = peer.signals.send(Signal::Speaker(state.speaker.clone()));
+            let speaker = state
+                .speaker
+                .clone()
+                .filter(|s| !peer.audience || state.on_air.contains(s));
+            if speaker.is_some() {
+                let _ = peer.signals.send(Signal::Speaker(speaker));
             }
             drop(state);
             break room;
@@ -338,7 +410,7 @@ impl Sfu {
         }
         negotiate(&peer, Leg::Publish).await?;
         negotiate(&peer, Leg::Subscribe).await?;
-        tracing::info!(room = %room.name, participant, publish, "joined");
+        tracing::info!(room = %room.name, participant, ?seat, "joined");
         Ok((Participant { room, peer }, rx))
     }
 }
@@ -406,6 +478,19 @@ impl Participant {
         }
     }
 
+    /// Says who the room's audience receives: these publishers (their
+    /// cameras, microphones and screens), nobody else. The signalling side
+    /// lets only a host say it. Audience members get the tracks of those
+    /// who came on air and lose those of who left it, in one new offer each.
+    ///
+    /// With `record` (a label the finished recording is handed over with),
+    /// what is on air is recorded from now, including tracks that come on
+    /// air later; without it, a recording under way stops and is mixed. A
+    /// second label while one records is ignored: one recording at a time.
+    pub async fn set_on_air(&self, participants: Vec<String>, record: Option<String>) {
+        self.room.set_on_air(&self.peer, participants, record).await;
+    }
+
     /// Starts or stops sharing their screen. Their browser answered the
     /// publishing connection's offer with the third transceiver sending
     /// (without a track), so starting needs no negotiation: the track is
@@ -447,6 +532,10 @@ struct Room {
     /// Set with `state.closed`, readable without the async lock.
     closing: std::sync::atomic::AtomicBool,
     state: Mutex<RoomState>,
+    /// Held while the audience's subscriptions follow what is on air
+    /// ([`Room::set_on_air`], and [`Room::add`] giving out a new track), so
+    /// one's later subscriptions never undo the other's: taken before `state`.
+    air: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -455,6 +544,10 @@ struct RoomState {
     tracks: Vec<Arc<Published>>,
     /// Who speaks now (see [`next_speaker`]).
     speaker: Option<String>,
+    /// Whom the audience receives ([`Seat::Audience`]).
+    on_air: Vec<String>,
+    /// The recording under way, its label and its part's id.
+    recording: Option<(Arc<Recording>, String, u128)>,
     /// The last participant left: nobody joins this room any more (a joiner
     /// gets a fresh one under the same name).
     closed: bool,
@@ -487,6 +580,8 @@ impl Room {
             level_id,
             loudness: Loudness::default(),
             last_keyframe_request: std::sync::Mutex::new(HashMap::new()),
+            tap: std::sync::Mutex::new(None),
+            tapped: std::sync::atomic::AtomicBool::new(false),
         });
         track.layers.open(ssrc, remote.rid(ssrc).await.as_deref());
         let reader = {
@@ -534,6 +629,14 @@ impl Room {
                             for outlet in outlets.iter() {
                                 outlet.send(&track, &packet, key, level.as_ref());
                             }
+                            if track.tapped.load(Ordering::Relaxed) {
+                                if let Some(tap) =
+                                    track.tap.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+                                {
+                                    // A recorder that falls behind loses packets (and asks for a keyframe).
+                                    let _ = tap.try_send(packet.clone());
+                                }
+                            }
                         }
                         _ => {}
                     }
@@ -557,6 +660,7 @@ impl Room {
     /// Gives a published track to everyone else in the room (false: its
     /// owner is not in the room any more).
     async fn add(self: Arc<Self>, track: Arc<Published>) -> bool {
+        let _air = self.air.lock().await;
         let owner = &track.owner;
         let others: Vec<Arc<Peer>> = {
             let mut state = self.state.lock().await;
@@ -567,10 +671,15 @@ impl Room {
                 return true;
             }
             state.tracks.push(track.clone());
+            if let Some((rec, _, _)) = &state.recording {
+                if state.on_air.contains(owner) {
+                    track.record(rec);
+                }
+            }
             state
                 .peers
                 .values()
-                .filter(|p| &p.id != owner)
+                .filter(|p| receives(p, owner, &state.on_air))
                 .cloned()
                 .collect()
         };
@@ -606,7 +715,11 @@ impl Room {
         }
         state.speaker = next.clone();
         for peer in state.peers.values() {
-            let _ = peer.signals.send(Signal::Speaker(next.clone()));
+            // The audience hears of speakers on air only.
+            let said = next
+                .clone()
+                .filter(|s| !peer.audience || state.on_air.contains(s));
+            let _ = peer.signals.send(Signal::Speaker(said));
         }
     }
 
@@ -619,30 +732,135 @@ impl Room {
             if state.tracks.len() == before {
                 return;
             }
+            track.unrecord();
             state.peers.values().cloned().collect()
         };
         for peer in peers {
-            let gone: Vec<Subscription> = {
-                let mut subs = peer.subscriptions.lock().await;
-                let (gone, kept) = std::mem::take(&mut *subs)
-                    .into_iter()
-                    .partition(|s| Arc::ptr_eq(&s.track, track));
-                *subs = kept;
-                gone
-            };
-            if gone.is_empty() {
-                continue;
+            unsubscribe(&peer, |t| Arc::ptr_eq(t, track)).await;
+        }
+    }
+
+    /// Makes `next` the publishers on air: the audience receives their
+    /// tracks and no one else's. A track published meanwhile is given out
+    /// by [`Room::add`] or here, never both: each reads the tracks and the
+    /// list on air in one critical section.
+    async fn set_on_air(&self, by: &Arc<Peer>, next: Vec<String>, record: Option<String>) {
+        let _air = self.air.lock().await;
+        let (came, audience) = {
+            let mut state = self.state.lock().await;
+            // A connection that was replaced, or a room that closed, has no say.
+            let current = state.peers.get(&by.id).is_some_and(|p| Arc::ptr_eq(p, by));
+            if state.closed || !current {
+                return;
             }
-            for s in gone {
-                s.stop();
-                if let Err(e) = peer.sub.pc.remove_track(&s.sender).await {
-                    tracing::debug!(peer = %peer.id, error = %e, "remove_track");
+            self.follow_recording(&mut state, &next, record);
+            let before = std::mem::replace(&mut state.on_air, next.clone());
+            if before == next {
+                return;
+            }
+            let came: Vec<Arc<Published>> = state
+                .tracks
+                .iter()
+                .filter(|t| next.contains(&t.owner) && !before.contains(&t.owner))
+                .cloned()
+                .collect();
+            let audience: Vec<Arc<Peer>> = state
+                .peers
+                .values()
+                .filter(|p| p.audience)
+                .cloned()
+                .collect();
+            (came, audience)
+        };
+        tracing::info!(room = %self.name, on_air = ?next, "on air");
+        for peer in audience {
+            let left = unsubscribe_quietly(&peer, |t| !next.contains(&t.owner)).await;
+            let mut added = false;
+            for track in &came {
+                match subscribe(&peer, track).await {
+                    Ok(()) => added = true,
+                    Err(e) => tracing::warn!(peer = %peer.id, error = %e, "subscription failed"),
                 }
             }
-            if let Err(e) = negotiate(&peer, Leg::Subscribe).await {
-                tracing::debug!(peer = %peer.id, error = %e, "renegotiation after a track left");
+            if left || added {
+                if let Err(e) = negotiate(&peer, Leg::Subscribe).await {
+                    tracing::debug!(peer = %peer.id, error = %e, "renegotiation for the air");
+                }
             }
         }
+    }
+
+    /// Starts, follows or stops the room's recording as a host's word says:
+    /// the tracks of `on_air` are recorded while `record` is given.
+    fn follow_recording(&self, state: &mut RoomState, on_air: &[String], record: Option<String>) {
+        match (record, state.recording.is_some()) {
+            (Some(label), false) => {
+                let Some(sink) = self.sfu.upgrade().and_then(|s| s.config.recordings.clone())
+                else {
+                    tracing::warn!(room = %self.name, "asked to record, but this node does not record");
+                    return;
+                };
+                let dir = sink.dir.join(format!(
+                    "{}-{:016x}",
+                    self.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+                    rand::random::<u64>()
+                ));
+                match Recording::start(dir) {
+                    Ok(rec) => {
+                        tracing::info!(room = %self.name, dir = %rec.dir().display(), "recording");
+                        state.recording = Some((rec, label, rand::random()));
+                    }
+                    Err(e) => {
+                        tracing::warn!(room = %self.name, error = %e, "cannot record");
+                        return;
+                    }
+                }
+            }
+            (Some(_), true) => {}
+            (None, true) => {
+                self.stop_recording(state);
+                return;
+            }
+            (None, false) => return,
+        }
+        if let Some((rec, _, _)) = &state.recording {
+            for t in &state.tracks {
+                if on_air.contains(&t.owner) {
+                    t.record(rec);
+                } else {
+                    t.unrecord();
+                }
+            }
+        }
+    }
+
+    /// Ends the room's recording, if any: mixed, then handed over.
+    fn stop_recording(&self, state: &mut RoomState) {
+        let Some((rec, label, part)) = state.recording.take() else {
+            return;
+        };
+        for t in &state.tracks {
+            t.unrecord();
+        }
+        let sink = self.sfu.upgrade().and_then(|s| s.config.recordings.clone());
+        let room = self.name.clone();
+        tokio::spawn(async move {
+            let result = rec.finish().await.map_err(|e| e.to_string());
+            match &result {
+                Ok(f) => {
+                    tracing::info!(%room, file = %f.file.display(), segments = f.segments.len(), "recording mixed")
+                }
+                Err(e) => tracing::warn!(%room, error = %e, "recording failed"),
+            }
+            if let Some(sink) = sink {
+                let _ = sink.done.send(Recorded {
+                    room,
+                    label,
+                    part,
+                    result,
+                });
+            }
+        });
     }
 
     /// Takes a participant out: their connection, subscriptions and tracks;
@@ -681,6 +899,10 @@ impl Room {
         let empty = {
             let mut state = self.state.lock().await;
             state.closed = state.peers.is_empty();
+            if state.closed {
+                // Nobody left to record: what there is is kept.
+                self.stop_recording(&mut state);
+            }
             state.closed
         };
         if empty {
@@ -716,9 +938,45 @@ impl Room {
     }
 }
 
+/// Whether `peer` receives what `owner` publishes, with `on_air` on air.
+fn receives(peer: &Peer, owner: &str, on_air: &[String]) -> bool {
+    peer.id != owner && (!peer.audience || on_air.iter().any(|o| o == owner))
+}
+
+/// Takes the tracks `which` picks out of `peer`'s receiving connection and,
+/// if any were there, offers it again.
+async fn unsubscribe(peer: &Arc<Peer>, which: impl Fn(&Arc<Published>) -> bool) {
+    if unsubscribe_quietly(peer, which).await {
+        if let Err(e) = negotiate(peer, Leg::Subscribe).await {
+            tracing::debug!(peer = %peer.id, error = %e, "renegotiation after a track left");
+        }
+    }
+}
+
+/// [`unsubscribe`] without the new offer (the caller makes it).
+async fn unsubscribe_quietly(peer: &Arc<Peer>, which: impl Fn(&Arc<Published>) -> bool) -> bool {
+    let gone: Vec<Subscription> = {
+        let mut subs = peer.subscriptions.lock().await;
+        let (gone, kept) = std::mem::take(&mut *subs)
+            .into_iter()
+            .partition(|s| which(&s.track));
+        *subs = kept;
+        gone
+    };
+    for s in &gone {
+        s.stop();
+        if let Err(e) = peer.sub.pc.remove_track(&s.sender).await {
+            tracing::debug!(peer = %peer.id, error = %e, "remove_track");
+        }
+    }
+    !gone.is_empty()
+}
+
 /// A participant's connections.
 struct Peer {
     id: String,
+    /// A stage's audience member ([`Seat::Audience`]).
+    audience: bool,
     /// What they receive.
     sub: Conn,
     /// What they send (None: a viewer).
@@ -871,6 +1129,10 @@ struct Published {
     loudness: Loudness,
     /// When a keyframe was last asked for, per layer.
     last_keyframe_request: std::sync::Mutex<HashMap<u32, Instant>>,
+    /// Where a recording takes its packets (None: not recorded).
+    tap: std::sync::Mutex<Option<mpsc::Sender<rtp::Packet>>>,
+    /// `tap` is set (read per packet without the lock).
+    tapped: std::sync::atomic::AtomicBool,
 }
 
 /// Decides the room's active speaker every [`SPEAKER_INTERVAL`] until the room closes.
@@ -888,6 +1150,44 @@ async fn follow_speakers(room: Weak<Room>) {
 }
 
 impl Published {
+    /// Its stream's name in a recording: the owner, or their screen.
+    fn stream(&self) -> String {
+        if self.screen {
+            screen_stream(&self.owner)
+        } else {
+            self.owner.clone()
+        }
+    }
+
+    /// Takes it into `rec` (a segment from now), unless it is recorded.
+    /// The recorder writes VP8 and Opus; another codec (an H.264 camera) is
+    /// left out, said in the log.
+    fn record(self: &Arc<Self>, rec: &Arc<Recording>) {
+        let mut tap = self.tap.lock().unwrap_or_else(|e| e.into_inner());
+        if tap.is_some() {
+            return;
+        }
+        let mime = self.codec.mime_type.to_ascii_lowercase();
+        if !(mime.ends_with("/vp8") || mime.ends_with("/opus")) {
+            tracing::warn!(owner = %self.owner, %mime, "not recorded: the recorder takes VP8 and Opus");
+            return;
+        }
+        let track = Arc::downgrade(self);
+        let keyframe = move || {
+            if let Some(t) = track.upgrade() {
+                tokio::spawn(async move { t.request_keyframe(None).await });
+            }
+        };
+        *tap = Some(rec.take(&self.stream(), self.kind != RtpCodecKind::Video, keyframe));
+        self.tapped.store(true, Ordering::Relaxed);
+    }
+
+    /// Stops recording it (its segment ends).
+    fn unrecord(&self) {
+        self.tapped.store(false, Ordering::Relaxed);
+        self.tap.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
     /// Asks the publisher for a keyframe of layer `ssrc` (None: every
     /// layer), at most once per layer per [`KEYFRAME_INTERVAL`].
     async fn request_keyframe(&self, ssrc: Option<u32>) {

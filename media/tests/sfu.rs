@@ -1,8 +1,8 @@
 //! The SFU with bot peers (the `webrtc` crate as the client, on loopback):
 //! forwarding, a late subscriber's keyframe, keyframe relay, renegotiation as
-//! tracks come and go, H.264, screen shares, the active speaker, the port
-//! range and announced address, simulcast layers by tile size and
-//! bandwidth, and refusals.
+//! tracks come and go, H.264, screen shares, a stage's audience, the
+//! active speaker, the port range and announced address, simulcast layers
+//! by tile size and bandwidth, and refusals.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -109,7 +109,7 @@ async fn bad_signalling_is_refused_and_disturbs_nobody() {
     })
     .await;
     // An answer nobody asked for, and one that is not SDP.
-    let (eve, _signals) = sfu.join("room", "eve", false).await.unwrap();
+    let (eve, _signals) = sfu.join("room", "eve", media::Seat::Viewer).await.unwrap();
     let err = eve
         .answer(Leg::Subscribe, "v=0".into())
         .await
@@ -289,6 +289,72 @@ async fn a_screen_share_is_a_stream_of_its_own_and_can_pause() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_audience_receives_only_who_is_on_air() {
+    let sfu = sfu();
+    let ada = join(&sfu, "backstage", "ada", true).await;
+    let cy = join(&sfu, "backstage", "cy", true).await;
+    let aud = Bot::join_audience(&sfu, "backstage", "aud").await.unwrap();
+    // Backstage, everyone sees everyone; the audience sees nobody yet.
+    let bo = join(&sfu, "backstage", "bo", false).await;
+    eventually("bo, who came after the audience, receives both", || {
+        bo.count(|s| &s.video) > 100 && bo.count(|s| &s.audio) > 20
+    })
+    .await;
+    assert_eq!(sfu.receiving("backstage", "bo").await, ["ada", "cy"]);
+    assert_eq!(aud.count(|s| &s.video) + aud.count(|s| &s.audio), 0);
+    assert!(sfu.receiving("backstage", "aud").await.is_empty());
+
+    // A host puts Ada on air: her camera and microphone reach the audience.
+    ada.participant.set_on_air(vec!["ada".into()], None).await;
+    eventually("the audience receives Ada", || {
+        aud.count(|s| &s.video) > 50 && aud.count(|s| &s.audio) > 20
+    })
+    .await;
+    assert_eq!(sfu.receiving("backstage", "aud").await, ["ada"]);
+    // Her screen, shared while on air, goes on air with her.
+    ada.share_screen(true).await.unwrap();
+    eventually("her screen reaches the audience", || {
+        aud.seen
+            .streams
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s == "ada~screen")
+    })
+    .await;
+    // Someone joining the audience later gets what is on air, and only that.
+    let late = Bot::join_audience(&sfu, "backstage", "late").await.unwrap();
+    eventually("the late viewer receives Ada", || {
+        late.count(|s| &s.video) > 50
+    })
+    .await;
+    assert_eq!(sfu.receiving("backstage", "late").await, ["ada"]);
+    assert!(!late.seen.streams.lock().unwrap().iter().any(|s| s == "cy"));
+
+    // Cy instead of Ada: the audience loses her tracks and gets his.
+    cy.participant.set_on_air(vec!["cy".into()], None).await;
+    eventually("the audience receives Cy", || {
+        aud.seen.streams.lock().unwrap().iter().any(|s| s == "cy")
+    })
+    .await;
+    assert_eq!(sfu.receiving("backstage", "aud").await, ["cy"]);
+    assert_eq!(sfu.receiving("backstage", "late").await, ["cy"]);
+    // Backstage nothing changed.
+    assert_eq!(sfu.receiving("backstage", "bo").await, ["ada", "cy"]);
+    // Ended: the audience receives nothing.
+    ada.participant.set_on_air(Vec::new(), None).await;
+    assert!(sfu.receiving("backstage", "aud").await.is_empty());
+    // The audience publishes nothing.
+    assert!(matches!(
+        aud.share_screen(true).await,
+        Err(Error::NotPublishing)
+    ));
+    for b in [&late, &aud, &bo, &cy, &ada] {
+        b.leave().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_take_ports_from_the_range_and_announce_the_public_address() {
     let ports: PortRange = "41700-41709".parse().unwrap();
     // Another program holds the first port: the SFU goes on to the next.
@@ -313,7 +379,7 @@ async fn connections_take_ports_from_the_range_and_announce_the_public_address()
         announce: Some("203.0.113.9".parse().unwrap()),
         ..Config::on("127.0.0.1".parse().unwrap())
     });
-    let (p, mut signals) = sfu.join("n", "cy", true).await.unwrap();
+    let (p, mut signals) = sfu.join("n", "cy", media::Seat::Publisher).await.unwrap();
     let mut candidates = Vec::new();
     while candidates.is_empty() {
         let signal = tokio::time::timeout(Duration::from_secs(15), signals.recv())

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{
     AssetId, AttendeeId, ConnectionId, DomainEventId, EventId, MessageId, OrderId, OrgId,
-    OrganiserId, PaymentId, PromoCodeId, TicketTypeId,
+    OrganiserId, PaymentId, PromoCodeId, StageId, TicketTypeId,
 };
 use crate::places::{Area, Channel};
 use crate::states::{AttendeeRole, CancelReason, OrderStatus, SanctionKind};
@@ -27,11 +27,18 @@ pub enum Topic {
     Activity,
     /// Moderators' and organisers' actions on attendees and messages.
     Moderation,
+    /// Recordings and other media.
+    Media,
 }
 
 impl Topic {
     /// Every topic (created at start: brokers do not auto-create).
-    pub const ALL: [Topic; 3] = [Topic::Registrations, Topic::Activity, Topic::Moderation];
+    pub const ALL: [Topic; 4] = [
+        Topic::Registrations,
+        Topic::Activity,
+        Topic::Moderation,
+        Topic::Media,
+    ];
 
     /// The topic's name.
     pub const fn as_str(self) -> &'static str {
@@ -39,6 +46,7 @@ impl Topic {
             Topic::Registrations => "registrations",
             Topic::Activity => "activity",
             Topic::Moderation => "moderation",
+            Topic::Media => "media",
         }
     }
 }
@@ -108,6 +116,9 @@ pub enum Fact {
     /// An organiser made an attendee a moderator, or took it back.
     #[serde(rename = "moderation.role_changed")]
     RoleChanged(RoleChanged),
+    /// A stage's recording was processed and plays.
+    #[serde(rename = "recording.ready")]
+    RecordingReady(RecordingReady),
 }
 
 impl Fact {
@@ -126,6 +137,7 @@ impl Fact {
             Fact::MessageDeleted(_) => "moderation.message_deleted",
             Fact::AttendeeSanctioned(_) => "moderation.attendee_sanctioned",
             Fact::RoleChanged(_) => "moderation.role_changed",
+            Fact::RecordingReady(_) => "recording.ready",
         }
     }
 
@@ -150,6 +162,7 @@ impl Fact {
             Fact::MessageDeleted(_) | Fact::AttendeeSanctioned(_) | Fact::RoleChanged(_) => {
                 Topic::Moderation
             }
+            Fact::RecordingReady(_) => Topic::Media,
         }
     }
 }
@@ -261,6 +274,21 @@ pub struct ReplayWatched {
     pub position_ms: i64,
 }
 
+/// `recording.ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingReady {
+    /// The recording, a media asset of the event.
+    pub asset_id: AssetId,
+    /// The stage it was broadcast on.
+    pub stage_id: Option<StageId>,
+    /// Its title.
+    pub title: String,
+    /// When the broadcast went live.
+    pub live_at: Option<DateTime<Utc>>,
+    /// How long it plays.
+    pub duration_ms: i64,
+}
+
 impl ReplayWatched {
     /// The most one report may claim: players report every 15 s, and a
     /// report that claims more than a minute is cut to a minute.
@@ -363,6 +391,7 @@ mod tests {
             "moderation.message_deleted",
             "moderation.attendee_sanctioned",
             "moderation.role_changed",
+            "recording.ready",
         ] {
             assert!(
                 seen.contains(&name),

@@ -22,14 +22,16 @@ pub enum MediaRole {
     Viewer,
     /// May also publish a camera, a microphone and a screen.
     Speaker,
-    /// May also mute and remove others.
+    /// May also mute and remove others, and say who is on air.
     Host,
+    /// Watches a stage: receives only the publishers on air.
+    Audience,
 }
 
 impl MediaRole {
     /// Whether the role may publish.
     pub fn publishes(self) -> bool {
-        !matches!(self, MediaRole::Viewer)
+        !matches!(self, MediaRole::Viewer | MediaRole::Audience)
     }
 }
 
@@ -152,6 +154,18 @@ pub enum ToNode {
     Screen {
         /// Share (true) or stop.
         on: bool,
+    },
+    /// Who the room's audience sees, in the layout's order, and whether to
+    /// record them: the web node of a host on screen in a backstage sends
+    /// it from the stage's stored state (when they join, and after every
+    /// change of the broadcast); the node takes it only from a host.
+    OnAir {
+        /// The publishers on air (empty: nobody).
+        participants: Vec<String>,
+        /// Record what is on air, handing the recording over with this
+        /// token (None: stop recording).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<String>,
     },
 }
 

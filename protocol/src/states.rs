@@ -237,6 +237,29 @@ states! {
         /// A media asset of the event, started at a scheduled time and at the
         /// same position for every viewer.
         Simulive = "simulive",
+        /// Live from the stage's backstage: speakers in a media room, the
+        /// hosts choosing who is on air.
+        Backstage = "backstage",
+    }
+
+    /// Where a stage broadcast from its backstage stands.
+    StageLive {
+        /// Not started: viewers see "starting soon".
+        Off = "off",
+        /// On air.
+        Live = "live",
+        /// A host ended it: viewers see "ended".
+        Ended = "ended",
+    }
+
+    /// How viewers see the people on air.
+    StageLayout {
+        /// One speaker fills the picture.
+        Solo = "solo",
+        /// Everyone on air side by side.
+        SideBySide = "side_by_side",
+        /// A shared screen large, the speaker small beside it.
+        ScreenSpeaker = "screen_speaker",
     }
 
     /// A poll's state.

@@ -123,6 +123,13 @@ pub struct MediaSettings {
     pub jwks_url: Option<String>,
     /// TURN servers browsers may relay through (`[media.turn]`).
     pub turn: Option<TurnSettings>,
+    /// Where the media role makes recordings (default: a `convene-recordings`
+    /// folder in the system's temporary directory); a finished one is sent
+    /// to the web nodes and its folder removed.
+    pub recordings_dir: Option<std::path::PathBuf>,
+    /// Where finished recordings are sent (default
+    /// `<public_url>/media/v1/recordings`).
+    pub recordings_url: Option<String>,
 }
 
 /// TURN part of the media settings (`CONVENE_MEDIA__TURN__URLS`, `__SECRET`).
@@ -182,6 +189,8 @@ impl Default for MediaSettings {
             simulcast_bandwidth: false,
             jwks_url: None,
             turn: None,
+            recordings_dir: None,
+            recordings_url: None,
         }
     }
 }

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use media::token::{self, Keys, TokenError};
-use media::{Sfu, Signal};
-use protocol::media::{FromNode, JoinClaims, ToNode, MAX_SDP_BYTES};
+use media::{Seat, Sfu, Signal};
+use protocol::media::{FromNode, JoinClaims, MediaRole, ToNode, MAX_SDP_BYTES};
 use serde::Deserialize;
 use services::live::media_nodes;
 use tokio::net::TcpListener;
@@ -54,6 +54,9 @@ pub struct NodeConfig {
     pub redis: redis::aio::ConnectionManager,
     /// The deployment's Redis namespace.
     pub namespace: String,
+    /// Where recordings are made, and where finished ones are sent (None:
+    /// this node does not record).
+    pub recordings: Option<(std::path::PathBuf, String)>,
 }
 
 struct Node {
@@ -111,6 +114,14 @@ pub async fn serve(
     config: NodeConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let recordings = config.recordings.clone().map(|(dir, url)| {
+        let (done, finished) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(hand_over(finished, url));
+        media::Recordings { dir, done }
+    });
     let sfu = Sfu::new(media::Config {
         ip: config.ip,
         ports: config.ports,
@@ -118,14 +129,13 @@ pub async fn serve(
         simulcast: config.simulcast,
         bandwidth: config.bandwidth,
         runtime: None,
+        recordings,
     });
     let node = Arc::new(Node {
         sfu: sfu.clone(),
         keys: RwLock::new((Keys::default(), None)),
         jwks_url: config.jwks_url.clone(),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?,
+        http,
     });
     let me = media_nodes::Node {
         id: uuid::Uuid::new_v4().to_string(),
@@ -176,7 +186,18 @@ pub async fn run(
             settings.public_url.trim_end_matches('/')
         )
     });
+    let recordings_url = m.recordings_url.clone().unwrap_or_else(|| {
+        format!(
+            "{}/media/v1/recordings",
+            settings.public_url.trim_end_matches('/')
+        )
+    });
+    let recordings_dir = m
+        .recordings_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("convene-recordings"));
     let config = NodeConfig {
+        recordings: Some((recordings_dir, recordings_url)),
         ip: m.ip,
         ports: m.udp_ports,
         announce: m.announce_ip,
@@ -188,6 +209,99 @@ pub async fn run(
         namespace: settings.redis_namespace.clone(),
     };
     serve(listener, config, shutdown).await
+}
+
+/// Attempts to send a finished recording before it is left on disk.
+const HAND_OVER_ATTEMPTS: u32 = 6;
+
+/// Sends each finished recording to the web nodes (`POST url` with the
+/// host's recording token; they make it an asset), trying again with a
+/// growing pause while they cannot take it. A recording sent (or refused
+/// for good) has its folder removed; one never sent stays, logged.
+async fn hand_over(
+    mut finished: tokio::sync::mpsc::UnboundedReceiver<media::Recorded>,
+    url: String,
+) {
+    // Uploads of long recordings take a while: no overall timeout.
+    let http = match reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for recordings");
+            return;
+        }
+    };
+    while let Some(r) = finished.recv().await {
+        let f = match r.result {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(room = %r.room, error = %e, "a recording could not be mixed; its tracks stay on disk");
+                continue;
+            }
+        };
+        let dir = f.file.parent().map(std::path::Path::to_path_buf);
+        let started_ms = f
+            .started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        let mut done = false;
+        for attempt in 0..HAND_OVER_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
+            }
+            let body = match tokio::fs::File::open(&f.file).await {
+                Ok(file) => reqwest::Body::from(file),
+                Err(e) => {
+                    tracing::error!(file = %f.file.display(), error = %e, "the mixed recording is gone");
+                    break;
+                }
+            };
+            let sent = http
+                .post(&url)
+                .bearer_auth(&r.label)
+                .header(
+                    "x-recording-part",
+                    uuid::Uuid::from_u128(r.part).to_string(),
+                )
+                .header("x-recording-started-ms", started_ms)
+                .header("x-recording-duration-ms", f.duration.as_millis() as u64)
+                .header("content-type", "video/mp4")
+                .body(body)
+                .send()
+                .await;
+            match sent {
+                Ok(res) if res.status().is_success() || res.status() == StatusCode::CONFLICT => {
+                    tracing::info!(room = %r.room, "recording handed over");
+                    done = true;
+                    break;
+                }
+                Ok(res) if res.status().is_client_error() => {
+                    let status = res.status();
+                    let why = res.text().await.unwrap_or_default();
+                    tracing::error!(room = %r.room, %status, %why, "a recording was refused");
+                    break;
+                }
+                Ok(res) => {
+                    tracing::warn!(room = %r.room, status = %res.status(), attempt, "handing a recording over failed")
+                }
+                Err(e) => {
+                    tracing::warn!(room = %r.room, error = %e, attempt, "handing a recording over failed")
+                }
+            }
+        }
+        match (done, dir) {
+            (true, Some(dir)) => {
+                let _ = tokio::fs::remove_dir_all(dir).await;
+            }
+            (false, _) => {
+                tracing::error!(file = %f.file.display(), "a recording could not be handed over; it stays on disk")
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Query of a join.
@@ -217,15 +331,25 @@ async fn send(socket: &mut WebSocket, msg: &FromNode) -> bool {
     }
 }
 
+/// Where a token's role seats its holder.
+fn seat(role: MediaRole) -> Seat {
+    match role {
+        MediaRole::Viewer => Seat::Viewer,
+        MediaRole::Speaker | MediaRole::Host => Seat::Publisher,
+        MediaRole::Audience => Seat::Audience,
+    }
+}
+
 /// One participant's signalling until either side goes: their web node
 /// closing the socket is leaving the room.
 async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket) {
-    let who = claims.sub.to_string();
-    let (p, mut signals) = match node
-        .sfu
-        .join(&claims.room, &who, claims.role.publishes())
-        .await
-    {
+    // A speaker watching their own stage is in its audience under another
+    // name, so the audience seat never replaces their publishing one.
+    let who = match claims.role {
+        MediaRole::Audience => format!("{}~audience", claims.sub),
+        _ => claims.sub.to_string(),
+    };
+    let (p, mut signals) = match node.sfu.join(&claims.room, &who, seat(claims.role)).await {
         Ok(joined) => joined,
         Err(e) => {
             tracing::warn!(room = %claims.room, error = %e, "join failed");
@@ -261,6 +385,11 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
                     Ok(ToNode::Answer { .. }) => Err(media::Error::BadSignal("the answer is too long".into())),
                     Ok(ToNode::Candidate { leg, candidate }) => p.candidate(leg, media::wire::from_wire(candidate)).await,
                     Ok(ToNode::Screen { on }) => p.share_screen(on).await,
+                    Ok(ToNode::OnAir { participants, record }) if claims.role == MediaRole::Host => {
+                        p.set_on_air(participants, record).await;
+                        Ok(())
+                    }
+                    Ok(ToNode::OnAir { .. }) => Err(media::Error::BadSignal("only a host says who is on air".into())),
                     Ok(ToNode::View { publisher, height }) => {
                         p.view(&publisher, height).await;
                         Ok(())

@@ -1,6 +1,7 @@
 //! The attendee webapp: Reception (people, chat, direct messages) and Stages
 //! (stream, chat, apps), all fed by one live socket per tab.
 
+pub mod broadcast;
 #[cfg(feature = "hydrate")]
 mod call;
 pub mod call_view;

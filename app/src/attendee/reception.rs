@@ -109,15 +109,20 @@ pub async fn reception(slug: String) -> Result<ReceptionInfo, AppError> {
             name: s.name,
         })
         .collect();
-    let video_sessions = services::live::sessions::list(&platform.pool, event.id)
-        .await?
-        .into_iter()
-        .filter(|s| !s.ended)
-        .map(|s| super::session::SessionLink {
+    // A backstage is listed to its speakers only.
+    let mut video_sessions = Vec::new();
+    for s in services::live::sessions::list(&platform.pool, event.id).await? {
+        if s.ended
+            || (s.backstage
+                && !services::live::sessions::is_host(&platform.pool, &me, s.id).await?)
+        {
+            continue;
+        }
+        video_sessions.push(super::session::SessionLink {
             id: s.id,
             title: s.title,
-        })
-        .collect();
+        });
+    }
     // The cursor is read before the history, so nothing falls between the two.
     let cursor = log::head(&mut redis, event.id).await?;
     let chat = chat::history(&platform.pool, event.id, Channel::Reception, None, 50).await?;

@@ -51,6 +51,8 @@ pub struct SessionData {
     pub host: bool,
     /// A host ended it.
     pub ended: bool,
+    /// The stage it is the backstage of, for its hosts.
+    pub broadcast: Option<super::broadcast::BroadcastView>,
     /// People in the event now.
     pub online: u64,
     /// The live log's position when the page was made.
@@ -75,8 +77,27 @@ pub async fn video_session(slug: String, id: String) -> Result<SessionData, AppE
     let online = presence::count(&mut redis, event.id).await?;
     let cursor = log::head(&mut redis, event.id).await?;
     let chat = chat::history(&platform.pool, event.id, Channel::Session(id), None, 50).await?;
+    let host = sessions::is_host(&platform.pool, &me, id).await?;
+    let broadcast = match (s.backstage, host) {
+        (true, true) => {
+            match services::live::stages::of_backstage(&platform.pool, event.id, id).await? {
+                Some(stage) => {
+                    super::broadcast::BroadcastView::of(&platform.pool, &me, &stage).await?
+                }
+                None => None,
+            }
+        }
+        (true, false) => {
+            return Err(AppError::new(
+                crate::error::ErrorKind::Forbidden,
+                "only the stage's speakers enter its backstage",
+            ))
+        }
+        _ => None,
+    };
     Ok(SessionData {
-        host: sessions::is_host(&platform.pool, &me, id).await?,
+        host,
+        broadcast,
         people: super::people_of(&platform, event.id).await?,
         slug: event.slug.clone(),
         event: event.name.clone(),
@@ -284,7 +305,7 @@ fn Session(s: SessionData) -> impl IntoView {
     view! {
         <leptos_meta::Title text=format!("{} · {}", s.title, s.event)/>
         <div class="space-y-4">
-            <p class="text-sm text-slate-500"><a class="underline" href=reception>{s.event.clone()}</a> " · Session"</p>
+            <p class="text-sm text-slate-500"><a class="underline" href=reception>{s.event.clone()}</a> {if s.broadcast.is_some() { " · Backstage" } else { " · Session" }}</p>
             <h1 class="text-2xl font-bold">{s.title.clone()}</h1>
             {(!s.description.is_empty()).then(|| view! { <p class="whitespace-pre-line text-slate-700">{s.description.clone()}</p> })}
             <p class="text-slate-600" aria-live="polite">
@@ -331,7 +352,21 @@ fn Session(s: SessionData) -> impl IntoView {
                     {move || preview.get().then(|| view! { <Preview ctl=ctl preview=preview/> })}
                 </div>
                 <div class="space-y-3">
-                    {host.then(|| view! { <HostPanel ctl=ctl requests=requests/> })}
+                    {s.broadcast.clone().map(|b| {
+                        let on_screen = Signal::derive(move || {
+                            let me = me_id();
+                            everyone()
+                                .into_iter()
+                                .filter(|id| screen_owner(id).is_none())
+                                .map(|id| {
+                                    let name = if id == me { "You".to_owned() } else { name_of(&id) };
+                                    (id, name)
+                                })
+                                .collect::<Vec<_>>()
+                        });
+                        view! { <super::broadcast::BackstagePanel b=b slug=s.slug.clone() live=live on_screen=on_screen/> }
+                    })}
+                    {(host && s.broadcast.is_none()).then(|| view! { <HostPanel ctl=ctl requests=requests/> })}
                     <PeopleHere ctl=ctl area=area people=people/>
                     <ChatPanel channel=channel live=live/>
                 </div>

@@ -42,6 +42,8 @@ pub struct StageData {
     pub source_url: String,
     /// The video a simulive stage plays.
     pub simulive: Option<super::player::SimuliveView>,
+    /// Its broadcast from the backstage (a stage live from one).
+    pub broadcast: Option<super::broadcast::BroadcastView>,
     /// The server's clock when the page was made (Unix milliseconds).
     pub now_ms: i64,
     /// The viewer moderates.
@@ -169,6 +171,7 @@ pub async fn stage_info(slug: String, stage: String) -> Result<StageData, AppErr
         (Vec::new(), Vec::new())
     };
     Ok(StageData {
+        broadcast: super::broadcast::BroadcastView::of(&platform.pool, &me, &s).await?,
         people: super::people_of(&platform, event.id).await?,
         slug: event.slug.clone(),
         event: event.name.clone(),
@@ -226,26 +229,50 @@ pub fn StagePage() -> impl IntoView {
     }
 }
 
-/// What a stage's player plays.
+/// What a stage's player plays. Who is on air and the layout are apart
+/// ([`Air`]): changing them must not make the player join again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Source {
     kind: StageSourceKind,
     url: String,
     simulive: Option<super::player::SimuliveView>,
+    broadcast: Option<super::broadcast::BroadcastView>,
     now_ms: i64,
 }
 
+/// Who is on air on a broadcasting stage, and how they are laid out.
+type Air = (
+    Vec<protocol::ids::AttendeeId>,
+    protocol::states::StageLayout,
+);
+
 impl Source {
-    fn of(s: &StageData) -> Source {
-        Source {
+    fn of(s: &StageData) -> (Source, Air) {
+        let air = s
+            .broadcast
+            .as_ref()
+            .map(|b| (b.on_air.clone(), b.layout))
+            .unwrap_or((Vec::new(), protocol::states::StageLayout::Solo));
+        let broadcast = s
+            .broadcast
+            .clone()
+            .map(|b| super::broadcast::BroadcastView {
+                on_air: Vec::new(),
+                layout: protocol::states::StageLayout::Solo,
+                ..b
+            });
+        let source = Source {
             kind: s.source_kind,
             url: s.source_url.clone(),
             simulive: s.simulive.clone(),
-            now_ms: s.now_ms,
-        }
+            broadcast,
+            // Only a simulive player reads the page's clock.
+            now_ms: if s.simulive.is_some() { s.now_ms } else { 0 },
+        };
+        (source, air)
     }
 
-    fn view(self, slug: String) -> AnyView {
+    fn view(self, slug: String, live: LiveState, air: RwSignal<Air>) -> AnyView {
         let soon = || {
             view! { <div class="w-full aspect-video bg-slate-800 text-white grid place-items-center rounded" data-testid="player">"The stream starts soon."</div> }.into_any()
         };
@@ -265,6 +292,10 @@ impl Source {
                     allow="autoplay; fullscreen; picture-in-picture" sandbox="allow-scripts allow-same-origin allow-presentation"></iframe>
             }
             .into_any(),
+            StageSourceKind::Backstage => match self.broadcast {
+                Some(b) => view! { <super::broadcast::LiveBroadcast b=b slug=slug live=live air=air/> }.into_any(),
+                None => soon(),
+            },
             StageSourceKind::None => soon(),
         }
     }
@@ -282,7 +313,9 @@ fn Stage(s: StageData) -> impl IntoView {
     let area = Area::Stage(s.id);
     live.connect(s.slug.clone(), area, s.cursor.clone());
     // What the stage plays, loaded again when the organiser changes it.
-    let source = RwSignal::new(Source::of(&s));
+    let (first, first_air) = Source::of(&s);
+    let source = RwSignal::new(first);
+    let air = RwSignal::new(first_air);
     let seen = StoredValue::new(0usize);
     let (slug, id) = (s.slug.clone(), s.id);
     Effect::new(move |_| {
@@ -304,7 +337,11 @@ fn Stage(s: StageData) -> impl IntoView {
                     move || {
                         leptos::task::spawn_local(async move {
                             if let Ok(d) = stage_info(slug, id.to_string()).await {
-                                source.set(Source::of(&d));
+                                let (next, next_air) = Source::of(&d);
+                                if source.get_untracked() != next {
+                                    source.set(next);
+                                }
+                                air.set(next_air);
                             }
                         });
                     },
@@ -313,10 +350,10 @@ fn Stage(s: StageData) -> impl IntoView {
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (changed, &slug, source);
+        let _ = (changed, &slug, source, air);
     });
     let slug = s.slug.clone();
-    let player = move || source.get().view(slug.clone());
+    let player = move || source.get().view(slug.clone(), live, air);
     let reception = format!("/e/{}/reception", s.slug);
     let talking_to = RwSignal::new(None::<protocol::live::Person>);
     let open_dm = dm_opener(s.slug.clone(), live, talking_to);

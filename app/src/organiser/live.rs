@@ -357,6 +357,11 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                 view! {
                                 <li data-testid="stage-row">{s.name.clone()} " · " {s.source_kind.as_str()} " " <code class="text-sm">{s.source_url.clone()}</code>
                                     {s.simulive.clone().map(|w| view! { " " <span class="text-sm" data-testid="stage-simulive">{w}</span> })}
+                                    {(s.source_kind == StageSourceKind::Backstage).then(|| view! {
+                                        " " <span class="text-sm" data-testid="stage-backstage">"Speakers: make them hosts of “Backstage: " {s.name.clone()} "” under "
+                                            <a class="underline" href=format!("/dashboard/events/{}/sessions", slug.get_untracked())>"Sessions"</a>
+                                            "; they go live from there."</span>
+                                    })}
                                     " · " <a class="underline" href=format!("/e/{}/stage/{}", slug.get_untracked(), s.id)>"open"</a>
                                     <ActionForm action=source attr:class="inline-flex gap-1 ml-2">
                                         <input type="hidden" name="slug" value=slug.get_untracked()/>
@@ -364,6 +369,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                                         <select class="input text-sm w-auto" name="source_kind" aria-label="New source">
                                             <option value="hls">"HLS"</option>
                                             <option value="embed">"Embed"</option>
+                                            <option value="backstage">"Live from backstage"</option>
                                             <option value="none">"None"</option>
                                         </select>
                                         <input class="input text-sm" name="source_url" aria-label="New source URL" placeholder="https://…"/>
@@ -489,6 +495,7 @@ pub fn LiveAdmin(#[prop(into)] slug: Signal<String>) -> impl IntoView {
                 <select class="input" name="source_kind">
                     <option value="hls">"HLS stream URL"</option>
                     <option value="embed">"Embeddable player URL"</option>
+                    <option value="backstage">"Live from backstage (no URL)"</option>
                     <option value="none">"None yet"</option>
                 </select>
             </label>

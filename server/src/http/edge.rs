@@ -85,6 +85,12 @@ fn refusal(status: StatusCode, kind: ErrorKind, message: String) -> Response {
 /// Middleware: answers 408 when the rest of the stack takes longer than the
 /// request timeout.
 pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    // A recording handed over by a media node may be large.
+    let limit = if req.uri().path() == super::recordings::PATH {
+        limit.max(super::recordings::TIMEOUT)
+    } else {
+        limit
+    };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => refusal(
@@ -108,6 +114,8 @@ pub async fn body_limit(State(max): State<usize>, req: Request, next: Next) -> R
         max.max(super::avatars::MAX_REQUEST_BYTES)
     } else if super::assets::is_upload(path) {
         max.max(super::assets::MAX_REQUEST_BYTES)
+    } else if path == super::recordings::PATH {
+        max.max(super::recordings::MAX_BYTES as usize)
     } else {
         max
     };

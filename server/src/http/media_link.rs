@@ -39,6 +39,8 @@ pub struct Links {
     namespace: String,
     next_generation: u64,
     rooms: HashMap<String, (u64, mpsc::UnboundedSender<ToNode>)>,
+    /// The rooms whose join token made this page a host.
+    hosting: std::collections::HashSet<String>,
     events_tx: mpsc::UnboundedSender<(String, u64, LinkEvent)>,
     events: mpsc::UnboundedReceiver<(String, u64, LinkEvent)>,
 }
@@ -75,6 +77,7 @@ impl Links {
             namespace,
             next_generation: 0,
             rooms: HashMap::new(),
+            hosting: Default::default(),
             events_tx,
             events,
         }
@@ -111,7 +114,13 @@ impl Links {
             ));
         }
         match peek(&token) {
-            Some(c) if c.sub == me && c.room == room => {}
+            Some(c) if c.sub == me && c.room == room => {
+                if c.role == protocol::media::MediaRole::Host {
+                    self.hosting.insert(room.clone());
+                } else {
+                    self.hosting.remove(&room);
+                }
+            }
             Some(_) => return Err("this join token is not yours or not for this room".into()),
             None => return Err("the join token is malformed".into()),
         }
@@ -152,6 +161,17 @@ impl Links {
     /// Leaves `room` (closing its link; harmless if not in it).
     pub fn leave(&mut self, room: &str) {
         self.rooms.remove(room);
+        self.hosting.remove(room);
+    }
+
+    /// The rooms this page is in as a host (a backstage's speakers are its
+    /// hosts).
+    pub fn hosted(&self) -> Vec<String> {
+        self.hosting
+            .iter()
+            .filter(|r| self.rooms.contains_key(*r))
+            .cloned()
+            .collect()
     }
 }
 

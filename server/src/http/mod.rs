@@ -17,6 +17,7 @@ mod join;
 mod media_link;
 mod page;
 mod payments;
+mod recordings;
 pub mod socket_limits;
 mod widget;
 mod ws;
@@ -111,6 +112,7 @@ pub fn router(state: ServerState) -> Router {
             get(assets::preview),
         )
         .route("/media/{token}/{file}", get(assets::media))
+        .route(recordings::PATH, post(recordings::receive))
         .route("/e/{slug}/connections.vcf", get(exports::connections_vcf))
         .route("/e/{slug}/connections.csv", get(exports::connections_csv))
         .merge(test_payments)

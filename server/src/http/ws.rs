@@ -10,7 +10,10 @@
 //! Media signalling (`media_*` messages) is relayed to the media node of
 //! each room the page joins (`media_link`); a host's removal, taking someone
 //! off screen or ending the session closes that person's link here, so the
-//! node drops their connection whatever their page does.
+//! node drops their connection whatever their page does. A host's link to
+//! a stage's backstage also carries the broadcast's state to the node (who
+//! is on air, the recording token), from the database, when they join and
+//! after each change of the stage.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -214,6 +217,36 @@ fn relay_media(links: &mut Links, me: AttendeeId, msg: ClientMsg) -> Result<(), 
             },
         ),
         _ => Ok(()),
+    }
+}
+
+/// Tells the media node of each backstage room this page is in as a host
+/// who is on air and whether to record, from the stage's stored state
+/// (`services::live::stages::air`): when the host joins (`only` that room)
+/// and after the broadcast of stage `stage` changed. The browser never
+/// carries the list or the recording token; the node takes it from a host's
+/// link only.
+async fn sync_air(
+    platform: &Platform,
+    me: &Actor,
+    links: &mut Links,
+    only: Option<&str>,
+    stage: Option<protocol::ids::StageId>,
+) {
+    for room in links.hosted() {
+        if only.is_some_and(|o| o != room) {
+            continue;
+        }
+        let Some(session) = room.strip_prefix("session:").and_then(|id| id.parse().ok()) else {
+            continue;
+        };
+        match services::live::stages::air(&platform.pool, me, session).await {
+            Ok(Some((of, msg))) if stage.is_none_or(|s| s == of) => {
+                let _ = links.send(&room, msg);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%room, error = %e, "telling the media node who is on air"),
+        }
     }
 }
 
@@ -431,8 +464,17 @@ async fn session(
                                 let links = links.get_or_insert_with(|| {
                                     Links::new(platform.redis.clone(), platform.redis_namespace.clone())
                                 });
-                                if let Err(message) = relay_media(links, me.id, request) {
-                                    open = send(&mut socket, &ServerMsg::Error { code: ErrorKind::Invalid, message }).await;
+                                let joined = match &request {
+                                    ClientMsg::MediaJoin { room, .. } => Some(room.clone()),
+                                    _ => None,
+                                };
+                                match relay_media(links, me.id, request) {
+                                    Err(message) => {
+                                        open = send(&mut socket, &ServerMsg::Error { code: ErrorKind::Invalid, message }).await;
+                                    }
+                                    // A host in a backstage: the node learns the broadcast's state.
+                                    Ok(()) if joined.is_some() => sync_air(&platform, &me, links, joined.as_deref(), None).await,
+                                    Ok(()) => {}
                                 }
                             }
                             Ok(request) => {
@@ -509,6 +551,11 @@ async fn session(
                     if let Some(room) = closes_media(&entry, me.id) {
                         if let Some(links) = links.as_mut() {
                             links.leave(&room);
+                        }
+                    }
+                    if let (LiveItem::StageChanged { stage }, Some(links)) = (&entry.item, links.as_mut()) {
+                        if !links.hosted().is_empty() {
+                            sync_air(&platform, &me, links, None, Some(*stage)).await;
                         }
                     }
                     open = forward(&mut socket, &me, &entry, &mut close).await;

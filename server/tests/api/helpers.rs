@@ -23,6 +23,7 @@ use uuid::Uuid;
 /// Every server function, by the type `#[server]` generates for it.
 #[allow(unused_imports)] // not every test calls every function
 pub mod fns {
+    pub use app::attendee::broadcast::{BackstageOf, StageBroadcast, StageWatch};
     pub use app::attendee::check::{CheckInfo, CheckToken, SaveCheck};
     pub use app::attendee::networking::{
         BlockPerson, ConnectWith, MeetSomeone, MeetingToken, NetworkingInfo, ReportPerson,

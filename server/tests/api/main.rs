@@ -7,6 +7,7 @@ mod assets;
 mod attendees;
 mod auth;
 mod billing;
+mod broadcast;
 mod chat;
 mod degraded;
 mod edge;

@@ -73,6 +73,15 @@ const OWNERS: [Is; 6] = [
     Served,
     Served,
 ];
+/// The hosts of a video session (the attendee here hosts none).
+const SESSION_HOSTS: [Is; 6] = [
+    Unauthorised,
+    Forbidden,
+    Forbidden,
+    Unauthorised,
+    Unauthorised,
+    Unauthorised,
+];
 const EVENT_ATTENDEES: [Is; 6] = [
     Unauthorised,
     Served,
@@ -377,6 +386,11 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             expect: ANYONE,
         },
         Row {
+            name: "POST /media/v1/recordings".into(),
+            call: Call::Post("/media/v1/recordings".into(), vec![]),
+            expect: TOKEN,
+        },
+        Row {
             name: "POST /webhooks/payments/test".into(),
             call: Call::Post("/webhooks/payments/test".into(), vec![]),
             expect: TOKEN,
@@ -386,6 +400,20 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         row::<fns::StageInfo>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
         row::<fns::ServerClock>(ANYONE, &[]),
         row::<fns::SimuliveMedia>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
+        // A broadcast: any attendee asks (a stage that is not live answers
+        // 409); only the backstage's hosts see or run it.
+        row::<fns::StageWatch>(EVENT_ATTENDEES, &[("slug", &e()), ("stage", &stage)]),
+        row::<fns::BackstageOf>(SESSION_HOSTS, &[("slug", &e()), ("session", &session)]),
+        row::<fns::StageBroadcast>(
+            EVENT_ATTENDEES,
+            &[
+                ("slug", &e()),
+                ("stage", &stage),
+                ("action", "go_live"),
+                ("on_air", ""),
+                ("layout", "solo"),
+            ],
+        ),
         // Replay: attendees see what is published to them, anyone the public part.
         row::<fns::ReplayList>(ANYONE, &[("slug", &e())]),
         row::<fns::ReplayVideo>(ANYONE, &[("slug", &e()), ("id", &nobody)]),

@@ -39,6 +39,10 @@ async fn media_node(app: &TestApp) -> watch::Sender<bool> {
         jwks_url: format!("{}/.well-known/jwks.json", app.base),
         redis: app.deps.redis.clone(),
         namespace: app.settings.redis_namespace.clone(),
+        recordings: Some((
+            std::env::temp_dir().join(format!("convene-test-recordings-{}", uuid::Uuid::new_v4())),
+            format!("{}/media/v1/recordings", app.base),
+        )),
     };
     tokio::spawn(convene_server::media_node::serve(listener, config, rx));
     wait_for_nodes(app, 1).await;

@@ -27,6 +27,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use protocol::events::{Fact, RecordingReady};
 use protocol::ids::{AssetId, EventId, StageId};
 use protocol::states::{AssetStatus, ReplayAudience};
 use sha2::{Digest, Sha256};
@@ -84,11 +85,13 @@ pub struct Asset {
     pub aired_at: Option<DateTime<Utc>>,
     /// Who may watch it in Replay.
     pub replay: ReplayAudience,
+    /// A stage broadcast's recording (not an organiser's upload).
+    pub recording: bool,
 }
 
 const COLUMNS: &str = "id, event_id, title, filename, status, size_bytes, received_bytes, checksum,
     duration_ms, width, height, renditions, thumbnail, captions, progress, error, created_at,
-    stage_id, aired_at, replay";
+    stage_id, aired_at, replay, origin = 'recording' AS recording";
 
 impl Asset {
     /// It plays: whole, with its renditions made.
@@ -388,20 +391,34 @@ async fn complete(
         at += size as i64;
     }
     drop(out);
-    let probed = match tools.probe(&file).await {
+    let checksum = hex::encode(hash.finalize());
+    take_original(tx, store, tools, asset, &file, &checksum).await
+}
+
+/// Probes the whole file of `asset`, stores it as its original and enqueues
+/// its transforms (in `tx`). A file that is not a video is refused
+/// (`Invalid`) with nothing stored.
+async fn take_original(
+    tx: &mut PgConnection,
+    store: &Store,
+    tools: &dyn Tools,
+    asset: &Asset,
+    file: &Path,
+    checksum: &str,
+) -> Result<Asset> {
+    let probed = match tools.probe(file).await {
         Ok(p) => p,
         Err(ToolError::Refused(why)) => return Err(Error::invalid(why)),
         Err(ToolError::Failed(why)) => return Err(Error::Internal(why)),
     };
-    store.put_file(&key(asset.id, "original"), &file).await?;
-    let checksum = hex::encode(hash.finalize());
+    store.put_file(&key(asset.id, "original"), file).await?;
     let asset: Asset = sqlx::query_as(&format!(
         "UPDATE media_assets SET status = 'processing', received_bytes = size_bytes, checksum = $2,
                 duration_ms = $3, width = $4, height = $5, updated_at = now()
          WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(asset.id)
-    .bind(&checksum)
+    .bind(checksum)
     .bind(probed.duration_ms)
     .bind(probed.width as i32)
     .bind(probed.height as i32)
@@ -425,18 +442,149 @@ pub(crate) async fn set_progress(pool: &PgPool, id: AssetId, done: f32) -> Resul
     Ok(())
 }
 
-/// Asset `id` is playable: its renditions `names` are stored.
+/// Asset `id` is playable: its renditions `names` are stored. A recording
+/// says so on the bus (`recording.ready`, once: only on its first time).
 pub(crate) async fn mark_ready(pool: &PgPool, id: AssetId, names: &[String]) -> Result<()> {
-    sqlx::query(
+    let mut tx = pool.begin().await?;
+    let was: Option<AssetStatus> =
+        sqlx::query_scalar("SELECT status FROM media_assets WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let asset: Option<Asset> = sqlx::query_as(&format!(
         "UPDATE media_assets SET status = 'ready', renditions = $2, progress = 1, error = NULL,
                 updated_at = now()
-         WHERE id = $1",
-    )
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
     .bind(id)
     .bind(names)
-    .execute(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some(a) = asset.filter(|a| a.recording && was != Some(AssetStatus::Ready)) {
+        let event = events::get(&mut *tx, a.event_id).await?;
+        let fact = Fact::RecordingReady(RecordingReady {
+            asset_id: a.id,
+            stage_id: a.stage_id,
+            title: a.title.clone(),
+            live_at: a.aired_at,
+            duration_ms: a.duration_ms.unwrap_or(0),
+        });
+        crate::domain_events::record(&mut tx, &event, fact).await?;
+    }
+    tx.commit().await?;
     Ok(())
+}
+
+/// How long a recording token lasts: a broadcast (a day at most), its
+/// mixing and the node's retries; it is only ever seen by media nodes.
+pub const RECORDING_TOKEN_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// The key recording tokens are signed with: not the media paths' key, so
+/// neither kind of token passes for the other.
+async fn recording_key(pool: &PgPool) -> Result<Vec<u8>> {
+    let secret = crate::signing::secret(pool).await?;
+    Ok(store::token_key(&[&secret[..], b"/recordings"].concat()))
+}
+
+/// The token a media node hands recording `id` over with (the web node
+/// gives it to the node with the broadcast's state; browsers never see it).
+pub async fn recording_token(pool: &PgPool, id: AssetId) -> Result<String> {
+    let expires = chrono::Utc::now().timestamp() + RECORDING_TOKEN_TTL_SECS;
+    Ok(store::token(&recording_key(pool).await?, id, expires))
+}
+
+/// The recording a token names, if it is genuine and unexpired.
+pub async fn recording_of_token(pool: &PgPool, token: &str) -> Result<AssetId> {
+    let now = chrono::Utc::now().timestamp();
+    store::verify(&recording_key(pool).await?, token, now)
+        .map_err(|_| Error::Unauthorized("this recording token is not valid or has expired".into()))
+}
+
+/// What a finished recording is, as its broadcast named it.
+#[derive(Debug, Clone)]
+pub struct NewRecording {
+    /// This part's id, which the media node chose (the asset's).
+    pub id: AssetId,
+    /// The broadcast's recording it is a part of.
+    pub recording: AssetId,
+    /// The event.
+    pub event: EventId,
+    /// The stage it was broadcast on (None: removed since).
+    pub stage: Option<StageId>,
+    /// What organisers and Replay call it.
+    pub title: String,
+    /// When the broadcast went live.
+    pub live_at: DateTime<Utc>,
+}
+
+/// Makes the mixed file of a part of a broadcast's recording an asset of
+/// its event: stored, probed, its transforms enqueued, on air on its stage
+/// from when it went live (so Replay has its chapters). A later part is
+/// titled as one. Handing the same part over twice is a conflict; a file
+/// that is not a video is refused and nothing is kept.
+pub async fn import_recording(
+    pool: &PgPool,
+    store: &Store,
+    tools: &dyn Tools,
+    rec: &NewRecording,
+    file: &Path,
+) -> Result<Asset> {
+    let size = tokio::fs::metadata(file)
+        .await
+        .map_err(|e| Error::Internal(format!("recording file: {e}")))?
+        .len() as i64;
+    if size == 0 {
+        return Err(Error::invalid("the recording is empty"));
+    }
+    let checksum = {
+        let file = file.to_owned();
+        tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            let mut f = std::fs::File::open(file)?;
+            let mut hash = Sha256::new();
+            std::io::copy(&mut f, &mut hash)?;
+            Ok(hex::encode(hash.finalize()))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(format!("recording file: {e}")))?
+    };
+    let mut tx = pool.begin().await?;
+    // Parts are counted under a lock on the event's recordings, so two
+    // parts arriving together get different numbers.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(rec.recording)
+        .execute(&mut *tx)
+        .await?;
+    let before: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM media_assets WHERE stage_recording = $1 AND id <> $2",
+    )
+    .bind(rec.recording)
+    .bind(rec.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let title = match before {
+        0 => rec.title.clone(),
+        n => format!("{} (part {})", rec.title, n + 1),
+    };
+    let asset: Option<Asset> = sqlx::query_as(&format!(
+        "INSERT INTO media_assets (id, event_id, kind, title, filename, status, size_bytes, received_bytes,
+                                   origin, stage_id, aired_at, stage_recording)
+         VALUES ($1, $2, 'video', $3, 'recording.mp4', 'uploading', $4, $4, 'recording', $5, $6, $7)
+         ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}"
+    ))
+    .bind(rec.id)
+    .bind(rec.event)
+    .bind(title.chars().take(200).collect::<String>())
+    .bind(size)
+    .bind(rec.stage)
+    .bind(rec.live_at)
+    .bind(rec.recording)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let asset = asset.ok_or_else(|| Error::Conflict("this recording is in already".into()))?;
+    let asset = take_original(&mut tx, store, tools, &asset, file, &checksum).await?;
+    tx.commit().await?;
+    Ok(asset)
 }
 
 /// Asset `id` failed for `why` (organisers read it).

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 
 use super::log::{self, Audience};
 use super::participants::Actor;
-use super::{captions, chat, dm, moderation, polls, qa, sessions};
+use super::{captions, chat, dm, moderation, polls, qa, sessions, stages};
 use crate::accounts::Organiser;
 use crate::{ratelimit, Result};
 
@@ -160,13 +160,13 @@ pub async fn change_stage_source(
     let event = crate::events::get_for_org(&deps.pool, by, slug).await?;
     match source {
         StageSource::Url { kind, url } => {
-            super::stages::set_source(&deps.pool, by, slug, stage, kind, url).await?;
+            stages::set_source(&deps.pool, by, slug, stage, kind, url).await?;
         }
         StageSource::Simulive {
             asset,
             starts_local,
         } => {
-            super::stages::set_simulive(&deps.pool, by, slug, stage, asset, starts_local).await?;
+            stages::set_simulive(&deps.pool, by, slug, stage, asset, starts_local).await?;
         }
     }
     let mut redis = deps.redis.clone();
@@ -178,6 +178,27 @@ pub async fn change_stage_source(
     )
     .await?;
     Ok(())
+}
+
+/// A backstage host changes the stage's broadcast (see
+/// [`stages::broadcast`]); pages showing the stage load it again. The host's
+/// page then tells the media node who is on air.
+pub async fn broadcast(
+    deps: &LiveDeps,
+    by: &Actor,
+    stage: StageId,
+    what: stages::Broadcast,
+) -> Result<stages::Stage> {
+    let updated = stages::broadcast(&deps.pool, by, stage, what).await?;
+    let mut redis = deps.redis.clone();
+    log::publish(
+        &mut redis,
+        by.event_id,
+        Audience::All,
+        LiveItem::StageChanged { stage },
+    )
+    .await?;
+    Ok(updated)
 }
 
 /// What a stage is to play, as the organiser's form says it.

@@ -51,6 +51,9 @@ pub struct VideoSession {
     pub agenda_session_id: Option<AgendaSessionId>,
     /// A host ended it.
     pub ended: bool,
+    /// A stage's backstage: only its hosts (the speakers) enter, Reception
+    /// does not list it, and it never ends (the stage does).
+    pub backstage: bool,
 }
 
 /// What an organiser fills in for a session (form strings, parsed here).
@@ -123,7 +126,7 @@ fn parse(form: &SessionForm) -> Result<Parsed> {
     })
 }
 
-const COLUMNS: &str = "id, title, description, capacity, max_on_screen, on_screen, agenda_session_id, ended_at IS NOT NULL AS ended";
+const COLUMNS: &str = "id, title, description, capacity, max_on_screen, on_screen, agenda_session_id, ended_at IS NOT NULL AS ended, backstage";
 
 /// Adds a session to one of the organiser's events.
 #[instrument(skip(pool, by, form), fields(org = %by.org_id))]
@@ -163,10 +166,45 @@ pub async fn create(
     .await?)
 }
 
-/// Removes a session of one of the organiser's events.
+/// Makes the backstage of a stage called `stage`: a session its hosts go on
+/// screen in (up to nine at once), nobody else enters.
+pub async fn create_backstage(
+    conn: &mut sqlx::PgConnection,
+    event: EventId,
+    stage: &str,
+) -> Result<VideoSessionId> {
+    let id = VideoSessionId::new();
+    sqlx::query(
+        "INSERT INTO video_sessions (id, event_id, title, capacity, max_on_screen, on_screen, backstage)
+         VALUES ($1, $2, $3, 50, 9, 'hosts', true)",
+    )
+    .bind(id)
+    .bind(event)
+    .bind(format!("Backstage: {stage}").chars().take(200).collect::<String>())
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Removes the backstage of a stage that is gone.
+pub async fn drop_backstage(conn: &mut sqlx::PgConnection, id: VideoSessionId) -> Result<()> {
+    sqlx::query("DELETE FROM video_sessions WHERE id = $1 AND backstage")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a session of one of the organiser's events (not a backstage:
+/// its stage keeps it).
 #[instrument(skip(pool, by), fields(org = %by.org_id))]
 pub async fn delete(pool: &PgPool, by: &Organiser, slug: &str, id: VideoSessionId) -> Result<()> {
     let event = events::get_for_org(pool, by, slug).await?;
+    if get(pool, event.id, id).await?.backstage {
+        return Err(Error::Conflict(
+            "this is a stage's backstage; it stays with its stage".into(),
+        ));
+    }
     let gone = sqlx::query("DELETE FROM video_sessions WHERE id = $1 AND event_id = $2")
         .bind(id)
         .bind(event.id)
@@ -334,6 +372,15 @@ end
 return 0
 ";
 
+/// A token for `by` to watch the speakers on air in backstage `id` (the
+/// caller checked that its stage is live).
+pub async fn audience_grant(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<Grant> {
+    let role = MediaRole::Audience;
+    let room = session_room(id);
+    let token = signing::media_join_token(pool, by.event_id, &room, by.id, role, None).await?;
+    Ok(Grant { room, role, token })
+}
+
 /// A join token for `by` in session `id`: to watch, or (`on_screen`) to
 /// appear on screen as the session allows.
 #[instrument(skip(pool, redis, ns, by), fields(attendee = %by.id))]
@@ -355,6 +402,11 @@ pub async fn grant(
         ));
     }
     let host = is_host(pool, by, id).await?;
+    if s.backstage && !host {
+        return Err(Error::Forbidden(
+            "only the stage's speakers enter its backstage".into(),
+        ));
+    }
     let here = presence::snapshot(redis, by.event_id)
         .await?
         .areas
@@ -579,9 +631,14 @@ pub async fn control(
     ))
 }
 
-/// A host ends the session for everyone.
+/// A host ends the session for everyone (a backstage does not end: its
+/// stage's broadcast does).
 pub async fn end(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<Outcome> {
-    require_host(pool, by, id).await?;
+    if require_host(pool, by, id).await?.backstage {
+        return Err(Error::Conflict(
+            "a backstage does not end; end the stage's broadcast instead".into(),
+        ));
+    }
     sqlx::query("UPDATE video_sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL")
         .bind(id)
         .execute(pool)

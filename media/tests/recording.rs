@@ -1,0 +1,210 @@
+//! Recording a room with real media: a bot publishes a VP8 test pattern and
+//! an Opus tone (made by `ffmpeg`), goes on air and is recorded for over a
+//! minute, dropping out and rejoining in the middle. `ffprobe` and
+//! `ffmpeg`'s detectors then check the mixed file: picture and sound,
+//! as long as the recording ran, and the gap where the speaker was away in
+//! the same place in both (no drift between sound and picture).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use media::bot::{Bot, Load, RealMedia};
+use media::{Config, Recordings, Sfu};
+use tokio::sync::mpsc;
+
+/// Waits until `cond` holds (fails after 20 s).
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs `program` and returns its standard error (where the detectors write).
+fn run(program: &str, args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .expect("ffmpeg and ffprobe are installed");
+    assert!(
+        out.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The numbers after `key` in `text` (`black_start:12.3` → 12.3).
+fn numbers_after(text: &str, key: &str) -> Vec<f64> {
+    text.split(key)
+        .skip(1)
+        .filter_map(|rest| {
+            rest.trim_start()
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .next()
+                .and_then(|n| n.parse().ok())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
+    let dir = std::env::temp_dir().join(format!("convene-recording-test-{}", std::process::id()));
+    let real: &'static RealMedia = Box::leak(Box::new(
+        RealMedia::make(&dir, 10).await.expect("test media"),
+    ));
+    assert!(
+        real.frames.len() >= 190 && real.sounds.len() >= 490,
+        "{real:?}"
+    );
+    let (done, mut finished) = mpsc::unbounded_channel();
+    let sfu: Arc<Sfu> = Sfu::new(Config {
+        recordings: Some(Recordings {
+            dir: dir.join("recordings"),
+            done,
+        }),
+        ..Config::on("127.0.0.1".parse().unwrap())
+    });
+    let load = Load {
+        real: Some(real),
+        ..Load::default()
+    };
+    // A host who only watches keeps the room open while Ada is away.
+    let host = Bot::join(&sfu, "backstage", "host", None).await.unwrap();
+    let ada = Bot::join(&sfu, "backstage", "ada", Some(load))
+        .await
+        .unwrap();
+    eventually("the host receives Ada", || host.count(|s| &s.video) > 40).await;
+
+    let began = Instant::now();
+    host.participant
+        .set_on_air(vec!["ada".into()], Some("the-label".into()))
+        .await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    // Ada drops out for a while, then comes back.
+    ada.leave().await;
+    let away = began.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let ada = Bot::join(&sfu, "backstage", "ada", Some(load))
+        .await
+        .unwrap();
+    eventually("Ada is back", || ada.seen.connected.load(Ordering::SeqCst)).await;
+    let back = began.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(62).saturating_sub(began.elapsed())).await;
+    host.participant.set_on_air(vec!["ada".into()], None).await;
+    let wall = began.elapsed().as_secs_f64();
+
+    let recorded = tokio::time::timeout(Duration::from_secs(240), finished.recv())
+        .await
+        .expect("mixed in time")
+        .expect("a recording");
+    assert_eq!(recorded.room, "backstage");
+    assert_eq!(recorded.label, "the-label");
+    let f = recorded.result.expect("mixed");
+    // Two stretches of Ada, each with picture and sound.
+    let video: Vec<_> = f.segments.iter().filter(|s| !s.audio).collect();
+    let sound: Vec<_> = f.segments.iter().filter(|s| s.audio).collect();
+    assert_eq!((video.len(), sound.len()), (2, 2), "{:?}", f.segments);
+    assert!(video.iter().chain(&sound).all(|s| s.stream == "ada"));
+
+    // As long as the recording ran, with a picture and sound all through.
+    let file = f.file.display().to_string();
+    let (json, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            &file,
+        ],
+    );
+    let probe: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (duration - wall).abs() < 1.0,
+        "{duration} s recorded over {wall} s"
+    );
+    let streams = probe["streams"].as_array().unwrap();
+    let of = |kind: &str| {
+        streams
+            .iter()
+            .find(|s| s["codec_type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} stream"))["duration"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!(
+        (of("video") - of("audio")).abs() < 0.2,
+        "{} vs {}",
+        of("video"),
+        of("audio")
+    );
+
+    // The one stretch of black picture and the one of silence are where Ada
+    // was away, and start and end together: sound and picture stay in step
+    // across the minute and the rejoin.
+    let (_, found) = run(
+        "ffmpeg",
+        &[
+            "-nostdin",
+            "-i",
+            &file,
+            "-vf",
+            "blackdetect=d=2:pix_th=0.1",
+            "-af",
+            "silencedetect=n=-50dB:d=2",
+            "-f",
+            "null",
+            "-",
+        ],
+    );
+    let (black_start, black_end) = (
+        numbers_after(&found, "black_start:"),
+        numbers_after(&found, "black_end:"),
+    );
+    let (quiet_start, quiet_end) = (
+        numbers_after(&found, "silence_start:"),
+        numbers_after(&found, "silence_end:"),
+    );
+    assert_eq!((black_start.len(), quiet_start.len()), (1, 1), "{found}");
+    assert!(
+        (black_start[0] - away).abs() < 1.0,
+        "black from {} (away at {away})",
+        black_start[0]
+    );
+    assert!(
+        black_end[0] > back - 1.0 && black_end[0] < back + 3.0,
+        "black until {} (back at {back})",
+        black_end[0]
+    );
+    assert!(
+        (black_start[0] - quiet_start[0]).abs() < 0.3,
+        "picture gone at {}, sound at {}",
+        black_start[0],
+        quiet_start[0]
+    );
+    assert!(
+        (black_end[0] - quiet_end[0]).abs() < 0.3,
+        "picture back at {}, sound at {}",
+        black_end[0],
+        quiet_end[0]
+    );
+
+    host.leave().await;
+    ada.leave().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
