@@ -115,6 +115,7 @@ test("speakers go live from the backstage; viewers see starting soon, the speake
   }).toPass({ timeout: 150_000 });
   await hydrated(org);
   await expect(org.getByTestId("video-title")).toContainText("Main stage ·");
+  await expect(org.getByTestId("video-recording")).toHaveText("Recording of a broadcast");
   await org.getByTestId("replay-audience").selectOption("attendees");
   await org.getByTestId("replay-form").getByRole("button", { name: "Save" }).click();
   await expect(org.getByTestId("replay-now")).toHaveAttribute("data-replay", "attendees");

@@ -28,6 +28,8 @@ pub struct SessionRow {
     pub hosts: Vec<(String, String)>,
     /// A host ended it.
     pub ended: bool,
+    /// A stage's backstage (it stays with its stage).
+    pub backstage: bool,
 }
 
 /// What the sessions section shows.
@@ -77,6 +79,7 @@ pub async fn sessions_admin(slug: String) -> Result<SessionsData, AppError> {
             on_screen: s.on_screen,
             hosts,
             ended: s.ended,
+            backstage: s.backstage,
         });
     }
     Ok(SessionsData {
@@ -232,6 +235,7 @@ fn session_row(
                 " · " {s.capacity} " people, " {s.max_on_screen} " on screen, " {policy}
                 {s.agenda.clone().map(|a| format!(" · agenda: {a}"))}
                 {s.ended.then_some(" · ended")}</p>
+            {s.backstage.then(|| view! { <p class="text-sm text-slate-600" data-testid="session-backstage">"The backstage of a stage: its hosts are the stage's speakers. It stays with the stage."</p> })}
             <p class="text-sm">"Hosts: "
                 {if s.hosts.is_empty() { "the event's moderators".to_owned() } else { s.hosts.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", ") }}</p>
             <div class="flex flex-wrap gap-3">
@@ -246,15 +250,17 @@ fn session_row(
                     </label>
                     <button class="btn" type="submit">"Add host"</button>
                 </ActionForm>
-                <details>
-                    <summary class="cursor-pointer underline text-sm">"Remove…"<span class="sr-only">" " {s.title.clone()}</span></summary>
-                    <ActionForm action=remove attr:class="flex items-center gap-2 p-2">
-                        <input type="hidden" name="slug" value=slug3/>
-                        <input type="hidden" name="id" value=id3/>
-                        <span class="text-sm">"Remove this session and its chat?"</span>
-                        <button class="btn bg-red-700 hover:bg-red-800" type="submit">"Yes, remove it"</button>
-                    </ActionForm>
-                </details>
+                {(!s.backstage).then(|| view! {
+                    <details>
+                        <summary class="cursor-pointer underline text-sm">"Remove…"<span class="sr-only">" " {s.title.clone()}</span></summary>
+                        <ActionForm action=remove attr:class="flex items-center gap-2 p-2">
+                            <input type="hidden" name="slug" value=slug3/>
+                            <input type="hidden" name="id" value=id3/>
+                            <span class="text-sm">"Remove this session and its chat?"</span>
+                            <button class="btn bg-red-700 hover:bg-red-800" type="submit">"Yes, remove it"</button>
+                        </ActionForm>
+                    </details>
+                })}
             </div>
         </li>
     }

@@ -47,6 +47,8 @@ pub struct VideoRow {
     pub captions: bool,
     /// Who may watch it in Replay.
     pub replay: ReplayAudience,
+    /// A stage broadcast's recording (not an upload).
+    pub recording: bool,
 }
 
 /// The event's videos, newest first; organisers of the event only.
@@ -71,6 +73,7 @@ pub async fn event_videos(slug: String) -> Result<Vec<VideoRow>, AppError> {
             error: a.error,
             captions: a.captions,
             replay: a.replay,
+            recording: a.recording,
         })
         .collect())
 }
@@ -223,7 +226,7 @@ pub fn VideosSection() -> impl IntoView {
     view! {
         <Title text="Videos · Dashboard"/>
         <h2 class="text-xl font-semibold">"Videos"</h2>
-        <p class="text-slate-600">"Pre-recorded videos for your stages. Each is checked when it arrives, then made ready to stream at 360p and 720p."</p>
+        <p class="text-slate-600">"Pre-recorded videos for your stages, and the recordings of their broadcasts. Each is checked when it arrives, then made ready to stream at 360p and 720p."</p>
         <form class="card my-3 grid max-w-xl gap-3" on:submit=start data-testid="upload-video">
             <label class="block">"Video file"
                 <input class="input" type="file" accept="video/*" node_ref=file required data-testid="video-file"/>
@@ -295,6 +298,7 @@ fn video_row(
         <li class="card flex flex-wrap items-center justify-between gap-2" data-testid="video">
             <div>
                 <p class="font-medium" data-testid="video-title">{v.title.clone()}</p>
+                {v.recording.then(|| view! { <p class="text-sm text-slate-600" data-testid="video-recording">"Recording of a broadcast"</p> })}
                 <p class="text-sm text-slate-600">{details}</p>
                 <p class="text-sm" data-testid="video-status" data-status=v.status.clone()>{status}</p>
                 {processing.then(|| view! {
