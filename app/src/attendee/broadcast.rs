@@ -42,9 +42,7 @@ impl BroadcastView {
         me: &services::live::participants::Actor,
         s: &services::live::stages::Stage,
     ) -> Result<Option<BroadcastView>, AppError> {
-        let (protocol::states::StageSourceKind::Backstage, Some(backstage)) =
-            (s.source_kind, s.backstage)
-        else {
+        let Some(backstage) = s.broadcasting_from() else {
             return Ok(None);
         };
         Ok(Some(BroadcastView {
@@ -66,15 +64,12 @@ pub async fn stage_watch(slug: String, stage: String) -> Result<JoinGrant, AppEr
     let (platform, event, me) = super::current_attendee(&slug).await?;
     let id: StageId = crate::error::parse_id("stage", &stage)?;
     let s = stages::get(&platform.pool, event.id, id).await?;
-    let backstage = match (s.on_air_now(), s.backstage) {
-        (true, Some(b)) => b,
-        _ => {
-            return Err(AppError::new(
-                crate::error::ErrorKind::Conflict,
-                "this stage is not live",
-            ))
-        }
-    };
+    let backstage = s
+        .broadcasting_from()
+        .filter(|_| s.on_air_now())
+        .ok_or_else(|| {
+            AppError::new(crate::error::ErrorKind::Conflict, "this stage is not live")
+        })?;
     let g = sessions::audience_grant(&platform.pool, &me, backstage).await?;
     Ok(JoinGrant::of(&platform, &me, g))
 }

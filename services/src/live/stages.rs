@@ -54,9 +54,16 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// Its backstage, when it broadcasts from there (its source is
+    /// "backstage"; a backstage kept from an earlier source does not count).
+    pub fn broadcasting_from(&self) -> Option<VideoSessionId> {
+        self.backstage
+            .filter(|_| self.source_kind == StageSourceKind::Backstage)
+    }
+
     /// Whether its audience watches a broadcast now.
     pub fn on_air_now(&self) -> bool {
-        self.source_kind == StageSourceKind::Backstage && self.live_state == StageLive::Live
+        self.broadcasting_from().is_some() && self.live_state == StageLive::Live
     }
 }
 
@@ -311,14 +318,9 @@ pub async fn broadcast(
     what: Broadcast,
 ) -> Result<Stage> {
     let s = get(pool, by.event_id, stage).await?;
-    let backstage = match (s.source_kind, s.backstage) {
-        (StageSourceKind::Backstage, Some(b)) => b,
-        _ => {
-            return Err(Error::Conflict(
-                "this stage does not broadcast from its backstage".into(),
-            ))
-        }
-    };
+    let backstage = s.broadcasting_from().ok_or_else(|| {
+        Error::Conflict("this stage does not broadcast from its backstage".into())
+    })?;
     if !super::sessions::is_host(pool, by, backstage).await? {
         return Err(Error::Forbidden(
             "only the stage's speakers run its broadcast".into(),
@@ -363,11 +365,11 @@ pub async fn broadcast(
             .await?
         }
     };
-    updated.ok_or_else(|| {
-        Error::Conflict(match what {
-            Broadcast::End => "the stage is not live".into(),
-            _ => "the stage is live already".into(),
-        })
+    updated.ok_or_else(|| match what {
+        Broadcast::End => Error::Conflict("the stage is not live".into()),
+        Broadcast::GoLive => Error::Conflict("the stage is live already".into()),
+        // Removed between the read and the update.
+        Broadcast::OnAir(..) => Error::not_found("no such stage"),
     })
 }
 
@@ -410,9 +412,7 @@ pub async fn air(
     let Some(s) = of_backstage(pool, by.event_id, session).await? else {
         return Ok(None);
     };
-    if s.source_kind != StageSourceKind::Backstage
-        || !super::sessions::is_host(pool, by, session).await?
-    {
+    if s.broadcasting_from().is_none() || !super::sessions::is_host(pool, by, session).await? {
         return Ok(None);
     }
     let live = s.on_air_now();
