@@ -17,11 +17,26 @@
     }
     return loading;
   }
+  // A live stream's playlist appears a few seconds after it starts: a
+  // stream that cannot be loaded is tried again every 2 s for a minute
+  // before the failure is shown. False when it gave up.
+  function retry(video, why) {
+    var tries = Number(video.getAttribute("data-hls-tries") || "0");
+    if (tries >= 30 || !video.isConnected) {
+      video.setAttribute("data-hls-error", why);
+      return false;
+    }
+    video.setAttribute("data-hls-tries", String(tries + 1));
+    video.removeAttribute("data-hls-attached");
+    setTimeout(function () { if (video.isConnected) attach(video); }, 2000);
+    return true;
+  }
   function attach(video) {
     var url = video.getAttribute("data-hls-src");
     if (!url || video.getAttribute("data-hls-attached") === url) return;
     video.setAttribute("data-hls-attached", url);
     if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.addEventListener("error", function () { retry(video, "native"); }, { once: true });
       video.src = url;
       return;
     }
@@ -32,7 +47,13 @@
       }
       var hls = new Hls();
       hls.on(Hls.Events.ERROR, function (_e, data) {
-        if (data && data.fatal) video.setAttribute("data-hls-error", data.type || "fatal");
+        if (!data || !data.fatal) return;
+        if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+          hls.destroy();
+          retry(video, data.type);
+          return;
+        }
+        video.setAttribute("data-hls-error", data.type || "fatal");
       });
       hls.loadSource(url);
       hls.attachMedia(video);

@@ -54,6 +54,9 @@ export CONVENE_DATABASE_URL="$PG_URL/$E2E_DB" CONVENE_KAFKA__BROKERS="127.0.0.1:
 run_id="e2e-$(date +%s)-"
 export CONVENE_DEMO=true CONVENE_KAFKA__TOPIC_PREFIX="$run_id" CONVENE_REDIS_NAMESPACE="$run_id" CONVENE_PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
 export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" CONVENE_SMTP__HOST=127.0.0.1 CONVENE_SMTP__PORT=1025
+# One stage viewer over WebRTC per media node: the broadcast test's second
+# viewer watches the live mix over HLS.
+export CONVENE_MEDIA__MAX_WEBRTC_VIEWERS=1
 bin="$(target_dir)/debug/convene"
 # The paths Leptos generated for the server functions the tests call.
 "$bin" server-fns > end2end/server-fns.json

@@ -2,7 +2,9 @@
 // camera: the organiser makes the stage and enters its backstage as host,
 // goes on screen there, puts themselves on air and goes live; two viewers
 // (desktop and phone) wait on "starting soon", then see the speaker's video
-// decode frames, then "ended", each without reloading. The broadcast was
+// decode frames, then "ended", each without reloading. The media node takes
+// one viewer over WebRTC here (CONVENE_MEDIA__MAX_WEBRTC_VIEWERS=1 in the
+// test command), so the other watches the live mix over HLS. The broadcast was
 // recorded: the recording becomes a ready video, which the organiser
 // publishes, and Replay plays it with its chapter from the agenda.
 import { test, expect, Page } from "./fixtures";
@@ -25,7 +27,7 @@ async function seesOnAir(page: Page) {
   await framesAdvance(page.getByTestId("air-video").first());
 }
 
-test("speakers go live from the backstage; viewers see starting soon, the speaker, then ended; the recording plays in Replay", async ({ browser }) => {
+test("speakers go live from the backstage; viewers see starting soon, the speaker (over WebRTC, or HLS past the node's limit), then ended; the recording plays in Replay", async ({ browser, consoleErrors }) => {
   test.setTimeout(300_000);
   const slug = `bcast-${unique()}`;
   const org = await (await browser.newContext()).newPage();
@@ -72,6 +74,20 @@ test("speakers go live from the backstage; viewers see starting soon, the speake
   await hydrated(org);
   await org.getByRole("link", { name: "Backstage: Main stage" }).click();
   await expect(org.getByTestId("backstage-panel")).toBeVisible();
+  const backstage = org.url();
+  // Going on screen backstage needs the pre-event check first.
+  await expect(org.getByTestId("backstage-check")).toContainText("pre-event check");
+  await org.getByTestId("backstage-check-link").click();
+  await expect(org.getByRole("heading", { name: "Check your camera, microphone and connection" })).toBeVisible();
+  await hydrated(org);
+  await expect(async () => {
+    expect(await org.getByTestId("check-video").evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
+  }).toPass({ timeout: 15_000 });
+  await org.getByTestId("run-check").click();
+  await expect(org.getByTestId("check-results").locator("tr")).toHaveCount(6, { timeout: 40_000 });
+  await org.goto(backstage);
+  await expect(org.getByTestId("backstage-panel")).toBeVisible();
+  await expect(org.getByTestId("backstage-check")).toHaveCount(0);
   await hydrated(org);
   await expect(org.getByTestId("broadcast-state")).toHaveAttribute("data-state", "off");
   await org.getByTestId("go-on-screen").click();
@@ -88,12 +104,38 @@ test("speakers go live from the backstage; viewers see starting soon, the speake
   await org.getByTestId("go-live").click();
   await expect(org.getByTestId("broadcast-state")).toHaveAttribute("data-state", "live");
 
-  // Both viewers see the speaker, frames advancing, without reloading.
+  // Both viewers see the speaker, frames advancing, without reloading: one
+  // over WebRTC, the other (the node is full) over the live mix's HLS, whose
+  // playlist is not there for the first seconds of a broadcast.
+  consoleErrors.expectStatus("/live.m3u8", 404);
+  const hlsViewers: Page[] = [];
   for (const p of [ada, bo]) {
     await expect(p.getByTestId("player")).toHaveAttribute("data-phase", "live", { timeout: 15_000 });
     await expect(p.getByTestId("player")).toHaveAttribute("data-layout", "side_by_side");
-    await expect(p.getByTestId("air-tile")).toHaveCount(1, { timeout: 30_000 });
-    await seesOnAir(p);
+    await expect(p.getByTestId("air-tile").or(p.getByTestId("air-hls"))).toHaveCount(1, { timeout: 30_000 });
+    if (await p.getByTestId("air-hls").count()) hlsViewers.push(p);
+  }
+  expect(hlsViewers.length, "one viewer past the node's WebRTC limit").toBe(1);
+  for (const p of [ada, bo]) {
+    if (hlsViewers.includes(p)) {
+      const video = p.getByTestId("air-hls");
+      await framesAdvance(video);
+      const at = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 20_000 }).toBeGreaterThan(at + 1);
+      // The mix's picture, not a black frame: some pixel is bright.
+      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => {
+        const c = document.createElement("canvas");
+        c.width = 64; c.height = 36;
+        const g = c.getContext("2d")!;
+        g.drawImage(v, 0, 0, 64, 36);
+        const d = g.getImageData(0, 0, 64, 36).data;
+        let max = 0;
+        for (let i = 0; i < d.length; i += 4) max = Math.max(max, d[i], d[i + 1], d[i + 2]);
+        return max;
+      }), { timeout: 20_000 }).toBeGreaterThan(60);
+    } else {
+      await seesOnAir(p);
+    }
   }
   expect(await bo.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
 

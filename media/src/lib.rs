@@ -41,7 +41,9 @@
 //! ([`Seat::Audience`]): they receive only the publishers a host put on air.
 //! While a host says to record, the tracks on air are also written to disk
 //! and mixed when the recording stops ([`recorder`]); the finished file goes
-//! to [`Config::recordings`].
+//! to [`Config::recordings`]. While it records, the live mix ([`live`])
+//! streams the same tracks as HLS for the viewers past the node's WebRTC
+//! limit ([`Config::max_audience`]).
 //!
 //! Also here: H.264 beside VP8, a screen-share track per publisher,
 //! active-speaker detection from the audio-level extension, a UDP port
@@ -51,6 +53,8 @@
 pub mod assets;
 pub mod bot;
 pub mod engine;
+pub mod ivf;
+pub mod live;
 pub mod network;
 pub mod recorder;
 pub mod sfu;

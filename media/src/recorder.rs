@@ -33,6 +33,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::assets;
+use crate::ivf::{ivf_header, vp8_frame_size};
+use crate::live::LiveMix;
 use crate::simulcast::vp8_keyframe;
 
 /// Packets a segment's writer may hold unread before new ones are dropped
@@ -53,6 +55,8 @@ pub struct Recording {
     stop: watch::Sender<bool>,
     next: AtomicUsize,
     writers: std::sync::Mutex<Vec<JoinHandle<Option<Segment>>>>,
+    /// The live mix its tracks also feed (None: not streamed).
+    live: Option<Arc<LiveMix>>,
 }
 
 /// One track's stretch of a recording.
@@ -84,8 +88,9 @@ pub struct Finished {
 }
 
 impl Recording {
-    /// A recording writing its segments under `dir` (made if missing).
-    pub fn start(dir: PathBuf) -> std::io::Result<Arc<Recording>> {
+    /// A recording writing its segments under `dir` (made if missing), its
+    /// tracks also feeding `live`.
+    pub fn start(dir: PathBuf, live: Option<Arc<LiveMix>>) -> std::io::Result<Arc<Recording>> {
         std::fs::create_dir_all(&dir)?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Recording {
@@ -95,7 +100,13 @@ impl Recording {
             stop,
             next: AtomicUsize::new(0),
             writers: std::sync::Mutex::new(Vec::new()),
+            live,
         }))
+    }
+
+    /// The live mix it feeds.
+    pub fn live(&self) -> Option<&Arc<LiveMix>> {
+        self.live.as_ref()
     }
 
     /// Its directory.
@@ -123,6 +134,8 @@ impl Recording {
             if audio { "ogg" } else { "ivf" }
         ));
         let job = Job {
+            n,
+            live: self.live.clone(),
             stream: stream.to_owned(),
             file,
             started: self.started,
@@ -146,6 +159,9 @@ impl Recording {
     pub async fn finish(&self) -> Result<Finished, assets::Error> {
         let duration = self.started.elapsed();
         self.stop.send_replace(true);
+        if let Some(live) = &self.live {
+            live.finish().await;
+        }
         let writers = std::mem::take(&mut *self.writers.lock().unwrap_or_else(|e| e.into_inner()));
         let mut segments = Vec::new();
         for w in writers {
@@ -166,6 +182,9 @@ impl Recording {
 
 /// What a segment's writer needs.
 struct Job {
+    /// Its number in the recording.
+    n: usize,
+    live: Option<Arc<LiveMix>>,
     stream: String,
     file: PathBuf,
     started: Instant,
@@ -208,6 +227,13 @@ async fn next(
 }
 
 impl Job {
+    /// Its stream's place in the live mix empties.
+    fn leave_live(&self) {
+        if let Some(live) = &self.live {
+            live.gone(&self.stream, self.n);
+        }
+    }
+
     fn buffer<T: Depacketizer>(depacketizer: T, rate: u32) -> SampleBuilder<T> {
         SampleBuilder::new(512, depacketizer, rate).with_max_time_delay(JITTER_WAIT)
     }
@@ -270,9 +296,18 @@ impl Job {
                         return None;
                     }
                     frames += 1;
+                    let wants_key = self
+                        .live
+                        .as_ref()
+                        .is_some_and(|l| l.video(&self.stream, self.n, &sample.data));
+                    if wants_key && last_ask.elapsed() > Duration::from_millis(500) {
+                        last_ask = Instant::now();
+                        (self.keyframe)();
+                    }
                 }
             }
         }
+        self.leave_live();
         let (writer, _, start) = out?;
         if let Err(e) = writer.finish() {
             tracing::warn!(error = %e, "closing a recording segment");
@@ -331,9 +366,13 @@ impl Job {
                         tracing::warn!(error = %e, "recording a sound frame");
                         return None;
                     }
+                    if let Some(live) = &self.live {
+                        live.audio(&self.stream, self.n, last, &packet.payload);
+                    }
                 }
             }
         }
+        self.leave_live();
         let (mut writer, _, start) = out?;
         if let Err(e) = writer.close() {
             tracing::warn!(error = %e, "closing a recording segment");
@@ -349,18 +388,6 @@ impl Job {
     }
 }
 
-/// The width and height a VP8 keyframe says (None: not a keyframe).
-pub fn vp8_frame_size(frame: &[u8]) -> Option<(u16, u16)> {
-    let f = frame.get(..10)?;
-    if f[0] & 0x01 != 0 || f[3..6] != [0x9d, 0x01, 0x2a] {
-        return None;
-    }
-    Some((
-        u16::from_le_bytes([f[6], f[7]]) & 0x3fff,
-        u16::from_le_bytes([f[8], f[9]]) & 0x3fff,
-    ))
-}
-
 /// An IVF file of VP8 frames with a 1/90000 time base, each frame's time
 /// its RTP timestamp (the `rtc` writer numbers frames instead, which drifts
 /// when the camera's rate is not the header's).
@@ -374,16 +401,7 @@ impl IvfWriter {
     pub fn create(path: &Path, width: u16, height: u16) -> std::io::Result<IvfWriter> {
         let mut file = BufWriter::new(std::fs::File::create(path)?);
         let mut header = Vec::with_capacity(32);
-        header.extend_from_slice(b"DKIF");
-        header.extend_from_slice(&0u16.to_le_bytes());
-        header.extend_from_slice(&32u16.to_le_bytes());
-        header.extend_from_slice(b"VP80");
-        header.extend_from_slice(&width.to_le_bytes());
-        header.extend_from_slice(&height.to_le_bytes());
-        header.extend_from_slice(&90_000u32.to_le_bytes());
-        header.extend_from_slice(&1u32.to_le_bytes());
-        header.extend_from_slice(&0u32.to_le_bytes());
-        header.extend_from_slice(&0u32.to_le_bytes());
+        ivf_header(&mut header, width, height);
         file.write_all(&header)?;
         Ok(IvfWriter { file, frames: 0 })
     }
@@ -591,16 +609,5 @@ mod tests {
             args[args.iter().position(|a| a == "-t").unwrap() + 1],
             "20.250"
         );
-    }
-
-    #[test]
-    fn keyframes_say_their_size() {
-        let mut key = vec![0u8; 16];
-        key[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
-        key[6..8].copy_from_slice(&640u16.to_le_bytes());
-        key[8..10].copy_from_slice(&480u16.to_le_bytes());
-        assert_eq!(vp8_frame_size(&key), Some((640, 480)));
-        key[0] = 1;
-        assert_eq!(vp8_frame_size(&key), None);
     }
 }

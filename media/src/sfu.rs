@@ -41,6 +41,7 @@ use crate::recorder::Recording;
 use crate::simulcast::{self, Fit, Layers, Rewriter};
 use crate::speaker::{next_speaker, Loudness, SPEAKER_INTERVAL};
 pub use protocol::media::Leg;
+use protocol::states::StageLayout;
 
 /// The tile height a subscriber is assumed to show a camera at until its
 /// page says ([`Participant::view`]).
@@ -93,6 +94,10 @@ pub enum Error {
     /// Signalling for a sending connection from a viewer, who has none.
     #[error("no sending connection: only people on screen send")]
     NoSendingLeg,
+    /// An audience seat asked of a node that has as many as it takes
+    /// ([`Config::max_audience`]).
+    #[error("this media server has as many viewers as it takes over WebRTC")]
+    Full,
 }
 
 fn webrtc(e: impl std::fmt::Display) -> Error {
@@ -125,6 +130,10 @@ pub struct Config {
     /// Where recordings are made and where finished ones go (None: this
     /// node does not record).
     pub recordings: Option<Recordings>,
+    /// Audience seats ([`Seat::Audience`]) this node takes at most, over
+    /// all its rooms (None: no limit); past it, viewers watch the live
+    /// mix's HLS stream ([`crate::live`]).
+    pub max_audience: Option<usize>,
 }
 
 /// Where a node records.
@@ -134,6 +143,9 @@ pub struct Recordings {
     pub dir: std::path::PathBuf,
     /// Each finished (or failed) recording is sent here.
     pub done: mpsc::UnboundedSender<Recorded>,
+    /// Where the files of a recorded broadcast's live mix go as they are
+    /// made (None: no live mix).
+    pub live: Option<mpsc::UnboundedSender<crate::live::LiveFile>>,
 }
 
 /// A recording that stopped.
@@ -161,6 +173,7 @@ impl Config {
             bandwidth: false,
             runtime: None,
             recordings: None,
+            max_audience: None,
         }
     }
 }
@@ -171,6 +184,8 @@ pub struct Sfu {
     rooms: std::sync::Mutex<HashMap<String, Arc<Room>>>,
     /// The next port of the range to try.
     next_port: std::sync::atomic::AtomicUsize,
+    /// Audience seats taken, over all rooms.
+    audience: Arc<AtomicUsize>,
 }
 
 impl Sfu {
@@ -180,7 +195,24 @@ impl Sfu {
             config,
             rooms: std::sync::Mutex::new(HashMap::new()),
             next_port: std::sync::atomic::AtomicUsize::new(0),
+            audience: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Audience seats taken now, over all rooms.
+    pub fn audience(&self) -> usize {
+        self.audience.load(Ordering::Relaxed)
+    }
+
+    /// Takes an audience seat, unless the node has as many as it takes.
+    fn take_seat(&self) -> Result<AudienceSeat, Error> {
+        let max = self.config.max_audience.unwrap_or(usize::MAX);
+        self.audience
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| Error::Full)?;
+        Ok(AudienceSeat(self.audience.clone()))
     }
 
     /// Rooms with someone in them.
@@ -310,6 +342,12 @@ impl Sfu {
     ) -> Result<(Participant, mpsc::UnboundedReceiver<Signal>), Error> {
         let name = room;
         let publish = seat == Seat::Publisher;
+        // Taken before anything is made, given back when they leave (or
+        // when joining fails and it is dropped).
+        let audience_seat = match seat {
+            Seat::Audience => Some(self.take_seat()?),
+            _ => None,
+        };
         let (signals, rx) = mpsc::unbounded_channel();
         let (connected, _) = watch::channel(false);
         let connected = Arc::new(connected);
@@ -363,6 +401,7 @@ impl Sfu {
         let peer = Arc::new(Peer {
             id: participant.to_owned(),
             audience: seat == Seat::Audience,
+            seat: std::sync::Mutex::new(audience_seat),
             sub: conn(Leg::Subscribe, sub),
             publ: publ.map(|pc| conn(Leg::Publish, pc)),
             signals,
@@ -487,8 +526,16 @@ impl Participant {
     /// what is on air is recorded from now, including tracks that come on
     /// air later; without it, a recording under way stops and is mixed. A
     /// second label while one records is ignored: one recording at a time.
-    pub async fn set_on_air(&self, participants: Vec<String>, record: Option<String>) {
-        self.room.set_on_air(&self.peer, participants, record).await;
+    /// A recording's live mix lays them out as `layout` says (None: one).
+    pub async fn set_on_air(
+        &self,
+        participants: Vec<String>,
+        record: Option<String>,
+        layout: Option<StageLayout>,
+    ) {
+        self.room
+            .set_on_air(&self.peer, participants, record, layout)
+            .await;
     }
 
     /// Starts or stops sharing their screen. Their browser answered the
@@ -744,7 +791,13 @@ impl Room {
     /// tracks and no one else's. A track published meanwhile is given out
     /// by [`Room::add`] or here, never both: each reads the tracks and the
     /// list on air in one critical section.
-    async fn set_on_air(&self, by: &Arc<Peer>, next: Vec<String>, record: Option<String>) {
+    async fn set_on_air(
+        &self,
+        by: &Arc<Peer>,
+        next: Vec<String>,
+        record: Option<String>,
+        layout: Option<StageLayout>,
+    ) {
         let _air = self.air.lock().await;
         let (came, audience) = {
             let mut state = self.state.lock().await;
@@ -753,7 +806,7 @@ impl Room {
             if state.closed || !current {
                 return;
             }
-            self.follow_recording(&mut state, &next, record);
+            self.follow_recording(&mut state, &next, record, layout);
             let before = std::mem::replace(&mut state.on_air, next.clone());
             if before == next {
                 return;
@@ -792,7 +845,13 @@ impl Room {
 
     /// Starts, follows or stops the room's recording as a host's word says:
     /// the tracks of `on_air` are recorded while `record` is given.
-    fn follow_recording(&self, state: &mut RoomState, on_air: &[String], record: Option<String>) {
+    fn follow_recording(
+        &self,
+        state: &mut RoomState,
+        on_air: &[String],
+        record: Option<String>,
+        layout: Option<StageLayout>,
+    ) {
         match (record, state.recording.is_some()) {
             (Some(label), false) => {
                 let Some(sink) = self.sfu.upgrade().and_then(|s| s.config.recordings.clone())
@@ -805,7 +864,25 @@ impl Room {
                     self.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
                     rand::random::<u64>()
                 ));
-                match Recording::start(dir) {
+                // The live mix streams what is recorded, when the node
+                // publishes one.
+                let live = match &sink.live {
+                    Some(out) => {
+                        match crate::live::LiveMix::start(
+                            dir.join("live"),
+                            label.clone(),
+                            out.clone(),
+                        ) {
+                            Ok(m) => Some(m),
+                            Err(e) => {
+                                tracing::warn!(room = %self.name, error = %e, "no live mix");
+                                None
+                            }
+                        }
+                    }
+                    None => None,
+                };
+                match Recording::start(dir, live) {
                     Ok(rec) => {
                         tracing::info!(room = %self.name, dir = %rec.dir().display(), "recording");
                         state.recording = Some((rec, label, rand::random()));
@@ -824,6 +901,9 @@ impl Room {
             (None, false) => return,
         }
         if let Some((rec, _, _)) = &state.recording {
+            if let Some(live) = rec.live() {
+                live.arrange(on_air, layout);
+            }
             for t in &state.tracks {
                 if on_air.contains(&t.owner) {
                     t.record(rec);
@@ -877,6 +957,7 @@ impl Room {
             let Some(peer) = state.peers.remove(id) else {
                 return;
             };
+            peer.seat.lock().unwrap_or_else(|e| e.into_inner()).take();
             let theirs: Vec<Arc<Published>> = state
                 .tracks
                 .iter()
@@ -977,6 +1058,8 @@ struct Peer {
     id: String,
     /// A stage's audience member ([`Seat::Audience`]).
     audience: bool,
+    /// Their audience seat, given back when they leave.
+    seat: std::sync::Mutex<Option<AudienceSeat>>,
     /// What they receive.
     sub: Conn,
     /// What they send (None: a viewer).
@@ -998,6 +1081,15 @@ struct Peer {
     /// Their screen track once it flowed, and whether it is shared now.
     shared: Mutex<Option<Shared>>,
     subscriptions: Mutex<Vec<Subscription>>,
+}
+
+/// An audience seat taken ([`Sfu::take_seat`]); dropping it gives it back.
+struct AudienceSeat(Arc<AtomicUsize>);
+
+impl Drop for AudienceSeat {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What a receiving connection takes, as its browser estimates it (REMB,

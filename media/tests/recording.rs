@@ -67,6 +67,7 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
         recordings: Some(Recordings {
             dir: dir.join("recordings"),
             done,
+            live: None,
         }),
         ..Config::on("127.0.0.1".parse().unwrap())
     });
@@ -83,7 +84,7 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
 
     let began = Instant::now();
     host.participant
-        .set_on_air(vec!["ada".into()], Some("the-label".into()))
+        .set_on_air(vec!["ada".into()], Some("the-label".into()), None)
         .await;
     tokio::time::sleep(Duration::from_secs(25)).await;
     // Ada drops out for a while, then comes back.
@@ -96,7 +97,9 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
     eventually("Ada is back", || ada.seen.connected.load(Ordering::SeqCst)).await;
     let back = began.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(62).saturating_sub(began.elapsed())).await;
-    host.participant.set_on_air(vec!["ada".into()], None).await;
+    host.participant
+        .set_on_air(vec!["ada".into()], None, None)
+        .await;
     let wall = began.elapsed().as_secs_f64();
 
     let recorded = tokio::time::timeout(Duration::from_secs(240), finished.recv())

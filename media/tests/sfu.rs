@@ -305,7 +305,9 @@ async fn a_stage_audience_receives_only_who_is_on_air() {
     assert!(sfu.receiving("backstage", "aud").await.is_empty());
 
     // A host puts Ada on air: her camera and microphone reach the audience.
-    ada.participant.set_on_air(vec!["ada".into()], None).await;
+    ada.participant
+        .set_on_air(vec!["ada".into()], None, None)
+        .await;
     eventually("the audience receives Ada", || {
         aud.count(|s| &s.video) > 50 && aud.count(|s| &s.audio) > 20
     })
@@ -332,7 +334,9 @@ async fn a_stage_audience_receives_only_who_is_on_air() {
     assert!(!late.seen.streams.lock().unwrap().iter().any(|s| s == "cy"));
 
     // Cy instead of Ada: the audience loses her tracks and gets his.
-    cy.participant.set_on_air(vec!["cy".into()], None).await;
+    cy.participant
+        .set_on_air(vec!["cy".into()], None, None)
+        .await;
     eventually("the audience receives Cy", || {
         aud.seen.streams.lock().unwrap().iter().any(|s| s == "cy")
     })
@@ -342,7 +346,7 @@ async fn a_stage_audience_receives_only_who_is_on_air() {
     // Backstage nothing changed.
     assert_eq!(sfu.receiving("backstage", "bo").await, ["ada", "cy"]);
     // Ended: the audience receives nothing.
-    ada.participant.set_on_air(Vec::new(), None).await;
+    ada.participant.set_on_air(Vec::new(), None, None).await;
     assert!(sfu.receiving("backstage", "aud").await.is_empty());
     // The audience publishes nothing.
     assert!(matches!(

@@ -319,6 +319,10 @@ pub enum ServerMsg {
         reason: String,
         /// Whether joining again may work (the node went away, not a refusal).
         rejoin: bool,
+        /// The node holding a stage's room has as many viewers over WebRTC
+        /// as it takes: watch the stage's HLS stream instead.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        full: bool,
     },
     /// A request of this client was refused.
     Error {

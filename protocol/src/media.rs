@@ -166,6 +166,10 @@ pub enum ToNode {
         /// token (None: stop recording).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record: Option<String>,
+        /// How viewers see them, which the live mix follows (None: one
+        /// speaker).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layout: Option<crate::states::StageLayout>,
     },
 }
 
@@ -205,4 +209,7 @@ pub enum FromNode {
         /// Why.
         message: String,
     },
+    /// An audience seat was refused: the node has as many viewers over
+    /// WebRTC as it takes (they watch the HLS stream of the live mix).
+    Full,
 }

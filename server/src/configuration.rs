@@ -130,6 +130,16 @@ pub struct MediaSettings {
     /// Where finished recordings are sent (default
     /// `<public_url>/media/v1/recordings`).
     pub recordings_url: Option<String>,
+    /// Stage viewers this media role takes over WebRTC, over all its
+    /// stages; past it they watch the HLS stream of the live mix (absent:
+    /// no limit; see docs/BENCHMARKS.md for what a node holds).
+    pub max_webrtc_viewers: Option<usize>,
+    /// Whether a recorded broadcast is also mixed live and streamed as HLS
+    /// (the viewers past `max_webrtc_viewers` watch it).
+    pub live_hls: bool,
+    /// Where the live mix's segments and playlist are uploaded (default
+    /// `<public_url>/media/v1/live`).
+    pub live_url: Option<String>,
 }
 
 /// TURN part of the media settings (`CONVENE_MEDIA__TURN__URLS`, `__SECRET`).
@@ -191,9 +201,16 @@ impl Default for MediaSettings {
             turn: None,
             recordings_dir: None,
             recordings_url: None,
+            max_webrtc_viewers: Some(DEFAULT_MAX_WEBRTC_VIEWERS),
+            live_hls: true,
+            live_url: None,
         }
     }
 }
+
+/// Stage viewers a media role takes over WebRTC by default: what one core
+/// forwards for a stage of two speakers with room to spare (docs/BENCHMARKS.md).
+pub const DEFAULT_MAX_WEBRTC_VIEWERS: usize = 200;
 
 /// Reads `udp_ports`, refusing a malformed range at startup.
 fn port_range<'de, D: serde::Deserializer<'de>>(

@@ -57,6 +57,11 @@ pub struct NodeConfig {
     /// Where recordings are made, and where finished ones are sent (None:
     /// this node does not record).
     pub recordings: Option<(std::path::PathBuf, String)>,
+    /// Where the live mix of a recorded broadcast is uploaded (None: no
+    /// live mix).
+    pub live_url: Option<String>,
+    /// Stage viewers this node takes over WebRTC (None: no limit).
+    pub max_audience: Option<usize>,
 }
 
 struct Node {
@@ -120,7 +125,12 @@ pub async fn serve(
     let recordings = config.recordings.clone().map(|(dir, url)| {
         let (done, finished) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(hand_over(finished, url));
-        media::Recordings { dir, done }
+        let live = config.live_url.clone().map(|url| {
+            let (files, made) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(publish_live(made, url));
+            files
+        });
+        media::Recordings { dir, done, live }
     });
     let sfu = Sfu::new(media::Config {
         ip: config.ip,
@@ -130,6 +140,7 @@ pub async fn serve(
         bandwidth: config.bandwidth,
         runtime: None,
         recordings,
+        max_audience: config.max_audience,
     });
     let node = Arc::new(Node {
         sfu: sfu.clone(),
@@ -196,8 +207,19 @@ pub async fn run(
         .recordings_dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("convene-recordings"));
+    let live_url = m.live_hls.then(|| {
+        m.live_url.clone().unwrap_or_else(|| {
+            format!(
+                "{}{}",
+                settings.public_url.trim_end_matches('/'),
+                crate::http::live::UPLOAD_PREFIX.trim_end_matches('/')
+            )
+        })
+    });
     let config = NodeConfig {
         recordings: Some((recordings_dir, recordings_url)),
+        live_url,
+        max_audience: m.max_webrtc_viewers,
         ip: m.ip,
         ports: m.udp_ports,
         announce: m.announce_ip,
@@ -304,6 +326,44 @@ async fn hand_over(
     }
 }
 
+/// Uploads the live mix's files as they are made (`PUT <url>/<name>` with
+/// the broadcast's recording token), in order: a segment before the playlist
+/// that names it. A file that cannot be sent is skipped (viewers' players
+/// go on with the next), said in the log once in a while.
+async fn publish_live(
+    mut made: tokio::sync::mpsc::UnboundedReceiver<media::live::LiveFile>,
+    url: String,
+) {
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for the live mix");
+            return;
+        }
+    };
+    let mut failed = 0u64;
+    while let Some(f) = made.recv().await {
+        let sent = http
+            .put(format!("{}/{}", url.trim_end_matches('/'), f.name))
+            .bearer_auth(&f.label)
+            .body(f.bytes)
+            .send()
+            .await;
+        let why = match sent {
+            Ok(res) if res.status().is_success() => continue,
+            Ok(res) => res.status().to_string(),
+            Err(e) => e.to_string(),
+        };
+        failed += 1;
+        if failed.is_power_of_two() {
+            tracing::warn!(file = %f.name, %why, failed, "uploading the live mix failed");
+        }
+    }
+}
+
 /// Query of a join.
 #[derive(Deserialize)]
 struct JoinQuery {
@@ -351,6 +411,10 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
     };
     let (p, mut signals) = match node.sfu.join(&claims.room, &who, seat(claims.role)).await {
         Ok(joined) => joined,
+        Err(media::Error::Full) => {
+            let _ = send(&mut socket, &FromNode::Full).await;
+            return;
+        }
         Err(e) => {
             tracing::warn!(room = %claims.room, error = %e, "join failed");
             let _ = send(
@@ -385,8 +449,8 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
                     Ok(ToNode::Answer { .. }) => Err(media::Error::BadSignal("the answer is too long".into())),
                     Ok(ToNode::Candidate { leg, candidate }) => p.candidate(leg, media::wire::from_wire(candidate)).await,
                     Ok(ToNode::Screen { on }) => p.share_screen(on).await,
-                    Ok(ToNode::OnAir { participants, record }) if claims.role == MediaRole::Host => {
-                        p.set_on_air(participants, record).await;
+                    Ok(ToNode::OnAir { participants, record, layout }) if claims.role == MediaRole::Host => {
+                        p.set_on_air(participants, record, layout).await;
                         Ok(())
                     }
                     Ok(ToNode::OnAir { .. }) => Err(media::Error::BadSignal("only a host says who is on air".into())),

@@ -32,6 +32,9 @@ pub struct BroadcastView {
     pub layout: StageLayout,
     /// The viewer speaks on this stage (hosts its backstage).
     pub speaker: bool,
+    /// The viewer, a speaker, passed the pre-event check lately (going on
+    /// screen backstage needs it).
+    pub checked: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -45,6 +48,8 @@ impl BroadcastView {
         let Some(backstage) = s.broadcasting_from() else {
             return Ok(None);
         };
+        let speaker = services::live::sessions::is_host(pool, me, backstage).await?;
+        let checked = speaker && services::live::checks::passed(pool, me).await?;
         Ok(Some(BroadcastView {
             stage: s.id,
             name: s.name.clone(),
@@ -52,14 +57,35 @@ impl BroadcastView {
             state: s.live_state,
             on_air: s.on_air.clone(),
             layout: s.layout,
-            speaker: services::live::sessions::is_host(pool, me, backstage).await?,
+            speaker,
+            checked,
         }))
     }
 }
 
-/// A token to watch the speakers on air of a stage that is live.
+/// How a viewer watches a live stage.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum Watch {
+    /// Over WebRTC through the media node, receive only.
+    Rtc(JoinGrant),
+    /// The HLS stream of the live mix, for viewers past the node's WebRTC
+    /// limit.
+    Hls {
+        /// The playlist (a signed path).
+        url: String,
+    },
+}
+
+/// How to watch the speakers on air of a stage that is live: a token for
+/// WebRTC, or with `hls` (the media node said it is full) the live mix's
+/// HLS stream.
 #[server(prefix = "/fn", endpoint = "stage_watch")]
-pub async fn stage_watch(slug: String, stage: String) -> Result<JoinGrant, AppError> {
+pub async fn stage_watch(
+    slug: String,
+    stage: String,
+    hls: Option<bool>,
+) -> Result<Watch, AppError> {
     use services::live::{sessions, stages};
     let (platform, event, me) = super::current_attendee(&slug).await?;
     let id: StageId = crate::error::parse_id("stage", &stage)?;
@@ -71,7 +97,14 @@ pub async fn stage_watch(slug: String, stage: String) -> Result<JoinGrant, AppEr
             AppError::new(crate::error::ErrorKind::Conflict, "this stage is not live")
         })?;
     let g = sessions::audience_grant(&platform.pool, &me, backstage).await?;
-    Ok(JoinGrant::of(&platform, &me, g))
+    if hls == Some(true) {
+        let recording = s.live_recording.ok_or_else(|| {
+            AppError::new(crate::error::ErrorKind::Conflict, "this stage is not live")
+        })?;
+        let url = services::live::hls::watch_path(&platform.pool, recording).await?;
+        return Ok(Watch::Hls { url });
+    }
+    Ok(Watch::Rtc(JoinGrant::of(&platform, &me, g)))
 }
 
 /// The stage a backstage serves, for its hosts (None: the session is no
@@ -200,49 +233,55 @@ fn OnAir(
     air: RwSignal<(Vec<AttendeeId>, StageLayout)>,
 ) -> impl IntoView {
     let call = CallView::new(CallStatus::Idle);
+    // The live mix's playlist, once the media node has as many WebRTC
+    // viewers as it takes (None: over WebRTC).
+    let hls = RwSignal::new(None::<String>);
     #[cfg(feature = "hydrate")]
     {
         use std::sync::atomic::{AtomicBool, Ordering};
         // Set when the player goes: a join under way or due then is dropped.
         let gone = std::sync::Arc::new(AtomicBool::new(false));
         let left = gone.clone();
-        let join = move || {
+        let join = move |via_hls: bool| {
             let slug = slug.clone();
             let gone = gone.clone();
             leptos::task::spawn_local(async move {
                 if gone.load(Ordering::Relaxed) {
                     return;
                 }
-                let grant = stage_watch(slug, stage.to_string()).await;
+                let watch = stage_watch(slug, stage.to_string(), Some(via_hls)).await;
                 if gone.load(Ordering::Relaxed) {
                     return;
                 }
-                match grant {
-                    Ok(g) => {
+                match watch {
+                    Ok(Watch::Rtc(g)) => {
                         let send = move |m: ClientMsg| live.send(m);
                         if let Err(e) = super::call::start(g, false, false, call, send) {
                             call.status.set(CallStatus::Lost(e));
                         }
                     }
+                    Ok(Watch::Hls { url }) => hls.set(Some(url)),
                     Err(e) => call.status.set(CallStatus::Lost(e.message)),
                 }
             });
         };
         // Joined once the socket is up, and again after it reconnects or a
-        // media node went away.
+        // media node went away; the stream, once on it, needs neither.
         let join_now = join.clone();
         Effect::new(move |was: Option<bool>| {
             let up = live.connected.get();
-            if up && was != Some(true) {
-                join_now();
+            if up && was != Some(true) && hls.get_untracked().is_none() {
+                join_now(false);
             }
             up
         });
-        Effect::new(move |_| {
-            if let CallStatus::Rejoin(_) = call.status.get() {
+        Effect::new(move |_| match call.status.get() {
+            CallStatus::Rejoin(_) => {
                 let join = join.clone();
-                set_timeout(join, std::time::Duration::from_secs(2));
+                set_timeout(move || join(false), std::time::Duration::from_secs(2));
             }
+            CallStatus::Full => join(true),
+            _ => {}
         });
         on_cleanup(move || {
             left.store(true, Ordering::Relaxed);
@@ -251,6 +290,7 @@ fn OnAir(
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (stage, slug, live);
+    let on_hls = move || hls.get().is_some();
     // People first in the order on air, then their screens; the layout
     // decides what shows.
     let shown = move || {
@@ -294,7 +334,12 @@ fn OnAir(
     view! {
         <div data-testid="player" data-phase="live" data-layout=move || layout().as_str()>
             <p class="mb-1 text-sm font-semibold text-red-700"><span aria-hidden="true">"● "</span>"Live"</p>
-            <div class=grid data-testid="on-air">
+            {move || hls.get().map(|url| view! {
+                // public/hls-attach.js plays it (natively or with hls.js).
+                <video class="w-full aspect-video bg-black rounded" controls autoplay muted playsinline
+                    data-hls-src=url data-testid="air-hls"></video>
+            })}
+            <div class=grid data-testid="on-air" class:hidden=on_hls>
                 <For each=shown key=|id| id.clone() let:id>
                     {
                         let screen = screen_owner(&id).is_some();
@@ -303,7 +348,7 @@ fn OnAir(
                     }
                 </For>
             </div>
-            {move || shown().is_empty().then(|| view! {
+            {move || (shown().is_empty() && !on_hls()).then(|| view! {
                 <div class="w-full aspect-video bg-black text-white grid place-items-center rounded" data-testid="air-waiting">
                     {move || match call.status.get() {
                         CallStatus::Lost(why) => why,
@@ -463,9 +508,17 @@ pub fn BackstagePanel(
         (StageLayout::SideBySide, "Side by side"),
         (StageLayout::ScreenSpeaker, "Screen share with speaker"),
     ];
+    let check = format!("/e/{}/check", slug.get_value());
     view! {
         <section class="card space-y-3" aria-labelledby="broadcast-h" data-testid="backstage-panel">
             <h2 id="broadcast-h" class="font-semibold">"Broadcast: " {b.name.clone()}</h2>
+            {(!b.checked).then(|| view! {
+                <p class="text-sm rounded bg-amber-50 border border-amber-300 p-2" data-testid="backstage-check">
+                    "Before going on screen here, take the "
+                    <a class="underline" href=check data-testid="backstage-check-link">"pre-event check"</a>
+                    ": it tests your camera, microphone and connection."
+                </p>
+            })}
             <p role="status" data-testid="broadcast-state" data-state=move || state.get().state.as_str()>
                 {move || match state.get().state {
                     StageLive::Off => "Not live yet: the audience sees “starting soon”.",

@@ -422,6 +422,7 @@ pub fn start(
                     room: r,
                     reason,
                     rejoin,
+                    full,
                 } if r == room => {
                     mine.close();
                     if let Some(pc) = &sending {
@@ -438,7 +439,9 @@ pub fn start(
                         }
                     });
                     view.tiles.set(Vec::new());
-                    view.status.set(if rejoin {
+                    view.status.set(if full {
+                        CallStatus::Full
+                    } else if rejoin {
                         CallStatus::Rejoin(reason)
                     } else {
                         CallStatus::Lost(reason)

@@ -16,6 +16,9 @@ pub enum CallStatus {
     Rejoin(String),
     /// Ended for good (refused, removed, ended).
     Lost(String),
+    /// A stage's audience seat was refused: its media server has as many
+    /// viewers over WebRTC as it takes (watch the HLS stream instead).
+    Full,
 }
 
 /// The call's state as the page shows it.

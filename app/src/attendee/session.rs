@@ -134,6 +134,9 @@ pub async fn session_token(
 ) -> Result<JoinGrant, AppError> {
     let (platform, _event, me) = super::current_attendee(&slug).await?;
     let id = crate::error::parse_id("session", &id)?;
+    if on_screen == "true" {
+        services::live::checks::before_screen(&platform.pool, &me, id).await?;
+    }
     let mut redis = platform.redis.clone();
     let grant = services::live::sessions::grant(
         &platform.pool,
@@ -317,8 +320,8 @@ fn Session(s: SessionData) -> impl IntoView {
                 CallStatus::Idle => String::new(),
                 CallStatus::Connecting => "Connecting to the session…".into(),
                 CallStatus::Connected => if ctl.on_screen.get() { "You are on screen.".into() } else { "You are watching.".into() },
-                CallStatus::Rejoin(r) => r,
-                CallStatus::Lost(r) => r,
+                CallStatus::Rejoin(r) | CallStatus::Lost(r) => r,
+                CallStatus::Full => "This session is full.".into(),
             }}</p>
             <div class="grid grid-cols-1 md:grid-cols-3 gap-4 items-start">
                 <div class="md:col-span-2 space-y-3">

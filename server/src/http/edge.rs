@@ -116,6 +116,8 @@ pub async fn body_limit(State(max): State<usize>, req: Request, next: Next) -> R
         max.max(super::assets::MAX_REQUEST_BYTES)
     } else if path == super::recordings::PATH {
         max.max(super::recordings::MAX_BYTES as usize)
+    } else if super::live::is_upload(path) {
+        max.max(services::live::hls::MAX_FILE_BYTES)
     } else {
         max
     };

@@ -30,6 +30,9 @@ pub enum LinkEvent {
         reason: String,
         /// Whether joining again may work.
         rejoin: bool,
+        /// The node refused an audience seat: it has as many WebRTC
+        /// viewers as it takes (the page watches the HLS stream instead).
+        full: bool,
     },
 }
 
@@ -134,14 +137,22 @@ impl Links {
             self.events_tx.clone(),
         );
         tokio::spawn(async move {
-            let (reason, rejoin) = link(redis, &ns, &room, &token, rx, |e| {
+            let End {
+                reason,
+                rejoin,
+                full,
+            } = link(redis, &ns, &room, &token, rx, |e| {
                 let _ = events.send((room.clone(), generation, LinkEvent::Node(e)));
             })
             .await;
             let _ = events.send((
                 room.clone(),
                 generation,
-                LinkEvent::Closed { reason, rejoin },
+                LinkEvent::Closed {
+                    reason,
+                    rejoin,
+                    full,
+                },
             ));
         });
         Ok(())
@@ -175,6 +186,23 @@ impl Links {
     }
 }
 
+/// How a link ended.
+struct End {
+    reason: String,
+    rejoin: bool,
+    full: bool,
+}
+
+impl End {
+    fn of(reason: String, rejoin: bool) -> End {
+        End {
+            reason,
+            rejoin,
+            full: false,
+        }
+    }
+}
+
 /// Runs one link until either side ends it; returns why it ended (an empty
 /// reason when the browser left).
 async fn link(
@@ -184,18 +212,18 @@ async fn link(
     token: &str,
     mut from_browser: mpsc::UnboundedReceiver<ToNode>,
     to_browser: impl Fn(FromNode),
-) -> (String, bool) {
+) -> End {
     let node = match media_nodes::locate(&mut redis, ns, room).await {
         Ok(Some(node)) => node,
         Ok(None) => {
-            return (
+            return End::of(
                 "video is unavailable right now: no media server is running".into(),
                 true,
             )
         }
         Err(e) => {
             tracing::warn!(error = %e, "locating a media node failed");
-            return ("video is unavailable right now; trying again".into(), true);
+            return End::of("video is unavailable right now; trying again".into(), true);
         }
     };
     let base = node
@@ -206,7 +234,7 @@ async fn link(
         &format!("{base}/media/v1/join"),
         &[("room", room), ("token", token)],
     ) else {
-        return (
+        return End::of(
             format!("the media server's address is wrong: {}", node.url),
             false,
         );
@@ -219,13 +247,13 @@ async fn link(
                 .as_ref()
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_else(|| format!("the media server refused ({})", response.status()));
-            return (reason, false);
+            return End::of(reason, false);
         }
         Err(e) => {
             // Gone without saying so: stop sending anyone there.
             tracing::warn!(node = %node.id, error = %e, "media node unreachable; forgetting it");
             let _ = media_nodes::forget(&mut redis, ns, &node.id).await;
-            return ("lost the media server; reconnecting".into(), true);
+            return End::of("lost the media server; reconnecting".into(), true);
         }
     };
     loop {
@@ -234,22 +262,29 @@ async fn link(
                 Some(msg) => {
                     let Ok(text) = serde_json::to_string(&msg) else { continue };
                     if ws.send(tungstenite::Message::Text(text.into())).await.is_err() {
-                        return ("lost the media server; reconnecting".into(), true);
+                        return End::of("lost the media server; reconnecting".into(), true);
                     }
                 }
                 None => {
                     let _ = ws.close(None).await;
-                    return (String::new(), false);
+                    return End::of(String::new(), false);
                 }
             },
             msg = ws.next() => match msg {
                 Some(Ok(tungstenite::Message::Text(text))) => match serde_json::from_str::<FromNode>(&text) {
-                    Ok(FromNode::Closed { reason }) => return (reason, false),
+                    Ok(FromNode::Closed { reason }) => return End::of(reason, false),
+                    Ok(FromNode::Full) => {
+                        return End {
+                            reason: "this stage has as many viewers over WebRTC as its media server takes".into(),
+                            rejoin: false,
+                            full: true,
+                        }
+                    }
                     Ok(msg) => to_browser(msg),
                     Err(_) => {}
                 },
                 Some(Ok(tungstenite::Message::Close(_))) | None | Some(Err(_)) => {
-                    return ("lost the media server; reconnecting".into(), true);
+                    return End::of("lost the media server; reconnecting".into(), true);
                 }
                 Some(Ok(_)) => {}
             },

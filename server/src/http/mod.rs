@@ -14,6 +14,7 @@ mod exports;
 mod headers;
 mod health;
 mod join;
+pub(crate) mod live;
 mod media_link;
 mod page;
 mod payments;
@@ -113,6 +114,8 @@ pub fn router(state: ServerState) -> Router {
         )
         .route("/media/{token}/{file}", get(assets::media))
         .route(recordings::PATH, post(recordings::receive))
+        .route("/media/v1/live/{file}", put(live::upload))
+        .route("/media/live/{token}/{file}", get(live::watch))
         .route("/e/{slug}/connections.vcf", get(exports::connections_vcf))
         .route("/e/{slug}/connections.csv", get(exports::connections_csv))
         .merge(test_payments)

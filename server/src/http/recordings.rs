@@ -37,13 +37,12 @@ impl Drop for Scratch {
     }
 }
 
-/// `POST /media/v1/recordings` with `Authorization: Bearer <recording
-/// token>` and the MP4 as the body: answers the new asset (201).
-pub async fn receive(
-    State(state): State<Platform>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, AppError> {
+/// The broadcast recording whose token a media node sent as its bearer
+/// token (401 without one, or with one that is not genuine).
+pub async fn recording_of(
+    state: &Platform,
+    headers: &HeaderMap,
+) -> Result<protocol::ids::AssetId, AppError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -54,7 +53,17 @@ pub async fn receive(
                 "send the recording token as a bearer token",
             )
         })?;
-    let id = assets::recording_of_token(&state.pool, token.trim()).await?;
+    Ok(assets::recording_of_token(&state.pool, token.trim()).await?)
+}
+
+/// `POST /media/v1/recordings` with `Authorization: Bearer <recording
+/// token>` and the MP4 as the body: answers the new asset (201).
+pub async fn receive(
+    State(state): State<Platform>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let id = recording_of(&state, &headers).await?;
     let part: protocol::ids::AssetId = headers
         .get("x-recording-part")
         .and_then(|v| v.to_str().ok())

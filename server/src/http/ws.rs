@@ -267,15 +267,28 @@ fn link_msg(room: String, event: LinkEvent) -> ServerMsg {
             room,
             reason,
             rejoin: false,
+            full: false,
+        },
+        // Only as the link's end (below).
+        LinkEvent::Node(FromNode::Full) => ServerMsg::MediaClosed {
+            room,
+            reason: String::new(),
+            rejoin: false,
+            full: true,
         },
         LinkEvent::Node(FromNode::Error { message }) => ServerMsg::Error {
             code: ErrorKind::Invalid,
             message,
         },
-        LinkEvent::Closed { reason, rejoin } => ServerMsg::MediaClosed {
+        LinkEvent::Closed {
+            reason,
+            rejoin,
+            full,
+        } => ServerMsg::MediaClosed {
             room,
             reason,
             rejoin,
+            full,
         },
     }
 }

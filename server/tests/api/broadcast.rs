@@ -80,6 +80,92 @@ async fn watch(app: &TestApp, slug: &str, p: &Person, stage: &str) -> (u16, Valu
         .await
 }
 
+/// The live mix's HLS: the media node uploads it under the broadcast's
+/// recording token; a viewer sent to it (the node's WebRTC seats are taken)
+/// fetches it under the watch token `stage_watch` gave them, and nothing
+/// without one.
+async fn live_stream_is_uploaded_by_the_node_and_served_to_viewers(
+    app: &TestApp,
+    slug: &str,
+    viewer: &Person,
+    stage: &str,
+    record: &str,
+) {
+    let (s, w) = app
+        .call::<fns::StageWatch>(
+            &viewer.client,
+            &[("slug", slug), ("stage", stage), ("hls", "true")],
+        )
+        .await;
+    assert_eq!((s, &w["via"]), (200, &Value::from("hls")), "{w}");
+    let path = w["url"].as_str().unwrap().to_owned();
+    assert!(
+        path.starts_with("/media/live/") && path.ends_with("/live.m3u8"),
+        "{path}"
+    );
+    let http = reqwest::Client::new();
+    let get = |p: String| http.get(format!("{}{p}", app.base)).send();
+    // Nothing streamed yet.
+    let res = get(path.clone()).await.unwrap();
+    assert_eq!(res.status(), 404);
+    let put = |token: &str, file: &str, body: &'static [u8]| {
+        http.put(format!("{}/media/v1/live/{file}", app.base))
+            .bearer_auth(token)
+            .body(body)
+            .send()
+    };
+    let playlist: &'static [u8] =
+        b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.000000,\nlive00000.ts\n";
+    assert_eq!(
+        put("not-a-token", "live00000.ts", b"ts")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let res = put(record, "../etc.ts", b"ts").await.unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let res = put(record, "index.html", b"<script>").await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        put(record, "live00000.ts", b"segment bytes")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        put(record, "live.m3u8", playlist).await.unwrap().status(),
+        204
+    );
+    let res = get(path.clone()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.bytes().await.unwrap(), playlist);
+    let segment = path.replace("live.m3u8", "live00000.ts");
+    let res = get(segment.clone()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "video/mp2t");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"segment bytes");
+    // A token altered, or one of the media paths (another kind), gets nothing.
+    let token = path.split('/').nth(3).unwrap();
+    let mut bad = token.to_owned();
+    let last = if bad.ends_with('A') { 'B' } else { 'A' };
+    bad.pop();
+    bad.push(last);
+    let res = get(segment.replace(token, &bad)).await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = get(segment.replace(token, record)).await.unwrap();
+    assert_eq!(res.status(), 403);
+    // Files that are not the stream's are not served.
+    let res = get(path.replace("live.m3u8", "original")).await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
 #[tokio::test]
 async fn speakers_run_a_broadcast_from_the_backstage_and_the_audience_watches_only_while_live() {
     let app = spawn_web_only().await;
@@ -134,9 +220,63 @@ async fn speakers_run_a_broadcast_from_the_backstage_and_the_audience_watches_on
         .await;
     assert_eq!(s, 200, "{view}");
     assert_eq!(
-        (&view["state"], &view["speaker"]),
-        (&Value::from("off"), &Value::Bool(true))
+        (&view["state"], &view["speaker"], &view["checked"]),
+        (&Value::from("off"), &Value::Bool(true), &Value::Bool(false))
     );
+
+    // A speaker goes on screen backstage only after the pre-event check
+    // (camera and microphone working); watching needs none.
+    let token = |on_screen: &'static str| {
+        let (app, client, slug, backstage) =
+            (&app, ada.client.clone(), slug.clone(), backstage.clone());
+        async move {
+            app.call::<fns::SessionToken>(
+                &client,
+                &[
+                    ("slug", &slug),
+                    ("id", &backstage),
+                    ("on_screen", on_screen),
+                ],
+            )
+            .await
+        }
+    };
+    let (s, b) = token("true").await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b.to_string().contains("pre-event check"), "{b}");
+    assert_eq!(token("false").await.0, 200);
+    let check = |camera: &'static str| {
+        let (app, client, slug) = (&app, ada.client.clone(), slug.clone());
+        async move {
+            app.call::<fns::SaveCheck>(
+                &client,
+                &[
+                    ("slug", slug.as_str()),
+                    ("speaker", ""),
+                    ("camera", camera),
+                    ("microphone", "true"),
+                    ("rtt_ms", "20"),
+                    ("jitter_ms", "2"),
+                    ("loss_pct", "0"),
+                    ("bitrate_kbps", "700"),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(check("false").await.0, 200);
+    assert_eq!(
+        token("true").await.0,
+        409,
+        "a check without a camera does not count"
+    );
+    assert_eq!(check("true").await.0, 200);
+    let (s, b) = token("true").await;
+    assert_eq!(s, 200, "{b}");
+    let (_, view) = app
+        .call::<fns::BackstageOf>(&ada.client, &[("slug", &slug), ("session", &backstage)])
+        .await;
+    assert_eq!(view["checked"], true, "{view}");
 
     // Before: the audience sees "starting soon" and gets no token.
     let info = |p: &Person| {
@@ -192,13 +332,18 @@ async fn speakers_run_a_broadcast_from_the_backstage_and_the_audience_watches_on
         protocol::media::ToNode::OnAir {
             participants,
             record,
+            layout,
         } => {
             assert_eq!(participants, std::slice::from_ref(&me));
+            assert_eq!(layout, Some(protocol::states::StageLayout::SideBySide));
             record
         }
         _ => None,
     })
     .expect("a recording token while live");
+    live_stream_is_uploaded_by_the_node_and_served_to_viewers(&app, &slug, &bo, &stage, &record)
+        .await;
+
     let video = tempdir().join("recording.mp4");
     media::assets::test_video(video.clone(), 3, 320, 240)
         .await

@@ -43,6 +43,8 @@ async fn media_node(app: &TestApp) -> watch::Sender<bool> {
             std::env::temp_dir().join(format!("convene-test-recordings-{}", uuid::Uuid::new_v4())),
             format!("{}/media/v1/recordings", app.base),
         )),
+        live_url: Some(format!("{}/media/v1/live", app.base)),
+        max_audience: None,
     };
     tokio::spawn(convene_server::media_node::serve(listener, config, rx));
     wait_for_nodes(app, 1).await;

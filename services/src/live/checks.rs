@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use protocol::ids::{AttendeeId, EventId, SpeakerId};
+use protocol::ids::{AttendeeId, EventId, SpeakerId, VideoSessionId};
 use protocol::media::check_room;
 use protocol::states::CheckVerdict;
 use sqlx::PgPool;
@@ -113,6 +113,39 @@ fn check_range(what: &str, v: f32, max: f32) -> Result<()> {
 /// A join token for `by`'s own check room (they publish; nobody else joins).
 pub async fn grant(pool: &PgPool, by: &Actor) -> Result<Grant> {
     Grant::speaker(pool, by, check_room(by.id), None).await
+}
+
+/// How long a pre-event check counts for going on screen in a backstage.
+pub const CHECK_COUNTS_FOR_HOURS: i32 = 24;
+
+/// Whether `by` checked, in this event within [`CHECK_COUNTS_FOR_HOURS`],
+/// with a camera and a microphone that worked.
+pub async fn passed(pool: &PgPool, by: &Actor) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM av_checks
+                        WHERE event_id = $1 AND attendee_id = $2 AND camera AND microphone
+                          AND created_at > now() - make_interval(hours => $3))",
+    )
+    .bind(by.event_id)
+    .bind(by.id)
+    .bind(CHECK_COUNTS_FOR_HOURS)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Refuses `by` going on screen in session `id` when it is a stage's
+/// backstage they host and they have not [`passed`] the check: what the
+/// audience sees from a backstage has had its camera, microphone and
+/// connection tested. Anyone else is left to the session's own rules.
+pub async fn before_screen(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<()> {
+    let s = super::sessions::get(pool, by.event_id, id).await?;
+    if !s.backstage || !super::sessions::is_host(pool, by, id).await? || passed(pool, by).await? {
+        return Ok(());
+    }
+    Err(Error::Conflict(
+        "take the pre-event check (camera, microphone and connection) before going on screen backstage"
+            .into(),
+    ))
 }
 
 /// Stores a check of `by` (as `speaker`, one of the event's, if given) and

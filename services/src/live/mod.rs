@@ -12,6 +12,7 @@ pub mod chat;
 pub mod checks;
 pub mod dm;
 pub mod fanout;
+pub mod hls;
 pub mod log;
 pub mod media_nodes;
 pub mod moderation;

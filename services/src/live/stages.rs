@@ -430,6 +430,7 @@ pub async fn air(
         protocol::media::ToNode::OnAir {
             participants,
             record,
+            layout: Some(s.layout),
         },
     )))
 }
