@@ -27,14 +27,24 @@
       return false;
     }
     video.setAttribute("data-hls-tries", String(tries + 1));
-    video.removeAttribute("data-hls-attached");
-    setTimeout(function () { if (video.isConnected) attach(video); }, 2000);
+    // Waiting: the page's other changes (which scan) do not attach it early.
+    video.setAttribute("data-hls-attached", "waiting");
+    setTimeout(function () {
+      video.removeAttribute("data-hls-attached");
+      if (video.isConnected) attach(video);
+    }, 2000);
     return true;
   }
   function attach(video) {
     var url = video.getAttribute("data-hls-src");
-    if (!url || video.getAttribute("data-hls-attached") === url) return;
+    var attached = video.getAttribute("data-hls-attached");
+    if (!url || attached === url || attached === "waiting") return;
     video.setAttribute("data-hls-attached", url);
+    if (!video.hasAttribute("data-hls-watched")) {
+      // Once it plays, a later failure has the whole minute again.
+      video.setAttribute("data-hls-watched", "");
+      video.addEventListener("playing", function () { video.removeAttribute("data-hls-tries"); });
+    }
     if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.addEventListener("error", function () { retry(video, "native"); }, { once: true });
       video.src = url;

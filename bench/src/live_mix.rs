@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use media::bot::{Bot, Load, RealMedia};
-use media::live::{black, blit, live_places, segments_of, LIVE_SIZE, PLAYLIST};
+use media::live::{black, blit, live_places, LIVE_SIZE, PLAYLIST};
 use media::{Config, Recordings, Sfu};
 use protocol::states::StageLayout;
 
@@ -78,36 +78,21 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
     host.participant.set_on_air(names.clone(), None, None).await;
     let ran = t0.elapsed().as_secs_f64();
-    // The recording's mix ends the live mix first; its own ffmpeg is the
-    // recording-mix tool's to measure, so the CPU is read before it runs.
-    let mut playlist = String::new();
-    let mut bytes = 0usize;
-    let stopped = Instant::now();
-    while !playlist.contains("#EXT-X-ENDLIST") {
-        anyhow::ensure!(
-            stopped.elapsed() < Duration::from_secs(30),
-            "the live mix did not end"
-        );
-        if let Ok(Some(f)) = tokio::time::timeout(Duration::from_secs(1), made.recv()).await {
-            if f.name == PLAYLIST {
-                playlist = String::from_utf8_lossy(&f.bytes).into_owned();
-            } else {
-                bytes += f.bytes.len();
-            }
+    // The live mix is the recording: once it is handed over, every file
+    // of the stream went out.
+    tokio::time::timeout(Duration::from_secs(120), finished.recv())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no recording"))?
+        .result
+        .map_err(|e| anyhow::anyhow!("recording failed: {e}"))?;
+    let cpu = convene_bench::children_cpu() - cpu0;
+    let (mut segments, mut bytes) = (0usize, 0usize);
+    while let Ok(f) = made.try_recv() {
+        if f.name != PLAYLIST {
+            segments += 1;
+            bytes += f.bytes.len();
         }
     }
-    let cpu = convene_bench::children_cpu() - cpu0;
-    let last: u64 = segments_of(&playlist)
-        .last()
-        .and_then(|s| {
-            s.trim_start_matches("live")
-                .trim_end_matches(".ts")
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0);
-    let _ = tokio::time::timeout(Duration::from_secs(300), finished.recv()).await;
-
     // The compositor alone: a picture per place onto the canvas, and the
     // copy handed to the encoder, as each tick does.
     let streams: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -135,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
         args.speakers,
         LIVE_SIZE.0,
         LIVE_SIZE.1,
-        last + 1,
+        segments,
         bytes as f64 * 8.0 / ran / 1000.0,
         cpu / ran,
         per_tick.as_secs_f64() * 1000.0,

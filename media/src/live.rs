@@ -52,8 +52,10 @@ const SAMPLES_PER_TICK: usize = 48_000 / FPS as usize;
 /// in interleaved stereo samples: 100 ms against the decoders' jitter.
 const PRIME_SAMPLES: usize = 4_800 * 2;
 
-/// Sound a stream may buffer before its oldest is dropped (a second).
-const MAX_SAMPLES: usize = 48_000 * 2;
+/// Sound a stream may buffer before its oldest is dropped (250 ms: the
+/// pictures shown are always the latest, so more would put the sound
+/// behind them).
+const MAX_SAMPLES: usize = 48_000 * 2 / 4;
 
 /// Frames a decoder may hold unread before it counts as stuck and is
 /// started again from the next keyframe.
@@ -89,7 +91,8 @@ pub struct LiveFile {
 pub struct LiveMix {
     state: Mutex<MixState>,
     stop: watch::Sender<bool>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    /// The compositor, which answers the recording it finished.
+    task: Mutex<Option<JoinHandle<Option<PathBuf>>>>,
 }
 
 #[derive(Default)]
@@ -102,6 +105,8 @@ struct MixState {
     places: Vec<(String, Rect)>,
     /// Bumped when the places change (the canvas is cleared).
     generation: u64,
+    /// A decoder failed to start: none is started again before this.
+    broken_until: Option<std::time::Instant>,
 }
 
 enum Input {
@@ -183,13 +188,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LiveMix {
-    /// Starts a mix writing its HLS under `dir` (made if missing) and sending
-    /// each finished file to `out` under `label`.
+    /// Starts a mix writing its HLS under `dir` (made if missing), sending
+    /// each finished file to `out` under `label`, and the whole to the MP4
+    /// `recording` (outside `dir`, which goes when the mix ends).
     pub fn start(
         dir: PathBuf,
+        recording: PathBuf,
         label: String,
         out: mpsc::UnboundedSender<LiveFile>,
     ) -> std::io::Result<Arc<LiveMix>> {
+        if !teeable(&dir) || !teeable(&recording) {
+            return Err(std::io::Error::other(format!(
+                "the live mix cannot write to {} or {}: a path without [ ] | : \\ '",
+                dir.display(),
+                recording.display()
+            )));
+        }
         std::fs::create_dir_all(&dir)?;
         let (stop, stopped) = watch::channel(false);
         let mix = Arc::new(LiveMix {
@@ -197,7 +211,14 @@ impl LiveMix {
             stop,
             task: Mutex::new(None),
         });
-        let task = tokio::spawn(compose(Arc::downgrade(&mix), dir, label, out, stopped));
+        let task = tokio::spawn(compose(
+            Arc::downgrade(&mix),
+            dir,
+            recording,
+            label,
+            out,
+            stopped,
+        ));
         *lock(&mix.task) = Some(task);
         Ok(mix)
     }
@@ -220,10 +241,14 @@ impl LiveMix {
             s.inputs.insert(key.clone(), (job, Input::Video(None)));
             s.replace();
         }
-        let Some(size) = s.place_of(stream).map(|(_, _, w, h)| (w, h)) else {
+        let place = s.place_of(stream).map(|(_, _, w, h)| (w, h));
+        let Some((_, Input::Video(decoder))) = s.inputs.get_mut(&key) else {
             return false;
         };
-        let Some((_, Input::Video(decoder))) = s.inputs.get_mut(&key) else {
+        let Some(size) = place else {
+            // Not shown: stopped, so it starts again from a keyframe when
+            // it is (frames after a gap would show a broken picture).
+            *decoder = None;
             return false;
         };
         if decoder.as_ref().is_some_and(|d| d.size != size) {
@@ -233,14 +258,28 @@ impl LiveMix {
             let Some((w, h)) = vp8_frame_size(frame) else {
                 return true;
             };
+            if s.broken_until
+                .is_some_and(|t| t > std::time::Instant::now())
+            {
+                return false;
+            }
             match VideoDecoder::start(size, (w, h)) {
-                Ok(d) => *decoder = Some(d),
+                Ok(d) => {
+                    let Some((_, Input::Video(decoder))) = s.inputs.get_mut(&key) else {
+                        return false;
+                    };
+                    *decoder = Some(d);
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "live mix: no decoder");
+                    tracing::warn!(error = %e, "live mix: no decoder; trying again in 5 s");
+                    s.broken_until = Some(std::time::Instant::now() + Duration::from_secs(5));
                     return false;
                 }
             }
         }
+        let Some((_, Input::Video(decoder))) = s.inputs.get_mut(&key) else {
+            return false;
+        };
         let Some(d) = decoder.as_mut() else {
             return false;
         };
@@ -269,14 +308,28 @@ impl LiveMix {
             return;
         };
         if decoder.is_none() {
+            if s.broken_until
+                .is_some_and(|t| t > std::time::Instant::now())
+            {
+                return;
+            }
             match AudioDecoder::start() {
-                Ok(d) => *decoder = Some(Box::new(d)),
+                Ok(d) => {
+                    let Some((_, Input::Audio(decoder))) = s.inputs.get_mut(&key) else {
+                        return;
+                    };
+                    *decoder = Some(Box::new(d));
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "live mix: no sound decoder");
+                    tracing::warn!(error = %e, "live mix: no sound decoder; trying again in 5 s");
+                    s.broken_until = Some(std::time::Instant::now() + Duration::from_secs(5));
                     return;
                 }
             }
         }
+        let Some((_, Input::Audio(decoder))) = s.inputs.get_mut(&key) else {
+            return;
+        };
         let Some(d) = decoder.as_mut() else { return };
         let packet = rtp::Packet {
             header: rtp::header::Header {
@@ -303,15 +356,18 @@ impl LiveMix {
         }
     }
 
-    /// Ends the stream: the encoder finishes its last segment and the
-    /// playlist (marked ended) goes out.
-    pub async fn finish(&self) {
+    /// Ends the stream: the encoder finishes its last segment, the playlist
+    /// (marked ended) goes out, and the MP4 is closed. Answers the MP4, as
+    /// long as the mix ran, unless the encoder failed.
+    pub async fn finish(&self) -> Option<PathBuf> {
         self.stop.send_replace(true);
         let task = lock(&self.task).take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        let recording = match task {
+            Some(task) => task.await.ok().flatten(),
+            None => None,
+        };
         lock(&self.state).inputs.clear();
+        recording
     }
 }
 
@@ -433,8 +489,6 @@ pub fn decoder_args(size: (u32, u32)) -> Vec<String> {
         "error",
         "-threads",
         "1",
-        "-fflags",
-        "nobuffer",
         "-probesize",
         "32",
         "-analyzeduration",
@@ -458,8 +512,9 @@ pub fn decoder_args(size: (u32, u32)) -> Vec<String> {
 }
 
 /// The encoder's arguments: raw pictures on stdin and PCM from `audio`
-/// (a loopback TCP address), H.264/AAC HLS into `dir`.
-pub fn encoder_args(audio: std::net::SocketAddr, dir: &Path) -> Vec<String> {
+/// (a loopback TCP address), H.264/AAC as HLS into `dir` and as an MP4 at
+/// `recording`.
+pub fn encoder_args(audio: std::net::SocketAddr, dir: &Path, recording: &Path) -> Vec<String> {
     let (w, h) = LIVE_SIZE;
     let mut args: Vec<String> = [
         "-nostdin",
@@ -509,21 +564,31 @@ pub fn encoder_args(audio: std::net::SocketAddr, dir: &Path) -> Vec<String> {
         "aac",
         "-b:a",
         "128k",
+        // The MP4 needs its codecs' headers apart (the TS segments get
+        // them before each keyframe from the muxer).
+        "-flags",
+        "+global_header",
         "-f",
-        "hls",
-        "-hls_time",
-        "2",
-        "-hls_list_size",
-        "6",
-        "-hls_flags",
-        "delete_segments+temp_file+independent_segments",
+        "tee",
     ]
     .map(String::from)
     .to_vec();
-    args.push("-hls_segment_filename".into());
-    args.push(dir.join("live%05d.ts").display().to_string());
-    args.push(dir.join(PLAYLIST).display().to_string());
+    // One encode, two outputs: the HLS stream, and the whole as the
+    // recording.
+    args.push(format!(
+        "[f=hls:hls_time=2:hls_list_size=6:hls_start_number_source=epoch:hls_flags=delete_segments+temp_file+independent_segments+omit_endlist:hls_segment_filename={}]{}|[f=mp4:movflags=+faststart]{}",
+        dir.join("live%05d.ts").display(),
+        dir.join(PLAYLIST).display(),
+        recording.display()
+    ));
     args
+}
+
+/// Whether `path` can stand in the encoder's `tee` output list (none of
+/// its separators).
+fn teeable(path: &Path) -> bool {
+    path.to_str()
+        .is_some_and(|p| !p.contains(['[', ']', '|', ':', '\\', '\'']))
 }
 
 fn ffmpeg(args: &[String]) -> std::io::Result<Child> {
@@ -585,8 +650,8 @@ impl VideoDecoder {
 impl AudioDecoder {
     fn start() -> std::io::Result<AudioDecoder> {
         let args: Vec<String> = [
-            "-nostdin", "-v", "error", "-fflags", "nobuffer", "-f", "ogg", "-i", "pipe:0", "-f",
-            "s16le", "-ar", "48000", "-ac", "2", "pipe:1",
+            "-nostdin", "-v", "error", "-f", "ogg", "-i", "pipe:0", "-f", "s16le", "-ar", "48000",
+            "-ac", "2", "pipe:1",
         ]
         .map(String::from)
         .to_vec();
@@ -662,25 +727,24 @@ pub fn segments_of(playlist: &str) -> Vec<String> {
 async fn compose(
     mix: std::sync::Weak<LiveMix>,
     dir: PathBuf,
+    recording: PathBuf,
     label: String,
     out: mpsc::UnboundedSender<LiveFile>,
     mut stopped: watch::Receiver<bool>,
-) {
+) -> Option<PathBuf> {
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "live mix: no socket for its sound");
-            return;
+            return None;
         }
     };
-    let Ok(audio_at) = listener.local_addr() else {
-        return;
-    };
-    let mut encoder = match ffmpeg(&encoder_args(audio_at, &dir)) {
+    let audio_at = listener.local_addr().ok()?;
+    let mut encoder = match ffmpeg(&encoder_args(audio_at, &dir, &recording)) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "live mix: the encoder did not start");
-            return;
+            return None;
         }
     };
     let (pictures, rx) = mpsc::channel::<Vec<u8>>(ENCODER_DEPTH);
@@ -732,7 +796,13 @@ async fn compose(
             }
         }
         drop(mix);
-        if pictures.try_send(canvas.clone()).is_err() {
+        let sent = pictures.try_send(canvas.clone());
+        if let Err(mpsc::error::TrySendError::Closed(_)) = sent {
+            // The recording is then mixed from its segments.
+            tracing::warn!("live mix: the encoder exited; the stream stops");
+            break;
+        }
+        if sent.is_err() {
             // The tick's sound goes too, so both keep the same count.
             dropped += 1;
             if dropped.is_power_of_two() {
@@ -758,16 +828,30 @@ async fn compose(
     }
     drop(pictures);
     drop(sound);
-    let _ = sound_task.await;
-    if tokio::time::timeout(Duration::from_secs(15), encoder.wait())
+    // An encoder that no longer reads its sound does not hold the end up.
+    let abort = sound_task.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(10), sound_task)
         .await
         .is_err()
     {
-        tracing::warn!("live mix: the encoder did not finish; stopped");
-        let _ = encoder.kill().await;
+        abort.abort();
     }
+    // Closing an hour's MP4 moves its index to the front: give it time.
+    let finished = match tokio::time::timeout(Duration::from_secs(120), encoder.wait()).await {
+        Ok(Ok(status)) if status.success() => true,
+        Ok(status) => {
+            tracing::warn!(?status, "live mix: the encoder failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("live mix: the encoder did not finish; stopped");
+            let _ = encoder.kill().await;
+            false
+        }
+    };
     published.send_new(&dir, &label, &out).await;
     let _ = tokio::fs::remove_dir_all(&dir).await;
+    (finished && tokio::fs::try_exists(&recording).await.unwrap_or(false)).then_some(recording)
 }
 
 /// What of the stream went out already.

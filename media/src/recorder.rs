@@ -8,10 +8,12 @@
 //! on the recording's clock. A publisher who drops and rejoins, or a track
 //! published after the recording started, makes a new segment.
 //!
-//! When the recording stops, [`mix`] has `ffmpeg` lay every segment out at
-//! its start on one picture (a grid with a place per stream, screens first)
-//! and mix their sound, into one MP4 exactly as long as the recording, so
-//! what was said and shown stays where it happened, gaps included.
+//! When the recording stops, it is the live mix's MP4 when there is one
+//! ([`crate::live`]: what the audience saw, as they saw it). Otherwise
+//! [`mix`] has `ffmpeg` lay every segment out at its start on one picture
+//! (a grid with a place per stream, screens first) and mix their sound,
+//! into one MP4 exactly as long as the recording, so what was said and
+//! shown stays where it happened, gaps included.
 //!
 //! Simulcast: a camera sends up to three layers; a segment keeps to one, the
 //! tallest whose keyframe arrives in its first two seconds.
@@ -154,14 +156,17 @@ impl Recording {
         tx
     }
 
-    /// Stops: every segment ends now, and the whole is mixed into
+    /// Stops: every segment ends now. The recording is the live mix's MP4
+    /// when there is one (what the audience saw, in their layout); without
+    /// it (or if its encoder failed), the segments are mixed into
     /// `recording.mp4` in its directory.
     pub async fn finish(&self) -> Result<Finished, assets::Error> {
         let duration = self.started.elapsed();
         self.stop.send_replace(true);
-        if let Some(live) = &self.live {
-            live.finish().await;
-        }
+        let live = match &self.live {
+            Some(live) => live.finish().await,
+            None => None,
+        };
         let writers = std::mem::take(&mut *self.writers.lock().unwrap_or_else(|e| e.into_inner()));
         let mut segments = Vec::new();
         for w in writers {
@@ -169,8 +174,14 @@ impl Recording {
                 segments.push(s);
             }
         }
-        let file = self.dir.join("recording.mp4");
-        mix(&segments, duration, &file).await?;
+        let file = match live {
+            Some(file) => file,
+            None => {
+                let file = self.dir.join("recording.mp4");
+                mix(&segments, duration, &file).await?;
+                file
+            }
+        };
         Ok(Finished {
             file,
             duration,

@@ -204,9 +204,13 @@ impl Sfu {
         self.audience.load(Ordering::Relaxed)
     }
 
-    /// Takes an audience seat, unless the node has as many as it takes.
-    fn take_seat(&self) -> Result<AudienceSeat, Error> {
-        let max = self.config.max_audience.unwrap_or(usize::MAX);
+    /// Takes an audience seat, unless the node has as many as it takes and
+    /// `enforce` (the stage has a live mix to send the others to).
+    fn take_seat(&self, enforce: bool) -> Result<AudienceSeat, Error> {
+        let max = match self.config.max_audience {
+            Some(max) if enforce => max,
+            _ => usize::MAX,
+        };
         self.audience
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
@@ -255,6 +259,27 @@ impl Sfu {
         owners.sort();
         owners.dedup();
         owners
+    }
+
+    /// Before `participant` takes an audience seat in room `name`: the seat
+    /// of their connection there, which this join replaces, is given back
+    /// (a viewer reconnecting at the limit is not refused by themselves).
+    /// Answers whether the room has a live mix now (a recorded broadcast on
+    /// a node that streams one): only then are viewers past the limit sent
+    /// away, since only then is there a stream for them.
+    async fn before_audience_join(&self, name: &str, participant: &str) -> bool {
+        let room = self.lock_rooms().get(name).cloned();
+        let Some(room) = room else {
+            return false;
+        };
+        let state = room.state.lock().await;
+        if let Some(old) = state.peers.get(participant) {
+            old.seat.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+        state
+            .recording
+            .as_ref()
+            .is_some_and(|(rec, _, _)| rec.live().is_some())
     }
 
     /// The room called `name`, made if there is none.
@@ -345,7 +370,9 @@ impl Sfu {
         // Taken before anything is made, given back when they leave (or
         // when joining fails and it is dropped).
         let audience_seat = match seat {
-            Seat::Audience => Some(self.take_seat()?),
+            Seat::Audience => {
+                Some(self.take_seat(self.before_audience_join(name, participant).await)?)
+            }
             _ => None,
         };
         let (signals, rx) = mpsc::unbounded_channel();
@@ -631,6 +658,17 @@ impl Room {
             tapped: std::sync::atomic::AtomicBool::new(false),
         });
         track.layers.open(ssrc, remote.rid(ssrc).await.as_deref());
+        // A recording takes it from its first packet (a keyframe, which a
+        // camera that ignores requests does not send again for a while),
+        // not from when the room has it ([`Room::add`] records it too).
+        {
+            let state = self.state.lock().await;
+            if let Some((rec, _, _)) = &state.recording {
+                if state.on_air.contains(&track.owner) {
+                    track.record(rec);
+                }
+            }
+        }
         let reader = {
             let (room, track) = (Arc::downgrade(&self), track.clone());
             tokio::spawn(async move {
@@ -865,11 +903,12 @@ impl Room {
                     rand::random::<u64>()
                 ));
                 // The live mix streams what is recorded, when the node
-                // publishes one.
+                // publishes one, and is then the recording.
                 let live = match &sink.live {
                     Some(out) => {
                         match crate::live::LiveMix::start(
                             dir.join("live"),
+                            dir.join("live-mix.mp4"),
                             label.clone(),
                             out.clone(),
                         ) {

@@ -2,7 +2,8 @@
 //! Opus tone (made by `ffmpeg`); once a host puts her on air and records,
 //! HLS segments of the mix come out every two seconds, each with H.264
 //! pictures that are not black and AAC sound that is not silent; when the
-//! broadcast stops the playlist says it ended. And the node's WebRTC
+//! broadcast stops the stream's tail goes out and the recording is the
+//! mix's MP4. And the node's WebRTC
 //! audience limit: past it an audience seat is refused as full, and a seat
 //! given back is free again.
 
@@ -66,7 +67,7 @@ async fn a_broadcast_on_air_streams_a_live_mix_as_hls() {
     let real: &'static RealMedia = Box::leak(Box::new(
         RealMedia::make(&dir, 10).await.expect("test media"),
     ));
-    let (done, _finished) = mpsc::unbounded_channel();
+    let (done, mut finished) = mpsc::unbounded_channel();
     let (live, mut published) = mpsc::unbounded_channel();
     let sfu: Arc<Sfu> = Sfu::new(Config {
         recordings: Some(Recordings {
@@ -164,23 +165,53 @@ async fn a_broadcast_on_air_streams_a_live_mix_as_hls() {
         .expect("a mean volume");
     assert!(mean > -40.0, "the tone is heard: {mean} dB");
 
-    // Off air: the stream ends, and its playlist says so.
+    // Off air: the stream's tail goes out, and the recording is the mix's
+    // MP4 (the stage page tells viewers it ended; the playlist never says
+    // so, since a mix made again under the same broadcast goes on with it).
     host.participant
         .set_on_air(vec!["ada".into()], None, None)
         .await;
-    until(&mut published, &mut got, 30, |g| {
-        last_playlist(g).is_some_and(|p| p.contains("#EXT-X-ENDLIST"))
-    })
-    .await;
+    let recorded = tokio::time::timeout(Duration::from_secs(60), finished.recv())
+        .await
+        .expect("recorded in time")
+        .expect("a recording");
+    let f = recorded.result.expect("recorded");
+    assert!(f.file.ends_with("live-mix.mp4"), "{}", f.file.display());
+    while let Ok(file) = published.try_recv() {
+        got.push(file);
+    }
+    let tail = last_playlist(&got).unwrap();
+    assert!(!tail.contains("#EXT-X-ENDLIST"), "{tail}");
+    for name in segments_of(&tail) {
+        assert!(got.iter().any(|f| f.name == name), "{name} not sent");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_webrtc_limit_a_node_refuses_audience_seats_as_full() {
+    let dir = std::env::temp_dir().join(format!("convene-live-limit-{}", std::process::id()));
+    let (done, _finished) = mpsc::unbounded_channel();
+    let (live, mut published) = mpsc::unbounded_channel();
+    tokio::spawn(async move { while published.recv().await.is_some() {} });
     let sfu: Arc<Sfu> = Sfu::new(Config {
         max_audience: Some(2),
+        recordings: Some(Recordings {
+            dir,
+            done,
+            live: Some(live),
+        }),
         ..Config::on("127.0.0.1".parse().unwrap())
     });
+    // Two stages on air with a live mix each.
+    let mut hosts = Vec::new();
+    for stage in ["stage-a", "stage-b"] {
+        let host = Bot::join(&sfu, stage, "host", None).await.unwrap();
+        host.participant
+            .set_on_air(Vec::new(), Some(format!("{stage}-label")), None)
+            .await;
+        hosts.push(host);
+    }
     let a = Bot::join_audience(&sfu, "stage-a", "a").await.unwrap();
     let _b = Bot::join_audience(&sfu, "stage-b", "b").await.unwrap();
     assert_eq!(sfu.audience(), 2);
@@ -189,11 +220,19 @@ async fn past_its_webrtc_limit_a_node_refuses_audience_seats_as_full() {
         Bot::join_audience(&sfu, "stage-a", "c").await,
         Err(Error::Full)
     ));
+    // A stage without a live mix has no stream to send viewers to: they
+    // are let in.
+    let _d = Bot::join_audience(&sfu, "stage-c", "d").await.unwrap();
+    assert_eq!(sfu.audience(), 3);
     // Speakers and session viewers are not the audience.
     let _speaker = Bot::join(&sfu, "stage-a", "speaker", None).await.unwrap();
     // A seat given back is free again.
     a.leave().await;
+    _d.leave().await;
     assert_eq!(sfu.audience(), 1);
     let _c = Bot::join_audience(&sfu, "stage-a", "c").await.unwrap();
     assert_eq!(sfu.audience(), 2);
+    for h in hosts {
+        h.participant.set_on_air(Vec::new(), None, None).await;
+    }
 }

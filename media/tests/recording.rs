@@ -1,9 +1,11 @@
 //! Recording a room with real media: a bot publishes a VP8 test pattern and
 //! an Opus tone (made by `ffmpeg`), goes on air and is recorded for over a
 //! minute, dropping out and rejoining in the middle. `ffprobe` and
-//! `ffmpeg`'s detectors then check the mixed file: picture and sound,
-//! as long as the recording ran, and the gap where the speaker was away in
-//! the same place in both (no drift between sound and picture).
+//! `ffmpeg`'s detectors then check the recording (the live mix's MP4) and
+//! the segments mixed afterwards (what a node without a live mix hands
+//! over): picture and sound, as long as the recording ran, and the gap
+//! where the speaker was away in the same place in both (no drift between
+//! sound and picture).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -52,6 +54,102 @@ fn numbers_after(text: &str, key: &str) -> Vec<f64> {
         .collect()
 }
 
+/// Checks a recording of the minute: as long as it ran (`wall`), picture
+/// and sound all through, and the one gap (Ada away from `away` to `back`)
+/// in the same place in both.
+fn check(file: &str, wall: f64, away: f64, back: f64) {
+    // As long as the recording ran, with a picture and sound all through.
+    let (json, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            file,
+        ],
+    );
+    let probe: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (duration - wall).abs() < 1.0,
+        "{duration} s recorded over {wall} s"
+    );
+    let streams = probe["streams"].as_array().unwrap();
+    let of = |kind: &str| {
+        streams
+            .iter()
+            .find(|s| s["codec_type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} stream"))["duration"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!(
+        (of("video") - of("audio")).abs() < 0.2,
+        "{} vs {}",
+        of("video"),
+        of("audio")
+    );
+
+    // The one stretch of black picture and the one of silence are where Ada
+    // was away, and start and end together: sound and picture stay in step
+    // across the minute and the rejoin.
+    let (_, found) = run(
+        "ffmpeg",
+        &[
+            "-nostdin",
+            "-i",
+            file,
+            "-vf",
+            "blackdetect=d=2:pix_th=0.1",
+            "-af",
+            "silencedetect=n=-50dB:d=2",
+            "-f",
+            "null",
+            "-",
+        ],
+    );
+    let (black_start, black_end) = (
+        numbers_after(&found, "black_start:"),
+        numbers_after(&found, "black_end:"),
+    );
+    let (quiet_start, quiet_end) = (
+        numbers_after(&found, "silence_start:"),
+        numbers_after(&found, "silence_end:"),
+    );
+    assert_eq!((black_start.len(), quiet_start.len()), (1, 1), "{found}");
+    assert!(
+        (black_start[0] - away).abs() < 1.0,
+        "black from {} (away at {away})",
+        black_start[0]
+    );
+    assert!(
+        black_end[0] > back - 1.0 && black_end[0] < back + 3.0,
+        "black until {} (back at {back})",
+        black_end[0]
+    );
+    assert!(
+        (black_start[0] - quiet_start[0]).abs() < 0.3,
+        "picture gone at {}, sound at {}",
+        black_start[0],
+        quiet_start[0]
+    );
+    assert!(
+        (black_end[0] - quiet_end[0]).abs() < 0.3,
+        "picture back at {}, sound at {}",
+        black_end[0],
+        quiet_end[0]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
     let dir = std::env::temp_dir().join(format!("convene-recording-test-{}", std::process::id()));
@@ -63,11 +161,14 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
         "{real:?}"
     );
     let (done, mut finished) = mpsc::unbounded_channel();
+    // The live mix's HLS files, which nobody watches here.
+    let (live, mut streamed) = mpsc::unbounded_channel();
+    tokio::spawn(async move { while streamed.recv().await.is_some() {} });
     let sfu: Arc<Sfu> = Sfu::new(Config {
         recordings: Some(Recordings {
             dir: dir.join("recordings"),
             done,
-            live: None,
+            live: Some(live),
         }),
         ..Config::on("127.0.0.1".parse().unwrap())
     });
@@ -115,97 +216,16 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
     assert_eq!((video.len(), sound.len()), (2, 2), "{:?}", f.segments);
     assert!(video.iter().chain(&sound).all(|s| s.stream == "ada"));
 
-    // As long as the recording ran, with a picture and sound all through.
-    let file = f.file.display().to_string();
-    let (json, _) = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-            &file,
-        ],
-    );
-    let probe: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let duration: f64 = probe["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        (duration - wall).abs() < 1.0,
-        "{duration} s recorded over {wall} s"
-    );
-    let streams = probe["streams"].as_array().unwrap();
-    let of = |kind: &str| {
-        streams
-            .iter()
-            .find(|s| s["codec_type"] == kind)
-            .unwrap_or_else(|| panic!("no {kind} stream"))["duration"]
-            .as_str()
-            .unwrap()
-            .parse::<f64>()
-            .unwrap()
-    };
-    assert!(
-        (of("video") - of("audio")).abs() < 0.2,
-        "{} vs {}",
-        of("video"),
-        of("audio")
-    );
-
-    // The one stretch of black picture and the one of silence are where Ada
-    // was away, and start and end together: sound and picture stay in step
-    // across the minute and the rejoin.
-    let (_, found) = run(
-        "ffmpeg",
-        &[
-            "-nostdin",
-            "-i",
-            &file,
-            "-vf",
-            "blackdetect=d=2:pix_th=0.1",
-            "-af",
-            "silencedetect=n=-50dB:d=2",
-            "-f",
-            "null",
-            "-",
-        ],
-    );
-    let (black_start, black_end) = (
-        numbers_after(&found, "black_start:"),
-        numbers_after(&found, "black_end:"),
-    );
-    let (quiet_start, quiet_end) = (
-        numbers_after(&found, "silence_start:"),
-        numbers_after(&found, "silence_end:"),
-    );
-    assert_eq!((black_start.len(), quiet_start.len()), (1, 1), "{found}");
-    assert!(
-        (black_start[0] - away).abs() < 1.0,
-        "black from {} (away at {away})",
-        black_start[0]
-    );
-    assert!(
-        black_end[0] > back - 1.0 && black_end[0] < back + 3.0,
-        "black until {} (back at {back})",
-        black_end[0]
-    );
-    assert!(
-        (black_start[0] - quiet_start[0]).abs() < 0.3,
-        "picture gone at {}, sound at {}",
-        black_start[0],
-        quiet_start[0]
-    );
-    assert!(
-        (black_end[0] - quiet_end[0]).abs() < 0.3,
-        "picture back at {}, sound at {}",
-        black_end[0],
-        quiet_end[0]
-    );
+    // The recording is the live mix, what the audience saw.
+    assert!(f.file.ends_with("live-mix.mp4"), "{}", f.file.display());
+    check(&f.file.display().to_string(), wall, away, back);
+    // Without a live mix (or when its encoder fails) the recorded segments
+    // are mixed afterwards, and hold the same.
+    let mixed = dir.join("mixed-afterwards.mp4");
+    media::recorder::mix(&f.segments, f.duration, &mixed)
+        .await
+        .expect("mixed");
+    check(&mixed.display().to_string(), wall, away, back);
 
     host.leave().await;
     ada.leave().await;

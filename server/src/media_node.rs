@@ -219,7 +219,8 @@ pub async fn run(
     let config = NodeConfig {
         recordings: Some((recordings_dir, recordings_url)),
         live_url,
-        max_audience: m.max_webrtc_viewers,
+        // Without a live mix there is no stream to send viewers to.
+        max_audience: m.max_webrtc_viewers.filter(|_| m.live_hls),
         ip: m.ip,
         ports: m.udp_ports,
         announce: m.announce_ip,
@@ -326,6 +327,10 @@ async fn hand_over(
     }
 }
 
+/// Files of live mixes waiting to be uploaded past which segments are
+/// skipped (about 20 s of one stage).
+const LIVE_BACKLOG: usize = 20;
+
 /// Uploads the live mix's files as they are made (`PUT <url>/<name>` with
 /// the broadcast's recording token), in order: a segment before the playlist
 /// that names it. A file that cannot be sent is skipped (viewers' players
@@ -346,6 +351,19 @@ async fn publish_live(
     };
     let mut failed = 0u64;
     while let Some(f) = made.recv().await {
+        // Behind (a slow web node): segments are skipped, playlists still
+        // go, so players move on to what is new instead of waiting.
+        if made.len() > LIVE_BACKLOG && f.name != media::live::PLAYLIST {
+            failed += 1;
+            if failed.is_power_of_two() {
+                tracing::warn!(
+                    backlog = made.len(),
+                    failed,
+                    "the live mix's uploads fall behind; segments skipped"
+                );
+            }
+            continue;
+        }
         let sent = http
             .put(format!("{}/{}", url.trim_end_matches('/'), f.name))
             .bearer_auth(&f.label)

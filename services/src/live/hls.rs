@@ -29,24 +29,49 @@ pub const PLAYLIST_SECS: u64 = 20;
 pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Whether `name` is a file of a live stream: the playlist or a segment
-/// (`live` and five or more digits, `.ts`).
+/// (`live` and 5 to 12 digits, `.ts`; the node numbers them from the Unix
+/// time, so a mix started again under the same broadcast goes on).
 pub fn is_stream_file(name: &str) -> bool {
     name == PLAYLIST
         || name
             .strip_prefix("live")
             .and_then(|n| n.strip_suffix(".ts"))
-            .is_some_and(|n| (5..=9).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+            .is_some_and(|n| (5..=12).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn key(ns: &str, recording: AssetId, name: &str) -> String {
     format!("{ns}live:{recording}:{name}")
 }
 
+/// How long a web node keeps the watch key before reading it again (every
+/// segment fetch checks a token: not a database query each).
+const KEY_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The key watch tokens are signed with: neither a media path's nor a
 /// recording token's key, so no kind passes for another.
 async fn watch_key(pool: &PgPool) -> Result<Vec<u8>> {
+    type Kept = std::collections::HashMap<String, (std::time::Instant, Vec<u8>)>;
+    static KEPT: std::sync::LazyLock<std::sync::Mutex<Kept>> =
+        std::sync::LazyLock::new(Default::default);
+    // Per database: a process serving (or testing) several keeps them apart.
+    let o = pool.connect_options();
+    let db = format!(
+        "{}:{}/{}",
+        o.get_host(),
+        o.get_port(),
+        o.get_database().unwrap_or_default()
+    );
+    if let Some((at, key)) = KEPT.lock().unwrap_or_else(|e| e.into_inner()).get(&db) {
+        if at.elapsed() < KEY_KEPT {
+            return Ok(key.clone());
+        }
+    }
     let secret = crate::signing::secret(pool).await?;
-    Ok(store::token_key(&[&secret[..], b"/live"].concat()))
+    let key = store::token_key(&[&secret[..], b"/live"].concat());
+    KEPT.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(db, (std::time::Instant::now(), key.clone()));
+    Ok(key)
 }
 
 /// Keeps file `name` of the live stream of `recording` (a media node sent
@@ -109,10 +134,12 @@ pub async fn get(
 }
 
 /// The playlist path (`/media/live/<token>/live.m3u8`) of the live stream
-/// of broadcast recording `recording`, for as long as media links last.
-/// Callers have checked that the viewer may watch the stage.
+/// of broadcast recording `recording`, for as long as media links last
+/// (their expiry rounded up to the hour, so every viewer in that hour has
+/// the same path and a cache in front serves them all). Callers have
+/// checked that the viewer may watch the stage.
 pub async fn watch_path(pool: &PgPool, recording: AssetId) -> Result<String> {
-    let expires = chrono::Utc::now().timestamp() + store::TOKEN_TTL_SECS;
+    let expires = (chrono::Utc::now().timestamp() + store::TOKEN_TTL_SECS + 3599) / 3600 * 3600;
     let token = store::token(&watch_key(pool).await?, recording, expires);
     Ok(format!("/media/live/{token}/{PLAYLIST}"))
 }
@@ -126,6 +153,8 @@ mod tests {
         assert!(is_stream_file("live.m3u8"));
         assert!(is_stream_file("live00001.ts"));
         assert!(is_stream_file("live123456.ts"));
+        assert!(is_stream_file("live1796115790.ts"));
+        assert!(!is_stream_file("live1234567890123.ts"));
         assert!(!is_stream_file("live1.ts"));
         assert!(!is_stream_file("live0000a.ts"));
         assert!(!is_stream_file("../live00001.ts"));
