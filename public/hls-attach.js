@@ -27,9 +27,12 @@
       return false;
     }
     video.setAttribute("data-hls-tries", String(tries + 1));
-    // Waiting: the page's other changes (which scan) do not attach it early.
-    video.setAttribute("data-hls-attached", "waiting");
+    // Still marked attached while it waits, so the page's other changes
+    // (each of which scans) do not attach it early; a new source meanwhile
+    // was attached by the scan.
+    var url = video.getAttribute("data-hls-attached");
     setTimeout(function () {
+      if (video.getAttribute("data-hls-attached") !== url) return;
       video.removeAttribute("data-hls-attached");
       if (video.isConnected) attach(video);
     }, 2000);
@@ -37,8 +40,7 @@
   }
   function attach(video) {
     var url = video.getAttribute("data-hls-src");
-    var attached = video.getAttribute("data-hls-attached");
-    if (!url || attached === url || attached === "waiting") return;
+    if (!url || video.getAttribute("data-hls-attached") === url) return;
     video.setAttribute("data-hls-attached", url);
     if (!video.hasAttribute("data-hls-watched")) {
       // Once it plays, a later failure has the whole minute again.
