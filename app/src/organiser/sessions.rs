@@ -357,12 +357,10 @@ fn NetworkingSettings(slug: Signal<String>) -> impl IntoView {
     use protocol::states::MatchRule;
     let set = ServerAction::<SetCallLength>::new();
     let pairing = ServerAction::<SetPairing>::new();
-    let done = successes(set.value());
-    let paired = successes(pairing.value());
-    let data = Resource::new(
-        move || (slug.get(), done.get(), paired.get()),
-        |(slug, _, _)| networking_admin(slug),
-    );
+    // Loaded once: the forms keep what was saved, and loading again after
+    // one form's save would build both anew, dropping what the organiser
+    // was choosing in the other meanwhile.
+    let data = Resource::new(move || slug.get(), networking_admin);
     let label = |r: MatchRule| match r {
         MatchRule::Anyone => "Anyone with anyone",
         MatchRule::SameTicketType => "People with the same ticket type",
