@@ -29,6 +29,14 @@ pub fn ivf_header(out: &mut Vec<u8>, width: u16, height: u16) {
     out.extend_from_slice(&0u32.to_le_bytes());
 }
 
+/// The 12 bytes before each IVF frame: its length, then its time.
+pub fn frame_header(len: usize, pts: u64) -> [u8; 12] {
+    let mut h = [0u8; 12];
+    h[..4].copy_from_slice(&(len as u32).to_le_bytes());
+    h[4..].copy_from_slice(&pts.to_le_bytes());
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

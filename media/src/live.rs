@@ -37,7 +37,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::ivf::{ivf_header, vp8_frame_size};
+use crate::ivf::{frame_header, ivf_header, vp8_frame_size};
 
 /// The live mix's picture (a place's width and height are even, for 4:2:0).
 pub const LIVE_SIZE: (u32, u32) = (1280, 720);
@@ -285,8 +285,7 @@ impl LiveMix {
         };
         d.pts += 1;
         let mut chunk = Vec::with_capacity(frame.len() + 12);
-        chunk.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        chunk.extend_from_slice(&d.pts.to_le_bytes());
+        chunk.extend_from_slice(&frame_header(frame.len(), d.pts));
         chunk.extend_from_slice(frame);
         if d.frames.try_send(chunk).is_err() {
             // Stuck or gone: start again from a keyframe.

@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::assets;
-use crate::ivf::{ivf_header, vp8_frame_size};
+use crate::ivf::{frame_header, ivf_header, vp8_frame_size};
 use crate::live::LiveMix;
 use crate::simulcast::vp8_keyframe;
 
@@ -419,8 +419,7 @@ impl IvfWriter {
 
     /// Appends a frame shown at `pts` (90 kHz).
     pub fn frame(&mut self, pts: u64, data: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(&(data.len() as u32).to_le_bytes())?;
-        self.file.write_all(&pts.to_le_bytes())?;
+        self.file.write_all(&frame_header(data.len(), pts))?;
         self.file.write_all(data)?;
         self.frames += 1;
         Ok(())
