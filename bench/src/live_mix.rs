@@ -10,6 +10,9 @@
 //! cost per picture, timed apart on the same layout (the bots' and the
 //! SFU's CPU share this process, so its total would not say).
 //!
+//! With `--session`, the room is recorded as a session is: everyone who
+//! publishes, laid out around the speaker, into the MP4 only (no HLS).
+//!
 //!   cargo run --release -p convene-bench --bin live-mix -- --seconds 60 --speakers 2
 
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use media::bot::{Bot, Load, RealMedia};
-use media::live::{black, blit, live_places, LIVE_SIZE, PLAYLIST};
+use media::live::{black, blit, live_places, speaker_places, LIVE_SIZE, PLAYLIST};
 use media::{Config, Recordings, Sfu};
 use protocol::states::StageLayout;
 
@@ -30,6 +33,10 @@ struct Args {
     /// People on air.
     #[arg(long, default_value_t = 1)]
     speakers: usize,
+    /// Record as a session (the speaker view, no HLS) rather than a
+    /// broadcast.
+    #[arg(long)]
+    session: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -68,15 +75,25 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (cpu0, t0) = (convene_bench::children_cpu(), Instant::now());
-    host.participant
-        .set_on_air(
-            names.clone(),
-            Some("bench".into()),
-            Some(StageLayout::SideBySide),
-        )
-        .await;
+    if args.session {
+        host.participant
+            .record(Some(("bench-recording".into(), "bench".into())))
+            .await;
+    } else {
+        host.participant
+            .set_on_air(
+                names.clone(),
+                Some("bench".into()),
+                Some(StageLayout::SideBySide),
+            )
+            .await;
+    }
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    host.participant.set_on_air(names.clone(), None, None).await;
+    if args.session {
+        host.participant.record(None).await;
+    } else {
+        host.participant.set_on_air(names.clone(), None, None).await;
+    }
     let ran = t0.elapsed().as_secs_f64();
     // The live mix is the recording: once it is handed over, every file
     // of the stream went out.
@@ -96,7 +113,11 @@ async fn main() -> anyhow::Result<()> {
     // The compositor alone: a picture per place onto the canvas, and the
     // copy handed to the encoder, as each tick does.
     let streams: Vec<&str> = names.iter().map(String::as_str).collect();
-    let places = live_places(&names, StageLayout::SideBySide, &streams, LIVE_SIZE);
+    let places = if args.session {
+        speaker_places(&names, None, &streams, LIVE_SIZE)
+    } else {
+        live_places(&names, StageLayout::SideBySide, &streams, LIVE_SIZE)
+    };
     let frames: Vec<Vec<u8>> = places
         .iter()
         .map(|(_, (_, _, w, h))| black((*w, *h)))
@@ -114,10 +135,15 @@ async fn main() -> anyhow::Result<()> {
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "live-mix: {} speaker(s) side by side, {}x{} H.264 veryfast + AAC, 2 s HLS segments ({cores} cores): \
+        "live-mix: {} speaker(s) {}, {}x{} H.264 veryfast + AAC, 2 s HLS segments ({cores} cores): \
          ran {ran:.1} s, {} segments ({:.0} kbit/s), ffmpeg CPU {cpu:.1} s = {:.2} core-seconds per second of stream; \
          compositor {:.2} ms per picture ({:.1} % of a core at 25 fps)",
         args.speakers,
+        if args.session {
+            "recorded as a session (speaker view, MP4 only)"
+        } else {
+            "side by side"
+        },
         LIVE_SIZE.0,
         LIVE_SIZE.1,
         segments,

@@ -82,8 +82,27 @@ impl RealMedia {
         dir: &std::path::Path,
         seconds: u32,
     ) -> Result<RealMedia, crate::assets::Error> {
+        Self::make_of(dir, seconds, "testsrc2").await
+    }
+
+    /// As [`RealMedia::make`], the picture made by `ffmpeg`'s lavfi source
+    /// `picture` (`testsrc2`, `color=c=blue`…), which names its files in
+    /// `dir`.
+    pub async fn make_of(
+        dir: &std::path::Path,
+        seconds: u32,
+        picture: &str,
+    ) -> Result<RealMedia, crate::assets::Error> {
         std::fs::create_dir_all(dir)?;
-        let (ivf, ogg) = (dir.join("bot.ivf"), dir.join("bot.ogg"));
+        let name: String = picture
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let (ivf, ogg) = (
+            dir.join(format!("bot-{name}.ivf")),
+            dir.join(format!("bot-{name}.ogg")),
+        );
+        let sep = if picture.contains('=') { ':' } else { '=' };
         // Options, then the output file (a path may hold spaces).
         let ffmpeg = |options: String, out: &std::path::Path| {
             let mut args: Vec<String> = options.split_whitespace().map(str::to_owned).collect();
@@ -92,7 +111,7 @@ impl RealMedia {
         };
         ffmpeg(
             format!(
-                "-nostdin -v error -y -f lavfi -i testsrc2=s=320x240:r=20:d={seconds} -c:v libvpx \
+                "-nostdin -v error -y -f lavfi -i {picture}{sep}s=320x240:r=20:d={seconds} -c:v libvpx \
                  -deadline realtime -cpu-used 8 -g 20 -keyint_min 20 -b:v 400k -auto-alt-ref 0 -f ivf"
             ),
             &ivf,
@@ -596,11 +615,20 @@ async fn send_real(
     track: Arc<TrackLocalStaticRTP>,
     kind: RtpCodecKind,
     real: &'static RealMedia,
+    loudness: Option<u8>,
     seen: Arc<Seen>,
     gate: Option<Arc<AtomicBool>>,
 ) {
     let Some(ssrc) = track.ssrcs().await.first().copied() else {
         return;
+    };
+    // The sound's audio-level extension, when the load says how loud.
+    let level = match (kind, loudness) {
+        (RtpCodecKind::Audio, Some(l)) => vec![HeaderExtension::AudioLevel(AudioLevelExtension {
+            level: 127 - l.min(127),
+            voice: l > 0,
+        })],
+        _ => Vec::new(),
     };
     let video = kind == RtpCodecKind::Video;
     let (pt, rate, every) = if video {
@@ -651,7 +679,12 @@ async fn send_real(
             p.header.marker = video && k == last;
             p.payload = payload.into();
             seq = seq.wrapping_add(1);
-            if track.write_rtp(p).await.is_err() {
+            let written = if level.is_empty() {
+                track.write_rtp(p).await
+            } else {
+                track.write_rtp_with_extensions(p, &level).await
+            };
+            if written.is_err() {
                 return;
             }
             seen.sent.fetch_add(1, Ordering::SeqCst);
@@ -703,7 +736,7 @@ fn send(
         })
     };
     if let Some(real) = load.real {
-        tokio::spawn(send_real(track, kind, real, seen, gate));
+        tokio::spawn(send_real(track, kind, real, load.loudness, seen, gate));
         drop(requests);
         return;
     }

@@ -22,6 +22,10 @@
 //! written before it connected: both are timed by their counts, so they stay
 //! together. Each finished segment, then the playlist naming it, goes to
 //! the node ([`LiveFile`]), which uploads them for web nodes to serve.
+//!
+//! A session's recording is a live mix too, recorded and not streamed: its
+//! places follow the active speaker rather than a host's choice
+//! ([`speaker_places`]): the speaker large, the others beside them.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -89,6 +93,8 @@ pub struct LiveFile {
 
 /// A live mix under way.
 pub struct LiveMix {
+    /// Its HLS stream goes out (a broadcast's; a session's is only recorded).
+    streamed: bool,
     state: Mutex<MixState>,
     stop: watch::Sender<bool>,
     /// The compositor, which answers the recording it finished.
@@ -99,6 +105,12 @@ pub struct LiveMix {
 struct MixState {
     on_air: Vec<String>,
     layout: Option<StageLayout>,
+    /// Places follow the speaker ([`speaker_places`]), not `on_air`.
+    speaker_view: bool,
+    /// The latest speaker (kept while nobody speaks).
+    speaker: Option<String>,
+    /// Cameras in the order they first came.
+    seen: Vec<String>,
     /// Inputs by stream name and whether sound, with the recorder job
     /// feeding each.
     inputs: HashMap<(String, bool), (usize, Input)>,
@@ -188,14 +200,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LiveMix {
-    /// Starts a mix writing its HLS under `dir` (made if missing), sending
-    /// each finished file to `out` under `label`, and the whole to the MP4
-    /// `recording` (outside `dir`, which goes when the mix ends).
+    /// Starts a mix writing the whole to the MP4 `recording` and, with
+    /// `out`, its HLS under `dir` (made if missing; it goes when the mix
+    /// ends), sending each finished file to `out` under `label`.
     pub fn start(
         dir: PathBuf,
         recording: PathBuf,
         label: String,
-        out: mpsc::UnboundedSender<LiveFile>,
+        out: Option<mpsc::UnboundedSender<LiveFile>>,
     ) -> std::io::Result<Arc<LiveMix>> {
         if !teeable(&dir) || !teeable(&recording) {
             return Err(std::io::Error::other(format!(
@@ -207,6 +219,7 @@ impl LiveMix {
         std::fs::create_dir_all(&dir)?;
         let (stop, stopped) = watch::channel(false);
         let mix = Arc::new(LiveMix {
+            streamed: out.is_some(),
             state: Mutex::new(MixState::default()),
             stop,
             task: Mutex::new(None),
@@ -223,12 +236,43 @@ impl LiveMix {
         Ok(mix)
     }
 
+    /// Whether its HLS stream goes out (viewers past the WebRTC limit can
+    /// watch it).
+    pub fn streams(&self) -> bool {
+        self.streamed
+    }
+
     /// Lays out `on_air` (publishers, in order) as `layout` says from now.
     pub fn arrange(&self, on_air: &[String], layout: Option<StageLayout>) {
         let mut s = lock(&self.state);
         s.on_air = on_air.to_vec();
         s.layout = layout;
+        s.speaker_view = false;
         s.replace();
+    }
+
+    /// Lays out every camera around the active speaker from now
+    /// ([`speaker_places`]), starting with `speaker` (None: the first who
+    /// came, until someone speaks).
+    pub fn follow_speaker(&self, speaker: Option<&str>) {
+        let mut s = lock(&self.state);
+        s.speaker_view = true;
+        if speaker.is_some() {
+            s.speaker = speaker.map(str::to_owned);
+        }
+        s.replace();
+    }
+
+    /// `speaker` speaks now (None: nobody). The last speaker with a camera
+    /// stays large while nobody, or someone without one, speaks.
+    pub fn speaker(&self, speaker: Option<&str>) {
+        let Some(speaker) = speaker else { return };
+        let mut s = lock(&self.state);
+        let has_camera = s.inputs.contains_key(&(speaker.to_owned(), false));
+        if has_camera && s.speaker.as_deref() != Some(speaker) {
+            s.speaker = Some(speaker.to_owned());
+            s.replace();
+        }
     }
 
     /// Feeds picture `frame` (VP8, in order) of `stream` from recorder job
@@ -239,6 +283,9 @@ impl LiveMix {
         let key = (stream.to_owned(), false);
         if s.inputs.get(&key).is_none_or(|(j, _)| *j != job) {
             s.inputs.insert(key.clone(), (job, Input::Video(None)));
+            if !s.seen.iter().any(|n| n == stream) {
+                s.seen.push(stream.to_owned());
+            }
             s.replace();
         }
         let place = s.place_of(stream).map(|(_, _, w, h)| (w, h));
@@ -379,12 +426,16 @@ impl MixState {
             .filter(|(_, audio)| !audio)
             .map(|(n, _)| n.as_str())
             .collect();
-        let places = live_places(
-            &self.on_air,
-            self.layout.unwrap_or(StageLayout::Solo),
-            &streams,
-            LIVE_SIZE,
-        );
+        let places = if self.speaker_view {
+            speaker_places(&self.seen, self.speaker.as_deref(), &streams, LIVE_SIZE)
+        } else {
+            live_places(
+                &self.on_air,
+                self.layout.unwrap_or(StageLayout::Solo),
+                &streams,
+                LIVE_SIZE,
+            )
+        };
         if places != self.places {
             self.places = places;
             self.generation += 1;
@@ -451,6 +502,67 @@ pub fn live_places(
     }
 }
 
+/// Cameras beside the large place, at most.
+pub const BESIDE: usize = 4;
+
+/// Where each picture of a session's recording goes: the speaker (or,
+/// before anyone spoke, the first who came) large, the others in a column
+/// beside them in the order they came, at most [`BESIDE`]; a shared screen
+/// takes the large place and the speaker goes first beside it. `order` is
+/// the people in the order they came; `streams` the pictures there are
+/// (`<id>` cameras, `<id>~screen` screens). One person fills the picture.
+pub fn speaker_places(
+    order: &[String],
+    speaker: Option<&str>,
+    streams: &[&str],
+    size: (u32, u32),
+) -> Vec<(String, Rect)> {
+    let has = |name: &str| streams.contains(&name);
+    let people: Vec<&str> = order
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !p.ends_with("~screen") && has(p))
+        .collect();
+    // A screen is `<id>~screen` (`sfu::screen_stream`); the first shared.
+    let screen = order
+        .iter()
+        .find(|s| s.ends_with("~screen") && has(s))
+        .cloned();
+    let lead = speaker
+        .filter(|s| people.contains(s))
+        .or(people.first().copied());
+    let (large, beside): (String, Vec<&str>) = match (screen, lead) {
+        (Some(screen), lead) => {
+            let mut beside: Vec<&str> = lead.into_iter().collect();
+            beside.extend(people.iter().filter(|p| Some(**p) != lead));
+            (screen, beside)
+        }
+        (None, Some(lead)) => (
+            lead.to_owned(),
+            people.iter().copied().filter(|p| *p != lead).collect(),
+        ),
+        (None, None) => return Vec::new(),
+    };
+    let (w, h) = size;
+    if beside.is_empty() {
+        return vec![(large, (0, 0, w, h))];
+    }
+    let side = w / 4 / 2 * 2;
+    let tall = side * 9 / 16 / 2 * 2;
+    let big_h = ((w - side) * 9 / 16 / 2 * 2).min(h);
+    let mut places = vec![(large, (0, (h - big_h) / 2 / 2 * 2, w - side, big_h))];
+    let shown = beside.len().min(BESIDE) as u32;
+    let top = (h - shown * tall) / 2 / 2 * 2;
+    places.extend(
+        beside
+            .into_iter()
+            .take(BESIDE)
+            .zip(0..)
+            .map(|(p, i)| (p.to_owned(), (w - side, top + i * tall, side, tall))),
+    );
+    places
+}
+
 /// `n` places in a grid as near square as can be, each at most 16:9 (a
 /// camera's shape, as the audience's tiles), a last row that is not full
 /// centred, the whole in the middle of `size`.
@@ -511,9 +623,13 @@ pub fn decoder_args(size: (u32, u32)) -> Vec<String> {
 }
 
 /// The encoder's arguments: raw pictures on stdin and PCM from `audio`
-/// (a loopback TCP address), H.264/AAC as HLS into `dir` and as an MP4 at
-/// `recording`.
-pub fn encoder_args(audio: std::net::SocketAddr, dir: &Path, recording: &Path) -> Vec<String> {
+/// (a loopback TCP address), H.264/AAC as an MP4 at `recording` and, with
+/// `hls`, as HLS into that folder.
+pub fn encoder_args(
+    audio: std::net::SocketAddr,
+    hls: Option<&Path>,
+    recording: &Path,
+) -> Vec<String> {
     let (w, h) = LIVE_SIZE;
     let mut args: Vec<String> = [
         "-nostdin",
@@ -574,12 +690,15 @@ pub fn encoder_args(audio: std::net::SocketAddr, dir: &Path, recording: &Path) -
     .to_vec();
     // One encode, two outputs: the HLS stream, and the whole as the
     // recording.
-    args.push(format!(
-        "[f=hls:hls_time=2:hls_list_size=6:hls_start_number_source=epoch:hls_flags=delete_segments+temp_file+independent_segments+omit_endlist:hls_segment_filename={}]{}|[f=mp4:movflags=+faststart]{}",
-        dir.join("live%05d.ts").display(),
-        dir.join(PLAYLIST).display(),
-        recording.display()
-    ));
+    let mp4 = format!("[f=mp4:movflags=+faststart]{}", recording.display());
+    args.push(match hls {
+        Some(dir) => format!(
+            "[f=hls:hls_time=2:hls_list_size=6:hls_start_number_source=epoch:hls_flags=delete_segments+temp_file+independent_segments+omit_endlist:hls_segment_filename={}]{}|{mp4}",
+            dir.join("live%05d.ts").display(),
+            dir.join(PLAYLIST).display(),
+        ),
+        None => mp4,
+    });
     args
 }
 
@@ -728,7 +847,7 @@ async fn compose(
     dir: PathBuf,
     recording: PathBuf,
     label: String,
-    out: mpsc::UnboundedSender<LiveFile>,
+    out: Option<mpsc::UnboundedSender<LiveFile>>,
     mut stopped: watch::Receiver<bool>,
 ) -> Option<PathBuf> {
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
@@ -739,7 +858,8 @@ async fn compose(
         }
     };
     let audio_at = listener.local_addr().ok()?;
-    let mut encoder = match ffmpeg(&encoder_args(audio_at, &dir, &recording)) {
+    let hls = out.as_ref().map(|_| dir.as_path());
+    let mut encoder = match ffmpeg(&encoder_args(audio_at, hls, &recording)) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "live mix: the encoder did not start");
@@ -821,8 +941,8 @@ async fn compose(
             let _ = sound.send(pcm);
         }
         n += 1;
-        if n.is_multiple_of(POLL_EVERY) {
-            published.send_new(&dir, &label, &out).await;
+        if let (true, Some(out)) = (n.is_multiple_of(POLL_EVERY), &out) {
+            published.send_new(&dir, &label, out).await;
         }
     }
     drop(pictures);
@@ -848,7 +968,9 @@ async fn compose(
             false
         }
     };
-    published.send_new(&dir, &label, &out).await;
+    if let Some(out) = &out {
+        published.send_new(&dir, &label, out).await;
+    }
     let _ = tokio::fs::remove_dir_all(&dir).await;
     (finished && tokio::fs::try_exists(&recording).await.unwrap_or(false)).then_some(recording)
 }
@@ -926,6 +1048,47 @@ mod tests {
             LIVE_SIZE,
         );
         assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn a_session_recording_follows_the_speaker() {
+        let order: Vec<String> = ["ada", "bo", "cy"].map(String::from).to_vec();
+        let streams = ["ada", "bo", "cy"];
+        // Before anyone spoke, the first who came is large.
+        let first = speaker_places(&order, None, &streams, LIVE_SIZE);
+        assert_eq!(names(&first), ["ada", "bo", "cy"]);
+        assert_eq!(first[0].1, (0, 90, 960, 540));
+        assert_eq!(first[1].1, (960, 180, 320, 180));
+        assert_eq!(first[2].1, (960, 360, 320, 180));
+        // The speaker moves to the large place; the others keep their order.
+        let bo = speaker_places(&order, Some("bo"), &streams, LIVE_SIZE);
+        assert_eq!(names(&bo), ["bo", "ada", "cy"]);
+        // A speaker without a camera leaves the large place to who has one.
+        let dee = speaker_places(&order, Some("dee"), &streams, LIVE_SIZE);
+        assert_eq!(names(&dee), ["ada", "bo", "cy"]);
+        // A screen is large, its speaker first beside it, also the screen
+        // of someone without a camera.
+        let order: Vec<String> = ["ada", "bo", "cy", "dee~screen", "cy~screen"]
+            .map(String::from)
+            .to_vec();
+        let shared = ["ada", "bo", "cy", "cy~screen"];
+        let screen = speaker_places(&order, Some("bo"), &shared, LIVE_SIZE);
+        assert_eq!(names(&screen), ["cy~screen", "bo", "ada", "cy"]);
+        let camera_less = ["ada", "dee~screen", "cy~screen"];
+        let dee = speaker_places(&order, Some("dee"), &camera_less, LIVE_SIZE);
+        assert_eq!(names(&dee), ["dee~screen", "ada"]);
+        // Alone, one fills the picture; at most four go beside.
+        let alone = speaker_places(&order, Some("cy"), &["cy"], LIVE_SIZE);
+        assert_eq!(alone, [("cy".to_owned(), (0, 0, 1280, 720))]);
+        let many: Vec<String> = (0..7).map(|i| format!("p{i}")).collect();
+        let all: Vec<&str> = many.iter().map(String::as_str).collect();
+        let crowd = speaker_places(&many, Some("p6"), &all, LIVE_SIZE);
+        assert_eq!(names(&crowd), ["p6", "p0", "p1", "p2", "p3"]);
+        for (_, (x, y, w, h)) in crowd.iter().chain(&screen) {
+            assert!(x % 2 == 0 && y % 2 == 0 && w % 2 == 0 && h % 2 == 0);
+            assert!(x + w <= LIVE_SIZE.0 && y + h <= LIVE_SIZE.1);
+        }
+        assert!(speaker_places(&order, None, &[], LIVE_SIZE).is_empty());
     }
 
     #[test]

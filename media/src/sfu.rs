@@ -279,7 +279,7 @@ impl Sfu {
         state
             .recording
             .as_ref()
-            .is_some_and(|(rec, _, _)| rec.live().is_some())
+            .is_some_and(|(rec, _, _)| rec.live().is_some_and(|l| l.streams()))
     }
 
     /// The room called `name`, made if there is none.
@@ -565,6 +565,18 @@ impl Participant {
             .await;
     }
 
+    /// Starts (with the recording's id and a label the finished recording
+    /// is handed over with) or stops recording everyone who publishes in
+    /// the room, tracks published later included: each track on its own,
+    /// and a live mix laid out around the active speaker
+    /// ([`crate::live::speaker_places`]) that is the recording. A recording
+    /// under way with another id ends first; the same id again changes
+    /// nothing. Only a session records so; a backstage records who is on
+    /// air ([`Participant::set_on_air`]).
+    pub async fn record(&self, record: Option<(String, String)>) {
+        self.room.set_recording(&self.peer, record).await;
+    }
+
     /// Starts or stops sharing their screen. Their browser answered the
     /// publishing connection's offer with the third transceiver sending
     /// (without a track), so starting needs no negotiation: the track is
@@ -622,9 +634,21 @@ struct RoomState {
     on_air: Vec<String>,
     /// The recording under way, its label and its part's id.
     recording: Option<(Arc<Recording>, String, u128)>,
+    /// The recording takes every publisher (a session's), not only those
+    /// on air (a backstage's).
+    record_all: bool,
+    /// The session's recording under way, as its hosts named it.
+    recording_id: Option<String>,
     /// The last participant left: nobody joins this room any more (a joiner
     /// gets a fresh one under the same name).
     closed: bool,
+}
+
+impl RoomState {
+    /// Whether a recording under way takes `owner`'s tracks.
+    fn records(&self, owner: &str) -> bool {
+        self.record_all || self.on_air.iter().any(|o| o == owner)
+    }
 }
 
 impl Room {
@@ -664,7 +688,7 @@ impl Room {
         {
             let state = self.state.lock().await;
             if let Some((rec, _, _)) = &state.recording {
-                if state.on_air.contains(&track.owner) {
+                if state.records(&track.owner) {
                     track.record(rec);
                 }
             }
@@ -757,7 +781,7 @@ impl Room {
             }
             state.tracks.push(track.clone());
             if let Some((rec, _, _)) = &state.recording {
-                if state.on_air.contains(owner) {
+                if state.records(owner) {
                     track.record(rec);
                 }
             }
@@ -799,6 +823,12 @@ impl Room {
             return;
         }
         state.speaker = next.clone();
+        // A session's recording follows the speaker.
+        if let (Some((rec, _, _)), true) = (&state.recording, state.record_all) {
+            if let Some(live) = rec.live() {
+                live.speaker(next.as_deref());
+            }
+        }
         for peer in state.peers.values() {
             // The audience hears of speakers on air only.
             let said = next
@@ -881,8 +911,42 @@ impl Room {
         }
     }
 
+    /// Starts or stops recording everyone who publishes (a session), as a
+    /// host's word says. A backstage's recording under way (of those on
+    /// air) is left alone.
+    async fn set_recording(&self, by: &Arc<Peer>, record: Option<(String, String)>) {
+        let mut state = self.state.lock().await;
+        let current = state.peers.get(&by.id).is_some_and(|p| Arc::ptr_eq(p, by));
+        if state.closed || !current {
+            return;
+        }
+        if state.recording.is_some() && !state.record_all {
+            tracing::warn!(room = %self.name, "asked to record everyone while recording who is on air");
+            return;
+        }
+        // Another recording than the one under way (stopped and started
+        // again meanwhile): that one ends first.
+        if let (Some((id, _)), Some(under_way)) = (&record, &state.recording_id) {
+            if id != under_way {
+                self.stop_recording(&mut state);
+            }
+        }
+        let label = record.map(|(id, token)| {
+            state.recording_id = Some(id);
+            state.record_all = true;
+            token
+        });
+        let on_air = state.on_air.clone();
+        self.follow_recording(&mut state, &on_air, label, None);
+        if state.recording.is_none() {
+            state.record_all = false;
+            state.recording_id = None;
+        }
+    }
+
     /// Starts, follows or stops the room's recording as a host's word says:
-    /// the tracks of `on_air` are recorded while `record` is given.
+    /// the tracks of `on_air` (of everyone, when the room records all) are
+    /// recorded while `record` is given.
     fn follow_recording(
         &self,
         state: &mut RoomState,
@@ -903,14 +967,16 @@ impl Room {
                     rand::random::<u64>()
                 ));
                 // The live mix streams what is recorded, when the node
-                // publishes one, and is then the recording.
-                let live = match &sink.live {
-                    Some(out) => {
+                // publishes one, and is then the recording. A session's is
+                // not streamed, only recorded.
+                let live = match (&sink.live, state.record_all) {
+                    (Some(_), _) | (None, true) => {
+                        let out = sink.live.clone().filter(|_| !state.record_all);
                         match crate::live::LiveMix::start(
                             dir.join("live"),
                             dir.join("live-mix.mp4"),
                             label.clone(),
-                            out.clone(),
+                            out,
                         ) {
                             Ok(m) => Some(m),
                             Err(e) => {
@@ -919,7 +985,7 @@ impl Room {
                             }
                         }
                     }
-                    None => None,
+                    (None, false) => None,
                 };
                 match Recording::start(dir, live) {
                     Ok(rec) => {
@@ -941,10 +1007,14 @@ impl Room {
         }
         if let Some((rec, _, _)) = &state.recording {
             if let Some(live) = rec.live() {
-                live.arrange(on_air, layout);
+                if state.record_all {
+                    live.follow_speaker(state.speaker.as_deref());
+                } else {
+                    live.arrange(on_air, layout);
+                }
             }
             for t in &state.tracks {
-                if on_air.contains(&t.owner) {
+                if state.record_all || on_air.contains(&t.owner) {
                     t.record(rec);
                 } else {
                     t.unrecord();

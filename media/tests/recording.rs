@@ -231,3 +231,213 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
     ada.leave().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The stretches `blackdetect` finds in the part of `file`'s picture that
+/// `crop` (ffmpeg's `w:h:x:y`) names, as (start, end) in seconds.
+fn black_in(file: &str, crop: &str) -> Vec<(f64, f64)> {
+    let (_, found) = run(
+        "ffmpeg",
+        &[
+            "-nostdin",
+            "-i",
+            file,
+            "-vf",
+            &format!("crop={crop},blackdetect=d=1:pix_th=0.1"),
+            "-an",
+            "-f",
+            "null",
+            "-",
+        ],
+    );
+    numbers_after(&found, "black_start:")
+        .into_iter()
+        .zip(numbers_after(&found, "black_end:"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_records_everyone_around_the_speaker_and_each_track_alone() {
+    let dir = std::env::temp_dir().join(format!("convene-session-rec-{}", std::process::id()));
+    let real: &'static RealMedia = Box::leak(Box::new(
+        RealMedia::make(&dir, 10).await.expect("test media"),
+    ));
+    // The loud speaker's camera is all blue, to be told apart in the mix.
+    let blue: &'static RealMedia = Box::leak(Box::new(
+        RealMedia::make_of(&dir, 10, "color=c=blue")
+            .await
+            .expect("test media"),
+    ));
+    let (done, mut finished) = mpsc::unbounded_channel();
+    // No HLS: a session's recording is a live mix that is not streamed.
+    let sfu: Arc<Sfu> = Sfu::new(Config {
+        recordings: Some(Recordings {
+            dir: dir.join("recordings"),
+            done,
+            live: None,
+        }),
+        ..Config::on("127.0.0.1".parse().unwrap())
+    });
+    let (quiet, loud) = (
+        Load {
+            real: Some(real),
+            loudness: Some(5),
+            ..Load::default()
+        },
+        Load {
+            real: Some(blue),
+            loudness: Some(110),
+            ..Load::default()
+        },
+    );
+    let host = Bot::join(&sfu, "session", "host", None).await.unwrap();
+    let ada = Bot::join(&sfu, "session", "ada", Some(quiet))
+        .await
+        .unwrap();
+    let bo = Bot::join(&sfu, "session", "bo", Some(loud)).await.unwrap();
+    eventually("the host receives both", || host.count(|s| &s.video) > 80).await;
+
+    let began = Instant::now();
+    host.participant
+        .record(Some(("recording-1".into(), "session-label".into())))
+        .await;
+    // The same recording again (a second host's word) changes nothing.
+    host.participant
+        .record(Some(("recording-1".into(), "session-label".into())))
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Someone who goes on screen after the recording started is in it.
+    let cy = Bot::join(&sfu, "session", "cy", Some(quiet)).await.unwrap();
+    eventually("Cy is in", || cy.seen.connected.load(Ordering::SeqCst)).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    host.participant.record(None).await;
+    let wall = began.elapsed().as_secs_f64();
+
+    let recorded = tokio::time::timeout(Duration::from_secs(120), finished.recv())
+        .await
+        .expect("finished in time")
+        .expect("a recording");
+    assert_eq!(
+        (recorded.room.as_str(), recorded.label.as_str()),
+        ("session", "session-label")
+    );
+    let f = recorded.result.expect("recorded");
+    // Every publisher's picture and sound on their own (the host publishes
+    // nothing), each a file that plays.
+    let mut streams: Vec<(String, bool)> = f
+        .segments
+        .iter()
+        .map(|s| (s.stream.clone(), s.audio))
+        .collect();
+    streams.sort();
+    let want: Vec<(String, bool)> = ["ada", "bo", "cy"]
+        .iter()
+        .flat_map(|p| [(p.to_string(), false), (p.to_string(), true)])
+        .collect();
+    assert_eq!(streams, want, "{:?}", f.segments);
+    for s in &f.segments {
+        let (out, _) = run(
+            "ffprobe",
+            &[
+                "-v",
+                "error",
+                "-count_packets",
+                "-show_entries",
+                "stream=nb_read_packets",
+                "-of",
+                "csv=p=0",
+                &s.file.display().to_string(),
+            ],
+        );
+        let packets: u64 = out.trim().parse().unwrap_or(0);
+        assert!(packets > 50, "{} has {packets} packets", s.file.display());
+    }
+    let cy_starts = f.segments.iter().find(|s| s.stream == "cy").unwrap().start;
+    assert!(
+        cy_starts > Duration::from_secs(3),
+        "Cy came at {cy_starts:?}"
+    );
+
+    // One picture: as long as the recording ran, with sound; the large
+    // place (the speaker) and the column beside it (the others) show
+    // pictures all through, once the first keyframes are in.
+    let file = f.file.display().to_string();
+    assert!(file.ends_with("live-mix.mp4"), "{file}");
+    let (json, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            &file,
+        ],
+    );
+    let probe: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (duration - wall).abs() < 1.0,
+        "{duration} s recorded over {wall} s"
+    );
+    let kinds: Vec<&str> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["codec_type"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"video") && kinds.contains(&"audio"),
+        "{kinds:?}"
+    );
+    for (part, crop) in [
+        ("the speaker", "960:540:0:90"),
+        ("the others", "320:720:960:0"),
+    ] {
+        let black = black_in(&file, crop);
+        assert!(
+            // Until the first keyframes, and again when the first speaker
+            // moves the places (a moved picture waits for a keyframe).
+            black.iter().all(|(start, end)| *start < 0.5 && *end < 3.0),
+            "{part}: black {black:?}"
+        );
+    }
+    // The room's speaker was the loud one, and the recording followed:
+    // over its last seconds the large place is Bo's blue camera, and the
+    // column beside it (Ada and Cy's test patterns on black) is not.
+    let said = host.seen.speakers.lock().unwrap().clone();
+    assert_eq!(said.last(), Some(&Some("bo".to_owned())), "{said:?}");
+    let blueness = |crop: &str| {
+        let (_, found) = run(
+            "ffmpeg",
+            &[
+                "-nostdin",
+                "-sseof",
+                "-3",
+                "-i",
+                &file,
+                "-vf",
+                &format!("crop={crop},signalstats,metadata=print:key=lavfi.signalstats.UAVG"),
+                "-an",
+                "-f",
+                "null",
+                "-",
+            ],
+        );
+        let u = numbers_after(&found, "lavfi.signalstats.UAVG=");
+        assert!(!u.is_empty(), "{found}");
+        u.iter().sum::<f64>() / u.len() as f64
+    };
+    let (large, beside) = (blueness("960:540:0:90"), blueness("320:720:960:0"));
+    assert!(large > 200.0, "the large place's blue (U) is {large}");
+    assert!(beside < 150.0, "the column's blue (U) is {beside}");
+
+    for b in [host, ada, bo, cy] {
+        b.leave().await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

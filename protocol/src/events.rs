@@ -281,9 +281,12 @@ pub struct RecordingReady {
     pub asset_id: AssetId,
     /// The stage it was broadcast on.
     pub stage_id: Option<StageId>,
+    /// The session it recorded (a session's recording, not a stage's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<crate::ids::VideoSessionId>,
     /// Its title.
     pub title: String,
-    /// When the broadcast went live.
+    /// When the broadcast went live (the session's recording started).
     pub live_at: Option<DateTime<Utc>>,
     /// How long it plays.
     pub duration_ms: i64,

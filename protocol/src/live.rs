@@ -195,6 +195,14 @@ pub enum LiveItem {
         /// The session.
         session: VideoSessionId,
     },
+    /// A host started or stopped recording a video session: everyone in it
+    /// sees that it records.
+    SessionRecording {
+        /// The session.
+        session: VideoSessionId,
+        /// It records from now (false: it stopped).
+        recording: bool,
+    },
     /// Someone asked to go on screen in a session that approves requests
     /// (to its hosts), or a host answered (to the asker).
     ScreenRequest {
@@ -484,6 +492,13 @@ pub enum ClientMsg {
     EndSession {
         /// The session.
         session: VideoSessionId,
+    },
+    /// Start (`on`) or stop recording a session (session hosts).
+    RecordSession {
+        /// The session.
+        session: VideoSessionId,
+        /// Record (true) or stop.
+        on: bool,
     },
     /// Approve (`open`), answer or hide a question (moderators).
     ModerateQuestion {

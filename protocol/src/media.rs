@@ -26,12 +26,23 @@ pub enum MediaRole {
     Host,
     /// Watches a stage: receives only the publishers on air.
     Audience,
+    /// A host who only watches: receives everyone, publishes nothing, and
+    /// runs the room as a host does (records it).
+    WatchingHost,
 }
 
 impl MediaRole {
     /// Whether the role may publish.
     pub fn publishes(self) -> bool {
-        !matches!(self, MediaRole::Viewer | MediaRole::Audience)
+        !matches!(
+            self,
+            MediaRole::Viewer | MediaRole::Audience | MediaRole::WatchingHost
+        )
+    }
+
+    /// Whether the role runs the room: says who is on air, and records.
+    pub fn hosts(self) -> bool {
+        matches!(self, MediaRole::Host | MediaRole::WatchingHost)
     }
 }
 
@@ -170,6 +181,20 @@ pub enum ToNode {
         /// speaker).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         layout: Option<crate::states::StageLayout>,
+    },
+    /// Record everyone who publishes in the room (a session, not a
+    /// backstage): a picture that follows the active speaker, and every
+    /// track on its own. The web node of a session's host sends it from the
+    /// session's stored state (when they join, and after the recording
+    /// starts or stops); the node takes it only from a host.
+    Record {
+        /// The session's recording (None: it does not record). A recording
+        /// under way with another id stops, and this one starts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recording: Option<String>,
+        /// The token to hand this recording over with (with `recording`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
 }
 

@@ -237,10 +237,80 @@ pub async fn run(
 /// Attempts to send a finished recording before it is left on disk.
 const HAND_OVER_ATTEMPTS: u32 = 6;
 
+/// How handing a file over ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handed {
+    /// Taken (or taken before: a 409).
+    Taken,
+    /// Refused for good (a 4xx), or the file is gone.
+    Refused,
+    /// Not taken after every attempt.
+    Failed,
+}
+
+/// POSTs the file at `file` to `url` under recording token `token` with
+/// `headers`, trying again with a growing pause while the web nodes cannot
+/// take it.
+async fn post_file(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    headers: &[(&str, String)],
+    file: &std::path::Path,
+    content_type: &str,
+) -> Handed {
+    for attempt in 0..HAND_OVER_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
+        }
+        let body = match tokio::fs::File::open(file).await {
+            Ok(f) => reqwest::Body::from(f),
+            Err(e) => {
+                tracing::error!(file = %file.display(), error = %e, "a recorded file is gone");
+                return Handed::Refused;
+            }
+        };
+        let mut req = http
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        match req.send().await {
+            Ok(res) if res.status().is_success() || res.status() == StatusCode::CONFLICT => {
+                return Handed::Taken
+            }
+            // A timeout or a rate limit passes; other refusals are final.
+            Ok(res)
+                if res.status().is_client_error()
+                    && !matches!(
+                        res.status(),
+                        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+                    ) =>
+            {
+                let status = res.status();
+                let why = res.text().await.unwrap_or_default();
+                tracing::error!(file = %file.display(), %status, %why, "a recorded file was refused");
+                return Handed::Refused;
+            }
+            Ok(res) => {
+                tracing::warn!(file = %file.display(), status = %res.status(), attempt, "handing a recorded file over failed")
+            }
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, attempt, "handing a recorded file over failed")
+            }
+        }
+    }
+    Handed::Failed
+}
+
 /// Sends each finished recording to the web nodes (`POST url` with the
-/// host's recording token; they make it an asset), trying again with a
-/// growing pause while they cannot take it. A recording sent (or refused
-/// for good) has its folder removed; one never sent stays, logged.
+/// host's recording token; they make it an asset), then each of its tracks
+/// on its own (`POST url/tracks`), trying again with a growing pause while
+/// they cannot take them. A recording taken whole has its folder removed;
+/// one with a file not taken (refused, or never reached) stays, logged.
 async fn hand_over(
     mut finished: tokio::sync::mpsc::UnboundedReceiver<media::Recorded>,
     url: String,
@@ -256,6 +326,7 @@ async fn hand_over(
             return;
         }
     };
+    let tracks_url = format!("{}/tracks", url.trim_end_matches('/'));
     while let Some(r) = finished.recv().await {
         let f = match r.result {
             Ok(f) => f,
@@ -270,59 +341,57 @@ async fn hand_over(
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or_default();
-        let mut done = false;
-        for attempt in 0..HAND_OVER_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
-            }
-            let body = match tokio::fs::File::open(&f.file).await {
-                Ok(file) => reqwest::Body::from(file),
-                Err(e) => {
-                    tracing::error!(file = %f.file.display(), error = %e, "the mixed recording is gone");
-                    break;
-                }
-            };
-            let sent = http
-                .post(&url)
-                .bearer_auth(&r.label)
-                .header(
-                    "x-recording-part",
-                    uuid::Uuid::from_u128(r.part).to_string(),
+        let part = uuid::Uuid::from_u128(r.part).to_string();
+        let handed = post_file(
+            &http,
+            &url,
+            &r.label,
+            &[
+                ("x-recording-part", part.clone()),
+                ("x-recording-started-ms", started_ms.to_string()),
+                (
+                    "x-recording-duration-ms",
+                    f.duration.as_millis().to_string(),
+                ),
+            ],
+            &f.file,
+            "video/mp4",
+        )
+        .await;
+        let mut whole = handed == Handed::Taken;
+        if whole {
+            tracing::info!(room = %r.room, "recording handed over");
+            for (n, s) in f.segments.iter().enumerate() {
+                let track = post_file(
+                    &http,
+                    &tracks_url,
+                    &r.label,
+                    &[
+                        ("x-recording-part", part.clone()),
+                        ("x-track-n", n.to_string()),
+                        ("x-track-stream", s.stream.clone()),
+                        (
+                            "x-track-kind",
+                            if s.audio { "audio" } else { "video" }.into(),
+                        ),
+                        ("x-track-start-ms", s.start.as_millis().to_string()),
+                        ("x-track-length-ms", s.length.as_millis().to_string()),
+                    ],
+                    &s.file,
+                    if s.audio { "audio/ogg" } else { "video/x-ivf" },
                 )
-                .header("x-recording-started-ms", started_ms)
-                .header("x-recording-duration-ms", f.duration.as_millis() as u64)
-                .header("content-type", "video/mp4")
-                .body(body)
-                .send()
                 .await;
-            match sent {
-                Ok(res) if res.status().is_success() || res.status() == StatusCode::CONFLICT => {
-                    tracing::info!(room = %r.room, "recording handed over");
-                    done = true;
-                    break;
-                }
-                Ok(res) if res.status().is_client_error() => {
-                    let status = res.status();
-                    let why = res.text().await.unwrap_or_default();
-                    tracing::error!(room = %r.room, %status, %why, "a recording was refused");
-                    break;
-                }
-                Ok(res) => {
-                    tracing::warn!(room = %r.room, status = %res.status(), attempt, "handing a recording over failed")
-                }
-                Err(e) => {
-                    tracing::warn!(room = %r.room, error = %e, attempt, "handing a recording over failed")
-                }
+                whole &= track == Handed::Taken;
             }
         }
-        match (done, dir) {
+        match (whole, dir) {
+            (false, _) => {
+                tracing::error!(file = %f.file.display(), "a recording could not be handed over whole; it stays on disk")
+            }
             (true, Some(dir)) => {
                 let _ = tokio::fs::remove_dir_all(dir).await;
             }
-            (false, _) => {
-                tracing::error!(file = %f.file.display(), "a recording could not be handed over; it stays on disk")
-            }
-            _ => {}
+            (true, None) => {}
         }
     }
 }
@@ -412,7 +481,7 @@ async fn send(socket: &mut WebSocket, msg: &FromNode) -> bool {
 /// Where a token's role seats its holder.
 fn seat(role: MediaRole) -> Seat {
     match role {
-        MediaRole::Viewer => Seat::Viewer,
+        MediaRole::Viewer | MediaRole::WatchingHost => Seat::Viewer,
         MediaRole::Speaker | MediaRole::Host => Seat::Publisher,
         MediaRole::Audience => Seat::Audience,
     }
@@ -467,11 +536,16 @@ async fn participant(node: Arc<Node>, claims: JoinClaims, mut socket: WebSocket)
                     Ok(ToNode::Answer { .. }) => Err(media::Error::BadSignal("the answer is too long".into())),
                     Ok(ToNode::Candidate { leg, candidate }) => p.candidate(leg, media::wire::from_wire(candidate)).await,
                     Ok(ToNode::Screen { on }) => p.share_screen(on).await,
-                    Ok(ToNode::OnAir { participants, record, layout }) if claims.role == MediaRole::Host => {
+                    Ok(ToNode::OnAir { participants, record, layout }) if claims.role.hosts() => {
                         p.set_on_air(participants, record, layout).await;
                         Ok(())
                     }
                     Ok(ToNode::OnAir { .. }) => Err(media::Error::BadSignal("only a host says who is on air".into())),
+                    Ok(ToNode::Record { recording, token }) if claims.role.hosts() => {
+                        p.record(recording.zip(token)).await;
+                        Ok(())
+                    }
+                    Ok(ToNode::Record { .. }) => Err(media::Error::BadSignal("only a host records".into())),
                     Ok(ToNode::View { publisher, height }) => {
                         p.view(&publisher, height).await;
                         Ok(())

@@ -40,6 +40,8 @@ pub struct Recording {
     pub asset: Asset,
     /// The stage it was on air on.
     pub stage: Option<String>,
+    /// The session it recorded.
+    pub session: Option<String>,
     /// Its chapters, in order.
     pub chapters: Vec<Chapter>,
     /// Where the viewer left off (0 when new to them or finished).
@@ -109,12 +111,25 @@ pub async fn list(
         None => Vec::new(),
     };
     let stages = crate::live::stages::list(pool, event.id).await?;
+    let sessions = crate::live::sessions::list(pool, event.id).await?;
     Ok(published
         .into_iter()
         .map(|asset| {
             let duration = asset.duration_ms.unwrap_or(0);
-            let (stage, chapters) = match (asset.stage_id, asset.aired_at) {
-                (Some(stage), Some(at)) => {
+            // A session's recording: its agenda entry is its chapter.
+            let session = asset
+                .session_id
+                .and_then(|id| sessions.iter().find(|s| s.id == id));
+            let (stage, chapters) = match (asset.stage_id, asset.aired_at, session) {
+                (None, Some(at), Some(session)) => {
+                    let entry: Vec<agenda::Session> = agenda
+                        .iter()
+                        .filter(|s| Some(s.id) == session.agenda_session_id)
+                        .cloned()
+                        .collect();
+                    (None, chapters(&entry, at, duration))
+                }
+                (Some(stage), Some(at), _) => {
                     let on_stage: Vec<agenda::Session> = agenda
                         .iter()
                         .filter(|s| s.stage_id == Some(stage))
@@ -139,6 +154,7 @@ pub async fn list(
             Recording {
                 asset,
                 stage,
+                session: session.map(|s| s.title.clone()),
                 chapters,
                 resume_ms,
             }

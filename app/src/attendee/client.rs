@@ -195,6 +195,7 @@ impl LiveState {
             LiveItem::SessionControl { .. }
             | LiveItem::StageChanged { .. }
             | LiveItem::SessionEnded { .. }
+            | LiveItem::SessionRecording { .. }
             | LiveItem::ScreenRequest { .. }
             | LiveItem::Matched { .. }
             | LiveItem::Connected { .. } => self.call_news.update(|n| n.push(item)),

@@ -33,8 +33,8 @@ pub struct RecordingView {
     pub id: String,
     /// The video.
     pub video: MediaView,
-    /// The stage it was on air on.
-    pub stage: Option<String>,
+    /// Where it was: the stage it was on air on, or the session it recorded.
+    pub place: Option<String>,
     /// When it was on air, in the event's time.
     pub aired: Option<String>,
     /// Who speaks in it.
@@ -103,7 +103,7 @@ async fn view_of(
             captions: r.asset.captions,
             duration_ms: r.asset.duration_ms.unwrap_or(0),
         },
-        stage: r.stage,
+        place: r.stage.or(r.session.map(|s| format!("Session: {s}"))),
         aired: r
             .asset
             .aired_at
@@ -218,7 +218,7 @@ fn Library(d: ReplayData) -> impl IntoView {
             <ul class="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" data-testid="recordings">
                 {d.recordings.into_iter().map(|r| {
                     let href = format!("/e/{slug}/replay/{}", r.id);
-                    let meta = [r.stage.clone(), r.aired.clone(), Some(clock(r.video.duration_ms))]
+                    let meta = [r.place.clone(), r.aired.clone(), Some(clock(r.video.duration_ms))]
                         .into_iter().flatten().collect::<Vec<_>>().join(" · ");
                     view! {
                         <li class="card p-0 overflow-hidden" data-testid="recording">
@@ -291,7 +291,7 @@ fn Watch(d: ReplayData) -> impl IntoView {
     }
     let slug = d.slug.clone();
     let meta = [
-        r.stage.clone(),
+        r.place.clone(),
         r.aired.clone(),
         Some(clock(r.video.duration_ms)),
     ]

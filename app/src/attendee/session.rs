@@ -51,6 +51,8 @@ pub struct SessionData {
     pub host: bool,
     /// A host ended it.
     pub ended: bool,
+    /// A host is recording it.
+    pub recording: bool,
     /// The stage it is the backstage of, for its hosts.
     pub broadcast: Option<super::broadcast::BroadcastView>,
     /// People in the event now.
@@ -107,6 +109,7 @@ pub async fn video_session(slug: String, id: String) -> Result<SessionData, AppE
         policy: s.on_screen,
         max_on_screen: s.max_on_screen,
         ended: s.ended,
+        recording: s.recording,
         online,
         cursor,
         chat: chat.iter().map(|m| m.view()).collect(),
@@ -218,6 +221,8 @@ struct Ctl {
     sharing: RwSignal<bool>,
     /// Bumped to (re)join; the value says whether on screen.
     joins: RwSignal<(u32, bool)>,
+    /// A host is recording the session.
+    recording: RwSignal<bool>,
 }
 
 impl Ctl {
@@ -249,6 +254,7 @@ fn Session(s: SessionData) -> impl IntoView {
         mic_on: RwSignal::new(true),
         sharing: RwSignal::new(false),
         joins: RwSignal::new((0, false)),
+        recording: RwSignal::new(s.recording && !s.ended),
     };
     let preview = RwSignal::new(false);
     let pinned = RwSignal::new(None::<String>);
@@ -315,6 +321,12 @@ fn Session(s: SessionData) -> impl IntoView {
                 <span data-testid="in-session">{move || live.in_area(area)}</span> " in this session · "
                 <span data-testid="on-screen-count">{move || everyone().iter().filter(|id| screen_owner(id).is_none()).count()}</span> " on screen (at most " {s.max_on_screen} ")"
             </p>
+            {move || ctl.recording.get().then(|| view! {
+                <p class="inline-flex items-center gap-2 rounded bg-red-50 px-2 py-1 text-sm font-semibold text-red-800" role="status" data-testid="recording-badge">
+                    <span aria-hidden="true" class="inline-block h-2 w-2 rounded-full bg-red-600"></span>
+                    "Recording: everyone on screen is in the recording"
+                </p>
+            })}
             <Notice live=live/>
             <p role="status" class="text-sm" data-testid="call-status">{move || match ctl.call.status.get() {
                 CallStatus::Idle => String::new(),
@@ -489,6 +501,9 @@ fn Preview(ctl: Ctl, preview: RwSignal<bool>) -> impl IntoView {
         <section class="card space-y-3" data-testid="preview" aria-label="Before you go on screen">
             <h2 class="font-semibold">"Check how you look and sound"</h2>
             <p class="text-sm"><a class="underline" href=format!("/e/{}/check", ctl.slug.get_value()) target="_blank">"Test your connection first"</a></p>
+            {move || ctl.recording.get().then(|| view! {
+                <p class="text-sm text-red-800" data-testid="preview-recording">"This session is being recorded: what you show and say will be in the recording."</p>
+            })}
             <video node_ref=video class="w-full max-w-sm aspect-video bg-black rounded" autoplay muted playsinline data-testid="preview-video"></video>
             {move || problem.get().map(|p| view! { <p class="text-red-700" role="alert">{p}</p> })}
             <DevicePickers video=video opened=opened problem=problem/>
@@ -735,6 +750,11 @@ fn HostPanel(ctl: Ctl, requests: RwSignal<Vec<Person>>) -> impl IntoView {
                     }
                 </For>
             </ul>
+            <button class="btn" data-testid="record-session" aria-pressed=move || ctl.recording.get().to_string()
+                on:click=move |_| ctl.live.send(ClientMsg::RecordSession { session, on: !ctl.recording.get_untracked() })>
+                {move || if ctl.recording.get() { "Stop recording" } else { "Record the session" }}
+            </button>
+            <p class="text-sm text-slate-600">"A recording shows whoever speaks large, and keeps each camera and microphone on its own. It appears under the event's Videos once processed."</p>
             <button class="btn bg-red-700 hover:bg-red-800" data-testid="end-session"
                 on:click=move |_| ctl.live.send(ClientMsg::EndSession { session })>"End the session for everyone"</button>
         </section>
@@ -891,7 +911,11 @@ fn follow_news(
                     }
                 }
                 LiveItem::SessionEnded { session } if *session == ctl.id => {
+                    ctl.recording.set(false);
                     leave_for_good(ctl, preview, "This session has ended.");
+                }
+                LiveItem::SessionRecording { session, recording } if *session == ctl.id => {
+                    ctl.recording.set(*recording);
                 }
                 _ => {}
             }

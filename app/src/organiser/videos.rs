@@ -47,8 +47,25 @@ pub struct VideoRow {
     pub captions: bool,
     /// Who may watch it in Replay.
     pub replay: ReplayAudience,
-    /// A stage broadcast's recording (not an upload).
-    pub recording: bool,
+    /// A recording (not an upload): "broadcast" of a stage, or "session".
+    pub recording: Option<String>,
+    /// Every camera, screen and microphone of a recording on its own.
+    pub tracks: Vec<TrackRow>,
+}
+
+/// One track of a recording, to download for editing or transcription.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TrackRow {
+    /// Whose and what: "Ada Lovelace · camera".
+    pub label: String,
+    /// `audio` or `video`.
+    pub kind: String,
+    /// Where it starts in the recording and how long it plays ("0:12, 4:05").
+    pub span: String,
+    /// Its size, as people read it.
+    pub size: String,
+    /// A signed path to download it (expires with media tokens).
+    pub url: String,
 }
 
 /// The event's videos, newest first; organisers of the event only.
@@ -57,6 +74,36 @@ pub async fn event_videos(slug: String) -> Result<Vec<VideoRow>, AppError> {
     let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let all = services::assets::list(&platform.pool, &me, &slug).await?;
+    let mut tracks: Vec<(String, TrackRow)> = Vec::new();
+    if let Some(event) = all.first().map(|a| a.event_id) {
+        let mut paths: std::collections::HashMap<protocol::ids::AssetId, String> =
+            std::collections::HashMap::new();
+        for t in services::assets::tracks(&platform.pool, event).await? {
+            let path = match paths.get(&t.asset_id) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = services::assets::tracks_path(&platform.pool, t.asset_id).await?;
+                    paths.insert(t.asset_id, p.clone());
+                    p
+                }
+            };
+            let what = match (t.kind.as_str(), t.screen) {
+                ("audio", _) => "microphone",
+                (_, true) => "screen",
+                _ => "camera",
+            };
+            tracks.push((
+                t.asset_id.to_string(),
+                TrackRow {
+                    label: format!("{} · {what}", t.who.as_deref().unwrap_or("Someone")),
+                    span: format!("from {}, {} long", clock(t.start_ms), clock(t.length_ms)),
+                    size: size(t.size_bytes),
+                    url: format!("{path}{}", t.file),
+                    kind: t.kind,
+                },
+            ));
+        }
+    }
     Ok(all
         .into_iter()
         .map(|a| VideoRow {
@@ -73,7 +120,19 @@ pub async fn event_videos(slug: String) -> Result<Vec<VideoRow>, AppError> {
             error: a.error,
             captions: a.captions,
             replay: a.replay,
-            recording: a.recording,
+            recording: a.recording.then(|| {
+                if a.session_id.is_some() {
+                    "session"
+                } else {
+                    "broadcast"
+                }
+                .to_owned()
+            }),
+            tracks: tracks
+                .iter()
+                .filter(|(of, _)| *of == a.id.to_string())
+                .map(|(_, t)| t.clone())
+                .collect(),
         })
         .collect())
 }
@@ -298,7 +357,20 @@ fn video_row(
         <li class="card flex flex-wrap items-center justify-between gap-2" data-testid="video">
             <div>
                 <p class="font-medium" data-testid="video-title">{v.title.clone()}</p>
-                {v.recording.then(|| view! { <p class="text-sm text-slate-600" data-testid="video-recording">"Recording of a broadcast"</p> })}
+                {v.recording.clone().map(|of| view! { <p class="text-sm text-slate-600" data-testid="video-recording" data-of=of.clone()>{if of == "session" { "Recording of a session" } else { "Recording of a broadcast" }}</p> })}
+                {(!v.tracks.is_empty()).then(|| view! {
+                    <details class="text-sm" data-testid="video-tracks">
+                        <summary class="cursor-pointer">{format!("{} tracks on their own, for editing or transcription", v.tracks.len())}</summary>
+                        <ul class="ml-4 list-disc">
+                            {v.tracks.iter().map(|t| view! {
+                                <li data-testid="video-track" data-kind=t.kind.clone()>
+                                    <a class="underline" href=t.url.clone() download>{t.label.clone()}</a>
+                                    " · " {t.span.clone()} " · " {t.size.clone()}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    </details>
+                })}
                 <p class="text-sm text-slate-600">{details}</p>
                 <p class="text-sm" data-testid="video-status" data-status=v.status.clone()>{status}</p>
                 {processing.then(|| view! {

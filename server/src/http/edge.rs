@@ -86,7 +86,8 @@ fn refusal(status: StatusCode, kind: ErrorKind, message: String) -> Response {
 /// request timeout.
 pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     // A recording handed over by a media node may be large.
-    let limit = if req.uri().path() == super::recordings::PATH {
+    let path = req.uri().path();
+    let limit = if path == super::recordings::PATH || path == super::recordings::TRACKS_PATH {
         limit.max(super::recordings::TIMEOUT)
     } else {
         limit
@@ -116,6 +117,8 @@ pub async fn body_limit(State(max): State<usize>, req: Request, next: Next) -> R
         max.max(super::assets::MAX_REQUEST_BYTES)
     } else if path == super::recordings::PATH {
         max.max(super::recordings::MAX_BYTES as usize)
+    } else if path == super::recordings::TRACKS_PATH {
+        max.max(services::assets::MAX_TRACK_BYTES as usize)
     } else if super::live::is_upload(path) {
         max.max(services::live::hls::MAX_FILE_BYTES)
     } else {

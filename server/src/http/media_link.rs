@@ -118,7 +118,7 @@ impl Links {
         }
         match peek(&token) {
             Some(c) if c.sub == me && c.room == room => {
-                if c.role == protocol::media::MediaRole::Host {
+                if c.role.hosts() {
                     self.hosting.insert(room.clone());
                 } else {
                     self.hosting.remove(&room);

@@ -114,6 +114,7 @@ pub fn router(state: ServerState) -> Router {
         )
         .route("/media/{token}/{file}", get(assets::media))
         .route(recordings::PATH, post(recordings::receive))
+        .route(recordings::TRACKS_PATH, post(recordings::receive_track))
         .route("/media/v1/live/{file}", put(live::upload))
         .route("/media/live/{token}/{file}", get(live::watch))
         .route("/e/{slug}/connections.vcf", get(exports::connections_vcf))

@@ -220,19 +220,32 @@ fn relay_media(links: &mut Links, me: AttendeeId, msg: ClientMsg) -> Result<(), 
     }
 }
 
-/// Tells the media node of each backstage room this page is in as a host
-/// who is on air and whether to record, from the stage's stored state
-/// (`services::live::stages::air`): when the host joins (`only` that room)
-/// and after the broadcast of stage `stage` changed. The browser never
-/// carries the list or the recording token; the node takes it from a host's
-/// link only.
+/// What changed that the media node of a room this page hosts must hear.
+#[derive(Debug, Clone, Copy)]
+enum MediaChange {
+    /// The host joined this room: everything.
+    Joined,
+    /// The broadcast of this stage changed: its backstage's air.
+    Stage(protocol::ids::StageId),
+    /// This session started or stopped recording.
+    Recording(protocol::ids::VideoSessionId),
+}
+
+/// Tells the media node of each room this page is in as a host what to do,
+/// from the stored state: in a backstage, who is on air and whether to
+/// record (`services::live::stages::air`); in a session, whether to record
+/// (`services::live::sessions::record_signal`). When the host joins (`only`
+/// that room) and after what `what` names changed. The browser never
+/// carries the list or a recording token; the node takes them from a
+/// host's link only.
 async fn sync_air(
     platform: &Platform,
     me: &Actor,
     links: &mut Links,
     only: Option<&str>,
-    stage: Option<protocol::ids::StageId>,
+    what: MediaChange,
 ) {
+    use services::live::{sessions, stages};
     for room in links.hosted() {
         if only.is_some_and(|o| o != room) {
             continue;
@@ -240,12 +253,31 @@ async fn sync_air(
         let Some(session) = room.strip_prefix("session:").and_then(|id| id.parse().ok()) else {
             continue;
         };
-        match services::live::stages::air(&platform.pool, me, session).await {
-            Ok(Some((of, msg))) if stage.is_none_or(|s| s == of) => {
+        let msg = match what {
+            MediaChange::Joined | MediaChange::Stage(_) => {
+                match stages::air(&platform.pool, me, session).await {
+                    Ok(Some((of, msg))) if !matches!(what, MediaChange::Stage(s) if s != of) => {
+                        Ok(Some(msg))
+                    }
+                    Ok(Some(_)) => Ok(None),
+                    Ok(None) if matches!(what, MediaChange::Joined) => {
+                        sessions::record_signal(&platform.pool, me, session).await
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            MediaChange::Recording(s) if s == session => {
+                sessions::record_signal(&platform.pool, me, session).await
+            }
+            MediaChange::Recording(_) => Ok(None),
+        };
+        match msg {
+            Ok(Some(msg)) => {
                 let _ = links.send(&room, msg);
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(%room, error = %e, "telling the media node who is on air"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%room, error = %e, "telling the media node what to record"),
         }
     }
 }
@@ -486,7 +518,7 @@ async fn session(
                                         open = send(&mut socket, &ServerMsg::Error { code: ErrorKind::Invalid, message }).await;
                                     }
                                     // A host in a backstage: the node learns the broadcast's state.
-                                    Ok(()) if joined.is_some() => sync_air(&platform, &me, links, joined.as_deref(), None).await,
+                                    Ok(()) if joined.is_some() => sync_air(&platform, &me, links, joined.as_deref(), MediaChange::Joined).await,
                                     Ok(()) => {}
                                 }
                             }
@@ -566,9 +598,14 @@ async fn session(
                             links.leave(&room);
                         }
                     }
-                    if let (LiveItem::StageChanged { stage }, Some(links)) = (&entry.item, links.as_mut()) {
+                    let changed = match &entry.item {
+                        LiveItem::StageChanged { stage } => Some(MediaChange::Stage(*stage)),
+                        LiveItem::SessionRecording { session, .. } => Some(MediaChange::Recording(*session)),
+                        _ => None,
+                    };
+                    if let (Some(what), Some(links)) = (changed, links.as_mut()) {
                         if !links.hosted().is_empty() {
-                            sync_air(&platform, &me, links, None, Some(*stage)).await;
+                            sync_air(&platform, &me, links, None, what).await;
                         }
                     }
                     open = forward(&mut socket, &me, &entry, &mut close).await;

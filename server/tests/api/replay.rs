@@ -212,7 +212,7 @@ async fn a_stage_plays_a_video_as_simulive_and_replay_publishes_it_with_chapters
     assert_eq!(s, 200, "{list}");
     let r = &list["recordings"][0];
     assert_eq!(r["video"]["title"], "Opening keynote");
-    assert_eq!(r["stage"], "Main");
+    assert_eq!(r["place"], "Main");
     // Chapters: the sessions of the stage on air in the six seconds.
     let chapters: Vec<(&str, i64)> = r["chapters"]
         .as_array()

@@ -391,6 +391,11 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             expect: TOKEN,
         },
         Row {
+            name: "POST /media/v1/recordings/tracks".into(),
+            call: Call::Post("/media/v1/recordings/tracks".into(), vec![]),
+            expect: TOKEN,
+        },
+        Row {
             name: "POST /webhooks/payments/test".into(),
             call: Call::Post("/webhooks/payments/test".into(), vec![]),
             expect: TOKEN,

@@ -822,3 +822,290 @@ async fn the_media_node_ends_a_networking_call_at_its_time() {
         .await;
     assert_eq!(s, 409, "{b}");
 }
+
+/// Asks to start (`on`) or stop recording session `sid`.
+async fn record_session(ws: &mut Ws, sid: protocol::ids::VideoSessionId, on: bool) {
+    send(ws, &ClientMsg::RecordSession { session: sid, on }).await;
+}
+
+/// `recording` says it records (true) or stopped.
+async fn recording_news(ws: &mut Ws, recording: bool) {
+    wait_for(ws, "the recording's news", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::SessionRecording { recording: r, .. },
+                ..
+            } if *r == recording
+        )
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hosts_record_a_session_whose_parts_and_tracks_the_node_hands_over_into_videos_and_replay()
+{
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let id = session(&app, &org, &slug, "anyone", "4").await;
+    let sid: protocol::ids::VideoSessionId = id.parse().unwrap();
+    let other = session(&app, &org, &slug, "anyone", "4").await;
+    let (host, ada, bo) = (
+        person(&app, &slug, "Hana").await,
+        person(&app, &slug, "Ada").await,
+        person(&app, &slug, "Bo").await,
+    );
+    // Hana hosts this session (assigned, not a moderator); Bo another one.
+    for (p, session) in [(&host, &id), (&bo, &other)] {
+        let (s, b) = app
+            .call::<fns::SetSessionHost>(
+                &org.client,
+                &[
+                    ("slug", &slug),
+                    ("id", session),
+                    ("attendee", &p.id.to_string()),
+                    ("host", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let mut hws = in_session(&app, &slug, &host, &id).await;
+    let mut aws = in_session(&app, &slug, &ada, &id).await;
+    let mut bws = in_session(&app, &slug, &bo, &id).await;
+    // A host who only watches joins the room as one who runs it.
+    let role = |grant: &Value| {
+        use base64::Engine;
+        let claims = grant["token"].as_str().unwrap().split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["role"].as_str().unwrap().to_owned()
+    };
+    let (s, grant) = token(&app, &slug, &host, &id, false).await;
+    assert_eq!(
+        (s, role(&grant).as_str()),
+        (200, "watching_host"),
+        "{grant}"
+    );
+    let (_, grant) = token(&app, &slug, &ada, &id, false).await;
+    assert_eq!(role(&grant), "viewer", "{grant}");
+    record_session(&mut bws, sid, true).await;
+    assert_eq!(
+        next_error(&mut bws).await.0,
+        "forbidden",
+        "another session's host"
+    );
+    let actor = |p: &Person| {
+        let token = p
+            .cookie
+            .split(';')
+            .next()
+            .and_then(|c| c.split_once('='))
+            .map(|(_, v)| v.to_owned());
+        let (pool, slug) = (app.deps.pool.clone(), slug.clone());
+        async move {
+            services::live::moderation::admit(&pool, &slug, token.as_deref())
+                .await
+                .unwrap()
+                .actor
+        }
+    };
+    let (hana, ada_) = (actor(&host).await, actor(&ada).await);
+    let signal = |who: &services::live::participants::Actor| {
+        let (pool, who) = (app.deps.pool.clone(), who.clone());
+        async move {
+            services::live::sessions::record_signal(&pool, &who, sid)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Only hosts record; everyone in the session hears it started; the
+    // page says so.
+    record_session(&mut aws, sid, true).await;
+    assert_eq!(next_error(&mut aws).await.0, "forbidden");
+    assert_eq!(
+        signal(&hana).await,
+        Some(protocol::media::ToNode::Record {
+            recording: None,
+            token: None
+        })
+    );
+    record_session(&mut hws, sid, true).await;
+    recording_news(&mut aws, true).await;
+    let (_, page) = app
+        .call::<fns::VideoSession>(&ada.client, &[("slug", &slug), ("id", &id)])
+        .await;
+    assert_eq!(page["recording"], true, "{page}");
+    record_session(&mut hws, sid, true).await;
+    assert_eq!(next_error(&mut hws).await.0, "conflict");
+    // The media node hears of it from a host's link only, with a token
+    // browsers never see.
+    assert_eq!(signal(&ada_).await, None);
+    let Some(protocol::media::ToNode::Record {
+        recording: Some(recording),
+        token: Some(record),
+    }) = signal(&hana).await
+    else {
+        panic!("a recording token for the host's link");
+    };
+    // The page names no recording (nor its token).
+    assert!(!page.to_string().contains(&recording), "{page}");
+
+    // The node hands the part over: a video of the event, of the session.
+    let video = std::env::temp_dir().join(format!("convene-session-{}.mp4", uuid::Uuid::new_v4()));
+    media::assets::test_video(video.clone(), 3, 320, 240)
+        .await
+        .unwrap();
+    let bytes = std::fs::read(&video).unwrap();
+    let _ = std::fs::remove_file(&video);
+    let part = uuid::Uuid::new_v4().to_string();
+    let res = reqwest::Client::new()
+        .post(format!("{}/media/v1/recordings", app.base))
+        .bearer_auth(&record)
+        .header("x-recording-part", &part)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let asset: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            &asset["recording"],
+            &asset["session_id"],
+            &asset["stage_id"]
+        ),
+        (&Value::from(true), &Value::from(id.clone()), &Value::Null)
+    );
+    assert!(
+        asset["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Roundtable · "),
+        "{asset}"
+    );
+
+    // Then each track on its own, checked to be what it says.
+    let mut ivf = Vec::new();
+    media::ivf::ivf_header(&mut ivf, 320, 240);
+    ivf.extend_from_slice(&media::ivf::frame_header(3, 0));
+    ivf.extend_from_slice(&[0x10, 0x02, 0x00]);
+    let track = |part: &str, kind: &str, n: &str, body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(format!("{}/media/v1/recordings/tracks", app.base))
+            .bearer_auth(&record)
+            .header("x-recording-part", part)
+            .header("x-track-n", n)
+            .header("x-track-stream", ada.id.to_string())
+            .header("x-track-kind", kind)
+            .header("x-track-start-ms", "1500")
+            .header("x-track-length-ms", "2500")
+            .body(body)
+            .send()
+    };
+    let res = track(&part, "smell", "0", ivf.clone()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let other = uuid::Uuid::new_v4().to_string();
+    let res = track(&other, "video", "0", ivf.clone()).await.unwrap();
+    assert_eq!(res.status(), 404, "a part not handed over");
+    let res = track(&part, "audio", "0", ivf.clone()).await.unwrap();
+    assert_eq!(res.status(), 400, "IVF is no sound track");
+    let res = reqwest::Client::new()
+        .post(format!("{}/media/v1/recordings/tracks", app.base))
+        .bearer_auth("not-a-token")
+        .body(ivf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = track(&part, "video", "0", ivf.clone()).await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let res = track(&part, "video", "0", ivf.clone()).await.unwrap();
+    assert_eq!(res.status(), 409);
+
+    // Organisers see it among the videos, its track to download.
+    // Its renditions and thumbnail (and the sign-in emails sent before).
+    assert!(app.drain_jobs().await >= 2);
+    let (_, videos) = app
+        .call::<fns::EventVideos>(&org.client, &[("slug", &slug)])
+        .await;
+    let v = &videos[0];
+    assert_eq!(
+        (&v["recording"], &v["status"]),
+        (&Value::from("session"), &Value::from("ready")),
+        "{videos}"
+    );
+    let t = &v["tracks"][0];
+    assert_eq!(t["label"], "Ada · camera", "{t}");
+    assert_eq!(t["span"], "from 0:01, 0:02 long", "{t}");
+    let got = reqwest::get(format!("{}{}", app.base, t["url"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "video/x-ivf");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), ivf.as_slice());
+    // A viewer's path to the recording does not reach its tracks.
+    let watch = services::assets::watch_path(&app.deps.pool, part.parse().unwrap())
+        .await
+        .unwrap();
+    let file = t["url"].as_str().unwrap().rsplit('/').next().unwrap();
+    let got = reqwest::get(format!("{}{watch}{file}", app.base))
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 403);
+
+    // Published to attendees, Replay shows it as the session's.
+    let (s, b) = app
+        .call::<fns::PublishVideo>(
+            &org.client,
+            &[("slug", &slug), ("id", &part), ("replay", "attendees")],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, list) = app
+        .call::<fns::ReplayList>(&ada.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(
+        list["recordings"][0]["place"], "Session: Roundtable",
+        "{list}"
+    );
+
+    // Stopped: everyone hears it, the node is told to stop, twice is a
+    // conflict; ending the session ends a recording too.
+    record_session(&mut hws, sid, false).await;
+    recording_news(&mut aws, false).await;
+    assert_eq!(
+        signal(&hana).await,
+        Some(protocol::media::ToNode::Record {
+            recording: None,
+            token: None
+        })
+    );
+    record_session(&mut hws, sid, false).await;
+    assert_eq!(next_error(&mut hws).await.0, "conflict");
+    record_session(&mut hws, sid, true).await;
+    recording_news(&mut aws, true).await;
+    send(&mut hws, &ClientMsg::EndSession { session: sid }).await;
+    wait_for(&mut aws, "the end", |m| {
+        matches!(
+            m,
+            ServerMsg::Live {
+                item: LiveItem::SessionEnded { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    let (_, page) = app
+        .call::<fns::VideoSession>(&ada.client, &[("slug", &slug), ("id", &id)])
+        .await;
+    assert_eq!(page["recording"], false, "{page}");
+    record_session(&mut hws, sid, true).await;
+    assert_eq!(next_error(&mut hws).await.0, "conflict");
+}

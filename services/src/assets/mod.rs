@@ -28,7 +28,7 @@ use std::path::Path;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use protocol::events::{Fact, RecordingReady};
-use protocol::ids::{AssetId, EventId, StageId};
+use protocol::ids::{AssetId, AttendeeId, EventId, StageId, VideoSessionId};
 use protocol::states::{AssetStatus, ReplayAudience};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
@@ -85,13 +85,16 @@ pub struct Asset {
     pub aired_at: Option<DateTime<Utc>>,
     /// Who may watch it in Replay.
     pub replay: ReplayAudience,
-    /// A stage broadcast's recording (not an organiser's upload).
+    /// A recording of a stage's broadcast or of a session (not an
+    /// organiser's upload).
     pub recording: bool,
+    /// The session it is a recording of.
+    pub session_id: Option<VideoSessionId>,
 }
 
 const COLUMNS: &str = "id, event_id, title, filename, status, size_bytes, received_bytes, checksum,
     duration_ms, width, height, renditions, thumbnail, captions, progress, error, created_at,
-    stage_id, aired_at, replay, origin = 'recording' AS recording";
+    stage_id, aired_at, replay, origin = 'recording' AS recording, session_id";
 
 impl Asset {
     /// It plays: whole, with its renditions made.
@@ -465,6 +468,7 @@ pub(crate) async fn mark_ready(pool: &PgPool, id: AssetId, names: &[String]) -> 
         let fact = Fact::RecordingReady(RecordingReady {
             asset_id: a.id,
             stage_id: a.stage_id,
+            session_id: a.session_id,
             title: a.title.clone(),
             live_at: a.aired_at,
             duration_ms: a.duration_ms.unwrap_or(0),
@@ -500,20 +504,29 @@ pub async fn recording_of_token(pool: &PgPool, token: &str) -> Result<AssetId> {
         .map_err(|_| Error::Unauthorized("this recording token is not valid or has expired".into()))
 }
 
-/// What a finished recording is, as its broadcast named it.
+/// What was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingOf {
+    /// A stage's broadcast (None: the stage was removed since).
+    Stage(Option<StageId>),
+    /// A session (None: removed since).
+    Session(Option<VideoSessionId>),
+}
+
+/// What a finished recording is, as its broadcast or session named it.
 #[derive(Debug, Clone)]
 pub struct NewRecording {
     /// This part's id, which the media node chose (the asset's).
     pub id: AssetId,
-    /// The broadcast's recording it is a part of.
+    /// The recording it is a part of.
     pub recording: AssetId,
     /// The event.
     pub event: EventId,
-    /// The stage it was broadcast on (None: removed since).
-    pub stage: Option<StageId>,
+    /// What it recorded.
+    pub of: RecordingOf,
     /// What organisers and Replay call it.
     pub title: String,
-    /// When the broadcast went live.
+    /// When the broadcast went live, or the session's recording started.
     pub live_at: DateTime<Utc>,
 }
 
@@ -556,7 +569,8 @@ pub async fn import_recording(
         .execute(&mut *tx)
         .await?;
     let before: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM media_assets WHERE stage_recording = $1 AND id <> $2",
+        "SELECT count(*) FROM media_assets
+         WHERE coalesce(stage_recording, session_recording) = $1 AND id <> $2",
     )
     .bind(rec.recording)
     .bind(rec.id)
@@ -566,25 +580,205 @@ pub async fn import_recording(
         0 => rec.title.clone(),
         n => format!("{} (part {})", rec.title, n + 1),
     };
+    let (stage, session) = match rec.of {
+        RecordingOf::Stage(s) => (s, None),
+        RecordingOf::Session(s) => (None, s),
+    };
+    let stage_recording = matches!(rec.of, RecordingOf::Stage(_)).then_some(rec.recording);
+    let session_recording = matches!(rec.of, RecordingOf::Session(_)).then_some(rec.recording);
     let asset: Option<Asset> = sqlx::query_as(&format!(
         "INSERT INTO media_assets (id, event_id, kind, title, filename, status, size_bytes, received_bytes,
-                                   origin, stage_id, aired_at, stage_recording)
-         VALUES ($1, $2, 'video', $3, 'recording.mp4', 'uploading', $4, $4, 'recording', $5, $6, $7)
+                                   origin, stage_id, aired_at, stage_recording, session_id, session_recording)
+         VALUES ($1, $2, 'video', $3, 'recording.mp4', 'uploading', $4, $4, 'recording', $5, $6, $7, $8, $9)
          ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}"
     ))
     .bind(rec.id)
     .bind(rec.event)
     .bind(title.chars().take(200).collect::<String>())
     .bind(size)
-    .bind(rec.stage)
+    .bind(stage)
     .bind(rec.live_at)
-    .bind(rec.recording)
+    .bind(stage_recording)
+    .bind(session)
+    .bind(session_recording)
     .fetch_optional(&mut *tx)
     .await?;
     let asset = asset.ok_or_else(|| Error::Conflict("this recording is in already".into()))?;
     let asset = take_original(&mut tx, store, tools, &asset, file, &checksum).await?;
     tx.commit().await?;
     Ok(asset)
+}
+
+/// The largest track taken (a day of one camera).
+pub const MAX_TRACK_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+
+/// One track of a recorded part, as the media node hands it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTrack {
+    /// Its number in the part (names its file).
+    pub n: u32,
+    /// Whose: an attendee's id, `<id>~screen` for their screen.
+    pub stream: String,
+    /// Sound (Opus in Ogg) or picture (VP8 in IVF).
+    pub audio: bool,
+    /// Where it starts on the part's timeline.
+    pub start_ms: i64,
+    /// How long it plays.
+    pub length_ms: i64,
+}
+
+impl NewTrack {
+    /// Its file's name in the part's folder.
+    pub fn file(&self) -> String {
+        format!(
+            "track-{:03}.{}",
+            self.n,
+            if self.audio { "ogg" } else { "ivf" }
+        )
+    }
+
+    /// Whose it is, and whether their screen (None: not an attendee's).
+    pub fn owner(&self) -> (Option<AttendeeId>, bool) {
+        let (id, screen) = match self.stream.strip_suffix("~screen") {
+            Some(id) => (id, true),
+            None => (self.stream.as_str(), false),
+        };
+        (id.parse().ok(), screen)
+    }
+}
+
+/// A track of a recorded part, as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Track {
+    /// The part (a media asset) it belongs to.
+    pub asset_id: AssetId,
+    /// Its file in the part's folder.
+    pub file: String,
+    /// Whose (None: not an attendee of the event).
+    pub attendee_id: Option<AttendeeId>,
+    /// Their name (None: not an attendee of the event).
+    #[sqlx(skip)]
+    pub who: Option<String>,
+    /// Their screen rather than their camera.
+    pub screen: bool,
+    /// `audio` or `video`.
+    pub kind: String,
+    /// Where it starts on the part's timeline.
+    pub start_ms: i64,
+    /// How long it plays.
+    pub length_ms: i64,
+    /// Its size.
+    pub size_bytes: i64,
+}
+
+/// Keeps track `track` of the recorded part `part` of recording
+/// `recording` (the file at `file`) beside the part's mixed file, for
+/// editing or transcription. The part must have been handed over; a file
+/// that is not what it says (IVF or Ogg) is refused; the same track twice
+/// is a conflict.
+pub async fn import_track(
+    pool: &PgPool,
+    store: &Store,
+    recording: AssetId,
+    part: AssetId,
+    track: &NewTrack,
+    file: &Path,
+) -> Result<()> {
+    if track.n > 999 || track.start_ms < 0 || track.length_ms < 0 {
+        return Err(Error::invalid(
+            "a track has a number up to 999 and no negative times",
+        ));
+    }
+    let of: Option<EventId> = sqlx::query_scalar(
+        "SELECT event_id FROM media_assets
+         WHERE id = $1 AND coalesce(stage_recording, session_recording) = $2",
+    )
+    .bind(part)
+    .bind(recording)
+    .fetch_optional(pool)
+    .await?;
+    let event =
+        of.ok_or_else(|| Error::not_found("hand the recorded part over before its tracks"))?;
+    let mut head = [0u8; 4];
+    let size = {
+        use tokio::io::AsyncReadExt;
+        let mut f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| Error::Internal(format!("track file: {e}")))?;
+        let size = f
+            .metadata()
+            .await
+            .map_err(|e| Error::Internal(format!("track file: {e}")))?
+            .len();
+        if size < 4 || f.read_exact(&mut head).await.is_err() {
+            return Err(Error::invalid("the track is empty"));
+        }
+        size
+    };
+    let magic: &[u8; 4] = if track.audio { b"OggS" } else { b"DKIF" };
+    if &head != magic {
+        return Err(Error::invalid(if track.audio {
+            "a sound track is Opus in Ogg"
+        } else {
+            "a picture track is VP8 in IVF"
+        }));
+    }
+    let name = track.file();
+    let (who, screen) = track.owner();
+    let who = match who {
+        Some(id) => crate::registrations::attendees::in_event(pool, event, id)
+            .await?
+            .map(|_| id),
+        None => None,
+    };
+    let stored = key(part, &format!("tracks/{name}"));
+    if store.size(&stored).await?.is_some() {
+        return Err(Error::Conflict("this track is in already".into()));
+    }
+    // Stored before its row: no connection is held while a long track is
+    // copied, and a failed copy leaves no row (a row that then fails leaves
+    // a file the part's removal takes with it).
+    store.put_file(&stored, file).await?;
+    let added = sqlx::query(
+        "INSERT INTO recording_tracks (asset_id, file, attendee_id, screen, kind, start_ms, length_ms, size_bytes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+    )
+    .bind(part)
+    .bind(&name)
+    .bind(who)
+    .bind(screen)
+    .bind(if track.audio { "audio" } else { "video" })
+    .bind(track.start_ms)
+    .bind(track.length_ms)
+    .bind(size as i64)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if added == 0 {
+        return Err(Error::Conflict("this track is in already".into()));
+    }
+    Ok(())
+}
+
+/// The tracks of the recorded parts of event `event`, by part, in the
+/// order they start.
+pub async fn tracks(pool: &PgPool, event: EventId) -> Result<Vec<Track>> {
+    let mut all: Vec<Track> = sqlx::query_as(
+        "SELECT t.asset_id, t.file, t.attendee_id, t.screen, t.kind, t.start_ms, t.length_ms, t.size_bytes
+         FROM recording_tracks t
+         JOIN media_assets m ON m.id = t.asset_id
+         WHERE m.event_id = $1
+         ORDER BY t.asset_id, t.start_ms, t.file",
+    )
+    .bind(event)
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<AttendeeId> = all.iter().filter_map(|t| t.attendee_id).collect();
+    let names = crate::registrations::attendees::names(pool, &ids).await?;
+    for t in &mut all {
+        t.who = t.attendee_id.and_then(|id| names.get(&id).cloned());
+    }
+    Ok(all)
 }
 
 /// Asset `id` failed for `why` (organisers read it).
@@ -690,6 +884,22 @@ pub async fn preview_path(
     Ok(format!("/media/{}/", store::token(&key, asset.id, expires)))
 }
 
+/// The key the paths of recordings' tracks are signed with: not the media
+/// paths' key, so a viewer's path to a recording does not reach its tracks.
+async fn tracks_key(pool: &PgPool) -> Result<Vec<u8>> {
+    let secret = crate::signing::secret(pool).await?;
+    Ok(store::token_key(&[&secret[..], b"/tracks"].concat()))
+}
+
+/// A media path prefix (`/media/<token>/`) for the organisers of the
+/// recorded part `id` to download its tracks from (callers checked they
+/// organise its event).
+pub async fn tracks_path(pool: &PgPool, id: AssetId) -> Result<String> {
+    let expires = Utc::now().timestamp() + store::TOKEN_TTL_SECS;
+    let key = tracks_key(pool).await?;
+    Ok(format!("/media/{}/", store::token(&key, id, expires)))
+}
+
 /// A media path prefix (`/media/<token>/`) for a viewer of the asset `id`,
 /// for as long as media tokens last. Callers have checked that the viewer
 /// may watch it (a stage they may enter plays it, or Replay publishes it to
@@ -779,11 +989,21 @@ pub async fn published(pool: &PgPool, event: EventId, public_only: bool) -> Resu
 /// (published files only: renditions, thumbnail, captions; never the
 /// original). Err: a refusal with its message.
 pub async fn media_key(pool: &PgPool, token: &str, file: &str) -> Result<String> {
-    let signing = token_key(pool).await?;
+    // A recording's tracks are the organisers' (a token of their own kind),
+    // not their viewers'.
+    let track = file.starts_with("track-");
+    let signing = if track {
+        tracks_key(pool).await?
+    } else {
+        token_key(pool).await?
+    };
     let asset = store::verify(&signing, token, Utc::now().timestamp())
         .map_err(|e| Error::Forbidden(e.to_string()))?;
     if !store::servable(file) || file == "original" {
         return Err(Error::NotFound("no such file".into()));
+    }
+    if track {
+        return Ok(key(asset, &format!("tracks/{file}")));
     }
     let found = by_id(pool, asset)
         .await?

@@ -277,6 +277,8 @@ pub fn content_type(file: &str) -> &'static str {
         Some("ts") => "video/mp2t",
         Some("jpg") => "image/jpeg",
         Some("vtt") => "text/vtt; charset=utf-8",
+        Some("ivf") => "video/x-ivf",
+        Some("ogg") => "audio/ogg",
         _ => "application/octet-stream",
     }
 }

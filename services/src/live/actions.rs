@@ -67,6 +67,7 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
             action,
         } => sessions::control(pool, &mut redis, ns, by, session, attendee, action).await?,
         ClientMsg::EndSession { session } => sessions::end(pool, by, session).await?,
+        ClientMsg::RecordSession { session, on } => sessions::record(pool, by, session, on).await?,
         ClientMsg::Chat { channel, body } => {
             let m = chat::post(pool, &mut redis, ns, by, channel, &body).await?;
             (Audience::All, LiveItem::Chat { msg: m.view() })

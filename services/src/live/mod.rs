@@ -20,6 +20,7 @@ pub mod participants;
 pub mod polls;
 pub mod presence;
 pub mod qa;
+pub mod recordings;
 pub mod sessions;
 pub mod stages;
 pub mod turn;

@@ -1,7 +1,9 @@
-//! Video sessions (owner of `video_sessions`, `video_session_hosts` and
-//! `video_session_removals`): rooms of the SFU where attendees watch and
-//! choose to go on screen. Organisers create them; the event's moderators and
-//! each session's assigned hosts run them.
+//! Video sessions (owner of `video_sessions`, `video_session_hosts`,
+//! `video_session_removals` and `session_recordings`): rooms of the SFU
+//! where attendees watch and choose to go on screen. Organisers create them;
+//! the event's moderators and each session's assigned hosts run them, and
+//! record them ([`record`]): everyone in the session is told, and the media
+//! node records everyone on screen.
 //!
 //! Who may publish is decided here, when a join token is granted: viewers get
 //! a receive-only token; going on screen needs the session's policy (anyone,
@@ -54,6 +56,8 @@ pub struct VideoSession {
     /// A stage's backstage: only its hosts (the speakers) enter, Reception
     /// does not list it, and it never ends (the stage does).
     pub backstage: bool,
+    /// A host is recording it.
+    pub recording: bool,
 }
 
 /// What an organiser fills in for a session (form strings, parsed here).
@@ -126,7 +130,7 @@ fn parse(form: &SessionForm) -> Result<Parsed> {
     })
 }
 
-const COLUMNS: &str = "id, title, description, capacity, max_on_screen, on_screen, agenda_session_id, ended_at IS NOT NULL AS ended, backstage";
+const COLUMNS: &str = "id, title, description, capacity, max_on_screen, on_screen, agenda_session_id, ended_at IS NOT NULL AS ended, backstage, recording IS NOT NULL AS recording";
 
 /// Adds a session to one of the organiser's events.
 #[instrument(skip(pool, by, form), fields(org = %by.org_id))]
@@ -422,7 +426,8 @@ pub async fn grant(
         )));
     }
     let role = match (on_screen, host) {
-        (false, _) => MediaRole::Viewer,
+        (false, true) => MediaRole::WatchingHost,
+        (false, false) => MediaRole::Viewer,
         (true, true) => MediaRole::Host,
         (true, false) => {
             match s.on_screen {
@@ -631,6 +636,119 @@ pub async fn control(
     ))
 }
 
+/// A host starts (`on`) or stops recording the session; everyone in it is
+/// told (their pages say it records). Starting names the recording to come
+/// (see [`recording`]); a session records once at a time, a backstage only
+/// with its stage's broadcast, and an ended session not at all.
+#[instrument(skip(pool, by), fields(attendee = %by.id))]
+pub async fn record(pool: &PgPool, by: &Actor, id: VideoSessionId, on: bool) -> Result<Outcome> {
+    let s = require_host(pool, by, id).await?;
+    if s.backstage {
+        return Err(Error::Conflict(
+            "a backstage is recorded with its stage's broadcast".into(),
+        ));
+    }
+    let changed = if on {
+        sqlx::query_scalar::<_, uuid::Uuid>(
+            "WITH s AS (
+                UPDATE video_sessions SET recording = gen_random_uuid()
+                WHERE id = $1 AND recording IS NULL AND ended_at IS NULL RETURNING *
+             ), r AS (
+                INSERT INTO session_recordings (id, session_id, session_title, event_id, started_at)
+                SELECT recording, id, title, event_id, now() FROM s
+             )
+             SELECT recording FROM s",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    } else {
+        sqlx::query_scalar(
+            "UPDATE video_sessions SET recording = NULL
+             WHERE id = $1 AND recording IS NOT NULL RETURNING id",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    };
+    if changed.is_none() {
+        return Err(Error::Conflict(match (on, s.ended) {
+            (true, true) => "the session has ended".into(),
+            (true, false) => "the session is being recorded already".into(),
+            (false, _) => "the session is not being recorded".into(),
+        }));
+    }
+    Ok((
+        Audience::All,
+        LiveItem::SessionRecording {
+            session: id,
+            recording: on,
+        },
+    ))
+}
+
+/// What the media node holding session `id`'s room should hear from a host
+/// there: record, with the token to hand the recording over with, or stop.
+/// None: `by` does not host it, or it is a backstage (whose recording
+/// follows its stage, [`super::stages::air`]). The web node sends it when a
+/// host joins the room and after the recording starts or stops, so the
+/// browser never carries the token.
+pub async fn record_signal(
+    pool: &PgPool,
+    by: &Actor,
+    id: VideoSessionId,
+) -> Result<Option<protocol::media::ToNode>> {
+    let current: Option<(bool, Option<uuid::Uuid>)> = sqlx::query_as(
+        "SELECT backstage, recording FROM video_sessions WHERE id = $1 AND event_id = $2",
+    )
+    .bind(id)
+    .bind(by.event_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((false, recording)) = current else {
+        return Ok(None);
+    };
+    if !is_host(pool, by, id).await? {
+        return Ok(None);
+    }
+    let token = match recording {
+        Some(r) => Some(crate::assets::recording_token(pool, r.into()).await?),
+        None => None,
+    };
+    Ok(Some(protocol::media::ToNode::Record {
+        recording: recording.map(|r| r.to_string()),
+        token,
+    }))
+}
+
+/// A session's recording, as named when it started.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRecording {
+    /// The recording (its first part's media asset's id to be).
+    pub id: protocol::ids::AssetId,
+    /// The event.
+    pub event_id: EventId,
+    /// The session (None: removed since).
+    pub session_id: Option<VideoSessionId>,
+    /// The session's title.
+    pub session_title: String,
+    /// When it started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The session recording `id` (None: none was named so).
+pub async fn recording(
+    pool: &PgPool,
+    id: protocol::ids::AssetId,
+) -> Result<Option<SessionRecording>> {
+    Ok(sqlx::query_as(
+        "SELECT id, event_id, session_id, session_title, started_at FROM session_recordings WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// A host ends the session for everyone (a backstage does not end: its
 /// stage's broadcast does).
 pub async fn end(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<Outcome> {
@@ -639,10 +757,14 @@ pub async fn end(pool: &PgPool, by: &Actor, id: VideoSessionId) -> Result<Outcom
             "a backstage does not end; end the stage's broadcast instead".into(),
         ));
     }
-    sqlx::query("UPDATE video_sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL")
-        .bind(id)
-        .execute(pool)
-        .await?;
+    // Its recording ends with it (the media node stops when the room empties).
+    sqlx::query(
+        "UPDATE video_sessions SET ended_at = now(), recording = NULL
+         WHERE id = $1 AND ended_at IS NULL",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
     Ok((Audience::All, LiveItem::SessionEnded { session: id }))
 }
 
