@@ -12,7 +12,7 @@
 #
 # BENCH_TOOLS names the folder of the flash-sale and ws-load binaries
 # (default: the release target folder); BENCH_PORT the server's port (3300);
-# BENCH_ONLY=flash-sale or ws-load runs one half.
+# BENCH_ONLY=flash-sale, webhook-load or ws-load runs one part.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 target="${CARGO_TARGET_DIR:-target}"
@@ -27,7 +27,7 @@ server_pid=""
 start_server() {
   psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS convene_bench WITH (FORCE)" >/dev/null
   CONVENE_DATABASE_URL="$pg/convene_bench" CONVENE_REDIS_NAMESPACE="bench-$$-$RANDOM:" \
-  CONVENE_PUBLIC_URL="$base" CONVENE_DEMO=false CONVENE_KAFKA__BROKERS="" CONVENE_HTTP__TRUSTED_PROXIES=127.0.0.1 \
+  CONVENE_PUBLIC_URL="$base" CONVENE_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true CONVENE_DEMO=false CONVENE_KAFKA__BROKERS="" CONVENE_HTTP__TRUSTED_PROXIES=127.0.0.1 \
   CONVENE_PAYMENTS__PROVIDER=test CONVENE_PAYMENTS__TEST_WEBHOOK_SECRET="bench-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
   LEPTOS_OUTPUT_NAME=convene LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=pkg \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn \
@@ -44,7 +44,8 @@ stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/de
 trap stop_server EXIT
 
 only="${BENCH_ONLY:-}"
-if [ "$only" != ws-load ]; then
+wants() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+if wants flash-sale; then
 echo "## flash-sale ($(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%F))"
 start_server
 for cfg in "1000 100 16" "2000 500 64" "5000 1000 128" "1000 500 1000"; do
@@ -55,7 +56,17 @@ done
 stop_server
 fi
 
-[ "$only" = flash-sale ] && exit 0
+if wants webhook-load; then
+echo "## webhook-load"
+start_server
+for cfg in "1000 1" "1000 4"; do
+  set -- $cfg
+  echo "### registrations $1, endpoints $2"
+  "$tools/webhook-load" --base-url "$base" --messages "$1" --endpoints "$2"
+done
+stop_server
+fi
+wants ws-load || exit 0
 for cfg in "200 20" "500 20" "1000 20"; do
   set -- $cfg
   echo "## ws-load: clients $1, messages/s $2 (fresh server)"

@@ -57,6 +57,9 @@ export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT" CONVENE_SMTP__HOST=127.0.0.1 CONVE
 # One stage viewer over WebRTC per media node: the broadcast test's second
 # viewer watches the live mix over HLS.
 export CONVENE_MEDIA__MAX_WEBRTC_VIEWERS=1
+# The webhooks test's receiver listens on loopback (allowed only on a
+# loopback public URL).
+export CONVENE_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true
 bin="$(target_dir)/debug/convene"
 # The paths Leptos generated for the server functions the tests call.
 "$bin" server-fns > end2end/server-fns.json

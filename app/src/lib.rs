@@ -146,6 +146,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("videos") view=organiser::videos::VideosSection ssr=SsrMode::Async/>
                         <Route path=path!("agenda") view=organiser::event::AgendaSection ssr=SsrMode::Async/>
                         <Route path=path!("moderators") view=organiser::event::ModeratorsSection ssr=SsrMode::Async/>
+                        <Route path=path!("webhooks") view=organiser::webhooks::WebhooksSection ssr=SsrMode::Async/>
                     </ParentRoute>
                     <Route path=path!("/e/:slug") view=registration::LandingPage ssr=SsrMode::Async/>
                     <Route path=path!("/e/:slug/access") view=registration::AccessPage ssr=SsrMode::Async/>

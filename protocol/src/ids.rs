@@ -135,6 +135,8 @@ ids! {
     SponsorId,
     /// One domain event on the bus; consumers deduplicate on it.
     DomainEventId,
+    /// An organisation's webhook endpoint (Longwave).
+    WebhookEndpointId,
     /// One live WebSocket connection (one browser tab).
     ConnectionId,
     /// A video session (a room of the SFU where attendees choose to be on screen).

@@ -408,6 +408,48 @@ states! {
         /// Out of the session.
         Remove = "remove",
     }
+
+    /// What a webhook message tells (the domain event's type name; an
+    /// endpoint chooses the ones it wants).
+    WebhookType {
+        /// Someone registered.
+        AttendeeRegistered = "attendee.registered",
+        /// An order was placed.
+        OrderPlaced = "order.placed",
+        /// An order was paid.
+        OrderPaid = "order.paid",
+        /// An order was cancelled.
+        OrderCancelled = "order.cancelled",
+        /// A cancelled order was refunded.
+        OrderRefunded = "order.refunded",
+        /// An attendee entered an area of the live event.
+        EnteredArea = "attendee.entered_area",
+        /// An attendee left an area of the live event.
+        LeftArea = "attendee.left_area",
+        /// A recording was processed and plays.
+        RecordingReady = "recording.ready",
+    }
+
+    /// Where one message's delivery to one endpoint stands.
+    DeliveryStatus {
+        /// Not yet answered with a 2xx; tried again on the schedule.
+        Pending = "pending",
+        /// A 2xx answered it.
+        Delivered = "delivered",
+        /// Every attempt of the schedule failed.
+        Failed = "failed",
+    }
+
+    /// Where a viewer on screen stands when their page renews the place.
+    ScreenPlace {
+        /// Still on screen.
+        Held = "held",
+        /// Back to watching: a host took them off screen, or the place
+        /// lapsed and the screen filled up, or the session ended.
+        Lost = "lost",
+        /// A host removed them from the session.
+        Removed = "removed",
+    }
 }
 
 #[cfg(test)]

@@ -47,4 +47,6 @@ pub enum Worker {
     Analytics,
     /// Runs background jobs (emails).
     Jobs,
+    /// Delivers organisers' webhooks (Longwave).
+    Webhooks,
 }

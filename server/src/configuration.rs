@@ -50,6 +50,40 @@ pub struct Settings {
     /// Where media assets live (`[assets]`, `CONVENE_ASSETS__*`).
     #[serde(default)]
     pub assets: AssetSettings,
+    /// Organisers' webhooks (`[webhooks]`, `CONVENE_WEBHOOKS__*`).
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhooks part of the settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Lets endpoints point at this machine and private networks
+    /// (development and tests; refused unless the public URL is loopback).
+    pub allow_private_targets: bool,
+    /// Multiplies the retry schedule (1.0; tests shorten it; refused below
+    /// 1.0 unless the public URL is loopback).
+    pub retry_scale: f64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            allow_private_targets: false,
+            retry_scale: 1.0,
+        }
+    }
+}
+
+impl Settings {
+    /// Where webhooks may go: https only on an https site.
+    pub fn webhook_targets(&self) -> services::webhooks::Targets {
+        services::webhooks::Targets {
+            require_https: self.public_url.starts_with("https://"),
+            allow_private: self.webhooks.allow_private_targets,
+        }
+    }
 }
 
 /// Media assets part of the settings.
@@ -306,6 +340,20 @@ impl Settings {
                 self.public_url
             ));
         }
+        if !(self.webhooks.retry_scale.is_finite()
+            && (0.0..=1.0).contains(&self.webhooks.retry_scale))
+        {
+            return Err("webhooks.retry_scale must be a number from 0 to 1".into());
+        }
+        if (self.webhooks.allow_private_targets || self.webhooks.retry_scale < 1.0)
+            && !is_loopback(&self.public_url)
+        {
+            return Err(format!(
+                "webhooks.allow_private_targets and a webhooks.retry_scale below 1 exist for \
+                 tests on this machine and are refused on {}",
+                self.public_url
+            ));
+        }
         if self.demo && self.public_url.starts_with("https://") && !self.allow_demo_over_https {
             return Err(format!(
                 "the demo seed creates an organiser whose password is public; it is refused on {} \
@@ -482,6 +530,7 @@ impl std::fmt::Debug for Settings {
             .field("http", &self.http)
             .field("media", &self.media)
             .field("assets", &self.assets)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }

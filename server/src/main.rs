@@ -67,6 +67,7 @@ async fn run(
             match name {
                 Worker::Relay => startup::relay(deps, shutdown).await?,
                 Worker::Analytics => startup::analytics(deps, shutdown).await?,
+                Worker::Webhooks => startup::webhooks(deps, &settings, shutdown).await?,
                 Worker::Jobs => {
                     let payments = startup::payment_provider(&settings).0;
                     startup::jobs(deps, settings, payments, shutdown).await?
@@ -89,6 +90,7 @@ async fn run(
             let state = startup::server_state(&settings, &deps, leptos);
             if all {
                 let (relay, analytics, jobs) = (deps.clone(), deps.clone(), deps.clone());
+                let (hooks, s5) = (deps.clone(), shutdown.clone());
                 let (s1, s2, s3) = (shutdown.clone(), shutdown.clone(), shutdown.clone());
                 let settings = settings.clone();
                 // One provider for both: the test provider's records live in it.
@@ -106,6 +108,7 @@ async fn run(
                         startup::relay(relay, s1),
                         startup::analytics(analytics, s2),
                         startup::jobs(jobs, settings.clone(), payments, s3),
+                        startup::webhooks(hooks, &settings, s5),
                         media
                     )
                 };

@@ -217,6 +217,7 @@ pub fn platform(settings: &Settings, deps: &Deps, payments: Arc<dyn PaymentProvi
         turn: settings.media.turn.as_ref().and_then(|t| t.to_turn()),
         media_store: deps.assets.clone(),
         media_tools: Arc::new(crate::media_tools::Ffmpeg),
+        webhook_targets: settings.webhook_targets(),
     }
 }
 
@@ -262,6 +263,34 @@ pub async fn analytics(deps: Deps, mut shutdown: watch::Receiver<bool>) -> anyho
     if deps.bus.ensure_topics_patiently(&mut shutdown).await {
         analytics::run(deps.pool, deps.bus, shutdown).await?;
     }
+    Ok(())
+}
+
+/// Runs the webhooks consumer (domain events into deliveries) and the
+/// dispatcher (deliveries out) until shutdown.
+pub async fn webhooks(
+    deps: Deps,
+    settings: &Settings,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let dispatcher = Arc::new(services::webhooks::dispatch::Dispatcher::new(
+        deps.pool.clone(),
+        settings.webhook_targets(),
+        settings.webhooks.retry_scale,
+    )?);
+    // Deliveries already made go out even while the bus is unreachable.
+    let fanout = async {
+        if deps
+            .bus
+            .ensure_topics_patiently(&mut shutdown.clone())
+            .await
+        {
+            services::webhooks::fanout::run(deps.pool.clone(), deps.bus.clone(), shutdown.clone())
+                .await?;
+        }
+        Ok::<_, services::Error>(())
+    };
+    tokio::try_join!(fanout, dispatcher.run(shutdown.clone()))?;
     Ok(())
 }
 

@@ -26,6 +26,7 @@ pub mod signing;
 pub mod team;
 pub mod time;
 pub mod tokens;
+pub mod webhooks;
 pub mod worker;
 
 pub use error::{Error, Result};

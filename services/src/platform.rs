@@ -41,6 +41,8 @@ pub struct Platform {
     pub turn: Option<crate::live::turn::Turn>,
     /// Where media assets live.
     pub media_store: crate::assets::Store,
+    /// Where organisers' webhooks may point.
+    pub webhook_targets: crate::webhooks::Targets,
     /// ffprobe and ffmpeg (uploads are probed when they complete).
     pub media_tools: Arc<dyn crate::assets::Tools>,
 }

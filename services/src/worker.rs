@@ -15,9 +15,11 @@ use crate::billing::purchases;
 use crate::jobs::{
     self, AssetRenditions, AssetThumbnail, Claimed, Job, JobError, OrderEmail, PasswordResetEmail,
     SignInLinkEmail, TeamInviteEmail, WaitlistJoinedEmail, WaitlistOfferEmail,
+    WebhookDisabledEmail,
 };
 use crate::notifications::{
-    budget, invite_email, order_email, password_reset_email, sign_in_email, waitlist_email, Mailer,
+    budget, invite_email, order_email, password_reset_email, sign_in_email, waitlist_email,
+    webhook_email, Mailer,
 };
 use crate::payments::PaymentProvider;
 use crate::registrations::{attendees, lifecycle, orders, payment, waitlist};
@@ -115,7 +117,8 @@ any_job!(
     WaitlistJoinedEmail,
     PasswordResetEmail,
     AssetRenditions,
-    AssetThumbnail
+    AssetThumbnail,
+    WebhookDisabledEmail
 );
 
 impl Worker {
@@ -161,6 +164,7 @@ impl Worker {
             AnyJob::WaitlistJoinedEmail(j) => {
                 waitlist_email::send_place(pool, mailer, url, j).await
             }
+            AnyJob::WebhookDisabledEmail(j) => webhook_email::send(pool, mailer, url, j).await,
             AnyJob::AssetRenditions(_) | AnyJob::AssetThumbnail(_) => {
                 unreachable!("media jobs are handled above")
             }
@@ -249,6 +253,7 @@ impl Worker {
             ),
             ("jobs", jobs::purge(&self.pool, keep).await),
             ("email log", budget::purge(&self.pool).await),
+            ("webhook messages", crate::webhooks::purge(&self.pool).await),
         ];
         for (what, result) in results {
             match result {

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 
 use protocol::ids::{AttendeeId, VideoSessionId};
 use protocol::live::{ChatView, ClientMsg, LiveItem, Person};
-use protocol::states::{OnScreenPolicy, SessionAction};
+use protocol::states::{OnScreenPolicy, ScreenPlace, SessionAction};
 use protocol::{Area, Channel};
 
 pub use super::call_view::JoinGrant;
@@ -155,7 +155,7 @@ pub async fn session_token(
 
 /// Renews the viewer's place on screen; false when they no longer hold one.
 #[server(prefix = "/fn", endpoint = "keep_on_screen")]
-pub async fn keep_on_screen(slug: String, id: String) -> Result<bool, AppError> {
+pub async fn keep_on_screen(slug: String, id: String) -> Result<ScreenPlace, AppError> {
     let (platform, _event, me) = super::current_attendee(&slug).await?;
     let id = crate::error::parse_id("session", &id)?;
     let mut redis = platform.redis.clone();
@@ -223,10 +223,15 @@ struct Ctl {
     joins: RwSignal<(u32, bool)>,
     /// A host is recording the session.
     recording: RwSignal<bool>,
+    /// Removed, or the session ended: the page joins nothing more.
+    gone: RwSignal<bool>,
 }
 
 impl Ctl {
     fn join(&self, on_screen: bool) {
+        if self.gone.get_untracked() {
+            return;
+        }
         self.joins.update(|(n, s)| {
             *n += 1;
             *s = on_screen;
@@ -255,6 +260,7 @@ fn Session(s: SessionData) -> impl IntoView {
         sharing: RwSignal::new(false),
         joins: RwSignal::new((0, false)),
         recording: RwSignal::new(s.recording && !s.ended),
+        gone: RwSignal::new(s.ended),
     };
     let preview = RwSignal::new(false);
     let pinned = RwSignal::new(None::<String>);
@@ -272,7 +278,7 @@ fn Session(s: SessionData) -> impl IntoView {
         })
     };
     let ended = s.ended;
-    drive(ctl, ended);
+    drive(ctl, ended, preview);
     follow_news(ctl, approved, waiting, requests, preview);
 
     // Screens first (they show large), then people; one's own first of each.
@@ -764,7 +770,7 @@ fn HostPanel(ctl: Ctl, requests: RwSignal<Vec<Person>>) -> impl IntoView {
 /// Joins the media room whenever asked (and again when the live socket
 /// reconnects, or a dropped link says to), and keeps a place on screen.
 #[allow(unused_variables)]
-fn drive(ctl: Ctl, ended: bool) {
+fn drive(ctl: Ctl, ended: bool, preview: RwSignal<bool>) {
     #[cfg(feature = "hydrate")]
     {
         use std::time::Duration;
@@ -787,7 +793,12 @@ fn drive(ctl: Ctl, ended: bool) {
             let slug = ctl.slug.get_value();
             leptos::task::spawn_local(async move {
                 let send = move |m: ClientMsg| ctl.live.send(m);
-                match session_token(slug, id.to_string(), on_screen.to_string()).await {
+                let token = session_token(slug, id.to_string(), on_screen.to_string()).await;
+                // Removed (or ended) while asking: the news has closed the page's call.
+                if ctl.gone.get_untracked() {
+                    return;
+                }
+                match token {
                     Ok(g) => {
                         // A new connection starts without the screen.
                         ctl.sharing.set(false);
@@ -824,10 +835,16 @@ fn drive(ctl: Ctl, ended: bool) {
                 }
                 let slug = ctl.slug.get_value();
                 leptos::task::spawn_local(async move {
-                    if let Ok(false) = keep_on_screen(slug, id.to_string()).await {
-                        ctl.on_screen.set(false);
-                        super::call::close_devices();
-                        ctl.join(false);
+                    match keep_on_screen(slug, id.to_string()).await {
+                        Ok(ScreenPlace::Lost) => {
+                            ctl.on_screen.set(false);
+                            super::call::close_devices();
+                            ctl.join(false);
+                        }
+                        Ok(ScreenPlace::Removed) => {
+                            leave_for_good(ctl, preview, REMOVED);
+                        }
+                        Ok(ScreenPlace::Held) | Err(_) => {}
                     }
                 });
             },
@@ -906,7 +923,7 @@ fn follow_news(
                                 .set(Some("A host took you off screen; you are watching.".into()));
                         }
                         SessionAction::Remove => {
-                            leave_for_good(ctl, preview, "A host removed you from this session.");
+                            leave_for_good(ctl, preview, REMOVED);
                         }
                     }
                 }
@@ -924,7 +941,11 @@ fn follow_news(
     });
 }
 
+/// What a removed attendee's page says.
+const REMOVED: &str = "A host removed you from this session.";
+
 fn leave_for_good(ctl: Ctl, preview: RwSignal<bool>, why: &str) {
+    ctl.gone.set(true);
     ctl.on_screen.set(false);
     ctl.sharing.set(false);
     preview.set(false);

@@ -569,7 +569,7 @@ pub async fn set_embed_origins(slug: String, origins: String) -> Result<(), AppE
 
 /// The sections of an event's dashboard, each a page of its own:
 /// (path below `/dashboard/events/{slug}`, name).
-pub const SECTIONS: [(&str, &str); 9] = [
+pub const SECTIONS: [(&str, &str); 10] = [
     ("", "Overview"),
     ("tickets", "Tickets"),
     ("questions", "Questions"),
@@ -579,6 +579,7 @@ pub const SECTIONS: [(&str, &str); 9] = [
     ("videos", "Videos"),
     ("agenda", "Agenda"),
     ("moderators", "Moderators"),
+    ("webhooks", "Webhooks"),
 ];
 
 /// `/dashboard/events/{slug}/…`: the sections' navigation above the section.

@@ -10,6 +10,7 @@ pub mod registrations;
 pub mod sessions;
 pub mod team;
 pub mod videos;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 use crate::error::AppError;

@@ -66,6 +66,10 @@ pub mod fns {
     };
     pub use app::organiser::team::{AcceptInvite, Invitation, InviteMember, RemoveMember, Team};
     pub use app::organiser::videos::{EventVideos, PreviewVideo, PublishVideo, RemoveVideo};
+    pub use app::organiser::webhooks::{
+        AddWebhook, ListWebhooks, RemoveWebhook, ReplayWebhook, ResendWebhook, RotateWebhookSecret,
+        SwitchWebhook, TestWebhook, WebhookLog,
+    };
     pub use app::registration::access::SendSignInLink;
     pub use app::registration::order::BuyerOrder;
     pub use app::registration::pay::Pay;
@@ -102,6 +106,8 @@ pub struct Workers {
     pub relay: bool,
     /// Analytics consumer.
     pub analytics: bool,
+    /// Webhooks consumer and dispatcher.
+    pub webhooks: bool,
 }
 
 impl Workers {
@@ -109,6 +115,7 @@ impl Workers {
     pub const NONE: Workers = Workers {
         relay: false,
         analytics: false,
+        webhooks: false,
     };
 }
 
@@ -165,6 +172,7 @@ pub async fn test_settings() -> Settings {
             ),
             options: Default::default(),
         },
+        webhooks: Default::default(),
         platform_fee_bps: 250,
         platform_fee_fixed_minor: 30,
         kafka: Some(KafkaConfig {
@@ -208,6 +216,10 @@ pub async fn start(settings: Settings, deps: Deps, workers: Workers) -> TestApp 
     if workers.analytics {
         tokio::spawn(startup::analytics(deps.clone(), rx.clone()));
     }
+    if workers.webhooks {
+        let (deps, settings, rx) = (deps.clone(), settings.clone(), rx.clone());
+        tokio::spawn(async move { startup::webhooks(deps, &settings, rx).await });
+    }
     TestApp {
         base: format!("http://{addr}"),
         addr,
@@ -250,6 +262,7 @@ pub async fn spawn_app() -> TestApp {
         Workers {
             relay: true,
             analytics: true,
+            webhooks: false,
         },
     )
     .await

@@ -40,4 +40,5 @@ mod standing;
 mod team;
 mod ticketing;
 mod video;
+mod webhooks;
 mod widget;

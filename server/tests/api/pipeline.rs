@@ -88,6 +88,7 @@ async fn the_registrations_figure_counts_confirmed_orders_and_goes_down_on_cance
         Workers {
             relay: true,
             analytics: true,
+            webhooks: false,
         },
     )
     .await;
@@ -176,6 +177,7 @@ async fn registrations_reach_the_organisers_figures_through_the_embedded_log() {
         Workers {
             relay: true,
             analytics: true,
+            webhooks: false,
         },
     )
     .await;

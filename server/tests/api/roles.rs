@@ -82,6 +82,15 @@ const SESSION_HOSTS: [Is; 6] = [
     Unauthorised,
     Unauthorised,
 ];
+/// Owners of the event's organisation (members see, owners manage).
+const EVENT_OWNERS: [Is; 6] = [
+    Unauthorised,
+    Unauthorised,
+    Unauthorised,
+    Forbidden,
+    Hidden,
+    Served,
+];
 const EVENT_ATTENDEES: [Is; 6] = [
     Unauthorised,
     Served,
@@ -698,6 +707,35 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         row::<fns::EventVideos>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::RemoveVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
         row::<fns::PreviewVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::ListWebhooks>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::WebhookLog>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::AddWebhook>(
+            EVENT_OWNERS,
+            &[
+                ("slug", &e()),
+                ("url", "https://hooks.example.com/{n}"),
+                ("types[0]", "order.paid"),
+            ],
+        ),
+        row::<fns::SwitchWebhook>(
+            EVENT_OWNERS,
+            &[("slug", &e()), ("id", &nobody), ("on", "false")],
+        ),
+        row::<fns::RotateWebhookSecret>(EVENT_OWNERS, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::TestWebhook>(EVENT_OWNERS, &[("slug", &e()), ("id", &nobody)]),
+        row::<fns::ResendWebhook>(
+            EVENT_OWNERS,
+            &[("slug", &e()), ("id", &nobody), ("message", &nobody)],
+        ),
+        row::<fns::ReplayWebhook>(
+            EVENT_OWNERS,
+            &[
+                ("slug", &e()),
+                ("id", &nobody),
+                ("since", "2026-01-01T00:00"),
+            ],
+        ),
+        row::<fns::RemoveWebhook>(EVENT_OWNERS, &[("slug", &e()), ("id", &nobody)]),
         row::<fns::PublishVideo>(
             EVENT_ORGANISERS,
             &[("slug", &e()), ("id", &nobody), ("replay", "public")],

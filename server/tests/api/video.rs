@@ -300,7 +300,7 @@ async fn an_attendee_goes_on_screen_through_the_live_socket_and_a_media_node() {
     let (s, kept) = app
         .call::<fns::KeepOnScreen>(&ada.client, &[("slug", &slug), ("id", &id)])
         .await;
-    assert_eq!((s, kept), (200, Value::Bool(true)));
+    assert_eq!((s, kept), (200, Value::String("held".into())));
     let (s, _) = app
         .call::<fns::LeaveScreen>(&ada.client, &[("slug", &slug), ("id", &id)])
         .await;

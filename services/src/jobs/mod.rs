@@ -16,6 +16,7 @@ mod sign_in_link_email;
 mod team_invite_email;
 mod waitlist_joined_email;
 mod waitlist_offer_email;
+mod webhook_disabled_email;
 
 pub use asset_renditions::AssetRenditions;
 pub use asset_thumbnail::AssetThumbnail;
@@ -28,3 +29,4 @@ pub use sign_in_link_email::SignInLinkEmail;
 pub use team_invite_email::TeamInviteEmail;
 pub use waitlist_joined_email::WaitlistJoinedEmail;
 pub use waitlist_offer_email::WaitlistOfferEmail;
+pub use webhook_disabled_email::WebhookDisabledEmail;

@@ -17,7 +17,7 @@
 use protocol::ids::{AgendaSessionId, AttendeeId, EventId, VideoSessionId};
 use protocol::live::{LiveItem, Person};
 use protocol::media::{session_room, MediaRole};
-use protocol::states::{OnScreenPolicy, SessionAction};
+use protocol::states::{OnScreenPolicy, ScreenPlace, SessionAction};
 use protocol::Area;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
@@ -482,15 +482,16 @@ async fn take_place(
     Ok(took == 1)
 }
 
-/// Renews `by`'s place on screen; false when they no longer hold one (a host
-/// took them off screen, or it lapsed and the screen filled up).
+/// Renews `by`'s place on screen, or says why they no longer hold one.
+/// Removal is told apart so that the page stops there rather than asking
+/// to watch (which a removed attendee may not).
 pub async fn keep_on_screen(
     pool: &PgPool,
     redis: &mut ConnectionManager,
     ns: &str,
     by: &Actor,
     id: VideoSessionId,
-) -> Result<bool> {
+) -> Result<ScreenPlace> {
     let s = get(pool, by.event_id, id).await?;
     let held: Option<f64> = redis::cmd("ZSCORE")
         .arg(screen_key(ns, id))
@@ -498,9 +499,24 @@ pub async fn keep_on_screen(
         .query_async(redis)
         .await?;
     if held.is_none() || s.ended {
-        return Ok(false);
+        // `control` stores a removal before it frees the place, so a place
+        // lost to removal is always seen as one here.
+        return Ok(if removed(pool, id, by.id).await? {
+            ScreenPlace::Removed
+        } else {
+            ScreenPlace::Lost
+        });
     }
-    take_place(redis, ns, &s, by.id).await
+    // Removed between the look above and now: `take_place` would give the
+    // place back.
+    if removed(pool, id, by.id).await? {
+        return Ok(ScreenPlace::Removed);
+    }
+    Ok(if take_place(redis, ns, &s, by.id).await? {
+        ScreenPlace::Held
+    } else {
+        ScreenPlace::Lost
+    })
 }
 
 /// Gives up `by`'s place on screen.
@@ -606,14 +622,9 @@ pub async fn control(
         return Err(Error::invalid("hosts cannot do this to themselves"));
     }
     host_acting_on(pool, by, id, attendee).await?;
-    if matches!(action, SessionAction::OffScreen | SessionAction::Remove) {
-        leave_screen(redis, ns, attendee, id).await?;
-        let () = redis::cmd("SREM")
-            .arg(approved_key(ns, id))
-            .arg(attendee.to_string())
-            .query_async(redis)
-            .await?;
-    }
+    // The removal is stored before the place is freed: their page, renewing
+    // the place in between, learns it was removed rather than asking to
+    // watch (see `keep_on_screen`).
     if action == SessionAction::Remove {
         sqlx::query(
             "INSERT INTO video_session_removals (session_id, attendee_id, removed_by)
@@ -624,6 +635,14 @@ pub async fn control(
         .bind(by.id)
         .execute(pool)
         .await?;
+    }
+    if matches!(action, SessionAction::OffScreen | SessionAction::Remove) {
+        leave_screen(redis, ns, attendee, id).await?;
+        let () = redis::cmd("SREM")
+            .arg(approved_key(ns, id))
+            .arg(attendee.to_string())
+            .query_async(redis)
+            .await?;
     }
     Ok((
         Audience::Only {

@@ -31,6 +31,8 @@ pub enum Kind {
     WaitlistPlace,
     /// A password reset link (caused by anyone asking for the address).
     PasswordReset,
+    /// A webhook endpoint turned off (caused by its receiver failing).
+    WebhookDisabled,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::SignInLink => "sign_in_link",
             Kind::WaitlistPlace => "waitlist_place",
             Kind::PasswordReset => "password_reset",
+            Kind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -50,7 +53,7 @@ impl Kind {
         match self {
             Kind::SignInLink | Kind::WaitlistPlace | Kind::PasswordReset => Some(3),
             Kind::TeamInvite => Some(5),
-            Kind::Order | Kind::WaitlistOffer => None,
+            Kind::Order | Kind::WaitlistOffer | Kind::WebhookDisabled => None,
         }
     }
 }

@@ -8,5 +8,6 @@ pub mod order_email;
 pub mod password_reset_email;
 pub mod sign_in_email;
 pub mod waitlist_email;
+pub mod webhook_email;
 
 pub use mailer::{Mailer, MailerSettings, SmtpSecurity};
