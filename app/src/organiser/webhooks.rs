@@ -448,6 +448,7 @@ fn Log(slug: Signal<String>, id: String, acts: Actions) -> impl IntoView {
                 let id = id.clone();
                 async move {
                     log.await.ok().map(|l| view! {
+                        <h3 class="font-semibold text-sm mt-2">"Deliveries"</h3>
                         <p class="text-sm" data-testid="webhook-figures">{format!("{} delivered · {} waiting · {} failed", l.delivered, l.pending, l.failed)}</p>
                         {l.attempts.is_empty().then(|| view! { <p class="empty text-sm">"Nothing sent yet."</p> })}
                         <ul class="text-sm divide-y divide-slate-200" data-testid="webhook-log">
