@@ -1,10 +1,10 @@
 // Video sessions through the real SFU with Chromium's fake camera and
-// microphone: three attendees in one session, two on screen; the viewer (on
+// microphone. Three attendees in one session, two on screen: the viewer (on
 // a phone) sees both videos decode frames, receives audio and sees who
-// speaks, each viewer at the simulcast layer its tile needs; the viewer goes
-// on screen and the others see it; one shares a screen, which shows large;
-// the host mutes one and removes another.
-import { test, expect, Page } from "./fixtures";
+// speaks, each viewer at the simulcast layer its tile needs. Then a viewer
+// on a phone goes on screen and the other sees it; one shares a screen,
+// which shows large; the host mutes one and removes another.
+import { test, expect, Browser, Page } from "./fixtures";
 import { unique, signUp, createEvent, section, hydrated, attendee, framesAdvance } from "./helpers";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
@@ -88,8 +88,8 @@ async function figure(page: Page, testId: string): Promise<number> {
   return Number(await page.getByTestId(testId).getAttribute("data-value"));
 }
 
-test("three attendees in a session: two on screen, a viewer who joins them, a host who mutes and removes", async ({ browser }) => {
-  test.setTimeout(300_000);
+/** An organiser's event with one video session, "Roundtable", for four on screen. */
+async function sessionEvent(browser: Browser): Promise<{ org: Page; slug: string }> {
   const slug = `sess-${unique()}`;
   const org = await (await browser.newContext()).newPage();
   await signUp(org, "Sol", "Session Co");
@@ -100,7 +100,15 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
   await add.getByLabel("People on screen").fill("4");
   await add.getByRole("button", { name: "Add session" }).click();
   await expect(org.getByTestId("video-sessions")).toContainText("Roundtable");
+  return { org, slug };
+}
 
+// Two tests rather than one, so that no more than three browsers send and
+// decode video at once on the two cores the tests run on (four made the
+// later steps wait on a starved machine, not on the product).
+test("two attendees on screen and a viewer on a phone: pictures, sound, who speaks, the layer each tile needs", async ({ browser }) => {
+  test.setTimeout(240_000);
+  const { slug } = await sessionEvent(browser);
   const ada = (await attendee(browser, BASE, slug, "Ada")).page;
   const bo = (await attendee(browser, BASE, slug, "Bo")).page;
   const cy = (await attendee(browser, BASE, slug, "Cy", PHONE)).page;
@@ -154,23 +162,34 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
   expect(await linesOf(cy, "Ada")).toBe(180);
   await seesVideoOf(cy, "Ada");
   await bo.getByRole("button", { name: "Unpin Ada" }).click();
+});
 
-  // Cy goes on screen: Ada and Bo see Cy.
+test("a viewer on a phone goes on screen, a screen is shared, and a host mutes one attendee and removes another", async ({ browser }) => {
+  test.setTimeout(240_000);
+  const { org, slug } = await sessionEvent(browser);
+  const ada = (await attendee(browser, BASE, slug, "Ada")).page;
+  const cy = (await attendee(browser, BASE, slug, "Cy", PHONE)).page;
+  for (const p of [ada, cy]) await enter(p, "Roundtable");
+  await goOnScreen(ada);
+  await expect(cy.getByTestId("call-status")).toHaveText("You are watching.", { timeout: 30_000 });
+  await seesVideoOf(cy, "Ada");
+
+  // Cy goes on screen from the phone: Ada sees Cy.
   await goOnScreen(cy);
   await seesVideoOf(ada, "Cy");
-  await seesVideoOf(bo, "Cy");
-  await expect(ada.getByTestId("on-screen-count")).toHaveText("3");
+  await expect(ada.getByTestId("on-screen-count")).toHaveText("2");
+  await expect(cy.getByTestId("on-screen-count")).toHaveText("2");
 
-  // Ada shares her screen: the others see it large, frames advancing; she
-  // stops, and it goes.
+  // Ada shares her screen: Cy sees it large, frames advancing; she stops,
+  // and it goes.
   await ada.getByTestId("share-screen").click();
   await expect(ada.getByTestId("share-screen")).toHaveText("Stop sharing");
   const screen = cy.getByTestId("screen-tile");
   await expect(screen).toHaveCount(1, { timeout: 30_000 });
   await expect(screen.getByTestId("tile-name")).toHaveText("Ada's screen");
   await framesAdvance(screen.getByTestId("tile-video"));
-  await expect(bo.getByTestId("screen-tile")).toHaveCount(1, { timeout: 30_000 });
-  await expect(bo.getByTestId("on-screen-count")).toHaveText("3", { timeout: 10_000 });
+  // A screen is not a person: two are still on screen.
+  await expect(cy.getByTestId("on-screen-count")).toHaveText("2", { timeout: 10_000 });
   await ada.getByTestId("share-screen").click();
   await expect(ada.getByTestId("share-screen")).toHaveText("Share screen");
   await expect(cy.getByTestId("screen-tile")).toHaveCount(0, { timeout: 30_000 });
@@ -190,12 +209,12 @@ test("three attendees in a session: two on screen, a viewer who joins them, a ho
   await expect(ada.getByTestId("notice")).toHaveText("A host muted your microphone.");
   await expect(ada.getByTestId("mic")).toHaveText("Unmute microphone");
 
-  // The host removes Bo: Bo is out, and the others no longer see Bo.
-  const boTile = org.locator("[data-testid=tile]").filter({ has: org.getByTestId("tile-name").getByText("Bo", { exact: true }) });
-  await boTile.getByTestId("host-remove").click();
-  await expect(bo.getByTestId("call-status")).toHaveText("A host removed you from this session.");
-  for (const p of [ada, cy, org]) {
-    await expect(p.getByTestId("tile-name").getByText("Bo", { exact: true })).toHaveCount(0, { timeout: 30_000 });
+  // The host removes Cy: Cy is out, and the others no longer see Cy.
+  const cyTile = org.locator("[data-testid=tile]").filter({ has: org.getByTestId("tile-name").getByText("Cy", { exact: true }) });
+  await cyTile.getByTestId("host-remove").click();
+  await expect(cy.getByTestId("call-status")).toHaveText("A host removed you from this session.");
+  for (const p of [ada, org]) {
+    await expect(p.getByTestId("tile-name").getByText("Cy", { exact: true })).toHaveCount(0, { timeout: 30_000 });
   }
-  await expect(bo.getByTestId("tile")).toHaveCount(0);
+  await expect(cy.getByTestId("tile")).toHaveCount(0);
 });

@@ -20,7 +20,10 @@
 //! has opened the first), so neither waits on the other while `ffmpeg`
 //! opens its inputs. The sound starts with as much silence as pictures were
 //! written before it connected: both are timed by their counts, so they stay
-//! together. Each finished segment, then the playlist naming it, goes to
+//! together. An encoder over two seconds behind (an overloaded node) has
+//! pictures dropped with their ticks of sound: the stream stays live and in
+//! step, and the recording comes out shorter than the broadcast by what was
+//! dropped (said in the log when it ends). Each finished segment, then the playlist naming it, goes to
 //! the node ([`LiveFile`]), which uploads them for web nodes to serve.
 //!
 //! A session's recording is a live mix too, recorded and not streamed: its
@@ -944,6 +947,12 @@ async fn compose(
         if let (true, Some(out)) = (n.is_multiple_of(POLL_EVERY), &out) {
             published.send_new(&dir, &label, out).await;
         }
+    }
+    if dropped > 0 {
+        tracing::warn!(
+            seconds = f64::from(u32::try_from(dropped).unwrap_or(u32::MAX)) / f64::from(FPS),
+            "live mix: ended shorter than it ran, by the pictures dropped"
+        );
     }
     drop(pictures);
     drop(sound);

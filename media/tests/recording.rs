@@ -15,6 +15,12 @@ use media::bot::{Bot, Load, RealMedia};
 use media::{Config, Recordings, Sfu};
 use tokio::sync::mpsc;
 
+/// One recording test at a time: each runs a live mix (a 720p H.264 encode
+/// fed on the wall clock) that drops pictures once it is two seconds behind,
+/// and two at once, with their senders and decoders, overloaded the two
+/// cores CI runs on until a recording came out seconds short.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Waits until `cond` holds (fails after 20 s).
 async fn eventually(what: &str, cond: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -152,6 +158,7 @@ fn check(file: &str, wall: f64, away: f64, back: f64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let dir = std::env::temp_dir().join(format!("convene-recording-test-{}", std::process::id()));
     let real: &'static RealMedia = Box::leak(Box::new(
         RealMedia::make(&dir, 10).await.expect("test media"),
@@ -257,6 +264,7 @@ fn black_in(file: &str, crop: &str) -> Vec<(f64, f64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_records_everyone_around_the_speaker_and_each_track_alone() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let dir = std::env::temp_dir().join(format!("convene-session-rec-{}", std::process::id()));
     let real: &'static RealMedia = Box::leak(Box::new(
         RealMedia::make(&dir, 10).await.expect("test media"),
