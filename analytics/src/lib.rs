@@ -9,25 +9,19 @@ use protocol::states::OrderStatus;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
+pub use error::{Error, Result};
+
+mod error;
+pub mod journeys;
+pub mod reports;
+pub mod sales;
+pub mod visits;
+
 /// Consumer group of the analytics worker.
 pub const GROUP: &str = "convene-analytics";
 
 /// The topics analytics reads.
 pub const TOPICS: &[Topic] = &[Topic::Registrations, Topic::Activity];
-
-/// What went wrong.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The analytics database.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// The bus.
-    #[error("bus: {0}")]
-    Bus(#[from] bus::Error),
-}
-
-/// Result alias of analytics.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The (area, action) row a fact becomes, if analytics keeps it.
 fn row_of(fact: &Fact) -> Option<(protocol::ids::AttendeeId, String, &'static str)> {
@@ -56,6 +50,8 @@ fn order_state_of(fact: &Fact) -> Option<(OrderId, OrderStatus)> {
 /// fact wins, so a redelivered older one changes nothing).
 #[tracing::instrument(skip_all, fields(message = %env.id, kind = env.fact.type_name()))]
 pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
+    visits::apply(pool, env).await?;
+    reports::apply(pool, env).await?;
     if let Some((order, status)) = order_state_of(&env.fact) {
         sqlx::query(
             "INSERT INTO analytics.order_states (order_id, event_id, status, occurred_at)
@@ -69,6 +65,7 @@ pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
         .bind(env.occurred_at)
         .execute(pool)
         .await?;
+        sales::apply(pool, env).await?;
     }
     let Some((attendee, area, action)) = row_of(&env.fact) else {
         return Ok(());

@@ -99,6 +99,18 @@ impl From<analytics::Error> for AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl From<analytics::reports::Refusal> for AppError {
+    fn from(e: analytics::reports::Refusal) -> Self {
+        use analytics::reports::Refusal as R;
+        match e {
+            R::Busy | R::NotReady => AppError::new(ErrorKind::Conflict, e.to_string()),
+            R::NotFound => AppError::new(ErrorKind::NotFound, e.to_string()),
+            R::Other(e) => e.into(),
+        }
+    }
+}
+
 /// Parses an id from a request field; a bad one is a 400 "`field` is not a valid id".
 #[cfg(feature = "ssr")]
 pub fn parse_id<T: std::str::FromStr>(field: &str, raw: &str) -> Result<T, AppError> {

@@ -1,6 +1,7 @@
 import { test, expect, Page, Browser } from "./fixtures";
 import { unique, hydrated, signUp, emailedLink } from "./helpers";
 import { fnPath } from "./fns";
+import * as fs from "fs";
 
 /** Registers on the landing page and enters from the order page; returns the page in Reception. */
 async function registerAndEnter(browser: Browser, slug: string, name: string) {
@@ -80,6 +81,34 @@ test("organiser creates an event, attendees register and meet in a live Receptio
   await expect(org.getByTestId("stat-registrations")).toHaveText("2", { timeout: 30_000 });
   await expect(org.getByTestId("stat-visits")).toHaveText("2", { timeout: 30_000 });
   await expect(org.getByTestId("stat-visitors")).toHaveText("2");
+  // Time spent per area grows a Reception bar while the page is open: both
+  // of them were there, together, and Alice still is.
+  const receptionBar = org.locator('[data-testid=area-row][data-area="Reception"]');
+  await expect(receptionBar).toHaveAttribute("data-visitors", "2", { timeout: 30_000 });
+  await expect(receptionBar).toHaveAttribute("data-now", "1");
+  await expect(receptionBar.getByTestId("area-words")).toContainText("2 attendees · 2 visits · at most 2 at once · 1 here now");
+  await expect(receptionBar.locator("svg title")).toContainText("Reception: ");
+  // The funnel: both registered and came in; neither stayed five minutes
+  // on a stage, in a session or networking.
+  await expect(org.getByTestId("funnel-registered")).toHaveText("2");
+  await expect(org.getByTestId("funnel-attended")).toHaveText("2");
+  await expect(org.getByTestId("funnel-engaged")).toHaveText("0");
+  // Registrations per day (a column each) and per ticket type.
+  const perDay = () => org.getByTestId("day-column").evaluateAll((cs) => cs.reduce((n, c) => n + Number(c.getAttribute("data-orders")), 0));
+  await expect.poll(perDay).toBe(2);
+  const sold = org.getByTestId("sales-row");
+  await expect(sold).toHaveCount(1);
+  await expect(sold.locator("td").nth(1)).toHaveText("2");
+  // A report of everyone's time per area: prepared in the background while
+  // its progress shows, then downloaded.
+  await org.getByTestId("request-report").click();
+  const report = org.getByTestId("report").first();
+  await expect(report).toHaveAttribute("data-status", "ready", { timeout: 30_000 });
+  await expect(report.getByTestId("report-state")).toHaveText("Ready: 2 attendees");
+  const [download] = await Promise.all([org.waitForEvent("download"), report.getByTestId("report-download").click()]);
+  const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
+  expect(csv[0]).toBe("name,email,area,visits,seconds,time_spent,first_entered_utc,last_seen_utc");
+  expect(csv.slice(1).map((l) => l.split(",").slice(0, 4).filter((_, i) => i !== 1).join(",")).sort()).toEqual(["Alice,Reception,1", "Bob,Reception,1"]);
 
   // Alice signs out: back on the event's page, and Reception asks her to sign in.
   await alice.getByRole("button", { name: "Sign out" }).click();

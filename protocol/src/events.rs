@@ -104,6 +104,11 @@ pub enum Fact {
     /// An attendee left an area of the live event.
     #[serde(rename = "attendee.left_area")]
     AttendeeLeftArea(AreaVisit),
+    /// An attendee's connection is still open in an area (a heartbeat, every
+    /// [`AreaVisit::STILL_THERE_EVERY`]): a visit whose heartbeats stop
+    /// without a leave (a node that died) ends where they stopped.
+    #[serde(rename = "attendee.still_in_area")]
+    AttendeeStillInArea(AreaVisit),
     /// An attendee played a stretch of a replay.
     #[serde(rename = "replay.watched")]
     ReplayWatched(ReplayWatched),
@@ -133,6 +138,7 @@ impl Fact {
             Fact::OrderRefunded(_) => "order.refunded",
             Fact::AttendeeEnteredArea(_) => "attendee.entered_area",
             Fact::AttendeeLeftArea(_) => "attendee.left_area",
+            Fact::AttendeeStillInArea(_) => "attendee.still_in_area",
             Fact::ReplayWatched(_) => "replay.watched",
             Fact::MessageDeleted(_) => "moderation.message_deleted",
             Fact::AttendeeSanctioned(_) => "moderation.attendee_sanctioned",
@@ -156,9 +162,10 @@ impl Fact {
             | Fact::OrderPaid(_)
             | Fact::OrderCancelled(_)
             | Fact::OrderRefunded(_) => Topic::Registrations,
-            Fact::AttendeeEnteredArea(_) | Fact::AttendeeLeftArea(_) | Fact::ReplayWatched(_) => {
-                Topic::Activity
-            }
+            Fact::AttendeeEnteredArea(_)
+            | Fact::AttendeeLeftArea(_)
+            | Fact::AttendeeStillInArea(_)
+            | Fact::ReplayWatched(_) => Topic::Activity,
             Fact::MessageDeleted(_) | Fact::AttendeeSanctioned(_) | Fact::RoleChanged(_) => {
                 Topic::Moderation
             }
@@ -249,7 +256,8 @@ pub struct OrderRefunded {
     pub currency: String,
 }
 
-/// `attendee.entered_area` and `attendee.left_area`.
+/// `attendee.entered_area`, `attendee.left_area` and
+/// `attendee.still_in_area`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AreaVisit {
     /// Who.
@@ -258,6 +266,11 @@ pub struct AreaVisit {
     pub area: Area,
     /// Their connection (a tab); pairs an enter with its leave.
     pub connection_id: ConnectionId,
+}
+
+impl AreaVisit {
+    /// How often an open connection says it is still in its area.
+    pub const STILL_THERE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 }
 
 /// `replay.watched`: what the attendee's player reported of a stretch it
@@ -390,6 +403,7 @@ mod tests {
             "order.refunded",
             "attendee.entered_area",
             "attendee.left_area",
+            "attendee.still_in_area",
             "replay.watched",
             "moderation.message_deleted",
             "moderation.attendee_sanctioned",

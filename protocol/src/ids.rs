@@ -145,6 +145,8 @@ ids! {
     MeetingId,
     /// A media asset (an uploaded video, later a recording).
     AssetId,
+    /// A report an organiser asked analytics for (a CSV).
+    ReportId,
 }
 
 #[cfg(test)]

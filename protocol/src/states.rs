@@ -430,6 +430,18 @@ states! {
         RecordingReady = "recording.ready",
     }
 
+    /// Where the making of an analytics report stands.
+    ReportStatus {
+        /// Asked for; waits for the analytics worker.
+        Queued = "queued",
+        /// Being written.
+        Running = "running",
+        /// Can be downloaded (until it expires).
+        Ready = "ready",
+        /// Its making failed every time it was tried.
+        Failed = "failed",
+    }
+
     /// Where one message's delivery to one endpoint stands.
     DeliveryStatus {
         /// Not yet answered with a 2xx; tried again on the schedule.

@@ -257,13 +257,20 @@ pub async fn relay(deps: Deps, mut shutdown: watch::Receiver<bool>) -> anyhow::R
     Ok(())
 }
 
-/// Runs the analytics consumer until shutdown (creating the topics first if
-/// it starts before the relay).
-pub async fn analytics(deps: Deps, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    if deps.bus.ensure_topics_patiently(&mut shutdown).await {
-        analytics::run(deps.pool, deps.bus, shutdown).await?;
-    }
-    Ok(())
+/// Runs the analytics consumer (creating the topics first if it starts
+/// before the relay) and the maker of reports until shutdown.
+pub async fn analytics(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    // Reports are made from what was consumed, even while the bus is away.
+    let reports = analytics::reports::run(deps.pool.clone(), shutdown.clone());
+    let consumer = async {
+        let mut shutdown = shutdown.clone();
+        if deps.bus.ensure_topics_patiently(&mut shutdown).await {
+            analytics::run(deps.pool.clone(), deps.bus.clone(), shutdown).await?;
+        }
+        anyhow::Ok(())
+    };
+    let ((), consumed) = tokio::join!(reports, consumer);
+    consumed
 }
 
 /// Runs the webhooks consumer (domain events into deliveries) and the

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
 
+use super::analytics::{Figures, LiveFigures};
 use crate::error::AppError;
 use crate::forms::{
     error_list, error_of, reset_on_success, rows, succeeded, successes, FormError, Saved,
@@ -69,12 +70,8 @@ pub struct PromoCodeRow {
 pub struct EventOverviewData {
     /// The event.
     pub event: EventView,
-    /// Registrations, as counted by analytics from the bus.
-    pub registrations: i64,
-    /// Reception visits (entries), from analytics.
-    pub reception_visits: i64,
-    /// Distinct attendees who visited Reception, from analytics.
-    pub reception_visitors: i64,
+    /// Its figures, as analytics counted them from the bus.
+    pub figures: Figures,
     /// Ticket types, including hidden ones.
     pub tickets: Vec<TicketTypeRow>,
     /// Promo codes.
@@ -98,7 +95,7 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
     use services::registrations::{promo, ticket_types};
     use services::time::window_words;
     let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
-    let stats = analytics::event_stats(&platform.pool, event.id).await?;
+    let figures = super::analytics::figures_of(&platform.pool, &event).await?;
     let offers = ticket_types::offers(&platform.pool, event.id, true, None).await?;
     let tickets = offers
         .iter()
@@ -174,9 +171,7 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
         embed_snippet,
         promo_codes,
         event: EventView::from(&event),
-        registrations: stats.registrations,
-        reception_visits: stats.reception_visits,
-        reception_visitors: stats.reception_visitors,
+        figures,
         tickets,
     })
 }
@@ -465,76 +460,6 @@ pub async fn enter_as_host(slug: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The event's figures (from the analytics consumer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Figures {
-    /// Registrations (confirmed orders).
-    pub registrations: i64,
-    /// Reception visits (entries).
-    pub reception_visits: i64,
-    /// Distinct attendees who visited Reception.
-    pub reception_visitors: i64,
-}
-
-/// The figures of one of the organiser's events, for the dashboard to poll.
-#[server(prefix = "/fn", endpoint = "event_figures")]
-pub async fn event_figures(slug: String) -> Result<Figures, AppError> {
-    let platform = crate::context::platform()?;
-    let me = super::current_organiser().await?;
-    let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
-    let stats = analytics::event_stats(&platform.pool, event.id).await?;
-    Ok(Figures {
-        registrations: stats.registrations,
-        reception_visits: stats.reception_visits,
-        reception_visitors: stats.reception_visitors,
-    })
-}
-
-/// How often the dashboard's figures are fetched again.
-#[cfg(feature = "hydrate")]
-const FIGURES_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The figures, fetched again every few seconds while the page is open.
-#[component]
-fn LiveFigures(slug: String, initial: Figures) -> impl IntoView {
-    let figures = RwSignal::new(initial);
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                let slug = slug.clone();
-                leptos::task::spawn_local(async move {
-                    if let Ok(now) = event_figures(slug).await {
-                        figures.set(now);
-                    }
-                });
-            },
-            FIGURES_EVERY,
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = slug;
-    let card = |label: &'static str, id: &'static str, value: Signal<i64>| {
-        view! {
-            <div class="card"><p class="text-sm">{label}</p>
-                <p class="text-3xl font-bold" data-testid=id>{value}</p></div>
-        }
-    };
-    view! {
-        <div class="grid grid-cols-1 sm:grid-cols-3 gap-4 my-6" aria-live="polite">
-            {card("Registrations", "stat-registrations", Signal::derive(move || figures.get().registrations))}
-            {card("Reception visits", "stat-visits", Signal::derive(move || figures.get().reception_visits))}
-            {card("Reception visitors", "stat-visitors", Signal::derive(move || figures.get().reception_visitors))}
-        </div>
-        <p class="text-sm text-slate-500">"Figures come from the analytics pipeline and update by themselves every few seconds."</p>
-    }
-}
-
 /// Sets the event's look: its logo and cover image (`https://…` or a path on
 /// this site) and accent colour (`#rrggbb`); empty parts take the defaults.
 #[server(prefix = "/fn", endpoint = "set_branding")]
@@ -644,11 +569,7 @@ pub fn OverviewSection() -> impl IntoView {
                                 </ActionForm>
                             </div>
                             <FormError error=error_of(host.value())/>
-                            <LiveFigures slug=slug.clone() initial=Figures {
-                                registrations: o.registrations,
-                                reception_visits: o.reception_visits,
-                                reception_visitors: o.reception_visitors,
-                            }/>
+                            <LiveFigures slug=slug.clone() initial=o.figures.clone()/>
                             {details_form}
                             <Saved when=succeeded(details.value()) text="Event details saved."/>
                             {brand_form}

@@ -1,6 +1,7 @@
 //! Organiser dashboard: account, events list, one event's page.
 
 pub mod agenda;
+pub mod analytics;
 pub mod auth;
 pub mod dashboard;
 pub mod event;

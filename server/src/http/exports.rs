@@ -1,4 +1,5 @@
-//! Exports: organisers' `GET /dashboard/events/{slug}/registrations.csv`, and
+//! Exports: organisers' `GET /dashboard/events/{slug}/registrations.csv` and
+//! `GET /dashboard/events/{slug}/reports/{id}.csv` (a report analytics made), and
 //! an attendee's networking connections as `GET /e/{slug}/connections.vcf`
 //! and `.csv`.
 
@@ -12,7 +13,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use futures::StreamExt;
-use protocol::ids::{AttendeeId, EventId, QuestionId};
+use protocol::ids::{AttendeeId, EventId, QuestionId, ReportId};
 use serde::Deserialize;
 use services::registrations::list::{self, RegistrationFilter, RegistrationRow};
 use services::registrations::questions;
@@ -40,12 +41,7 @@ const COLUMNS: [&str; 9] = [
 ];
 
 /// Neutralises spreadsheet formulas in user-supplied cells (CSV injection).
-pub fn safe_cell(s: &str) -> String {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_owned(),
-    }
-}
+pub use analytics::reports::safe_cell;
 
 /// Orders fetched per page of the export.
 const EXPORT_PAGE: i64 = 1_000;
@@ -90,6 +86,40 @@ pub async fn registrations_csv(
         }),
     );
     let filename = format!("attachment; filename=\"{slug}-registrations.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, filename),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// A ready report of the event as CSV (organisers of the event only),
+/// streamed a stored chunk at a time. An expired or unknown one is a 404,
+/// one still in the making a 409.
+pub async fn report_csv(
+    State(state): State<Platform>,
+    Path((slug, file)): Path<(String, String)>,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let token = jar.get(cookies::ORGANISER).map(|c| c.value().to_owned());
+    let me = services::accounts::organisers::from_session(&state.pool, token.as_deref()).await?;
+    let event = services::events::get_for_org(&state.pool, &me, &slug).await?;
+    let id: ReportId = app::error::parse_id("report", file.strip_suffix(".csv").unwrap_or(&file))?;
+    let chunks = analytics::reports::ready(&state.pool, event.id, id).await?;
+    let pool = state.pool.clone();
+    let body = futures::stream::iter(0..chunks).then(move |seq| {
+        let pool = pool.clone();
+        async move {
+            analytics::reports::chunk(&pool, id, seq)
+                .await
+                .map(Bytes::from)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        }
+    });
+    let filename = format!("attachment; filename=\"{slug}-time-per-area.csv\"");
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

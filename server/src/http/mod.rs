@@ -95,6 +95,10 @@ pub fn router(state: ServerState) -> Router {
             get(exports::registrations_csv),
         )
         .route(
+            "/dashboard/events/{slug}/reports/{file}",
+            get(exports::report_csv),
+        )
+        .route(
             "/dashboard/events/{slug}/assets",
             get(assets::list).post(assets::begin),
         )

@@ -25,6 +25,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
+use protocol::events::AreaVisit;
 use protocol::ids::{AttendeeId, ConnectionId};
 use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use protocol::media::{session_room, FromNode, ToNode};
@@ -358,14 +359,23 @@ enum Visit {
     Continues,
 }
 
-async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId, enter: bool) {
-    let result = if enter {
-        participants::entered(&platform.pool, me, area, conn).await
-    } else {
-        participants::left(&platform.pool, me, area, conn).await
+/// What a socket says of its area on the bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Enters,
+    Leaves,
+    StaysIn,
+}
+
+async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId, step: Step) {
+    let pool = &platform.pool;
+    let result = match step {
+        Step::Enters => participants::entered(pool, me, area, conn).await,
+        Step::Leaves => participants::left(pool, me, area, conn).await,
+        Step::StaysIn => participants::still_in(pool, me, area, conn).await,
     };
     if let Err(e) = result {
-        tracing::warn!(error = %e, %area, enter, "recording an area visit failed");
+        tracing::warn!(error = %e, %area, ?step, "recording an area visit failed");
     }
 }
 
@@ -410,9 +420,13 @@ async fn session(
     // Subscribe before reading the log, so nothing falls between replay and live.
     let mut changes = platform.presence.subscribe(event);
     let mut entries = platform.live.subscribe(event);
-    if visit == Visit::Starts {
-        record(&platform, &me, area, conn, true).await;
-    }
+    // A resumed socket continues the visit its dropped one was making:
+    // analytics hears it is still there, not that it came again.
+    let first = match visit {
+        Visit::Starts => Step::Enters,
+        Visit::Continues => Step::StaysIn,
+    };
+    record(&platform, &me, area, conn, first).await;
     let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
     // This socket's hello needs the presence now; everyone else hears of the
     // arrival in the event's next announcement.
@@ -463,6 +477,9 @@ async fn session(
     }
     let mut beat = tokio::time::interval(Duration::from_secs(presence::HEARTBEAT_SECS));
     beat.tick().await;
+    // Analytics' heartbeat: the visit goes on while these come.
+    let mut still = tokio::time::interval(AreaVisit::STILL_THERE_EVERY);
+    still.tick().await;
     let mut online = snap.online;
     // Presence changes reach the browser at most every PRESENCE_EVERY (a crowd
     // joining at once would otherwise cost every socket a snapshot per arrival).
@@ -498,9 +515,9 @@ async fn session(
                         match serde_json::from_str::<ClientMsg>(&text) {
                             Ok(ClientMsg::Enter { area: next }) => {
                                 if next != area {
-                                    record(&platform, &me, area, conn, false).await;
+                                    record(&platform, &me, area, conn, Step::Leaves).await;
                                     area = next;
-                                    record(&platform, &me, area, conn, true).await;
+                                    record(&platform, &me, area, conn, Step::Enters).await;
                                 }
                                 let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
                                 let _ = presence::changed(&redis, event).await;
@@ -542,6 +559,7 @@ async fn session(
                     Some(Ok(_)) => {}
                 }
             },
+            _ = still.tick() => record(&platform, &me, area, conn, Step::StaysIn).await,
             _ = beat.tick() => {
                 // A cancelled ticket, a ban, a lost moderator role or a session
                 // ended elsewhere takes effect within a heartbeat even for
@@ -636,5 +654,5 @@ async fn session(
         }
         Err(e) => tracing::warn!(error = %e, "presence leave failed"),
     }
-    record(&platform, &me, area, conn, false).await;
+    record(&platform, &me, area, conn, Step::Leaves).await;
 }

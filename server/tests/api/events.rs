@@ -38,7 +38,7 @@ async fn organiser_creates_an_event_and_sees_it_in_the_dashboard() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["event"]["name"], "RustConf Hybrid");
-    assert_eq!(body["registrations"], 0);
+    assert_eq!(body["figures"]["registrations"], 0);
 }
 
 #[tokio::test]

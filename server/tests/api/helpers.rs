@@ -43,12 +43,12 @@ pub mod fns {
         AddSession, AddSpeaker, AddSponsor, AgendaAdmin, RemoveAgendaItem, UpdateSession,
         UpdateSpeaker, UpdateSponsor,
     };
+    pub use app::organiser::analytics::{EventFigures, Reports, RequestReport};
     pub use app::organiser::auth::{Login, Logout, RequestPasswordReset, ResetPassword, Signup};
     pub use app::organiser::dashboard::{CreateEvent, Dashboard};
     pub use app::organiser::event::{
-        CreatePromoCode, CreateTicketType, EnterAsHost, EventFigures, EventOverview,
-        RemoveTicketType, SetBranding, SetEmbedOrigins, UpdateEvent, UpdateTicketType,
-        WithdrawPromoCode,
+        CreatePromoCode, CreateTicketType, EnterAsHost, EventOverview, RemoveTicketType,
+        SetBranding, SetEmbedOrigins, UpdateEvent, UpdateTicketType, WithdrawPromoCode,
     };
     pub use app::organiser::live::{
         CreateStage, InstallApp, LiveAdmin, PostCaption, RemoveStage, RenameStage, SetModerator,

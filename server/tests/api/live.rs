@@ -168,6 +168,17 @@ async fn two_attendees_see_the_live_count_change_and_visits_are_recorded() {
         async move { reception_visits(&pool).await == (3, 3) }
     })
     .await;
+    // It says it is still there instead (a connection that never entered),
+    // so analytics joins it to the visit it continues.
+    let resumed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox s WHERE s.payload->>'type' = 'attendee.still_in_area'
+           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.payload->>'type' = 'attendee.entered_area'
+                             AND e.payload->'data'->>'connection_id' = s.payload->'data'->>'connection_id')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(resumed, 1);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod access;
 mod agenda;
+mod analytics;
 mod assets;
 mod attendees;
 mod auth;

@@ -72,7 +72,7 @@ async fn figures_show(app: &TestApp, client: &reqwest::Client, slug: &str, n: i6
                     .json()
                     .await
                     .unwrap();
-                body["registrations"] == n
+                body["figures"]["registrations"] == n
             }
         },
     )

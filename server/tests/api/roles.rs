@@ -591,6 +591,8 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
         ),
         row::<fns::EnterAsHost>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::EventFigures>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::Reports>(EVENT_ORGANISERS, &[("slug", &e())]),
+        row::<fns::RequestReport>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::SetBranding>(EVENT_ORGANISERS, &[("slug", &e()), ("accent", "#1d4ed8")]),
         row::<fns::WithdrawPromoCode>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &bystander)]),
         row::<fns::UpdateEvent>(

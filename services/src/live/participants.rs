@@ -111,12 +111,18 @@ pub async fn people(
 
 /// Records that the actor's connection `conn` entered `area` (a domain event).
 pub async fn entered(pool: &PgPool, by: &Actor, area: Area, conn: ConnectionId) -> Result<()> {
-    visit(pool, by, area, conn, true).await
+    visit(pool, by, area, conn, Fact::AttendeeEnteredArea).await
 }
 
 /// Records that the actor's connection `conn` left `area` (a domain event).
 pub async fn left(pool: &PgPool, by: &Actor, area: Area, conn: ConnectionId) -> Result<()> {
-    visit(pool, by, area, conn, false).await
+    visit(pool, by, area, conn, Fact::AttendeeLeftArea).await
+}
+
+/// Records that the actor's connection `conn` is still open in `area` (the
+/// heartbeat analytics ends a visit by when no leave comes).
+pub async fn still_in(pool: &PgPool, by: &Actor, area: Area, conn: ConnectionId) -> Result<()> {
+    visit(pool, by, area, conn, Fact::AttendeeStillInArea).await
 }
 
 async fn visit(
@@ -124,18 +130,13 @@ async fn visit(
     by: &Actor,
     area: Area,
     conn: ConnectionId,
-    enter: bool,
+    fact: fn(AreaVisit) -> Fact,
 ) -> Result<()> {
-    let visit = AreaVisit {
+    let fact = fact(AreaVisit {
         attendee_id: by.id,
         area,
         connection_id: conn,
-    };
-    let fact = if enter {
-        Fact::AttendeeEnteredArea(visit)
-    } else {
-        Fact::AttendeeLeftArea(visit)
-    };
+    });
     let mut conn = pool.acquire().await?;
     domain_events::record(&mut conn, by.scope(), fact).await?;
     Ok(())

@@ -1,0 +1,433 @@
+//! Reports organisers ask for: a CSV of every attendee's time per area,
+//! made in the background while the dashboard shows its progress, then
+//! downloaded until it expires.
+//!
+//! The model. A report is a typed job of analytics' own: a row of
+//! `analytics.reports` (queued → running → ready or failed) that the
+//! analytics worker claims with a lease ([`run`]; a worker that died
+//! mid-report leaves it to be claimed again once the lease ends, at most
+//! [`ATTEMPTS`] times). One report per event is in the making at a time.
+//! The maker walks the attendees a page at a time ([`PAGE`]) and writes CSV
+//! into chunks of about [`CHUNK_BYTES`], each stored as it fills, with the
+//! count of attendees done: memory stays bounded however large the event,
+//! and the dashboard reads the progress from the row. A report made again
+//! starts over (its chunks are replaced). The download streams the chunks
+//! in order, one at a time. Reports are kept [`KEEP`], then purged.
+//!
+//! Everything in a report comes from analytics' own tables: attendees'
+//! names and emails from `attendee.registered` (`analytics.attendees`), and
+//! the names of stages and sessions as the organiser's dashboard gave them
+//! when asking (they are not domain events).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use protocol::ids::{AttendeeId, EventId, OrgId, ReportId};
+use protocol::states::ReportStatus;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::Result;
+
+/// Attendees per page of the walk.
+pub const PAGE: i64 = 500;
+
+/// A chunk is stored once it holds this much CSV.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// How long a report can be downloaded.
+pub const KEEP: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// How long a claim holds before another worker may take the report over.
+const LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// Claims a report gets before it is failed.
+pub const ATTEMPTS: i32 = 3;
+
+/// The columns of the time-per-area report.
+pub const COLUMNS: [&str; 8] = [
+    "name",
+    "email",
+    "area",
+    "visits",
+    "seconds",
+    "time_spent",
+    "first_entered_utc",
+    "last_seen_utc",
+];
+
+/// What asking for a report can meet.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// One is being made already.
+    #[error("a report of this event is being prepared; wait until it is ready")]
+    Busy,
+    /// No report by that id in the event (or it expired).
+    #[error("no such report (reports are kept a day)")]
+    NotFound,
+    /// It is not made yet.
+    #[error("this report is not ready yet")]
+    NotReady,
+    /// The database.
+    #[error(transparent)]
+    Other(#[from] crate::Error),
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Self {
+        Refusal::Other(e.into())
+    }
+}
+
+/// A report as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Report {
+    /// Its id (in its download path).
+    pub id: ReportId,
+    /// Where the making stands.
+    pub status: ReportStatus,
+    /// Attendees written so far.
+    pub rows_done: i64,
+    /// Attendees to write, once counted.
+    pub rows_total: Option<i64>,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// When it can no longer be downloaded.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Neutralises spreadsheet formulas in user-supplied cells (CSV injection).
+pub fn safe_cell(s: &str) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.to_owned(),
+    }
+}
+
+/// The name of an area that is not a stage or a session (one that was
+/// removed is "A removed stage" or "A removed session").
+pub fn area_kind(area: &str) -> &'static str {
+    match area.split(':').next().unwrap_or_default() {
+        "reception" => "Reception",
+        "people" => "People",
+        "check" => "Pre-event check",
+        "networking" => "Networking",
+        "stage" => "A removed stage",
+        "session" => "A removed session",
+        _ => "Elsewhere",
+    }
+}
+
+/// Keeps an attendee's name and email from their `attendee.registered`
+/// (the same values again on a redelivery).
+pub async fn apply(pool: &PgPool, env: &protocol::events::Envelope) -> Result<()> {
+    let protocol::events::Fact::AttendeeRegistered(f) = &env.fact else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO analytics.attendees (attendee_id, event_id, name, email) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (attendee_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email",
+    )
+    .bind(f.attendee_id)
+    .bind(env.event_id)
+    .bind(&f.name)
+    .bind(&f.email)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Asks for a time-per-area report of `event`, its stages and sessions
+/// named by `names` (area key to name). One in the making is [`Refusal::Busy`].
+pub async fn request(
+    pool: &PgPool,
+    org: OrgId,
+    event: EventId,
+    names: &HashMap<String, String>,
+) -> Result<ReportId, Refusal> {
+    let id = ReportId::new();
+    let names = serde_json::to_value(names).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    // The partial unique index (one queued or running report per event)
+    // settles two requests made at once.
+    let inserted = sqlx::query(
+        "INSERT INTO analytics.reports (id, org_id, event_id, status, area_names, expires_at)
+         VALUES ($1, $2, $3, $4, $5, now() + $6)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(event)
+    .bind(ReportStatus::Queued)
+    .bind(names)
+    .bind(KEEP)
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(Refusal::Busy);
+    }
+    Ok(id)
+}
+
+/// The event's reports that can still be downloaded or are in the making,
+/// newest first.
+pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<Report>> {
+    Ok(sqlx::query_as(
+        "SELECT id, status, rows_done, rows_total, created_at, expires_at FROM analytics.reports
+         WHERE event_id = $1 AND expires_at > now() ORDER BY created_at DESC LIMIT 10",
+    )
+    .bind(event)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A ready report of `event` that has not expired: how many chunks it has.
+pub async fn ready(pool: &PgPool, event: EventId, id: ReportId) -> Result<i32, Refusal> {
+    let found: Option<(ReportStatus, bool, i32)> = sqlx::query_as(
+        "SELECT r.status, r.expires_at <= now(),
+                (SELECT count(*)::int FROM analytics.report_chunks c WHERE c.report_id = r.id)
+         FROM analytics.reports r WHERE r.id = $1 AND r.event_id = $2",
+    )
+    .bind(id)
+    .bind(event)
+    .fetch_optional(pool)
+    .await?;
+    match found {
+        None | Some((_, true, _)) => Err(Refusal::NotFound),
+        Some((ReportStatus::Ready, false, chunks)) => Ok(chunks),
+        Some(_) => Err(Refusal::NotReady),
+    }
+}
+
+/// One chunk of a report's CSV.
+pub async fn chunk(pool: &PgPool, id: ReportId, seq: i32) -> Result<Vec<u8>> {
+    Ok(sqlx::query_scalar(
+        "SELECT bytes FROM analytics.report_chunks WHERE report_id = $1 AND seq = $2",
+    )
+    .bind(id)
+    .bind(seq)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// The CSV being written: rows go in, full chunks go to the database.
+struct Writer<'a> {
+    pool: &'a PgPool,
+    id: ReportId,
+    seq: i32,
+    out: csv::Writer<Vec<u8>>,
+}
+
+fn csv_error(e: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Internal(format!("csv: {e}"))
+}
+
+impl Writer<'_> {
+    fn row(&mut self, record: &[String]) -> Result<()> {
+        self.out.write_record(record).map_err(csv_error)
+    }
+
+    /// Stores what was written if it fills a chunk (or, with `all`, whatever
+    /// there is).
+    async fn flush(&mut self, all: bool) -> Result<()> {
+        self.out.flush().map_err(csv_error)?;
+        let held = self.out.get_ref().len();
+        if held == 0 || (!all && held < CHUNK_BYTES) {
+            return Ok(());
+        }
+        let bytes = std::mem::replace(&mut self.out, csv::Writer::from_writer(Vec::new()))
+            .into_inner()
+            .map_err(|e| csv_error(e.error()))?;
+        sqlx::query(
+            "INSERT INTO analytics.report_chunks (report_id, seq, bytes) VALUES ($1, $2, $3)",
+        )
+        .bind(self.id)
+        .bind(self.seq)
+        .bind(bytes)
+        .execute(self.pool)
+        .await?;
+        self.seq += 1;
+        Ok(())
+    }
+}
+
+/// `h:mm:ss` of whole seconds.
+fn clock(seconds: i64) -> String {
+    let s = seconds.max(0);
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Claims the next report to make (queued, or running under a lease that
+/// ended), or none.
+pub async fn claim(pool: &PgPool) -> Result<Option<ReportId>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE analytics.reports SET status = $1, attempts = attempts + 1, leased_until = now() + $2
+         WHERE id = (
+            SELECT id FROM analytics.reports
+            WHERE status = $3 OR (status = $1 AND leased_until < now())
+            ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+         RETURNING id",
+    )
+    .bind(ReportStatus::Running)
+    .bind(LEASE)
+    .bind(ReportStatus::Queued)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Makes a claimed report: every attendee who entered the live event, a row
+/// per area they were in. One claimed too often is failed instead.
+pub async fn make(pool: &PgPool, id: ReportId) -> Result<()> {
+    let (event, attempts, names): (EventId, i32, sqlx::types::Json<HashMap<String, String>>) =
+        sqlx::query_as(
+            "SELECT event_id, attempts, area_names FROM analytics.reports WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    if attempts > ATTEMPTS {
+        return finish(pool, id, ReportStatus::Failed).await;
+    }
+    let now = Utc::now();
+    let total = crate::journeys::count(pool, event).await?;
+    sqlx::query("DELETE FROM analytics.report_chunks WHERE report_id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    sqlx::query("UPDATE analytics.reports SET rows_done = 0, rows_total = $2 WHERE id = $1")
+        .bind(id)
+        .bind(total)
+        .execute(pool)
+        .await?;
+    let mut w = Writer {
+        pool,
+        id,
+        seq: 0,
+        out: csv::Writer::from_writer(Vec::new()),
+    };
+    w.row(&COLUMNS.map(String::from))?;
+    let (mut after, mut done) = (None, 0i64);
+    loop {
+        let ids = crate::journeys::page(pool, event, after, PAGE).await?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        let people = people(pool, &ids).await?;
+        for j in crate::journeys::of(pool, event, now, &ids).await? {
+            let (name, email) = people.get(&j.attendee_id).cloned().unwrap_or_default();
+            let area = names
+                .get(&j.area)
+                .cloned()
+                .unwrap_or_else(|| area_kind(&j.area).to_owned());
+            w.row(&[
+                safe_cell(&name),
+                safe_cell(&email),
+                safe_cell(&area),
+                j.visits.to_string(),
+                j.seconds.to_string(),
+                clock(j.seconds),
+                j.first_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                j.last_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ])?;
+        }
+        w.flush(false).await?;
+        done += ids.len() as i64;
+        sqlx::query(
+            "UPDATE analytics.reports SET rows_done = $2, leased_until = now() + $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(done)
+        .bind(LEASE)
+        .execute(pool)
+        .await?;
+        after = Some(last);
+    }
+    w.flush(true).await?;
+    finish(pool, id, ReportStatus::Ready).await
+}
+
+async fn finish(pool: &PgPool, id: ReportId, status: ReportStatus) -> Result<()> {
+    sqlx::query(
+        "UPDATE analytics.reports SET status = $2, finished_at = now(), leased_until = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Names and emails of `ids`, as their registrations said.
+async fn people(
+    pool: &PgPool,
+    ids: &[AttendeeId],
+) -> Result<HashMap<AttendeeId, (String, String)>> {
+    let rows: Vec<(AttendeeId, String, String)> = sqlx::query_as(
+        "SELECT attendee_id, name, email FROM analytics.attendees WHERE attendee_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id, n, e)| (id, (n, e))).collect())
+}
+
+/// Deletes expired reports (their chunks go with them).
+pub async fn purge(pool: &PgPool) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM analytics.reports WHERE expires_at < now()")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Makes reports as they are asked for until `shutdown` flips, and purges
+/// expired ones now and then.
+pub async fn run(pool: PgPool, mut shutdown: watch::Receiver<bool>) {
+    const POLL: Duration = Duration::from_secs(1);
+    const PURGE_EVERY: u32 = 600;
+    let mut polls = 0u32;
+    while !*shutdown.borrow() {
+        match claim(&pool).await {
+            Ok(Some(id)) => {
+                if let Err(e) = make(&pool, id).await {
+                    // Claimed again once its lease ends.
+                    tracing::warn!(error = %e, report = %id, "making a report failed");
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming a report failed"),
+        }
+        if polls.is_multiple_of(PURGE_EVERY) {
+            match purge(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "expired reports purged"),
+                Err(e) => tracing::warn!(error = %e, "purging reports failed"),
+            }
+        }
+        polls = polls.wrapping_add(1);
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_time_reads_as_a_clock() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("Ada"), "Ada");
+        assert_eq!(clock(3725), "1:02:05");
+        assert_eq!(
+            area_kind("session:00000000-0000-0000-0000-000000000000"),
+            "A removed session"
+        );
+    }
+}

@@ -1,0 +1,499 @@
+//! Time spent per area (`analytics::visits`): a scripted event's facts,
+//! some consumed twice and one heartbeat after its leave, give the figures
+//! worked out by hand below; consuming the whole log again gives the same.
+//! Sales per ticket type and per day count what stands confirmed. A report
+//! of every attendee's time per area is made in chunks and downloaded by the
+//! event's organisers only.
+
+use analytics::visits::{funnel, per_area, AreaFigures, Funnel};
+use chrono::{DateTime, TimeDelta, Utc};
+use protocol::events::{
+    AreaVisit, AttendeeRegistered, Envelope, Fact, OrderCancelled, OrderPaid, OrderPlaced,
+    OrderRefunded,
+};
+use protocol::ids::{
+    AttendeeId, ConnectionId, DomainEventId, EventId, OrderId, OrgId, PaymentId, ReportId, StageId,
+    TicketTypeId,
+};
+use protocol::states::{CancelReason, OrderStatus};
+use protocol::Area;
+
+use crate::helpers::{fns, spawn_web_only};
+
+/// The script's clock: seconds after its start (in the past: a report is
+/// made as things stand at the real now).
+fn at(secs: i64) -> DateTime<Utc> {
+    "2026-05-02T09:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::seconds(secs)
+}
+
+/// What a connection says of its area.
+type Say = fn(AreaVisit) -> Fact;
+
+struct Script {
+    org: OrgId,
+    event: EventId,
+    log: Vec<Envelope>,
+}
+
+impl Script {
+    fn say(
+        &mut self,
+        secs: i64,
+        fact: fn(AreaVisit) -> Fact,
+        who: AttendeeId,
+        area: Area,
+        conn: ConnectionId,
+    ) {
+        self.log.push(Envelope {
+            id: DomainEventId::new(),
+            version: 1,
+            occurred_at: at(secs),
+            org_id: self.org,
+            event_id: self.event,
+            fact: fact(AreaVisit {
+                attendee_id: who,
+                area,
+                connection_id: conn,
+            }),
+        });
+    }
+}
+
+#[tokio::test]
+async fn time_per_area_joins_reconnects_ends_dead_connections_and_survives_a_replay() {
+    let app = spawn_web_only().await;
+    let (enter, leave, still): (Say, Say, Say) = (
+        Fact::AttendeeEnteredArea,
+        Fact::AttendeeLeftArea,
+        Fact::AttendeeStillInArea,
+    );
+    let mut s = Script {
+        org: OrgId::new(),
+        event: EventId::new(),
+        log: Vec::new(),
+    };
+    let stage = Area::Stage(StageId::new());
+    let (ada, bo, cy, di) = (
+        AttendeeId::new(),
+        AttendeeId::new(),
+        AttendeeId::new(),
+        AttendeeId::new(),
+    );
+    let (a1, a2) = (ConnectionId::new(), ConnectionId::new());
+    let (b1, b2, b3) = (
+        ConnectionId::new(),
+        ConnectionId::new(),
+        ConnectionId::new(),
+    );
+    let (c1, d1) = (ConnectionId::new(), ConnectionId::new());
+
+    // Ada: Reception 0–100, then the stage from 100; her socket drops at
+    // 250 and resumes at 270 (it says it is still there), leaving at 400:
+    // one visit of 300 s.
+    s.say(0, enter, ada, Area::Reception, a1);
+    s.say(50, enter, bo, Area::Reception, b1);
+    s.say(80, leave, bo, Area::Reception, b1);
+    s.say(100, leave, ada, Area::Reception, a1);
+    s.say(100, enter, ada, stage, a1);
+    s.say(160, still, ada, stage, a1);
+    // Bo again at 200, 120 s after he left (past the grace: a new visit),
+    // with a second tab 210–230 inside it (no time or visit of its own).
+    s.say(200, enter, bo, Area::Reception, b2);
+    s.say(210, enter, bo, Area::Reception, b3);
+    s.say(220, still, ada, stage, a1);
+    s.say(230, leave, bo, Area::Reception, b3);
+    s.say(250, leave, ada, stage, a1);
+    s.say(260, leave, bo, Area::Reception, b2);
+    s.say(270, still, ada, stage, a2);
+    // Cy's node dies after her heartbeat at 360: no leave ever comes.
+    s.say(300, enter, cy, stage, c1);
+    s.say(360, still, cy, stage, c1);
+    s.say(400, leave, ada, stage, a2);
+    // Di arrives at 900 and is still there at 1000.
+    s.say(900, enter, di, stage, d1);
+    s.say(960, still, di, stage, d1);
+
+    let consume = |log: Vec<Envelope>| {
+        let pool = app.pool.clone();
+        async move {
+            for env in &log {
+                analytics::ingest(&pool, env).await.unwrap();
+            }
+        }
+    };
+    consume(s.log.clone()).await;
+    // Redelivered: an entry, a leave, and a heartbeat that falls in a stay
+    // already closed. Nothing moves.
+    let again = [s.log[0].clone(), s.log[10].clone(), s.log[5].clone()];
+    consume(again.to_vec()).await;
+
+    let want = vec![
+        AreaFigures {
+            area: stage.to_string(),
+            visitors: 3,
+            visits: 3,
+            // Ada 100–400, Cy 300–360 (ended at her last heartbeat), Di 900–1000.
+            seconds: 300 + 60 + 100,
+            // Ada and Cy together from 300 to 360.
+            peak: 2,
+            now: 1,
+        },
+        AreaFigures {
+            area: "reception".into(),
+            visitors: 2,
+            visits: 3,
+            // Ada 0–100; Bo 50–80 and 200–260.
+            seconds: 100 + 30 + 60,
+            peak: 2,
+            now: 0,
+        },
+    ];
+    let now = at(1000);
+    assert_eq!(per_area(&app.pool, s.event, now).await.unwrap(), want);
+
+    // Four attended; Ada alone spent five minutes on stage.
+    assert_eq!(
+        funnel(&app.pool, s.event, now).await.unwrap(),
+        Funnel {
+            attended: 4,
+            engaged: 1
+        }
+    );
+
+    // Cy's stay counts until the timeout passes: at 500 (140 s after her
+    // heartbeat) she is still there, and her time runs to 500.
+    let early = per_area(&app.pool, s.event, at(500)).await.unwrap();
+    let stage_then = early.iter().find(|a| a.area == stage.to_string()).unwrap();
+    assert_eq!((stage_then.now, stage_then.seconds), (1, 300 + 200));
+
+    // Another event's facts are not this one's.
+    assert!(per_area(&app.pool, EventId::new(), now)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Rebuilt from the log (the stays dropped, every fact consumed again in
+    // order): the same figures.
+    sqlx::query("DELETE FROM analytics.stays")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    consume(s.log.clone()).await;
+    assert_eq!(per_area(&app.pool, s.event, now).await.unwrap(), want);
+}
+
+/// An `order.placed` of `quantity` tickets of `ticket_type` for `total`
+/// cents, starting `status`, at `when`.
+fn placed(
+    s: &Script,
+    when: &str,
+    order: OrderId,
+    ticket_type: TicketTypeId,
+    quantity: i32,
+    total: i64,
+    status: OrderStatus,
+) -> Envelope {
+    fact_at(
+        s,
+        when,
+        Fact::OrderPlaced(OrderPlaced {
+            order_id: order,
+            order_code: "ABC12".into(),
+            attendee_id: AttendeeId::new(),
+            ticket_type_id: ticket_type,
+            quantity,
+            status,
+            total_minor: total,
+            currency: "EUR".into(),
+            discount_minor: 0,
+            promo_code_id: None,
+        }),
+    )
+}
+
+fn fact_at(s: &Script, when: &str, fact: Fact) -> Envelope {
+    Envelope {
+        id: DomainEventId::new(),
+        version: 1,
+        occurred_at: when.parse().unwrap(),
+        org_id: s.org,
+        event_id: s.event,
+        fact,
+    }
+}
+
+#[tokio::test]
+async fn sales_per_ticket_type_and_day_count_what_stands_confirmed() {
+    let app = spawn_web_only().await;
+    let s = Script {
+        org: OrgId::new(),
+        event: EventId::new(),
+        log: Vec::new(),
+    };
+    let (day, vip) = (TicketTypeId::new(), TicketTypeId::new());
+    let [o1, o2, o3, o4, o5] = [(); 5].map(|_| OrderId::new());
+    use OrderStatus::{Confirmed, Pending};
+    let log = vec![
+        // 1 March in Paris (23:30 UTC on 28 February): two day tickets.
+        placed(&s, "2027-02-28T23:30:00Z", o1, day, 2, 9800, Confirmed),
+        // A VIP ticket paid later.
+        placed(&s, "2027-03-01T10:00:00Z", o2, vip, 1, 25000, Pending),
+        fact_at(
+            &s,
+            "2027-03-01T10:05:00Z",
+            Fact::OrderPaid(OrderPaid {
+                order_id: o2,
+                payment_id: PaymentId::new(),
+                amount_minor: 25000,
+                currency: "EUR".into(),
+                platform_fee_minor: 0,
+            }),
+        ),
+        // Never paid: cancelled.
+        placed(&s, "2027-03-02T09:00:00Z", o3, vip, 1, 25000, Pending),
+        fact_at(
+            &s,
+            "2027-03-03T09:00:00Z",
+            Fact::OrderCancelled(OrderCancelled {
+                order_id: o3,
+                reason: CancelReason::Unpaid,
+            }),
+        ),
+        // Paid, cancelled by the organiser and refunded.
+        placed(&s, "2027-03-03T09:00:00Z", o4, day, 1, 4900, Confirmed),
+        fact_at(
+            &s,
+            "2027-03-03T12:00:00Z",
+            Fact::OrderCancelled(OrderCancelled {
+                order_id: o4,
+                reason: CancelReason::Organiser,
+            }),
+        ),
+        fact_at(
+            &s,
+            "2027-03-03T12:01:00Z",
+            Fact::OrderRefunded(OrderRefunded {
+                order_id: o4,
+                amount_minor: 4900,
+                currency: "EUR".into(),
+            }),
+        ),
+        // One day ticket on 4 March.
+        placed(&s, "2027-03-04T08:00:00Z", o5, day, 1, 4900, Confirmed),
+    ];
+    for env in log.iter().chain(&log[..3]) {
+        analytics::ingest(&app.pool, env).await.unwrap();
+    }
+
+    let types = analytics::sales::per_type(&app.pool, s.event)
+        .await
+        .unwrap();
+    let got: Vec<(TicketTypeId, i64, i64, i64)> = types
+        .iter()
+        .map(|t| (t.ticket_type_id, t.orders, t.tickets, t.revenue_minor))
+        .collect();
+    assert_eq!(got, vec![(vip, 1, 1, 25000), (day, 2, 3, 9800 + 4900)]);
+
+    let days = analytics::sales::per_day(&app.pool, s.event, "Europe/Paris")
+        .await
+        .unwrap();
+    let got: Vec<(String, i64)> = days.iter().map(|d| (d.day.to_string(), d.orders)).collect();
+    assert_eq!(
+        got,
+        [
+            ("2027-03-01", 2),
+            ("2027-03-02", 0),
+            ("2027-03-03", 0),
+            ("2027-03-04", 1)
+        ]
+        .map(|(d, n)| (d.to_owned(), n))
+    );
+}
+
+#[tokio::test]
+async fn a_time_per_area_report_is_made_in_chunks_and_downloaded_by_the_events_organisers_only() {
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (event, org_id): (EventId, OrgId) =
+        sqlx::query_as("SELECT id, org_id FROM events WHERE slug = $1")
+            .bind(&slug)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let mut s = Script {
+        org: org_id,
+        event,
+        log: Vec::new(),
+    };
+    // Ada, whose name would be a formula in a spreadsheet: Reception 0–90,
+    // a stage since removed 90–3690 (an hour).
+    let (ada, conn, stage) = (
+        AttendeeId::new(),
+        ConnectionId::new(),
+        Area::Stage(StageId::new()),
+    );
+    let registered = fact_at(
+        &s,
+        "2026-05-02T08:59:00Z",
+        Fact::AttendeeRegistered(AttendeeRegistered {
+            attendee_id: ada,
+            order_id: OrderId::new(),
+            name: "=Ada".into(),
+            email: "ada@example.org".into(),
+        }),
+    );
+    s.log.push(registered);
+    s.say(0, Fact::AttendeeEnteredArea, ada, Area::Reception, conn);
+    s.say(90, Fact::AttendeeLeftArea, ada, Area::Reception, conn);
+    s.say(90, Fact::AttendeeEnteredArea, ada, stage, conn);
+    s.say(3690, Fact::AttendeeLeftArea, ada, stage, conn);
+    for env in &s.log {
+        analytics::ingest(&app.pool, env).await.unwrap();
+    }
+    // And a crowd (written straight into analytics' tables): more pages
+    // than one and more CSV than one chunk.
+    const CROWD: i64 = 6_000;
+    sqlx::query(
+        "WITH crowd AS (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $2) n),
+         people AS (
+            INSERT INTO analytics.attendees (attendee_id, event_id, name, email)
+            SELECT id, $1, 'Attendee ' || n, 'a' || n || '@example.org' FROM crowd)
+         INSERT INTO analytics.stays (event_id, attendee_id, area, connection_id, entered_at, left_at, last_seen_at)
+         SELECT $1, id, 'reception', gen_random_uuid(), $3, $3 + interval '1 minute', $3 + interval '1 minute' FROM crowd",
+    )
+    .bind(event)
+    .bind(CROWD as i32)
+    .bind(at(0))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    // Asked for: queued; asked again meanwhile: refused.
+    let (st, body) = app
+        .call::<fns::RequestReport>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = app
+        .call::<fns::RequestReport>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(st, 409, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("being prepared"),
+        "{body}"
+    );
+    let (_, listed) = app
+        .call::<fns::Reports>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(listed[0]["status"], "queued", "{listed}");
+    // Not ready: a 409 to download.
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let url = format!("{}/dashboard/events/{slug}/reports/{id}.csv", app.base);
+    assert_eq!(org.client.get(&url).send().await.unwrap().status(), 409);
+
+    // The analytics worker's part, by hand: claimed once, made.
+    let claimed = analytics::reports::claim(&app.pool).await.unwrap().unwrap();
+    assert_eq!(claimed.to_string(), id);
+    assert!(analytics::reports::claim(&app.pool)
+        .await
+        .unwrap()
+        .is_none());
+    analytics::reports::make(&app.pool, claimed).await.unwrap();
+    let (_, listed) = app
+        .call::<fns::Reports>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(listed[0]["status"], "ready", "{listed}");
+    assert_eq!(
+        (listed[0]["done"].as_i64(), listed[0]["total"].as_i64()),
+        (Some(CROWD + 1), Some(CROWD + 1))
+    );
+    let download = listed[0]["download"].as_str().unwrap();
+    assert_eq!(format!("{}{download}", app.base), url);
+    let chunks: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics.report_chunks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(chunks >= 2, "{chunks} chunks");
+
+    let res = org.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = res.text().await.unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, analytics::reports::COLUMNS);
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(
+        records.len() as i64,
+        CROWD + 2,
+        "the crowd once each, Ada twice"
+    );
+    let ada_rows: Vec<Vec<&str>> = records
+        .iter()
+        .filter(|r| &r[1] == "ada@example.org")
+        .map(|r| r.iter().collect())
+        .collect();
+    assert_eq!(
+        ada_rows,
+        vec![
+            vec![
+                "'=Ada",
+                "ada@example.org",
+                "A removed stage",
+                "1",
+                "3600",
+                "1:00:00",
+                "2026-05-02T09:01:30Z",
+                "2026-05-02T10:01:30Z"
+            ],
+            vec![
+                "'=Ada",
+                "ada@example.org",
+                "Reception",
+                "1",
+                "90",
+                "0:01:30",
+                "2026-05-02T09:00:00Z",
+                "2026-05-02T09:01:30Z"
+            ],
+        ]
+    );
+
+    // Another organisation's organiser, and no one signed in: nothing.
+    let other = app.organiser().await;
+    assert_eq!(other.client.get(&url).send().await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 401);
+    let (st, _) = app
+        .call::<fns::Reports>(&other.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(st, 404);
+    // A bad id, an unknown one.
+    let bad = format!("{}/dashboard/events/{slug}/reports/nope.csv", app.base);
+    assert_eq!(org.client.get(&bad).send().await.unwrap().status(), 400);
+    let unknown = format!(
+        "{}/dashboard/events/{slug}/reports/{}.csv",
+        app.base,
+        ReportId::new()
+    );
+    assert_eq!(org.client.get(&unknown).send().await.unwrap().status(), 404);
+
+    // Expired: gone from the list and the link, then purged with its chunks.
+    sqlx::query("UPDATE analytics.reports SET expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(org.client.get(&url).send().await.unwrap().status(), 404);
+    let (_, listed) = app
+        .call::<fns::Reports>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(listed, serde_json::json!([]));
+    assert_eq!(analytics::reports::purge(&app.pool).await.unwrap(), 1);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics.report_chunks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
