@@ -26,30 +26,36 @@ pub struct AttendeeArea {
     pub last_at: DateTime<Utc>,
 }
 
-/// How many attendees entered `event`'s live areas.
-pub async fn count(pool: &PgPool, event: EventId) -> Result<i64> {
+/// How many attendees entered `event`'s live areas by `now`.
+pub async fn count(pool: &PgPool, event: EventId, now: DateTime<Utc>) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT count(DISTINCT attendee_id) FROM analytics.stays WHERE event_id = $1",
+        "SELECT count(DISTINCT attendee_id) FROM analytics.stays
+         WHERE event_id = $1 AND entered_at <= $2",
     )
     .bind(event)
+    .bind(now)
     .fetch_one(pool)
     .await?)
 }
 
-/// The next `limit` attendees (by id, after `after`) who entered `event`.
+/// The next `limit` attendees (by id, after `after`) who entered `event` by
+/// `now`. The cursor is a plain bound (the nil id for the first page), so
+/// each page starts where the index says, not from the event's start.
 pub async fn page(
     pool: &PgPool,
     event: EventId,
+    now: DateTime<Utc>,
     after: Option<AttendeeId>,
     limit: i64,
 ) -> Result<Vec<AttendeeId>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT attendee_id FROM analytics.stays
-         WHERE event_id = $1 AND ($2::uuid IS NULL OR attendee_id > $2)
-         ORDER BY attendee_id LIMIT $3",
+         WHERE event_id = $1 AND entered_at <= $2 AND attendee_id > $3
+         ORDER BY attendee_id LIMIT $4",
     )
     .bind(event)
-    .bind(after)
+    .bind(now)
+    .bind(after.unwrap_or(AttendeeId(sqlx::types::Uuid::nil())))
     .bind(limit)
     .fetch_all(pool)
     .await?)
@@ -66,10 +72,10 @@ pub async fn of(
     Ok(sqlx::query_as(&format!(
         "WITH visits AS ({})
          SELECT attendee_id, area, count(*) AS visits,
-                floor(extract(epoch FROM sum(b - a)))::bigint AS seconds,
+                floor(extract(epoch FROM sum(spent)))::bigint AS seconds,
                 min(a) AS first_at, max(b) AS last_at
          FROM visits GROUP BY attendee_id, area
-         ORDER BY attendee_id, sum(b - a) DESC, area",
+         ORDER BY attendee_id, sum(spent) DESC, area",
         visits_sql("AND attendee_id = ANY($5)")
     ))
     .bind(event)

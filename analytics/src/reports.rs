@@ -5,8 +5,10 @@
 //! The model. A report is a typed job of analytics' own: a row of
 //! `analytics.reports` (queued → running → ready or failed) that the
 //! analytics worker claims with a lease ([`run`]; a worker that died
-//! mid-report leaves it to be claimed again once the lease ends, at most
-//! [`ATTEMPTS`] times). One report per event is in the making at a time.
+//! mid-report leaves it to be claimed again once the lease ends, one whose
+//! making failed gives it back at once, at most [`ATTEMPTS`] times; each
+//! claim is fenced by its attempt number, so a worker taken over writes
+//! nothing more). One report per event is in the making at a time.
 //! The maker walks the attendees a page at a time ([`PAGE`]) and writes CSV
 //! into chunks of about [`CHUNK_BYTES`], each stored as it fills, with the
 //! count of attendees done: memory stays bounded however large the event,
@@ -69,6 +71,9 @@ pub enum Refusal {
     /// It is not made yet.
     #[error("this report is not ready yet")]
     NotReady,
+    /// Its making failed every time.
+    #[error("this report could not be prepared; ask for a new one")]
+    Failed,
     /// The database.
     #[error(transparent)]
     Other(#[from] crate::Error),
@@ -195,6 +200,7 @@ pub async fn ready(pool: &PgPool, event: EventId, id: ReportId) -> Result<i32, R
     match found {
         None | Some((_, true, _)) => Err(Refusal::NotFound),
         Some((ReportStatus::Ready, false, chunks)) => Ok(chunks),
+        Some((ReportStatus::Failed, ..)) => Err(Refusal::Failed),
         Some(_) => Err(Refusal::NotReady),
     }
 }
@@ -210,10 +216,35 @@ pub async fn chunk(pool: &PgPool, id: ReportId, seq: i32) -> Result<Vec<u8>> {
     .await?)
 }
 
+/// A claim on a report: its id, and the attempt it is (the fencing token:
+/// every write of the making checks that the report is still this
+/// attempt's, so a worker whose lease ended and was taken over writes
+/// nothing more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Claim {
+    /// The report.
+    pub id: ReportId,
+    /// Which claim of it this is (1 for the first).
+    pub attempts: i32,
+}
+
+/// The condition that the report `$1` is still claim `$2`'s; `FOR SHARE`
+/// makes a takeover wait for a write in progress, and the write see it.
+const STILL_MINE: &str = "EXISTS (SELECT 1 FROM analytics.reports
+    WHERE id = $1 AND attempts = $2 AND status = 'running' FOR SHARE)";
+
+/// The error of a write that found the report taken over.
+fn lost(claim: Claim) -> crate::Error {
+    crate::Error::Internal(format!(
+        "report {}: claim {} was taken over",
+        claim.id, claim.attempts
+    ))
+}
+
 /// The CSV being written: rows go in, full chunks go to the database.
 struct Writer<'a> {
     pool: &'a PgPool,
-    id: ReportId,
+    claim: Claim,
     seq: i32,
     out: csv::Writer<Vec<u8>>,
 }
@@ -238,14 +269,19 @@ impl Writer<'_> {
         let bytes = std::mem::replace(&mut self.out, csv::Writer::from_writer(Vec::new()))
             .into_inner()
             .map_err(|e| csv_error(e.error()))?;
-        sqlx::query(
-            "INSERT INTO analytics.report_chunks (report_id, seq, bytes) VALUES ($1, $2, $3)",
-        )
-        .bind(self.id)
+        let stored = sqlx::query(&format!(
+            "INSERT INTO analytics.report_chunks (report_id, seq, bytes)
+             SELECT $1, $3, $4 WHERE {STILL_MINE}"
+        ))
+        .bind(self.claim.id)
+        .bind(self.claim.attempts)
         .bind(self.seq)
         .bind(bytes)
         .execute(self.pool)
         .await?;
+        if stored.rows_affected() == 0 {
+            return Err(lost(self.claim));
+        }
         self.seq += 1;
         Ok(())
     }
@@ -259,14 +295,14 @@ fn clock(seconds: i64) -> String {
 
 /// Claims the next report to make (queued, or running under a lease that
 /// ended), or none.
-pub async fn claim(pool: &PgPool) -> Result<Option<ReportId>> {
-    Ok(sqlx::query_scalar(
+pub async fn claim(pool: &PgPool) -> Result<Option<Claim>> {
+    Ok(sqlx::query_as(
         "UPDATE analytics.reports SET status = $1, attempts = attempts + 1, leased_until = now() + $2
          WHERE id = (
             SELECT id FROM analytics.reports
             WHERE status = $3 OR (status = $1 AND leased_until < now())
             ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-         RETURNING id",
+         RETURNING id, attempts",
     )
     .bind(ReportStatus::Running)
     .bind(LEASE)
@@ -275,40 +311,60 @@ pub async fn claim(pool: &PgPool) -> Result<Option<ReportId>> {
     .await?)
 }
 
+/// Runs `sql` (with the claim as `$1`, `$2`, then `more`) only while the
+/// report is still the claim's; a report taken over is an error.
+async fn while_mine(pool: &PgPool, claim: Claim, sql: &str, more: Option<i64>) -> Result<()> {
+    let done = sqlx::query(sql)
+        .bind(claim.id)
+        .bind(claim.attempts)
+        .bind(more)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(lost(claim));
+    }
+    Ok(())
+}
+
 /// Makes a claimed report: every attendee who entered the live event, a row
 /// per area they were in. One claimed too often is failed instead.
-pub async fn make(pool: &PgPool, id: ReportId) -> Result<()> {
-    let (event, attempts, names): (EventId, i32, sqlx::types::Json<HashMap<String, String>>) =
-        sqlx::query_as(
-            "SELECT event_id, attempts, area_names FROM analytics.reports WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(pool)
-        .await?;
-    if attempts > ATTEMPTS {
-        return finish(pool, id, ReportStatus::Failed).await;
+pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
+    if claim.attempts > ATTEMPTS {
+        return finish(pool, claim, ReportStatus::Failed).await;
     }
+    let (event, names): (EventId, sqlx::types::Json<HashMap<String, String>>) =
+        sqlx::query_as("SELECT event_id, area_names FROM analytics.reports WHERE id = $1")
+            .bind(claim.id)
+            .fetch_one(pool)
+            .await?;
     let now = Utc::now();
-    let total = crate::journeys::count(pool, event).await?;
-    sqlx::query("DELETE FROM analytics.report_chunks WHERE report_id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    sqlx::query("UPDATE analytics.reports SET rows_done = 0, rows_total = $2 WHERE id = $1")
-        .bind(id)
-        .bind(total)
-        .execute(pool)
-        .await?;
+    let total = crate::journeys::count(pool, event, now).await?;
+    // An earlier claim's chunks go (this one starts over).
+    sqlx::query(&format!(
+        "DELETE FROM analytics.report_chunks WHERE report_id = $1 AND {STILL_MINE}"
+    ))
+    .bind(claim.id)
+    .bind(claim.attempts)
+    .execute(pool)
+    .await?;
+    while_mine(
+        pool,
+        claim,
+        "UPDATE analytics.reports SET rows_done = 0, rows_total = $3
+         WHERE id = $1 AND attempts = $2 AND status = 'running'",
+        Some(total),
+    )
+    .await?;
     let mut w = Writer {
         pool,
-        id,
+        claim,
         seq: 0,
         out: csv::Writer::from_writer(Vec::new()),
     };
     w.row(&COLUMNS.map(String::from))?;
     let (mut after, mut done) = (None, 0i64);
     loop {
-        let ids = crate::journeys::page(pool, event, after, PAGE).await?;
+        let ids = crate::journeys::page(pool, event, now, after, PAGE).await?;
         let Some(last) = ids.last().copied() else {
             break;
         };
@@ -333,27 +389,49 @@ pub async fn make(pool: &PgPool, id: ReportId) -> Result<()> {
         }
         w.flush(false).await?;
         done += ids.len() as i64;
-        sqlx::query(
-            "UPDATE analytics.reports SET rows_done = $2, leased_until = now() + $3 WHERE id = $1",
+        while_mine(
+            pool,
+            claim,
+            &format!(
+                "UPDATE analytics.reports SET rows_done = $3, leased_until = now() + interval '{} seconds'
+                 WHERE id = $1 AND attempts = $2 AND status = 'running'",
+                LEASE.num_seconds()
+            ),
+            Some(done),
         )
-        .bind(id)
-        .bind(done)
-        .bind(LEASE)
-        .execute(pool)
         .await?;
         after = Some(last);
     }
     w.flush(true).await?;
-    finish(pool, id, ReportStatus::Ready).await
+    finish(pool, claim, ReportStatus::Ready).await
 }
 
-async fn finish(pool: &PgPool, id: ReportId, status: ReportStatus) -> Result<()> {
-    sqlx::query(
-        "UPDATE analytics.reports SET status = $2, finished_at = now(), leased_until = NULL
-         WHERE id = $1",
+/// Ends the claim's report as `status` (if it is still the claim's).
+async fn finish(pool: &PgPool, claim: Claim, status: ReportStatus) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE analytics.reports SET status = $3, finished_at = now(), leased_until = NULL
+         WHERE id = $1 AND attempts = $2 AND status = 'running'",
     )
-    .bind(id)
+    .bind(claim.id)
+    .bind(claim.attempts)
     .bind(status)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(lost(claim));
+    }
+    Ok(())
+}
+
+/// Gives a claim back after its making failed: the report is claimed again
+/// at once (until [`ATTEMPTS`] are spent), not after its lease.
+pub async fn release(pool: &PgPool, claim: Claim) -> Result<()> {
+    sqlx::query(
+        "UPDATE analytics.reports SET leased_until = now() - interval '1 second'
+         WHERE id = $1 AND attempts = $2 AND status = 'running'",
+    )
+    .bind(claim.id)
+    .bind(claim.attempts)
     .execute(pool)
     .await?;
     Ok(())
@@ -391,10 +469,12 @@ pub async fn run(pool: PgPool, mut shutdown: watch::Receiver<bool>) {
     let mut polls = 0u32;
     while !*shutdown.borrow() {
         match claim(&pool).await {
-            Ok(Some(id)) => {
-                if let Err(e) = make(&pool, id).await {
-                    // Claimed again once its lease ends.
-                    tracing::warn!(error = %e, report = %id, "making a report failed");
+            Ok(Some(claim)) => {
+                if let Err(e) = make(&pool, claim).await {
+                    tracing::warn!(error = %e, report = %claim.id, "making a report failed");
+                    if let Err(e) = release(&pool, claim).await {
+                        tracing::warn!(error = %e, "giving a report's claim back failed");
+                    }
                 }
                 continue;
             }

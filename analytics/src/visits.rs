@@ -12,8 +12,10 @@
 //!
 //! A *visit* is an attendee's time in an area: their stays there, joined
 //! when one begins within [`GRACE`] of the end of the ones before it (two
-//! tabs overlap; a reconnect leaves a gap of a few seconds, which counts as
-//! time in the area). Visits are computed when read, from the stays, so a
+//! tabs overlap; a reconnect leaves a gap). Its time is the union of its
+//! stays: overlapping tabs count once, and a gap counts nowhere (a move to
+//! another area and back is time in that other area only). Visits are
+//! computed when read, from the stays, so a
 //! fact consumed twice or replayed changes nothing: every write below is
 //! idempotent (an entry inserts by its key, a leave closes only an open
 //! stay, a heartbeat only moves the last sign of life forward).
@@ -30,8 +32,11 @@ use crate::Result;
 pub const TIMEOUT: chrono::TimeDelta = chrono::TimeDelta::seconds(150);
 
 /// A stay that begins within this of the end of the attendee's earlier
-/// stays in the area continues their visit (a reconnect, a reload).
-pub const GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// stays in the area continues their visit (a reconnect, a reload). A stay
+/// whose node died ends at its last heartbeat, up to a heartbeat before the
+/// socket dropped, and the page then reconnects with back-off: this covers
+/// both.
+pub const GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
 
 /// Applies one activity fact to the stays; other facts change nothing.
 pub async fn apply(pool: &PgPool, env: &Envelope) -> Result<()> {
@@ -107,7 +112,9 @@ pub struct AreaFigures {
 /// and [`GRACE`] as `$4`), one row per attendee and visit, of the stays
 /// `filter` (SQL after the event's condition) keeps: the shared part of the
 /// figures. An unclosed stay lasts until `now`, or until its last heartbeat
-/// once that is [`TIMEOUT`] old.
+/// once that is [`TIMEOUT`] old. `a` and `b` bound the visit; `spent` is
+/// the union of its stays (each stay adds what lies past the latest end
+/// before it).
 pub(crate) fn visits_sql(filter: &str) -> String {
     format!(
         "
@@ -125,10 +132,12 @@ pub(crate) fn visits_sql(filter: &str) -> String {
         FROM stays
     ), numbered AS (
         SELECT *, count(*) FILTER (WHERE before IS NULL OR a > before + $4)
-                      OVER (PARTITION BY attendee_id, area ORDER BY a, b) AS visit
+                      OVER (PARTITION BY attendee_id, area ORDER BY a, b) AS visit,
+               greatest(interval '0', b - greatest(a, coalesce(before, a))) AS fresh
         FROM ordered
     )
-    SELECT attendee_id, area, visit, min(a) AS a, max(b) AS b, bool_or(open) AS open
+    SELECT attendee_id, area, visit, min(a) AS a, max(b) AS b, sum(fresh) AS spent,
+           bool_or(open) AS open
     FROM numbered GROUP BY attendee_id, area, visit"
     )
 }
@@ -151,11 +160,11 @@ pub async fn per_area(
             FROM steps
          ), peaks AS (SELECT area, max(n)::bigint AS peak FROM running GROUP BY area)
          SELECT v.area, count(DISTINCT v.attendee_id), count(*),
-                floor(extract(epoch FROM sum(v.b - v.a)))::bigint,
+                floor(extract(epoch FROM sum(v.spent)))::bigint,
                 p.peak, count(DISTINCT v.attendee_id) FILTER (WHERE v.open)
          FROM visits v JOIN peaks p USING (area)
          GROUP BY v.area, p.peak
-         ORDER BY sum(v.b - v.a) DESC, v.area",
+         ORDER BY sum(v.spent) DESC, v.area",
         visits_sql("")
     ))
     .bind(event)
@@ -198,7 +207,7 @@ pub async fn funnel(pool: &PgPool, event: EventId, now: DateTime<Utc>) -> Result
                 (SELECT count(*) FROM (
                     SELECT attendee_id FROM visits
                     WHERE area LIKE 'stage:%' OR area LIKE 'session:%' OR area = 'networking'
-                    GROUP BY attendee_id HAVING sum(b - a) >= $5) engaged)",
+                    GROUP BY attendee_id HAVING sum(spent) >= $5) engaged)",
         visits_sql("")
     ))
     .bind(event)
@@ -222,9 +231,12 @@ mod tests {
             TIMEOUT >= beat * 2,
             "one late heartbeat must not end a visit"
         );
+        // A dead node's stay ends up to a heartbeat before its socket
+        // dropped; the page then waits at most RECONNECT_AT_MOST.
+        let back_off = chrono::TimeDelta::from_std(protocol::live::RECONNECT_AT_MOST).unwrap();
         assert!(
-            GRACE >= chrono::TimeDelta::seconds(30),
-            "a reconnect with back-off fits"
+            GRACE >= beat + back_off + chrono::TimeDelta::seconds(10),
+            "a reconnect after a dead node fits in the grace"
         );
     }
 }

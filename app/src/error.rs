@@ -104,7 +104,7 @@ impl From<analytics::reports::Refusal> for AppError {
     fn from(e: analytics::reports::Refusal) -> Self {
         use analytics::reports::Refusal as R;
         match e {
-            R::Busy | R::NotReady => AppError::new(ErrorKind::Conflict, e.to_string()),
+            R::Busy | R::NotReady | R::Failed => AppError::new(ErrorKind::Conflict, e.to_string()),
             R::NotFound => AppError::new(ErrorKind::NotFound, e.to_string()),
             R::Other(e) => e.into(),
         }

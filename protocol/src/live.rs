@@ -19,6 +19,10 @@ use crate::states::{PollStatus, QaStatus, SanctionKind, SessionAction};
 /// areas as `{area, people}` objects.
 pub const PROTOCOL_VERSION: u32 = 3;
 
+/// The longest a page waits before opening its dropped socket again (it
+/// backs off from half a second up to this).
+pub const RECONNECT_AT_MOST: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Someone in the event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {

@@ -269,8 +269,15 @@ pub async fn analytics(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::R
         }
         anyhow::Ok(())
     };
-    let ((), consumed) = tokio::join!(reports, consumer);
-    consumed
+    // A consumer that fails ends the worker (and `convene all`), as before.
+    tokio::try_join!(
+        async {
+            reports.await;
+            anyhow::Ok(())
+        },
+        consumer
+    )?;
+    Ok(())
 }
 
 /// Runs the webhooks consumer (domain events into deliveries) and the

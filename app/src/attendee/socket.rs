@@ -125,7 +125,8 @@ fn open(conn: Rc<Conn>) {
         SOCKET.with(|s| s.borrow_mut().take());
         let attempt = c.attempt.get();
         c.attempt.set(attempt + 1);
-        let delay = Duration::from_millis((500u64 << attempt.min(5)).min(10_000));
+        let delay =
+            Duration::from_millis(500u64 << attempt.min(5)).min(protocol::live::RECONNECT_AT_MOST);
         let again = SendWrapper::new(c.clone());
         set_timeout(move || open(again.take()), delay);
     });

@@ -304,13 +304,21 @@ pub fn LiveFigures(slug: String, initial: Figures) -> impl IntoView {
     let report_slug = slug.clone();
     #[cfg(feature = "hydrate")]
     {
+        // One fetch at a time: on a slow answer the next tick is skipped,
+        // so answers cannot pile up or land out of order.
+        let fetching = StoredValue::new(false);
         let handle = set_interval_with_handle(
             move || {
+                if fetching.get_value() {
+                    return;
+                }
+                fetching.set_value(true);
                 let slug = slug.clone();
                 leptos::task::spawn_local(async move {
                     if let Ok(now) = event_figures(slug).await {
                         figures.set(now);
                     }
+                    fetching.set_value(false);
                 });
             },
             FIGURES_EVERY,
@@ -428,8 +436,9 @@ fn Sales(figures: Signal<Figures>) -> impl IntoView {
     }
 }
 
-/// From registered to attended to engaged: a bar each, as long as its
-/// share of the registrations.
+/// From registered to attended to engaged: a bar each, in proportion to
+/// the largest step (attendees who came can outnumber orders: one order
+/// may bring several, and hosts come without one).
 #[component]
 fn FunnelBars(figures: Signal<Figures>) -> impl IntoView {
     let steps = move || {

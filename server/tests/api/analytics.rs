@@ -88,15 +88,15 @@ async fn time_per_area_joins_reconnects_ends_dead_connections_and_survives_a_rep
     let (c1, d1) = (ConnectionId::new(), ConnectionId::new());
 
     // Ada: Reception 0–100, then the stage from 100; her socket drops at
-    // 250 and resumes at 270 (it says it is still there), leaving at 400:
-    // one visit of 300 s.
+    // 250 and resumes at 270 (it says it is still there), leaving at 420:
+    // one visit, of 300 s (the 20 s between her sockets count nowhere).
     s.say(0, enter, ada, Area::Reception, a1);
     s.say(50, enter, bo, Area::Reception, b1);
     s.say(80, leave, bo, Area::Reception, b1);
     s.say(100, leave, ada, Area::Reception, a1);
     s.say(100, enter, ada, stage, a1);
     s.say(160, still, ada, stage, a1);
-    // Bo again at 200, 120 s after he left (past the grace: a new visit),
+    // Bo again at 200, 120 s after he left (past the 90 s grace: a new visit),
     // with a second tab 210–230 inside it (no time or visit of its own).
     s.say(200, enter, bo, Area::Reception, b2);
     s.say(210, enter, bo, Area::Reception, b3);
@@ -108,7 +108,7 @@ async fn time_per_area_joins_reconnects_ends_dead_connections_and_survives_a_rep
     // Cy's node dies after her heartbeat at 360: no leave ever comes.
     s.say(300, enter, cy, stage, c1);
     s.say(360, still, cy, stage, c1);
-    s.say(400, leave, ada, stage, a2);
+    s.say(420, leave, ada, stage, a2);
     // Di arrives at 900 and is still there at 1000.
     s.say(900, enter, di, stage, d1);
     s.say(960, still, di, stage, d1);
@@ -132,7 +132,8 @@ async fn time_per_area_joins_reconnects_ends_dead_connections_and_survives_a_rep
             area: stage.to_string(),
             visitors: 3,
             visits: 3,
-            // Ada 100–400, Cy 300–360 (ended at her last heartbeat), Di 900–1000.
+            // Ada 100–250 and 270–420, Cy 300–360 (ended at her last
+            // heartbeat), Di 900–1000.
             seconds: 300 + 60 + 100,
             // Ada and Cy together from 300 to 360.
             peak: 2,
@@ -393,7 +394,7 @@ async fn a_time_per_area_report_is_made_in_chunks_and_downloaded_by_the_events_o
 
     // The analytics worker's part, by hand: claimed once, made.
     let claimed = analytics::reports::claim(&app.pool).await.unwrap().unwrap();
-    assert_eq!(claimed.to_string(), id);
+    assert_eq!(claimed.id.to_string(), id);
     assert!(analytics::reports::claim(&app.pool)
         .await
         .unwrap()
@@ -496,4 +497,62 @@ async fn a_time_per_area_report_is_made_in_chunks_and_downloaded_by_the_events_o
         .await
         .unwrap();
     assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn a_report_whose_worker_is_taken_over_is_written_once_and_one_that_keeps_failing_fails() {
+    use analytics::reports::{claim, make, release, ATTEMPTS};
+    let app = spawn_web_only().await;
+    let (org, event) = (OrgId::new(), EventId::new());
+    let names = std::collections::HashMap::new();
+    let expire = |pool: sqlx::PgPool| async move {
+        sqlx::query("UPDATE analytics.reports SET leased_until = now() - interval '1 second'")
+            .execute(&pool)
+            .await
+            .unwrap();
+    };
+    let id = analytics::reports::request(&app.pool, org, event, &names)
+        .await
+        .unwrap();
+    // A's lease ends before it writes; B takes the report over.
+    let a = claim(&app.pool).await.unwrap().unwrap();
+    expire(app.pool.clone()).await;
+    let b = claim(&app.pool).await.unwrap().unwrap();
+    assert_eq!((a.id, b.id, a.attempts, b.attempts), (id, id, 1, 2));
+    // A, waking up, writes nothing; B makes it.
+    assert!(make(&app.pool, a).await.is_err());
+    make(&app.pool, b).await.unwrap();
+    assert_eq!(
+        analytics::reports::ready(&app.pool, event, id)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // A report whose making fails each time it is claimed is failed after
+    // ATTEMPTS claims (a failure gives the claim back at once).
+    let id = analytics::reports::request(&app.pool, org, event, &names)
+        .await
+        .unwrap();
+    for attempt in 1..=ATTEMPTS {
+        let c = claim(&app.pool).await.unwrap().unwrap();
+        assert_eq!((c.id, c.attempts), (id, attempt));
+        release(&app.pool, c).await.unwrap();
+    }
+    let last = claim(&app.pool).await.unwrap().unwrap();
+    make(&app.pool, last).await.unwrap();
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM analytics.reports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "failed");
+    assert!(matches!(
+        analytics::reports::ready(&app.pool, event, id).await,
+        Err(analytics::reports::Refusal::Failed)
+    ));
+    // The event may ask again.
+    analytics::reports::request(&app.pool, org, event, &names)
+        .await
+        .unwrap();
 }

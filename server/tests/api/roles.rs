@@ -706,6 +706,11 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             call: Call::Get(format!("/dashboard/events/{slug}/registrations.csv")),
             expect: EVENT_ORGANISERS,
         },
+        Row {
+            name: "GET /dashboard/events/{slug}/reports/{id}.csv".into(),
+            call: Call::Get(format!("/dashboard/events/{slug}/reports/{nobody}.csv")),
+            expect: EVENT_ORGANISERS,
+        },
         row::<fns::EventVideos>(EVENT_ORGANISERS, &[("slug", &e())]),
         row::<fns::RemoveVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
         row::<fns::PreviewVideo>(EVENT_ORGANISERS, &[("slug", &e()), ("id", &nobody)]),
