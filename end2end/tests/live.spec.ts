@@ -60,6 +60,13 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   await expect(org.getByRole("status")).toContainText("Moderators updated");
   await expect(org.getByTestId("moderators")).toContainText(`Mo (${mo.email})`);
 
+  // The organiser keeps the event's figures open: no one has been on the
+  // stage yet.
+  await section(org, "Overview");
+  await expect(org.getByTestId("areas")).toBeVisible();
+  const stageBar = org.locator('[data-testid=area-row][data-area="Main stage"]');
+  await expect(stageBar).toHaveCount(0);
+
   // Everyone opens the stage (Mo after being made moderator, so the page knows it).
   const pages = [ada.page, mo.page, cy.page];
   for (const p of pages) {
@@ -87,6 +94,10 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
     }
     await expect(p.getByTestId("watching")).toHaveText("3");
   }
+  // The organiser's open page grows a bar for the stage, with the three
+  // there now (outbox → bus → analytics, polled every few seconds).
+  await expect(stageBar).toHaveAttribute("data-now", "3", { timeout: 30_000 });
+  await expect(stageBar.getByTestId("area-words")).toContainText("3 attendees · 3 visits");
 
   // Live chat, with markup shown as text.
   await ada.page.getByTestId("chat-input").fill("Hello from <b>Ada</b>");
