@@ -311,9 +311,15 @@ pub async fn claim(pool: &PgPool) -> Result<Option<Claim>> {
     .await?)
 }
 
-/// Runs `sql` (with the claim as `$1`, `$2`, then `more`) only while the
-/// report is still the claim's; a report taken over is an error.
-async fn while_mine(pool: &PgPool, claim: Claim, sql: &str, more: Option<i64>) -> Result<()> {
+/// The condition (on `analytics.reports`) that the row is claim `$1`, `$2`'s.
+const MINE: &str = "id = $1 AND attempts = $2 AND status = 'running'";
+
+/// Runs `sql` (with the claim as `$1`, `$2`, then `more`), whose condition
+/// includes [`MINE`]; a report taken over (no row changed) is an error.
+async fn while_mine<T>(pool: &PgPool, claim: Claim, sql: &str, more: T) -> Result<()>
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
+{
     let done = sqlx::query(sql)
         .bind(claim.id)
         .bind(claim.attempts)
@@ -350,9 +356,8 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
     while_mine(
         pool,
         claim,
-        "UPDATE analytics.reports SET rows_done = 0, rows_total = $3
-         WHERE id = $1 AND attempts = $2 AND status = 'running'",
-        Some(total),
+        &format!("UPDATE analytics.reports SET rows_done = 0, rows_total = $3 WHERE {MINE}"),
+        total,
     )
     .await?;
     let mut w = Writer {
@@ -394,10 +399,10 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
             claim,
             &format!(
                 "UPDATE analytics.reports SET rows_done = $3, leased_until = now() + interval '{} seconds'
-                 WHERE id = $1 AND attempts = $2 AND status = 'running'",
+                 WHERE {MINE}",
                 LEASE.num_seconds()
             ),
-            Some(done),
+            done,
         )
         .await?;
         after = Some(last);
@@ -408,28 +413,24 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
 
 /// Ends the claim's report as `status` (if it is still the claim's).
 async fn finish(pool: &PgPool, claim: Claim, status: ReportStatus) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE analytics.reports SET status = $3, finished_at = now(), leased_until = NULL
-         WHERE id = $1 AND attempts = $2 AND status = 'running'",
+    while_mine(
+        pool,
+        claim,
+        &format!(
+            "UPDATE analytics.reports SET status = $3, finished_at = now(), leased_until = NULL
+             WHERE {MINE}"
+        ),
+        status,
     )
-    .bind(claim.id)
-    .bind(claim.attempts)
-    .bind(status)
-    .execute(pool)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(lost(claim));
-    }
-    Ok(())
+    .await
 }
 
 /// Gives a claim back after its making failed: the report is claimed again
 /// at once (until [`ATTEMPTS`] are spent), not after its lease.
 pub async fn release(pool: &PgPool, claim: Claim) -> Result<()> {
-    sqlx::query(
-        "UPDATE analytics.reports SET leased_until = now() - interval '1 second'
-         WHERE id = $1 AND attempts = $2 AND status = 'running'",
-    )
+    sqlx::query(&format!(
+        "UPDATE analytics.reports SET leased_until = now() - interval '1 second' WHERE {MINE}"
+    ))
     .bind(claim.id)
     .bind(claim.attempts)
     .execute(pool)
