@@ -1,9 +1,11 @@
 //! Analytics: reads nothing but domain events. Its consumer group takes
-//! registrations and area visits from the bus into the `analytics` schema
+//! registrations, area visits, engagement (messages, votes, questions,
+//! meetings, watch time) from the bus into the `analytics` schema
 //! (owner of every table in it), idempotently by message id, and the figures
-//! the organiser's event page shows are computed from there.
+//! the organiser's event page shows are computed from there. Everything in
+//! it can be made again from the log ([`rebuild`]).
 
-use protocol::events::{Envelope, Fact, Topic};
+use protocol::events::{Envelope, Fact};
 use protocol::ids::{EventId, OrderId};
 use protocol::states::OrderStatus;
 use sqlx::PgPool;
@@ -11,17 +13,15 @@ use tokio::sync::watch;
 
 pub use error::{Error, Result};
 
+pub mod engagement;
 mod error;
 pub mod journeys;
+pub mod rebuild;
 pub mod reports;
 pub mod sales;
 pub mod visits;
 
-/// Consumer group of the analytics worker.
-pub const GROUP: &str = "convene-analytics";
-
-/// The topics analytics reads.
-pub const TOPICS: &[Topic] = &[Topic::Registrations, Topic::Activity];
+pub use rebuild::{GROUP, TOPICS};
 
 /// The (area, action) row a fact becomes, if analytics keeps it.
 fn row_of(fact: &Fact) -> Option<(protocol::ids::AttendeeId, String, &'static str)> {
@@ -52,6 +52,7 @@ fn order_state_of(fact: &Fact) -> Option<(OrderId, OrderStatus)> {
 pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
     visits::apply(pool, env).await?;
     reports::apply(pool, env).await?;
+    engagement::apply(pool, env).await?;
     if let Some((order, status)) = order_state_of(&env.fact) {
         sqlx::query(
             "INSERT INTO analytics.order_states (order_id, event_id, status, occurred_at)
@@ -85,17 +86,38 @@ pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
     Ok(())
 }
 
-/// Runs the analytics consumer until `shutdown` flips.
+/// Runs the analytics consumer until `shutdown` flips: the group of the
+/// current generation, then the next one's after each rebuild
+/// ([`rebuild`]).
 pub async fn run(pool: PgPool, bus: bus::Bus, shutdown: watch::Receiver<bool>) -> Result<()> {
-    let consumer = bus.consumer(&pool, GROUP, TOPICS)?;
-    tracing::info!(bus = bus.kind(), "analytics consumer started");
-    consumer
-        .run(shutdown, |env| {
+    let mut current = rebuild::generation(&pool).await?;
+    loop {
+        let group = rebuild::group(current);
+        let consumer = bus.consumer(&pool, &group, TOPICS)?;
+        tracing::info!(bus = bus.kind(), %group, "analytics consumer started");
+        let (stop, stopped) = watch::channel(false);
+        let consuming = consumer.run(stopped, |env| {
             let pool = pool.clone();
             async move { ingest(&pool, &env).await }
-        })
-        .await?;
-    Ok(())
+        });
+        tokio::pin!(consuming);
+        let ended = tokio::select! {
+            done = &mut consuming => {
+                // It stops only when told to, or on an error.
+                done?;
+                return Ok(());
+            }
+            ended = rebuild::watch_generation(&pool, current, shutdown.clone(), &stop) => ended,
+        };
+        consuming.await?;
+        match ended {
+            rebuild::Ended::Shutdown => return Ok(()),
+            rebuild::Ended::Rebuilt(next) => {
+                bus.forget_group(&pool, &group).await?;
+                current = next;
+            }
+        }
+    }
 }
 
 /// Event figures for the organiser's event page.

@@ -118,6 +118,7 @@ pub fn area_kind(area: &str) -> &'static str {
         "people" => "People",
         "check" => "Pre-event check",
         "networking" => "Networking",
+        "replay" => "Replay",
         "stage" => "A removed stage",
         "session" => "A removed session",
         _ => "Elsewhere",

@@ -7,7 +7,7 @@ use std::time::Duration;
 use protocol::events::Topic;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
@@ -126,6 +126,25 @@ impl KafkaBus {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         consumer.subscribe(&names)?;
         Ok(consumer)
+    }
+
+    /// Whether every partition of `topics` still starts at offset 0 (blocking).
+    pub fn starts_at_zero(&self, topics: &[Topic]) -> Result<bool> {
+        let client: BaseConsumer = self.settings.config().create()?;
+        let timeout = Duration::from_secs(10);
+        for topic in topics {
+            let name = self.physical(topic.as_str());
+            let metadata = client.fetch_metadata(Some(&name), timeout)?;
+            for t in metadata.topics() {
+                for p in t.partitions() {
+                    let (low, _) = client.fetch_watermarks(&name, p.id(), timeout)?;
+                    if low > 0 {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Checks that the broker answers.

@@ -115,6 +115,57 @@ impl Bus {
         }
     }
 
+    /// Whether the log still holds everything ever published on `topics`, so
+    /// that a new consumer group reads the whole history: on the embedded log,
+    /// no numbered row was purged (numbering starts at 1); on Kafka, every
+    /// partition still starts at offset 0 (retention deleted nothing).
+    pub async fn is_whole(&self, pool: &PgPool, topics: &[Topic]) -> Result<bool> {
+        match self {
+            Bus::Log => Ok(sqlx::query_scalar(
+                "SELECT coalesce(min(position), 1) <= 1 FROM outbox WHERE position IS NOT NULL",
+            )
+            .fetch_one(pool)
+            .await?),
+            Bus::Kafka(k) => {
+                let (k, topics) = (k.clone(), topics.to_vec());
+                tokio::task::spawn_blocking(move || k.starts_at_zero(&topics))
+                    .await
+                    .map_err(|e| Error::Other(format!("watermark task: {e}")))?
+            }
+        }
+    }
+
+    /// Places new consumer group `group` at the log's beginning before it
+    /// runs. On the embedded log its position row (0) is written now, so the
+    /// outbox purge keeps every message from here on; on Kafka a new group
+    /// starts at the earliest offset by itself.
+    pub async fn open_group(&self, pool: &PgPool, group: &str) -> Result<()> {
+        if let Bus::Log = self {
+            sqlx::query(
+                "INSERT INTO bus_offsets (consumer_group, position) VALUES ($1, 0)
+                 ON CONFLICT (consumer_group) DO UPDATE SET position = 0, updated_at = now()",
+            )
+            .bind(group)
+            .execute(pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the position of consumer group `group`, which will not run
+    /// again. On the embedded log its row would otherwise hold back the
+    /// outbox purge forever; Kafka expires an idle group's offsets itself
+    /// (`offsets.retention.minutes`).
+    pub async fn forget_group(&self, pool: &PgPool, group: &str) -> Result<()> {
+        if let Bus::Log = self {
+            sqlx::query("DELETE FROM bus_offsets WHERE consumer_group = $1")
+                .bind(group)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Short name for logs and `/readyz`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -217,6 +217,10 @@ test("three attendees on two server processes: green dots, chat, poll, Q&A and m
   for (const p of pages) {
     await expect(p.getByTestId("chat-body")).toHaveText(["Hi @Ada, from the other server", "Thanks all"]);
   }
+  // The organiser's Engagement table counts the stage's three messages
+  // (posted, whatever became of them).
+  const engaged = org.locator('[data-testid=engagement-row][data-area="Main stage"]');
+  await expect(engaged).toHaveAttribute("data-messages", "3", { timeout: 30_000 });
 
   // Cy leaves: the green dot goes grey for the others.
   await cy.page.context().close();

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    AssetId, AttendeeId, ConnectionId, DomainEventId, EventId, MessageId, OrderId, OrgId,
-    OrganiserId, PaymentId, PromoCodeId, StageId, TicketTypeId,
+    AssetId, AttendeeId, ConnectionId, DomainEventId, EventId, MeetingId, MessageId, OrderId,
+    OrgId, OrganiserId, PaymentId, PollId, PromoCodeId, QaQuestionId, StageId, TicketTypeId,
 };
 use crate::places::{Area, Channel};
 use crate::states::{AttendeeRole, CancelReason, OrderStatus, SanctionKind};
@@ -112,6 +112,25 @@ pub enum Fact {
     /// An attendee played a stretch of a replay.
     #[serde(rename = "replay.watched")]
     ReplayWatched(ReplayWatched),
+    /// An attendee posted in a chat channel.
+    #[serde(rename = "chat.message_posted")]
+    MessagePosted(MessagePosted),
+    /// An attendee voted in a poll (again: changed their vote).
+    #[serde(rename = "poll.voted")]
+    PollVoted(PollVoted),
+    /// An attendee asked a question in a Q&A.
+    #[serde(rename = "qa.question_asked")]
+    QuestionAsked(QuestionAsked),
+    /// Networking paired two attendees for a call.
+    #[serde(rename = "networking.met")]
+    Met(Meeting),
+    /// Two attendees who met both pressed Connect and exchanged cards.
+    #[serde(rename = "networking.connected")]
+    Connected(Meeting),
+    /// What an attendee's page saw of an area since its previous report:
+    /// video playing, the tab hidden, the picture's quality.
+    #[serde(rename = "attendee.data_points")]
+    DataPoints(DataPoints),
     /// A moderator removed a chat message.
     #[serde(rename = "moderation.message_deleted")]
     MessageDeleted(MessageDeleted),
@@ -140,6 +159,12 @@ impl Fact {
             Fact::AttendeeLeftArea(_) => "attendee.left_area",
             Fact::AttendeeStillInArea(_) => "attendee.still_in_area",
             Fact::ReplayWatched(_) => "replay.watched",
+            Fact::MessagePosted(_) => "chat.message_posted",
+            Fact::PollVoted(_) => "poll.voted",
+            Fact::QuestionAsked(_) => "qa.question_asked",
+            Fact::Met(_) => "networking.met",
+            Fact::Connected(_) => "networking.connected",
+            Fact::DataPoints(_) => "attendee.data_points",
             Fact::MessageDeleted(_) => "moderation.message_deleted",
             Fact::AttendeeSanctioned(_) => "moderation.attendee_sanctioned",
             Fact::RoleChanged(_) => "moderation.role_changed",
@@ -165,7 +190,13 @@ impl Fact {
             Fact::AttendeeEnteredArea(_)
             | Fact::AttendeeLeftArea(_)
             | Fact::AttendeeStillInArea(_)
-            | Fact::ReplayWatched(_) => Topic::Activity,
+            | Fact::ReplayWatched(_)
+            | Fact::MessagePosted(_)
+            | Fact::PollVoted(_)
+            | Fact::QuestionAsked(_)
+            | Fact::Met(_)
+            | Fact::Connected(_)
+            | Fact::DataPoints(_) => Topic::Activity,
             Fact::MessageDeleted(_) | Fact::AttendeeSanctioned(_) | Fact::RoleChanged(_) => {
                 Topic::Moderation
             }
@@ -311,6 +342,81 @@ impl ReplayWatched {
     pub const MAX_MS: i64 = 60_000;
 }
 
+/// `chat.message_posted` (what was said stays in the chat; analytics counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePosted {
+    /// The message.
+    pub message_id: MessageId,
+    /// Its channel.
+    pub channel: Channel,
+    /// Who posted it.
+    pub author_id: AttendeeId,
+}
+
+/// `poll.voted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollVoted {
+    /// The poll.
+    pub poll_id: PollId,
+    /// Its channel.
+    pub channel: Channel,
+    /// The voter (choices are the poll's business).
+    pub attendee_id: AttendeeId,
+}
+
+/// `qa.question_asked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestionAsked {
+    /// The question.
+    pub question_id: QaQuestionId,
+    /// Its channel.
+    pub channel: Channel,
+    /// Who asked.
+    pub attendee_id: AttendeeId,
+}
+
+/// `networking.met` and `networking.connected`: a networking meeting's pair
+/// (the smaller id first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meeting {
+    /// The meeting.
+    pub meeting_id: MeetingId,
+    /// One of the two.
+    pub first_id: AttendeeId,
+    /// The other.
+    pub second_id: AttendeeId,
+}
+
+/// `attendee.data_points`: a page's observations in one area since its
+/// previous report, as the live socket accepted them (times no longer than
+/// the time since that report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataPoints {
+    /// Whose page.
+    pub attendee_id: AttendeeId,
+    /// The area it showed.
+    pub area: Area,
+    /// The page's live connection.
+    pub connection_id: ConnectionId,
+    /// Time a video of the area actually played (advancing) in a visible tab.
+    pub watched_ms: i64,
+    /// Time the tab was hidden.
+    pub hidden_ms: i64,
+    /// The picture's height after each change of quality, in order
+    /// (empty: no change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heights: Vec<u16>,
+}
+
+impl DataPoints {
+    /// The most one report may claim of either time: pages report every 30 s.
+    pub const MAX_MS: i64 = 60_000;
+    /// The most quality changes one report may carry.
+    pub const MAX_HEIGHTS: usize = 32;
+    /// The tallest picture height accepted (8K).
+    pub const MAX_HEIGHT: u16 = 4320;
+}
+
 /// `moderation.message_deleted`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDeleted {
@@ -405,6 +511,12 @@ mod tests {
             "attendee.left_area",
             "attendee.still_in_area",
             "replay.watched",
+            "chat.message_posted",
+            "poll.voted",
+            "qa.question_asked",
+            "networking.met",
+            "networking.connected",
+            "attendee.data_points",
             "moderation.message_deleted",
             "moderation.attendee_sanctioned",
             "moderation.role_changed",

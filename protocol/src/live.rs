@@ -354,6 +354,22 @@ pub enum ClientMsg {
         /// Area.
         area: Area,
     },
+    /// What this page saw of its area since its previous report (analytics'
+    /// data points): every 30 s, when the tab is hidden, and before entering
+    /// another area. The server cuts the times to the time since the
+    /// connection's previous report; see `attendee.data_points`.
+    Seen {
+        /// The area reported on: the one this connection is in.
+        area: Area,
+        /// Time a video of the area played (its picture advancing) in the
+        /// visible tab, in milliseconds.
+        watched_ms: u32,
+        /// Time the tab was hidden, in milliseconds.
+        hidden_ms: u32,
+        /// The picture's height after each change of quality, in order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        heights: Vec<u16>,
+    },
     /// Post to a chat channel.
     Chat {
         /// Channel.

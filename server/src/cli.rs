@@ -31,6 +31,11 @@ pub enum Command {
     Media,
     /// Apply database migrations.
     Migrate,
+    /// Rebuild analytics from the log: empty its aggregates and consume every
+    /// domain event again (running analytics workers switch over within a
+    /// second; the figures fill up as they catch up). Refused when the log
+    /// no longer holds its first messages.
+    RebuildAnalytics,
     /// Seed the demo organisation and event (idempotent).
     Demo,
     /// Print every server function's path as JSON, by name (`{"register": "/fn/register"}`),

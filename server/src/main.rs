@@ -53,6 +53,15 @@ async fn run(
             services::migrate(&deps.pool).await?;
             tracing::info!("migrations applied");
         }
+        Command::RebuildAnalytics => {
+            let deps = startup::connect(&settings).await?;
+            services::migrate(&deps.pool).await?;
+            let generation = analytics::rebuild::start(&deps.pool, &deps.bus).await?;
+            println!(
+                "analytics rebuild started (generation {generation}): the analytics workers \
+                 consume the log again from its beginning"
+            );
+        }
         Command::Demo => {
             let deps = startup::connect(&settings).await?;
             services::migrate(&deps.pool).await?;

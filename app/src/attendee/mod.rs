@@ -14,6 +14,8 @@ pub mod player;
 pub mod profile;
 pub mod reception;
 pub mod replay;
+#[cfg(feature = "hydrate")]
+mod seen;
 pub mod session;
 pub mod side;
 #[cfg(feature = "hydrate")]

@@ -1,6 +1,7 @@
 //! The browser's live WebSocket (hydrate only): reconnects with back-off and
 //! resumes from the last cursor it saw. It hands every server message to the
-//! page's callback; it knows nothing of the page's state.
+//! page's callback; it knows nothing of the page's state. It carries the
+//! page's data points for analytics (`seen`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -67,8 +68,11 @@ pub fn connect(
         connected: Cell::new(false),
     });
     open(conn.clone());
+    let report = super::seen::start(area, send);
     let guard = SendWrapper::new(conn);
     Owner::on_cleanup(move || {
+        // What the page saw of its area goes out before the socket closes.
+        report();
         let conn = guard.take();
         conn.stopped.set(true);
         SOCKET.with(|s| {

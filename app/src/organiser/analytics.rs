@@ -25,6 +25,25 @@ pub struct AreaRow {
     pub now: i64,
 }
 
+/// What attendees did in one area, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EngagementRow {
+    /// The area's name.
+    pub label: String,
+    /// Chat messages posted there.
+    pub messages: i64,
+    /// Poll votes (a voter once per poll).
+    pub votes: i64,
+    /// Questions asked.
+    pub questions: i64,
+    /// Attendees whose video played there.
+    pub watchers: i64,
+    /// Average watch time per watcher, in seconds.
+    pub average_watch: i64,
+    /// Times the picture's quality changed.
+    pub quality_changes: i64,
+}
+
 /// One ticket type's confirmed sales.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SalesRow {
@@ -67,6 +86,12 @@ pub struct Figures {
     /// Attendees who spent five minutes or more in stages, sessions and
     /// networking.
     pub engaged: i64,
+    /// Messages, votes, questions and watch time per area, by name.
+    pub engagement: Vec<EngagementRow>,
+    /// Networking meetings held.
+    pub meetings: i64,
+    /// Networking meetings after which both exchanged cards.
+    pub connections: i64,
 }
 
 /// The figures of `event` now, its areas named.
@@ -108,6 +133,29 @@ pub async fn figures_of(
         })
         .collect();
     let mut names = area_names(pool, event.id).await?;
+    let name = |names: &HashMap<String, String>, area: &str| {
+        names
+            .get(area)
+            .cloned()
+            .unwrap_or_else(|| analytics::reports::area_kind(area).to_owned())
+    };
+    let done = analytics::engagement::per_area(pool, event.id).await?;
+    let (meetings, connections) = done
+        .iter()
+        .fold((0, 0), |(m, c), a| (m + a.meetings, c + a.connections));
+    let engagement = done
+        .into_iter()
+        .filter(|a| a.messages + a.votes + a.questions + a.watchers > 0)
+        .map(|a| EngagementRow {
+            label: name(&names, &a.area),
+            messages: a.messages,
+            votes: a.votes,
+            questions: a.questions,
+            watchers: a.watchers,
+            average_watch: a.average_watch_seconds(),
+            quality_changes: a.quality_changes,
+        })
+        .collect();
     Ok(Figures {
         registrations: stats.registrations,
         reception_visits: stats.reception_visits,
@@ -129,6 +177,9 @@ pub async fn figures_of(
         days,
         attended: funnel.attended,
         engaged: funnel.engaged,
+        engagement,
+        meetings,
+        connections,
     })
 }
 
@@ -347,6 +398,7 @@ pub fn LiveFigures(slug: String, initial: Figures) -> impl IntoView {
         <FunnelBars figures=Signal::derive(move || figures.get())/>
         <Sales figures=Signal::derive(move || figures.get())/>
         <AreaBars areas=areas/>
+        <Engagement figures=Signal::derive(move || figures.get())/>
         <Reports slug=report_slug/>
         <p class="text-sm text-slate-500">"Figures come from the analytics pipeline and update by themselves every few seconds."</p>
     }
@@ -538,6 +590,68 @@ fn AreaBars(areas: Signal<Vec<AreaRow>>) -> impl IntoView {
                             })
                             .collect_view()}
                     </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+/// Messages, votes, questions and watch time per area as a table, and
+/// networking's meetings and connections.
+#[component]
+fn Engagement(figures: Signal<Figures>) -> impl IntoView {
+    let rows = move || figures.with(|f| f.engagement.clone());
+    let networking = move || {
+        figures.with(|f| {
+            format!(
+                "{} · {} made (both exchanged cards)",
+                count(f.meetings, "meeting", "meetings"),
+                count(f.connections, "connection", "connections"),
+            )
+        })
+    };
+    view! {
+        <section class="card my-6" aria-labelledby="engagement-title" data-testid="engagement">
+            <h2 id="engagement-title" class="text-lg font-semibold">"Engagement"</h2>
+            <p class="text-sm mt-1">"Networking: " <span data-testid="networking-figures">{networking}</span></p>
+            {move || {
+                let rows = rows();
+                if rows.is_empty() {
+                    return view! {
+                        <p class="text-sm text-slate-500 mt-2" data-testid="engagement-empty">
+                            "No messages, votes, questions or watched video yet."
+                        </p>
+                    }
+                    .into_any();
+                }
+                view! {
+                    <div class="overflow-x-auto">
+                        <table class="mt-3 w-full text-sm">
+                            <thead><tr class="text-left">
+                                <th scope="col">"Area"</th><th scope="col">"Messages"</th>
+                                <th scope="col">"Votes"</th><th scope="col">"Questions"</th>
+                                <th scope="col">"Watched by"</th><th scope="col">"Average watch time"</th>
+                                <th scope="col">"Quality changes"</th>
+                            </tr></thead>
+                            <tbody>
+                                {rows
+                                    .into_iter()
+                                    .map(|r| view! {
+                                        <tr data-testid="engagement-row" data-area=r.label.clone()
+                                            data-messages=r.messages data-votes=r.votes data-questions=r.questions
+                                            data-watchers=r.watchers data-average-watch=r.average_watch>
+                                            <td class="break-words">{r.label.clone()}</td>
+                                            <td>{r.messages}</td><td>{r.votes}</td><td>{r.questions}</td>
+                                            <td>{count(r.watchers, "attendee", "attendees")}</td>
+                                            <td>{crate::look::clock(r.average_watch * 1000)}</td>
+                                            <td>{r.quality_changes}</td>
+                                        </tr>
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
                 }
                 .into_any()
             }}

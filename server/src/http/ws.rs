@@ -489,6 +489,9 @@ async fn session(
     let deps = platform.live_deps();
     let mut bucket = Bucket::new(std::time::Instant::now());
     let mut heard = tokio::time::Instant::now();
+    // The page's data points claim no more time than has passed since their
+    // previous report (or since the connection entered its area).
+    let mut last_report = tokio::time::Instant::now();
     // Made on the first media request: a socket that never joins a room
     // (most of them) carries no channel for it.
     let mut links: Option<Links> = None;
@@ -518,9 +521,24 @@ async fn session(
                                     record(&platform, &me, area, conn, Step::Leaves).await;
                                     area = next;
                                     record(&platform, &me, area, conn, Step::Enters).await;
+                                    last_report = tokio::time::Instant::now();
                                 }
                                 let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
                                 let _ = presence::changed(&redis, event).await;
+                            }
+                            Ok(ClientMsg::Seen { area: of, watched_ms, hidden_ms, heights }) => {
+                                let seen = participants::Seen { area: of, watched_ms, hidden_ms, heights };
+                                match participants::data_points(&me, conn, area, seen, last_report.elapsed()) {
+                                    Ok(points) => {
+                                        last_report = tokio::time::Instant::now();
+                                        if let Some(points) = points {
+                                            if let Err(e) = participants::reported(&platform.pool, &me, points).await {
+                                                tracing::warn!(error = %e, "recording data points failed");
+                                            }
+                                        }
+                                    }
+                                    Err(e) => open = send(&mut socket, &error_msg(&AppError::from(e))).await,
+                                }
                             }
                             Ok(request) if request.is_media() => {
                                 let links = links.get_or_insert_with(|| {

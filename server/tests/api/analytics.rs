@@ -5,6 +5,7 @@
 //! of every attendee's time per area is made in chunks and downloaded by the
 //! event's organisers only.
 
+use analytics::engagement::{self, AreaEngagement};
 use analytics::visits::{funnel, per_area, AreaFigures, Funnel};
 use chrono::{DateTime, TimeDelta, Utc};
 use protocol::events::{
@@ -18,7 +19,7 @@ use protocol::ids::{
 use protocol::states::{CancelReason, OrderStatus};
 use protocol::Area;
 
-use crate::helpers::{fns, spawn_web_only};
+use crate::helpers::{fns, spawn_web_only, TestApp};
 
 /// The script's clock: seconds after its start (in the past: a report is
 /// made as things stand at the real now).
@@ -555,4 +556,347 @@ async fn a_report_whose_worker_is_taken_over_is_written_once_and_one_that_keeps_
     analytics::reports::request(&app.pool, org, event, &names)
         .await
         .unwrap();
+}
+
+/// Consumes every message of the outbox into analytics, in order (again
+/// and again harmlessly: ingestion is idempotent), and returns the
+/// engagement of the event `slug`.
+pub async fn engagement_of(app: &TestApp, slug: &str) -> Vec<AreaEngagement> {
+    let payloads: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT payload FROM outbox ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    for p in payloads {
+        let env: Envelope = serde_json::from_value(p).unwrap();
+        analytics::ingest(&app.pool, &env).await.unwrap();
+    }
+    let event: EventId = sqlx::query_scalar("SELECT id FROM events WHERE slug = $1")
+        .bind(slug)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    engagement::per_area(&app.pool, event).await.unwrap()
+}
+
+/// Everything analytics shows of one event at one moment.
+#[derive(Debug, PartialEq)]
+struct Shown {
+    areas: Vec<AreaFigures>,
+    funnel: Funnel,
+    sales: Vec<analytics::sales::TypeSales>,
+    engagement: Vec<AreaEngagement>,
+}
+
+async fn shown(app: &TestApp, event: EventId, now: DateTime<Utc>) -> Shown {
+    Shown {
+        areas: per_area(&app.pool, event, now).await.unwrap(),
+        funnel: funnel(&app.pool, event, now).await.unwrap(),
+        sales: analytics::sales::per_type(&app.pool, event).await.unwrap(),
+        engagement: engagement::per_area(&app.pool, event).await.unwrap(),
+    }
+}
+
+/// A scripted event of every kind of fact analytics keeps.
+fn a_whole_event() -> Script {
+    let mut s = Script {
+        org: OrgId::new(),
+        event: EventId::new(),
+        log: Vec::new(),
+    };
+    let (enter, leave, still): (Say, Say, Say) = (
+        Fact::AttendeeEnteredArea,
+        Fact::AttendeeLeftArea,
+        Fact::AttendeeStillInArea,
+    );
+    let stage = StageId::new();
+    let (ada, bo) = (AttendeeId::new(), AttendeeId::new());
+    let (a1, b1) = (ConnectionId::new(), ConnectionId::new());
+    let ticket_type = TicketTypeId::new();
+    let (kept, cancelled) = (OrderId::new(), OrderId::new());
+    for (order, who) in [(kept, ada), (cancelled, bo)] {
+        s.log.push(fact_at(
+            &s,
+            "2026-05-01T10:00:00Z",
+            Fact::AttendeeRegistered(AttendeeRegistered {
+                attendee_id: who,
+                order_id: order,
+                name: "Someone".into(),
+                email: "someone@example.org".into(),
+            }),
+        ));
+        let p = placed(
+            &s,
+            "2026-05-01T10:00:00Z",
+            order,
+            ticket_type,
+            1,
+            2_000,
+            OrderStatus::Confirmed,
+        );
+        s.log.push(p);
+    }
+    let cancel = fact_at(
+        &s,
+        "2026-05-01T11:00:00Z",
+        Fact::OrderCancelled(OrderCancelled {
+            order_id: cancelled,
+            reason: CancelReason::Organiser,
+        }),
+    );
+    s.log.push(cancel);
+    s.say(0, enter, ada, Area::Reception, a1);
+    s.say(100, leave, ada, Area::Reception, a1);
+    s.say(100, enter, ada, Area::Stage(stage), a1);
+    s.say(50, enter, bo, Area::Stage(stage), b1);
+    s.say(110, still, bo, Area::Stage(stage), b1);
+    s.say(400, leave, bo, Area::Stage(stage), b1);
+    s.say(700, leave, ada, Area::Stage(stage), a1);
+    let channel = protocol::Channel::Stage(stage);
+    let poll = protocol::ids::PollId::new();
+    let pair = protocol::events::Meeting {
+        meeting_id: protocol::ids::MeetingId::new(),
+        first_id: ada,
+        second_id: bo,
+    };
+    let facts = [
+        (
+            60,
+            Fact::MessagePosted(protocol::events::MessagePosted {
+                message_id: protocol::ids::MessageId::new(),
+                channel,
+                author_id: bo,
+            }),
+        ),
+        // A vote changed is one voter.
+        (
+            70,
+            Fact::PollVoted(protocol::events::PollVoted {
+                poll_id: poll,
+                channel,
+                attendee_id: bo,
+            }),
+        ),
+        (
+            80,
+            Fact::PollVoted(protocol::events::PollVoted {
+                poll_id: poll,
+                channel,
+                attendee_id: bo,
+            }),
+        ),
+        (
+            90,
+            Fact::QuestionAsked(protocol::events::QuestionAsked {
+                question_id: protocol::ids::QaQuestionId::new(),
+                channel,
+                attendee_id: ada,
+            }),
+        ),
+        (
+            120,
+            Fact::DataPoints(protocol::events::DataPoints {
+                attendee_id: bo,
+                area: Area::Stage(stage),
+                connection_id: b1,
+                watched_ms: 30_000,
+                hidden_ms: 0,
+                heights: vec![360, 720],
+            }),
+        ),
+        (800, Fact::Met(pair.clone())),
+        // Told twice (a redelivery): one connection.
+        (950, Fact::Connected(pair.clone())),
+        (950, Fact::Connected(pair)),
+    ];
+    for (secs, fact) in facts {
+        let e = Envelope {
+            id: DomainEventId::new(),
+            version: 1,
+            occurred_at: at(secs),
+            org_id: s.org,
+            event_id: s.event,
+            fact,
+        };
+        s.log.push(e);
+    }
+    s
+}
+
+/// The analytics worker consumes `s`'s log from the bus; the figures are
+/// then emptied in part by hand, and a rebuild from the log restores them.
+async fn rebuild_restores_the_figures(app: &TestApp, s: &Script) {
+    let mut conn = app.pool.acquire().await.unwrap();
+    bus::outbox::append_all(&mut conn, &s.log).await.unwrap();
+    drop(conn);
+    let now = at(1000);
+    // By hand: Ada 100 s in Reception, 600 on stage; Bo 350 on stage.
+    let want_areas = per_area(&app.pool, s.event, now).await.unwrap();
+    assert!(want_areas.is_empty(), "nothing consumed yet");
+    let pool = app.pool.clone();
+    let event = s.event;
+    app.eventually(60, "the event's figures", || {
+        let pool = pool.clone();
+        async move {
+            let e = engagement::per_area(&pool, event).await.unwrap();
+            e.iter()
+                .any(|a| a.area == "networking" && a.connections == 1)
+        }
+    })
+    .await;
+    let before = shown(app, s.event, now).await;
+    let stage = before
+        .areas
+        .iter()
+        .find(|a| a.area.starts_with("stage:"))
+        .expect("the stage");
+    assert_eq!((stage.visitors, stage.seconds), (2, 600 + 350));
+    // Both spent five minutes or more on the stage.
+    assert_eq!(
+        before.funnel,
+        Funnel {
+            attended: 2,
+            engaged: 2
+        }
+    );
+    assert_eq!(before.sales.len(), 1);
+    assert_eq!(
+        (before.sales[0].orders, before.sales[0].revenue_minor),
+        (1, 2_000)
+    );
+    let on_stage = before
+        .engagement
+        .iter()
+        .find(|a| a.area.starts_with("stage:"))
+        .unwrap();
+    assert_eq!(
+        (on_stage.messages, on_stage.votes, on_stage.questions),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (
+            on_stage.watchers,
+            on_stage.watched_seconds,
+            on_stage.quality_changes
+        ),
+        (1, 30, 2)
+    );
+    let networking = before
+        .engagement
+        .iter()
+        .find(|a| a.area == "networking")
+        .unwrap();
+    assert_eq!((networking.meetings, networking.connections), (1, 1));
+
+    // Aggregates damaged (say, by a bug since fixed): the figures are wrong.
+    sqlx::query("DELETE FROM analytics.stays WHERE area <> 'reception'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM analytics.interactions WHERE kind = 'vote'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(shown(app, s.event, now).await, before);
+
+    let generation = analytics::rebuild::start(&app.pool, &app.deps.bus)
+        .await
+        .unwrap();
+    assert_eq!(generation, 1);
+    app.eventually(60, "the same figures after the rebuild", || async {
+        shown(app, s.event, now).await == before
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rebuild_from_the_embedded_log_gives_the_same_figures() {
+    let mut settings = crate::helpers::test_settings().await;
+    settings.kafka = None;
+    let workers = crate::helpers::Workers {
+        relay: true,
+        analytics: true,
+        webhooks: false,
+    };
+    let app = crate::helpers::spawn_with(settings, workers).await;
+    rebuild_restores_the_figures(&app, &a_whole_event()).await;
+    // The first generation's position is forgotten (it would hold back the
+    // outbox's purge); the second's is kept.
+    let pool = app.pool.clone();
+    app.eventually(10, "only the new generation's position", || {
+        let pool = pool.clone();
+        async move {
+            let groups: Vec<String> = sqlx::query_scalar(
+                "SELECT consumer_group FROM bus_offsets WHERE consumer_group LIKE 'convene-analytics%'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            groups == ["convene-analytics.1"]
+        }
+    })
+    .await;
+    // A log that lost its first messages cannot be rebuilt from: nothing
+    // is emptied.
+    sqlx::query("DELETE FROM outbox WHERE position = 1")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let refused = analytics::rebuild::start(&app.pool, &app.deps.bus).await;
+    assert!(
+        matches!(refused, Err(analytics::rebuild::Refusal::TrimmedLog)),
+        "{refused:?}"
+    );
+    assert_eq!(analytics::rebuild::generation(&app.pool).await.unwrap(), 1);
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics.stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(stays > 0);
+}
+
+#[tokio::test]
+async fn a_rebuild_through_kafka_gives_the_same_figures() {
+    let app = crate::helpers::spawn_app().await;
+    assert_eq!(app.deps.bus.kind(), "kafka");
+    rebuild_restores_the_figures(&app, &a_whole_event()).await;
+}
+
+#[tokio::test]
+async fn pages_report_what_they_saw_over_the_live_socket_within_bounds() {
+    use protocol::live::ClientMsg;
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let ada = crate::attendees::person(&app, &slug, "Ada").await;
+    let mut ws = crate::attendees::socket(&app, &slug, &ada).await;
+    let seen = |area: Area, watched_ms: u32| ClientMsg::Seen {
+        area,
+        watched_ms,
+        hidden_ms: 0,
+        heights: vec![],
+    };
+    // Another area than the socket's: refused.
+    crate::live::send(&mut ws, &seen(Area::Networking, 1_000)).await;
+    assert_eq!(crate::attendees::next_error(&mut ws).await.0, "invalid");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    // An hour claimed a second or so after connecting: cut to that time.
+    crate::live::send(&mut ws, &seen(Area::Reception, 3_600_000)).await;
+    // Straight after: too soon.
+    crate::live::send(&mut ws, &seen(Area::Reception, 1_000)).await;
+    assert_eq!(
+        crate::attendees::next_error(&mut ws).await.0,
+        "rate_limited"
+    );
+    drop(ws);
+    let reception = engagement_of(&app, &slug)
+        .await
+        .into_iter()
+        .find(|a| a.area == "reception")
+        .expect("Ada's report");
+    assert_eq!(reception.watchers, 1);
+    assert!(
+        (1..=5).contains(&reception.watched_seconds),
+        "cut to the time since connecting: {reception:?}"
+    );
 }

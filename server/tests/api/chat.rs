@@ -84,6 +84,13 @@ async fn chat_is_live_persisted_paginated_plain_text_and_mentions_people() {
         .map(|m| m["body"].as_str().unwrap())
         .collect();
     assert_eq!(older, vec!["hi @bob <script>alert(1)</script>", "m0"]);
+    // Analytics counts the five messages posted (not the refused ones).
+    let reception = crate::analytics::engagement_of(&app, &slug)
+        .await
+        .into_iter()
+        .find(|a| a.area == "reception")
+        .expect("Reception's figures");
+    assert_eq!(reception.messages, 5);
     // Strangers cannot read it.
     let (s, _) = app
         .call::<fns::ChatHistory>(&client(), &[("slug", &slug), ("channel", "reception")])

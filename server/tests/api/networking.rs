@@ -170,6 +170,13 @@ async fn two_waiting_attendees_meet_once_connect_and_swap_cards() {
     );
     assert_eq!(card.email, None);
     assert_eq!(card.links, vec!["https://example.org/bo".to_owned()]);
+    // Analytics: two meetings (Ada with Bo, then with Cy), one connection.
+    let networking = crate::analytics::engagement_of(&app, &slug)
+        .await
+        .into_iter()
+        .find(|a| a.area == "networking")
+        .expect("networking's figures");
+    assert_eq!((networking.meetings, networking.connections), (2, 1));
 
     // Downloads of Ada's connections; nobody else's.
     let vcf = ada

@@ -256,6 +256,13 @@ async fn polls_and_questions_update_live_and_only_moderators_run_them() {
     assert!(
         matches!(hidden, ServerMsg::Live { item: LiveItem::Question { ref question }, .. } if question.body.is_empty() && question.author.is_empty())
     );
+    // Analytics: Ada's changed vote counts once; her question too.
+    let on_stage = crate::analytics::engagement_of(&app, &slug)
+        .await
+        .into_iter()
+        .find(|a| a.area == Area::from(channel).to_string())
+        .expect("the stage's figures");
+    assert_eq!((on_stage.votes, on_stage.questions), (1, 1));
 }
 
 #[tokio::test]

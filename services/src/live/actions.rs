@@ -29,8 +29,8 @@ pub struct LiveDeps {
 }
 
 /// Runs one request of `by` from the live socket. `Enter` changes presence
-/// only, and media signalling goes to a media node: the socket handles both
-/// itself.
+/// only, `Seen` needs the connection's clock, and media signalling goes to a
+/// media node: the socket handles these itself.
 pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
     let pool = &deps.pool;
     let ns = deps.namespace.as_str();
@@ -40,6 +40,7 @@ pub async fn act(deps: &LiveDeps, by: &Actor, msg: ClientMsg) -> Result<()> {
     let who = by.id.to_string();
     let (audience, item) = match msg {
         ClientMsg::Enter { .. }
+        | ClientMsg::Seen { .. }
         | ClientMsg::MediaJoin { .. }
         | ClientMsg::MediaAnswer { .. }
         | ClientMsg::MediaCandidate { .. }

@@ -4,7 +4,7 @@
 //! moderators delete messages.
 
 use chrono::{DateTime, Utc};
-use protocol::events::{Fact, MessageDeleted};
+use protocol::events::{Fact, MessageDeleted, MessagePosted};
 use protocol::ids::{AttendeeId, EventId, MessageId};
 use protocol::live::{ChatView, Person};
 use protocol::Channel;
@@ -92,6 +92,7 @@ pub async fn post(
     moderation::may_post(pool, redis, ns, by).await?;
     // `@ada` mentions attendees whose name, without spaces, or first name is "ada".
     let mentions = attendees::mentioned(pool, by.event_id, &mention_words(&body)).await?;
+    let mut tx = pool.begin().await?;
     let mut msg: ChatMessage = sqlx::query_as(
         "INSERT INTO chat_messages (id, event_id, channel, author_id, body, mentions)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -103,8 +104,15 @@ pub async fn post(
     .bind(by.id)
     .bind(&body)
     .bind(&mentions)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    let fact = Fact::MessagePosted(MessagePosted {
+        message_id: msg.id,
+        channel,
+        author_id: by.id,
+    });
+    domain_events::record(&mut tx, by.scope(), fact).await?;
+    tx.commit().await?;
     msg.author_name = by.name.clone();
     Ok(msg)
 }

@@ -1,6 +1,7 @@
 //! The Polls app (owner of `polls` and `poll_votes`): single- or multi-choice
 //! polls in a channel, opened and closed by moderators, with live results.
 
+use protocol::events::{Fact, PollVoted};
 use protocol::ids::{AttendeeId, EventId, PollId};
 use protocol::live::PollView;
 use protocol::states::{AppKind, PollStatus};
@@ -11,7 +12,7 @@ use tracing::instrument;
 use super::participants::Actor;
 use super::{apps, moderation, stages};
 use crate::domain::clean_text;
-use crate::{Error, Result};
+use crate::{domain_events, Error, Result};
 
 /// A poll with its results.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -138,6 +139,7 @@ pub async fn vote(pool: &PgPool, by: &Actor, id: PollId, choices: &[u32]) -> Res
     if !poll.multi && choices.len() > 1 {
         return Err(Error::invalid("this poll takes one choice"));
     }
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO poll_votes (poll_id, attendee_id, choices) VALUES ($1, $2, $3)
          ON CONFLICT (poll_id, attendee_id) DO UPDATE SET choices = EXCLUDED.choices, created_at = now()",
@@ -145,8 +147,15 @@ pub async fn vote(pool: &PgPool, by: &Actor, id: PollId, choices: &[u32]) -> Res
     .bind(id)
     .bind(by.id)
     .bind(&choices)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    let fact = Fact::PollVoted(PollVoted {
+        poll_id: id,
+        channel: poll.channel,
+        attendee_id: by.id,
+    });
+    domain_events::record(&mut tx, by.scope(), fact).await?;
+    tx.commit().await?;
     with_results(pool, poll).await
 }
 

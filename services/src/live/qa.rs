@@ -3,6 +3,7 @@
 //! setting, new questions wait for approval and are seen only by moderators and
 //! their author until then.
 
+use protocol::events::{Fact, QuestionAsked};
 use protocol::ids::{AttendeeId, EventId, QaQuestionId};
 use protocol::live::QuestionView;
 use protocol::states::{AppKind, QaStatus};
@@ -15,7 +16,7 @@ use super::participants::Actor;
 use super::{apps, moderation, stages};
 use crate::domain::clean_text;
 use crate::registrations::attendees;
-use crate::{Error, Result};
+use crate::{domain_events, Error, Result};
 
 /// A question.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -92,6 +93,7 @@ pub async fn ask(pool: &PgPool, by: &Actor, channel: Channel, body: &str) -> Res
     let body = clean_text("question", body, 500)?;
     let premoderate = install.config["premoderate"].as_bool().unwrap_or(false);
     let id = QaQuestionId::new();
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO qa_questions (id, event_id, channel, author_id, body, status) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -105,8 +107,15 @@ pub async fn ask(pool: &PgPool, by: &Actor, channel: Channel, body: &str) -> Res
     } else {
         QaStatus::Open
     })
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    let fact = Fact::QuestionAsked(QuestionAsked {
+        question_id: id,
+        channel,
+        attendee_id: by.id,
+    });
+    domain_events::record(&mut tx, by.scope(), fact).await?;
+    tx.commit().await?;
     get(pool, by.event_id, id).await
 }
 

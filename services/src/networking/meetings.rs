@@ -2,6 +2,7 @@
 //! `networking_meetings`, `networking_connects` and `networking_cards`).
 
 use chrono::{DateTime, Utc};
+use protocol::events::Fact;
 use protocol::ids::{AttendeeId, EventId, MeetingId, QuestionId};
 use protocol::live::{Card, LiveItem, Person};
 use protocol::media::meeting_room;
@@ -16,7 +17,7 @@ use crate::live::log::{self, Audience};
 use crate::live::participants::Actor;
 use crate::live::sessions::Grant;
 use crate::registrations::{attendees, orders, questions};
-use crate::{events, Error, Result};
+use crate::{domain_events, events, Error, Result};
 
 /// How long a call lasts unless the organiser says otherwise.
 pub const DEFAULT_CALL_SECS: i32 = 180;
@@ -281,6 +282,7 @@ pub async fn meet(
         (partner, by.id)
     };
     let id = MeetingId::new();
+    let mut tx = pool.begin().await?;
     let ends_at: DateTime<Utc> = match sqlx::query_scalar(
         "INSERT INTO networking_meetings (id, event_id, first_id, second_id, ends_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING ends_at",
@@ -290,7 +292,7 @@ pub async fn meet(
     .bind(first)
     .bind(second)
     .bind(f64::from(secs))
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     {
         Ok(t) => t,
@@ -299,6 +301,13 @@ pub async fn meet(
         }
         Err(e) => return Err(e.into()),
     };
+    let pair = protocol::events::Meeting {
+        meeting_id: id,
+        first_id: first,
+        second_id: second,
+    };
+    domain_events::record(&mut tx, by.scope(), Fact::Met(pair)).await?;
+    tx.commit().await?;
     let them = Person {
         id: other.id,
         name: other.name,
@@ -420,16 +429,36 @@ pub async fn connect(
 ) -> Result<Option<Card>> {
     let m = get(pool, by, id).await?;
     let other = m.other_than(by.id).unwrap_or(by.id);
-    sqlx::query("INSERT INTO networking_connects (meeting_id, attendee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+    // The meeting's row, locked, puts two presses at once one after the
+    // other: the second counts both, and only the press that made the
+    // pair complete records `networking.connected` (a repeat press adds
+    // no row and records nothing).
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM networking_meetings WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let added = sqlx::query("INSERT INTO networking_connects (meeting_id, attendee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(id)
         .bind(by.id)
-        .execute(pool)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
     let both: i64 =
         sqlx::query_scalar("SELECT count(*) FROM networking_connects WHERE meeting_id = $1")
             .bind(id)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
+    if added && both == 2 {
+        let pair = protocol::events::Meeting {
+            meeting_id: id,
+            first_id: m.first_id,
+            second_id: m.second_id,
+        };
+        domain_events::record(&mut tx, by.scope(), Fact::Connected(pair)).await?;
+    }
+    tx.commit().await?;
     if both < 2 {
         return Ok(None);
     }
