@@ -86,14 +86,30 @@ pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
     Ok(())
 }
 
+/// Makes analytics' schema in a database of its own (`analytics/migrations/`,
+/// the main migrations' analytics tables without their backfills from the
+/// public schema). In the shared database the main migrations make it.
+pub async fn migrate_own(pool: &PgPool) -> Result<()> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .map_err(|e| Error::Internal(format!("analytics migrations: {e}")))
+}
+
 /// Runs the analytics consumer until `shutdown` flips: the group of the
 /// current generation, then the next one's after each rebuild
-/// ([`rebuild`]).
-pub async fn run(pool: PgPool, bus: bus::Bus, shutdown: watch::Receiver<bool>) -> Result<()> {
+/// ([`rebuild`]). `log` is the main database (the embedded log and its
+/// positions), `pool` analytics' (the same one unless configured apart).
+pub async fn run(
+    log: PgPool,
+    pool: PgPool,
+    bus: bus::Bus,
+    shutdown: watch::Receiver<bool>,
+) -> Result<()> {
     let mut current = rebuild::generation(&pool).await?;
     loop {
         let group = rebuild::group(current);
-        let consumer = bus.consumer(&pool, &group, TOPICS)?;
+        let consumer = bus.consumer(&log, &group, TOPICS)?;
         tracing::info!(bus = bus.kind(), %group, "analytics consumer started");
         let (stop, stopped) = watch::channel(false);
         let consuming = consumer.run(stopped, |env| {
@@ -113,7 +129,7 @@ pub async fn run(pool: PgPool, bus: bus::Bus, shutdown: watch::Receiver<bool>) -
         match ended {
             rebuild::Ended::Shutdown => return Ok(()),
             rebuild::Ended::Rebuilt(next) => {
-                bus.forget_group(&pool, &group).await?;
+                bus.forget_group(&log, &group).await?;
                 current = next;
             }
         }

@@ -87,21 +87,23 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
-/// Empties the aggregates and starts the next generation; returns its number.
-pub async fn start(pool: &PgPool, bus: &bus::Bus) -> Result<i32, Refusal> {
+/// Empties the aggregates (in `pool`, analytics' database) and starts the
+/// next generation, placed on `bus` (whose embedded log lives in `log`, the
+/// main database); returns its number.
+pub async fn start(pool: &PgPool, log: &PgPool, bus: &bus::Bus) -> Result<i32, Refusal> {
     let old = generation(pool).await?;
     let next = group(old + 1);
     // Placed first, so that the purge cannot trim the log between the check
     // and the new group's first read.
-    bus.open_group(pool, &next)
+    bus.open_group(log, &next)
         .await
         .map_err(crate::Error::from)?;
     if !bus
-        .is_whole(pool, TOPICS)
+        .is_whole(log, TOPICS)
         .await
         .map_err(crate::Error::from)?
     {
-        bus.forget_group(pool, &next)
+        bus.forget_group(log, &next)
             .await
             .map_err(crate::Error::from)?;
         return Err(Refusal::TrimmedLog);
@@ -124,7 +126,7 @@ pub async fn start(pool: &PgPool, bus: &bus::Bus) -> Result<i32, Refusal> {
     tx.commit().await?;
     // A worker that starts the old group's membership in the meantime
     // writes its row again; workers forget it too when they move on.
-    bus.forget_group(pool, &group(old))
+    bus.forget_group(log, &group(old))
         .await
         .map_err(crate::Error::from)?;
     tracing::info!(generation = new, "analytics rebuild started");

@@ -1,6 +1,6 @@
-//! Reports organisers ask for: a CSV of every attendee's time per area,
-//! made in the background while the dashboard shows its progress, then
-//! downloaded until it expires.
+//! Reports organisers ask for: a CSV of every attendee's time per area, or
+//! of each area's figures ([`ReportKind`]), made in the background while the
+//! dashboard shows its progress, then downloaded until it expires.
 //!
 //! The model. A report is a typed job of analytics' own: a row of
 //! `analytics.reports` (queued → running → ready or failed) that the
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use protocol::ids::{AttendeeId, EventId, OrgId, ReportId};
-use protocol::states::ReportStatus;
+use protocol::states::{ReportKind, ReportStatus};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -90,11 +90,13 @@ impl From<sqlx::Error> for Refusal {
 pub struct Report {
     /// Its id (in its download path).
     pub id: ReportId,
+    /// What it holds.
+    pub kind: ReportKind,
     /// Where the making stands.
     pub status: ReportStatus,
-    /// Attendees written so far.
+    /// Attendees (or areas) written so far.
     pub rows_done: i64,
-    /// Attendees to write, once counted.
+    /// Attendees (or areas) to write, once counted.
     pub rows_total: Option<i64>,
     /// When it was asked for.
     pub created_at: DateTime<Utc>,
@@ -150,6 +152,7 @@ pub async fn request(
     pool: &PgPool,
     org: OrgId,
     event: EventId,
+    kind: ReportKind,
     names: &HashMap<String, String>,
 ) -> Result<ReportId, Refusal> {
     let id = ReportId::new();
@@ -157,8 +160,8 @@ pub async fn request(
     // The partial unique index (one queued or running report per event)
     // settles two requests made at once.
     let inserted = sqlx::query(
-        "INSERT INTO analytics.reports (id, org_id, event_id, status, area_names, expires_at)
-         VALUES ($1, $2, $3, $4, $5, now() + $6)
+        "INSERT INTO analytics.reports (id, org_id, event_id, status, area_names, expires_at, kind)
+         VALUES ($1, $2, $3, $4, $5, now() + $6, $7)
          ON CONFLICT DO NOTHING",
     )
     .bind(id)
@@ -167,6 +170,7 @@ pub async fn request(
     .bind(ReportStatus::Queued)
     .bind(names)
     .bind(KEEP)
+    .bind(kind)
     .execute(pool)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -179,7 +183,7 @@ pub async fn request(
 /// newest first.
 pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<Report>> {
     Ok(sqlx::query_as(
-        "SELECT id, status, rows_done, rows_total, created_at, expires_at FROM analytics.reports
+        "SELECT id, kind, status, rows_done, rows_total, created_at, expires_at FROM analytics.reports
          WHERE event_id = $1 AND expires_at > now() ORDER BY created_at DESC LIMIT 10",
     )
     .bind(event)
@@ -187,11 +191,16 @@ pub async fn list(pool: &PgPool, event: EventId) -> Result<Vec<Report>> {
     .await?)
 }
 
-/// A ready report of `event` that has not expired: how many chunks it has.
-pub async fn ready(pool: &PgPool, event: EventId, id: ReportId) -> Result<i32, Refusal> {
-    let found: Option<(ReportStatus, bool, i32)> = sqlx::query_as(
+/// A ready report of `event` that has not expired: how many chunks it has,
+/// and what it holds.
+pub async fn ready(
+    pool: &PgPool,
+    event: EventId,
+    id: ReportId,
+) -> Result<(i32, ReportKind), Refusal> {
+    let found: Option<(ReportStatus, bool, i32, ReportKind)> = sqlx::query_as(
         "SELECT r.status, r.expires_at <= now(),
-                (SELECT count(*)::int FROM analytics.report_chunks c WHERE c.report_id = r.id)
+                (SELECT count(*)::int FROM analytics.report_chunks c WHERE c.report_id = r.id), r.kind
          FROM analytics.reports r WHERE r.id = $1 AND r.event_id = $2",
     )
     .bind(id)
@@ -199,8 +208,8 @@ pub async fn ready(pool: &PgPool, event: EventId, id: ReportId) -> Result<i32, R
     .fetch_optional(pool)
     .await?;
     match found {
-        None | Some((_, true, _)) => Err(Refusal::NotFound),
-        Some((ReportStatus::Ready, false, chunks)) => Ok(chunks),
+        None | Some((_, true, ..)) => Err(Refusal::NotFound),
+        Some((ReportStatus::Ready, false, chunks, kind)) => Ok((chunks, kind)),
         Some((ReportStatus::Failed, ..)) => Err(Refusal::Failed),
         Some(_) => Err(Refusal::NotReady),
     }
@@ -333,19 +342,20 @@ where
     Ok(())
 }
 
-/// Makes a claimed report: every attendee who entered the live event, a row
-/// per area they were in. One claimed too often is failed instead.
+/// Makes a claimed report of its kind. One claimed too often is failed
+/// instead.
 pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
     if claim.attempts > ATTEMPTS {
         return finish(pool, claim, ReportStatus::Failed).await;
     }
-    let (event, names): (EventId, sqlx::types::Json<HashMap<String, String>>) =
-        sqlx::query_as("SELECT event_id, area_names FROM analytics.reports WHERE id = $1")
-            .bind(claim.id)
-            .fetch_one(pool)
-            .await?;
-    let now = Utc::now();
-    let total = crate::journeys::count(pool, event, now).await?;
+    let (event, names, kind): (
+        EventId,
+        sqlx::types::Json<HashMap<String, String>>,
+        ReportKind,
+    ) = sqlx::query_as("SELECT event_id, area_names, kind FROM analytics.reports WHERE id = $1")
+        .bind(claim.id)
+        .fetch_one(pool)
+        .await?;
     // An earlier claim's chunks go (this one starts over).
     sqlx::query(&format!(
         "DELETE FROM analytics.report_chunks WHERE report_id = $1 AND {STILL_MINE}"
@@ -354,6 +364,133 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
     .bind(claim.attempts)
     .execute(pool)
     .await?;
+    let mut w = Writer {
+        pool,
+        claim,
+        seq: 0,
+        out: csv::Writer::from_writer(Vec::new()),
+    };
+    let now = Utc::now();
+    match kind {
+        ReportKind::TimePerArea => time_per_area(&mut w, event, &names, now).await?,
+        ReportKind::AreaSummary => area_summary(&mut w, event, &names, now).await?,
+    }
+    w.flush(true).await?;
+    finish(pool, claim, ReportStatus::Ready).await
+}
+
+/// Sets the report's count of rows done, renewing the claim's lease.
+async fn progress(w: &Writer<'_>, done: i64) -> Result<()> {
+    while_mine(
+        w.pool,
+        w.claim,
+        &format!(
+            "UPDATE analytics.reports SET rows_done = $3, leased_until = now() + interval '{} seconds'
+             WHERE {MINE}",
+            LEASE.num_seconds()
+        ),
+        done,
+    )
+    .await
+}
+
+/// The columns of the per-area summary.
+pub const SUMMARY_COLUMNS: [&str; 13] = [
+    "area",
+    "attendees",
+    "visits",
+    "seconds",
+    "time_spent",
+    "peak",
+    "messages",
+    "votes",
+    "questions",
+    "meetings",
+    "connections",
+    "watchers",
+    "average_watch_seconds",
+];
+
+/// A row per area where someone was or did something: the areas people
+/// were in first (most time first), then those with engagement only
+/// (replay, for one).
+async fn area_summary(
+    w: &mut Writer<'_>,
+    event: EventId,
+    names: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (pool, claim) = (w.pool, w.claim);
+    let visits = crate::visits::per_area(pool, event, now).await?;
+    let mut engaged: HashMap<String, crate::engagement::AreaEngagement> =
+        crate::engagement::per_area(pool, event)
+            .await?
+            .into_iter()
+            .map(|a| (a.area.clone(), a))
+            .collect();
+    let mut rows: Vec<(String, Option<crate::visits::AreaFigures>)> = visits
+        .into_iter()
+        .map(|v| (v.area.clone(), Some(v)))
+        .collect();
+    let mut rest: Vec<String> = engaged
+        .keys()
+        .filter(|k| !rows.iter().any(|(area, _)| area == *k))
+        .cloned()
+        .collect();
+    rest.sort();
+    rows.extend(rest.into_iter().map(|area| (area, None)));
+    while_mine(
+        pool,
+        claim,
+        &format!("UPDATE analytics.reports SET rows_done = 0, rows_total = $3 WHERE {MINE}"),
+        rows.len() as i64,
+    )
+    .await?;
+    w.row(&SUMMARY_COLUMNS.map(String::from))?;
+    for (area, figures) in &rows {
+        let v = figures.clone().unwrap_or(crate::visits::AreaFigures {
+            area: area.clone(),
+            visitors: 0,
+            visits: 0,
+            seconds: 0,
+            peak: 0,
+            now: 0,
+        });
+        let e = engaged.remove(area).unwrap_or_default();
+        let name = names
+            .get(area)
+            .cloned()
+            .unwrap_or_else(|| area_kind(area).to_owned());
+        w.row(&[
+            safe_cell(&name),
+            v.visitors.to_string(),
+            v.visits.to_string(),
+            v.seconds.to_string(),
+            clock(v.seconds),
+            v.peak.to_string(),
+            e.messages.to_string(),
+            e.votes.to_string(),
+            e.questions.to_string(),
+            e.meetings.to_string(),
+            e.connections.to_string(),
+            e.watchers.to_string(),
+            e.average_watch_seconds().to_string(),
+        ])?;
+    }
+    w.flush(false).await?;
+    progress(w, rows.len() as i64).await
+}
+
+/// Every attendee who entered the live event, a row per area they were in,
+/// a page of [`PAGE`] attendees at a time.
+async fn time_per_area(
+    w: &mut Writer<'_>,
+    event: EventId,
+    names: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (pool, claim) = (w.pool, w.claim);
+    let total = crate::journeys::count(pool, event, now).await?;
     while_mine(
         pool,
         claim,
@@ -361,12 +498,6 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
         total,
     )
     .await?;
-    let mut w = Writer {
-        pool,
-        claim,
-        seq: 0,
-        out: csv::Writer::from_writer(Vec::new()),
-    };
     w.row(&COLUMNS.map(String::from))?;
     let (mut after, mut done) = (None, 0i64);
     loop {
@@ -395,21 +526,10 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
         }
         w.flush(false).await?;
         done += ids.len() as i64;
-        while_mine(
-            pool,
-            claim,
-            &format!(
-                "UPDATE analytics.reports SET rows_done = $3, leased_until = now() + interval '{} seconds'
-                 WHERE {MINE}",
-                LEASE.num_seconds()
-            ),
-            done,
-        )
-        .await?;
+        progress(w, done).await?;
         after = Some(last);
     }
-    w.flush(true).await?;
-    finish(pool, claim, ReportStatus::Ready).await
+    Ok(())
 }
 
 /// Ends the claim's report as `status` (if it is still the claim's).

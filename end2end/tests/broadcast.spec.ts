@@ -177,4 +177,13 @@ test("speakers go live from the backstage; viewers see starting soon, the speake
   const position = () => ada.evaluate(() => (document.querySelector("[data-testid=video-player]") as HTMLVideoElement).currentTime);
   await expect.poll(position, { timeout: 20_000 }).toBeGreaterThan(2);
   expect(await ada.evaluate(() => (document.querySelector("[data-testid=video-player]") as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames)).toBeGreaterThan(10);
+
+  // Ada's stage page said, as she left it, how long the broadcast played
+  // there: the organiser's Engagement table counts her among its watchers.
+  await org.goto(`${BASE}/dashboard/events/${slug}`);
+  await hydrated(org);
+  await section(org, "Overview");
+  const watched = org.locator('[data-testid=engagement-row][data-area="Main stage"]');
+  await expect.poll(async () => Number(await watched.getAttribute("data-watchers", { timeout: 1_000 }).catch(() => "0")), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+  expect(Number(await watched.getAttribute("data-average-watch"))).toBeGreaterThan(0);
 });

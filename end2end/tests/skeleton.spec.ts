@@ -109,6 +109,15 @@ test("organiser creates an event, attendees register and meet in a live Receptio
   const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
   expect(csv[0]).toBe("name,email,area,visits,seconds,time_spent,first_entered_utc,last_seen_utc");
   expect(csv.slice(1).map((l) => l.split(",").slice(0, 4).filter((_, i) => i !== 1).join(",")).sort()).toEqual(["Alice,Reception,1", "Bob,Reception,1"]);
+  // And each area's figures: Reception, with its two attendees.
+  await org.getByTestId("request-summary").click();
+  const summary = org.locator("[data-testid=report][data-kind=area_summary]");
+  await expect(summary).toHaveAttribute("data-status", "ready", { timeout: 30_000 });
+  await expect(summary.getByTestId("report-state")).toHaveText("Ready: 1 area");
+  const [areas] = await Promise.all([org.waitForEvent("download"), summary.getByTestId("report-download").click()]);
+  const rows = fs.readFileSync(await areas.path(), "utf8").trim().split("\n");
+  expect(rows[0]).toBe("area,attendees,visits,seconds,time_spent,peak,messages,votes,questions,meetings,connections,watchers,average_watch_seconds");
+  expect(rows[1].split(",").slice(0, 3)).toEqual(["Reception", "2", "2"]);
 
   // Alice signs out: back on the event's page, and Reception asks her to sign in.
   await alice.getByRole("button", { name: "Sign out" }).click();

@@ -430,6 +430,15 @@ states! {
         RecordingReady = "recording.ready",
     }
 
+    /// What an analytics report holds.
+    ReportKind {
+        /// A row per attendee and area: visits, time, first and last seen.
+        TimePerArea = "time_per_area",
+        /// A row per area: attendees, visits, time, peak, messages, votes,
+        /// questions, meetings, watchers and watch time.
+        AreaSummary = "area_summary",
+    }
+
     /// Where the making of an analytics report stands.
     ReportStatus {
         /// Asked for; waits for the analytics worker.

@@ -10,6 +10,11 @@ use serde::Deserialize;
 pub struct Settings {
     /// PostgreSQL URL.
     pub database_url: String,
+    /// Analytics' own PostgreSQL database; absent means the `analytics`
+    /// schema of `database_url`. A database of its own is filled from the
+    /// log (`convene rebuild-analytics`).
+    #[serde(default)]
+    pub analytics_database_url: Option<String>,
     /// Maximum PostgreSQL connections of this process.
     pub database_max_connections: u32,
     /// Redis URL.
@@ -515,6 +520,10 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &redact(&self.database_url))
+            .field(
+                "analytics_database_url",
+                &self.analytics_database_url.as_deref().map(redact),
+            )
             .field("redis_url", &redact(&self.redis_url))
             .field("public_url", &self.public_url)
             .field("kafka", &self.kafka)

@@ -50,13 +50,14 @@ async fn run(
         }
         Command::Migrate => {
             let deps = startup::connect(&settings).await?;
-            services::migrate(&deps.pool).await?;
+            startup::migrate(&settings, &deps).await?;
             tracing::info!("migrations applied");
         }
         Command::RebuildAnalytics => {
             let deps = startup::connect(&settings).await?;
-            services::migrate(&deps.pool).await?;
-            let generation = analytics::rebuild::start(&deps.pool, &deps.bus).await?;
+            startup::migrate(&settings, &deps).await?;
+            let generation =
+                analytics::rebuild::start(&deps.analytics, &deps.pool, &deps.bus).await?;
             println!(
                 "analytics rebuild started (generation {generation}): the analytics workers \
                  consume the log again from its beginning"
@@ -88,7 +89,7 @@ async fn run(
             let deps = startup::connect(&settings).await?;
             let all = matches!(command, Command::All);
             if all {
-                services::migrate(&deps.pool).await?;
+                startup::migrate(&settings, &deps).await?;
                 if settings.demo {
                     demo::seed(&deps.pool).await?;
                 }

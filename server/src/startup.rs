@@ -23,6 +23,8 @@ use crate::http::ServerState;
 pub struct Deps {
     /// PostgreSQL pool.
     pub pool: PgPool,
+    /// Analytics' database: `pool` itself, or a database of its own.
+    pub analytics: PgPool,
     /// Redis client (for pub/sub connections).
     pub redis_client: redis::Client,
     /// Shared Redis connection.
@@ -73,6 +75,23 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         .connect(&settings.database_url)
         .await
         .context("connecting to PostgreSQL")?;
+    let analytics = match &settings.analytics_database_url {
+        None => pool.clone(),
+        Some(url) => {
+            if !sqlx::Postgres::database_exists(url).await.unwrap_or(true) {
+                tracing::info!("creating the analytics database");
+                sqlx::Postgres::create_database(url)
+                    .await
+                    .context("creating the analytics database")?;
+            }
+            PgPoolOptions::new()
+                .max_connections(settings.database_max_connections.clamp(2, 8))
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .context("connecting to the analytics database")?
+        }
+    };
     let redis_client = redis::Client::open(settings.redis_url.as_str()).context("Redis URL")?;
     let redis =
         redis::aio::ConnectionManager::new_with_config(redis_client.clone(), redis_config())
@@ -92,6 +111,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Deps> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Deps {
         pool,
+        analytics,
         redis_client,
         redis,
         bus,
@@ -195,6 +215,7 @@ pub fn platform(settings: &Settings, deps: &Deps, payments: Arc<dyn PaymentProvi
     });
     Platform {
         pool: deps.pool.clone(),
+        analytics_pool: deps.analytics.clone(),
         redis: deps.redis.clone(),
         bus: deps.bus.clone(),
         presence,
@@ -257,15 +278,26 @@ pub async fn relay(deps: Deps, mut shutdown: watch::Receiver<bool>) -> anyhow::R
     Ok(())
 }
 
+/// Applies the migrations: the main database's, and analytics' own when it
+/// has a database of its own.
+pub async fn migrate(settings: &Settings, deps: &Deps) -> anyhow::Result<()> {
+    services::migrate(&deps.pool).await?;
+    if settings.analytics_database_url.is_some() {
+        analytics::migrate_own(&deps.analytics).await?;
+    }
+    Ok(())
+}
+
 /// Runs the analytics consumer (creating the topics first if it starts
 /// before the relay) and the maker of reports until shutdown.
 pub async fn analytics(deps: Deps, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     // Reports are made from what was consumed, even while the bus is away.
-    let reports = analytics::reports::run(deps.pool.clone(), shutdown.clone());
+    let reports = analytics::reports::run(deps.analytics.clone(), shutdown.clone());
     let consumer = async {
         let mut shutdown = shutdown.clone();
         if deps.bus.ensure_topics_patiently(&mut shutdown).await {
-            analytics::run(deps.pool.clone(), deps.bus.clone(), shutdown).await?;
+            let (log, pool) = (deps.pool.clone(), deps.analytics.clone());
+            analytics::run(log, pool, deps.bus.clone(), shutdown).await?;
         }
         anyhow::Ok(())
     };

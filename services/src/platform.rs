@@ -19,6 +19,8 @@ use crate::registrations::quotas::QuotaLocking;
 pub struct Platform {
     /// PostgreSQL pool.
     pub pool: PgPool,
+    /// Analytics' database (the same pool unless it has one of its own).
+    pub analytics_pool: PgPool,
     /// Redis connection (auto-reconnecting).
     pub redis: ConnectionManager,
     /// The event bus (readiness; producers go through the outbox).

@@ -98,20 +98,21 @@ pub struct Figures {
 #[cfg(feature = "ssr")]
 pub async fn figures_of(
     pool: &sqlx::PgPool,
+    analytics_pool: &sqlx::PgPool,
     event: &services::events::Event,
 ) -> Result<Figures, AppError> {
     use std::collections::HashMap;
-    let stats = analytics::event_stats(pool, event.id).await?;
+    let stats = analytics::event_stats(analytics_pool, event.id).await?;
     let now = chrono::Utc::now();
-    let areas = analytics::visits::per_area(pool, event.id, now).await?;
-    let funnel = analytics::visits::funnel(pool, event.id, now).await?;
+    let areas = analytics::visits::per_area(analytics_pool, event.id, now).await?;
+    let funnel = analytics::visits::funnel(analytics_pool, event.id, now).await?;
     let types: HashMap<protocol::ids::TicketTypeId, String> =
         services::registrations::ticket_types::offers(pool, event.id, true, None)
             .await?
             .into_iter()
             .map(|o| (o.ticket_type.id, o.ticket_type.name))
             .collect();
-    let sales = analytics::sales::per_type(pool, event.id)
+    let sales = analytics::sales::per_type(analytics_pool, event.id)
         .await?
         .into_iter()
         .map(|s| SalesRow {
@@ -124,7 +125,7 @@ pub async fn figures_of(
             revenue: services::domain::format_money(s.revenue_minor, &s.currency),
         })
         .collect();
-    let days = analytics::sales::per_day(pool, event.id, &event.time_zone)
+    let days = analytics::sales::per_day(analytics_pool, event.id, &event.time_zone)
         .await?
         .into_iter()
         .map(|d| DayRow {
@@ -139,7 +140,7 @@ pub async fn figures_of(
             .cloned()
             .unwrap_or_else(|| analytics::reports::area_kind(area).to_owned())
     };
-    let done = analytics::engagement::per_area(pool, event.id).await?;
+    let done = analytics::engagement::per_area(analytics_pool, event.id).await?;
     let (meetings, connections) = done
         .iter()
         .fold((0, 0), |(m, c), a| (m + a.meetings, c + a.connections));
@@ -205,11 +206,13 @@ async fn area_names(
 pub struct ReportRow {
     /// Its id.
     pub id: String,
+    /// What it holds.
+    pub kind: protocol::states::ReportKind,
     /// Where its making stands.
     pub status: protocol::states::ReportStatus,
-    /// Attendees written so far.
+    /// Attendees (or areas) written so far.
     pub done: i64,
-    /// Attendees to write, once counted.
+    /// Attendees (or areas) to write, once counted.
     pub total: Option<i64>,
     /// When it was asked for, in the event's zone.
     pub asked: String,
@@ -227,11 +230,12 @@ pub async fn reports(slug: String) -> Result<Vec<ReportRow>, AppError> {
     let me = super::current_organiser().await?;
     let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
     let local = |at| services::time::local_input(at, &event.time_zone).replace('T', " ");
-    Ok(analytics::reports::list(&platform.pool, event.id)
+    Ok(analytics::reports::list(&platform.analytics_pool, event.id)
         .await?
         .into_iter()
         .map(|r| ReportRow {
             id: r.id.to_string(),
+            kind: r.kind,
             status: r.status,
             done: r.rows_done,
             total: r.rows_total,
@@ -243,15 +247,26 @@ pub async fn reports(slug: String) -> Result<Vec<ReportRow>, AppError> {
         .collect())
 }
 
-/// Asks for a report of every attendee's time per area (made in the
-/// background; one at a time per event).
+/// Asks for a report of `kind` (every attendee's time per area when not
+/// given), made in the background; one at a time per event.
 #[server(prefix = "/fn", endpoint = "request_report")]
-pub async fn request_report(slug: String) -> Result<(), AppError> {
+pub async fn request_report(
+    slug: String,
+    kind: Option<protocol::states::ReportKind>,
+) -> Result<(), AppError> {
     let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
     let names = area_names(&platform.pool, event.id).await?;
-    analytics::reports::request(&platform.pool, event.org_id, event.id, &names).await?;
+    let kind = kind.unwrap_or(protocol::states::ReportKind::TimePerArea);
+    analytics::reports::request(
+        &platform.analytics_pool,
+        event.org_id,
+        event.id,
+        kind,
+        &names,
+    )
+    .await?;
     Ok(())
 }
 
@@ -262,7 +277,7 @@ const REPORTS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// Reports: ask for one, watch it being made, download it.
 #[component]
 pub fn Reports(slug: String) -> impl IntoView {
-    use protocol::states::ReportStatus;
+    use protocol::states::{ReportKind, ReportStatus};
     let request = ServerAction::<RequestReport>::new();
     let asked = crate::forms::successes(request.value());
     let tick = RwSignal::new(0u32);
@@ -295,29 +310,50 @@ pub fn Reports(slug: String) -> impl IntoView {
             }
         });
     }
+    // The view evaluates its children before their attributes: each use of
+    // the slug gets its own copy first.
+    let export = format!("/dashboard/events/{slug}/registrations.csv");
+    let (time_slug, summary_slug) = (slug.clone(), slug);
     view! {
         <section class="card my-6" aria-labelledby="reports-title" data-testid="reports">
             <h2 id="reports-title" class="text-lg font-semibold">"Reports"</h2>
-            <p class="text-sm text-slate-600">"A CSV of every attendee's time in each area (visits, time, first and last seen), prepared in the background and kept for a day."</p>
-            <ActionForm action=request attr:class="mt-2">
-                <input type="hidden" name="slug" value=slug.clone()/>
-                <button class="btn" type="submit" data-testid="request-report">"Prepare a time-per-area report"</button>
-            </ActionForm>
+            <p class="text-sm text-slate-600">"CSVs prepared in the background and kept for a day: every attendee's time in each area (visits, time, first and last seen), or each area's figures (attendees, visits, time, peak, messages, votes, questions, meetings, watch time)."</p>
+            <div class="mt-2 flex flex-wrap gap-2">
+                <ActionForm action=request>
+                    <input type="hidden" name="slug" value=time_slug/>
+                    <input type="hidden" name="kind" value=ReportKind::TimePerArea.as_str()/>
+                    <button class="btn" type="submit" data-testid="request-report">"Prepare a time-per-area report"</button>
+                </ActionForm>
+                <ActionForm action=request>
+                    <input type="hidden" name="slug" value=summary_slug/>
+                    <input type="hidden" name="kind" value=ReportKind::AreaSummary.as_str()/>
+                    <button class="btn" type="submit" data-testid="request-summary">"Prepare a per-area summary"</button>
+                </ActionForm>
+            </div>
+            <p class="text-sm mt-2">
+                <a class="underline" href=export data-testid="registrations-export">
+                    "Registrations with their answers (CSV, straight away)"
+                </a>
+            </p>
             <crate::forms::FormError error=crate::forms::error_of(request.value())/>
             <Transition fallback=|| ()>
                 <ul class="mt-3 space-y-2" aria-live="polite">
                     {move || rows.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|r| {
                         let max = r.total.unwrap_or(0).max(1);
+                        let (what, one, many) = match r.kind {
+                            ReportKind::TimePerArea => ("Time per area", "attendee", "attendees"),
+                            ReportKind::AreaSummary => ("Per-area summary", "area", "areas"),
+                        };
                         let state = match r.status {
                             ReportStatus::Queued => "Waiting to start".to_owned(),
-                            ReportStatus::Running => format!("Preparing: {} of {} attendees", r.done, r.total.unwrap_or(0)),
-                            ReportStatus::Ready => format!("Ready: {} attendees", r.done),
+                            ReportStatus::Running => format!("Preparing: {} of {}", r.done, count(r.total.unwrap_or(0), one, many)),
+                            ReportStatus::Ready => format!("Ready: {}", count(r.done, one, many)),
                             ReportStatus::Failed => "Could not be prepared; ask again".to_owned(),
                         };
                         let status = r.status.as_str();
                         view! {
-                            <li class="text-sm" data-testid="report" data-status=status>
-                                <span>"Asked " {r.asked.clone()} " · "</span>
+                            <li class="text-sm" data-testid="report" data-status=status data-kind=r.kind.as_str()>
+                                <span>{what} " · asked " {r.asked.clone()} " · "</span>
                                 <span data-testid="report-state">{state}</span>
                                 {matches!(r.status, ReportStatus::Queued | ReportStatus::Running).then(|| view! {
                                     <progress class="block w-full" max=max value=r.done.min(max)>{format!("{} of {max}", r.done)}</progress>
@@ -341,7 +377,7 @@ pub async fn event_figures(slug: String) -> Result<Figures, AppError> {
     let platform = crate::context::platform()?;
     let me = super::current_organiser().await?;
     let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
-    figures_of(&platform.pool, &event).await
+    figures_of(&platform.pool, &platform.analytics_pool, &event).await
 }
 
 /// How often the dashboard's figures are fetched again.

@@ -95,7 +95,8 @@ pub async fn event_overview(slug: String) -> Result<EventOverviewData, AppError>
     use services::registrations::{promo, ticket_types};
     use services::time::window_words;
     let event = services::events::get_for_org(&platform.pool, &me, &slug).await?;
-    let figures = super::analytics::figures_of(&platform.pool, &event).await?;
+    let figures =
+        super::analytics::figures_of(&platform.pool, &platform.analytics_pool, &event).await?;
     let offers = ticket_types::offers(&platform.pool, event.id, true, None).await?;
     let tickets = offers
         .iter()

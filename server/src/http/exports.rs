@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use futures::StreamExt;
 use protocol::ids::{AttendeeId, EventId, QuestionId, ReportId};
+use protocol::states::ReportKind;
 use serde::Deserialize;
 use services::registrations::list::{self, RegistrationFilter, RegistrationRow};
 use services::registrations::questions;
@@ -108,8 +109,8 @@ pub async fn report_csv(
     let me = services::accounts::organisers::from_session(&state.pool, token.as_deref()).await?;
     let event = services::events::get_for_org(&state.pool, &me, &slug).await?;
     let id: ReportId = app::error::parse_id("report", file.strip_suffix(".csv").unwrap_or(&file))?;
-    let chunks = analytics::reports::ready(&state.pool, event.id, id).await?;
-    let pool = state.pool.clone();
+    let (chunks, kind) = analytics::reports::ready(&state.analytics_pool, event.id, id).await?;
+    let pool = state.analytics_pool.clone();
     let body = futures::stream::iter(0..chunks).then(move |seq| {
         let pool = pool.clone();
         async move {
@@ -119,7 +120,11 @@ pub async fn report_csv(
                 .map_err(|e| std::io::Error::other(e.to_string()))
         }
     });
-    let filename = format!("attachment; filename=\"{slug}-time-per-area.csv\"");
+    let what = match kind {
+        ReportKind::TimePerArea => "time-per-area",
+        ReportKind::AreaSummary => "areas",
+    };
+    let filename = format!("attachment; filename=\"{slug}-{what}.csv\"");
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -12,8 +12,10 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Open live sockets per attendee and event (tabs and devices).
 pub const MAX_SOCKETS_PER_ATTENDEE: u64 = 8;
 
-/// Frames a client may send in a burst.
-pub const BURST: f64 = 20.0;
+/// Frames a client may send in a burst. Going on screen negotiates two
+/// media connections at once: their ICE candidates, answers and tile
+/// heights are tens of frames within a second (20 closed such sockets).
+pub const BURST: f64 = 60.0;
 
 /// Frames per second a client may send on average.
 pub const PER_SECOND: f64 = 5.0;

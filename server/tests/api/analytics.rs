@@ -16,7 +16,7 @@ use protocol::ids::{
     AttendeeId, ConnectionId, DomainEventId, EventId, OrderId, OrgId, PaymentId, ReportId, StageId,
     TicketTypeId,
 };
-use protocol::states::{CancelReason, OrderStatus};
+use protocol::states::{CancelReason, OrderStatus, ReportKind};
 use protocol::Area;
 
 use crate::helpers::{fns, spawn_web_only, TestApp};
@@ -182,6 +182,11 @@ async fn time_per_area_joins_reconnects_ends_dead_connections_and_survives_a_rep
         .unwrap();
     consume(s.log.clone()).await;
     assert_eq!(per_area(&app.pool, s.event, now).await.unwrap(), want);
+}
+
+/// `h:mm:ss` of whole seconds, as reports write it.
+fn clock_of(s: i64) -> String {
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// An `order.placed` of `quantity` tickets of `ticket_type` for `total`
@@ -464,6 +469,84 @@ async fn a_time_per_area_report_is_made_in_chunks_and_downloaded_by_the_events_o
         ]
     );
 
+    // The per-area summary: a row per area, from the same figures.
+    let (st, body) = app
+        .call::<fns::RequestReport>(
+            &org.client,
+            &[("slug", slug.as_str()), ("kind", "area_summary")],
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let claimed = analytics::reports::claim(&app.pool).await.unwrap().unwrap();
+    analytics::reports::make(&app.pool, claimed).await.unwrap();
+    let (_, listed) = app
+        .call::<fns::Reports>(&org.client, &[("slug", &slug)])
+        .await;
+    assert_eq!(
+        (&listed[0]["kind"], &listed[0]["status"], &listed[0]["done"]),
+        (
+            &serde_json::json!("area_summary"),
+            &serde_json::json!("ready"),
+            &serde_json::json!(2)
+        ),
+        "{listed}"
+    );
+    let summary_url = format!("{}{}", app.base, listed[0]["download"].as_str().unwrap());
+    let res = org.client.get(&summary_url).send().await.unwrap();
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .ends_with("-areas.csv\""));
+    let text = res.text().await.unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, analytics::reports::SUMMARY_COLUMNS);
+    let records: Vec<Vec<String>> = rows
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let crowd = (CROWD + 1).to_string();
+    let seconds = (CROWD * 60 + 90).to_string();
+    assert_eq!(
+        records,
+        vec![
+            [
+                "Reception",
+                &crowd,
+                &crowd,
+                &seconds,
+                &clock_of(CROWD * 60 + 90),
+                &crowd,
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0"
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "A removed stage",
+                "1",
+                "1",
+                "3600",
+                "1:00:00",
+                "1",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0"
+            ]
+            .map(String::from)
+            .to_vec(),
+        ]
+    );
+
     // Another organisation's organiser, and no one signed in: nothing.
     let other = app.organiser().await;
     assert_eq!(other.client.get(&url).send().await.unwrap().status(), 404);
@@ -492,7 +575,7 @@ async fn a_time_per_area_report_is_made_in_chunks_and_downloaded_by_the_events_o
         .call::<fns::Reports>(&org.client, &[("slug", &slug)])
         .await;
     assert_eq!(listed, serde_json::json!([]));
-    assert_eq!(analytics::reports::purge(&app.pool).await.unwrap(), 1);
+    assert_eq!(analytics::reports::purge(&app.pool).await.unwrap(), 2);
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics.report_chunks")
         .fetch_one(&app.pool)
         .await
@@ -512,7 +595,7 @@ async fn a_report_whose_worker_is_taken_over_is_written_once_and_one_that_keeps_
             .await
             .unwrap();
     };
-    let id = analytics::reports::request(&app.pool, org, event, &names)
+    let id = analytics::reports::request(&app.pool, org, event, ReportKind::TimePerArea, &names)
         .await
         .unwrap();
     // A's lease ends before it writes; B takes the report over.
@@ -527,12 +610,12 @@ async fn a_report_whose_worker_is_taken_over_is_written_once_and_one_that_keeps_
         analytics::reports::ready(&app.pool, event, id)
             .await
             .unwrap(),
-        1
+        (1, ReportKind::TimePerArea)
     );
 
     // A report whose making fails each time it is claimed is failed after
     // ATTEMPTS claims (a failure gives the claim back at once).
-    let id = analytics::reports::request(&app.pool, org, event, &names)
+    let id = analytics::reports::request(&app.pool, org, event, ReportKind::TimePerArea, &names)
         .await
         .unwrap();
     for attempt in 1..=ATTEMPTS {
@@ -553,7 +636,7 @@ async fn a_report_whose_worker_is_taken_over_is_written_once_and_one_that_keeps_
         Err(analytics::reports::Refusal::Failed)
     ));
     // The event may ask again.
-    analytics::reports::request(&app.pool, org, event, &names)
+    analytics::reports::request(&app.pool, org, event, ReportKind::TimePerArea, &names)
         .await
         .unwrap();
 }
@@ -799,7 +882,7 @@ async fn rebuild_restores_the_figures(app: &TestApp, s: &Script) {
         .unwrap();
     assert_ne!(shown(app, s.event, now).await, before);
 
-    let generation = analytics::rebuild::start(&app.pool, &app.deps.bus)
+    let generation = analytics::rebuild::start(&app.pool, &app.pool, &app.deps.bus)
         .await
         .unwrap();
     assert_eq!(generation, 1);
@@ -842,7 +925,7 @@ async fn a_rebuild_from_the_embedded_log_gives_the_same_figures() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let refused = analytics::rebuild::start(&app.pool, &app.deps.bus).await;
+    let refused = analytics::rebuild::start(&app.pool, &app.pool, &app.deps.bus).await;
     assert!(
         matches!(refused, Err(analytics::rebuild::Refusal::TrimmedLog)),
         "{refused:?}"
@@ -899,4 +982,74 @@ async fn pages_report_what_they_saw_over_the_live_socket_within_bounds() {
         (1..=5).contains(&reception.watched_seconds),
         "cut to the time since connecting: {reception:?}"
     );
+}
+
+/// Analytics' tables, columns, indexes and constraints in `pool`.
+async fn analytics_schema(pool: &sqlx::PgPool) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT 'column ' || table_name || '.' || column_name,
+                data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
+         FROM information_schema.columns WHERE table_schema = 'analytics'
+         UNION ALL
+         SELECT 'index ' || indexname, indexdef FROM pg_indexes WHERE schemaname = 'analytics'
+         UNION ALL
+         SELECT 'constraint ' || conname, pg_get_constraintdef(oid) FROM pg_constraint
+         WHERE connamespace = 'analytics'::regnamespace
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_database_of_its_own_gets_the_same_analytics_schema_and_the_figures() {
+    let mut settings = crate::helpers::test_settings().await;
+    settings.kafka = None;
+    let own = format!("{}_analytics", settings.database_url);
+    settings.analytics_database_url = Some(own.clone());
+    let workers = crate::helpers::Workers {
+        relay: true,
+        analytics: true,
+        webhooks: false,
+    };
+    let app = crate::helpers::spawn_with(settings, workers).await;
+    let analytics_pool = app.deps.analytics.clone();
+    // The same tables as the main migrations make in the shared database
+    // (less their backfills), so one code reads either.
+    let shared = analytics_schema(&app.pool).await;
+    assert!(shared.len() > 40, "{shared:?}");
+    assert_eq!(analytics_schema(&analytics_pool).await, shared);
+
+    // A registration reaches the figures through the analytics database
+    // alone: the shared database's analytics tables stay empty.
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let (st, body) = app.register(&slug, "grace@example.org").await;
+    assert_eq!(st, 200, "{body}");
+    let (client, url) = (org.client.clone(), app.url_of::<fns::EventFigures>());
+    app.eventually(30, "one registration in the figures", || {
+        let (client, url, slug) = (client.clone(), url.clone(), slug.clone());
+        async move {
+            let body: serde_json::Value = client
+                .post(&url)
+                .form(&[("slug", slug)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["registrations"] == 1
+        }
+    })
+    .await;
+    let count = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM analytics.order_states")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count(analytics_pool.clone()).await, 1);
+    assert_eq!(count(app.pool.clone()).await, 0);
 }

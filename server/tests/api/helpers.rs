@@ -145,6 +145,7 @@ pub async fn test_settings() -> Settings {
         .expect("create test database");
     Settings {
         database_url,
+        analytics_database_url: None,
         database_max_connections: 8,
         redis_url: env_or("CONVENE_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
         // Own rate-limit counters per test: runs and tests never share a window.
@@ -187,7 +188,7 @@ pub async fn test_settings() -> Settings {
 /// Connects and migrates the settings' database.
 pub async fn connect(settings: &Settings) -> Deps {
     let deps = startup::connect(settings).await.expect("connect");
-    services::migrate(&deps.pool).await.expect("migrate");
+    startup::migrate(settings, &deps).await.expect("migrate");
     deps
 }
 

@@ -261,7 +261,7 @@ async fn analytics_consumer_restarts_neither_lose_nor_double_count() {
     };
     let run_consumer = |shutdown: watch::Receiver<bool>| {
         let (pool, bus) = (app.pool.clone(), bus.clone());
-        tokio::spawn(async move { analytics::run(pool, bus, shutdown).await })
+        tokio::spawn(async move { analytics::run(pool.clone(), pool, bus, shutdown).await })
     };
 
     // Phase 1: 5 messages, consumed, clean stop (offsets committed).
