@@ -663,7 +663,7 @@ fn Engagement(figures: Signal<Figures>) -> impl IntoView {
                 }
                 view! {
                     <div class="overflow-x-auto">
-                        <table class="mt-3 w-full text-sm">
+                        <table class="mt-3 w-full text-sm [&_th]:pr-4 [&_td]:pr-4 [&_th]:whitespace-nowrap">
                             <thead><tr class="text-left">
                                 <th scope="col">"Area"</th><th scope="col">"Messages"</th>
                                 <th scope="col">"Votes"</th><th scope="col">"Questions"</th>
