@@ -112,6 +112,15 @@ pub fn safe_cell(s: &str) -> String {
     }
 }
 
+/// An area's name: the stage's or session's from `names` (area key to
+/// name), else what kind of area it is ([`area_kind`]).
+pub fn area_name(names: &HashMap<String, String>, area: &str) -> String {
+    names
+        .get(area)
+        .cloned()
+        .unwrap_or_else(|| area_kind(area).to_owned())
+}
+
 /// The name of an area that is not a stage or a session (one that was
 /// removed is "A removed stage" or "A removed session").
 pub fn area_kind(area: &str) -> &'static str {
@@ -379,6 +388,17 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
     finish(pool, claim, ReportStatus::Ready).await
 }
 
+/// Sets the report's count of rows to write, none written yet.
+async fn begin(w: &Writer<'_>, total: i64) -> Result<()> {
+    while_mine(
+        w.pool,
+        w.claim,
+        &format!("UPDATE analytics.reports SET rows_done = 0, rows_total = $3 WHERE {MINE}"),
+        total,
+    )
+    .await
+}
+
 /// Sets the report's count of rows done, renewing the claim's lease.
 async fn progress(w: &Writer<'_>, done: i64) -> Result<()> {
     while_mine(
@@ -420,7 +440,7 @@ async fn area_summary(
     names: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (pool, claim) = (w.pool, w.claim);
+    let pool = w.pool;
     let visits = crate::visits::per_area(pool, event, now).await?;
     let mut engaged: HashMap<String, crate::engagement::AreaEngagement> =
         crate::engagement::per_area(pool, event)
@@ -439,13 +459,7 @@ async fn area_summary(
         .collect();
     rest.sort();
     rows.extend(rest.into_iter().map(|area| (area, None)));
-    while_mine(
-        pool,
-        claim,
-        &format!("UPDATE analytics.reports SET rows_done = 0, rows_total = $3 WHERE {MINE}"),
-        rows.len() as i64,
-    )
-    .await?;
+    begin(w, rows.len() as i64).await?;
     w.row(&SUMMARY_COLUMNS.map(String::from))?;
     for (area, figures) in &rows {
         let v = figures.clone().unwrap_or(crate::visits::AreaFigures {
@@ -457,12 +471,8 @@ async fn area_summary(
             now: 0,
         });
         let e = engaged.remove(area).unwrap_or_default();
-        let name = names
-            .get(area)
-            .cloned()
-            .unwrap_or_else(|| area_kind(area).to_owned());
         w.row(&[
-            safe_cell(&name),
+            safe_cell(&area_name(names, area)),
             v.visitors.to_string(),
             v.visits.to_string(),
             v.seconds.to_string(),
@@ -489,15 +499,9 @@ async fn time_per_area(
     names: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (pool, claim) = (w.pool, w.claim);
+    let pool = w.pool;
     let total = crate::journeys::count(pool, event, now).await?;
-    while_mine(
-        pool,
-        claim,
-        &format!("UPDATE analytics.reports SET rows_done = 0, rows_total = $3 WHERE {MINE}"),
-        total,
-    )
-    .await?;
+    begin(w, total).await?;
     w.row(&COLUMNS.map(String::from))?;
     let (mut after, mut done) = (None, 0i64);
     loop {
@@ -508,10 +512,7 @@ async fn time_per_area(
         let people = people(pool, &ids).await?;
         for j in crate::journeys::of(pool, event, now, &ids).await? {
             let (name, email) = people.get(&j.attendee_id).cloned().unwrap_or_default();
-            let area = names
-                .get(&j.area)
-                .cloned()
-                .unwrap_or_else(|| area_kind(&j.area).to_owned());
+            let area = area_name(names, &j.area);
             w.row(&[
                 safe_cell(&name),
                 safe_cell(&email),

@@ -133,13 +133,8 @@ pub async fn figures_of(
             orders: d.orders,
         })
         .collect();
-    let mut names = area_names(pool, event.id).await?;
-    let name = |names: &HashMap<String, String>, area: &str| {
-        names
-            .get(area)
-            .cloned()
-            .unwrap_or_else(|| analytics::reports::area_kind(area).to_owned())
-    };
+    let names = area_names(pool, event.id).await?;
+    let name = |area: &str| analytics::reports::area_name(&names, area);
     let done = analytics::engagement::per_area(analytics_pool, event.id).await?;
     let (meetings, connections) = done
         .iter()
@@ -148,7 +143,7 @@ pub async fn figures_of(
         .into_iter()
         .filter(|a| a.messages + a.votes + a.questions + a.watchers > 0)
         .map(|a| EngagementRow {
-            label: name(&names, &a.area),
+            label: name(&a.area),
             messages: a.messages,
             votes: a.votes,
             questions: a.questions,
@@ -164,9 +159,7 @@ pub async fn figures_of(
         areas: areas
             .into_iter()
             .map(|a| AreaRow {
-                label: names
-                    .remove(&a.area)
-                    .unwrap_or_else(|| analytics::reports::area_kind(&a.area).to_owned()),
+                label: name(&a.area),
                 visitors: a.visitors,
                 visits: a.visits,
                 seconds: a.seconds,
