@@ -229,7 +229,9 @@ struct Ctl {
 
 impl Ctl {
     fn join(&self, on_screen: bool) {
-        if self.gone.get_untracked() {
+        // Gone, or the page was left (its signals disposed) before a
+        // delayed rejoin ran.
+        if self.gone.try_get_untracked().unwrap_or(true) {
             return;
         }
         self.joins.update(|(n, s)| {
@@ -794,8 +796,9 @@ fn drive(ctl: Ctl, ended: bool, preview: RwSignal<bool>) {
             leptos::task::spawn_local(async move {
                 let send = move |m: ClientMsg| ctl.live.send(m);
                 let token = session_token(slug, id.to_string(), on_screen.to_string()).await;
-                // Removed (or ended) while asking: the news has closed the page's call.
-                if ctl.gone.get_untracked() {
+                // Removed (or ended) while asking: the news has closed the
+                // page's call. Left meanwhile: its signals are gone too.
+                if ctl.gone.try_get_untracked().unwrap_or(true) {
                     return;
                 }
                 match token {
