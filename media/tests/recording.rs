@@ -60,10 +60,18 @@ fn numbers_after(text: &str, key: &str) -> Vec<f64> {
         .collect()
 }
 
+/// When Ada's rejoined picture and sound reached the recording, on its
+/// clock: the starts of her second video and audio segments.
+#[derive(Debug, Clone, Copy)]
+struct Back {
+    picture: f64,
+    sound: f64,
+}
+
 /// Checks a recording of the minute: as long as it ran (`wall`), picture
-/// and sound all through, and the one gap (Ada away from `away` to `back`)
-/// in the same place in both.
-fn check(file: &str, wall: f64, away: f64, back: f64) {
+/// and sound all through, and the one gap (Ada away from `away` until her
+/// media came `back`) in the same place in both.
+fn check(file: &str, wall: f64, away: f64, back: Back) {
     // As long as the recording ran, with a picture and sound all through.
     let (json, _) = run(
         "ffprobe",
@@ -106,8 +114,9 @@ fn check(file: &str, wall: f64, away: f64, back: f64) {
     );
 
     // The one stretch of black picture and the one of silence are where Ada
-    // was away, and start and end together: sound and picture stay in step
-    // across the minute and the rejoin.
+    // was away: they start together when she leaves and end when her
+    // picture and sound reached the recording again, so sound and picture
+    // stay in step across the minute and the rejoin.
     let (_, found) = run(
         "ffmpeg",
         &[
@@ -138,9 +147,14 @@ fn check(file: &str, wall: f64, away: f64, back: f64) {
         black_start[0]
     );
     assert!(
-        black_end[0] > back - 1.0 && black_end[0] < back + 3.0,
-        "black until {} (back at {back})",
+        black_end[0] > back.picture - 1.0 && black_end[0] < back.picture + 3.0,
+        "black until {} ({back:?})",
         black_end[0]
+    );
+    assert!(
+        quiet_end[0] > back.sound - 1.0 && quiet_end[0] < back.sound + 3.0,
+        "silent until {} ({back:?})",
+        quiet_end[0]
     );
     assert!(
         (black_start[0] - quiet_start[0]).abs() < 0.3,
@@ -149,8 +163,8 @@ fn check(file: &str, wall: f64, away: f64, back: f64) {
         quiet_start[0]
     );
     assert!(
-        (black_end[0] - quiet_end[0]).abs() < 0.3,
-        "picture back at {}, sound at {}",
+        ((black_end[0] - quiet_end[0]) - (back.picture - back.sound)).abs() < 0.3,
+        "picture back at {}, sound at {} ({back:?})",
         black_end[0],
         quiet_end[0]
     );
@@ -222,17 +236,31 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
     let sound: Vec<_> = f.segments.iter().filter(|s| s.audio).collect();
     assert_eq!((video.len(), sound.len()), (2, 2), "{:?}", f.segments);
     assert!(video.iter().chain(&sound).all(|s| s.stream == "ada"));
+    // Her media reaches the recording seconds after she is connected again
+    // (the first keyframe), however loaded the machine; from then on the
+    // recording must show her.
+    let rejoined = Back {
+        picture: video[1].start.as_secs_f64(),
+        sound: sound[1].start.as_secs_f64(),
+    };
+    assert!(
+        rejoined.picture > back - 1.0
+            && rejoined.picture < back + 15.0
+            && rejoined.sound > back - 1.0
+            && rejoined.sound < back + 15.0,
+        "connected again at {back}, recorded from {rejoined:?}"
+    );
 
     // The recording is the live mix, what the audience saw.
     assert!(f.file.ends_with("live-mix.mp4"), "{}", f.file.display());
-    check(&f.file.display().to_string(), wall, away, back);
+    check(&f.file.display().to_string(), wall, away, rejoined);
     // Without a live mix (or when its encoder fails) the recorded segments
     // are mixed afterwards, and hold the same.
     let mixed = dir.join("mixed-afterwards.mp4");
     media::recorder::mix(&f.segments, f.duration, &mixed)
         .await
         .expect("mixed");
-    check(&mixed.display().to_string(), wall, away, back);
+    check(&mixed.display().to_string(), wall, away, rejoined);
 
     host.leave().await;
     ada.leave().await;
