@@ -25,4 +25,4 @@ export CONVENE_DEMO=true LEPTOS_ENV="${LEPTOS_ENV:-PROD}"
 log "building and starting Convene (release) on http://127.0.0.1:3000"
 log "demo: http://127.0.0.1:3000/e/demo; organiser demo@convene.test / demo-password-2026"
 log "payments: the test provider (card 4242 4242 4242 4242 pays; nothing is charged)"
-exec cargo leptos serve --release
+exec cargo leptos serve --release --precompress

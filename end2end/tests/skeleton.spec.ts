@@ -1,4 +1,5 @@
 import { test, expect, Page, Browser } from "./fixtures";
+import { chromium } from "@playwright/test";
 import { unique, hydrated, signUp, emailedLink } from "./helpers";
 import { fnPath } from "./fns";
 import * as fs from "fs";
@@ -160,4 +161,60 @@ test("reception is closed to visitors without a ticket", async ({ page, consoleE
   consoleErrors.expectStatus("/e/demo/reception", 401);
   await page.goto("/e/demo/reception");
   await expect(page.getByRole("alert")).toContainText("please sign in");
+});
+
+test("the app's code and styles are cached by their hashed names: a returning visitor downloads none of them", async ({}, testInfo) => {
+  // A browser profile of its own, with the disk cache a visitor's browser
+  // has (the test contexts' cache in memory keeps nothing as large as a
+  // debug build's WASM).
+  const profile = fs.mkdtempSync(`${require("os").tmpdir()}/convene-profile-`);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+    baseURL: testInfo.project.use.baseURL,
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    const seen: { url: string; cache: string }[] = [];
+    page.on("response", (res) => {
+      if (res.url().includes("/pkg/")) seen.push({ url: res.url(), cache: res.headers()["cache-control"] ?? "" });
+    });
+    await page.goto("/e/demo");
+    await hydrated(page);
+    // The WASM, its JS and the stylesheet, each named by its contents and
+    // sent to be kept for good.
+    for (const ext of [".wasm", ".js", ".css"]) {
+      const file = seen.find((f) => new URL(f.url).pathname.endsWith(ext));
+      expect(file, `the page loads a ${ext}`).toBeTruthy();
+      expect(new URL(file!.url).pathname).toMatch(new RegExp(`^/pkg/convene\\.[A-Za-z0-9_-]{8,}\\${ext}$`));
+      expect(file!.cache).toContain("immutable");
+    }
+    // Another page of the site: Chromium takes each of them from its cache,
+    // without asking the server (not even to revalidate).
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    const requested = new Map<string, string>();
+    const cached = new Set<string>();
+    cdp.on("Network.requestWillBeSent", (e) => {
+      if (e.request.url.includes("/pkg/")) requested.set(e.requestId, e.request.url);
+    });
+    cdp.on("Network.requestServedFromCache", (e) => cached.add(e.requestId));
+    cdp.on("Network.responseReceived", (e) => {
+      if (e.response.fromDiskCache) cached.add(e.requestId);
+    });
+    await page.goto("/");
+    await hydrated(page);
+    await expect(page.locator("link[rel=stylesheet]").first()).toHaveAttribute("href", /^\/pkg\/convene\.[A-Za-z0-9_-]{8,}\.css$/);
+    expect([...requested.values()].some((u) => u.endsWith(".wasm")), "the second page loads the WASM too").toBe(true);
+    expect([...requested].filter(([id]) => !cached.has(id)).map(([, url]) => url)).toEqual([]);
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 //! The HTTP edge: Leptos pages and server functions (under `/fn`), health,
 //! sign-in links, the live WebSocket, attendees' photos, payment webhooks, exports,
-//! media assets (uploads and signed media paths). Every request
+//! media assets (uploads and signed media paths), the site's static files. Every request
 //! gets an `x-request-id` (kept if a proxy set one) that names its tracing span
 //! and comes back on the response.
 
@@ -19,6 +19,7 @@ mod media_link;
 mod page;
 mod payments;
 mod recordings;
+mod site;
 pub mod socket_limits;
 mod widget;
 mod ws;
@@ -74,6 +75,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: ServerState) -> Router {
     let routes = generate_route_list(app::App);
     let opts = state.leptos_options.clone();
+    site::note_stylesheet(&opts);
     let test_payments = match &state.test_payments {
         Some(provider) => payments::test_routes(state.platform.clone(), provider.clone()),
         None => Router::new(),
@@ -133,9 +135,7 @@ pub fn router(state: ServerState) -> Router {
             },
             move || app::shell(opts.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(
-            app::shell,
-        ))
+        .fallback(site::file_or_page::<ServerState>)
         .layer(axum::middleware::from_fn_with_state(
             Arc::<str>::from(state.platform.public_url.as_str()),
             csrf::guard,
