@@ -243,6 +243,14 @@ async fn a_minute_on_air_with_a_drop_and_a_rejoin_is_recorded_in_step() {
         picture: video[1].start.as_secs_f64(),
         sound: sound[1].start.as_secs_f64(),
     };
+    // Picture and sound come back together: the bot sends from a keyframe,
+    // and one follows every second.
+    assert!(
+        (rejoined.picture - rejoined.sound).abs() < 2.0,
+        "picture back at {}, sound at {}",
+        rejoined.picture,
+        rejoined.sound
+    );
     assert!(
         rejoined.picture > back - 1.0
             && rejoined.picture < back + 15.0

@@ -163,7 +163,20 @@ pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
             .replace('_', "-");
         text.push_str(&format!("\n{name} = {value:?}\n"));
     }
-    leptos::config::get_config_from_str(&text).context("parsing Leptos options")
+    let options = leptos::config::get_config_from_str(&text).context("parsing Leptos options")?;
+    // With hashed names, Leptos reads the hashes beside this binary on
+    // every page and panics without them: refuse to start instead.
+    if options.hash_files {
+        let hashes = std::env::current_exe()
+            .context("locating this binary")?
+            .with_file_name(&*options.hash_file);
+        anyhow::ensure!(
+            hashes.is_file(),
+            "hash-files is on but {} is missing: build with `cargo leptos build`, which writes it beside the binary",
+            hashes.display()
+        );
+    }
+    Ok(options)
 }
 
 /// The payment provider the settings choose, and the test provider again when

@@ -79,8 +79,13 @@ pub async fn static_file(
         .oneshot(probe)
         .await
         .ok()?;
+    // No such file (or a directory, which it redirects): the app's page.
+    // Anything else is the file's answer, a 416 or 412 included.
     let status = res.status();
-    if !(status.is_success() || status == StatusCode::NOT_MODIFIED) {
+    if status == StatusCode::NOT_FOUND
+        || status == StatusCode::METHOD_NOT_ALLOWED
+        || status.is_redirection() && status != StatusCode::NOT_MODIFIED
+    {
         return None;
     }
     let mut res = res.map(Body::new);
@@ -89,8 +94,10 @@ pub async fn static_file(
     } else {
         REVALIDATE
     };
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    // A shared cache keeps the Brotli, gzip and raw answers apart.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     Some(res)
 }
 
@@ -236,6 +243,7 @@ mod tests {
         assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
         assert_eq!(res.headers()[header::CACHE_CONTROL], IMMUTABLE);
         assert_eq!(res.headers()[header::CONTENT_TYPE], "application/wasm");
+        assert_eq!(res.headers()[header::VARY], "accept-encoding");
         assert_eq!(body(res).await, b"brotli wasm");
         let res = get(&o, wasm, &[(header::ACCEPT_ENCODING, "gzip")])
             .await
@@ -262,6 +270,17 @@ mod tests {
         .expect("found");
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
         assert!(body(res).await.is_empty());
+
+        // Ranges of a file are the file's answers, a bad one too.
+        let res = get(&o, wasm, &[(header::RANGE, "bytes=0-2")])
+            .await
+            .expect("found");
+        assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(body(res).await, b"raw");
+        let res = get(&o, wasm, &[(header::RANGE, "bytes=100-200")])
+            .await
+            .expect("found");
+        assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 
         // No such file, a way out of the root, or a write: the app answers.
         for path in ["/pkg/convene.wasm", "/e/demo", "/../../etc/passwd", "/pkg"] {
