@@ -167,9 +167,7 @@ pub fn leptos_options(path: &str) -> anyhow::Result<LeptosOptions> {
     // With hashed names, Leptos reads the hashes beside this binary on
     // every page and panics without them: refuse to start instead.
     if options.hash_files {
-        let hashes = std::env::current_exe()
-            .context("locating this binary")?
-            .with_file_name(&*options.hash_file);
+        let hashes = crate::http::site::hashes_file(&options).context("locating this binary")?;
         anyhow::ensure!(
             hashes.is_file(),
             "hash-files is on but {} is missing: build with `cargo leptos build`, which writes it beside the binary",

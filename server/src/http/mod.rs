@@ -19,7 +19,7 @@ mod media_link;
 mod page;
 mod payments;
 mod recordings;
-mod site;
+pub(crate) mod site;
 pub mod socket_limits;
 mod widget;
 mod ws;

@@ -12,7 +12,7 @@
 //! is not compressed per request. A path that is no file is the app's page
 //! (its own 404).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use axum::body::Body;
@@ -137,17 +137,19 @@ fn is_hashed(options: &LeptosOptions, path: &str) -> bool {
 /// the few pages served outside Leptos; set once when the router is made.
 static STYLESHEET: OnceLock<String> = OnceLock::new();
 
-/// Notes the stylesheet's path for `options`: the hash cargo-leptos wrote
-/// beside this binary (as Leptos' own `HashedStylesheet` reads it).
+/// Where cargo-leptos writes the build's hashes: `hash.txt` beside this
+/// binary, where Leptos' `HydrationScripts` and `HashedStylesheet` read them.
+pub fn hashes_file(options: &LeptosOptions) -> std::io::Result<PathBuf> {
+    Ok(std::env::current_exe()?.with_file_name(&*options.hash_file))
+}
+
+/// Notes the stylesheet's path for `options`: the CSS hash in
+/// [`hashes_file`].
 pub fn note_stylesheet(options: &LeptosOptions) {
     let hash = options
         .hash_files
         .then(|| {
-            let file = std::env::current_exe()
-                .ok()?
-                .parent()?
-                .join(&*options.hash_file);
-            let text = std::fs::read_to_string(file).ok()?;
+            let text = std::fs::read_to_string(hashes_file(options).ok()?).ok()?;
             text.lines().find_map(|l| {
                 let (kind, hash) = l.trim().split_once(':')?;
                 (kind.trim() == "css").then(|| hash.trim().to_owned())
