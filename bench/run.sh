@@ -12,7 +12,9 @@
 #
 # BENCH_TOOLS names the folder of the flash-sale and ws-load binaries
 # (default: the release target folder); BENCH_PORT the server's port (3300);
-# BENCH_ONLY=flash-sale, webhook-load or ws-load runs one part.
+# BENCH_ONLY=flash-sale, webhook-load, analytics-ingest or ws-load runs one
+# part; analytics-ingest needs the Kafka-protocol broker on BENCH_KAFKA
+# (127.0.0.1:19092, as the test command starts it) and no server.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 target="${CARGO_TARGET_DIR:-target}"
@@ -65,6 +67,13 @@ for cfg in "1000 1" "1000 4"; do
   "$tools/webhook-load" --base-url "$base" --messages "$1" --endpoints "$2"
 done
 stop_server
+fi
+if wants analytics-ingest; then
+echo "## analytics-ingest"
+for n in 20000 100000; do
+  echo "### messages $n"
+  "$tools/analytics-ingest" --brokers "${BENCH_KAFKA:-127.0.0.1:19092}" --database-url "$pg" --messages "$n"
+done
 fi
 wants ws-load || exit 0
 for cfg in "200 20" "500 20" "1000 20"; do

@@ -11,7 +11,7 @@
 use protocol::events::{DataPoints, Envelope, Fact, ReplayWatched};
 use protocol::ids::{AttendeeId, EventId};
 use protocol::Area;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::Result;
 
@@ -92,7 +92,7 @@ fn watch(fact: &Fact) -> Option<(AttendeeId, String, i64, i64, i32, Option<i32>)
 }
 
 /// Applies one fact; facts of other kinds change nothing.
-pub async fn apply(pool: &PgPool, env: &Envelope) -> Result<()> {
+pub async fn apply(conn: &mut PgConnection, env: &Envelope) -> Result<()> {
     if let Some((kind, key, area, attendee)) = interaction(&env.fact) {
         sqlx::query(
             "INSERT INTO analytics.interactions (kind, key, event_id, area, attendee_id, occurred_at)
@@ -104,7 +104,7 @@ pub async fn apply(pool: &PgPool, env: &Envelope) -> Result<()> {
         .bind(area)
         .bind(attendee)
         .bind(env.occurred_at)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     }
     if let Some((attendee, area, watched, hidden, changes, lowest)) = watch(&env.fact) {
@@ -122,7 +122,7 @@ pub async fn apply(pool: &PgPool, env: &Envelope) -> Result<()> {
         .bind(changes)
         .bind(lowest)
         .bind(env.occurred_at)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())

@@ -8,7 +8,7 @@
 use protocol::events::{Envelope, Fact};
 use protocol::ids::{EventId, OrderId};
 use protocol::states::OrderStatus;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
 pub use error::{Error, Result};
@@ -45,14 +45,70 @@ fn order_state_of(fact: &Fact) -> Option<(OrderId, OrderStatus)> {
     }
 }
 
-/// Stores one envelope if analytics keeps its kind; a message stored before
+/// Stores one envelope (see [`ingest_batch`]).
+pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
+    ingest_batch(pool, std::slice::from_ref(env)).await
+}
+
+/// Stores a batch of envelopes, in one transaction: one commit per batch,
+/// not one per statement, which is what bounds a consumer's rate. Each is
+/// applied if analytics keeps its kind; a message stored before
 /// (redelivered) is ignored. Order facts move the order's state (the latest
 /// fact wins, so a redelivered older one changes nothing).
-#[tracing::instrument(skip_all, fields(message = %env.id, kind = env.fact.type_name()))]
-pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
-    visits::apply(pool, env).await?;
-    reports::apply(pool, env).await?;
-    engagement::apply(pool, env).await?;
+///
+/// Activity (the bulk of the log: entries, heartbeats, leaves) goes in a few
+/// set-based statements: the stays in order per connection and area
+/// ([`visits::apply_all`]), the activity rows in one insert. Those touch no
+/// table the other facts touch, which are applied one by one first.
+#[tracing::instrument(skip_all, fields(messages = envs.len()))]
+pub async fn ingest_batch(pool: &PgPool, envs: &[Envelope]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let (moves, others): (Vec<&Envelope>, Vec<&Envelope>) =
+        envs.iter().partition(|env| visits::is_move(&env.fact));
+    for env in others {
+        apply(&mut tx, env).await?;
+    }
+    visits::apply_all(&mut tx, &moves).await?;
+    record_rows(&mut tx, envs).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The activity rows of `envs`, in one insert (each once, by message id).
+async fn record_rows(conn: &mut PgConnection, envs: &[Envelope]) -> Result<()> {
+    let rows: Vec<_> = envs
+        .iter()
+        .filter_map(|env| row_of(&env.fact).map(|row| (env, row)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<_> = rows.iter().map(|(env, _)| env.id).collect();
+    let events: Vec<_> = rows.iter().map(|(env, _)| env.event_id).collect();
+    let attendees: Vec<_> = rows.iter().map(|(_, (a, ..))| *a).collect();
+    let areas: Vec<&str> = rows.iter().map(|(_, (_, area, _))| area.as_str()).collect();
+    let actions: Vec<&str> = rows.iter().map(|(_, (.., action))| *action).collect();
+    let ats: Vec<_> = rows.iter().map(|(env, _)| env.occurred_at).collect();
+    sqlx::query(
+        "INSERT INTO analytics.activity_facts (message_id, event_id, attendee_id, area, action, occurred_at)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
+         ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(ids)
+    .bind(events)
+    .bind(attendees)
+    .bind(areas)
+    .bind(actions)
+    .bind(ats)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies one envelope that is not a move on `conn` (its activity row aside).
+async fn apply(conn: &mut PgConnection, env: &Envelope) -> Result<()> {
+    reports::apply(conn, env).await?;
+    engagement::apply(conn, env).await?;
     if let Some((order, status)) = order_state_of(&env.fact) {
         sqlx::query(
             "INSERT INTO analytics.order_states (order_id, event_id, status, occurred_at)
@@ -64,25 +120,10 @@ pub async fn ingest(pool: &PgPool, env: &Envelope) -> Result<()> {
         .bind(env.event_id)
         .bind(status)
         .bind(env.occurred_at)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
-        sales::apply(pool, env).await?;
+        sales::apply(conn, env).await?;
     }
-    let Some((attendee, area, action)) = row_of(&env.fact) else {
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT INTO analytics.activity_facts (message_id, event_id, attendee_id, area, action, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(env.id)
-    .bind(env.event_id)
-    .bind(attendee)
-    .bind(area)
-    .bind(action)
-    .bind(env.occurred_at)
-    .execute(pool)
-    .await?;
     Ok(())
 }
 
@@ -112,9 +153,9 @@ pub async fn run(
         let consumer = bus.consumer(&log, &group, TOPICS)?;
         tracing::info!(bus = bus.kind(), %group, "analytics consumer started");
         let (stop, stopped) = watch::channel(false);
-        let consuming = consumer.run(stopped, |env| {
+        let consuming = consumer.run_batches(stopped, |envs| {
             let pool = pool.clone();
-            async move { ingest(&pool, &env).await }
+            async move { ingest_batch(&pool, &envs).await }
         });
         tokio::pin!(consuming);
         let ended = tokio::select! {

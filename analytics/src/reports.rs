@@ -1,6 +1,7 @@
-//! Reports organisers ask for: a CSV of every attendee's time per area, or
-//! of each area's figures ([`ReportKind`]), made in the background while the
-//! dashboard shows its progress, then downloaded until it expires.
+//! Reports organisers ask for: a CSV of every attendee's time per area, of
+//! each area's figures, or of every registration with its answers
+//! ([`ReportKind`]), made in the background while the dashboard shows its
+//! progress, then downloaded until it expires.
 //!
 //! The model. A report is a typed job of analytics' own: a row of
 //! `analytics.reports` (queued → running → ready or failed) that the
@@ -17,17 +18,20 @@
 //! in order, one at a time. Reports are kept [`KEEP`], then purged.
 //!
 //! Everything in a report comes from analytics' own tables: attendees'
-//! names and emails from `attendee.registered` (`analytics.attendees`), and
-//! the names of stages and sessions as the organiser's dashboard gave them
-//! when asking (they are not domain events).
+//! names, emails and answers from `attendee.registered`
+//! (`analytics.attendees`), their orders from the order facts
+//! (`analytics.order_states`), and the names of stages, sessions and ticket
+//! types as the organiser's dashboard gave them when asking (they are not
+//! domain events).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use protocol::ids::{AttendeeId, EventId, OrgId, ReportId};
+use protocol::events::RegistrationAnswer;
+use protocol::ids::{AttendeeId, EventId, OrgId, QuestionId, ReportId, TicketTypeId};
 use protocol::states::{ReportKind, ReportStatus};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
 use crate::Result;
@@ -136,21 +140,27 @@ pub fn area_kind(area: &str) -> &'static str {
     }
 }
 
-/// Keeps an attendee's name and email from their `attendee.registered`
-/// (the same values again on a redelivery).
-pub async fn apply(pool: &PgPool, env: &protocol::events::Envelope) -> Result<()> {
+/// Keeps an attendee's name, email, order and answers from their
+/// `attendee.registered` (the same values again on a redelivery).
+pub async fn apply(conn: &mut PgConnection, env: &protocol::events::Envelope) -> Result<()> {
     let protocol::events::Fact::AttendeeRegistered(f) = &env.fact else {
         return Ok(());
     };
     sqlx::query(
-        "INSERT INTO analytics.attendees (attendee_id, event_id, name, email) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (attendee_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email",
+        "INSERT INTO analytics.attendees (attendee_id, event_id, name, email, order_id, registered_at, answers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (attendee_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
+            order_id = EXCLUDED.order_id, registered_at = EXCLUDED.registered_at,
+            answers = EXCLUDED.answers",
     )
     .bind(f.attendee_id)
     .bind(env.event_id)
     .bind(&f.name)
     .bind(&f.email)
-    .execute(pool)
+    .bind(f.order_id)
+    .bind(env.occurred_at)
+    .bind(sqlx::types::Json(&f.answers))
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -383,6 +393,7 @@ pub async fn make(pool: &PgPool, claim: Claim) -> Result<()> {
     match kind {
         ReportKind::TimePerArea => time_per_area(&mut w, event, &names, now).await?,
         ReportKind::AreaSummary => area_summary(&mut w, event, &names, now).await?,
+        ReportKind::Registrations => registrations(&mut w, event, &names).await?,
     }
     w.flush(true).await?;
     finish(pool, claim, ReportStatus::Ready).await
@@ -527,6 +538,128 @@ async fn time_per_area(
         }
         w.flush(false).await?;
         done += ids.len() as i64;
+        progress(w, done).await?;
+        after = Some(last);
+    }
+    Ok(())
+}
+
+/// The columns of the registrations report, before one per question.
+pub const REGISTRATION_COLUMNS: [&str; 8] = [
+    "name",
+    "email",
+    "registered_utc",
+    "ticket_type",
+    "quantity",
+    "status",
+    "total_minor",
+    "currency",
+];
+
+/// An attendee's row of the registrations report, as stored.
+#[derive(sqlx::FromRow)]
+struct Registration {
+    attendee_id: AttendeeId,
+    name: String,
+    email: String,
+    registered_at: Option<DateTime<Utc>>,
+    answers: sqlx::types::Json<Vec<RegistrationAnswer>>,
+    ticket_type_id: Option<TicketTypeId>,
+    quantity: Option<i32>,
+    status: Option<String>,
+    total_minor: Option<i64>,
+    currency: Option<String>,
+}
+
+/// The questions anyone of `event` answered, in the form's order: each with
+/// the label of its latest answer (an organiser may have renamed it).
+async fn questions_answered(pool: &PgPool, event: EventId) -> Result<Vec<(QuestionId, String)>> {
+    let mut asked: Vec<(QuestionId, String, i32)> = sqlx::query_as(
+        "SELECT DISTINCT ON (q->>'question_id') (q->>'question_id')::uuid, q->>'question', (q->>'position')::int
+         FROM analytics.attendees a, jsonb_array_elements(a.answers) q
+         WHERE a.event_id = $1
+         ORDER BY q->>'question_id', a.registered_at DESC NULLS LAST",
+    )
+    .bind(event)
+    .fetch_all(pool)
+    .await?;
+    asked.sort_by(|a, b| (a.2, &a.1).cmp(&(b.2, &b.1)));
+    Ok(asked
+        .into_iter()
+        .map(|(id, label, _)| (id, label))
+        .collect())
+}
+
+/// Every registered attendee with their order (where it stands now) and a
+/// column per question answered, a page of [`PAGE`] at a time (ordered by
+/// attendee id, so pages do not shift as people register).
+async fn registrations(
+    w: &mut Writer<'_>,
+    event: EventId,
+    names: &HashMap<String, String>,
+) -> Result<()> {
+    let pool = w.pool;
+    let questions = questions_answered(pool, event).await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM analytics.attendees WHERE event_id = $1")
+            .bind(event)
+            .fetch_one(pool)
+            .await?;
+    begin(w, total).await?;
+    let mut header: Vec<String> = REGISTRATION_COLUMNS.map(String::from).to_vec();
+    header.extend(questions.iter().map(|(_, label)| safe_cell(label)));
+    w.row(&header)?;
+    let (mut after, mut done): (Option<AttendeeId>, i64) = (None, 0);
+    loop {
+        let page: Vec<Registration> = sqlx::query_as(
+            "SELECT a.attendee_id, a.name, a.email, a.registered_at, a.answers,
+                    o.ticket_type_id, o.quantity, o.status, o.total_minor, o.currency
+             FROM analytics.attendees a
+             LEFT JOIN analytics.order_states o ON o.order_id = a.order_id
+             WHERE a.event_id = $1 AND ($2::uuid IS NULL OR a.attendee_id > $2)
+             ORDER BY a.attendee_id LIMIT $3",
+        )
+        .bind(event)
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = page.last().map(|r| r.attendee_id) else {
+            break;
+        };
+        for r in &page {
+            let ticket_type = r
+                .ticket_type_id
+                .map(|t| {
+                    names
+                        .get(&format!("ticket_type:{t}"))
+                        .cloned()
+                        .unwrap_or_else(|| "A removed ticket type".into())
+                })
+                .unwrap_or_default();
+            let mut row = vec![
+                safe_cell(&r.name),
+                safe_cell(&r.email),
+                r.registered_at
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default(),
+                safe_cell(&ticket_type),
+                r.quantity.map(|q| q.to_string()).unwrap_or_default(),
+                r.status.clone().unwrap_or_default(),
+                r.total_minor.map(|t| t.to_string()).unwrap_or_default(),
+                r.currency.clone().unwrap_or_default(),
+            ];
+            row.extend(questions.iter().map(|(id, _)| {
+                r.answers
+                    .iter()
+                    .find(|a| a.question_id == *id)
+                    .map(|a| safe_cell(&a.value))
+                    .unwrap_or_default()
+            }));
+            w.row(&row)?;
+        }
+        w.flush(false).await?;
+        done += page.len() as i64;
         progress(w, done).await?;
         after = Some(last);
     }

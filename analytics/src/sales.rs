@@ -7,13 +7,13 @@ use chrono::NaiveDate;
 use protocol::events::{Envelope, Fact};
 use protocol::ids::{EventId, TicketTypeId};
 use protocol::states::OrderStatus;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::Result;
 
 /// Keeps what an `order.placed` says the order was (its state is kept by
 /// the caller, the latest fact winning). Idempotent: the same values again.
-pub async fn apply(pool: &PgPool, env: &Envelope) -> Result<()> {
+pub async fn apply(conn: &mut PgConnection, env: &Envelope) -> Result<()> {
     let Fact::OrderPlaced(f) = &env.fact else {
         return Ok(());
     };
@@ -28,7 +28,7 @@ pub async fn apply(pool: &PgPool, env: &Envelope) -> Result<()> {
     .bind(f.total_minor)
     .bind(&f.currency)
     .bind(env.occurred_at)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

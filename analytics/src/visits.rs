@@ -23,7 +23,7 @@
 use chrono::{DateTime, Utc};
 use protocol::events::{AreaVisit, Envelope, Fact};
 use protocol::ids::EventId;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::Result;
 
@@ -38,56 +38,128 @@ pub const TIMEOUT: chrono::TimeDelta = chrono::TimeDelta::seconds(150);
 /// both.
 pub const GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
 
-/// Applies one activity fact to the stays; other facts change nothing.
-pub async fn apply(pool: &PgPool, env: &Envelope) -> Result<()> {
-    let (visit, statement) = match &env.fact {
+/// What an activity fact does to a connection's stays in an area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    Enters,
+    StaysIn,
+    Leaves,
+}
+
+fn move_of(fact: &Fact) -> Option<(Move, &AreaVisit)> {
+    match fact {
+        Fact::AttendeeEnteredArea(v) => Some((Move::Enters, v)),
+        Fact::AttendeeStillInArea(v) => Some((Move::StaysIn, v)),
+        Fact::AttendeeLeftArea(v) => Some((Move::Leaves, v)),
+        _ => None,
+    }
+}
+
+/// Whether the fact changes stays (an entry, a heartbeat or a leave).
+pub fn is_move(fact: &Fact) -> bool {
+    move_of(fact).is_some()
+}
+
+/// The statement of each move, over arrays of (event, attendee, area,
+/// connection, at) rows of distinct (connection, area).
+fn statement(m: Move) -> &'static str {
+    match m {
         // The key (connection, area, entered_at) makes a redelivered entry a no-op.
-        Fact::AttendeeEnteredArea(v) => (
-            v,
+        Move::Enters => {
             "INSERT INTO analytics.stays
                 (event_id, attendee_id, area, connection_id, entered_at, last_seen_at)
-             VALUES ($1, $2, $3, $4, $5, $5)
-             ON CONFLICT DO NOTHING",
-        ),
+             SELECT e, a, ar, c, t, t FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[])
+                AS x(e, a, ar, c, t)
+             ON CONFLICT DO NOTHING"
+        }
         // Closes the connection's open stay in the area, if one began by then.
-        Fact::AttendeeLeftArea(v) => (
-            v,
-            "UPDATE analytics.stays
-             SET left_at = $5, last_seen_at = greatest(last_seen_at, $5)
-             WHERE connection_id = $4 AND area = $3 AND left_at IS NULL AND entered_at <= $5
-               AND event_id = $1 AND attendee_id = $2",
-        ),
+        Move::Leaves => {
+            "UPDATE analytics.stays s
+             SET left_at = x.t, last_seen_at = greatest(s.last_seen_at, x.t)
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[]) AS x(e, a, ar, c, t)
+             WHERE s.connection_id = x.c AND s.area = x.ar AND s.left_at IS NULL AND s.entered_at <= x.t
+               AND s.event_id = x.e AND s.attendee_id = x.a"
+        }
         // Moves the last sign of life of the stay it falls in; with none (a
         // resumed socket's first word), opens one.
-        Fact::AttendeeStillInArea(v) => (
-            v,
-            "WITH seen AS (
-                UPDATE analytics.stays SET last_seen_at = greatest(last_seen_at, $5)
-                WHERE connection_id = $4 AND area = $3 AND entered_at <= $5
-                  AND (left_at IS NULL OR left_at >= $5)
-                  AND event_id = $1 AND attendee_id = $2
-                RETURNING 1
+        Move::StaysIn => {
+            "WITH x AS (
+                SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[])
+                    AS x(e, a, ar, c, t)
+             ), seen AS (
+                UPDATE analytics.stays s SET last_seen_at = greatest(s.last_seen_at, x.t)
+                FROM x
+                WHERE s.connection_id = x.c AND s.area = x.ar AND s.entered_at <= x.t
+                  AND (s.left_at IS NULL OR s.left_at >= x.t)
+                  AND s.event_id = x.e AND s.attendee_id = x.a
+                RETURNING s.connection_id, s.area
              )
              INSERT INTO analytics.stays
                 (event_id, attendee_id, area, connection_id, entered_at, last_seen_at)
-             SELECT $1, $2, $3, $4, $5, $5 WHERE NOT EXISTS (SELECT 1 FROM seen)
-             ON CONFLICT DO NOTHING",
-        ),
-        _ => return Ok(()),
-    };
-    let AreaVisit {
-        attendee_id,
-        area,
-        connection_id,
-    } = visit;
-    sqlx::query(statement)
-        .bind(env.event_id)
-        .bind(attendee_id)
-        .bind(area.to_string())
-        .bind(connection_id)
-        .bind(env.occurred_at)
-        .execute(pool)
-        .await?;
+             SELECT x.e, x.a, x.ar, x.c, x.t, x.t FROM x
+             WHERE NOT EXISTS (SELECT 1 FROM seen WHERE seen.connection_id = x.c AND seen.area = x.ar)
+             ON CONFLICT DO NOTHING"
+        }
+    }
+}
+
+/// Splits moves, in order, into rounds: round r holds the r-th move of each
+/// (connection, area). Every statement touches only the stays of its own
+/// (connection, area), so the moves of one round are independent of each
+/// other and can go in one statement per kind, while each (connection,
+/// area) still sees its moves in order, one round after another.
+fn rounds<T>(moves: Vec<(String, T)>) -> Vec<Vec<T>> {
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<Vec<T>> = Vec::new();
+    for (key, m) in moves {
+        let r = next.entry(key).or_insert(0);
+        if out.len() <= *r {
+            out.push(Vec::new());
+        }
+        out[*r].push(m);
+        *r += 1;
+    }
+    out
+}
+
+/// A move as applied: what, in which event, whose connection in which area, when.
+type Applied<'a> = (Move, EventId, &'a AreaVisit, DateTime<Utc>);
+
+/// Applies activity facts to the stays, in order per connection and area,
+/// in a few set-based statements (see [`rounds`]); other facts change nothing.
+pub async fn apply_all(conn: &mut PgConnection, envs: &[&Envelope]) -> Result<()> {
+    let moves: Vec<(String, Applied)> = envs
+        .iter()
+        .filter_map(|env| {
+            let (m, v) = move_of(&env.fact)?;
+            let key = format!("{}|{}", v.connection_id, v.area);
+            Some((key, (m, env.event_id, v, env.occurred_at)))
+        })
+        .collect();
+    for round in rounds(moves) {
+        for kind in [Move::Enters, Move::StaysIn, Move::Leaves] {
+            let of_kind: Vec<_> = round.iter().filter(|(m, ..)| *m == kind).collect();
+            if of_kind.is_empty() {
+                continue;
+            }
+            let events: Vec<EventId> = of_kind.iter().map(|(_, e, ..)| *e).collect();
+            let attendees: Vec<_> = of_kind.iter().map(|(_, _, v, _)| v.attendee_id).collect();
+            let areas: Vec<String> = of_kind
+                .iter()
+                .map(|(_, _, v, _)| v.area.to_string())
+                .collect();
+            let conns: Vec<_> = of_kind.iter().map(|(_, _, v, _)| v.connection_id).collect();
+            let ats: Vec<DateTime<Utc>> = of_kind.iter().map(|(.., at)| *at).collect();
+            sqlx::query(statement(kind))
+                .bind(events)
+                .bind(attendees)
+                .bind(areas)
+                .bind(conns)
+                .bind(ats)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     Ok(())
 }
 
@@ -223,6 +295,14 @@ pub async fn funnel(pool: &PgPool, event: EventId, now: DateTime<Utc>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounds_keep_each_connections_moves_in_order_and_apart() {
+        let moves = vec![("a", 1), ("b", 2), ("a", 3), ("c", 4), ("a", 5), ("b", 6)];
+        let got = rounds(moves.into_iter().map(|(k, m)| (k.to_owned(), m)).collect());
+        assert_eq!(got, vec![vec![1, 2, 4], vec![3, 6], vec![5]]);
+        assert!(rounds::<i32>(Vec::new()).is_empty());
+    }
 
     #[test]
     fn a_late_heartbeat_ends_nothing_and_a_reconnect_fits_in_the_grace() {

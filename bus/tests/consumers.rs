@@ -373,3 +373,93 @@ async fn log_purge_keeps_what_a_consumer_still_needs_and_the_highest_position() 
     assert_eq!(after[0], positions[9]);
     assert!(after[1] > positions[9], "{after:?}");
 }
+
+/// Batches: every message once, in order, in batches of at most
+/// `MAX_BATCH`; a failing batch is retried whole and nothing after it goes
+/// first; a restarted member handles nothing again.
+async fn batches_are_whole_in_order_and_retried_whole(mode: Mode) {
+    let ctx = setup(mode).await;
+    publish(&ctx, 0..450).await;
+    // (batch size, seqs) per call, in the order handled.
+    let calls: Arc<std::sync::Mutex<Vec<Vec<i64>>>> = Arc::default();
+    let run = |ctx: &Ctx, calls: Arc<std::sync::Mutex<Vec<Vec<i64>>>>| {
+        let consumer = ctx
+            .bus
+            .consumer(&ctx.pool, "test-batches", &[Topic::Registrations])
+            .unwrap();
+        let pool = ctx.pool.clone();
+        let (stop, rx) = watch::channel(false);
+        let task = tokio::spawn(consumer.run_batches(rx, move |envs: Vec<Envelope>| {
+            let (pool, calls) = (pool.clone(), calls.clone());
+            async move {
+                let seqs: Vec<i64> = envs.iter().map(seq_of).collect();
+                let tries = {
+                    let mut c = calls.lock().unwrap();
+                    c.push(seqs.clone());
+                    c.iter().filter(|b| b.contains(&250)).count()
+                };
+                if seqs.contains(&250) && tries <= 2 {
+                    return Err(format!(
+                        "injected failure of the batch holding 250, try {tries}"
+                    ));
+                }
+                let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+                for env in &envs {
+                    sqlx::query(
+                        "INSERT INTO seen (message_id, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(env.id)
+                    .bind(seq_of(env))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                }
+                tx.commit().await.map_err(|e| e.to_string())?;
+                Ok::<(), String>(())
+            }
+        }));
+        (stop, task)
+    };
+    let (stop, task) = run(&ctx, calls.clone());
+    assert_eq!(wait_seen(&ctx, 450).await, (0..450).collect::<Vec<_>>());
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let handled = calls.lock().unwrap().clone();
+    assert!(handled
+        .iter()
+        .all(|b| !b.is_empty() && b.len() <= bus::consumer::MAX_BATCH));
+    let holding: Vec<&Vec<i64>> = handled.iter().filter(|b| b.contains(&250)).collect();
+    assert_eq!(
+        holding.len(),
+        3,
+        "the failing batch, twice refused, then done"
+    );
+    assert!(
+        holding.windows(2).all(|w| w[0] == w[1]),
+        "retried whole: {holding:?}"
+    );
+    if let Mode::Log = mode {
+        // What one query reads: two full batches and the rest.
+        let sizes: Vec<usize> = handled.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [200, 200, 200, 200, 50]);
+    }
+    // A restarted member: nothing handled again.
+    publish(&ctx, 450..455).await;
+    let again: Arc<std::sync::Mutex<Vec<Vec<i64>>>> = Arc::default();
+    let (stop, task) = run(&ctx, again.clone());
+    assert_eq!(wait_seen(&ctx, 455).await, (0..455).collect::<Vec<_>>());
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let again: Vec<i64> = again.lock().unwrap().concat();
+    assert_eq!(again, (450..455).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn log_batches_are_whole_in_order_and_retried_whole() {
+    batches_are_whole_in_order_and_retried_whole(Mode::Log).await;
+}
+
+#[tokio::test]
+async fn kafka_batches_are_whole_in_order_and_retried_whole() {
+    batches_are_whole_in_order_and_retried_whole(Mode::Kafka).await;
+}

@@ -119,6 +119,15 @@ test("organiser creates an event, attendees register and meet in a live Receptio
   const rows = fs.readFileSync(await areas.path(), "utf8").trim().split("\n");
   expect(rows[0]).toBe("area,attendees,visits,seconds,time_spent,peak,messages,votes,questions,meetings,connections,watchers,average_watch_seconds");
   expect(rows[1].split(",").slice(0, 3)).toEqual(["Reception", "2", "2"]);
+  // And every registration with its order.
+  await org.getByTestId("request-registrations").click();
+  const regs = org.locator("[data-testid=report][data-kind=registrations]");
+  await expect(regs).toHaveAttribute("data-status", "ready", { timeout: 30_000 });
+  await expect(regs.getByTestId("report-state")).toHaveText("Ready: 2 registrations");
+  const [registrations] = await Promise.all([org.waitForEvent("download"), regs.getByTestId("report-download").click()]);
+  const lines = fs.readFileSync(await registrations.path(), "utf8").trim().split("\n");
+  expect(lines[0]).toBe("name,email,registered_utc,ticket_type,quantity,status,total_minor,currency");
+  expect(lines.slice(1).map((l) => [l.split(",")[0], l.split(",")[5]].join(",")).sort()).toEqual(["Alice,confirmed", "Bob,confirmed"]);
 
   // Alice signs out: back on the event's page, and Reception asks her to sign in.
   await alice.getByRole("button", { name: "Sign out" }).click();

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{
     AssetId, AttendeeId, ConnectionId, DomainEventId, EventId, MeetingId, MessageId, OrderId,
-    OrgId, OrganiserId, PaymentId, PollId, PromoCodeId, QaQuestionId, StageId, TicketTypeId,
+    OrgId, OrganiserId, PaymentId, PollId, PromoCodeId, QaQuestionId, QuestionId, StageId,
+    TicketTypeId,
 };
 use crate::places::{Area, Channel};
 use crate::states::{AttendeeRole, CancelReason, OrderStatus, SanctionKind};
@@ -216,6 +217,23 @@ pub struct AttendeeRegistered {
     pub name: String,
     /// Their email address.
     pub email: String,
+    /// Their answers to the event's registration questions, as asked then
+    /// (unanswered optional questions are left out). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<RegistrationAnswer>,
+}
+
+/// An answer to a registration question, with the question as it was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationAnswer {
+    /// The question.
+    pub question_id: QuestionId,
+    /// Its label when answered.
+    pub question: String,
+    /// Its place in the form (smaller first).
+    pub position: i32,
+    /// The answer: text, the chosen option, or `yes` for a ticked checkbox.
+    pub value: String,
 }
 
 /// `order.placed`.

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
 use crate::ids::{
-    AttendeeId, DmId, MeetingId, MessageId, PollId, QaQuestionId, StageId, VideoSessionId,
+    AttendeeId, ConnectionId, DmId, MeetingId, MessageId, PollId, QaQuestionId, StageId,
+    VideoSessionId,
 };
 use crate::media::{IceCandidate, Leg};
 use crate::places::{Area, Channel};
@@ -275,6 +276,11 @@ pub enum ServerMsg {
         resumed: u32,
         /// Some missed entries are gone: reload history.
         gap: bool,
+        /// This socket's connection: the page names it in the beacon that
+        /// carries its data points when the socket is down
+        /// (`POST /e/{slug}/seen`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connection: Option<ConnectionId>,
     },
     /// Who is in the event right now.
     Presence {
@@ -343,6 +349,25 @@ pub enum ServerMsg {
         /// Human-readable reason.
         message: String,
     },
+}
+
+/// A page's data points sent as a beacon when its socket is down
+/// (`POST /e/{slug}/seen`): the `seen` report plus the connection its last
+/// socket's `hello` named, whose report clock it claims time from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beacon {
+    /// The connection of the page's last socket.
+    pub connection: ConnectionId,
+    /// The area reported on: the one that connection is in.
+    pub area: Area,
+    /// As in [`ClientMsg::Seen`].
+    pub watched_ms: u32,
+    /// As in [`ClientMsg::Seen`].
+    pub hidden_ms: u32,
+    /// As in [`ClientMsg::Seen`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heights: Vec<u16>,
 }
 
 /// A message from the browser on the live WebSocket.

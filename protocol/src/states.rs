@@ -437,6 +437,9 @@ states! {
         /// A row per area: attendees, visits, time, peak, messages, votes,
         /// questions, meetings, watchers and watch time.
         AreaSummary = "area_summary",
+        /// A row per registered attendee: their order where it stands and
+        /// their answers, a column per question.
+        Registrations = "registrations",
     }
 
     /// Where the making of an analytics report stands.

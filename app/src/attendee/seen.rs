@@ -1,5 +1,6 @@
 //! Analytics' data points from the browser (hydrate only): what this page
-//! saw of its area, sent on its live socket as `ClientMsg::Seen` every
+//! saw of its area, sent as `ClientMsg::Seen` (on the live socket, or as a
+//! beacon while the socket is down: `socket::report`) every
 //! [`REPORT_EVERY`], when the tab's visibility changes, when the page closes
 //! and before the socket is closed for another page (a report is held back
 //! until [`REPORT_GAP_MS`] after the previous one: the socket refuses

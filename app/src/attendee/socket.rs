@@ -1,7 +1,8 @@
 //! The browser's live WebSocket (hydrate only): reconnects with back-off and
 //! resumes from the last cursor it saw. It hands every server message to the
 //! page's callback; it knows nothing of the page's state. It carries the
-//! page's data points for analytics (`seen`).
+//! page's data points for analytics (`seen`), or, while it is down, sends
+//! them as a beacon naming the connection its last `hello` gave.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -12,11 +13,55 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use protocol::live::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use protocol::ids::ConnectionId;
+use protocol::live::{Beacon, ClientMsg, ServerMsg, PROTOCOL_VERSION};
 use protocol::Area;
 
 thread_local! {
     static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+    /// Where a beacon goes, and the connection of the page's last socket.
+    static BEACON: RefCell<Option<(String, ConnectionId)>> = const { RefCell::new(None) };
+}
+
+/// Sends the page's data points (`ClientMsg::Seen`): on its socket when it
+/// is open, otherwise as a beacon (`POST /e/{slug}/seen`) naming the
+/// connection of its last socket, whose report clock the server judges it by.
+fn report(msg: &ClientMsg) {
+    let open = SOCKET.with(|s| {
+        s.borrow()
+            .as_ref()
+            .is_some_and(|ws| ws.ready_state() == WebSocket::OPEN)
+    });
+    if open {
+        send(msg);
+        return;
+    }
+    let ClientMsg::Seen {
+        area,
+        watched_ms,
+        hidden_ms,
+        heights,
+    } = msg
+    else {
+        return;
+    };
+    BEACON.with(|b| {
+        let Some((url, connection)) = b.borrow().clone() else {
+            return;
+        };
+        let beacon = Beacon {
+            connection,
+            area: *area,
+            watched_ms: *watched_ms,
+            hidden_ms: *hidden_ms,
+            heights: heights.clone(),
+        };
+        if let Ok(body) = serde_json::to_string(&beacon) {
+            let _ = window()
+                .navigator()
+                .send_beacon_with_opt_str(&url, Some(&body));
+        }
+    });
 }
 
 /// Sends on the page's socket, if open.
@@ -33,6 +78,8 @@ pub fn send(msg: &ClientMsg) {
 
 struct Conn {
     base: String,
+    /// `POST /e/{slug}/seen`.
+    beacon: String,
     on_message: Box<dyn Fn(ServerMsg)>,
     on_close: Box<dyn Fn()>,
     cursor: RefCell<Option<String>>,
@@ -60,6 +107,7 @@ pub fn connect(
     let host = loc.host().unwrap_or_default();
     let conn = Rc::new(Conn {
         base: format!("{scheme}://{host}/ws/e/{slug}?v={PROTOCOL_VERSION}&area={area}"),
+        beacon: format!("/e/{slug}/seen"),
         on_message: Box::new(on_message),
         on_close: Box::new(on_close),
         cursor: RefCell::new(Some(cursor)),
@@ -68,13 +116,14 @@ pub fn connect(
         connected: Cell::new(false),
     });
     open(conn.clone());
-    let report = super::seen::start(area, send);
+    let report = super::seen::start(area, report);
     let guard = SendWrapper::new(conn);
     Owner::on_cleanup(move || {
         // What the page saw of its area goes out before the socket closes.
         report();
         let conn = guard.take();
         conn.stopped.set(true);
+        BEACON.with(|b| b.borrow_mut().take());
         SOCKET.with(|s| {
             if let Some(ws) = s.borrow_mut().take() {
                 ws.set_onclose(None);
@@ -108,7 +157,12 @@ fn open(conn: Rc<Conn>) {
             return;
         };
         match &msg {
-            ServerMsg::Hello { cursor, .. } => {
+            ServerMsg::Hello {
+                cursor, connection, ..
+            } => {
+                if let Some(id) = connection {
+                    BEACON.with(|b| *b.borrow_mut() = Some((c.beacon.clone(), *id)));
+                }
                 c.attempt.set(0);
                 c.connected.set(true);
                 c.cursor.borrow_mut().get_or_insert_with(|| cursor.clone());

@@ -178,7 +178,8 @@ pub async fn figures_of(
 }
 
 /// The names of `event`'s stages and sessions by their analytics area key
-/// (`stage:<id>`, `session:<id>`).
+/// (`stage:<id>`, `session:<id>`), and of its ticket types
+/// (`ticket_type:<id>`): what reports name them by.
 #[cfg(feature = "ssr")]
 async fn area_names(
     pool: &sqlx::PgPool,
@@ -190,6 +191,10 @@ async fn area_names(
     }
     for s in services::live::sessions::list(pool, event).await? {
         names.insert(protocol::Area::Session(s.id).to_string(), s.title);
+    }
+    for o in services::registrations::ticket_types::offers(pool, event, true, None).await? {
+        let t = o.ticket_type;
+        names.insert(format!("ticket_type:{}", t.id), t.name);
     }
     Ok(names)
 }
@@ -306,11 +311,11 @@ pub fn Reports(slug: String) -> impl IntoView {
     // The view evaluates its children before their attributes: each use of
     // the slug gets its own copy first.
     let export = format!("/dashboard/events/{slug}/registrations.csv");
-    let (time_slug, summary_slug) = (slug.clone(), slug);
+    let (time_slug, summary_slug, registrations_slug) = (slug.clone(), slug.clone(), slug);
     view! {
         <section class="card my-6" aria-labelledby="reports-title" data-testid="reports">
             <h2 id="reports-title" class="text-lg font-semibold">"Reports"</h2>
-            <p class="text-sm text-slate-600">"CSVs prepared in the background and kept for a day: every attendee's time in each area (visits, time, first and last seen), or each area's figures (attendees, visits, time, peak, messages, votes, questions, meetings, watch time)."</p>
+            <p class="text-sm text-slate-600">"CSVs prepared in the background and kept for a day: every attendee's time in each area (visits, time, first and last seen), each area's figures (attendees, visits, time, peak, messages, votes, questions, meetings, watch time), or every registration with its order and answers."</p>
             <div class="mt-2 flex flex-wrap gap-2">
                 <ActionForm action=request>
                     <input type="hidden" name="slug" value=time_slug/>
@@ -322,10 +327,15 @@ pub fn Reports(slug: String) -> impl IntoView {
                     <input type="hidden" name="kind" value=ReportKind::AreaSummary.as_str()/>
                     <button class="btn" type="submit" data-testid="request-summary">"Prepare a per-area summary"</button>
                 </ActionForm>
+                <ActionForm action=request>
+                    <input type="hidden" name="slug" value=registrations_slug/>
+                    <input type="hidden" name="kind" value=ReportKind::Registrations.as_str()/>
+                    <button class="btn" type="submit" data-testid="request-registrations">"Prepare a registrations report"</button>
+                </ActionForm>
             </div>
             <p class="text-sm mt-2">
                 <a class="underline" href=export data-testid="registrations-export">
-                    "Registrations with their answers (CSV, straight away)"
+                    "Or download registrations with their answers straight away (CSV, with the registrations page's filters)"
                 </a>
             </p>
             <crate::forms::FormError error=crate::forms::error_of(request.value())/>
@@ -336,6 +346,7 @@ pub fn Reports(slug: String) -> impl IntoView {
                         let (what, one, many) = match r.kind {
                             ReportKind::TimePerArea => ("Time per area", "attendee", "attendees"),
                             ReportKind::AreaSummary => ("Per-area summary", "area", "areas"),
+                            ReportKind::Registrations => ("Registrations with answers", "registration", "registrations"),
                         };
                         let state = match r.status {
                             ReportStatus::Queued => "Waiting to start".to_owned(),

@@ -123,6 +123,7 @@ pub async fn report_csv(
     let what = match kind {
         ReportKind::TimePerArea => "time-per-area",
         ReportKind::AreaSummary => "areas",
+        ReportKind::Registrations => "registrations-report",
     };
     let filename = format!("attachment; filename=\"{slug}-{what}.csv\"");
     Ok((

@@ -19,6 +19,7 @@ mod media_link;
 mod page;
 mod payments;
 mod recordings;
+mod seen;
 pub(crate) mod site;
 pub mod socket_limits;
 mod widget;
@@ -90,6 +91,10 @@ pub fn router(state: ServerState) -> Router {
             post(avatars::upload).layer(DefaultBodyLimit::max(avatars::MAX_REQUEST_BYTES)),
         )
         .route("/e/{slug}/profile/avatar/remove", post(avatars::remove))
+        .route(
+            "/e/{slug}/seen",
+            post(seen::beacon).layer(DefaultBodyLimit::max(seen::MAX_BODY_BYTES)),
+        )
         .route("/e/{slug}/avatars/{attendee}/{version}", get(avatars::photo))
         .route("/.well-known/jwks.json", get(apps::jwks))
         .route(

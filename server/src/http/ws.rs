@@ -31,12 +31,14 @@ use protocol::live::{ClientMsg, LiveItem, ServerMsg, PROTOCOL_VERSION};
 use protocol::media::{session_room, FromNode, ToNode};
 use protocol::states::SessionAction;
 use protocol::Area;
+use redis::aio::ConnectionManager;
 use serde::Deserialize;
 use services::live::actions;
 use services::live::log::{self, cursor_lt, Entry};
 use services::live::moderation::{self, Standing};
 use services::live::participants::{self, Actor};
 use services::live::presence::{self, Snapshot};
+use services::live::seen;
 use services::Platform;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -367,6 +369,20 @@ enum Step {
     StaysIn,
 }
 
+/// Starts the connection's report clock in `area` (its page's data points
+/// claim time from it); a failure only costs that page's next report.
+async fn start_clock(
+    redis: &mut ConnectionManager,
+    ns: &str,
+    me: &Actor,
+    conn: ConnectionId,
+    area: Area,
+) {
+    if let Err(e) = seen::start(redis, ns, me.id, conn, area).await {
+        tracing::warn!(error = %e, "starting the report clock failed");
+    }
+}
+
 async fn record(platform: &Platform, me: &Actor, area: Area, conn: ConnectionId, step: Step) {
     let pool = &platform.pool;
     let result = match step {
@@ -428,6 +444,8 @@ async fn session(
     };
     record(&platform, &me, area, conn, first).await;
     let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
+    let ns = platform.redis_namespace.clone();
+    start_clock(&mut redis, &ns, &me, conn, area).await;
     // This socket's hello needs the presence now; everyone else hears of the
     // arrival in the event's next announcement.
     let snap = presence::snapshot(&mut redis, event)
@@ -466,6 +484,7 @@ async fn session(
         cursor: since.clone().unwrap_or_else(|| cursor.clone()),
         resumed: replayed.len() as u32,
         gap,
+        connection: Some(conn),
     };
     let mut close: Option<CloseFrame> = None;
     let mut open = send(&mut socket, &hello).await && send(&mut socket, &presence_msg(&snap)).await;
@@ -489,9 +508,6 @@ async fn session(
     let deps = platform.live_deps();
     let mut bucket = Bucket::new(std::time::Instant::now());
     let mut heard = tokio::time::Instant::now();
-    // The page's data points claim no more time than has passed since their
-    // previous report (or since the connection entered its area).
-    let mut last_report = tokio::time::Instant::now();
     // Made on the first media request: a socket that never joins a room
     // (most of them) carries no channel for it.
     let mut links: Option<Links> = None;
@@ -521,22 +537,22 @@ async fn session(
                                     record(&platform, &me, area, conn, Step::Leaves).await;
                                     area = next;
                                     record(&platform, &me, area, conn, Step::Enters).await;
-                                    last_report = tokio::time::Instant::now();
+                                    start_clock(&mut redis, &ns, &me, conn, area).await;
                                 }
                                 let _ = presence::touch(&mut redis, event, me.id, conn, Some(area)).await;
                                 let _ = presence::changed(&redis, event).await;
                             }
                             Ok(ClientMsg::Seen { area: of, watched_ms, hidden_ms, heights }) => {
                                 let seen = participants::Seen { area: of, watched_ms, hidden_ms, heights };
-                                match participants::data_points(&me, conn, area, seen, last_report.elapsed()) {
-                                    Ok(points) => {
-                                        last_report = tokio::time::Instant::now();
-                                        if let Some(points) = points {
-                                            if let Err(e) = participants::reported(&platform.pool, &me, points).await {
-                                                tracing::warn!(error = %e, "recording data points failed");
-                                            }
+                                // Judged against the connection's clock, which a
+                                // beacon of this page may have moved on too.
+                                match seen::claim(&mut redis, &ns, &me, conn, seen).await {
+                                    Ok(Some(points)) => {
+                                        if let Err(e) = participants::reported(&platform.pool, &me, points).await {
+                                            tracing::warn!(error = %e, "recording data points failed");
                                         }
                                     }
+                                    Ok(None) => {}
                                     Err(e) => open = send(&mut socket, &error_msg(&AppError::from(e))).await,
                                 }
                             }

@@ -348,6 +348,7 @@ async fn a_time_per_area_report_is_made_in_chunks_and_downloaded_by_the_events_o
             order_id: OrderId::new(),
             name: "=Ada".into(),
             email: "ada@example.org".into(),
+            answers: vec![],
         }),
     );
     s.log.push(registered);
@@ -470,41 +471,8 @@ async fn a_time_per_area_report_is_made_in_chunks_and_downloaded_by_the_events_o
     );
 
     // The per-area summary: a row per area, from the same figures.
-    let (st, body) = app
-        .call::<fns::RequestReport>(
-            &org.client,
-            &[("slug", slug.as_str()), ("kind", "area_summary")],
-        )
-        .await;
-    assert_eq!(st, 200, "{body}");
-    let claimed = analytics::reports::claim(&app.pool).await.unwrap().unwrap();
-    analytics::reports::make(&app.pool, claimed).await.unwrap();
-    let (_, listed) = app
-        .call::<fns::Reports>(&org.client, &[("slug", &slug)])
-        .await;
-    assert_eq!(
-        (&listed[0]["kind"], &listed[0]["status"], &listed[0]["done"]),
-        (
-            &serde_json::json!("area_summary"),
-            &serde_json::json!("ready"),
-            &serde_json::json!(2)
-        ),
-        "{listed}"
-    );
-    let summary_url = format!("{}{}", app.base, listed[0]["download"].as_str().unwrap());
-    let res = org.client.get(&summary_url).send().await.unwrap();
-    assert!(res.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .ends_with("-areas.csv\""));
-    let text = res.text().await.unwrap();
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+    let (header, records) = made_report(&app, &org.client, &slug, "area_summary", 2, "areas").await;
     assert_eq!(header, analytics::reports::SUMMARY_COLUMNS);
-    let records: Vec<Vec<String>> = rows
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
     let crowd = (CROWD + 1).to_string();
     let seconds = (CROWD * 60 + 90).to_string();
     assert_eq!(
@@ -641,6 +609,51 @@ async fn a_report_whose_worker_is_taken_over_is_written_once_and_one_that_keeps_
         .unwrap();
 }
 
+/// Asks for a report of `kind` as the organiser whose `client` this is, has
+/// the analytics worker's part made by hand, checks the dashboard lists it
+/// ready with `rows` rows and that it downloads as `{slug}-{file}.csv`; its
+/// header and records.
+pub async fn made_report(
+    app: &TestApp,
+    client: &reqwest::Client,
+    slug: &str,
+    kind: &str,
+    rows: i64,
+    file: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let (st, body) = app
+        .call::<fns::RequestReport>(client, &[("slug", slug), ("kind", kind)])
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let claimed = analytics::reports::claim(&app.pool).await.unwrap().unwrap();
+    analytics::reports::make(&app.pool, claimed).await.unwrap();
+    let (_, listed) = app.call::<fns::Reports>(client, &[("slug", slug)]).await;
+    assert_eq!(
+        (&listed[0]["kind"], &listed[0]["status"], &listed[0]["done"]),
+        (
+            &serde_json::json!(kind),
+            &serde_json::json!("ready"),
+            &serde_json::json!(rows)
+        ),
+        "{listed}"
+    );
+    let url = format!("{}{}", app.base, listed[0]["download"].as_str().unwrap());
+    let res = client.get(&url).send().await.unwrap();
+    let disposition = res.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.ends_with(&format!("{slug}-{file}.csv\"")),
+        "{disposition}"
+    );
+    let text = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let records = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, records)
+}
+
 /// Consumes every message of the outbox into analytics, in order (again
 /// and again harmlessly: ingestion is idempotent), and returns the
 /// engagement of the event `slug`.
@@ -706,6 +719,7 @@ fn a_whole_event() -> Script {
                 order_id: order,
                 name: "Someone".into(),
                 email: "someone@example.org".into(),
+                answers: vec![],
             }),
         ));
         let p = placed(
@@ -804,6 +818,34 @@ fn a_whole_event() -> Script {
         s.log.push(e);
     }
     s
+}
+
+/// Applying a log in one batch (set-based, in rounds) gives exactly what
+/// applying it message by message gives.
+#[tokio::test]
+async fn a_whole_event_in_one_batch_shows_what_it_shows_message_by_message() {
+    let app = spawn_web_only().await;
+    let s = a_whole_event();
+    let now = at(1000);
+    for env in &s.log {
+        analytics::ingest(&app.pool, env).await.unwrap();
+    }
+    let one_by_one = shown(&app, s.event, now).await;
+    assert!(!one_by_one.areas.is_empty(), "{one_by_one:?}");
+    sqlx::query(
+        "TRUNCATE analytics.activity_facts, analytics.stays, analytics.order_states,
+                  analytics.attendees, analytics.interactions, analytics.watching",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_ne!(shown(&app, s.event, now).await, one_by_one);
+    // All of it at once (a connection's entry, heartbeats and leave in one
+    // batch), and then again, as a redelivery.
+    analytics::ingest_batch(&app.pool, &s.log).await.unwrap();
+    assert_eq!(shown(&app, s.event, now).await, one_by_one);
+    analytics::ingest_batch(&app.pool, &s.log).await.unwrap();
+    assert_eq!(shown(&app, s.event, now).await, one_by_one);
 }
 
 /// The analytics worker consumes `s`'s log from the bus; the figures are
@@ -981,6 +1023,125 @@ async fn pages_report_what_they_saw_over_the_live_socket_within_bounds() {
     assert!(
         (1..=5).contains(&reception.watched_seconds),
         "cut to the time since connecting: {reception:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_page_whose_socket_is_down_reports_by_beacon_on_the_same_clock() {
+    use protocol::live::{Beacon, ClientMsg, ServerMsg};
+    let app = spawn_web_only().await;
+    let org = app.organiser().await;
+    let slug = app.event(&org).await;
+    let ada = crate::attendees::person(&app, &slug, "Ada").await;
+    let bob = crate::attendees::person(&app, &slug, "Bob").await;
+    let (mut ws, hello) = crate::attendees::socket_hello(&app, &slug, &ada).await;
+    let ServerMsg::Hello {
+        connection: Some(connection),
+        ..
+    } = hello
+    else {
+        panic!("the hello names the connection: {hello:?}");
+    };
+    let url = format!("{}/e/{slug}/seen", app.base);
+    let beacon = |area: Area, watched_ms: u32| {
+        serde_json::to_string(&Beacon {
+            connection,
+            area,
+            watched_ms,
+            hidden_ms: 0,
+            heights: vec![],
+        })
+        .unwrap()
+    };
+    let post = |client: &reqwest::Client, body: String| {
+        client
+            .post(&url)
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(body)
+            .send()
+    };
+    let refusal = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        (
+            status,
+            body["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+
+    // Half a minute claimed on the socket two seconds in: cut to about 2 s.
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    let seen = ClientMsg::Seen {
+        area: Area::Reception,
+        watched_ms: 30_000,
+        hidden_ms: 0,
+        heights: vec![],
+    };
+    crate::live::send(&mut ws, &seen).await;
+    // The socket drops; the page closes a second and a half later and its
+    // beacon claims an hour: cut to the time since the socket's report.
+    ws.close(None).await.unwrap();
+    drop(ws);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let r = post(&ada.client, beacon(Area::Reception, 3_600_000))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    // The same again straight after: that time is claimed already.
+    let r = post(&ada.client, beacon(Area::Reception, 1_000))
+        .await
+        .unwrap();
+    assert_eq!(refusal(r).await.0, 429);
+    // Another attendee naming Ada's connection; another area; no JSON; no
+    // one signed in: each refused, none recorded.
+    let (status, message) = refusal(
+        post(&bob.client, beacon(Area::Reception, 1_000))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404, "{message}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (status, message) = refusal(
+        post(&ada.client, beacon(Area::Networking, 1_000))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, message.contains("area")), (400, true), "{message}");
+    let (status, message) = refusal(
+        post(&ada.client, "{\"connection\":1}".into())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, message.contains("a beacon is JSON")),
+        (400, true),
+        "{message}"
+    );
+    let r = post(&reqwest::Client::new(), beacon(Area::Reception, 1_000))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+
+    let reports: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE payload->>'type' = 'attendee.data_points'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(reports, 2, "the socket's report and the first beacon");
+    let reception = engagement_of(&app, &slug)
+        .await
+        .into_iter()
+        .find(|a| a.area == "reception")
+        .expect("Ada's reports");
+    assert_eq!(reception.watchers, 1);
+    // About 2 s and 1.5 s, each with at most a tenth more: not 30 s or an hour.
+    assert!(
+        (3..=5).contains(&reception.watched_seconds),
+        "each report cut to the time since the previous one: {reception:?}"
     );
 }
 

@@ -139,4 +139,74 @@ async fn custom_questions_are_required_validated_stored_and_exported() {
         serde_json::json!({"question": "Company", "answer": "ACME, Inc."})
     );
     assert_eq!(d["answers"].as_array().unwrap().len(), 3);
+
+    // The registrations report (an analytics job): the same answers, from
+    // `attendee.registered` alone, a column per question in the form's
+    // order; a question left blank is an empty cell, a formula is defused.
+    let form = attempt(vec![(company.clone(), "=SUM(A1)"), (coc.clone(), "on")]);
+    let mut pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    pairs[1] = ("name", "Rosa");
+    pairs[2] = ("email", "rosa@example.org");
+    let (s, b) = app.call::<fns::Register>(&client(), &pairs).await;
+    assert_eq!(s, 200, "{b}");
+    crate::analytics::engagement_of(&app, &slug).await;
+    let (header, mut records) = crate::analytics::made_report(
+        &app,
+        &org.client,
+        &slug,
+        "registrations",
+        2,
+        "registrations-report",
+    )
+    .await;
+    let mut expected: Vec<String> = analytics::reports::REGISTRATION_COLUMNS
+        .map(String::from)
+        .to_vec();
+    expected.extend(["Company", "Diet", "I accept the code of conduct"].map(String::from));
+    assert_eq!(header, expected);
+    records.sort_by(|a, b| a[1].cmp(&b[1]));
+    let (ticket_type, currency): (String, String) = sqlx::query_as(
+        "SELECT t.name, o.currency FROM orders o JOIN tickets k ON k.order_id = o.id
+         JOIN ticket_types t ON t.id = k.ticket_type_id LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let registered_at = |email: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+                "SELECT (payload->>'occurred_at')::timestamptz FROM outbox
+                 WHERE payload->>'type' = 'attendee.registered' AND payload->'data'->>'email' = $1",
+            )
+            .bind(email)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        }
+    };
+    let row = |name: &str, email: &str, at: String, answers: [&str; 3]| {
+        let mut row = vec![name.to_owned(), email.to_owned(), at, ticket_type.clone()];
+        row.extend(["1", "confirmed", "0", &currency].map(String::from));
+        row.extend(answers.map(String::from));
+        row
+    };
+    assert_eq!(
+        records,
+        vec![
+            row(
+                "Quinn",
+                "quinn@example.org",
+                registered_at("quinn@example.org").await,
+                ["ACME, Inc.", "Vegan", "yes"]
+            ),
+            row(
+                "Rosa",
+                "rosa@example.org",
+                registered_at("rosa@example.org").await,
+                ["'=SUM(A1)", "", "yes"]
+            ),
+        ]
+    );
 }

@@ -533,6 +533,11 @@ async fn every_endpoint_serves_exactly_the_roles_it_is_for() {
             expect: EVENT_ATTENDEES,
         },
         Row {
+            name: "POST /e/{slug}/seen".into(),
+            call: Call::Post(format!("/e/{slug}/seen"), vec![]),
+            expect: EVENT_ATTENDEES,
+        },
+        Row {
             name: "POST /e/{slug}/profile/avatar/remove".into(),
             call: Call::Post(format!("/e/{slug}/profile/avatar/remove"), vec![]),
             expect: EVENT_ATTENDEES,

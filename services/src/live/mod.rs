@@ -21,6 +21,7 @@ pub mod polls;
 pub mod presence;
 pub mod qa;
 pub mod recordings;
+pub mod seen;
 pub mod sessions;
 pub mod stages;
 pub mod turn;

@@ -152,7 +152,8 @@ pub async fn purchase(
     let key = parse_key(p.idempotency_key)?;
     let name = parse_name("name", p.name, 100)?;
     let email = Email::parse(p.email)?;
-    let answers = questions::validate(&questions::list(pool, event.id).await?, p.answers)?;
+    let asked = questions::list(pool, event.id).await?;
+    let answers = questions::validate(&asked, p.answers)?;
     let hash = request_hash(&p, &name, &email);
 
     let mut tx = pool.begin().await?;
@@ -271,6 +272,7 @@ pub async fn purchase(
             order_id,
             name: name.clone(),
             email: email.as_str().to_owned(),
+            answers: questions::as_asked(&asked, &answers),
         }),
         Fact::OrderPlaced(OrderPlaced {
             order_id,

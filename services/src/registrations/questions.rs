@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use protocol::events::RegistrationAnswer;
 use protocol::ids::{AttendeeId, EventId, QuestionId};
 use protocol::states::QuestionKind;
 use sqlx::{PgConnection, PgPool};
@@ -256,6 +257,26 @@ pub fn validate(questions: &[Question], raw: &HashMap<String, String>) -> Result
         });
     }
     Ok(out)
+}
+
+/// Validated answers with their questions as asked (`questions` in the
+/// form's order), for `attendee.registered`.
+pub fn as_asked(questions: &[Question], answers: &[ValidAnswer]) -> Vec<RegistrationAnswer> {
+    answers
+        .iter()
+        .filter_map(|a| {
+            let (position, q) = questions
+                .iter()
+                .enumerate()
+                .find(|(_, q)| q.id == a.question)?;
+            Some(RegistrationAnswer {
+                question_id: q.id,
+                question: q.label.clone(),
+                position: position as i32,
+                value: a.value.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Stores validated answers of an attendee (inside the order's transaction).
