@@ -151,7 +151,8 @@ pub async fn apply(conn: &mut PgConnection, env: &protocol::events::Envelope) ->
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (attendee_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
             order_id = EXCLUDED.order_id, registered_at = EXCLUDED.registered_at,
-            answers = EXCLUDED.answers",
+            answers = CASE WHEN EXCLUDED.answers = '[]' THEN analytics.attendees.answers
+                           ELSE EXCLUDED.answers END",
     )
     .bind(f.attendee_id)
     .bind(env.event_id)

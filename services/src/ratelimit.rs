@@ -167,10 +167,11 @@ pub const REPLAY_REPORTS_PER_ATTENDEE: Limit = Limit {
 };
 /// Data-point beacons an attendee's pages may send (`POST /e/{slug}/seen`):
 /// one per page as it closes, and one every 30 s from a page whose socket
-/// stays down. Each connection's report clock also refuses two within a second.
+/// is down, for the few tabs an attendee may have open. Each connection's
+/// report clock also refuses two within a second.
 pub const BEACONS_PER_ATTENDEE: Limit = Limit {
     name: "seen:beacon",
-    max: 60,
+    max: 10,
     window_secs: 60,
 };
 /// Question upvotes a person may give.

@@ -54,13 +54,8 @@ pub async fn beacon(
         hidden_ms: b.hidden_ms,
         heights: b.heights,
     };
-    let claimed = seen::claim(
-        &mut redis,
-        &state.redis_namespace,
-        &me,
-        b.connection,
-        report,
-    );
+    let ns = &state.redis_namespace;
+    let claimed = seen::claim(&mut redis, ns, &me, b.connection, report, seen::Via::Beacon);
     if let Some(points) = claimed.await? {
         participants::reported(&state.pool, &me, points).await?;
     }

@@ -546,13 +546,16 @@ async fn session(
                                 let seen = participants::Seen { area: of, watched_ms, hidden_ms, heights };
                                 // Judged against the connection's clock, which a
                                 // beacon of this page may have moved on too.
-                                match seen::claim(&mut redis, &ns, &me, conn, seen).await {
+                                match seen::claim(&mut redis, &ns, &me, conn, seen, seen::Via::Socket).await {
                                     Ok(Some(points)) => {
                                         if let Err(e) = participants::reported(&platform.pool, &me, points).await {
                                             tracing::warn!(error = %e, "recording data points failed");
                                         }
                                     }
                                     Ok(None) => {}
+                                    // The clock is gone (Redis lost it): this
+                                    // report cannot be judged; the next one can.
+                                    Err(services::Error::NotFound(_)) => start_clock(&mut redis, &ns, &me, conn, area).await,
                                     Err(e) => open = send(&mut socket, &error_msg(&AppError::from(e))).await,
                                 }
                             }
@@ -593,7 +596,12 @@ async fn session(
                     Some(Ok(_)) => {}
                 }
             },
-            _ = still.tick() => record(&platform, &me, area, conn, Step::StaysIn).await,
+            _ = still.tick() => {
+                record(&platform, &me, area, conn, Step::StaysIn).await;
+                if let Err(e) = seen::keep(&mut redis, &ns, conn).await {
+                    tracing::warn!(error = %e, "keeping the report clock failed");
+                }
+            }
             _ = beat.tick() => {
                 // A cancelled ticket, a ban, a lost moderator role or a session
                 // ended elsewhere takes effect within a heartbeat even for
@@ -689,4 +697,8 @@ async fn session(
         Err(e) => tracing::warn!(error = %e, "presence leave failed"),
     }
     record(&platform, &me, area, conn, Step::Leaves).await;
+    // The page may still send what it saw by beacon, for a few minutes.
+    if let Err(e) = seen::close(&mut redis, &ns, conn).await {
+        tracing::warn!(error = %e, "closing the report clock failed");
+    }
 }

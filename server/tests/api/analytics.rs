@@ -1083,10 +1083,27 @@ async fn a_page_whose_socket_is_down_reports_by_beacon_on_the_same_clock() {
     ws.close(None).await.unwrap();
     drop(ws);
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // Once the socket has closed, its clock is kept minutes, not an hour,
+    // and a beacon does not extend that.
+    let redis = app.deps.redis.clone();
+    let clock = format!("{}seen-clock:{connection}", app.settings.redis_namespace);
+    let ttl = |mut redis: redis::aio::ConnectionManager, clock: String| async move {
+        redis::cmd("TTL")
+            .arg(clock)
+            .query_async::<i64>(&mut redis)
+            .await
+            .unwrap()
+    };
+    app.eventually(10, "the closed socket's clock kept minutes", || {
+        let (redis, clock) = (redis.clone(), clock.clone());
+        async move { (1..=300).contains(&ttl(redis, clock).await) }
+    })
+    .await;
     let r = post(&ada.client, beacon(Area::Reception, 3_600_000))
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 204);
+    assert!((1..=300).contains(&ttl(redis.clone(), clock.clone()).await));
     // The same again straight after: that time is claimed already.
     let r = post(&ada.client, beacon(Area::Reception, 1_000))
         .await
