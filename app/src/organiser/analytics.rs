@@ -335,7 +335,7 @@ pub fn Reports(slug: String) -> impl IntoView {
             </div>
             <p class="text-sm mt-2">
                 <a class="underline" href=export data-testid="registrations-export">
-                    "Or download registrations with their answers straight away (CSV, with the registrations page's filters)"
+                    "Or download registrations with their answers straight away (CSV, read as it downloads)"
                 </a>
             </p>
             <crate::forms::FormError error=crate::forms::error_of(request.value())/>
