@@ -101,17 +101,11 @@ pub async fn figures_of(
     analytics_pool: &sqlx::PgPool,
     event: &services::events::Event,
 ) -> Result<Figures, AppError> {
-    use std::collections::HashMap;
     let stats = analytics::event_stats(analytics_pool, event.id).await?;
     let now = chrono::Utc::now();
     let areas = analytics::visits::per_area(analytics_pool, event.id, now).await?;
     let funnel = analytics::visits::funnel(analytics_pool, event.id, now).await?;
-    let types: HashMap<protocol::ids::TicketTypeId, String> =
-        services::registrations::ticket_types::offers(pool, event.id, true, None)
-            .await?
-            .into_iter()
-            .map(|o| (o.ticket_type.id, o.ticket_type.name))
-            .collect();
+    let types = ticket_type_names(pool, event.id).await?;
     let sales = analytics::sales::per_type(analytics_pool, event.id)
         .await?
         .into_iter()
@@ -192,11 +186,25 @@ async fn area_names(
     for s in services::live::sessions::list(pool, event).await? {
         names.insert(protocol::Area::Session(s.id).to_string(), s.title);
     }
-    for o in services::registrations::ticket_types::offers(pool, event, true, None).await? {
-        let t = o.ticket_type;
-        names.insert(format!("ticket_type:{}", t.id), t.name);
+    for (id, name) in ticket_type_names(pool, event).await? {
+        names.insert(format!("ticket_type:{id}"), name);
     }
     Ok(names)
+}
+
+/// The names of `event`'s ticket types by id, hidden ones too.
+#[cfg(feature = "ssr")]
+async fn ticket_type_names(
+    pool: &sqlx::PgPool,
+    event: protocol::ids::EventId,
+) -> Result<std::collections::HashMap<protocol::ids::TicketTypeId, String>, AppError> {
+    Ok(
+        services::registrations::ticket_types::offers(pool, event, true, None)
+            .await?
+            .into_iter()
+            .map(|o| (o.ticket_type.id, o.ticket_type.name))
+            .collect(),
+    )
 }
 
 /// A report as the dashboard lists it.
@@ -311,28 +319,40 @@ pub fn Reports(slug: String) -> impl IntoView {
     // The view evaluates its children before their attributes: each use of
     // the slug gets its own copy first.
     let export = format!("/dashboard/events/{slug}/registrations.csv");
-    let (time_slug, summary_slug, registrations_slug) = (slug.clone(), slug.clone(), slug);
+    let ask = [
+        (
+            ReportKind::TimePerArea,
+            "request-report",
+            "Prepare a time-per-area report",
+        ),
+        (
+            ReportKind::AreaSummary,
+            "request-summary",
+            "Prepare a per-area summary",
+        ),
+        (
+            ReportKind::Registrations,
+            "request-registrations",
+            "Prepare a registrations report",
+        ),
+    ]
+    .into_iter()
+    .map(|(kind, id, label)| {
+        let slug = slug.clone();
+        view! {
+            <ActionForm action=request>
+                <input type="hidden" name="slug" value=slug/>
+                <input type="hidden" name="kind" value=kind.as_str()/>
+                <button class="btn" type="submit" data-testid=id>{label}</button>
+            </ActionForm>
+        }
+    })
+    .collect_view();
     view! {
         <section class="card my-6" aria-labelledby="reports-title" data-testid="reports">
             <h2 id="reports-title" class="text-lg font-semibold">"Reports"</h2>
             <p class="text-sm text-slate-600">"CSVs prepared in the background and kept for a day: every attendee's time in each area (visits, time, first and last seen), each area's figures (attendees, visits, time, peak, messages, votes, questions, meetings, watch time), or every registration with its order and answers."</p>
-            <div class="mt-2 flex flex-wrap gap-2">
-                <ActionForm action=request>
-                    <input type="hidden" name="slug" value=time_slug/>
-                    <input type="hidden" name="kind" value=ReportKind::TimePerArea.as_str()/>
-                    <button class="btn" type="submit" data-testid="request-report">"Prepare a time-per-area report"</button>
-                </ActionForm>
-                <ActionForm action=request>
-                    <input type="hidden" name="slug" value=summary_slug/>
-                    <input type="hidden" name="kind" value=ReportKind::AreaSummary.as_str()/>
-                    <button class="btn" type="submit" data-testid="request-summary">"Prepare a per-area summary"</button>
-                </ActionForm>
-                <ActionForm action=request>
-                    <input type="hidden" name="slug" value=registrations_slug/>
-                    <input type="hidden" name="kind" value=ReportKind::Registrations.as_str()/>
-                    <button class="btn" type="submit" data-testid="request-registrations">"Prepare a registrations report"</button>
-                </ActionForm>
-            </div>
+            <div class="mt-2 flex flex-wrap gap-2">{ask}</div>
             <p class="text-sm mt-2">
                 <a class="underline" href=export data-testid="registrations-export">
                     "Or download registrations with their answers straight away (CSV, read as it downloads)"
